@@ -1,0 +1,3 @@
+from voiceotp.cli import main
+
+main()

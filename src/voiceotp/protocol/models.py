@@ -1,0 +1,179 @@
+"""Requests and results of the ihuyi voice API as plain, immutable values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Method(str, Enum):
+    SUBMIT = "Submit"
+    GETNUM = "GetNum"
+    QUERY = "Query"  # voiceotp extension: status of one voiceid
+
+    @classmethod
+    def lookup(cls, value: str | None) -> Method | None:
+        """The method named by ``value`` (case-insensitive), or None."""
+        if not value:
+            return None
+        return _METHODS.get(value.strip().lower())
+
+
+_METHODS = {m.value.lower(): m for m in Method}
+
+
+class Format(str, Enum):
+    XML = "xml"
+    JSON = "json"
+
+    @classmethod
+    def select(cls, value: str | None) -> Format:
+        """``format`` parameter -> Format: case-insensitive, anything else is XML."""
+        if value is not None and value.strip().lower() == "json":
+            return cls.JSON
+        return cls.XML
+
+
+# ---- requests -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRequest:
+    account: str
+    password: str
+    mobile: str
+    content: str
+    time: str | None = None
+    format: Format = Format.XML
+
+    method = Method.SUBMIT
+
+    def to_form(self) -> dict[str, str]:
+        """The form fields, in the order the docs list them (``method`` goes in the query)."""
+        form = {
+            "account": self.account,
+            "password": self.password,
+            "mobile": self.mobile,
+            "content": self.content,
+        }
+        return _finish_form(form, self.time, self.format)
+
+
+@dataclass(frozen=True, slots=True)
+class GetNumRequest:
+    account: str
+    password: str
+    time: str | None = None
+    format: Format = Format.XML
+
+    method = Method.GETNUM
+
+    def to_form(self) -> dict[str, str]:
+        form = {"account": self.account, "password": self.password}
+        return _finish_form(form, self.time, self.format)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRequest:
+    account: str
+    password: str
+    voiceid: str
+    time: str | None = None
+    format: Format = Format.XML
+
+    method = Method.QUERY
+
+    def to_form(self) -> dict[str, str]:
+        form = {"account": self.account, "password": self.password, "voiceid": self.voiceid}
+        return _finish_form(form, self.time, self.format)
+
+
+Request = SubmitRequest | GetNumRequest | QueryRequest
+
+
+def _finish_form(form: dict[str, str], time: str | None, fmt: Format) -> dict[str, str]:
+    if time is not None:
+        form["time"] = time
+    if fmt is not Format.XML:
+        form["format"] = fmt.value
+    return form
+
+
+# ---- results ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    code: int
+    msg: str
+    voiceid: str = "0"
+
+    root = "SubmitResult"
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 2
+
+    def fields(self) -> tuple[tuple[str, int | str], ...]:
+        return (("code", self.code), ("msg", self.msg), ("voiceid", self.voiceid))
+
+
+@dataclass(frozen=True, slots=True)
+class GetNumResult:
+    code: int
+    msg: str
+    num: int = 0
+
+    root = "GetNumResult"
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 2
+
+    def fields(self) -> tuple[tuple[str, int | str], ...]:
+        return (("code", self.code), ("msg", self.msg), ("num", self.num))
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """Status of one call (voiceotp extension). Times are Unix seconds, 0 when unknown."""
+
+    code: int
+    msg: str
+    voiceid: str = "0"
+    status: str = ""
+    sip_code: int = 0
+    submit_time: int = 0
+    answer_time: int = 0
+    end_time: int = 0
+    duration: int = 0
+    attempts: int = 0
+
+    root = "QueryResult"
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 2
+
+    def fields(self) -> tuple[tuple[str, int | str], ...]:
+        return (
+            ("code", self.code),
+            ("msg", self.msg),
+            ("voiceid", self.voiceid),
+            ("status", self.status),
+            ("sip_code", self.sip_code),
+            ("submit_time", self.submit_time),
+            ("answer_time", self.answer_time),
+            ("end_time", self.end_time),
+            ("duration", self.duration),
+            ("attempts", self.attempts),
+        )
+
+
+Result = SubmitResult | GetNumResult | QueryResult
+
+RESULT_TYPES: dict[Method, type[SubmitResult] | type[GetNumResult] | type[QueryResult]] = {
+    Method.SUBMIT: SubmitResult,
+    Method.GETNUM: GetNumResult,
+    Method.QUERY: QueryResult,
+}
