@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Method(str, Enum):
+class Method(StrEnum):
     SUBMIT = "Submit"
     GETNUM = "GetNum"
     QUERY = "Query"  # voiceotp extension: status of one voiceid
@@ -22,7 +22,7 @@ class Method(str, Enum):
 _METHODS = {m.value.lower(): m for m in Method}
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     XML = "xml"
     JSON = "json"
 

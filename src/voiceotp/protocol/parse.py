@@ -27,6 +27,7 @@ _DECLARATION = re.compile(rb"^<\?xml[^>]*?\?>", re.IGNORECASE)
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", re.IGNORECASE)
 _ROOTS = {cls.root: method for method, cls in RESULT_TYPES.items()}
 _BOMS = (b"\xef\xbb\xbf",)
+_QUERY_INTS = ("sip_code", "submit_time", "answer_time", "end_time", "duration", "attempts")
 
 
 def parse_result(body: bytes, method: Method | None = None) -> Result:
@@ -112,8 +113,14 @@ def _build(fields: dict[str, str], method: Method, body: bytes) -> Result:
     if method is Method.QUERY:
         ints = {
             name: _int(fields.get(name) or "0", name, body)
-            for name in ("sip_code", "submit_time", "answer_time", "end_time")
-            + ("duration", "attempts")
+            for name in (
+                "sip_code",
+                "submit_time",
+                "answer_time",
+                "end_time",
+                "duration",
+                "attempts",
+            )
         }
         return QueryResult(code, msg, voiceid, fields.get("status", ""), **ints)
     return SubmitResult(code, msg, voiceid)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from enum import Enum
+from enum import StrEnum
 
 DEFAULT_WINDOW_S = 300
 
@@ -29,7 +29,7 @@ def dynamic_password(
     return hashlib.md5("".join(parts).encode(), usedforsecurity=False).hexdigest()
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """Outcome of checking a password: STATIC and DYNAMIC pass, the rest fail."""
 
     STATIC = "static"  # the bare APIKEY

@@ -27,11 +27,20 @@ def body_kind(content_type: str | None) -> str | None:
 
 def parse_urlencoded(data: bytes | str) -> list[tuple[str, str]]:
     """Form pairs of a query string or urlencoded body; bad UTF-8 becomes U+FFFD."""
-    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    if isinstance(data, str):
+        return parse_qsl(data, keep_blank_values=True, encoding="utf-8", errors="replace")
+    # latin-1 maps bytes 1:1, so raw and %-escaped bytes are treated alike, then UTF-8.
+    text = data.decode("latin-1")
     return [
-        (name.decode("utf-8", "replace"), value.decode("utf-8", "replace"))
-        for name, value in parse_qsl(raw, keep_blank_values=True)
+        (_utf8(name), _utf8(value))
+        for name, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1")
     ]
+
+
+def _utf8(text: str) -> str:
+    if text.isascii():
+        return text
+    return text.encode("latin-1", "replace").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)
