@@ -98,9 +98,7 @@ def _encode_table(law: str) -> bytes:
     encode, dropped = (ulaw_encode_sample, 2) if law == "ulaw" else (alaw_encode_sample, 3)
     # The code depends only on the top 14 (µ) or 13 (A) bits: encode each once, repeat.
     step = 1 << dropped
-    by_signed = bytes(
-        code for v in range(-0x8000, 0x8000, step) for code in [encode(v)] * step
-    )
+    by_signed = bytes(code for v in range(-0x8000, 0x8000, step) for code in [encode(v)] * step)
     return by_signed[0x8000:] + by_signed[:0x8000]  # index by the unsigned bit pattern
 
 

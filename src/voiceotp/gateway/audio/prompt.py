@@ -120,7 +120,7 @@ def assemble(code: str, repeat: int, prompts: PromptSet, timing: Timing) -> list
 def _check(code: str, repeat: int) -> None:
     if not isinstance(code, str) or not _CODE.fullmatch(code):
         raise InvalidCode("the spoken code must be 1-16 ASCII digits")
-    if not isinstance(repeat, int) or not MIN_REPEAT <= repeat <= MAX_REPEAT:
+    if type(repeat) is not int or not MIN_REPEAT <= repeat <= MAX_REPEAT:  # bool too
         raise ValueError(f"repeat must be {MIN_REPEAT}-{MAX_REPEAT}, not {repeat!r}")
 
 
