@@ -128,3 +128,20 @@ def test_prompt_set_equality_is_by_content() -> None:
     assert a == b
     assert hash(a) == hash(b)
     assert a != c
+
+
+def test_encoded_clips_match_the_codecs() -> None:
+    from voiceotp.gateway.audio import pcm16_to_alaw, pcm16_to_ulaw
+
+    prompts = PromptSet(
+        language="zh",
+        clips={n: quantise(tone(500 + 10 * i, 8000, 0.02)) for i, n in enumerate(CLIP_NAMES)},
+        source="t",
+    )
+    assert prompts.encoded("pcm16") is prompts.clips
+    assert prompts.encoded("ulaw") is prompts.encoded("ulaw")  # kept
+    for name, pcm in prompts.clips.items():
+        assert prompts.encoded("ulaw")[name] == pcm16_to_ulaw(pcm)
+        assert prompts.encoded("alaw")[name] == pcm16_to_alaw(pcm)
+    with pytest.raises(ValueError, match="codec"):
+        prompts.encoded("g722")

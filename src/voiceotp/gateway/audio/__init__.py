@@ -12,14 +12,16 @@ from voiceotp.gateway.audio.g711 import (
     pcm16_to_ulaw,
     ulaw_to_pcm16,
 )
+from voiceotp.gateway.audio.library import PromptLibrary
 from voiceotp.gateway.audio.prompt import (
+    DEFAULT_TIMING,
     FRAME_BYTES,
     MAX_REPEAT,
     MIN_REPEAT,
     Prompt,
     Timing,
-    assemble,
     default_prompt_set,
+    layout,
     render_prompt,
 )
 from voiceotp.gateway.audio.prompts import (
@@ -35,6 +37,7 @@ from voiceotp.gateway.audio.wavfile import decode_wav, encode_wav
 __all__ = [
     "CLIP_NAMES",
     "DEFAULT_LANGUAGE",
+    "DEFAULT_TIMING",
     "FRAME_BYTES",
     "LANGUAGES",
     "MAX_REPEAT",
@@ -45,14 +48,15 @@ __all__ = [
     "Language",
     "MissingClip",
     "Prompt",
+    "PromptLibrary",
     "PromptSet",
     "Timing",
     "alaw_to_pcm16",
-    "assemble",
     "decode_wav",
     "default_cache_dir",
     "default_prompt_set",
     "encode_wav",
+    "layout",
     "load_prompt_set",
     "pcm16_to_alaw",
     "pcm16_to_ulaw",

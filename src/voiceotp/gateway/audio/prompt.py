@@ -6,32 +6,36 @@ Layout (``repeat=2``)::
     · between-repeats · repeat-phrase · pause · intro · pause · d1 … d4 · tail
 
 The result is padded with silence to whole 20 ms frames, so every RTP packet of the SIP
-dialer carries exactly 160 samples. Renders are kept in an LRU keyed by (code, repeat,
-prompt set, timing) because a code that was not answered is usually dialed again.
+dialer carries exactly 160 samples. Each prompt set keeps its clips pre-encoded in µ-law
+and A-law, so a render only joins bytes (well under a millisecond) and is safe to call on an
+event loop. Renders are also kept in an LRU keyed by (code, repeat, prompt set, timing)
+because a code that was not answered is usually dialed again.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
 from voiceotp.errors import InvalidCode
-from voiceotp.gateway.audio.dsp import TELEPHONE_RATE, silence
-from voiceotp.gateway.audio.g711 import pcm16_to_alaw, pcm16_to_ulaw
+from voiceotp.gateway.audio.dsp import TELEPHONE_RATE
+from voiceotp.gateway.audio.g711 import ALAW_SILENCE, ULAW_SILENCE
 from voiceotp.gateway.audio.prompts import PromptSet, load_prompt_set
 from voiceotp.gateway.audio.voices import DEFAULT_LANGUAGE
 from voiceotp.gateway.audio.wavfile import WAV_FORMATS, encode_wav
 
 __all__ = [
+    "DEFAULT_TIMING",
     "FRAME_BYTES",
     "MAX_REPEAT",
     "MIN_REPEAT",
     "Prompt",
     "Timing",
-    "assemble",
     "default_prompt_set",
+    "layout",
     "render_prompt",
 ]
 
@@ -59,6 +63,9 @@ class Timing:
             value = getattr(self, f.name)
             if not 0 <= value <= 5000:
                 raise ValueError(f"{f.name} must be within 0-5000 ms, not {value}")
+
+
+DEFAULT_TIMING = Timing()
 
 
 @dataclass(frozen=True)
@@ -100,21 +107,29 @@ class Prompt:
         return target
 
 
-def assemble(code: str, repeat: int, prompts: PromptSet, timing: Timing) -> list[bytes]:
-    """The PCM pieces of a prompt in playing order (clips and silences), before padding."""
-    clips, t = prompts.clips, timing
-    spoken_digits: list[bytes] = []
+def layout(code: str, repeat: int, timing: Timing) -> list[str | int]:
+    """A prompt in playing order: clip names (``str``) and silences in milliseconds (``int``)."""
+    t = timing
+    digits: list[str | int] = []
     for i, digit in enumerate(code):
-        if i:
-            spoken_digits.append(silence(t.digit_gap_ms))
-        spoken_digits.append(clips[digit])
-    pieces = [silence(t.lead_in_ms)]
+        digits += [t.digit_gap_ms, digit] if i else [digit]
+    items: list[str | int] = [t.lead_in_ms]
     for n in range(repeat):
         if n:
-            pieces += [silence(t.between_repeats_ms), clips["repeat"], silence(t.after_repeat_ms)]
-        pieces += [clips["intro"], silence(t.after_intro_ms), *spoken_digits]
-    pieces.append(silence(t.tail_ms))
-    return pieces
+            items += [t.between_repeats_ms, "repeat", t.after_repeat_ms]
+        items += ["intro", t.after_intro_ms, *digits]
+    items.append(t.tail_ms)
+    return items
+
+
+def _join(items: list[str | int], clips: Mapping[str, bytes], zero: bytes) -> bytes:
+    """Concatenate clips and silences in one codec, padded with silence to whole frames.
+    G.711 works sample by sample, so joining encoded clips equals encoding the join."""
+    audio = b"".join(
+        clips[item] if isinstance(item, str) else zero * (TELEPHONE_RATE * item // 1000)
+        for item in items
+    )
+    return audio + zero * (-(len(audio) // len(zero)) % FRAME_SAMPLES)
 
 
 def _check(code: str, repeat: int) -> None:
@@ -126,14 +141,13 @@ def _check(code: str, repeat: int) -> None:
 
 @lru_cache(maxsize=RENDER_CACHE_SIZE)
 def _render(code: str, repeat: int, prompts: PromptSet, timing: Timing) -> Prompt:
-    pcm = b"".join(assemble(code, repeat, prompts, timing))
-    pcm += bytes(-len(pcm) % (2 * FRAME_SAMPLES))  # silence up to a whole frame
+    items = layout(code, repeat, timing)
     return Prompt(
         language=prompts.language,
         repeat=repeat,
-        pcm16=pcm,
-        ulaw=pcm16_to_ulaw(pcm),
-        alaw=pcm16_to_alaw(pcm),
+        pcm16=_join(items, prompts.clips, b"\x00\x00"),
+        ulaw=_join(items, prompts.encoded("ulaw"), bytes([ULAW_SILENCE])),
+        alaw=_join(items, prompts.encoded("alaw"), bytes([ALAW_SILENCE])),
     )
 
 
@@ -150,7 +164,7 @@ def render_prompt(
     repeat: int = 2,
     *,
     prompts: PromptSet | None = None,
-    timing: Timing = Timing(),  # frozen, hence a safe default
+    timing: Timing = DEFAULT_TIMING,
 ) -> Prompt:
     """Render ``code`` (ASCII digits) spoken ``repeat`` (1-3) times.
 

@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 from voiceotp.gateway.audio.dsp import TELEPHONE_RATE, prepare_clip, quantise
 from voiceotp.gateway.audio.errors import AudioError, EspeakNotFound, MissingClip
+from voiceotp.gateway.audio.g711 import pcm16_to_alaw, pcm16_to_ulaw
 from voiceotp.gateway.audio.voices import CLIP_NAMES, DEFAULT_LANGUAGE, LANGUAGES, Language
 from voiceotp.gateway.audio.wavfile import decode_wav, encode_wav
 
@@ -42,6 +43,8 @@ _INSTALL_HINT = (
     "directory at recorded clips"
 )
 
+_ENCODERS = {"ulaw": pcm16_to_ulaw, "alaw": pcm16_to_alaw}
+
 EspeakRunner = Callable[[Sequence[str]], bytes]
 """Runs an espeak-ng argument vector and returns the WAV it wrote to stdout."""
 
@@ -55,6 +58,7 @@ class PromptSet:
     clips: Mapping[str, bytes] = field(repr=False)
     source: str
     digest: str = field(init=False, repr=False)
+    _encoded: dict[str, Mapping[str, bytes]] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         missing = [name for name in CLIP_NAMES if not self.clips.get(name)]
@@ -65,6 +69,18 @@ class PromptSet:
         for name in CLIP_NAMES:
             h.update(name.encode() + b"\0" + hashlib.sha256(self.clips[name]).digest())
         object.__setattr__(self, "digest", h.hexdigest())
+
+    def encoded(self, codec: str) -> Mapping[str, bytes]:
+        """The clips as ``pcm16``, ``ulaw`` or ``alaw`` bytes (encoded once, then kept)."""
+        if codec == "pcm16":
+            return self.clips
+        if codec not in _ENCODERS:
+            raise ValueError(f"codec must be pcm16, ulaw or alaw, not {codec!r}")
+        if codec not in self._encoded:  # a race only encodes twice: same bytes
+            encode = _ENCODERS[codec]
+            clips = {name: encode(pcm) for name, pcm in self.clips.items()}
+            self._encoded[codec] = MappingProxyType(clips)
+        return self._encoded[codec]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PromptSet) and other.digest == self.digest
