@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ from tests.gateway.audio.helpers import CountingRunner, dominant_frequency, pcm_
 from voiceotp.gateway.audio import (
     CLIP_NAMES,
     LANGUAGES,
+    AudioError,
     EspeakNotFound,
     MissingClip,
     PromptSet,
     load_prompt_set,
+    run_espeak,
 )
 from voiceotp.gateway.audio.dsp import quantise
 
@@ -145,3 +148,21 @@ def test_encoded_clips_match_the_codecs() -> None:
         assert prompts.encoded("alaw")[name] == pcm16_to_alaw(pcm)
     with pytest.raises(ValueError, match="codec"):
         prompts.encoded("g722")
+
+
+def test_espeak_failure_is_reported_and_nothing_cached(tmp_path: Path) -> None:
+    def wrong_voice(argv: Sequence[str]) -> bytes:
+        return run_espeak(["-v", "nosuchvoice", *argv[2:]])
+
+    with pytest.raises(AudioError, match="voice does not exist"):
+        load_prompt_set("en", cache_dir=tmp_path, runner=wrong_voice)
+    assert list(tmp_path.rglob("*.wav")) == []
+
+
+def test_espeak_silence_is_not_cached(tmp_path: Path) -> None:
+    def says_nothing(argv: Sequence[str]) -> bytes:
+        return run_espeak([*argv[:-1], ""])
+
+    with pytest.raises(MissingClip, match="silent"):
+        load_prompt_set("en", cache_dir=tmp_path, runner=says_nothing)
+    assert list(tmp_path.rglob("*.wav")) == []

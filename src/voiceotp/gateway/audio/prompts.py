@@ -106,22 +106,30 @@ def run_espeak(argv: Sequence[str]) -> bytes:
         )
     except FileNotFoundError as exc:
         raise EspeakNotFound(_INSTALL_HINT) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise AudioError(f"espeak-ng did not finish within {exc.timeout} s") from exc
     except subprocess.CalledProcessError as exc:
         detail = exc.stderr.decode(errors="replace").strip()[-300:]
         raise AudioError(f"espeak-ng failed ({exc.returncode}): {detail}") from exc
     return done.stdout
 
 
-def _cached_clip(path: Path, produce: Callable[[], bytes]) -> bytes:
+def _cached_clip(path: Path, produce: Callable[[], bytes], label: str) -> bytes:
     """The 8 kHz PCM clip stored at ``path``, produced and stored atomically if absent."""
     if path.is_file():
         return _read_cached(path)
     pcm = produce()
+    if not pcm:  # never cache silence: a later fix of the source must take effect
+        raise MissingClip(f"{label} is silent")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
-    with os.fdopen(fd, "wb") as out:
-        out.write(encode_wav(pcm, codec="pcm16", rate=TELEPHONE_RATE))
-    os.replace(tmp, path)  # concurrent writers produce the same bytes; last one wins
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(encode_wav(pcm, codec="pcm16", rate=TELEPHONE_RATE))
+        os.replace(tmp, path)  # concurrent writers produce the same bytes; last one wins
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return pcm
 
 
@@ -147,13 +155,15 @@ def _espeak_key(lang: Language, name: str) -> str:
 def _espeak_clip(lang: Language, name: str, cache_dir: Path, runner: EspeakRunner) -> bytes:
     argv = ["-v", lang.voice, "-s", str(lang.speed), "--stdout", lang.espeak_input[name]]
     path = cache_dir / "espeak-ng" / lang.voice / f"{name}-{_espeak_key(lang, name)}.wav"
-    return _cached_clip(path, lambda: decode_8k(runner(argv)))
+    label = f"espeak-ng clip {name!r} ({lang.voice})"
+    return _cached_clip(path, lambda: decode_8k(runner(argv)), label)
 
 
 def _recorded_clip(file: Path, cache_dir: Path) -> bytes:
     data = file.read_bytes()
     key = hashlib.sha256(data + PIPELINE_VERSION.encode()).hexdigest()[:20]
-    return _cached_clip(cache_dir / "recorded" / f"{key}.wav", lambda: decode_8k(data))
+    path = cache_dir / "recorded" / f"{key}.wav"
+    return _cached_clip(path, lambda: decode_8k(data), f"recorded clip {file}")
 
 
 def _language(code: str) -> Language:
