@@ -11,7 +11,9 @@ import click
 from voiceotp import __version__
 
 # name -> "module:attribute" of a click command; one line per subcommand.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "audio": "voiceotp.cli.audio:audio",
+}
 
 
 class LazyGroup(click.Group):

@@ -1,0 +1,100 @@
+"""``voiceotp audio``: write the audio a callee hears for a code to a WAV file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from voiceotp.errors import InvalidCode, VoiceOTPError
+
+_EPILOG = """\b
+Examples:
+  voiceotp audio 1125 -o code.wav
+  voiceotp audio 1125 -o code.wav --language en --repeat 3
+  voiceotp audio 482913 -o pcmu.wav --codec ulaw      # the exact PCMU payload
+  voiceotp audio 1125 -o mine.wav --prompts ./recordings/zh
+
+\b
+A prompt folder holds 0.wav ... 9.wav, intro.wav and repeat.wav (any rate,
+width or channel count). Without one, the clips are generated with espeak-ng
+(Debian package espeak-ng) once and cached under --cache-dir.
+"""
+
+
+@click.command(epilog=_EPILOG)
+@click.argument("code")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="WAV file to write.",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Prompt set language.",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 3),
+    default=2,
+    show_default=True,
+    help="How many times the code is said.",
+)
+@click.option(
+    "--codec",
+    type=click.Choice(["pcm16", "ulaw", "alaw"]),
+    default="pcm16",
+    show_default=True,
+    help="Sample format of the WAV (ulaw/alaw = the RTP payload bytes).",
+)
+@click.option(
+    "--prompts",
+    "prompts_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder of recorded clips instead of espeak-ng.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where converted clips are cached [default: ~/.cache/voiceotp/prompts].",
+)
+@click.option(
+    "--digit-gap-ms",
+    type=click.IntRange(0, 2000),
+    default=300,
+    show_default=True,
+    help="Silence between digits.",
+)
+def audio(
+    code: str,
+    output: Path,
+    language: str,
+    repeat: int,
+    codec: str,
+    prompts_dir: Path | None,
+    cache_dir: Path | None,
+    digit_gap_ms: int,
+) -> None:
+    """Write what the callee hears for CODE (digits) to a WAV file, 8 kHz mono."""
+    from voiceotp.gateway.audio import Timing, load_prompt_set, render_prompt
+
+    try:
+        prompts = load_prompt_set(language, directory=prompts_dir, cache_dir=cache_dir)
+        prompt = render_prompt(
+            code, repeat=repeat, prompts=prompts, timing=Timing(digit_gap_ms=digit_gap_ms)
+        )
+    except InvalidCode as exc:
+        raise click.BadParameter(str(exc), param_hint="CODE") from exc
+    except VoiceOTPError as exc:  # espeak-ng missing, unreadable clips ...
+        raise click.ClickException(str(exc)) from exc
+    prompt.to_wav(output, codec=codec)
+    Console(stderr=True).print(
+        f"wrote [bold]{output}[/]: {prompt.duration_s:.2f} s, {codec}, 8000 Hz mono, "
+        f"{language} x{repeat} ({prompts.source})"
+    )
