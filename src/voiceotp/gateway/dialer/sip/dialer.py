@@ -1,0 +1,127 @@
+"""SipDialer: places calls through one SIP trunk from one UDP socket."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from voiceotp.gateway.dialer.base import CallOutcome, CallRequest, CallStatus
+from voiceotp.gateway.dialer.rtp import RtpPacer
+from voiceotp.gateway.dialer.sip.call import CallEnv, SipCall
+from voiceotp.gateway.dialer.sip.config import SipTrunk
+from voiceotp.gateway.dialer.sip.dialog import CallLeg
+from voiceotp.gateway.dialer.sip.transport import SipTransport
+from voiceotp.protocol import mask_mobile
+
+__all__ = ["SipDialer"]
+
+log = logging.getLogger(__name__)
+
+
+class _RtpSink(asyncio.DatagramProtocol):
+    """The call's RTP socket: we only send; what the callee sends is counted and dropped."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received += 1
+
+
+class SipDialer:
+    """A :class:`~voiceotp.gateway.dialer.base.Dialer` over a SIP trunk.
+
+    Any number of calls share the signalling socket (demultiplexed by Call-ID) and one
+    RTP pacer; each call has its own RTP port. The socket opens on the first call or on
+    :meth:`start`.
+    """
+
+    def __init__(self, trunk: SipTrunk, *, pacer: RtpPacer | None = None) -> None:
+        self.trunk = trunk
+        self.pacer = pacer or RtpPacer()
+        self._transport: SipTransport | None = None
+        self._open_lock = asyncio.Lock()
+        self._calls: dict[str, SipCall] = {}
+        self._closed = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def start(self) -> SipTransport:
+        """Open the signalling socket (idempotent)."""
+        async with self._open_lock:
+            if self._transport is None:
+                self._transport = await SipTransport.bind(
+                    self.trunk.bind_host, self.trunk.bind_port
+                )
+            return self._transport
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._calls)
+
+    async def dial(self, call: CallRequest) -> CallOutcome:
+        """Place ``call`` through the trunk and wait for its end."""
+        now = time.time()
+        if self._closed:
+            return CallOutcome(CallStatus.CANCELED, None, None, end_at=now, detail="dialer closed")
+        if call.deadline is not None and now >= call.deadline:
+            return CallOutcome(CallStatus.EXPIRED, None, None, end_at=now, detail="deadline")
+        transport = await self.start()
+        loop = asyncio.get_running_loop()
+        rtp, _ = await loop.create_datagram_endpoint(_RtpSink, local_addr=(self.trunk.bind_host, 0))
+        sip_call = SipCall(self._env(transport), call, self._new_leg(transport, call.mobile), rtp)
+        call_id = sip_call.leg.call_id
+        self._calls[call_id] = sip_call
+        self._idle.clear()
+        transport.register(call_id, sip_call.deliver)
+        try:
+            outcome = await sip_call.run()
+        finally:
+            del self._calls[call_id]
+            if not self._calls:
+                self._idle.set()
+            rtp.close()
+            if sip_call.last_ack is not None:
+                transport.linger(
+                    call_id,
+                    sip_call.last_ack,
+                    self._env(transport).trunk_address,
+                    self.trunk.linger_s,
+                )
+            else:
+                transport.unregister(call_id)
+        log.info(
+            "call %s to %s: %s (%s) %s",
+            call.call_id,
+            mask_mobile(call.mobile),
+            outcome.status,
+            outcome.sip_code,
+            outcome.detail,
+        )
+        return outcome
+
+    def _env(self, transport: SipTransport) -> CallEnv:
+        return CallEnv(self.trunk, transport, self.pacer, (self.trunk.host, self.trunk.port))
+
+    def _new_leg(self, transport: SipTransport, mobile: str) -> CallLeg:
+        host, port = transport.local_address
+        public = self.trunk.public_host or host
+        domain = self.trunk.sip_domain
+        return CallLeg(
+            request_uri=f"sip:{mobile}@{domain}",
+            from_uri=f"sip:{self.trunk.from_user}@{domain}",
+            contact_uri=f"sip:{self.trunk.from_user}@{public}:{port}",
+            via_host=f"{public}:{port}",
+            user_agent=self.trunk.user_agent,
+        )
+
+    async def aclose(self) -> None:
+        """End calls in flight (CANCEL before answer, BYE after) and close the sockets."""
+        self._closed = True
+        for sip_call in list(self._calls.values()):
+            sip_call.close()
+        await self._idle.wait()  # each call finishes its CANCEL/BYE transaction (<= 64*T1)
+        await self.pacer.aclose()
+        if self._transport is not None:
+            self._transport.close()
