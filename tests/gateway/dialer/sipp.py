@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import signal
 import socket
@@ -13,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from voiceotp.gateway.dialer.sip.message import SipMessage, parse_message
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
@@ -88,6 +91,24 @@ class Sipp:
     def messages(self) -> str:
         path = self.workdir / f"sipp-{self.log.stem.removeprefix('sipp-')}-messages.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def received(self) -> list[SipMessage]:
+        """The SIP messages sipp received, parsed from its -trace_msg log."""
+        return self._logged("UDP message received")
+
+    def sent(self) -> list[SipMessage]:
+        return self._logged("UDP message sent")
+
+    def _logged(self, prefix: str) -> list[SipMessage]:
+        messages = []
+        for block in re.split(r"\n-{20,}[^\n]*\n", "\n" + self.messages()):
+            head, _, text = block.strip("\n").partition("\n\n")
+            if head.startswith(prefix):
+                lines = text.strip("\n").split("\n")
+                split = lines.index("") if "" in lines else len(lines)
+                raw = "\r\n".join(lines[:split]) + "\r\n\r\n" + "\r\n".join(lines[split + 1 :])
+                messages.append(parse_message(raw.encode()))
+        return messages
 
     def errors(self) -> str:
         path = self.workdir / f"sipp-{self.log.stem.removeprefix('sipp-')}-errors.log"
