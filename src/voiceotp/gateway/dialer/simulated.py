@@ -1,11 +1,11 @@
 """The simulated carrier: the embedded default dialer, for laptops, demos and tests.
 
-It never touches the network. Outcomes come from deterministic rules first (a mobile
-ending in ``0`` + a SIP code of the outcome table, e.g. ``…0486`` is BUSY, ``…0603``
-REJECTED, ``…0487`` rings out to NO_ANSWER, ``…0503`` FAILED), then from a configurable
-weighted mix. Time passes through an injected clock and sleep, so tests run instantly.
-When ``record_dir`` is set, every answered call leaves ``<call_id>.wav`` with exactly
-what the callee would have heard (cut at the call cap).
+It never touches the network. Outcomes come from deterministic rules first: a mobile
+ending in ``0`` + a SIP code of the outcome table ends with that code (``…0486`` BUSY,
+``…0603`` REJECTED, ``…0487`` rings out to NO_ANSWER, ``…0404`` FAILED); other numbers
+draw from a configurable weighted mix. Time passes through an injected clock and sleep,
+so tests run instantly. When ``record_dir`` is set, every answered call leaves
+``<call_id>.wav`` with exactly what the callee would have heard (cut at the call cap).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from voiceotp.gateway.dialer.base import (
     CallRequest,
     CallStatus,
     canonical_row,
+    outcome_for_sip,
 )
 from voiceotp.gateway.dialer.g711 import write_wav
 from voiceotp.protocol import mask_mobile
@@ -43,10 +44,10 @@ _DIALABLE = (
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
-def default_suffix_rules() -> dict[str, CallStatus]:
-    """``"0" + SIP code`` -> status for every SIP code of the outcome table."""
+def default_suffix_rules() -> dict[str, int]:
+    """``"0" + SIP code`` -> that SIP final code, for every code of the outcome table."""
     return {
-        f"0{row.sip_code}": row.status
+        f"0{row.sip_code}": row.sip_code
         for row in OUTCOME_TABLE
         if row.sip_code is not None and row.status in _DIALABLE
     }
@@ -60,13 +61,16 @@ class SimulationProfile:
     ring_after_s: float = 1.0  # INVITE -> 180 Ringing
     answer_after_s: float = 3.0  # 180 -> 200 OK (capped by the ring timeout)
     reject_after_s: float = 2.0  # 180 -> BUSY / REJECTED / FAILED final
-    rules: Mapping[str, CallStatus] = field(default_factory=default_suffix_rules)
+    #: mobile suffix -> SIP final code the call ends with (status and Q.850 from the table)
+    rules: Mapping[str, int] = field(default_factory=default_suffix_rules)
 
     def __post_init__(self) -> None:
         if not self.mix or any(w < 0 for w in self.mix.values()) or sum(self.mix.values()) <= 0:
             raise ValueError("mix needs at least one positive weight")
-        if any(status not in _DIALABLE for status in (*self.mix, *self.rules.values())):
+        if any(status not in _DIALABLE for status in self.mix):
             raise ValueError(f"a simulated call can only end as one of {_DIALABLE}")
+        for code in self.rules.values():
+            outcome_for_sip(code)  # raises ValueError for a code that is not final
 
 
 class SimulatedCarrier:
@@ -88,14 +92,17 @@ class SimulatedCarrier:
         self._rng = rng or random.Random()
         self._closed = False
 
-    def choose_status(self, mobile: str) -> CallStatus:
-        """The status a call to ``mobile`` will end with (rules first, then the mix)."""
-        for suffix, status in self.profile.rules.items():
+    def choose_outcome(self, mobile: str) -> tuple[CallStatus, int]:
+        """Status and SIP final code a call to ``mobile`` ends with (rules, then the mix)."""
+        for suffix, code in self.profile.rules.items():
             if mobile.endswith(suffix):
-                return status
+                return outcome_for_sip(code)[0], code
         statuses = list(self.profile.mix)
         weights = [self.profile.mix[s] for s in statuses]
-        return self._rng.choices(statuses, weights)[0]
+        status = self._rng.choices(statuses, weights)[0]
+        canonical = canonical_row(status).sip_code
+        assert canonical is not None  # every dialable status has a canonical SIP code
+        return status, canonical
 
     async def dial(self, call: CallRequest) -> CallOutcome:
         """Simulate ``call`` in (injected) real time."""
@@ -104,7 +111,7 @@ class SimulatedCarrier:
             return CallOutcome(CallStatus.CANCELED, None, None, end_at=now, detail="closed")
         if call.deadline is not None and now >= call.deadline:
             return CallOutcome(CallStatus.EXPIRED, None, None, end_at=now, detail="deadline")
-        status = self.choose_status(call.mobile)
+        status, code = self.choose_outcome(call.mobile)
         log.debug("simulated call %s to %s -> %s", call.call_id, mask_mobile(call.mobile), status)
         invite_at = now
         ring_s = min(self.profile.ring_after_s, call.ring_timeout_s)
@@ -112,16 +119,14 @@ class SimulatedCarrier:
         ring_at = invite_at + ring_s
         if status is CallStatus.ANSWERED and self.profile.answer_after_s < call.ring_timeout_s:
             return await self._answer(call, invite_at, ring_at)
-        if status is CallStatus.ANSWERED or status is CallStatus.NO_ANSWER:
-            status, wait_s = CallStatus.NO_ANSWER, call.ring_timeout_s - ring_s
+        if status is CallStatus.ANSWERED or code == 487:  # rings out; we CANCEL
+            code, wait_s = 487, call.ring_timeout_s - ring_s
         else:
             wait_s = min(self.profile.reject_after_s, call.ring_timeout_s - ring_s)
         await self._sleep(wait_s)
-        row = canonical_row(status)
+        status, q850 = outcome_for_sip(code)
         end_at = ring_at + wait_s
-        return CallOutcome(
-            status, row.sip_code, row.q850, invite_at, ring_at, None, end_at, 0.0, "simulated"
-        )
+        return CallOutcome(status, code, q850, invite_at, ring_at, None, end_at, 0.0, "simulated")
 
     async def _answer(self, call: CallRequest, invite_at: float, ring_at: float) -> CallOutcome:
         codec = next((c for c in CODECS if c in call.audio), None)
