@@ -112,6 +112,10 @@ class RtpPacer:
         #: Seconds each packet left after its due time (the most recent ``keep`` packets).
         self.lateness: collections.deque[float] = collections.deque(maxlen=keep)
 
+    @property
+    def active_streams(self) -> int:
+        return len(self._streams)
+
     def start(
         self,
         transport: asyncio.DatagramTransport,
