@@ -16,6 +16,7 @@ from typing import Protocol
 __all__ = [
     "CODECS",
     "OUTCOME_TABLE",
+    "UNREACHABLE",
     "CallOutcome",
     "CallRequest",
     "CallStatus",
@@ -52,6 +53,8 @@ class OutcomeRow:
 
 
 _S = CallStatus
+#: The trunk never answered at all (no response within Timer B, unreachable network).
+UNREACHABLE = OutcomeRow(None, 38, _S.FAILED)
 #: The one table. 487 means *we* cancelled: at the ring timeout that is NO_ANSWER; the SIP
 #: dialer overrides it with CANCELED when the dialer itself is shutting down.
 OUTCOME_TABLE: tuple[OutcomeRow, ...] = (
@@ -68,7 +71,7 @@ OUTCOME_TABLE: tuple[OutcomeRow, ...] = (
     OutcomeRow(500, 41, _S.FAILED),
     OutcomeRow(502, 38, _S.FAILED),
     OutcomeRow(504, 102, _S.FAILED),
-    OutcomeRow(None, 38, _S.FAILED),  # unreachable: no answer from the trunk at all
+    UNREACHABLE,
     OutcomeRow(None, None, _S.EXPIRED, canonical=True),
     OutcomeRow(487, 31, _S.CANCELED, canonical=True),
 )

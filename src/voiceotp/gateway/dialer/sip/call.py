@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from voiceotp.gateway.dialer.base import (
+    UNREACHABLE,
     CallOutcome,
     CallRequest,
     CallStatus,
@@ -28,6 +29,7 @@ from voiceotp.gateway.dialer.sip.dialog import CallLeg, response_to
 from voiceotp.gateway.dialer.sip.digest import answer_challenge
 from voiceotp.gateway.dialer.sip.message import SipMessage
 from voiceotp.gateway.dialer.sip.sdp import build_offer, parse_answer
+from voiceotp.gateway.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
 from voiceotp.gateway.dialer.sip.transport import Address, SipTransport
 
 __all__ = ["CallEnv", "SipCall"]
@@ -63,6 +65,7 @@ class SipCall:
     closing: bool = False
     times: _Times = field(default_factory=_Times)
     cancel_reason: CallStatus | None = None
+    cancel_sent: bool = False
     detail: str = ""
     last_ack: SipMessage | None = None
     _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
@@ -118,9 +121,11 @@ class SipCall:
         final, invite = await self._invite_with_auth()
         self.times.end_at = time.time()
         if final is None:
-            status = CallStatus.CANCELED if self.closing else CallStatus.FAILED
-            q850 = canonical_row(status).q850 if self.closing else 38
-            return self._outcome(status, None, q850)
+            if self.cancel_sent and self.cancel_reason is not None:
+                return self._outcome(self.cancel_reason, None, None)
+            if self.closing:
+                return self._outcome(CallStatus.CANCELED, None, None)
+            return self._outcome(UNREACHABLE.status, None, UNREACHABLE.q850)
         if final.status >= 300:
             return self._failure_outcome(final)
         return await self._talk(invite, final)
@@ -151,56 +156,39 @@ class SipCall:
     async def _invite_transaction(
         self, invite: SipMessage, ring_deadline: float
     ) -> SipMessage | None:
-        t1, t2 = self.env.trunk.t1_s, self.env.trunk.t2_s
-        start = _now()
-        retransmit_at, interval, timer_b = start + t1, t1, start + 64 * t1
-        proceeding = False
-        cancel: SipMessage | None = None
-        cancel_at = give_up = math.inf
-        self._send(invite)
+        trunk = self.env.trunk
+        tx = InviteTransaction(
+            invite,
+            self.leg.cancel(invite),
+            t1=trunk.t1_s,
+            t2=trunk.t2_s,
+            send=self._send,
+            now=_now(),
+        )
+        if self.cancel_reason is not None:  # ring timeout passed during an auth round
+            tx.cancel(_now())
         while True:
-            wake = min(cancel_at, give_up)
-            if not proceeding:
-                wake = min(wake, retransmit_at, timer_b)
-            if self.cancel_reason is None:
-                wake = min(wake, ring_deadline)
+            wake = tx.wake() if self.cancel_reason else min(tx.wake(), ring_deadline)
             message = await self._receive(wake)
-            if message is not None and not message.is_request and message.branch == invite.branch:
-                if message.cseq[1] == "CANCEL":
-                    cancel_at = math.inf if message.status >= 200 else cancel_at
-                    continue
-                if message.status >= 200:
-                    return self._on_final(invite, message)
-                proceeding = True
+            now = _now()
+            if message is not None and tx.owns(message):
+                final = tx.on_response(message, now)
+                if final is not None:
+                    return self._on_final(invite, final)
                 if message.status in (180, 183) and self.times.ring_at is None:
                     self.times.ring_at = time.time()
             elif message is not None:
                 self._handle_stray(message)
-            now = _now()
             if self.cancel_reason is None and (self.closing or now >= ring_deadline):
                 self.cancel_reason = CallStatus.CANCELED if self.closing else CallStatus.NO_ANSWER
-            if self.cancel_reason is not None and cancel is None:
-                if proceeding:
-                    cancel = self.leg.cancel(invite)
-                    self._send(cancel)
-                    cancel_at, give_up, interval = now + t1, now + 64 * t1, t1
-                elif self.closing:
-                    self.detail = "dialer closed before the trunk answered"
-                    return None
-            elif cancel is not None and now >= cancel_at:
-                self._send(cancel)
-                interval = min(2 * interval, t2)
-                cancel_at = now + interval
-            if now >= give_up:
-                self.detail = "no final response to CANCEL within 64*T1"
+                tx.cancel(now)
+            self.cancel_sent = tx.canceling is not None
+            failure = tx.on_timer(now)
+            if failure is None and self.closing and not tx.proceeding:
+                failure = "dialer closed before the trunk answered"
+            if failure is not None:
+                self.detail = failure
                 return None
-            if not proceeding and now >= timer_b:
-                self.detail = "no response from the trunk (Timer B)"
-                return None
-            if not proceeding and now >= retransmit_at:
-                self._send(invite)
-                interval *= 2
-                retransmit_at = now + interval
 
     def _on_final(self, invite: SipMessage, final: SipMessage) -> SipMessage:
         if final.status >= 300:
@@ -285,28 +273,19 @@ class SipCall:
 
     async def _hang_up(self) -> None:
         """Send BYE and wait (Timer E/F) for its final response."""
-        t1, t2 = self.env.trunk.t1_s, self.env.trunk.t2_s
-        bye = self.leg.bye()
-        self._send(bye)
-        now = _now()
-        retransmit_at, interval, give_up = now + t1, t1, now + 64 * t1
-        while True:
-            message = await self._receive(min(retransmit_at, give_up))
-            if message is not None:
-                if not message.is_request and message.branch == bye.branch:
-                    if message.status >= 200:
-                        return
-                    continue
+        trunk = self.env.trunk
+        tx = NonInviteTransaction(
+            self.leg.bye(), t1=trunk.t1_s, t2=trunk.t2_s, send=self._send, now=_now()
+        )
+        while tx.final is None:
+            message = await self._receive(tx.wake())
+            if message is not None and tx.owns(message):
+                tx.on_response(message)
+            elif message is not None:
                 self._handle_stray(message)
-                continue
-            now = _now()
-            if now >= give_up:
+            if tx.on_timer(_now()):
                 self.detail += "; no answer to BYE"
                 return
-            if now >= retransmit_at:
-                self._send(bye)
-                interval = min(2 * interval, t2)
-                retransmit_at = now + interval
 
 
 def _now() -> float:

@@ -62,35 +62,19 @@ class SipDialer:
 
     async def dial(self, call: CallRequest) -> CallOutcome:
         """Place ``call`` through the trunk and wait for its end."""
-        now = time.time()
-        if self._closed:
-            return CallOutcome(CallStatus.CANCELED, None, None, end_at=now, detail="dialer closed")
-        if call.deadline is not None and now >= call.deadline:
-            return CallOutcome(CallStatus.EXPIRED, None, None, end_at=now, detail="deadline")
+        if not any(codec in call.audio for codec in self.trunk.codecs):
+            raise ValueError(f"call {call.call_id} has no audio in {self.trunk.codecs}")
+        refused = self._refusal(call)
+        if refused is not None:
+            return refused
         transport = await self.start()
         loop = asyncio.get_running_loop()
         rtp, _ = await loop.create_datagram_endpoint(_RtpSink, local_addr=(self.trunk.bind_host, 0))
-        sip_call = SipCall(self._env(transport), call, self._new_leg(transport, call.mobile), rtp)
-        call_id = sip_call.leg.call_id
-        self._calls[call_id] = sip_call
-        self._idle.clear()
-        transport.register(call_id, sip_call.deliver)
         try:
-            outcome = await sip_call.run()
+            # aclose() may have run while the socket was opening
+            outcome = self._refusal(call) or await self._place(call, transport, rtp)
         finally:
-            del self._calls[call_id]
-            if not self._calls:
-                self._idle.set()
             rtp.close()
-            if sip_call.last_ack is not None:
-                transport.linger(
-                    call_id,
-                    sip_call.last_ack,
-                    self._env(transport).trunk_address,
-                    self.trunk.linger_s,
-                )
-            else:
-                transport.unregister(call_id)
         log.info(
             "call %s to %s: %s (%s) %s",
             call.call_id,
@@ -100,6 +84,34 @@ class SipDialer:
             outcome.detail,
         )
         return outcome
+
+    def _refusal(self, call: CallRequest) -> CallOutcome | None:
+        now = time.time()
+        if self._closed:
+            return CallOutcome(CallStatus.CANCELED, None, None, end_at=now, detail="dialer closed")
+        if call.deadline is not None and now >= call.deadline:
+            return CallOutcome(CallStatus.EXPIRED, None, None, end_at=now, detail="deadline")
+        return None
+
+    async def _place(
+        self, call: CallRequest, transport: SipTransport, rtp: asyncio.DatagramTransport
+    ) -> CallOutcome:
+        sip_call = SipCall(self._env(transport), call, self._new_leg(transport, call.mobile), rtp)
+        call_id = sip_call.leg.call_id
+        self._calls[call_id] = sip_call
+        self._idle.clear()
+        transport.register(call_id, sip_call.deliver)
+        try:
+            return await sip_call.run()
+        finally:
+            del self._calls[call_id]
+            if not self._calls:
+                self._idle.set()
+            if sip_call.last_ack is None:
+                transport.unregister(call_id)
+            else:
+                address = (self.trunk.host, self.trunk.port)
+                transport.linger(call_id, sip_call.last_ack, address, self.trunk.linger_s)
 
     def _env(self, transport: SipTransport) -> CallEnv:
         return CallEnv(self.trunk, transport, self.pacer, (self.trunk.host, self.trunk.port))
