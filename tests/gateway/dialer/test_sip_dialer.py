@@ -43,7 +43,8 @@ async def test_silent_trunk_fails_after_timer_b() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as trunk:
         trunk.bind(("127.0.0.1", 0))
         trunk.setblocking(False)
-        dialer = SipDialer(SipTrunk(host="127.0.0.1", port=trunk.getsockname()[1], t1_s=0.01))
+        # a name, not an address: resolved once when the dialer starts
+        dialer = SipDialer(SipTrunk(host="localhost", port=trunk.getsockname()[1], t1_s=0.01))
         outcome = await dialer.dial(CallRequest("v", MOBILE, make_audio(0.1)))
         await dialer.aclose()
         invites = []
@@ -86,3 +87,17 @@ def test_trunk_settings_are_validated() -> None:
         SipTrunk(host="h", t1_s=0)
     assert "password" not in repr(SipTrunk(host="h", password="secret"))
     assert SipTrunk(host="h", port=5080).sip_domain == "h:5080"
+
+
+async def test_unresolvable_trunk_fails_the_call_without_raising() -> None:
+    dialer = SipDialer(SipTrunk(host="no-such-trunk.invalid", t1_s=0.01))
+    outcome = await dialer.dial(CallRequest("v", MOBILE, make_audio(0.1)))
+    await dialer.aclose()
+    assert (outcome.status, outcome.sip_code, outcome.q850) == (CallStatus.FAILED, None, 38)
+    assert "no-such-trunk.invalid" in outcome.detail
+
+
+async def test_call_without_audio_in_an_offered_codec_is_a_caller_error() -> None:
+    dialer = SipDialer(SipTrunk(host="127.0.0.1", codecs=("PCMA",)))
+    with pytest.raises(ValueError, match="no audio"):
+        await dialer.dial(CallRequest("v", MOBILE, {"PCMU": b"\xff" * 160}))

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 
-from voiceotp.gateway.dialer.base import CallOutcome, CallRequest, CallStatus
+from voiceotp.gateway.dialer.base import UNREACHABLE, CallOutcome, CallRequest, CallStatus
 from voiceotp.gateway.dialer.rtp import RtpPacer
 from voiceotp.gateway.dialer.sip.call import CallEnv, SipCall
 from voiceotp.gateway.dialer.sip.config import SipTrunk
 from voiceotp.gateway.dialer.sip.dialog import CallLeg
-from voiceotp.gateway.dialer.sip.transport import SipTransport
+from voiceotp.gateway.dialer.sip.transport import Address, SipTransport
 from voiceotp.protocol import mask_mobile
 
 __all__ = ["SipDialer"]
 
 log = logging.getLogger(__name__)
+
+
+async def _resolve(host: str, port: int) -> Address:
+    """The trunk's IPv4 address; resolved once so sends never block on DNS."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+    except OSError as exc:
+        raise OSError(f"cannot resolve SIP trunk {host!r}: {exc}") from exc
+    address = infos[0][4]
+    return str(address[0]), int(address[1])
 
 
 class _RtpSink(asyncio.DatagramProtocol):
@@ -41,6 +53,7 @@ class SipDialer:
         self.trunk = trunk
         self.pacer = pacer or RtpPacer()
         self._transport: SipTransport | None = None
+        self._trunk_address: Address = (trunk.host, trunk.port)
         self._open_lock = asyncio.Lock()
         self._calls: dict[str, SipCall] = {}
         self._closed = False
@@ -48,9 +61,10 @@ class SipDialer:
         self._idle.set()
 
     async def start(self) -> SipTransport:
-        """Open the signalling socket (idempotent)."""
+        """Resolve the trunk once and open the signalling socket (idempotent)."""
         async with self._open_lock:
             if self._transport is None:
+                self._trunk_address = await _resolve(self.trunk.host, self.trunk.port)
                 self._transport = await SipTransport.bind(
                     self.trunk.bind_host, self.trunk.bind_port
                 )
@@ -67,7 +81,13 @@ class SipDialer:
         refused = self._refusal(call)
         if refused is not None:
             return refused
-        transport = await self.start()
+        try:
+            transport = await self.start()
+        except OSError as exc:  # trunk name does not resolve, or the bind address is wrong
+            log.warning("SIP dialer cannot start: %s", exc)
+            return CallOutcome(
+                UNREACHABLE.status, None, UNREACHABLE.q850, end_at=time.time(), detail=str(exc)
+            )
         loop = asyncio.get_running_loop()
         rtp, _ = await loop.create_datagram_endpoint(_RtpSink, local_addr=(self.trunk.bind_host, 0))
         try:
@@ -110,11 +130,12 @@ class SipDialer:
             if sip_call.last_ack is None:
                 transport.unregister(call_id)
             else:
-                address = (self.trunk.host, self.trunk.port)
-                transport.linger(call_id, sip_call.last_ack, address, self.trunk.linger_s)
+                transport.linger(
+                    call_id, sip_call.last_ack, self._trunk_address, self.trunk.linger_s
+                )
 
     def _env(self, transport: SipTransport) -> CallEnv:
-        return CallEnv(self.trunk, transport, self.pacer, (self.trunk.host, self.trunk.port))
+        return CallEnv(self.trunk, transport, self.pacer, self._trunk_address)
 
     def _new_leg(self, transport: SipTransport, mobile: str) -> CallLeg:
         host, port = transport.local_address
