@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import struct
+import warnings
 from array import array
 
 import pytest
@@ -184,3 +185,16 @@ def test_g711_round_trip_is_close(codec: str) -> None:
 def test_g711_silence_values() -> None:
     assert g711.encode("PCMU", [0]) == b"\xff"
     assert g711.encode("PCMA", [0]) == b"\xd5"
+
+
+@pytest.mark.parametrize("codec", ["PCMU", "PCMA"])
+def test_g711_matches_the_reference_codec(codec: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        audioop = pytest.importorskip("audioop")  # removed in Python 3.13
+    samples = array("h", range(-32768, 32768, 3))
+    encode = audioop.lin2ulaw if codec == "PCMU" else audioop.lin2alaw
+    decode = audioop.ulaw2lin if codec == "PCMU" else audioop.alaw2lin
+    assert g711.encode(codec, samples) == encode(samples.tobytes(), 2)
+    every_byte = bytes(range(256))
+    assert g711.decode(codec, every_byte).tobytes() == decode(every_byte, 2)
