@@ -101,3 +101,15 @@ async def test_call_without_audio_in_an_offered_codec_is_a_caller_error() -> Non
     dialer = SipDialer(SipTrunk(host="127.0.0.1", codecs=("PCMA",)))
     with pytest.raises(ValueError, match="no audio"):
         await dialer.dial(CallRequest("v", MOBILE, {"PCMU": b"\xff" * 160}))
+
+
+def test_missing_sipp_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.gateway.dialer import sipp
+
+    monkeypatch.setattr(sipp, "SIPP", "/nonexistent/sipp")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required when CI=true"):
+        sipp.require_sipp()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception):
+        sipp.require_sipp()
