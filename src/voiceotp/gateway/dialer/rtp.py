@@ -1,10 +1,10 @@
 """RTP for G.711 (RFC 3550, RFC 3551): packets of 20 ms sent on a drift-free schedule.
 
-One :class:`RtpPacer` task serves every stream of a dialer: streams start on a shared
-20 ms grid of the monotonic clock, so a tick wakes once for all calls instead of once per
-call (hundreds of calls cost 50 wake-ups a second). Packet *n* of a stream is due at
-``start + n * 20 ms``; a late tick sends every packet that is due, so timing errors never
-accumulate. How late each packet left is kept for the benchmark.
+One :class:`RtpPacer` task serves every stream of a dialer. Streams start on a shared
+5 ms grid of the monotonic clock, so a tick wakes once for a quarter of the calls instead
+of once per call (hundreds of calls cost at most 200 wake-ups a second). Packet *n* of a
+stream is due at ``start + n * 20 ms``; a late tick sends every packet that is due, so
+timing errors never accumulate. How late each packet left is kept for the benchmark.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ FRAME_S = 0.020
 FRAME_BYTES = 160  # 20 ms of 8 kHz G.711
 _SILENCE = {0: 0xFF, 8: 0xD5}  # µ-law and A-law encodings of zero
 _HEADER = struct.Struct("!BBHII")
+# Streams start on a 5 ms grid: a tick serves about a quarter of the calls, so the last
+# packet of a tick leaves sooner, at the cost of at most 200 wake-ups a second.
+_GRID_S = FRAME_S / 4
 
 
 def rtp_packet(
@@ -123,9 +126,9 @@ class RtpPacer:
         payload: bytes,
         payload_type: int,
     ) -> RtpStream:
-        """Begin streaming on the next tick of the shared 20 ms grid."""
+        """Begin streaming on the next tick of the shared grid."""
         elapsed = self._clock() - self._origin
-        start = self._origin + (int(elapsed / FRAME_S) + 1) * FRAME_S
+        start = self._origin + (int(elapsed / _GRID_S) + 1) * _GRID_S
         stream = RtpStream(transport, address, payload, payload_type, start)
         if stream.frames == 0:
             stream.done.set()
