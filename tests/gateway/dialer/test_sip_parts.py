@@ -11,8 +11,10 @@ import pytest
 
 from voiceotp.gateway.dialer import g711
 from voiceotp.gateway.dialer.rtp import RtpStream
+from voiceotp.gateway.dialer.sip.dialog import CallLeg, response_to
 from voiceotp.gateway.dialer.sip.digest import (
     DigestError,
+    answer_challenge,
     authorization,
     digest_response,
     parse_challenge,
@@ -198,3 +200,13 @@ def test_g711_matches_the_reference_codec(codec: str) -> None:
     assert g711.encode(codec, samples) == encode(samples.tobytes(), 2)
     every_byte = bytes(range(256))
     assert g711.decode(codec, every_byte).tobytes() == decode(every_byte, 2)
+
+
+def test_proxy_challenge_is_answered_with_proxy_authorization() -> None:
+    invite = CallLeg("sip:1@t", "sip:u@t", "sip:u@h:1", "h:1").invite(b"")
+    challenge = response_to(invite, 407, "Proxy Authentication Required")
+    challenge.headers.append(("Proxy-Authenticate", 'Digest realm="p", nonce="n", qop="auth"'))
+    name, value = answer_challenge(challenge, invite, username="u", password="p") or ("", "")
+    assert name == "Proxy-Authorization"
+    assert 'uri="sip:1@t"' in value
+    assert answer_challenge(challenge, invite, username="u", password="") is None

@@ -213,3 +213,26 @@ async def test_closing_the_dialer_cancels_a_ringing_call(sipp: StartSipp) -> Non
     finish(far_end)
 
     assert (outcome.status, outcome.sip_code, outcome.q850) == (CallStatus.CANCELED, 487, 31)
+
+
+async def test_concurrent_calls_share_one_socket(sipp: StartSipp, rtp_sink: socket.socket) -> None:
+    far_end = sipp(
+        "answer",
+        calls=5,
+        variables={"rtp_port": str(rtp_sink.getsockname()[1]), "pt": "0", "codec": "PCMU"},
+    )
+    dialer = SipDialer(SipTrunk(host="127.0.0.1", port=far_end.port, t1_s=0.1))
+    try:
+        outcomes = await asyncio.gather(
+            *(dialer.dial(CallRequest(f"v{n}", MOBILE, make_audio(0.4))) for n in range(5))
+        )
+    finally:
+        await dialer.aclose()
+    finish(far_end)
+
+    assert [o.status for o in outcomes] == [CallStatus.ANSWERED] * 5
+    by_stream: dict[int, int] = {}
+    for packet in drain(rtp_sink):
+        by_stream[packet.ssrc] = by_stream.get(packet.ssrc, 0) + 1
+    assert sorted(by_stream.values()) == [20] * 5
+    assert len({m.call_id for m in only(far_end.received(), "INVITE")}) == 5
