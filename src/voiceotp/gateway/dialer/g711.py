@@ -1,84 +1,43 @@
-"""G.711 µ-law / A-law <-> 16-bit linear PCM, and WAV output of what a callee heard.
+"""G.711 by RTP codec name ("PCMU" / "PCMA") for the dialers.
 
-Small and table-driven (``audioop`` is deprecated and gone in Python 3.13). The dialers
-only need to decode (to write WAV files); encoding is here so tests and benchmarks can
-make payloads without the audio package.
+A thin adapter: the one G.711 implementation lives in ``voiceotp.gateway.audio.g711``.
 """
 
 from __future__ import annotations
 
-import wave
+import sys
 from array import array
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-__all__ = ["decode", "encode", "write_wav"]
+from voiceotp.gateway.audio.g711 import (
+    alaw_to_pcm16,
+    pcm16_to_alaw,
+    pcm16_to_ulaw,
+    ulaw_to_pcm16,
+)
+from voiceotp.gateway.audio.wavfile import encode_wav
 
-_BIAS = 0x84
-
-
-def _ulaw_to_linear(byte: int) -> int:
-    byte = ~byte & 0xFF
-    magnitude = (((byte & 0x0F) << 3) + _BIAS) << ((byte & 0x70) >> 4)
-    return _BIAS - magnitude if byte & 0x80 else magnitude - _BIAS
-
-
-def _alaw_to_linear(byte: int) -> int:
-    byte ^= 0x55
-    mantissa = (byte & 0x0F) << 4
-    segment = (byte & 0x70) >> 4
-    value = mantissa + 8 if segment == 0 else (mantissa + 0x108) << (segment - 1)
-    return value if byte & 0x80 else -value
-
-
-def _linear_to_ulaw(sample: int) -> int:
-    # The reference (ITU-T G.191 / Sun g711.c) algorithm on the 14-bit magnitude.
-    value = sample >> 2
-    mask = 0xFF
-    if value < 0:
-        value, mask = -value, 0x7F
-    value = min(value, 8159) + 0x21
-    segment = max(value.bit_length() - 6, 0)
-    if segment >= 8:
-        return 0x7F ^ mask
-    return ((segment << 4) | ((value >> (segment + 1)) & 0x0F)) ^ mask
-
-
-def _linear_to_alaw(sample: int) -> int:
-    value = sample >> 3
-    mask = 0xD5
-    if value < 0:
-        value, mask = -value - 1, 0x55
-    segment = max(value.bit_length() - 5, 0)
-    if segment >= 8:
-        return 0x7F ^ mask
-    shift = 1 if segment < 2 else segment
-    return ((segment << 4) | ((value >> shift) & 0x0F)) ^ mask
-
-
-_DECODE = {
-    "PCMU": array("h", (_ulaw_to_linear(b) for b in range(256))),
-    "PCMA": array("h", (_alaw_to_linear(b) for b in range(256))),
-}
-_ENCODERS = {"PCMU": _linear_to_ulaw, "PCMA": _linear_to_alaw}
+_TO_PCM: dict[str, Callable[[bytes], bytes]] = {"PCMU": ulaw_to_pcm16, "PCMA": alaw_to_pcm16}
+_FROM_PCM: dict[str, Callable[[bytes], bytes]] = {"PCMU": pcm16_to_ulaw, "PCMA": pcm16_to_alaw}
 
 
 def decode(codec: str, payload: bytes) -> array[int]:
-    """Linear 16-bit samples of a G.711 ``payload`` (``codec`` is "PCMU" or "PCMA")."""
-    table = _DECODE[codec]
-    return array("h", (table[b] for b in payload))
+    """Linear 16-bit samples of a G.711 ``payload``."""
+    samples = array("h", _TO_PCM[codec](payload))
+    if sys.byteorder == "big":
+        samples.byteswap()  # pcm16 is little-endian on the wire
+    return samples
 
 
-def encode(codec: str, samples: array[int] | list[int]) -> bytes:
+def encode(codec: str, samples: Iterable[int]) -> bytes:
     """G.711 bytes of linear 16-bit ``samples``."""
-    encoder = _ENCODERS[codec]
-    return bytes(encoder(s) for s in samples)
+    pcm = array("h", samples)
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    return _FROM_PCM[codec](pcm.tobytes())
 
 
 def write_wav(path: Path, codec: str, payload: bytes) -> None:
     """Write ``payload`` as an 8 kHz mono 16-bit PCM WAV file any player opens."""
-    samples = decode(codec, payload)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(samples.tobytes())
+    path.write_bytes(encode_wav(_TO_PCM[codec](payload), codec="pcm16"))
