@@ -11,7 +11,12 @@ import click
 from voiceotp import __version__
 
 # name -> "module:attribute" of a click command; one line per subcommand.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "send": "voiceotp.cli.send:send",
+    "balance": "voiceotp.cli.send:balance",
+    "query": "voiceotp.cli.send:query",
+    "config": "voiceotp.cli.send:config",
+}
 
 
 class LazyGroup(click.Group):

@@ -62,15 +62,15 @@ def read_config_file(path: Path, *, required: bool) -> dict[str, str]:
     return {key: str(doc[key]) for key in _KEYS if doc.get(key) not in (None, "")}
 
 
-def resolve_settings(
+def collect_settings(
     account: str | None = None,
     apikey: str | None = None,
     base_url: str | None = None,
     *,
     config_file: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
-) -> Settings:
-    """Merge arguments > environment > config file; raise ConfigError on missing credentials."""
+) -> tuple[dict[str, str], dict[str, str], Path]:
+    """The values found (arguments > environment > file), their sources, and the file path."""
     env = os.environ if env is None else env
     path = Path(config_file).expanduser() if config_file else default_config_path(env)
     from_file = read_config_file(path, required=config_file is not None)
@@ -83,17 +83,37 @@ def resolve_settings(
             (f"environment {_ENV[key]}", env.get(_ENV[key])),
             (f"file {path}", from_file.get(key)),
         ):
-            if value:
+            if value and value.strip():
                 values[key], sources[key] = value.strip(), source
                 break
+    if "base_url" not in values:
+        values["base_url"], sources["base_url"] = DEFAULT_BASE_URL, "default"
+    return values, sources, path
+
+
+def resolve_settings(
+    account: str | None = None,
+    apikey: str | None = None,
+    base_url: str | None = None,
+    *,
+    config_file: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge arguments > environment > config file; raise ConfigError on missing credentials."""
+    values, sources, path = collect_settings(
+        account, apikey, base_url, config_file=config_file, env=env
+    )
     for key in ("account", "apikey"):
         if key not in values:
             raise ConfigError(
                 f"missing {key}: pass {key}=..., set {_ENV[key]} or add {key} to {path}"
             )
-    values.setdefault("base_url", DEFAULT_BASE_URL)
-    sources.setdefault("base_url", "default")
     return Settings(values["account"], values["apikey"], values["base_url"], sources)
+
+
+def mask_secret(secret: str) -> str:
+    """``****cdef`` — enough to tell two keys apart, never enough to use one."""
+    return f"****{secret[-4:]}" if len(secret) >= 16 else "****"
 
 
 def render_config_file(account: str, apikey: str, base_url: str | None = None) -> str:
