@@ -70,7 +70,7 @@ def client_options(command: F) -> F:
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="Config file (default: $VOICEOTP_CONFIG or ~/.config/voiceotp/config.toml).",
             ),
-            click.option("--timeout", type=float, default=15.0, show_default=True),
+            click.option("--timeout", type=float, default=10.0, show_default=True),
             click.option(
                 "--dedupe/--no-dedupe",
                 default=False,

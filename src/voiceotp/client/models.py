@@ -10,7 +10,7 @@ from voiceotp.protocol.errors import VoiceOTPError
 
 DEFAULT_CONNECT_S = 5.0
 DEFAULT_READ_S = 10.0
-DEFAULT_TOTAL_S = 15.0
+DEFAULT_TOTAL_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,8 +75,11 @@ class AiohttpTransport(AsyncTransport):
     def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
         found = self._timeouts.get(timeout)
         if found is None:
+            read = timeout.read
+            if read is not None and timeout.total is not None and read >= timeout.total:
+                read = None  # the total deadline covers it; one timer less per request
             found = self._timeouts[timeout] = aiohttp.ClientTimeout(
-                total=timeout.total, connect=timeout.connect, sock_read=timeout.read
+                total=timeout.total, connect=timeout.connect, sock_read=read
             )
         return found
 

