@@ -15,11 +15,11 @@ other body is judged by the parser.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
-import re
 from urllib.parse import urlencode
 
 from voiceotp.client.models import Timeout
