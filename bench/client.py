@@ -177,7 +177,8 @@ def report(url: str, seconds: float, rounds: int) -> None:
     print(f"sync Client (httpx2), concurrency 1: {sync:,.0f} requests/s")
     print("target: AsyncClient >= 0.8 x raw aiohttp at both concurrencies")
     print(
-        f"reproduce: {Path(sys.executable).name} bench/client.py --seconds {seconds:g} --rounds {rounds}"
+        f"reproduce: {Path(sys.executable).name} bench/client.py"
+        f" --seconds {seconds:g} --rounds {rounds}"
     )
 
 

@@ -31,8 +31,7 @@ def secrets_in(text: str) -> list[str]:
     password = dynamic_password(
         DEFAULT_ACCOUNT, DEFAULT_APIKEY, str(T), mobile=MOBILE, content="1234"
     )
-    found = [s for s in (MOBILE, "1391234567", DEFAULT_APIKEY, password) if s in text]
-    return found
+    return [s for s in (MOBILE, "1391234567", DEFAULT_APIKEY, password) if s in text]
 
 
 async def test_memory_paths_log_masked(

@@ -109,5 +109,6 @@ def test_each_decision_logs_its_reason(caplog: pytest.LogCaptureFixture) -> None
     messages = [r.getMessage() for r in caplog.records]
     assert messages == [
         "retrying after attempt 1: code 4090: nothing was accepted",
-        "not retrying after attempt 1: no answer; the request may have been accepted, never re-sent",
+        "not retrying after attempt 1: no answer; the request may have been accepted,"
+        " never re-sent",
     ]

@@ -33,9 +33,9 @@ def parse_urlencoded(data: bytes | str) -> list[tuple[str, str]]:
     """
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     pairs = []
-    for field in raw.split(b"&"):
-        if field:
-            name, _, value = field.partition(b"=")
+    for pair in raw.split(b"&"):
+        if pair:
+            name, _, value = pair.partition(b"=")
             pairs.append((_unquote(name), _unquote(value)))
     return pairs
 
