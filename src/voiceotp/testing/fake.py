@@ -203,7 +203,7 @@ class FakeIhuyi:
         if code is not None:
             return _failed(code), False
         key = (request.get("account"), mobile, content, request.get("time"))
-        if self.dedupe and key[3] and key in self._replays:
+        if self.dedupe and self._is_dynamic(request) and key in self._replays:
             return SubmitResult(2, message_for(2), self._replays[key]), False
         scripted = self._scripts[mobile].popleft() if self._scripts[mobile] else 2
         if scripted != 2:
@@ -220,12 +220,17 @@ class FakeIhuyi:
         voiceid = str(next(self._ids))
         self.calls.append(FakeCall(voiceid, key[0], key[1], key[2], key[3] or None, self.clock()))
         self.submits[key[1]] += 1
-        if key[3] and request.get("password") != account.apikey:
+        if self._is_dynamic(request):
             self._replays[key] = voiceid
         dropped = self._losses[key[1]] > 0
         if dropped:
             self._losses[key[1]] -= 1
         return SubmitResult(2, message_for(2), voiceid), dropped
+
+    def _is_dynamic(self, request: IncomingRequest) -> bool:
+        """An authenticated request whose password is not the bare APIKEY."""
+        apikey = self.accounts[request.get("account")].apikey
+        return bool(request.get("time")) and request.get("password").lower() != apikey.lower()
 
     def _getnum(self, request: IncomingRequest) -> GetNumResult:
         code = self._auth(request, Method.GETNUM)
