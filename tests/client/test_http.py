@@ -94,3 +94,26 @@ async def test_send_raises_connect_error(make_twin: MakeTwin) -> None:
     with pytest.raises(errors.ConnectError) as caught:
         await make_twin(base_url=closed_port_url()).send(MOBILE, "1234")
     assert caught.value.__cause__ is not None  # chained from the HTTP library's error
+
+
+async def test_proxy_option_is_passed_through(
+    make_twin: MakeTwin, fake: FakeIhuyi, server: FakeServer
+) -> None:
+    # The fake doubles as a forward proxy: it serves absolute-form request lines, so the
+    # unresolvable host proves the request went through the proxy.
+    proxy = f"http://127.0.0.1:{server.port}"
+    twin = make_twin(base_url="http://voice.invalid/webservice/voice.php", proxy=proxy)
+    assert (await twin.send(MOBILE, "1234")).voiceid == fake.calls[0].voiceid
+
+
+async def test_pool_and_tls_options_are_accepted(make_twin: MakeTwin, server: FakeServer) -> None:
+    import httpx2
+
+    twin = make_twin(base_url=server.url)
+    options = (
+        {"limit": 1, "ssl": False}
+        if twin.is_async
+        else {"limits": httpx2.Limits(max_connections=1), "verify": False}
+    )
+    twin = make_twin(base_url=server.url, **options)
+    assert await twin.balance() == 100

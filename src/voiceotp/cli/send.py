@@ -3,7 +3,8 @@
 Exit codes (docs/client.md): 0 success; 1 the service refused (code != 2); 2 usage
 error or a number/code refused locally; 3 configuration error; 4 account-level refusal
 (stop and fix the account); 5 network or protocol failure, nothing was accepted;
-6 outcome unknown — the call may have been placed, do not simply re-send.
+6 outcome unknown — the call may have been placed (no answer, or an unreadable answer
+to ``send``), do not simply re-send.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from voiceotp.errors import (
     ConfigError,
     InvalidCode,
     InvalidMobile,
+    ProtocolError,
     UnknownOutcome,
     VoiceOTPError,
 )
@@ -42,10 +44,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 OK, REFUSED, USAGE, CONFIG, ACCOUNT, FAILED, UNKNOWN = 0, 1, 2, 3, 4, 5, 6
 
 
-def exit_code_for(error: BaseException | None) -> int:
-    """The documented exit code for an outcome."""
+def exit_code_for(error: BaseException | None, *, submit: bool = False) -> int:
+    """The documented exit code for an outcome; an unreadable answer to a Submit may hide
+    an accepted call, so it counts as unknown."""
     if error is None:
         return OK
+    if submit and isinstance(error, ProtocolError):
+        return UNKNOWN
     for kind, code in (
         (UnknownOutcome, UNKNOWN),
         (AccountError, ACCOUNT),
@@ -142,7 +147,7 @@ def send(mobile: str, code: str | None, length: int, **opts: Any) -> None:
     with _client(opts) as client:
         report = client.submit(mobile, code)
     _show_report(report, code, opts["as_json"])
-    sys.exit(exit_code_for(report.error))
+    sys.exit(exit_code_for(report.error, submit=True))
 
 
 def _show_report(report: SendReport, code: str, as_json: bool) -> None:
