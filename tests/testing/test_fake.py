@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import urllib.request
 from urllib.parse import urlencode
 
@@ -206,3 +207,16 @@ async def test_served_on_the_running_loop_with_multipart_and_ignored_bodies(
         json_body = {"json": submit_form()}  # a JSON body is ignored, like the real service
         async with session.post(f"{server.url}?method=Submit", **json_body) as response:
             assert parse_result(await response.read()).code == 401
+
+
+@pytest.mark.timeout(20)  # without the shutdown limit, leaving would wait out the 60 s
+def test_server_stops_despite_a_long_latency() -> None:
+    fake = FakeIhuyi(latency=60.0)
+    with fake.serve() as server, contextlib.suppress(OSError):
+        urllib.request.urlopen(f"{server.url}?method=GetNum", timeout=0.2)
+    assert fake.requests == 1
+
+
+def test_server_start_failure_is_raised() -> None:
+    with FakeIhuyi().serve() as first, pytest.raises(OSError), FakeIhuyi().serve(port=first.port):
+        pass

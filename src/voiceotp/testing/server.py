@@ -8,6 +8,7 @@ current event loop. ``server.url`` is the endpoint to point a client at.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -59,7 +60,10 @@ class FakeServer:
         """Start on the running event loop."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # A short shutdown: a test that scripted a long latency must not wait it out on exit.
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -74,19 +78,24 @@ class FakeServer:
     def start(self) -> Self:
         """Start on a background thread with its own event loop."""
         loop = self._loop = asyncio.new_event_loop()
-        started = threading.Event()
+        started: concurrent.futures.Future[None] = concurrent.futures.Future()
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.astart())
-            started.set()
+            try:
+                loop.run_until_complete(self.astart())
+            except BaseException as exc:
+                started.set_exception(exc)
+                loop.close()
+                return
+            started.set_result(None)
             loop.run_forever()
             loop.run_until_complete(self.astop())
             loop.close()
 
         self._thread = threading.Thread(target=run, name="fake-ihuyi", daemon=True)
         self._thread.start()
-        started.wait(10)
+        started.result(timeout=10)
         return self
 
     def stop(self) -> None:
