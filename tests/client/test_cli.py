@@ -161,3 +161,20 @@ def test_help_has_examples(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0
     assert "Example" in result.output or "init" in result.output
+
+
+def test_subprocess_send(env: dict[str, str], fake: FakeIhuyi) -> None:
+    import os
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    done = subprocess.run(
+        [sys.executable, "-m", "voiceotp", "send", MOBILE, "123456", "--json"],
+        env={**os.environ, **env, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["voiceid"] == fake.calls[0].voiceid
