@@ -108,15 +108,18 @@ class FakeIhuyi:
 
     def script(self, mobile: str, *codes: int) -> None:
         """Answer the next valid Submits to ``mobile`` with ``codes`` in turn (2 = accept)."""
-        self._scripts[mobile].extend(codes)
+        with self._lock:
+            self._scripts[mobile].extend(codes)
 
     def lose_responses(self, mobile: str, count: int = 1) -> None:
         """Accept the next ``count`` Submits to ``mobile``, then drop the connection."""
-        self._losses[mobile] += count
+        with self._lock:
+            self._losses[mobile] += count
 
     def refuse_connections(self, count: int = 1) -> None:
         """Refuse the next ``count`` requests before they are sent (in-memory transports)."""
-        self._refusals += count
+        with self._lock:
+            self._refusals += count
 
     def balance_of(self, account: str = DEFAULT_ACCOUNT) -> int:
         return self.accounts[account].balance
