@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from voiceotp.client.transports.asgi import ASGIApp
 from voiceotp.client.transports.memory import AsyncMemoryTransport, MemoryReply, MemoryTransport
 from voiceotp.errors import ConnectError
 from voiceotp.protocol import (
@@ -37,6 +38,7 @@ from voiceotp.protocol import (
     render_result,
     verify_password,
 )
+from voiceotp.testing.asgi import fake_asgi_app
 from voiceotp.testing.server import FakeServer
 
 DEFAULT_ACCOUNT = "V12345678"
@@ -133,6 +135,10 @@ class FakeIhuyi:
     def async_transport(self) -> AsyncMemoryTransport:
         """An async in-memory transport for ``AsyncClient(transport=...)``."""
         return AsyncMemoryTransport(self.handle_post)
+
+    def asgi_app(self) -> ASGIApp:
+        """This fake as an ASGI application (for ``ASGITransport`` or an ASGI server)."""
+        return fake_asgi_app(self)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> FakeServer:
         """An HTTP server for this fake (use ``with`` or ``async with``)."""
