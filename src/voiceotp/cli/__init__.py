@@ -13,6 +13,10 @@ from voiceotp import __version__
 # name -> "module:attribute" of a click command; one line per subcommand.
 SUBCOMMANDS: dict[str, str] = {
     "audio": "voiceotp.cli.audio:audio",
+    "send": "voiceotp.cli.send:send",
+    "balance": "voiceotp.cli.send:balance",
+    "query": "voiceotp.cli.send:query",
+    "config": "voiceotp.cli.send:config",
 }
 
 
