@@ -10,7 +10,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.gateway.audio.helpers import pcm_wav, tone
 from tests.gateway.queue.fakes import FakeClock
+from voiceotp.gateway.audio import CLIP_NAMES, PromptLibrary
 from voiceotp.gateway.queue import MemoryQueue, Queue
 from voiceotp.gateway.queue.redis import RedisQueue
 
@@ -49,3 +51,14 @@ async def queue(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterat
     finally:
         await client.delete(backend.stream, backend.delayed, backend.dead)
         await backend.aclose()
+
+
+@pytest.fixture(scope="module")
+def prompts(tmp_path_factory: pytest.TempPathFactory) -> PromptLibrary:
+    """Recorded clips (tones) so no test needs espeak-ng."""
+    folder = tmp_path_factory.mktemp("clips")
+    for i, name in enumerate(CLIP_NAMES):
+        (folder / f"{name}.wav").write_bytes(pcm_wav(tone(300 + 40 * i, 8000, 0.05), 8000))
+    library = PromptLibrary(directories={"zh": folder}, cache_dir=folder)
+    library.warm(["zh"])
+    return library

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.gateway.audio.helpers import pcm_wav, tone
 from tests.gateway.queue.fakes import FakeClock
-from voiceotp.gateway.audio import CLIP_NAMES, PromptLibrary
+from voiceotp.gateway.audio import PromptLibrary
 from voiceotp.gateway.dialer import CallOutcome, CallRequest, CallStatus, SimulatedCarrier
 from voiceotp.gateway.dialer.simulated import SimulationProfile
 from voiceotp.gateway.queue import CallTicket, Job, MemoryFence, MemoryQueue
@@ -22,17 +21,6 @@ ANSWERS = "13800138000"
 RINGS_OUT = "13800130487"  # SimulatedCarrier's suffix rules: ...0487 never answers
 BUSY = "13800130486"
 REJECTS = "13800130603"
-
-
-@pytest.fixture(scope="module")
-def prompts(tmp_path_factory: pytest.TempPathFactory) -> PromptLibrary:
-    """Recorded clips (tones) so no test needs espeak-ng."""
-    folder = tmp_path_factory.mktemp("clips")
-    for i, name in enumerate(CLIP_NAMES):
-        (folder / f"{name}.wav").write_bytes(pcm_wav(tone(300 + 40 * i, 8000, 0.05), 8000))
-    library = PromptLibrary(directories={"zh": folder}, cache_dir=folder)
-    library.warm(["zh"])
-    return library
 
 
 @dataclass
