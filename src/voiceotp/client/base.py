@@ -133,6 +133,9 @@ class BaseClient:
     def base_url(self) -> str:
         return self.settings.base_url
 
+    def __repr__(self) -> str:  # never the APIKEY
+        return f"<{type(self).__name__} account={self.settings.account!r} url={self.base_url!r}>"
+
     # ---- preparing requests ---------------------------------------------------------
 
     def _time(self, given: int | None) -> str | None:
