@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 
@@ -221,3 +222,17 @@ async def test_closed_relay_cancels_and_code_is_required(servers: Servers) -> No
     await relay.aclose()
     assert (await relay.dial(_call())).status is CallStatus.CANCELED
     assert first.requests == 0
+
+
+async def test_closing_the_relay_stops_polling_and_reports_relayed(servers: Servers) -> None:
+    first, one, _, _ = servers
+    relay = await _relay(
+        _upstream("a", one.url, supports_query=True), retry=ONE_SHOT, poll_interval_s=3600.0
+    )
+    dialing = asyncio.create_task(relay.dial(_call()))
+    while not first.calls:
+        await asyncio.sleep(0.01)
+    await relay.aclose()  # returns only after the dial in flight has ended
+    outcome = dialing.result()
+    assert outcome.status is CallStatus.RELAYED
+    assert "relay closed" in outcome.detail
