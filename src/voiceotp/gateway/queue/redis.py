@@ -124,6 +124,7 @@ class RedisQueue:
         return int(summary["pending"])
 
     async def aclose(self) -> None:
+        """Close the Redis client (the queue owns the client it was given)."""
         await self.redis.aclose()
 
     async def _owner(self, receipt: str) -> str | None:
