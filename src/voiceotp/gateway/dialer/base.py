@@ -40,6 +40,9 @@ class CallStatus(enum.StrEnum):
     FAILED = "FAILED"
     EXPIRED = "EXPIRED"
     CANCELED = "CANCELED"
+    #: Handed to an upstream provider that accepted it; its final status is not known to
+    #: us (the upstream offers no Query, or did not finish within the poll budget).
+    RELAYED = "RELAYED"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ OUTCOME_TABLE: tuple[OutcomeRow, ...] = (
     UNREACHABLE,
     OutcomeRow(None, None, _S.EXPIRED, canonical=True),
     OutcomeRow(487, 31, _S.CANCELED, canonical=True),
+    OutcomeRow(None, None, _S.RELAYED, canonical=True),
 )
 _BY_CODE: Mapping[int, OutcomeRow] = {
     row.sip_code: row
@@ -111,7 +115,8 @@ class CallRequest:
 
     ``audio`` maps a codec name of :data:`CODECS` to the G.711 payload (8 kHz, 160 bytes
     per 20 ms) the callee must hear. ``deadline`` is Unix time; past it the call is not
-    dialed and ends :attr:`CallStatus.EXPIRED`.
+    dialed and ends :attr:`CallStatus.EXPIRED`. ``code`` is the verification code itself,
+    for dialers that hand the code on instead of playing ``audio`` (the upstream relay).
     """
 
     call_id: str
@@ -120,6 +125,7 @@ class CallRequest:
     ring_timeout_s: float = 30.0
     max_duration_s: float = 60.0
     deadline: float | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True)

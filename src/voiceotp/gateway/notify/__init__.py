@@ -1,0 +1,33 @@
+"""Status push: signed JSON reports to each account's callback URL, from an outbox, with
+a growing backoff for up to 24 h (protocol README §7, docs/delivery.md)."""
+
+from voiceotp.gateway.notify.backoff import PushSchedule, compute_push_delay, next_push_at
+from voiceotp.gateway.notify.notifier import KeyLookup, Notifier
+from voiceotp.gateway.notify.outbox import MemoryOutbox, Outbox, OutboxItem
+from voiceotp.gateway.notify.report import StatusReport, encode_reports, report_id_for
+from voiceotp.gateway.notify.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    sign_body,
+    signature_headers,
+    verify_signature,
+)
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "KeyLookup",
+    "MemoryOutbox",
+    "Notifier",
+    "Outbox",
+    "OutboxItem",
+    "PushSchedule",
+    "StatusReport",
+    "compute_push_delay",
+    "encode_reports",
+    "next_push_at",
+    "report_id_for",
+    "sign_body",
+    "signature_headers",
+    "verify_signature",
+]
