@@ -22,6 +22,7 @@ from voiceotp.client.batch.journal import Mark
 from voiceotp.errors import ConnectError, UnknownOutcome
 from voiceotp.protocol import ACCOUNT_CODES
 
+
 class FakeClock:
     """Monotonic time that only moves when someone sleeps."""
 
@@ -89,7 +90,7 @@ async def test_resume_after_account_stop_sends_only_the_pending_rows(
     summary = await run_batch(journal, sender, FAST)
     assert summary.stopped is None
     assert summary.counts[State.SENT] == 6
-    assert sender.accepted == {m: 1 for m in mobiles}
+    assert sender.accepted == dict.fromkeys(mobiles, 1)
 
 
 async def test_transient_codes_slow_down_and_retry_until_accepted(
@@ -146,7 +147,8 @@ async def test_connect_error_is_retried_but_unknown_outcome_never_is(
     first, second = journal.records()
     assert (first.state, first.attempts) == (State.SENT, 2)
     assert second.state is State.UNKNOWN
-    assert second.reason is not None and "UnknownOutcome" in second.reason
+    assert second.reason is not None
+    assert "UnknownOutcome" in second.reason
     assert sender.submits[mobiles[1]] == 1
     assert summary.counts[State.UNKNOWN] == 1
 
@@ -172,7 +174,8 @@ async def test_rows_left_sending_become_unknown_and_are_not_resent_by_default(
         4: State.UNKNOWN,
         5: State.SENT,
     }
-    assert mobiles[1] not in sender.submits and mobiles[3] not in sender.submits
+    assert mobiles[1] not in sender.submits
+    assert mobiles[3] not in sender.submits
 
 
 async def test_replay_resends_unknowns_with_their_stored_time(make_journal: MakeJournal) -> None:
@@ -228,7 +231,8 @@ async def test_stop_lets_in_flight_finish_and_keeps_the_rest_pending(
 
     engine._on_outcome = on_outcome
     summary = await engine.run()
-    assert summary.stopped is not None and summary.stopped.kind == "interrupted"
+    assert summary.stopped is not None
+    assert summary.stopped.kind == "interrupted"
     assert summary.counts[State.SENT] == 3
     assert summary.counts[State.PENDING] == 17
     assert summary.counts[State.SENDING] == 0
