@@ -11,7 +11,12 @@ import click
 from voiceotp import __version__
 
 # name -> "module:attribute" of a click command; one line per subcommand.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "send": "voiceotp.cli.send:send",
+    "balance": "voiceotp.cli.send:balance",
+    "query": "voiceotp.cli.send:query",
+    "config": "voiceotp.cli.send:config",
+}
 
 
 class LazyGroup(click.Group):
@@ -33,7 +38,9 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="voiceotp")
 def cli() -> None:
     """voiceotp — voice verification codes (语音验证码) over the ihuyi voice API."""

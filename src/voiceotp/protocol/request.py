@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
 from voiceotp.protocol.models import Format, Method
 
@@ -26,12 +26,22 @@ def body_kind(content_type: str | None) -> str | None:
 
 
 def parse_urlencoded(data: bytes | str) -> list[tuple[str, str]]:
-    """Form pairs of a query string or urlencoded body; bad UTF-8 becomes U+FFFD."""
+    """Form pairs of a query string or urlencoded body; bad UTF-8 becomes U+FFFD.
+
+    Not ``parse_qsl`` on bytes: it re-encodes each decoded value as ASCII and raises on
+    any non-ASCII character (``content=%E4%B8%80``).
+    """
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
-    return [
-        (name.decode("utf-8", "replace"), value.decode("utf-8", "replace"))
-        for name, value in parse_qsl(raw, keep_blank_values=True)
-    ]
+    pairs = []
+    for pair in raw.split(b"&"):
+        if pair:
+            name, _, value = pair.partition(b"=")
+            pairs.append((_unquote(name), _unquote(value)))
+    return pairs
+
+
+def _unquote(value: bytes) -> str:
+    return unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)

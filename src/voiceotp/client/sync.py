@@ -1,0 +1,122 @@
+"""Client: the ihuyi voice API, blocking (httpx2 by default)."""
+
+from __future__ import annotations
+
+import os
+import time as _time
+from types import TracebackType
+from typing import Any, Self
+
+from voiceotp.client.base import BaseClient, Prepared, api_error
+from voiceotp.client.models import DEFAULT_TOTAL_S, SendReport, Timeout
+from voiceotp.client.retry import Outcome, RetryPolicy
+from voiceotp.client.transports.base import Transport
+from voiceotp.client.transports.httpx_transport import HTTPXTransport
+from voiceotp.errors import InvalidCode, InvalidMobile, TransportError
+from voiceotp.protocol import Format, GetNumResult, QueryResult, SubmitResult
+
+
+class Client(BaseClient):
+    """Send voice verification codes (blocking).
+
+    ::
+
+        with Client("V12345678", "apikey...") as client:
+            result = client.send("+86 138-0013-8000", "1234")
+            print(result.voiceid)
+
+    ``submit`` never raises for the service's or the network's answers (it returns a
+    SendReport); ``send`` raises typed exceptions from ``voiceotp.errors``.
+    ``http_options`` go to ``httpx2.Client`` (``proxy``, ``verify``, ``limits``, ...).
+    """
+
+    def __init__(
+        self,
+        account: str | None = None,
+        apikey: str | None = None,
+        *,
+        base_url: str | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        transport: Transport | None = None,
+        timeout: float | Timeout | None = DEFAULT_TOTAL_S,
+        retry: RetryPolicy | None = None,
+        dynamic_password: bool = True,
+        server_dedupes: bool = False,
+        raise_on_error: bool = True,
+        format: Format = Format.XML,
+        **http_options: Any,
+    ) -> None:
+        super().__init__(
+            account,
+            apikey,
+            base_url=base_url,
+            config_file=config_file,
+            timeout=timeout,
+            retry=retry,
+            dynamic_password=dynamic_password,
+            server_dedupes=server_dedupes,
+            raise_on_error=raise_on_error,
+            format=format,
+        )
+        if transport is not None and http_options:
+            raise TypeError("http_options apply to the default transport only")
+        self.transport = transport if transport is not None else HTTPXTransport(**http_options)
+
+    def _exchange(self, prepared: Prepared) -> tuple[Outcome, int]:
+        attempt, slept = 0, 0.0
+        post, url, form, timeout = self.transport.post, prepared.url, prepared.form, self.timeout
+        while True:
+            attempt += 1
+            try:
+                outcome: Outcome = self._read(prepared, post(url, form, timeout))
+            except TransportError as exc:
+                outcome = exc
+            decision = self._decide(prepared, outcome, attempt, slept)
+            if not decision.retry:
+                return outcome, attempt
+            _time.sleep(decision.delay_s)
+            slept += decision.delay_s
+
+    def submit(self, mobile: str, code: str, *, time: int | None = None) -> SendReport:
+        """Submit one code; a SendReport whatever happens (refused locally: 0 attempts)."""
+        try:
+            prepared = self._prepare_submit(mobile, code, time)
+        except (InvalidMobile, InvalidCode) as exc:
+            return self._refused(mobile, exc)
+        outcome, attempts = self._exchange(prepared)
+        return self._report(prepared, outcome, attempts)
+
+    def send(self, mobile: str, code: str, *, time: int | None = None) -> SubmitResult:
+        """Submit one code; the SubmitResult, or a typed exception (see the class doc)."""
+        prepared = self._prepare_submit(mobile, code, time)
+        outcome, attempts = self._exchange(prepared)
+        return self._unwrap_submit(self._report(prepared, outcome, attempts))
+
+    def get_num(self) -> GetNumResult:
+        """The GetNum result (raises on failure unless ``raise_on_error=False``)."""
+        outcome, _ = self._exchange(self._prepare_getnum())
+        return self._unwrap(outcome, GetNumResult)
+
+    def balance(self) -> int:
+        """Remaining number of calls the account can place; raises on any failure."""
+        result = self.get_num()
+        if not result.ok:
+            raise api_error(result)
+        return result.num
+
+    def query(self, voiceid: str) -> QueryResult:
+        """Status of one call (voiceotp gateway extension ``method=Query``)."""
+        outcome, _ = self._exchange(self._prepare_query(voiceid))
+        return self._unwrap(outcome, QueryResult)
+
+    def close(self) -> None:
+        """Close the transport's connections."""
+        self.transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
