@@ -133,6 +133,8 @@ class Journal:
         return journal
 
     def close(self) -> None:
+        """Checkpoint the WAL into the main file and close (the file is then self-contained)."""
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
 
     # ---- meta ---------------------------------------------------------------------
@@ -249,11 +251,12 @@ class Journal:
 
     def code_counts(self) -> list[tuple[int | None, str | None, State, int]]:
         """(code, msg, state, count) for every finished row, most frequent first."""
-        return self._conn.execute(
+        rows = self._conn.execute(
             "SELECT result_code, MIN(msg), state, COUNT(*) FROM items"
             " WHERE state NOT IN (?, ?) GROUP BY result_code, state ORDER BY COUNT(*) DESC",
             (State.PENDING.value, State.SENDING.value),
         ).fetchall()
+        return [(code, msg, State(state), count) for code, msg, state, count in rows]
 
     def records(self, states: Iterable[State] | None = None) -> Iterator[Record]:
         """Every row (or those in ``states``) in row order, streamed."""

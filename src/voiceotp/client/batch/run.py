@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from voiceotp.client.batch.engine import (
@@ -15,7 +16,7 @@ from voiceotp.client.batch.engine import (
     Sender,
 )
 from voiceotp.client.batch.items import InputRow, Item, Reject, check_code_length, validate_row
-from voiceotp.client.batch.journal import Journal
+from voiceotp.client.batch.journal import Journal, JournalError
 
 
 def create_journal(
@@ -26,11 +27,36 @@ def create_journal(
     dedupe: bool = True,
     meta: dict[str, Any] | None = None,
 ) -> Journal:
-    """A new journal at ``path`` holding every row of ``rows``, validated and deduped."""
+    """A new journal at ``path`` holding every row of ``rows``, validated and deduped.
+
+    The import is built beside ``path`` (``.part``) and renamed into place when complete,
+    so a journal that exists always holds its whole input; a crash mid-import leaves only
+    a ``.part`` file (nothing was sent from it) that the next attempt replaces.
+    """
     check_code_length(code_length)
-    journal = Journal.create(path, {"code_length": code_length, "dedupe": dedupe, **(meta or {})})
-    journal.import_rows(validated(rows, code_length), dedupe=dedupe)
-    return journal
+    final = Path(path)
+    if final.exists():
+        raise JournalError(f"{final} already exists; resume it or choose another path")
+    part = final.with_name(final.name + ".part")
+    for leftover in (part, *(Path(f"{part}{suffix}") for suffix in ("-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)
+    journal = Journal.create(part, {"code_length": code_length, "dedupe": dedupe, **(meta or {})})
+    try:
+        journal.import_rows(validated(rows, code_length), dedupe=dedupe)
+    finally:
+        journal.close()
+    os.replace(part, final)
+    _sync_directory(final.parent)
+    return Journal.open(final)
+
+
+def _sync_directory(directory: Path) -> None:
+    # The rename must survive a power cut too: sync the directory entry.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def validated(rows: Iterable[InputRow | Reject], code_length: int) -> Iterator[Item | Reject]:
