@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+_EPSILON = 1e-9
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -42,8 +43,8 @@ class TokenBucket:
         """Wait until a token is available and take it."""
         while self.rate is not None:
             self._refill()
-            if self._tokens >= 1:
-                self._tokens -= 1
+            if self._tokens >= 1 - _EPSILON:  # float refills land a hair short of whole
+                self._tokens = max(0.0, self._tokens - 1)
                 return
             await self._sleep((1 - self._tokens) / self.rate)
 
