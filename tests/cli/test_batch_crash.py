@@ -135,7 +135,7 @@ def run_trial(
             in_flight += check_crash_state(journal, fake)
     args = ("--resume", "in.journal") if journal.exists() else ("in.csv",)
     final = batch_process(server, cwd, *args, "--replay-unknown", "--dedupe")
-    out, err = final.communicate(timeout=60)
+    _, err = final.communicate(timeout=60)
     assert final.returncode == 0, err.decode()
     rows = journal_rows(journal)
     assert len(rows) == ROWS  # every row accounted for
@@ -166,7 +166,8 @@ def test_ctrl_c_finishes_in_flight_saves_and_prints_the_resume_command(
     process = batch_process(server, tmp_path, "in.csv", "--rate", "100")
     deadline = time.monotonic() + 20
     while received(fake, mobiles) < 20:
-        assert time.monotonic() < deadline and process.poll() is None
+        assert time.monotonic() < deadline
+        assert process.poll() is None
         time.sleep(0.001)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
@@ -174,7 +175,8 @@ def test_ctrl_c_finishes_in_flight_saves_and_prints_the_resume_command(
     assert "voiceotp batch --resume in.journal" in err.decode()
     rows = journal_rows(tmp_path / "in.journal")
     states = [state for state, _ in rows.values()]
-    assert "sending" not in states and "unknown" not in states  # in-flight requests finished
+    assert "sending" not in states  # in-flight requests finished
+    assert "unknown" not in states
     assert 0 < states.count("pending") < ROWS
     assert states.count("sent") == received(fake, mobiles)
     resumed = batch_process(server, tmp_path, "--resume", "in.journal")
