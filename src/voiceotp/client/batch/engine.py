@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -139,17 +138,14 @@ class BatchEngine:
     async def run(self) -> BatchSummary:
         """Send every pending row (and unknown ones, per policy); return the totals."""
         started = time.monotonic()
-        with ThreadPoolExecutor(1, thread_name_prefix="voiceotp-journal") as executor:
-            loop = asyncio.get_running_loop()
-            recovered = await loop.run_in_executor(executor, self.journal.recover)
-            committer = GroupCommitter(self.journal, executor)
-            committer.start()
-            try:
-                await self._send_all(committer, executor)
-            finally:
-                await committer.close()
-            counts = await loop.run_in_executor(executor, self.journal.counts)
-            codes = await loop.run_in_executor(executor, self.journal.code_counts)
+        recovered = self.journal.recover()
+        committer = GroupCommitter(self.journal)
+        committer.start()
+        try:
+            await self._send_all(committer)
+        finally:
+            await committer.close()
+        counts, codes = self.journal.counts(), self.journal.code_counts()
         return BatchSummary(
             counts,
             codes,
@@ -161,32 +157,27 @@ class BatchEngine:
             slowdowns=self.rate.slowdowns,
         )
 
-    async def _send_all(self, committer: GroupCommitter, executor: ThreadPoolExecutor) -> None:
+    async def _send_all(self, committer: GroupCommitter) -> None:
         queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=2 * self.options.concurrency)
         async with asyncio.TaskGroup() as group:
             workers = [
                 group.create_task(self._work(queue, committer))
                 for _ in range(self.options.concurrency)
             ]
-            await self._feed(queue, executor)
+            await self._feed(queue)
             await queue.join()
             for worker in workers:
                 worker.cancel()
 
-    async def _feed(self, queue: asyncio.Queue[Item], executor: ThreadPoolExecutor) -> None:
+    async def _feed(self, queue: asyncio.Queue[Item]) -> None:
         if self.options.unknown is not UnknownPolicy.KEEP:
-            await self._feed_state(queue, executor, State.UNKNOWN)
-        await self._feed_state(queue, executor, State.PENDING)
+            await self._feed_state(queue, State.UNKNOWN)
+        await self._feed_state(queue, State.PENDING)
 
-    async def _feed_state(
-        self, queue: asyncio.Queue[Item], executor: ThreadPoolExecutor, state: State
-    ) -> None:
-        loop = asyncio.get_running_loop()
+    async def _feed_state(self, queue: asyncio.Queue[Item], state: State) -> None:
         after = 0
         while not self.is_stopping():
-            page = await loop.run_in_executor(
-                executor, self.journal.page, state, after, self.options.page_size
-            )
+            page = self.journal.page(state, after, self.options.page_size)
             if not page:
                 return
             after = page[-1].row

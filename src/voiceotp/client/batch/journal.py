@@ -41,7 +41,7 @@ CREATE TABLE items (
     started_at REAL,
     finished_at REAL
 );
-CREATE INDEX items_state ON items (state, row);
+
 """
 _RECORD_COLUMNS = (
     "row, mobile, code, state, result_code, msg, voiceid, attempts, time, reason, raw,"
