@@ -228,3 +228,14 @@ def test_missing_credentials_are_a_configuration_error(
     result = run(env, str(source))
     assert result.exit_code == 3, result.output
     assert fake.received == {}
+
+
+def test_dry_run_writes_rejects_beside_the_input_and_leaves_no_journal(
+    env: dict[str, str],
+) -> None:
+    source = write_csv(Path("in.csv"), [(MOBILES[0], "1234"), ("bad", "1234")])
+    result = run(env, str(source), "--dry-run", "--no-balance", "--json")
+    doc = json.loads(result.stdout)
+    assert doc["rejects_file"] == "in.rejects.csv"
+    assert read_csv(Path("in.rejects.csv"))[0]["reason"] == "invalid mobile"
+    assert sorted(p.name for p in Path().iterdir()) == ["in.csv", "in.rejects.csv"]

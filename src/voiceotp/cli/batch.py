@@ -2,14 +2,16 @@
 
 Exit codes (docs/batch.md): 0 every row sent (duplicates skipped); 1 some rows failed or
 were rejected; 2 usage error (bad input, journal exists/missing); 3 configuration error;
-4 stopped on an account-level code, or (dry run) the balance is short; 6 some outcomes are
-unknown (a call may have been placed); 130 interrupted (resume with --resume).
+4 stopped on an account-level code, or (dry run) the balance is short; 5 the journal could
+not be written (nothing unmarked was sent); 6 some outcomes are unknown (a call may have
+been placed); 130 interrupted (resume with --resume).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import signal
 import sys
 import tempfile
@@ -29,7 +31,7 @@ from voiceotp.cli.batch_report import (
     write_outputs,
     write_rejects_file,
 )
-from voiceotp.cli.send import ACCOUNT, CONFIG, OK, REFUSED, USAGE, client_options
+from voiceotp.cli.send import ACCOUNT, CONFIG, FAILED, OK, REFUSED, USAGE, client_options
 from voiceotp.client import AsyncClient
 from voiceotp.client.batch import (
     BatchEngine,
@@ -70,7 +72,8 @@ Rows without a code get a random one (--length digits, from `secrets`).
 \b
 Exit codes: 0 all sent; 1 some rows failed or were rejected; 2 usage error; 3 configuration
 error; 4 stopped on an account-level code (fix the account, then --resume) or, with --dry-run,
-balance too low; 6 some outcomes unknown (calls may have been placed); 130 interrupted.
+balance too low; 5 the journal could not be written; 6 some outcomes unknown (calls may
+have been placed); 130 interrupted.
 """
 
 
@@ -113,6 +116,8 @@ def batch(input_path: str | None, resume: Path | None, **args: Any) -> None:
         sys.exit(_finish(journal, summary, args))
     finally:
         journal.close()
+        if args["dry_run"] and not args["journal_path"] and resume is None:
+            shutil.rmtree(journal.path.parent, ignore_errors=True)  # our temporary directory
 
 
 def _check_usage(input_path: str | None, resume: Path | None, args: dict[str, Any]) -> None:
@@ -142,6 +147,8 @@ def _open_journal(input_path: str | None, resume: Path | None, args: dict[str, A
 
 def _import(input_path: str, args: dict[str, Any]) -> Journal:
     path = args["journal_path"] or _default_journal(input_path, args["dry_run"])
+    if args["dry_run"] and not args["journal_path"]:
+        args["output_stem"] = Path("batch" if input_path == "-" else input_path).with_suffix("")
     fmt = InputFormat(args["fmt"])
     if fmt is InputFormat.AUTO and input_path != "-":
         fmt = format_for_path(input_path)
@@ -156,7 +163,7 @@ def _import(input_path: str, args: dict[str, Any]) -> Journal:
 
 
 def _default_journal(input_path: str, dry_run: bool) -> Path:
-    if dry_run:
+    if dry_run:  # results of a dry run go beside the input instead (see output_stem)
         return Path(tempfile.mkdtemp(prefix="voiceotp-dry-run-")) / "dry-run.journal"
     if input_path == "-":
         return Path(f"batch-{datetime.now(UTC):%Y%m%d-%H%M%S}.journal")
@@ -216,7 +223,7 @@ def _preflight(journal: Journal, args: dict[str, Any]) -> int:
     if args["journal_path"]:
         doc["journal"] = str(journal.path)
     code = _preflight_code(doc)
-    write_rejects_file(journal, args, counts)
+    doc["rejects_file"] = write_rejects_file(journal, args, counts)
     if args["as_json"]:
         click.echo(_json(doc))
     else:
@@ -273,6 +280,8 @@ def _send(journal: Journal, args: dict[str, Any]) -> BatchSummary:
             return asyncio.run(_run(journal, options, args, view))
     except ConfigError as exc:
         _error(f"configuration: {exc}", args, CONFIG)
+    except JournalError as exc:
+        _error(f"{exc}; resume when it can be written again", args, FAILED)
 
 
 async def _run(

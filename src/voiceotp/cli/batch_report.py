@@ -142,7 +142,7 @@ def write_outputs(
     journal: Journal, counts: dict[State, int], args: dict[str, Any]
 ) -> dict[str, str]:
     """Write the results file; the failed and rejects files when they would not be empty."""
-    stem = journal.path.with_suffix("")
+    stem = _stem(journal, args)
     results = args["results"] or Path(f"{stem}.results.csv")
     write_results(journal, results, show_numbers=args["show_numbers"])
     files = {"results": str(results)}
@@ -162,11 +162,17 @@ def write_rejects_file(
     """Write the rejects file (at --rejects, or beside the journal when there are any)."""
     path = args["rejects"]
     if path is None and counts[State.REJECTED]:
-        path = Path(f"{journal.path.with_suffix('')}.rejects.csv")
+        path = Path(f"{_stem(journal, args)}.rejects.csv")
     if path is None:
         return None
     write_rejects(journal, path)
     return str(path)
+
+
+def _stem(journal: Journal, args: dict[str, Any]) -> Path:
+    """Output files are named after the journal (a dry run's: after the input)."""
+    stem = args.get("output_stem")
+    return stem if isinstance(stem, Path) else journal.path.with_suffix("")
 
 
 def exit_code_for(summary: BatchSummary) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 
-from voiceotp.client.batch.journal import Journal, Mark, Outcome
+from voiceotp.client.batch.journal import Journal, JournalError, Mark, Outcome
 
 
 class GroupCommitter:
@@ -29,13 +29,18 @@ class GroupCommitter:
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self.failure: BaseException | None = None
         self.commits = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="journal-commit")
 
     async def mark(self, mark: Mark) -> None:
-        """Store ``mark``; returns once it (and every outcome queued before it) is durable."""
+        """Store ``mark``; returns once it (and every outcome queued before it) is durable.
+
+        Raises JournalError when the journal cannot be written: the request must not leave.
+        """
+        self._check()
         waiter = asyncio.get_running_loop().create_future()
         self._marks.append(mark)
         self._waiters.append(waiter)
@@ -48,11 +53,16 @@ class GroupCommitter:
         self._wake.set()
 
     async def close(self) -> None:
-        """Write everything queued, then stop."""
+        """Write everything queued, then stop; JournalError if a write failed."""
         self._closing = True
         self._wake.set()
         if self._task is not None:
             await self._task
+        self._check()
+
+    def _check(self) -> None:
+        if self.failure is not None:
+            raise JournalError(f"the journal cannot be written: {self.failure}") from self.failure
 
     async def _run(self) -> None:
         while True:
@@ -63,14 +73,21 @@ class GroupCommitter:
             if marks or outcomes:
                 try:
                     self._journal.apply(marks, outcomes)
-                except BaseException as exc:
-                    for waiter in waiters:
-                        if not waiter.done():
-                            waiter.set_exception(exc)
-                    raise
+                except Exception as exc:
+                    self.failure = exc
+                    self._fail(waiters)
+                    return
                 self.commits += 1
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
             if self._closing and not (self._marks or self._outcomes):
                 return
+
+    def _fail(self, waiters: list[asyncio.Future[None]]) -> None:
+        for waiter in waiters:
+            if not waiter.done():
+                try:
+                    self._check()
+                except JournalError as exc:
+                    waiter.set_exception(exc)

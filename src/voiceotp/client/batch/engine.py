@@ -18,7 +18,7 @@ from typing import Protocol
 
 from voiceotp.client.batch.commit import GroupCommitter
 from voiceotp.client.batch.items import Item, State
-from voiceotp.client.batch.journal import Journal, Mark, Outcome
+from voiceotp.client.batch.journal import Journal, JournalError, Mark, Outcome
 from voiceotp.client.batch.ratelimit import AdaptiveRate, Clock, Sleep
 from voiceotp.client.batch.verdict import Verdict, judge
 from voiceotp.protocol import DEFAULT_WINDOW_S, SubmitResult
@@ -143,6 +143,8 @@ class BatchEngine:
         committer.start()
         try:
             await self._send_all(committer)
+        except* JournalError:
+            pass  # re-raised, once, by close(): no request left without its mark
         finally:
             await committer.close()
         counts, codes = self.journal.counts(), self.journal.code_counts()

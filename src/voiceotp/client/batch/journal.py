@@ -123,8 +123,8 @@ class Journal:
         target = Path(path)
         if not target.is_file():
             raise JournalError(f"no journal at {target}")
-        journal = cls(_connect(target), target)
         try:
+            journal = cls(_connect(target), target)
             version = journal.meta().get("schema")
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{target} is not a voiceotp batch journal") from exc
