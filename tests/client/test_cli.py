@@ -143,8 +143,11 @@ def test_config_init_and_show(env: dict[str, str], server: FakeServer, tmp_path:
 
 def test_config_init_prompts_for_the_key_hidden(env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    result = run(env, "config", "init", "--path", str(path), stdin="V1\nsecret-key-123456\n")
+    result = run(
+        env, "config", "init", "--path", str(path), "--json", stdin="V1\nsecret-key-123456\n"
+    )
     assert result.exit_code == 0, result.output
+    assert json.loads(result.output.splitlines()[-1]) == {"ok": True, "config_file": str(path)}
     assert "secret-key-123456" not in result.output
     assert 'apikey = "secret-key-123456"' in path.read_text()
 
@@ -161,3 +164,20 @@ def test_help_has_examples(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0
     assert "Example" in result.output or "init" in result.output
+
+
+def test_subprocess_send(env: dict[str, str], fake: FakeIhuyi) -> None:
+    import os
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    done = subprocess.run(
+        [sys.executable, "-m", "voiceotp", "send", MOBILE, "123456", "--json"],
+        env={**os.environ, **env, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["voiceid"] == fake.calls[0].voiceid

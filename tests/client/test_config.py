@@ -112,9 +112,11 @@ def test_no_request_without_credentials(cls: type[Client] | type[AsyncClient]) -
     assert requests == []
 
 
-def test_settings_repr_hides_the_key() -> None:
-    s = resolve_settings("V1", "0123456789abcdef0123456789abcdef", env={})
-    assert "0123456789abcdef" not in repr(s)
+def test_settings_and_client_reprs_hide_the_key() -> None:
+    key = "0123456789abcdef0123456789abcdef"
+    assert "0123456789abcdef" not in repr(resolve_settings("V1", key, env={}))
+    with Client("V1", key) as client:
+        assert repr(client) == f"<Client account='V1' url='{DEFAULT_BASE_URL}'>"
 
 
 def test_config_file_round_trip_and_mode(tmp_path: Path) -> None:

@@ -89,7 +89,8 @@ async def test_aiohttp_waiting_for_a_pooled_connection_is_connect_error(
     fake.latency = 0.3
     async with AiohttpTransport(limit=1) as transport:
         slow = asyncio.create_task(transport.post(submit_url(server), FORM, Timeout(1, 1, 1)))
-        await asyncio.sleep(0.05)  # the only connection is now busy
+        while fake.requests == 0:  # wait until the only connection is busy
+            await asyncio.sleep(0.01)
         with pytest.raises(ConnectError):
             await transport.post(submit_url(server), FORM, Timeout(connect=0.05, read=1, total=1))
         await slow

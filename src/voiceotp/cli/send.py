@@ -225,8 +225,14 @@ def config() -> None:
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--apikey-stdin", is_flag=True, help="Read the APIKEY from standard input.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def config_init(
-    account: str, base_url: str | None, path: Path | None, apikey_stdin: bool, force: bool
+    account: str,
+    base_url: str | None,
+    path: Path | None,
+    apikey_stdin: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Write the config file (mode 0600) with the account and APIKEY."""
     path = path or default_config_path()
@@ -239,7 +245,10 @@ def config_init(
     if not apikey:
         raise click.UsageError("the APIKEY is empty")
     write_config_file(path, render_config_file(account.strip(), apikey, base_url))
-    click.echo(f"wrote {path}")
+    if as_json:
+        _print_json({"ok": True, "config_file": str(path)})
+    else:
+        click.echo(f"wrote {path}")
 
 
 @config.command(

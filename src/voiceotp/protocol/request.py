@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl
 
 from voiceotp.protocol.models import Format, Method
 
@@ -26,22 +26,21 @@ def body_kind(content_type: str | None) -> str | None:
 
 
 def parse_urlencoded(data: bytes | str) -> list[tuple[str, str]]:
-    """Form pairs of a query string or urlencoded body; bad UTF-8 becomes U+FFFD.
-
-    Not ``parse_qsl`` on bytes: it re-encodes each decoded value as ASCII and raises on
-    any non-ASCII character (``content=%E4%B8%80``).
-    """
-    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
-    pairs = []
-    for pair in raw.split(b"&"):
-        if pair:
-            name, _, value = pair.partition(b"=")
-            pairs.append((_unquote(name), _unquote(value)))
-    return pairs
+    """Form pairs of a query string or urlencoded body; bad UTF-8 becomes U+FFFD."""
+    if isinstance(data, str):
+        return parse_qsl(data, keep_blank_values=True, encoding="utf-8", errors="replace")
+    # latin-1 maps bytes 1:1, so raw and %-escaped bytes are treated alike, then UTF-8.
+    text = data.decode("latin-1")
+    return [
+        (_utf8(name), _utf8(value))
+        for name, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1")
+    ]
 
 
-def _unquote(value: bytes) -> str:
-    return unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8", "replace")
+def _utf8(text: str) -> str:
+    if text.isascii():
+        return text
+    return text.encode("latin-1", "replace").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from voiceotp.client.transports.asgi import ASGIApp
 from voiceotp.client.transports.memory import AsyncMemoryTransport, MemoryReply, MemoryTransport
 from voiceotp.errors import ConnectError
 from voiceotp.protocol import (
@@ -37,6 +38,7 @@ from voiceotp.protocol import (
     render_result,
     verify_password,
 )
+from voiceotp.testing.asgi import fake_asgi_app
 from voiceotp.testing.server import FakeServer
 
 DEFAULT_ACCOUNT = "V12345678"
@@ -108,15 +110,18 @@ class FakeIhuyi:
 
     def script(self, mobile: str, *codes: int) -> None:
         """Answer the next valid Submits to ``mobile`` with ``codes`` in turn (2 = accept)."""
-        self._scripts[mobile].extend(codes)
+        with self._lock:
+            self._scripts[mobile].extend(codes)
 
     def lose_responses(self, mobile: str, count: int = 1) -> None:
         """Accept the next ``count`` Submits to ``mobile``, then drop the connection."""
-        self._losses[mobile] += count
+        with self._lock:
+            self._losses[mobile] += count
 
     def refuse_connections(self, count: int = 1) -> None:
         """Refuse the next ``count`` requests before they are sent (in-memory transports)."""
-        self._refusals += count
+        with self._lock:
+            self._refusals += count
 
     def balance_of(self, account: str = DEFAULT_ACCOUNT) -> int:
         return self.accounts[account].balance
@@ -130,6 +135,10 @@ class FakeIhuyi:
     def async_transport(self) -> AsyncMemoryTransport:
         """An async in-memory transport for ``AsyncClient(transport=...)``."""
         return AsyncMemoryTransport(self.handle_post)
+
+    def asgi_app(self) -> ASGIApp:
+        """This fake as an ASGI application (for ``ASGITransport`` or an ASGI server)."""
+        return fake_asgi_app(self)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> FakeServer:
         """An HTTP server for this fake (use ``with`` or ``async with``)."""

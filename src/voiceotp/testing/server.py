@@ -91,6 +91,7 @@ class FakeServer:
             started.set_result(None)
             loop.run_forever()
             loop.run_until_complete(self.astop())
+            _cancel_leftovers(loop)  # handlers still sleeping out a scripted latency
             loop.close()
 
         self._thread = threading.Thread(target=run, name="fake-ihuyi", daemon=True)
@@ -119,3 +120,10 @@ class FakeServer:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.astop()
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
