@@ -239,3 +239,17 @@ def test_dry_run_writes_rejects_beside_the_input_and_leaves_no_journal(
     assert doc["rejects_file"] == "in.rejects.csv"
     assert read_csv(Path("in.rejects.csv"))[0]["reason"] == "invalid mobile"
     assert sorted(p.name for p in Path().iterdir()) == ["in.csv", "in.rejects.csv"]
+
+
+def test_rate_refusal_slows_down_and_the_row_is_sent_on_retry(
+    env: dict[str, str], fake: FakeIhuyi
+) -> None:
+    fake.script(MOBILES[0], 4090)
+    source = write_csv(Path("in.csv"), [(m, "1234") for m in MOBILES[:3]])
+    result = run(env, str(source), "--rate", "50", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["slowdowns"] == 1
+    assert doc["requests"] == 4
+    assert read_csv(Path("in.results.csv"))[0]["attempts"] == "2"
+    assert fake.submits == dict.fromkeys(MOBILES[:3], 1)
