@@ -102,3 +102,12 @@ async def test_nothing_is_sent_when_the_sending_mark_cannot_be_written(tmp_path:
     assert sender.submits == {}
     assert journal.counts()[State.PENDING] == 5
     journal.close()
+
+
+def test_a_journal_in_use_cannot_be_opened_by_another_run(tmp_path: Path) -> None:
+    path = tmp_path / "a.journal"
+    journal = create_journal(path, pairs_to_rows([(numbers(1)[0], "1234")]))
+    with pytest.raises(JournalError, match="in use by another run"):
+        Journal.open(path)
+    journal.close()
+    Journal.open(path).close()

@@ -13,6 +13,7 @@ created readable by its owner only.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -99,9 +100,10 @@ class Record:
 class Journal:
     """A batch's journal file. Use one instance from one thread at a time."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, lock: int | None = None) -> None:
         self._conn = conn
         self.path = path
+        self._lock = lock
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], meta: dict[str, Any]) -> Journal:
@@ -111,7 +113,7 @@ class Journal:
             raise JournalError(f"{target} already exists; resume it or choose another path")
         fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
-        journal = cls(_connect(target), target)
+        journal = cls(_connect(target), target, _lock(target))
         with journal._conn:
             journal._conn.executescript(_SCHEMA)
         journal.set_meta(schema=SCHEMA_VERSION, imported=False, **meta)
@@ -123,12 +125,15 @@ class Journal:
         target = Path(path)
         if not target.is_file():
             raise JournalError(f"no journal at {target}")
+        lock = _lock(target)
         try:
-            journal = cls(_connect(target), target)
+            journal = cls(_connect(target), target, lock)
             version = journal.meta().get("schema")
         except sqlite3.DatabaseError as exc:
+            os.close(lock)
             raise JournalError(f"{target} is not a voiceotp batch journal") from exc
         if version != SCHEMA_VERSION:
+            journal.close()
             raise JournalError(f"{target} is not a voiceotp batch journal (schema {version!r})")
         return journal
 
@@ -136,6 +141,9 @@ class Journal:
         """Checkpoint the WAL into the main file and close (the file is then self-contained)."""
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the flock
+            self._lock = None
 
     # ---- meta ---------------------------------------------------------------------
 
@@ -268,6 +276,18 @@ class Journal:
         cursor = self._conn.execute(sql + " ORDER BY row", params)
         for values in cursor:
             yield _record(values)
+
+
+def _lock(path: Path) -> int:
+    """Hold an exclusive flock on the journal for this object's life: two runs of one
+    journal would both send its pending rows. The kernel drops it when the process dies."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise JournalError(f"{path} is in use by another run") from exc
+    return fd
 
 
 def _connect(path: Path) -> sqlite3.Connection:
