@@ -11,6 +11,7 @@ from voiceotp.client.batch import (
     BatchEngine,
     BatchOptions,
     Journal,
+    MemoryReport,
     MemorySender,
     Outcome,
     State,
@@ -280,3 +281,23 @@ def test_sync_wrapper_runs_the_batch(make_journal: MakeJournal) -> None:
     sender = MemorySender()
     summary = run_batch_sync(journal, lambda: sender, FAST)
     assert summary.counts[State.SENT] == 5
+
+
+class RaisingSender(MemorySender):
+    """A sender that breaks the contract for one number by raising."""
+
+    async def submit(self, mobile: str, code: str, *, time: int | None = None) -> MemoryReport:
+        if mobile.endswith("0001"):
+            raise RuntimeError("bug in a sender")
+        return await super().submit(mobile, code, time=time)
+
+
+async def test_a_sender_that_raises_leaves_its_row_unknown_and_the_run_goes_on(
+    make_journal: MakeJournal,
+) -> None:
+    journal = make_journal([(m, "1234") for m in numbers(3)])
+    summary = await run_batch(journal, RaisingSender(), FAST)
+    states = by_row(journal)
+    assert states == {1: State.SENT, 2: State.UNKNOWN, 3: State.SENT}
+    assert summary.counts[State.UNKNOWN] == 1
+    assert "RuntimeError" in (list(journal.records())[1].reason or "")

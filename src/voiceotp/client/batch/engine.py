@@ -99,6 +99,15 @@ class BatchSummary:
         return self.counts[State.PENDING] == 0 and self.counts[State.SENDING] == 0
 
 
+@dataclass(frozen=True, slots=True)
+class BrokenReport:
+    """Stands for a report when ``submit`` raised instead of answering."""
+
+    error: BaseException
+    result: None = None
+    attempts: int = 1
+
+
 OutcomeHook = Callable[[Outcome], None]
 
 
@@ -219,7 +228,7 @@ class BatchEngine:
             stamp = item.time if replay else str(int(self._wall()))
             await committer.mark(Mark(item.row, stamp, attempts, self._wall()))
             self._requests += 1
-            report = await self.sender.submit(item.mobile, item.code, time=_as_int(stamp))
+            report = await self._submit(item, stamp)
             attempts += max(1, report.attempts)
             verdict = judge(report, retryable=attempt + 1 < self.options.max_attempts)
             self._adapt(verdict, item)
@@ -227,6 +236,14 @@ class BatchEngine:
             if not verdict.retry:
                 return
             await self._sleep(self.options.retry_delay_s * 2**attempt)
+
+    async def _submit(self, item: Item, stamp: str | None) -> SendReportLike:
+        try:
+            return await self.sender.submit(item.mobile, item.code, time=_as_int(stamp))
+        except Exception as exc:
+            # A sender broke its contract. The row still gets a result, and since the
+            # request may have left, that result is "unknown".
+            return BrokenReport(exc)
 
     def _adapt(self, verdict: Verdict, item: Item) -> None:
         if verdict.slow_down:
