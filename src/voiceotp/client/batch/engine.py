@@ -137,6 +137,7 @@ class BatchEngine:
         self._too_old = 0
 
     def is_stopping(self) -> bool:
+        """True once :meth:`stop` was called or an account-level code arrived."""
         return self.stopped is not None
 
     def stop(self, reason: StopReason | None = None) -> None:
