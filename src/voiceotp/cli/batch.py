@@ -78,23 +78,52 @@ have been placed); 130 interrupted.
 
 
 @click.command(epilog=EPILOG)
-@click.argument("input_path", metavar="INPUT", required=False)
+@click.argument("input_path", metavar="[INPUT]", required=False)
 @click.option(
     "--resume", type=click.Path(dir_okay=False, path_type=Path), help="Continue a journal."
 )
-@click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Journal to create (default: INPUT with suffix .journal).",
+)
 @click.option("--format", "fmt", type=click.Choice([f.value for f in InputFormat]), default="auto")
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="e.g. gbk for Excel CSVs.")
-@click.option("--length", type=click.IntRange(4, 6), default=6, show_default=True)
+@click.option(
+    "--length",
+    type=click.IntRange(4, 6),
+    default=6,
+    show_default=True,
+    help="Digits of generated codes.",
+)
 @click.option("--allow-duplicates", is_flag=True, help="Send a number as often as it appears.")
 @click.option("-c", "--concurrency", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option(
     "--rate", type=click.FloatRange(min=0.1), help="Requests per second (default: no cap)."
 )
-@click.option("--max-attempts", type=click.IntRange(1, 10), default=3, show_default=True)
-@click.option("--results", type=click.Path(dir_okay=False, path_type=Path), help=".csv or .jsonl")
-@click.option("--failed", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(1, 10),
+    default=3,
+    show_default=True,
+    help="Per row, while the service answers 0/4090 (nothing accepted).",
+)
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Results, .csv or .jsonl (default: <journal>.results.csv).",
+)
+@click.option(
+    "--failed",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Refused rows as mobile,code input (default: <journal>.failed.csv).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Invalid input rows and why (default: <journal>.rejects.csv).",
+)
 @click.option("--show-numbers", is_flag=True, help="Full numbers in the results file.")
 @click.option(
     "--dry-run", is_flag=True, help="Validate, count and check the balance; send nothing."

@@ -204,5 +204,10 @@ def show_summary(summary: BatchSummary, files: dict[str, str], resume: str | Non
             "--replay-unknown --dedupe; elsewhere only --resend-unknown sends them"
             " (may call twice)."
         )
+    if summary.too_old_to_replay:
+        out.print(
+            f"{summary.too_old_to_replay} unknown row(s) are too old to replay exactly; only"
+            " --resend-unknown sends them (may call twice)."
+        )
     if resume is not None:
         out.print(f"resume with: [bold]{resume}[/bold]")
