@@ -49,6 +49,13 @@ _RECORD_COLUMNS = (
     " started_at, finished_at"
 )
 
+_RESULT_ROWS = (
+    "SELECT row, mobile, state, result_code, msg, voiceid, attempts,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', started_at, 'unixepoch'),"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', finished_at, 'unixepoch'), reason"
+    " FROM items ORDER BY row"
+)
+
 
 class JournalError(Exception):
     """The journal file is missing, foreign, or in a state that forbids the operation."""
@@ -265,6 +272,12 @@ class Journal:
             (State.PENDING.value, State.SENDING.value),
         ).fetchall()
         return [(code, msg, State(state), count) for code, msg, state, count in rows]
+
+    def result_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every row as (row, mobile, state, code, msg, voiceid, attempts, started_at,
+        finished_at, reason), times as ISO 8601 UTC text; streamed, formatted by SQLite
+        (a million rows would spend most of their time in ``datetime`` otherwise)."""
+        yield from self._conn.execute(_RESULT_ROWS)
 
     def records(self, states: Iterable[State] | None = None) -> Iterator[Record]:
         """Every row (or those in ``states``) in row order, streamed."""

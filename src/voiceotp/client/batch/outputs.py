@@ -13,13 +13,12 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from voiceotp.client.batch.items import State
-from voiceotp.client.batch.journal import Journal, Record
+from voiceotp.client.batch.journal import Journal
 from voiceotp.protocol import mask_mobile
 
 RESULT_FIELDS = (
@@ -36,29 +35,22 @@ RESULT_FIELDS = (
 )
 
 
-def result_row(record: Record, *, show_numbers: bool = False) -> dict[str, Any]:
-    """One results line: the service's code/msg/voiceid, never the spoken code."""
-    mobile = record.mobile or ""
-    return {
-        "row": record.row,
-        "mobile": mobile if show_numbers or not mobile else mask_mobile(mobile),
-        "status": record.state.value,
-        "code": record.result_code,
-        "msg": record.msg,
-        "voiceid": record.voiceid,
-        "attempts": record.attempts,
-        "started_at": _iso(record.started_at),
-        "finished_at": _iso(record.finished_at),
-        "reason": record.reason,
-    }
-
-
 def write_results(journal: Journal, path: str | os.PathLike[str], *, show_numbers: bool) -> int:
-    """Write every row's result; JSONL when the name ends in .jsonl/.ndjson, else CSV."""
-    rows = (result_row(r, show_numbers=show_numbers) for r in journal.records())
+    """Write every row's result; JSONL when the name ends in .jsonl/.ndjson, else CSV.
+
+    ``code``/``msg``/``voiceid`` are the service's answer; the spoken code is never written.
+    """
+    lines: Iterator[tuple[Any, ...]] = journal.result_rows()
+    if not show_numbers:
+        lines = (_masked(row) for row in lines)
     if Path(path).suffix.lower() in {".jsonl", ".ndjson"}:
-        return _write_jsonl(path, rows)
-    return _write_csv(path, RESULT_FIELDS, ([row[f] for f in RESULT_FIELDS] for row in rows))
+        return _write_jsonl(path, (dict(zip(RESULT_FIELDS, row, strict=True)) for row in lines))
+    return _write_csv(path, RESULT_FIELDS, lines)
+
+
+def _masked(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    mobile = row[1]
+    return (row[0], mask_mobile(mobile) if mobile else mobile, *row[2:])
 
 
 def write_failed(journal: Journal, path: str | os.PathLike[str]) -> int:
@@ -76,7 +68,7 @@ def write_rejects(journal: Journal, path: str | os.PathLike[str]) -> int:
 def _write_csv(
     path: str | os.PathLike[str],
     header: tuple[str, ...],
-    rows: Iterator[list[Any]],
+    rows: Iterable[Sequence[Any]],
     *,
     private: bool = False,
 ) -> int:
@@ -103,9 +95,3 @@ def _open(path: str | os.PathLike[str], private: bool) -> Any:
     mode = 0o600 if private else 0o644
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     return open(fd, "w", encoding="utf-8", newline="")
-
-
-def _iso(stamp: float | None) -> str | None:
-    if stamp is None:
-        return None
-    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds")
