@@ -253,3 +253,23 @@ def test_rate_refusal_slows_down_and_the_row_is_sent_on_retry(
     assert doc["requests"] == 4
     assert read_csv(Path("in.results.csv"))[0]["attempts"] == "2"
     assert fake.submits == dict.fromkeys(MOBILES[:3], 1)
+
+
+def test_dry_run_without_an_account_leaves_the_balance_unchecked(
+    env: dict[str, str],
+) -> None:
+    del env["VOICEOTP_ACCOUNT"]
+    source = write_csv(Path("in.csv"), [(MOBILES[0], "1234")])
+    result = run(env, str(source), "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["balance"] is None
+    assert doc["balance_error"].startswith("ConfigError")
+
+
+def test_dry_run_with_a_wrong_key_is_an_account_refusal(env: dict[str, str]) -> None:
+    env["VOICEOTP_APIKEY"] = "f" * 32
+    source = write_csv(Path("in.csv"), [(MOBILES[0], "1234")])
+    result = run(env, str(source), "--dry-run", "--json")
+    assert result.exit_code == 4, result.output
+    assert "405" in json.loads(result.stdout)["balance_error"]

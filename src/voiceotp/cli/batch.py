@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
+from voiceotp.cli.batch_preflight import preflight
 from voiceotp.cli.batch_report import (
     BatchProgress,
     exit_code_for,
@@ -31,7 +32,7 @@ from voiceotp.cli.batch_report import (
     write_outputs,
     write_rejects_file,
 )
-from voiceotp.cli.send import ACCOUNT, CONFIG, FAILED, OK, REFUSED, USAGE, client_options
+from voiceotp.cli.send import CONFIG, FAILED, OK, USAGE, client_options
 from voiceotp.client import AsyncClient
 from voiceotp.client.batch import (
     BatchEngine,
@@ -49,7 +50,7 @@ from voiceotp.client.batch import (
 )
 from voiceotp.client.batch.inputs import format_for_path
 from voiceotp.client.retry import RetryPolicy
-from voiceotp.errors import ConfigError, VoiceOTPError
+from voiceotp.errors import ConfigError
 
 # The engine owns retries of 0/4090 (with adaptive slow-down); the client only retries what
 # never left (connect failures) and, against a deduping server, replays lost answers exactly.
@@ -232,51 +233,20 @@ def _make_client(args: dict[str, Any]) -> AsyncClient:
 
 
 def _preflight(journal: Journal, args: dict[str, Any]) -> int:
-    counts = journal.counts()
-    to_send = counts[State.PENDING] + (counts[State.UNKNOWN] if _policy(args) else 0)
-    doc: dict[str, Any] = {
-        "dry_run": True,
-        "rows": sum(counts.values()),
-        "to_send": to_send,
-        "rejected": counts[State.REJECTED],
-        "duplicates": counts[State.SKIPPED],
-        "already_done": counts[State.SENT] + counts[State.FAILED],
-        "unknown": counts[State.UNKNOWN],
-        "units": to_send,
-        "cost": None if args["price"] is None else round(to_send * args["price"], 4),
-        "balance": None,
-        "balance_error": None,
-    }
-    if not args["no_balance"]:
-        doc["balance"], doc["balance_error"] = _balance(args)
+    doc, code = preflight(
+        journal,
+        include_unknown=_policy(args) is not None,
+        price=args["price"],
+        make_client=None if args["no_balance"] else lambda: _make_client(args),
+    )
     if args["journal_path"]:
         doc["journal"] = str(journal.path)
-    code = _preflight_code(doc)
-    doc["rejects_file"] = write_rejects_file(journal, args, counts)
+    doc["rejects_file"] = write_rejects_file(journal, args, journal.counts())
     if args["as_json"]:
         click.echo(_json(doc))
     else:
         show_preflight(doc)
     return code
-
-
-def _balance(args: dict[str, Any]) -> tuple[int | None, str | None]:
-    async def ask() -> int:
-        async with _make_client(args) as client:
-            return await client.balance()
-
-    try:
-        return asyncio.run(ask()), None
-    except VoiceOTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-def _preflight_code(doc: dict[str, Any]) -> int:
-    if doc["balance"] is not None and doc["balance"] < doc["units"]:
-        return ACCOUNT
-    if doc["balance_error"] and not doc["balance_error"].startswith("ConfigError"):
-        return ACCOUNT
-    return REFUSED if doc["rejected"] else OK
 
 
 # ---- the run ---------------------------------------------------------------------------
