@@ -183,3 +183,33 @@ def test_ctrl_c_finishes_in_flight_saves_and_prints_the_resume_command(
     _, err = resumed.communicate(timeout=60)
     assert resumed.returncode == 0, err.decode()
     assert all(fake.submits[m] == 1 for m in mobiles)
+
+
+def test_a_second_ctrl_c_abandons_in_flight_requests_safely(
+    tmp_path: Path, server: FakeServer, fake: FakeIhuyi
+) -> None:
+    mobiles = [f"13600{i:06d}" for i in range(ROWS)]
+    (tmp_path / "in.csv").write_text("".join(f"{m}\n" for m in mobiles))
+    fake.latency = 3.0  # answers slow enough for a second Ctrl-C to land while waiting
+    try:
+        process = batch_process(server, tmp_path, "in.csv")
+        deadline = time.monotonic() + 20
+        while received(fake, mobiles) < CONCURRENCY:
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert process.poll() is None  # still waiting for the in-flight answers
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        fake.latency = 0.003
+    assert process.returncode == 130, err.decode()
+    assert "interrupted; resume with: voiceotp batch --resume in.journal" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert check_crash_state(tmp_path / "in.journal", fake) == CONCURRENCY
+    resume = ("--resume", "in.journal", "--replay-unknown", "--dedupe")
+    resumed = batch_process(server, tmp_path, *resume)
+    _, err = resumed.communicate(timeout=60)
+    assert resumed.returncode == 0, err.decode()
+    assert all(fake.submits[m] == 1 for m in mobiles)

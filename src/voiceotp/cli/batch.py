@@ -24,6 +24,7 @@ from rich.console import Console
 
 from voiceotp.cli.batch_preflight import preflight
 from voiceotp.cli.batch_report import (
+    INTERRUPTED,
     BatchProgress,
     exit_code_for,
     show_preflight,
@@ -281,6 +282,12 @@ def _send(journal: Journal, args: dict[str, Any]) -> BatchSummary:
         _error(f"configuration: {exc}", args, CONFIG)
     except JournalError as exc:
         _error(f"{exc}; resume when it can be written again", args, FAILED)
+    except KeyboardInterrupt:
+        # A second Ctrl-C: requests in flight were abandoned; their rows stay `sending`
+        # and become unknown on resume, so nothing is sent twice.
+        _error(
+            f"interrupted; resume with: voiceotp batch --resume {journal.path}", args, INTERRUPTED
+        )
 
 
 async def _run(
