@@ -11,7 +11,10 @@
    then the results file.
 
     python bench/batch.py                               # defaults below
-    python bench/batch.py --rows 3000 --concurrency 1,10,50 --rss-rows 1000000
+    python bench/batch.py --rows 3000 --concurrency 1,10,50 --rounds 3 --rss-rows 1000000
+
+"batch" is the default journal (fsync on every group commit); "no-fsync" is
+``--no-fsync`` (WAL synchronous=NORMAL: still safe against a killed process).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -135,9 +139,11 @@ async def raw_aiohttp(url: str, numbers: list[str], concurrency: int) -> float:
         return len(numbers) / (time.perf_counter() - start)
 
 
-async def engine_run(url: str, numbers: list[str], concurrency: int, tmp: Path) -> float:
+async def engine_run(
+    url: str, numbers: list[str], concurrency: int, tmp: Path, *, fsync: bool
+) -> float:
     path = tmp / f"bench-{concurrency}-{time.monotonic_ns()}.journal"
-    journal = create_journal(path, pairs_to_rows((m, "1234") for m in numbers))
+    journal = create_journal(path, pairs_to_rows((m, "1234") for m in numbers), fsync=fsync)
     async with AsyncClient(ACCOUNT, APIKEY, base_url=url, limit=max(100, concurrency)) as client:
         engine = BatchEngine(journal, client, BatchOptions(concurrency=concurrency))
         start = time.perf_counter()
@@ -157,21 +163,46 @@ def sequential_loop(url: str, numbers: list[str]) -> float:
     return len(numbers) / (time.perf_counter() - start)
 
 
+def rows_for(args: argparse.Namespace, concurrency: int) -> int:
+    # Low concurrency is slow by nature: fewer rows keep every case to a few seconds.
+    return min(args.rows, 400 * concurrency)
+
+
 def throughput(args: argparse.Namespace) -> None:
     server, url = start_server(args.latency_ms / 1000)
+    print(
+        f"throughput: server latency {args.latency_ms} ms; median of {args.rounds} interleaved"
+        " rounds; rows/s"
+    )
+    print(f"{'concurrency':>11} {'rows':>5} {'batch':>7} {'no-fsync':>8} {'raw':>7}  ratios")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            print(f"throughput: {args.rows} rows per case, server latency {args.latency_ms} ms")
-            print(f"{'concurrency':>11}  {'batch rows/s':>12}  {'raw aiohttp/s':>13}  ratio")
             for concurrency in args.concurrency:
-                batch = asyncio.run(engine_run(url, mobiles(args.rows), concurrency, Path(tmp)))
-                raw = asyncio.run(raw_aiohttp(url, mobiles(args.rows, 1), concurrency))
-                print(f"{concurrency:>11}  {batch:>12,.0f}  {raw:>13,.0f}  {batch / raw:.2f}")
+                figures = one_concurrency(url, concurrency, rows_for(args, concurrency), args, tmp)
+                batch, nosync, raw = (statistics.median(f) for f in figures)
+                print(
+                    f"{concurrency:>11} {rows_for(args, concurrency):>5} {batch:>7,.0f}"
+                    f" {nosync:>8,.0f} {raw:>7,.0f}  {batch / raw:.2f} / {nosync / raw:.2f}"
+                )
             seq = sequential_loop(url, mobiles(min(args.rows, 500), 2))
             print(f"sequential loop (seed style, new connection per request): {seq:,.0f} rows/s")
     finally:
         server.terminate()
         server.wait()
+
+
+def one_concurrency(
+    url: str, concurrency: int, rows: int, args: argparse.Namespace, tmp: str
+) -> tuple[list[float], list[float], list[float]]:
+    batch: list[float] = []
+    nosync: list[float] = []
+    raw: list[float] = []
+    for round_ in range(args.rounds):
+        numbers = mobiles(rows, round_)
+        batch.append(asyncio.run(engine_run(url, numbers, concurrency, Path(tmp), fsync=True)))
+        nosync.append(asyncio.run(engine_run(url, numbers, concurrency, Path(tmp), fsync=False)))
+        raw.append(asyncio.run(raw_aiohttp(url, numbers, concurrency)))
+    return batch, nosync, raw
 
 
 # ---- memory -------------------------------------------------------------------------
@@ -245,6 +276,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--concurrency", type=lambda s: [int(c) for c in s.split(",")])
     parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rss-rows", type=int, default=1_000_000)
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")

@@ -127,10 +127,11 @@ def run_trial(
     (cwd / "in.csv").write_text("mobile,code\n" + "".join(f"{m},4321\n" for m in mobiles))
     journal = cwd / "in.journal"
     kills = rng.choice([1, 1, 2])
+    sync = rng.choice(["--fsync", "--no-fsync"])  # both must survive a killed process
     in_flight = 0
     for _ in range(kills):
         args = ("--resume", "in.journal") if journal.exists() else ("in.csv",)
-        kill_at_random(batch_process(server, cwd, *args), fake, mobiles, rng)
+        kill_at_random(batch_process(server, cwd, *args, sync), fake, mobiles, rng)
         if journal.exists():
             in_flight += check_crash_state(journal, fake)
     args = ("--resume", "in.journal") if journal.exists() else ("in.csv",)

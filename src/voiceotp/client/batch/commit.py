@@ -67,6 +67,9 @@ class GroupCommitter:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            # One more turn of the loop lets answers that are already in lift their
+            # workers' next marks into this commit: fewer fsyncs, ~no added latency.
+            await asyncio.sleep(0)
             self._wake.clear()
             marks, outcomes, waiters = self._marks, self._outcomes, self._waiters
             self._marks, self._outcomes, self._waiters = [], [], []

@@ -113,28 +113,31 @@ class Journal:
         self._lock = lock
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], meta: dict[str, Any]) -> Journal:
+    def create(
+        cls, path: str | os.PathLike[str], meta: dict[str, Any], *, fsync: bool = True
+    ) -> Journal:
         """A new, empty journal at ``path`` (which must not exist)."""
         target = Path(path)
         if target.exists():
             raise JournalError(f"{target} already exists; resume it or choose another path")
         fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
-        journal = cls(_connect(target), target, _lock(target))
+        journal = cls(_connect(target, fsync=fsync), target, _lock(target))
         with journal._conn:
             journal._conn.executescript(_SCHEMA)
         journal.set_meta(schema=SCHEMA_VERSION, imported=False, **meta)
         return journal
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Journal:
-        """An existing journal."""
+    def open(cls, path: str | os.PathLike[str], *, fsync: bool = True) -> Journal:
+        """An existing journal. ``fsync=False`` trades power-cut safety for speed (see
+        ``_connect``); the never-twice rule against a killed process holds either way."""
         target = Path(path)
         if not target.is_file():
             raise JournalError(f"no journal at {target}")
         lock = _lock(target)
         try:
-            journal = cls(_connect(target), target, lock)
+            journal = cls(_connect(target, fsync=fsync), target, lock)
             version = journal.meta().get("schema")
         except sqlite3.DatabaseError as exc:
             os.close(lock)
@@ -303,11 +306,15 @@ def _lock(path: Path) -> int:
     return fd
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    # check_same_thread=False: the engine hands the connection to one worker thread.
+def _connect(path: Path, *, fsync: bool = True) -> sqlite3.Connection:
+    # One thread at a time uses a Journal, but not necessarily the one that opened it
+    # (e.g. a journal built in one thread and run in an event loop's thread).
     conn = sqlite3.connect(path, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    # FULL: every commit is fsynced (survives a power cut). NORMAL in WAL mode: a commit
+    # is in the OS page cache when it returns, which a killed process cannot undo, but a
+    # power cut or kernel crash can.
+    conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
     return conn
 
 

@@ -26,6 +26,7 @@ def create_journal(
     code_length: int = 6,
     dedupe: bool = True,
     meta: dict[str, Any] | None = None,
+    fsync: bool = True,
 ) -> Journal:
     """A new journal at ``path`` holding every row of ``rows``, validated and deduped.
 
@@ -47,7 +48,7 @@ def create_journal(
         journal.close()
     os.replace(part, final)
     _sync_directory(final.parent)
-    return Journal.open(final)
+    return Journal.open(final, fsync=fsync)
 
 
 def _sync_directory(directory: Path) -> None:
