@@ -8,7 +8,8 @@
 2. Peak RSS of a whole run over a 1,000,000-row CSV in a child process: streaming import
    into the journal, dedupe, then the engine sending every row through an in-process
    sender that answers code 2 at once (no network: this measures the batch's own memory),
-   then the results file.
+   then the results file. Then the real ``voiceotp batch --dry-run`` on the same file
+   (read, validate, journal, dedupe, count) in a child reporting its own peak RSS.
 
     python bench/batch.py                               # defaults below
     python bench/batch.py --rows 3000 --concurrency 1,10,50 --rounds 3 --rss-rows 1000000
@@ -21,6 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
+import json
 import resource
 import statistics
 import subprocess
@@ -269,6 +273,31 @@ def memory(args: argparse.Namespace) -> None:
         print(f"memory: {args.rss_rows:,} rows ({size_mb:.0f} MB CSV), in-process instant sender")
         command = [sys.executable, __file__, "--rss-child", str(source), tmp]
         subprocess.run(command, check=True)
+        cli_dry_run(source)
+
+
+def cli_dry_run(source: Path) -> None:
+    """The real command's dry run (read, validate, journal, dedupe, count) on the same file,
+    in a child that reports its own peak RSS."""
+    start = time.perf_counter()
+    command = [sys.executable, __file__, "--cli-child", str(source)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - start
+    print(f"  `voiceotp batch --dry-run --no-balance`: {elapsed:.1f} s, {done.stdout.strip()}")
+
+
+def cli_child(source: str) -> None:
+    from voiceotp.cli import cli
+
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        try:
+            cli(["batch", source, "--dry-run", "--no-balance", "--json"])
+        except SystemExit as exc:
+            code = exc.code
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    doc = json.loads(out.getvalue())
+    print(f"exit {code}, rows {doc['rows']:,}, to send {doc['to_send']:,},", end=" ")
+    print(f"duplicates {doc['duplicates']:,}; peak RSS {peak_mb:.0f} MB")
 
 
 def main() -> None:
@@ -282,12 +311,16 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--cli-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         asyncio.run(serve(args.serve))
         return
     if args.rss_child:
         rss_child(*args.rss_child)
+        return
+    if args.cli_child:
+        cli_child(args.cli_child)
         return
     args.concurrency = args.concurrency or [1, 10, 50]
     print("command: python " + " ".join(sys.argv))
