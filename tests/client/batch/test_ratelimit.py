@@ -84,3 +84,16 @@ async def test_unlimited_rate_limits_at_half_the_observed_rate_then_recovers() -
     for _ in range(200):
         rate.speed_up()
     assert rate.rate is None
+
+
+async def test_a_waiting_acquire_gives_up_when_told() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(0.1, burst=1, clock=clock, sleep=clock.sleep)
+    assert await bucket.acquire()
+    stop_at = 0.35
+
+    def give_up() -> bool:
+        return clock.now >= stop_at
+
+    assert await bucket.acquire(give_up) is False
+    assert clock.now < 1.0  # not the 10 s a token takes at 0.1/s

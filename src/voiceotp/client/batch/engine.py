@@ -223,7 +223,8 @@ class BatchEngine:
         attempts = item.attempts
         replay = self.options.unknown is UnknownPolicy.REPLAY and item.time is not None
         for attempt in range(self.options.max_attempts):
-            await self.rate.acquire()
+            if not await self.rate.acquire(self.is_stopping):
+                return
             if self.is_stopping() or (replay and not self._may_resend(item)):
                 return  # a replay delayed past the window stays unknown (counted)
             stamp = item.time if replay else str(int(self._wall()))

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 _EPSILON = 1e-9
+_POLL_S = 0.1  # a slow rate must not keep a stopped run waiting for its next token
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -39,14 +40,18 @@ class TokenBucket:
         self._tokens = self.burst
         self._stamp = clock()
 
-    async def acquire(self) -> None:
-        """Wait until a token is available and take it."""
+    async def acquire(self, give_up: Callable[[], bool] | None = None) -> bool:
+        """Wait until a token is available and take it (True); False if ``give_up()``
+        turned true while waiting (checked at least every ``_POLL_S``)."""
         while self.rate is not None:
             self._refill()
             if self._tokens >= 1 - _EPSILON:  # float refills land a hair short of whole
                 self._tokens = max(0.0, self._tokens - 1)
-                return
-            await self._sleep((1 - self._tokens) / self.rate)
+                return True
+            if give_up is not None and give_up():
+                return False
+            await self._sleep(min(_POLL_S, (1 - self._tokens) / self.rate))
+        return True
 
     def set_rate(self, rate: float | None) -> None:
         self._refill()
@@ -88,9 +93,12 @@ class AdaptiveRate:
     def rate(self) -> float | None:
         return self.bucket.rate
 
-    async def acquire(self) -> None:
-        await self.bucket.acquire()
+    async def acquire(self, give_up: Callable[[], bool] | None = None) -> bool:
+        """A token (True), or False when ``give_up()`` became true while waiting."""
+        if not await self.bucket.acquire(give_up):
+            return False
         self._recent.append(self._clock())
+        return True
 
     def slow_down(self) -> None:
         """Halve the rate (once per cool-down)."""
