@@ -273,3 +273,15 @@ def test_dry_run_with_a_wrong_key_is_an_account_refusal(env: dict[str, str]) -> 
     result = run(env, str(source), "--dry-run", "--json")
     assert result.exit_code == 4, result.output
     assert "405" in json.loads(result.stdout)["balance_error"]
+
+
+def test_resume_after_a_crash_during_import_says_to_run_the_input_again(
+    env: dict[str, str],
+) -> None:
+    Path("in.journal.part").write_bytes(b"")
+    result = run(env, "--resume", "in.journal")
+    assert result.exit_code == 2
+    assert "import was interrupted" in result.output
+    source = write_csv(Path("in.csv"), [(MOBILES[0], "1234")])
+    assert run(env, str(source)).exit_code == 0
+    assert not Path("in.journal.part").exists()

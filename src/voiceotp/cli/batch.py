@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from voiceotp.cli.batch_preflight import preflight
 from voiceotp.cli.batch_report import (
@@ -174,7 +175,11 @@ def _open_journal(input_path: str | None, resume: Path | None, args: dict[str, A
         assert input_path is not None
         return _import(input_path, args)
     except JournalError as exc:
-        _usage_error(str(exc), args)
+        part = resume is not None and Path(f"{resume}.part").exists()
+        hint = (
+            "; its import was interrupted (nothing was sent): run the INPUT again" if part else ""
+        )
+        _usage_error(f"{exc}{hint}", args)
     except InputError as exc:
         _usage_error(f"{input_path}: {exc}", args)
     except UnicodeDecodeError as exc:
@@ -190,15 +195,20 @@ def _import(input_path: str, args: dict[str, Any]) -> Journal:
     fmt = InputFormat(args["fmt"])
     if fmt is InputFormat.AUTO and input_path != "-":
         fmt = format_for_path(input_path)
-    with open_source(input_path, args["encoding"]) as stream:
-        return create_journal(
-            path,
-            read_rows(stream, fmt),
-            code_length=args["length"],
-            dedupe=not args["allow_duplicates"],
-            fsync=args["fsync"],
-            meta={"source": input_path, "created": datetime.now(UTC).isoformat()},
-        )
+    try:
+        with open_source(input_path, args["encoding"]) as stream:
+            return create_journal(
+                path,
+                read_rows(stream, fmt),
+                code_length=args["length"],
+                dedupe=not args["allow_duplicates"],
+                fsync=args["fsync"],
+                meta={"source": input_path, "created": datetime.now(UTC).isoformat()},
+            )
+    except BaseException:
+        if "output_stem" in args:  # a dry run's temporary directory
+            shutil.rmtree(Path(path).parent, ignore_errors=True)
+        raise
 
 
 def _default_journal(input_path: str, dry_run: bool) -> Path:
@@ -217,7 +227,7 @@ def _error(message: str, args: dict[str, Any], code: int) -> NoReturn:
     if args["as_json"]:
         click.echo(_json({"ok": False, "error": message}))
     else:
-        Console(stderr=True).print(f"[red]error[/red]: {message}", markup=True, highlight=False)
+        Console(stderr=True).print(f"[red]error[/red]: {escape(message)}", highlight=False)
     sys.exit(code)
 
 
