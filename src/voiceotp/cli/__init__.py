@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "balance": "voiceotp.cli.send:balance",
     "query": "voiceotp.cli.send:query",
     "config": "voiceotp.cli.send:config",
+    "batch": "voiceotp.cli.batch:batch",
 }
 
 

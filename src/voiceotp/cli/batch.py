@@ -1,0 +1,346 @@
+"""``voiceotp batch``: send a file of numbers, resumably, never calling anyone twice.
+
+Exit codes (docs/batch.md): 0 every row sent (duplicates skipped); 1 some rows failed or
+were rejected; 2 usage error (bad input, journal exists/missing); 3 configuration error;
+4 stopped on an account-level code, or (dry run) the balance is short; 5 the journal could
+not be written (nothing unmarked was sent); 6 some outcomes are unknown (a call may have
+been placed); 130 interrupted (resume with --resume).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from voiceotp.cli.batch_preflight import preflight
+from voiceotp.cli.batch_report import (
+    INTERRUPTED,
+    BatchProgress,
+    exit_code_for,
+    show_preflight,
+    show_summary,
+    summary_doc,
+    write_outputs,
+    write_rejects_file,
+)
+from voiceotp.cli.send import CONFIG, FAILED, OK, USAGE, client_options
+from voiceotp.client import AsyncClient
+from voiceotp.client.batch import (
+    BatchEngine,
+    BatchOptions,
+    BatchSummary,
+    InputError,
+    InputFormat,
+    Journal,
+    JournalError,
+    State,
+    UnknownPolicy,
+    create_journal,
+    open_source,
+    read_rows,
+)
+from voiceotp.client.batch.inputs import format_for_path
+from voiceotp.client.retry import RetryPolicy
+from voiceotp.errors import ConfigError
+
+# The engine owns retries of 0/4090 (with adaptive slow-down); the client only retries what
+# never left (connect failures) and, against a deduping server, replays lost answers exactly.
+BATCH_RETRY = RetryPolicy(max_attempts=2, retry_codes=frozenset(), backoff_base_s=0.2)
+
+EPILOG = """\b
+Examples:
+  voiceotp batch numbers.csv                   # journal: numbers.journal
+  voiceotp batch numbers.csv --dry-run         # validate, dedupe, count, cost, check the balance
+  voiceotp batch numbers.csv -c 20 --rate 50 --results out.jsonl --failed retry.csv
+  cat numbers.txt | voiceotp batch - --journal today.journal --length 4
+  voiceotp batch --resume numbers.journal      # after Ctrl-C, a crash or an account stop
+  voiceotp batch --resume numbers.journal --replay-unknown --dedupe   # voiceotp gateway only
+
+\b
+Input: CSV (header mobile/phone/手机号 and code/content/验证码, or no header: number, code),
+JSONL ({"mobile": ..., "code": ...}), or one number per line; "-" reads standard input.
+Rows without a code get a random one (--length digits, from `secrets`).
+
+\b
+Exit codes: 0 all sent; 1 some rows failed or were rejected; 2 usage error; 3 configuration
+error; 4 stopped on an account-level code (fix the account, then --resume) or, with --dry-run,
+balance too low; 5 the journal could not be written; 6 some outcomes unknown (calls may
+have been placed); 130 interrupted.
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.argument("input_path", metavar="[INPUT]", required=False)
+@click.option(
+    "--resume", type=click.Path(dir_okay=False, path_type=Path), help="Continue a journal."
+)
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Journal to create (default: INPUT with suffix .journal).",
+)
+@click.option("--format", "fmt", type=click.Choice([f.value for f in InputFormat]), default="auto")
+@click.option("--encoding", default="utf-8-sig", show_default=True, help="e.g. gbk for Excel CSVs.")
+@click.option(
+    "--length",
+    type=click.IntRange(4, 6),
+    default=6,
+    show_default=True,
+    help="Digits of generated codes.",
+)
+@click.option("--allow-duplicates", is_flag=True, help="Send a number as often as it appears.")
+@click.option("-c", "--concurrency", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option(
+    "--rate", type=click.FloatRange(min=0.1), help="Requests per second (default: no cap)."
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(1, 10),
+    default=3,
+    show_default=True,
+    help="Per row, while the service answers 0/4090 (nothing accepted).",
+)
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Results, .csv or .jsonl (default: <journal>.results.csv).",
+)
+@click.option(
+    "--failed",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Refused rows as mobile,code input (default: <journal>.failed.csv).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Invalid input rows and why (default: <journal>.rejects.csv).",
+)
+@click.option("--show-numbers", is_flag=True, help="Full numbers in the results file.")
+@click.option(
+    "--dry-run", is_flag=True, help="Validate, count and check the balance; send nothing."
+)
+@click.option("--price", type=float, help="Price of one call, for the dry run's cost estimate.")
+@click.option("--no-balance", is_flag=True, help="Dry run: do not ask the service (GetNum).")
+@click.option("--replay-unknown", is_flag=True, help="Replay unknowns exactly (needs --dedupe).")
+@click.option("--resend-unknown", is_flag=True, help="Send unknowns again (may call twice).")
+@click.option(
+    "--fsync/--no-fsync",
+    default=True,
+    show_default=True,
+    help="Sync every journal commit to disk. --no-fsync is faster and still never sends twice"
+    " after a killed process, but not after a power cut.",
+)
+@click.option("--progress/--no-progress", default=True, show_default=True)
+@client_options
+def batch(input_path: str | None, resume: Path | None, **args: Any) -> None:
+    """Send a voice code to every number in INPUT, or continue a run with --resume."""
+    _check_usage(input_path, resume, args)
+    journal = _open_journal(input_path, resume, args)
+    try:
+        if args["dry_run"]:
+            sys.exit(_preflight(journal, args))
+        summary = _send(journal, args)
+        sys.exit(_finish(journal, summary, args))
+    finally:
+        journal.close()
+        if args["dry_run"] and not args["journal_path"] and resume is None:
+            shutil.rmtree(journal.path.parent, ignore_errors=True)  # our temporary directory
+
+
+def _check_usage(input_path: str | None, resume: Path | None, args: dict[str, Any]) -> None:
+    if (input_path is None) == (resume is None):
+        raise click.UsageError("give an INPUT file or --resume JOURNAL (one of them)")
+    if args["replay_unknown"] and args["resend_unknown"]:
+        raise click.UsageError("--replay-unknown and --resend-unknown exclude each other")
+    if args["replay_unknown"] and not args["dedupe"]:
+        raise click.UsageError("--replay-unknown needs --dedupe (a server that dedupes replays)")
+
+
+def _open_journal(input_path: str | None, resume: Path | None, args: dict[str, Any]) -> Journal:
+    try:
+        if resume is not None:
+            return Journal.open(resume, fsync=args["fsync"])
+        assert input_path is not None
+        return _import(input_path, args)
+    except JournalError as exc:
+        part = resume is not None and Path(f"{resume}.part").exists()
+        hint = (
+            "; its import was interrupted (nothing was sent): run the INPUT again" if part else ""
+        )
+        _usage_error(f"{exc}{hint}", args)
+    except InputError as exc:
+        _usage_error(f"{input_path}: {exc}", args)
+    except UnicodeDecodeError as exc:
+        _usage_error(f"{input_path} is not {args['encoding']} (try --encoding gbk): {exc}", args)
+    except OSError as exc:
+        _usage_error(str(exc), args)
+
+
+def _import(input_path: str, args: dict[str, Any]) -> Journal:
+    path = args["journal_path"] or _default_journal(input_path, args["dry_run"])
+    if args["dry_run"] and not args["journal_path"]:
+        args["output_stem"] = Path("batch" if input_path == "-" else input_path).with_suffix("")
+    fmt = InputFormat(args["fmt"])
+    if fmt is InputFormat.AUTO and input_path != "-":
+        fmt = format_for_path(input_path)
+    try:
+        with open_source(input_path, args["encoding"]) as stream:
+            return create_journal(
+                path,
+                read_rows(stream, fmt),
+                code_length=args["length"],
+                dedupe=not args["allow_duplicates"],
+                fsync=args["fsync"],
+                meta={"source": input_path, "created": datetime.now(UTC).isoformat()},
+            )
+    except BaseException:
+        if "output_stem" in args:  # a dry run's temporary directory
+            shutil.rmtree(Path(path).parent, ignore_errors=True)
+        raise
+
+
+def _default_journal(input_path: str, dry_run: bool) -> Path:
+    if dry_run:  # results of a dry run go beside the input instead (see output_stem)
+        return Path(tempfile.mkdtemp(prefix="voiceotp-dry-run-")) / "dry-run.journal"
+    if input_path == "-":
+        return Path(f"batch-{datetime.now(UTC):%Y%m%d-%H%M%S}.journal")
+    return Path(input_path).with_suffix(".journal")
+
+
+def _usage_error(message: str, args: dict[str, Any]) -> NoReturn:
+    _error(message, args, USAGE)
+
+
+def _error(message: str, args: dict[str, Any], code: int) -> NoReturn:
+    if args["as_json"]:
+        click.echo(_json({"ok": False, "error": message}))
+    else:
+        Console(stderr=True).print(f"[red]error[/red]: {escape(message)}", highlight=False)
+    sys.exit(code)
+
+
+def _json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False)
+
+
+def _make_client(args: dict[str, Any]) -> AsyncClient:
+    return AsyncClient(
+        args["account"],
+        base_url=args["base_url"],
+        config_file=args["config_file"],
+        timeout=args["timeout"],
+        retry=BATCH_RETRY,
+        server_dedupes=args["dedupe"],
+        raise_on_error=False,
+        limit=max(100, args["concurrency"]),
+    )
+
+
+# ---- dry run ---------------------------------------------------------------------------
+
+
+def _preflight(journal: Journal, args: dict[str, Any]) -> int:
+    doc, code = preflight(
+        journal,
+        include_unknown=_policy(args) is not None,
+        price=args["price"],
+        make_client=None if args["no_balance"] else lambda: _make_client(args),
+    )
+    if args["journal_path"]:
+        doc["journal"] = str(journal.path)
+    doc["rejects_file"] = write_rejects_file(journal, args, journal.counts())
+    if args["as_json"]:
+        click.echo(_json(doc))
+    else:
+        show_preflight(doc)
+    return code
+
+
+# ---- the run ---------------------------------------------------------------------------
+
+
+def _policy(args: dict[str, Any]) -> UnknownPolicy | None:
+    if args["replay_unknown"]:
+        return UnknownPolicy.REPLAY
+    if args["resend_unknown"]:
+        return UnknownPolicy.RESEND
+    return None
+
+
+def _send(journal: Journal, args: dict[str, Any]) -> BatchSummary:
+    policy = _policy(args)
+    options = BatchOptions(
+        concurrency=args["concurrency"],
+        rate=args["rate"],
+        max_attempts=args["max_attempts"],
+        unknown=policy or UnknownPolicy.KEEP,
+    )
+    counts = journal.counts()
+    total = counts[State.PENDING]
+    if policy is not None:
+        total += counts[State.UNKNOWN] + counts[State.SENDING]
+    console = Console(stderr=True)
+    view = BatchProgress(console, total, enabled=args["progress"] and not args["as_json"])
+    try:
+        with view:
+            return asyncio.run(_run(journal, options, args, view))
+    except ConfigError as exc:
+        _error(f"configuration: {exc}", args, CONFIG)
+    except JournalError as exc:
+        _error(f"{exc}; resume when it can be written again", args, FAILED)
+    except KeyboardInterrupt:
+        # A second Ctrl-C: requests in flight were abandoned; their rows stay `sending`
+        # and become unknown on resume, so nothing is sent twice.
+        _error(
+            f"interrupted; resume with: voiceotp batch --resume {journal.path}", args, INTERRUPTED
+        )
+
+
+async def _run(
+    journal: Journal, options: BatchOptions, args: dict[str, Any], view: BatchProgress
+) -> BatchSummary:
+    async with _make_client(args) as client:
+        engine = BatchEngine(journal, client, options, on_outcome=view.on_outcome)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, _interrupt, engine, loop, signum)
+        try:
+            return await engine.run()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+
+def _interrupt(engine: BatchEngine, loop: asyncio.AbstractEventLoop, signum: int) -> None:
+    # First signal: finish what is in flight. A second one gets Python's default handling.
+    engine.stop()
+    loop.remove_signal_handler(signum)
+
+
+# ---- after the run ---------------------------------------------------------------------
+
+
+def _finish(journal: Journal, summary: BatchSummary, args: dict[str, Any]) -> int:
+    files = write_outputs(journal, summary.counts, args)
+    summary.extra["files"] = files
+    summary.extra["journal"] = str(journal.path)
+    code = exit_code_for(summary)
+    resume = None if summary.finished else f"voiceotp batch --resume {journal.path}"
+    if args["as_json"]:
+        doc = {"ok": code == OK, "exit_code": code, "resume": resume} | summary_doc(summary)
+        click.echo(_json(doc))
+    else:
+        show_summary(summary, files, resume)
+    return code

@@ -1,0 +1,213 @@
+"""What ``voiceotp batch`` shows and leaves: progress bar, summaries, output files, exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from voiceotp.cli.send import ACCOUNT, OK, REFUSED, UNKNOWN
+from voiceotp.client.batch import BatchSummary, Journal, Outcome, State
+from voiceotp.client.batch.items import FINAL_STATES
+from voiceotp.client.batch.outputs import write_failed, write_rejects, write_results
+
+INTERRUPTED = 130
+
+
+class RateColumn(TextColumn):
+    """Rows per second, as rich measures them."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task: Any) -> Any:
+        speed = task.finished_speed or task.speed
+        self.text_format = f"{speed:,.0f}/s" if speed else "-/s"
+        return super().render(task)
+
+
+class BatchProgress:
+    """A rich progress bar fed by the engine's outcome hook (rows finished, rate, ETA)."""
+
+    def __init__(self, console: Console, total: int, *, enabled: bool) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled,
+            transient=False,
+        )
+        self._task = self._progress.add_task("send", total=total)
+        self.failed = 0
+
+    def __enter__(self) -> BatchProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def on_outcome(self, outcome: Outcome) -> None:
+        if outcome.state in FINAL_STATES:
+            self._progress.advance(self._task)
+            if outcome.state is not State.SENT:
+                self.failed += 1
+
+
+_STATE_NOTES = {
+    State.REJECTED: "invalid input row (see the rejects file)",
+    State.SKIPPED: "duplicate number",
+    State.UNKNOWN: "outcome unknown: the call may have been placed",
+}
+
+
+def summary_table(summary: BatchSummary) -> Table:
+    """Rows by outcome and code, most frequent first."""
+    table = Table(title="batch summary", show_footer=True)
+    table.add_column("status", footer="total")
+    table.add_column("code")
+    table.add_column("msg")
+    table.add_column("rows", justify="right", footer=f"{summary.total:,}")
+    for code, msg, state, count in summary.codes:
+        style = "green" if state is State.SENT else "yellow" if state is State.UNKNOWN else "red"
+        table.add_row(
+            f"[{style}]{state.value}[/{style}]",
+            "" if code is None else str(code),
+            msg or _STATE_NOTES.get(state, ""),
+            f"{count:,}",
+        )
+    for state in (State.PENDING, State.SENDING):
+        if summary.counts[state]:
+            table.add_row(state.value, "", "not sent yet", f"{summary.counts[state]:,}")
+    return table
+
+
+def summary_doc(summary: BatchSummary) -> dict[str, Any]:
+    """The summary as one JSON-able object (for ``--json``)."""
+    stopped = summary.stopped
+    return {
+        "finished": summary.finished,
+        "total": summary.total,
+        "counts": {state.value: count for state, count in summary.counts.items()},
+        "codes": [
+            {"status": state.value, "code": code, "msg": msg, "rows": count}
+            for code, msg, state, count in summary.codes
+        ],
+        "stopped": None
+        if stopped is None
+        else {"kind": stopped.kind, "message": stopped.message, "code": stopped.code},
+        "recovered_unknown": summary.recovered,
+        "too_old_to_replay": summary.too_old_to_replay,
+        "requests": summary.requests,
+        "elapsed_s": round(summary.elapsed_s, 3),
+        "slowdowns": summary.slowdowns,
+        **summary.extra,
+    }
+
+
+def show_preflight(doc: dict[str, Any]) -> None:
+    """The dry run's findings, for people."""
+    out = Console(stderr=True, highlight=False)
+    out.print(
+        f"rows: {doc['rows']:,}  to send: {doc['to_send']:,}  rejected: {doc['rejected']:,}"
+        f"  duplicates: {doc['duplicates']:,}"
+    )
+    cost = f" = {doc['cost']:,}" if doc["cost"] is not None else ""
+    out.print(f"cost: {doc['units']:,} calls (1 unit each){cost}")
+    if doc["balance"] is not None:
+        verdict = "enough" if doc["balance"] >= doc["units"] else "[red]NOT enough[/red]"
+        out.print(f"balance: {doc['balance']:,} units — {verdict}")
+    elif doc["balance_error"]:
+        out.print(f"balance: not checked ({doc['balance_error']})")
+
+
+def write_outputs(
+    journal: Journal, counts: dict[State, int], args: dict[str, Any]
+) -> dict[str, str]:
+    """Write the results file; the failed and rejects files when they would not be empty."""
+    stem = _stem(journal, args)
+    results = args["results"] or Path(f"{stem}.results.csv")
+    write_results(journal, results, show_numbers=args["show_numbers"])
+    files = {"results": str(results)}
+    failed = args["failed"] or (Path(f"{stem}.failed.csv") if counts[State.FAILED] else None)
+    if failed is not None:
+        write_failed(journal, failed)
+        files["failed"] = str(failed)
+    rejects = write_rejects_file(journal, args, counts)
+    if rejects is not None:
+        files["rejects"] = rejects
+    return files
+
+
+def write_rejects_file(
+    journal: Journal, args: dict[str, Any], counts: dict[State, int]
+) -> str | None:
+    """Write the rejects file (at --rejects, or beside the journal when there are any)."""
+    path = args["rejects"]
+    if path is None and counts[State.REJECTED]:
+        path = Path(f"{_stem(journal, args)}.rejects.csv")
+    if path is None:
+        return None
+    write_rejects(journal, path)
+    return str(path)
+
+
+def _stem(journal: Journal, args: dict[str, Any]) -> Path:
+    """Output files are named after the journal (a dry run's: after the input)."""
+    stem = args.get("output_stem")
+    return stem if isinstance(stem, Path) else journal.path.with_suffix("")
+
+
+def exit_code_for(summary: BatchSummary) -> int:
+    """The documented exit code of a finished or stopped run."""
+    stopped = summary.stopped
+    if stopped is not None and stopped.kind == "interrupted":
+        return INTERRUPTED
+    if stopped is not None:
+        return ACCOUNT
+    if summary.counts[State.UNKNOWN]:
+        return UNKNOWN
+    if summary.counts[State.FAILED] or summary.counts[State.REJECTED]:
+        return REFUSED
+    return OK
+
+
+def show_summary(summary: BatchSummary, files: dict[str, str], resume: str | None) -> None:
+    """The summary table, the files written, why the run stopped, how to resume."""
+    out = Console(stderr=True, highlight=False)
+    out.print(summary_table(summary))
+    for name, path in files.items():
+        out.print(f"{name}: {path}")
+    if summary.stopped is not None:
+        out.print(f"[red]stopped[/red]: {summary.stopped.message}")
+    if summary.counts[State.UNKNOWN]:
+        out.print(
+            f"[yellow]{summary.counts[State.UNKNOWN]} row(s) have an unknown outcome[/yellow]: "
+            "the call may have been placed. Against the voiceotp gateway, resume with "
+            "--replay-unknown --dedupe; elsewhere only --resend-unknown sends them"
+            " (may call twice)."
+        )
+    if summary.too_old_to_replay:
+        out.print(
+            f"{summary.too_old_to_replay} unknown row(s) are too old to replay exactly; only"
+            " --resend-unknown sends them (may call twice)."
+        )
+    if resume is not None:
+        out.print(f"resume with: [bold]{resume}[/bold]")

@@ -1,0 +1,152 @@
+"""Read batch input as a stream of rows: CSV, JSONL, or one number per line.
+
+Nothing here holds more than one row at a time, so a file of any size streams. Rows are
+numbered from 1 in input order, counting data rows only (a CSV header and blank lines are
+not rows). CSV headers are recognised by their column names; without one, column 1 is the
+number and column 2 (if any) the code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import TextIO
+
+from voiceotp.client.batch.items import InputRow, Reject
+
+MOBILE_COLUMNS = frozenset(
+    {"mobile", "phone", "phone_number", "phonenumber", "tel", "msisdn", "number"}
+    | {"手机号", "手机号码", "手机", "电话", "号码"}
+)
+CODE_COLUMNS = frozenset({"code", "content", "otp", "验证码", "内容"})
+
+
+class InputFormat(StrEnum):
+    AUTO = "auto"
+    CSV = "csv"
+    JSONL = "jsonl"
+    LINES = "lines"
+
+
+class InputError(ValueError):
+    """The input as a whole cannot be read (not one bad row: those become rejects)."""
+
+
+def open_source(source: str, encoding: str = "utf-8-sig") -> TextIO:
+    """Open a path, or standard input for ``-``, as text."""
+    if source == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, newline="")
+    return Path(source).open(encoding=encoding, newline="")
+
+
+def read_rows(stream: TextIO, fmt: InputFormat = InputFormat.AUTO) -> Iterator[InputRow | Reject]:
+    """Rows of ``stream`` in the given format (AUTO sniffs the first non-blank line)."""
+    lines = _non_blank(stream)
+    first = next(lines, None)
+    if first is None:
+        return
+    if fmt is InputFormat.AUTO:
+        fmt = sniff_format(first)
+    rest = _chain(first, lines)
+    if fmt is InputFormat.JSONL:
+        yield from _read_jsonl(rest)
+    elif fmt is InputFormat.CSV:
+        yield from _read_csv(rest, delimiter="\t" if _is_tabbed(first) else ",")
+    else:
+        for row, line in enumerate(rest, 1):
+            yield InputRow(row, line.strip(), None, line.rstrip("\r\n"))
+
+
+def format_for_path(source: str) -> InputFormat:
+    """The format a file name implies; AUTO when it implies none."""
+    suffix = Path(source).suffix.lower()
+    return {
+        ".csv": InputFormat.CSV,
+        ".tsv": InputFormat.CSV,
+        ".jsonl": InputFormat.JSONL,
+        ".ndjson": InputFormat.JSONL,
+    }.get(suffix, InputFormat.AUTO)
+
+
+def sniff_format(first_line: str) -> InputFormat:
+    stripped = first_line.lstrip("\ufeff").strip()
+    if stripped.startswith("{"):
+        return InputFormat.JSONL
+    if "," in stripped or "\t" in stripped:
+        return InputFormat.CSV
+    return InputFormat.LINES
+
+
+def _non_blank(stream: TextIO) -> Iterator[str]:
+    return (line for line in stream if line.strip())
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first.lstrip("\ufeff")
+    yield from rest
+
+
+def _is_tabbed(line: str) -> bool:
+    return "\t" in line and "," not in line
+
+
+def _read_csv(lines: Iterable[str], delimiter: str) -> Iterator[InputRow | Reject]:
+    reader = csv.reader(lines, delimiter=delimiter)
+    header = next(reader, None)
+    if header is None:
+        return
+    columns = _header_columns(header)
+    mobile_at, code_at = columns or (0, 1)
+    data = reader if columns is not None else _chain_rows(header, reader)
+    for row, cells in enumerate(data, 1):
+        raw = delimiter.join(cells)
+        if mobile_at >= len(cells):
+            yield Reject(row, raw, "missing mobile")
+            continue
+        code = cells[code_at] if code_at is not None and code_at < len(cells) else None
+        yield InputRow(row, cells[mobile_at].strip(), code, raw)
+
+
+def _chain_rows(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
+    yield first
+    yield from rest
+
+
+def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
+    """(mobile column, code column) when ``cells`` is a header row, else None."""
+    names = [cell.strip().lower() for cell in cells]
+    mobile = next((i for i, name in enumerate(names) if name in MOBILE_COLUMNS), None)
+    code = next((i for i, name in enumerate(names) if name in CODE_COLUMNS), None)
+    if mobile is not None:
+        return mobile, code
+    if code is not None:
+        raise InputError("the CSV header names a code column but no mobile column")
+    return None
+
+
+def _read_jsonl(lines: Iterable[str]) -> Iterator[InputRow | Reject]:
+    for row, line in enumerate(lines, 1):
+        raw = line.rstrip("\r\n")
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            yield Reject(row, raw, "malformed JSON")
+            continue
+        if not isinstance(doc, dict):
+            yield Reject(row, raw, "JSON line is not an object")
+            continue
+        mobile = _first_field(doc, MOBILE_COLUMNS)
+        code = _first_field(doc, CODE_COLUMNS)
+        yield InputRow(row, mobile or "", code, raw)
+
+
+def _first_field(doc: dict[str, object], names: frozenset[str]) -> str | None:
+    for key, value in doc.items():
+        if key.strip().lower() in names and value is not None:
+            return str(value)
+    return None

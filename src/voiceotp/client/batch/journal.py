@@ -1,0 +1,343 @@
+"""The batch journal: one SQLite file (WAL) holding every row's state.
+
+The guarantee it exists for: a row is durably ``sending`` *before* its request leaves, and
+becomes ``sent``/``failed``/``unknown``/``pending`` after. After a crash at any instant,
+:meth:`Journal.recover` turns every ``sending`` row into ``unknown``, so a resume never
+sends a row twice unless asked. Writes are grouped into transactions by the engine (one
+commit covers many marks and results); ``synchronous=FULL`` makes each commit survive a
+power cut, not just a killed process.
+
+The file holds full numbers and codes (needed to resume and to replay exactly): it is
+created readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voiceotp.client.batch.items import Item, Reject, State
+
+SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE items (
+    row INTEGER PRIMARY KEY,
+    mobile TEXT,
+    code TEXT,
+    state TEXT NOT NULL,
+    result_code INTEGER,
+    msg TEXT,
+    voiceid TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    time TEXT,
+    reason TEXT,
+    raw TEXT,
+    started_at REAL,
+    finished_at REAL
+);
+
+"""
+_RECORD_COLUMNS = (
+    "row, mobile, code, state, result_code, msg, voiceid, attempts, time, reason, raw,"
+    " started_at, finished_at"
+)
+
+_RESULT_ROWS = (
+    "SELECT row, mobile, state, result_code, msg, voiceid, attempts,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', started_at, 'unixepoch'),"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', finished_at, 'unixepoch'), reason"
+    " FROM items ORDER BY row"
+)
+
+
+class JournalError(Exception):
+    """The journal file is missing, foreign, or in a state that forbids the operation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """An item about to be sent: stored before the request leaves."""
+
+    row: int
+    time: str | None
+    attempts: int
+    started_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one request."""
+
+    row: int
+    state: State
+    attempts: int
+    finished_at: float
+    result_code: int | None = None
+    msg: str | None = None
+    voiceid: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A row as the journal holds it (for outputs and summaries)."""
+
+    row: int
+    mobile: str | None
+    code: str | None
+    state: State
+    result_code: int | None
+    msg: str | None
+    voiceid: str | None
+    attempts: int
+    time: str | None
+    reason: str | None
+    raw: str | None
+    started_at: float | None
+    finished_at: float | None
+
+
+class Journal:
+    """A batch's journal file. Use one instance from one thread at a time."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, lock: int | None = None) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = lock
+
+    @classmethod
+    def create(
+        cls, path: str | os.PathLike[str], meta: dict[str, Any], *, fsync: bool = True
+    ) -> Journal:
+        """A new, empty journal at ``path`` (which must not exist)."""
+        target = Path(path)
+        if target.exists():
+            raise JournalError(f"{target} already exists; resume it or choose another path")
+        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        journal = cls(_connect(target, fsync=fsync), target, _lock(target))
+        with journal._conn:
+            journal._conn.executescript(_SCHEMA)
+        journal.set_meta(schema=SCHEMA_VERSION, imported=False, **meta)
+        return journal
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, fsync: bool = True) -> Journal:
+        """An existing journal. ``fsync=False`` trades power-cut safety for speed (see
+        ``_connect``); the never-twice rule against a killed process holds either way."""
+        target = Path(path)
+        if not target.is_file():
+            raise JournalError(f"no journal at {target}")
+        lock = _lock(target)
+        try:
+            journal = cls(_connect(target, fsync=fsync), target, lock)
+            version = journal.meta().get("schema")
+        except sqlite3.DatabaseError as exc:
+            os.close(lock)
+            raise JournalError(f"{target} is not a voiceotp batch journal") from exc
+        if version != SCHEMA_VERSION:
+            journal.close()
+            raise JournalError(f"{target} is not a voiceotp batch journal (schema {version!r})")
+        return journal
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file and close (the file is then self-contained)."""
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._conn.close()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the flock
+            self._lock = None
+
+    # ---- meta ---------------------------------------------------------------------
+
+    def meta(self) -> dict[str, Any]:
+        rows = self._conn.execute("SELECT key, value FROM meta").fetchall()
+        return {key: json.loads(value) for key, value in rows}
+
+    def set_meta(self, **values: Any) -> None:
+        with self._conn:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [(key, json.dumps(value, ensure_ascii=False)) for key, value in values.items()],
+            )
+
+    # ---- import -------------------------------------------------------------------
+
+    def import_rows(
+        self, rows: Iterable[Item | Reject], *, dedupe: bool = True, chunk: int = 5000
+    ) -> None:
+        """Store every input row (valid ones pending, invalid ones rejected), then dedupe.
+
+        Rows stream through in transactions of ``chunk``; deduplication runs in SQL so no
+        set of numbers is held in memory. Marks the journal imported at the end.
+        """
+        if self.meta().get("imported"):
+            raise JournalError("this journal's input is already imported")
+        with self._conn:  # a crash mid-import leaves a partial import: start over
+            self._conn.execute("DELETE FROM items")
+        batch: list[tuple[Any, ...]] = []
+        for entry in rows:
+            batch.append(_import_tuple(entry))
+            if len(batch) >= chunk:
+                self._insert(batch)
+                batch = []
+        self._insert(batch)
+        if dedupe:
+            self._mark_duplicates()
+        self.set_meta(imported=True)
+
+    def _insert(self, batch: list[tuple[Any, ...]]) -> None:
+        with self._conn:
+            self._conn.executemany(
+                "INSERT INTO items (row, mobile, code, state, reason, raw) VALUES (?,?,?,?,?,?)",
+                batch,
+            )
+
+    def _mark_duplicates(self) -> None:
+        with self._conn:
+            self._conn.execute("CREATE INDEX IF NOT EXISTS items_mobile ON items (mobile, row)")
+            self._conn.execute(
+                "UPDATE items SET state = ?, reason = 'duplicate of row ' || ("
+                " SELECT MIN(first.row) FROM items AS first WHERE first.mobile = items.mobile)"
+                " WHERE state = ? AND EXISTS ("
+                " SELECT 1 FROM items AS first"
+                " WHERE first.mobile = items.mobile AND first.row < items.row)",
+                (State.SKIPPED.value, State.PENDING.value),
+            )
+            self._conn.execute("DROP INDEX items_mobile")
+
+    # ---- the run ------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Rows left ``sending`` by a crash become ``unknown``; returns how many."""
+        with self._conn:
+            cursor = self._conn.execute(
+                "UPDATE items SET state = ?, reason = 'interrupted while sending' WHERE state = ?",
+                (State.UNKNOWN.value, State.SENDING.value),
+            )
+        return cursor.rowcount
+
+    def page(self, state: State, after_row: int, limit: int) -> list[Item]:
+        """Up to ``limit`` items in ``state`` with rows above ``after_row``, in row order."""
+        rows = self._conn.execute(
+            "SELECT row, mobile, code, attempts, time FROM items"
+            " WHERE state = ? AND row > ? ORDER BY row LIMIT ?",
+            (state.value, after_row, limit),
+        ).fetchall()
+        return [
+            Item(row, mobile, code, attempts, time) for row, mobile, code, attempts, time in rows
+        ]
+
+    def apply(self, marks: Sequence[Mark], outcomes: Sequence[Outcome]) -> None:
+        """Store outcomes, then marks, in one transaction (durable when this returns)."""
+        with self._conn:
+            self._conn.executemany(
+                "UPDATE items SET state = ?, result_code = ?, msg = ?, voiceid = ?,"
+                " attempts = ?, reason = ?, finished_at = ? WHERE row = ?",
+                [
+                    (
+                        o.state.value,
+                        o.result_code,
+                        o.msg,
+                        o.voiceid,
+                        o.attempts,
+                        o.reason,
+                        o.finished_at,
+                        o.row,
+                    )
+                    for o in outcomes
+                ],
+            )
+            self._conn.executemany(
+                "UPDATE items SET state = ?, time = ?, attempts = ?, started_at = ? WHERE row = ?",
+                [(State.SENDING.value, m.time, m.attempts, m.started_at, m.row) for m in marks],
+            )
+
+    # ---- reading back -------------------------------------------------------------
+
+    def counts(self) -> dict[State, int]:
+        rows = self._conn.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall()
+        found = {State(state): count for state, count in rows}
+        return {state: found.get(state, 0) for state in State}
+
+    def code_counts(self) -> list[tuple[int | None, str | None, State, int]]:
+        """(code, msg, state, count) for every finished row, most frequent first."""
+        rows = self._conn.execute(
+            "SELECT result_code, MIN(msg), state, COUNT(*) FROM items"
+            " WHERE state NOT IN (?, ?) GROUP BY result_code, state ORDER BY COUNT(*) DESC",
+            (State.PENDING.value, State.SENDING.value),
+        ).fetchall()
+        return [(code, msg, State(state), count) for code, msg, state, count in rows]
+
+    def result_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every row as (row, mobile, state, code, msg, voiceid, attempts, started_at,
+        finished_at, reason), times as ISO 8601 UTC text; streamed, formatted by SQLite
+        (a million rows would spend most of their time in ``datetime`` otherwise)."""
+        yield from self._conn.execute(_RESULT_ROWS)
+
+    def records(self, states: Iterable[State] | None = None) -> Iterator[Record]:
+        """Every row (or those in ``states``) in row order, streamed."""
+        sql = f"SELECT {_RECORD_COLUMNS} FROM items"  # noqa: S608 - constant columns
+        params: tuple[str, ...] = ()
+        if states is not None:
+            params = tuple(state.value for state in states)
+            sql += f" WHERE state IN ({','.join('?' * len(params))})"
+        cursor = self._conn.execute(sql + " ORDER BY row", params)
+        for values in cursor:
+            yield _record(values)
+
+
+def _lock(path: Path) -> int:
+    """Hold an exclusive flock on the journal for this object's life: two runs of one
+    journal would both send its pending rows. The kernel drops it when the process dies."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise JournalError(f"{path} is in use by another run") from exc
+    return fd
+
+
+def _connect(path: Path, *, fsync: bool = True) -> sqlite3.Connection:
+    # One thread at a time uses a Journal, but not necessarily the one that opened it
+    # (e.g. a journal built in one thread and run in an event loop's thread).
+    conn = sqlite3.connect(path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: every commit is fsynced (survives a power cut). NORMAL in WAL mode: a commit
+    # is in the OS page cache when it returns, which a killed process cannot undo, but a
+    # power cut or kernel crash can.
+    conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+    return conn
+
+
+def _import_tuple(entry: Item | Reject) -> tuple[Any, ...]:
+    if isinstance(entry, Reject):
+        return (entry.row, None, None, State.REJECTED.value, entry.reason, entry.raw)
+    return (entry.row, entry.mobile, entry.code, State.PENDING.value, None, None)
+
+
+def _record(values: tuple[Any, ...]) -> Record:
+    row, mobile, code, state, result_code, msg, voiceid, attempts, time, reason, raw = values[:11]
+    return Record(
+        row=row,
+        mobile=mobile,
+        code=code,
+        state=State(state),
+        result_code=result_code,
+        msg=msg,
+        voiceid=voiceid,
+        attempts=attempts,
+        time=time,
+        reason=reason,
+        raw=raw,
+        started_at=values[11],
+        finished_at=values[12],
+    )

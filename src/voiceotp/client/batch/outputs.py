@@ -1,0 +1,97 @@
+"""Files a batch leaves behind, streamed from its journal.
+
+- results (CSV or JSONL by suffix): one line per input row; numbers masked unless asked;
+- failed-only (CSV ``mobile,code``): rows the service refused for good, full numbers, so
+  the file can be fed straight back as input (drop the ``code`` column for new codes);
+- rejects (CSV ``row,reason,input``): input rows that were never sent, and why.
+
+Unknown-outcome rows are never in the failed file: sending them again may call twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from voiceotp.client.batch.items import State
+from voiceotp.client.batch.journal import Journal
+from voiceotp.protocol import mask_mobile
+
+RESULT_FIELDS = (
+    "row",
+    "mobile",
+    "status",
+    "code",
+    "msg",
+    "voiceid",
+    "attempts",
+    "started_at",
+    "finished_at",
+    "reason",
+)
+
+
+def write_results(journal: Journal, path: str | os.PathLike[str], *, show_numbers: bool) -> int:
+    """Write every row's result; JSONL when the name ends in .jsonl/.ndjson, else CSV.
+
+    ``code``/``msg``/``voiceid`` are the service's answer; the spoken code is never written.
+    """
+    lines: Iterator[tuple[Any, ...]] = journal.result_rows()
+    if not show_numbers:
+        lines = (_masked(row) for row in lines)
+    if Path(path).suffix.lower() in {".jsonl", ".ndjson"}:
+        return _write_jsonl(path, (dict(zip(RESULT_FIELDS, row, strict=True)) for row in lines))
+    return _write_csv(path, RESULT_FIELDS, lines)
+
+
+def _masked(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    mobile = row[1]
+    return (row[0], mask_mobile(mobile) if mobile else mobile, *row[2:])
+
+
+def write_failed(journal: Journal, path: str | os.PathLike[str]) -> int:
+    """Rows refused for good, as input for another run (full numbers: keep it private)."""
+    rows = ([r.mobile, r.code] for r in journal.records([State.FAILED]))
+    return _write_csv(path, ("mobile", "code"), rows, private=True)
+
+
+def write_rejects(journal: Journal, path: str | os.PathLike[str]) -> int:
+    """Input rows that were never sent, with the reason (raw input: keep it private)."""
+    rows = ([r.row, r.reason, r.raw] for r in journal.records([State.REJECTED]))
+    return _write_csv(path, ("row", "reason", "input"), rows, private=True)
+
+
+def _write_csv(
+    path: str | os.PathLike[str],
+    header: tuple[str, ...],
+    rows: Iterable[Sequence[Any]],
+    *,
+    private: bool = False,
+) -> int:
+    count = 0
+    with _open(path, private) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if value is None else value for value in row])
+            count += 1
+    return count
+
+
+def _write_jsonl(path: str | os.PathLike[str], rows: Iterator[dict[str, Any]]) -> int:
+    count = 0
+    with _open(path, False) as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def _open(path: str | os.PathLike[str], private: bool) -> Any:
+    mode = 0o600 if private else 0o644
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    return open(fd, "w", encoding="utf-8", newline="")

@@ -1,0 +1,105 @@
+"""The batch API in a few calls: build a journal from rows, run it, async or sync."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from voiceotp.client.batch.engine import (
+    BatchEngine,
+    BatchOptions,
+    BatchSummary,
+    OutcomeHook,
+    Sender,
+)
+from voiceotp.client.batch.items import InputRow, Item, Reject, check_code_length, validate_row
+from voiceotp.client.batch.journal import Journal, JournalError
+
+
+def create_journal(
+    path: str | os.PathLike[str],
+    rows: Iterable[InputRow | Reject],
+    *,
+    code_length: int = 6,
+    dedupe: bool = True,
+    meta: dict[str, Any] | None = None,
+    fsync: bool = True,
+) -> Journal:
+    """A new journal at ``path`` holding every row of ``rows``, validated and deduped.
+
+    The import is built beside ``path`` (``.part``) and renamed into place when complete,
+    so a journal that exists always holds its whole input; a crash mid-import leaves only
+    a ``.part`` file (nothing was sent from it) that the next attempt replaces.
+    """
+    check_code_length(code_length)
+    final = Path(path)
+    if final.exists():
+        raise JournalError(f"{final} already exists; resume it or choose another path")
+    part = final.with_name(final.name + ".part")
+    for leftover in (part, *(Path(f"{part}{suffix}") for suffix in ("-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)
+    journal = Journal.create(part, {"code_length": code_length, "dedupe": dedupe, **(meta or {})})
+    try:
+        journal.import_rows(validated(rows, code_length), dedupe=dedupe)
+    finally:
+        journal.close()
+    os.replace(part, final)
+    _sync_directory(final.parent)
+    return Journal.open(final, fsync=fsync)
+
+
+def _sync_directory(directory: Path) -> None:
+    # The rename must survive a power cut too: sync the directory entry.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def validated(rows: Iterable[InputRow | Reject], code_length: int) -> Iterator[Item | Reject]:
+    """Each row checked (rejects pass through), lazily."""
+    for row in rows:
+        yield row if isinstance(row, Reject) else validate_row(row, code_length)
+
+
+def pairs_to_rows(pairs: Iterable[tuple[str, str | None]]) -> Iterator[InputRow]:
+    """``(mobile, code or None)`` pairs as input rows numbered from 1."""
+    for row, (mobile, code) in enumerate(pairs, 1):
+        yield InputRow(row, mobile, code, f"{mobile},{code or ''}")
+
+
+async def run_batch(
+    journal: Journal,
+    sender: Sender,
+    options: BatchOptions | None = None,
+    *,
+    on_outcome: OutcomeHook | None = None,
+) -> BatchSummary:
+    """Send every pending row of ``journal`` through ``sender`` (see :class:`BatchEngine`)."""
+    return await BatchEngine(journal, sender, options, on_outcome=on_outcome).run()
+
+
+def run_batch_sync(
+    journal: Journal,
+    make_sender: Callable[[], Sender],
+    options: BatchOptions | None = None,
+    *,
+    on_outcome: OutcomeHook | None = None,
+) -> BatchSummary:
+    """:func:`run_batch` for synchronous code. ``make_sender`` runs inside the event loop
+    (an ``AsyncClient`` must be created there); a sender with ``aclose`` is closed after."""
+
+    async def main() -> BatchSummary:
+        sender = make_sender()
+        try:
+            return await run_batch(journal, sender, options, on_outcome=on_outcome)
+        finally:
+            aclose = getattr(sender, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    return asyncio.run(main())

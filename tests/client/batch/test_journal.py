@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import stat
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.client.batch.conftest import numbers
+from voiceotp.client.batch import (
+    BatchEngine,
+    InputRow,
+    Journal,
+    JournalError,
+    MemorySender,
+    State,
+    create_journal,
+    pairs_to_rows,
+)
+from voiceotp.client.batch.journal import Mark, Outcome
+
+
+def test_new_journal_is_private_and_holds_every_row(tmp_path: Path) -> None:
+    journal = create_journal(tmp_path / "a.journal", pairs_to_rows([(numbers(1)[0], "1234")]))
+    journal.close()
+    mode = stat.S_IMODE((tmp_path / "a.journal").stat().st_mode)
+    assert mode == 0o600
+    reopened = Journal.open(tmp_path / "a.journal")
+    assert reopened.counts()[State.PENDING] == 1
+    assert reopened.meta()["code_length"] == 6
+    reopened.close()
+
+
+def test_an_existing_journal_is_never_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "a.journal"
+    create_journal(path, pairs_to_rows([(numbers(1)[0], "1234")])).close()
+    with pytest.raises(JournalError, match="already exists"):
+        create_journal(path, pairs_to_rows([]))
+
+
+def test_a_crash_mid_import_leaves_no_journal_and_the_next_import_starts_over(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.journal"
+
+    def rows_then_crash() -> Iterator[InputRow]:
+        yield from pairs_to_rows([(m, "1234") for m in numbers(3)])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        create_journal(path, rows_then_crash())
+    assert not path.exists()
+    assert (tmp_path / "a.journal.part").exists()
+    journal = create_journal(path, pairs_to_rows([(m, "1234") for m in numbers(2)]))
+    assert journal.counts()[State.PENDING] == 2
+    assert not (tmp_path / "a.journal.part").exists()
+    journal.close()
+
+
+def test_opening_something_else_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match="no journal"):
+        Journal.open(tmp_path / "missing.journal")
+    (tmp_path / "text.journal").write_text("hello")
+    with pytest.raises(JournalError, match="not a voiceotp batch journal"):
+        Journal.open(tmp_path / "text.journal")
+    with sqlite3.connect(tmp_path / "other.journal") as conn:
+        conn.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    with pytest.raises(JournalError, match="not a voiceotp batch journal"):
+        Journal.open(tmp_path / "other.journal")
+
+
+def test_a_mark_is_durable_before_apply_returns(tmp_path: Path) -> None:
+    """Another connection (as after a kill -9) sees the mark as soon as apply returns."""
+    journal = create_journal(tmp_path / "a.journal", pairs_to_rows([(numbers(1)[0], "1234")]))
+    journal.apply([Mark(1, "1700000000", 0, 1.0)], [])
+    with sqlite3.connect(tmp_path / "a.journal") as other:
+        row = other.execute("SELECT state, time FROM items WHERE row = 1").fetchone()
+    assert row == ("sending", "1700000000")
+    journal.apply([], [Outcome(1, State.SENT, 1, 2.0, 2, "提交成功", "60000000")])
+    assert journal.recover() == 0
+    journal.close()
+
+
+class FullDisk(Journal):
+    """A journal whose writes fail, like a full disk."""
+
+    def apply(self, marks: Sequence[Mark], outcomes: Sequence[Outcome]) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+async def test_nothing_is_sent_when_the_sending_mark_cannot_be_written(tmp_path: Path) -> None:
+    path = tmp_path / "a.journal"
+    create_journal(path, pairs_to_rows([(m, "1234") for m in numbers(5)])).close()
+    journal = Journal.open(path)
+    broken = FullDisk(journal._conn, path)
+    sender = MemorySender()
+    with pytest.raises(JournalError, match="disk is full") as caught:
+        await asyncio.wait_for(BatchEngine(broken, sender).run(), 10)
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+    assert sender.submits == {}
+    assert journal.counts()[State.PENDING] == 5
+    journal.close()
+
+
+def test_a_journal_in_use_cannot_be_opened_by_another_run(tmp_path: Path) -> None:
+    path = tmp_path / "a.journal"
+    journal = create_journal(path, pairs_to_rows([(numbers(1)[0], "1234")]))
+    with pytest.raises(JournalError, match="in use by another run"):
+        Journal.open(path)
+    journal.close()
+    Journal.open(path).close()
