@@ -28,10 +28,17 @@ def body_kind(content_type: str | None) -> str | None:
 def parse_urlencoded(data: bytes | str) -> list[tuple[str, str]]:
     """Form pairs of a query string or urlencoded body; bad UTF-8 becomes U+FFFD."""
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    # Latin-1 maps every byte to one character and back, so raw bytes and %-escapes both
+    # survive parse_qsl unchanged; only then are they decoded as UTF-8.
+    text = raw.decode("latin-1")
     return [
-        (name.decode("utf-8", "replace"), value.decode("utf-8", "replace"))
-        for name, value in parse_qsl(raw, keep_blank_values=True)
+        (_utf8(name), _utf8(value))
+        for name, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1")
     ]
+
+
+def _utf8(latin: str) -> str:
+    return latin.encode("latin-1").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,69 @@
+"""``create_app(settings)``: the Starlette application of the gateway.
+
+No import-time singletons: the store, caches and background tasks are made in the
+lifespan and hang off ``app.state.gateway``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from voiceotp.gateway.api.voice import voice_endpoint
+from voiceotp.gateway.service import Clock, Gateway
+from voiceotp.gateway.settings import Settings
+from voiceotp.gateway.store import Store, make_store
+from voiceotp.gateway.store.migrate import upgrade_async
+
+log = logging.getLogger(__name__)
+VOICE_PATH = "/webservice/voice.php"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> Starlette:
+    """The gateway app. ``store`` and ``clock`` are injectable (tests, embedding)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade_async(settings.effective_database_url)
+        the_store = store or make_store(settings)
+        await the_store.open()
+        gateway = Gateway(settings, the_store, clock=clock or time.time)
+        await gateway.start()
+        app.state.gateway = gateway
+        watcher = asyncio.create_task(gateway.directory.watch(), name="policy-watch")
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await the_store.close()
+
+    routes = [
+        Route(VOICE_PATH, voice_endpoint, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def healthz(request: Request) -> Response:
+    gateway: Any = getattr(request.app.state, "gateway", None)
+    if gateway is None:
+        return Response("starting\n", status_code=503, media_type="text/plain")
+    return Response("ok\n", media_type="text/plain")

@@ -1,0 +1,153 @@
+"""The gateway's core, without HTTP: a request in, a :class:`Result` out.
+
+:class:`Gateway` holds what the rules need (settings, store, directory, caps, clock) and
+:meth:`Gateway.handle` runs the pipeline. It never raises: anything unexpected is logged
+and answered with code 0 (提交失败: nothing was accepted, retry later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from voiceotp.gateway.directory import Directory, IPAddress
+from voiceotp.gateway.keys import KeyBox
+from voiceotp.gateway.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
+from voiceotp.gateway.rules import Answer, Ctx, run_pipeline
+from voiceotp.gateway.settings import Settings
+from voiceotp.gateway.store import Acceptance, AcceptOutcome, Store
+from voiceotp.protocol import (
+    Code,
+    GetNumResult,
+    IncomingRequest,
+    Method,
+    QueryResult,
+    Result,
+    SubmitResult,
+    message_for,
+)
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], float]
+
+
+class ReplayGuard:
+    """Idempotency: finds stored keys, and makes concurrent repeats wait for the first."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pending: dict[tuple[int, str], asyncio.Future[str | None]] = {}
+
+    async def lookup(self, account_id: int, key: str) -> str | None:
+        """voiceid already given to this key (waiting if it is being committed), or None."""
+        pending = self._pending.get((account_id, key))
+        if pending is not None:
+            return await asyncio.shield(pending)
+        return await self._store.find_idempotent(account_id, key)
+
+    async def accept_once(self, item: Acceptance) -> AcceptOutcome:
+        """:meth:`Store.accept`, publishing the outcome to repeats of the same key."""
+        if item.idem_key is None:
+            return await self._store.accept(item)
+        slot = (item.account_id, item.idem_key)
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._pending[slot] = future
+        try:
+            outcome = await self._store.accept(item)
+            future.set_result(outcome.voiceid if outcome.voiceid != "0" else None)
+            return outcome
+        finally:
+            if not future.done():
+                future.set_result(None)
+            self._pending.pop(slot, None)
+
+
+class Gateway:
+    """Everything the validation pipeline reads, plus :meth:`handle`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Clock = time.time,
+        caps: NumberCapCounter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.keybox = KeyBox(settings.secret_key)
+        self.directory = Directory(store, self.keybox, settings)
+        self.caps: NumberCapCounter = caps or MemoryNumberCaps()
+        self.rate_limiter = RateLimiter()
+        self.replays = ReplayGuard(store)
+
+    async def start(self) -> None:
+        """Load policy, and warm in-process caps from the last 24 h of calls."""
+        await self.directory.load()
+        if isinstance(self.caps, MemoryNumberCaps):
+            self.caps.warm(await self.store.recent_calls(self.clock() - 86_400))
+
+    async def handle(
+        self,
+        request: IncomingRequest,
+        client_ip: IPAddress | None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Result:
+        """Answer one decoded request (the pipeline, then the result document's fields)."""
+        method = request.method or Method.SUBMIT
+        ctx = Ctx(method, request, client_ip, self.clock(), idempotency_key or None)
+        try:
+            answer = await self._answer(ctx) if request.method else _unknown_method(self, ctx)
+        except Exception:
+            log.exception("request failed inside the pipeline; answering code 0")
+            answer = Answer(Code.FAILED)
+        finally:
+            if ctx.reservation is not None:  # refused or replayed after reserving a slot
+                await _release(self, ctx)
+        return build_result(method, answer)
+
+    async def _answer(self, ctx: Ctx) -> Answer:
+        return await run_pipeline(self, ctx)
+
+
+def _unknown_method(gw: Gateway, ctx: Ctx) -> Answer:
+    """No or unknown ``method``: nothing is done; the deny list still answers first."""
+    if gw.directory.policy.denies_ip(ctx.client_ip):
+        return Answer(Code.IP_DENIED)
+    return Answer(Code.FAILED)
+
+
+async def _release(gw: Gateway, ctx: Ctx) -> None:
+    assert ctx.reservation is not None
+    try:
+        await gw.caps.release(ctx.reservation)
+    except Exception:
+        log.exception("could not release a per-number cap reservation")
+
+
+def build_result(method: Method, answer: Answer) -> Result:
+    """The result document for ``answer`` (message from the code table)."""
+    msg = message_for(answer.code, method, n=answer.n)
+    if method is Method.GETNUM:
+        return GetNumResult(answer.code, msg, answer.num)
+    if method is Method.QUERY:
+        call = answer.call
+        if call is None:
+            return QueryResult(answer.code, msg)
+        return QueryResult(
+            answer.code,
+            msg,
+            call.voiceid,
+            call.state.upper(),
+            call.sip_code,
+            int(call.created_at),
+            int(call.answer_time),
+            int(call.end_time),
+            call.duration,
+            call.attempts,
+        )
+    return SubmitResult(answer.code, msg, answer.voiceid)

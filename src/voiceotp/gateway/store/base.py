@@ -1,0 +1,367 @@
+"""The Store interface, and everything both SQL stores share.
+
+A store owns the gateway's persistent state: accounts, server policy, the balance and
+its ledger, accepted calls (the seam to delivery) and audit events. Two implementations
+— :class:`~voiceotp.gateway.store.sqlite.SQLiteStore` and
+:class:`~voiceotp.gateway.store.postgres.PostgresStore` — pass one contract suite.
+
+SQL here is written with ``$1`` placeholders (asyncpg's); the SQLite store rewrites them
+to ``?1``. Admin writes bump ``policy_version`` so other processes drop their caches.
+The Submit hot path (:meth:`Store.accept`) is backend-specific: group commit.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from voiceotp.gateway.store.records import (
+    ACCOUNT_SETTABLE,
+    ACCOUNT_STATES,
+    POLICY_KINDS,
+    Acceptance,
+    AcceptOutcome,
+    AccountRecord,
+    AuditEvent,
+    CallRecord,
+    CallResult,
+)
+
+T = TypeVar("T")
+Row = Sequence[Any]
+
+ACCOUNT_COLUMNS = (
+    "id, name, apikey_enc, balance, state, require_dynamic, allow_ips, rate_per_s, "
+    "cap_minute, cap_hour, cap_day, callback_url, version"
+)
+CALL_COLUMNS = (
+    "voiceid, account_id, mobile, content, state, created_at, deadline, attempts, sip_code, "
+    "answer_time, end_time, duration, claimed_by, lease_until"
+)
+
+
+def claim_sql(lock_clause: str) -> str:
+    """Lease the oldest claimable calls; PostgreSQL adds FOR UPDATE SKIP LOCKED (SQLite's
+    BEGIN IMMEDIATE already serialises writers)."""
+    return (
+        "UPDATE calls SET state = 'dialing', claimed_by = $1, lease_until = $2, "  # noqa: S608
+        "attempts = attempts + 1 WHERE voiceid IN (SELECT voiceid FROM calls "
+        "WHERE (state = 'queued' OR (state = 'dialing' AND lease_until < $3)) "
+        f"AND deadline >= $3 ORDER BY created_at LIMIT $4{lock_clause}) RETURNING {CALL_COLUMNS}"
+    )
+
+
+BUMP_POLICY = "UPDATE counters SET value = value + 1 WHERE name = 'policy_version'"
+
+
+class StoreError(Exception):
+    """A store operation was refused (unknown account, balance would go negative, ...)."""
+
+
+class Tx(Protocol):
+    """One open write transaction (both stores provide it)."""
+
+    async def execute(self, sql: str, *args: Any) -> None: ...
+    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
+
+
+class Store(abc.ABC):
+    """Persistent state of the gateway. Open before use, close after."""
+
+    # ---- lifecycle and backend primitives --------------------------------------------
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and start the group-commit writer (migrations are applied separately)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Commit what is queued and disconnect."""
+
+    @abc.abstractmethod
+    async def _read(self, sql: str, *args: Any) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def _transact(self, work: Callable[[Tx], Awaitable[T]]) -> T: ...
+
+    # ---- the hot path and the delivery seam --------------------------------------------
+    @abc.abstractmethod
+    async def accept(self, item: Acceptance) -> AcceptOutcome:
+        """Hold one unit and queue the call durably — or report a replay or no balance.
+
+        Returns only after the transaction holding this acceptance has committed.
+        """
+
+    @abc.abstractmethod
+    async def claim_calls(
+        self, *, worker: str, limit: int, now: float, lease_s: float
+    ) -> list[CallRecord]:
+        """Lease up to ``limit`` queued calls (oldest first) to ``worker``, state ``dialing``.
+
+        Calls whose lease expired are claimable again (attempts counts every claim), so a
+        crashed worker's calls are not lost. Safe with many workers and processes.
+        """
+
+    # ---- reads -----------------------------------------------------------------------
+    async def get_account(self, name: str) -> AccountRecord | None:
+        """The account named ``name`` with its blacklist, or None."""
+        sql = f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = $1"  # noqa: S608 - constant
+        rows = await self._read(sql, name)
+        if not rows:
+            return None
+        listed = await self._read(
+            "SELECT mobile FROM account_blacklist WHERE account_id = $1", rows[0][0]
+        )
+        return _account(rows[0], frozenset(r[0] for r in listed))
+
+    async def list_accounts(self) -> list[AccountRecord]:
+        rows = await self._read(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id")  # noqa: S608
+        return [_account(r, frozenset()) for r in rows]
+
+    async def get_balance(self, account_id: int) -> int:
+        rows = await self._read("SELECT balance FROM accounts WHERE id = $1", account_id)
+        return int(rows[0][0]) if rows else 0
+
+    async def ledger_sum(self, account_id: int) -> int:
+        rows = await self._read(
+            "SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE account_id = $1", account_id
+        )
+        return int(rows[0][0])
+
+    async def find_idempotent(self, account_id: int, key: str) -> str | None:
+        """voiceid of the call stored under this idempotency key, or None."""
+        rows = await self._read(
+            "SELECT voiceid FROM calls WHERE account_id = $1 AND idem_key = $2", account_id, key
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def get_call(self, voiceid: str) -> CallRecord | None:
+        if not (voiceid.isascii() and voiceid.isdigit()) or len(voiceid) > 19:
+            return None
+        sql = f"SELECT {CALL_COLUMNS} FROM calls WHERE voiceid = $1"  # noqa: S608 - constant
+        rows = await self._read(sql, int(voiceid))
+        return _call(rows[0]) if rows else None
+
+    async def count_calls(self, account_id: int | None = None) -> int:
+        if account_id is None:
+            return int((await self._read("SELECT COUNT(*) FROM calls"))[0][0])
+        rows = await self._read("SELECT COUNT(*) FROM calls WHERE account_id = $1", account_id)
+        return int(rows[0][0])
+
+    async def recent_calls(self, since: float) -> list[tuple[int, str, float]]:
+        """(account_id, mobile, created_at) of calls accepted since ``since`` (caps warm-up)."""
+        rows = await self._read(
+            "SELECT account_id, mobile, created_at FROM calls WHERE created_at >= $1 "
+            "ORDER BY created_at",
+            since,
+        )
+        return [(int(a), str(m), float(t)) for a, m, t in rows]
+
+    async def policy_entries(self) -> dict[str, frozenset[str]]:
+        """Server-wide lists by kind: deny_ip, blacklist, sensitive_word."""
+        rows = await self._read("SELECT kind, value FROM policy_entries")
+        return {k: frozenset(v for kind, v in rows if kind == k) for k in POLICY_KINDS}
+
+    async def policy_version(self) -> int:
+        """Bumped by every admin write: a changed value means caches are stale."""
+        rows = await self._read("SELECT value FROM counters WHERE name = 'policy_version'")
+        return int(rows[0][0])
+
+    async def audit_events(self, account_id: int | None = None) -> list[AuditEvent]:
+        sql = "SELECT id, account_id, kind, detail, created_at FROM audit_events"
+        rows = await (
+            self._read(sql + " ORDER BY id")
+            if account_id is None
+            else self._read(sql + " WHERE account_id = $1 ORDER BY id", account_id)
+        )
+        return [AuditEvent(int(i), a, str(k), str(d), float(t)) for i, a, k, d, t in rows]
+
+    # ---- admin writes ------------------------------------------------------------------
+    async def create_account(
+        self, *, name: str, apikey_enc: str, now: float, balance: int = 0
+    ) -> AccountRecord:
+        """A new active account; an opening balance is written to the ledger as a top-up."""
+
+        async def work(tx: Tx) -> None:
+            row = await tx.fetchrow(
+                "INSERT INTO accounts (name, apikey_enc, balance, state, require_dynamic, "
+                "allow_ips, callback_url, version, created_at) "
+                "VALUES ($1, $2, 0, 'active', FALSE, '', '', 1, $3) RETURNING id",
+                name,
+                apikey_enc,
+                now,
+            )
+            assert row is not None
+            if balance:
+                await _adjust(tx, int(row[0]), balance, "topup", now)
+            await tx.execute(BUMP_POLICY)
+
+        await self._transact(work)
+        account = await self.get_account(name)
+        assert account is not None
+        return account
+
+    async def update_account(self, name: str, **changes: Any) -> AccountRecord:
+        """Change settable columns (see ``ACCOUNT_SETTABLE``); bumps the account's version."""
+        bad = set(changes) - set(ACCOUNT_SETTABLE)
+        if bad:
+            raise StoreError(f"not settable: {', '.join(sorted(bad))}")
+        if changes.get("state", "active") not in ACCOUNT_STATES:
+            raise StoreError(f"unknown state {changes['state']!r}")
+        if "allow_ips" in changes:
+            changes["allow_ips"] = ",".join(changes["allow_ips"])
+        names = list(changes)
+        # Column names come from ACCOUNT_SETTABLE (checked above), values are parameters.
+        sets = ", ".join(f"{col} = ${i + 2}" for i, col in enumerate(names))
+        sql = f"UPDATE accounts SET {sets}, version = version + 1 WHERE name = $1 RETURNING id"  # noqa: S608
+
+        async def work(tx: Tx) -> None:
+            row = await tx.fetchrow(
+                sql,
+                name,
+                *(changes[c] for c in names),
+            )
+            if row is None:
+                raise StoreError(f"unknown account {name}")
+            await tx.execute(BUMP_POLICY)
+
+        await self._transact(work)
+        account = await self.get_account(name)
+        assert account is not None
+        return account
+
+    async def adjust_balance(self, account_id: int, delta: int, reason: str, now: float) -> int:
+        """Add ``delta`` (top-up > 0, adjustment < 0) with a ledger row; the new balance."""
+
+        async def work(tx: Tx) -> int:
+            return await _adjust(tx, account_id, delta, reason, now)
+
+        return await self._transact(work)
+
+    async def set_blacklisted(self, account_id: int, mobile: str, listed: bool) -> None:
+        """Put ``mobile`` on (or take it off) the account's blacklist."""
+        sql = (
+            "INSERT INTO account_blacklist (account_id, mobile) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING"
+            if listed
+            else "DELETE FROM account_blacklist WHERE account_id = $1 AND mobile = $2"
+        )
+        await self._write_and_bump(sql, account_id, mobile)
+
+    async def set_policy_entry(self, kind: str, value: str, present: bool) -> None:
+        """Add or remove one server-wide entry (deny_ip, blacklist, sensitive_word)."""
+        if kind not in POLICY_KINDS:
+            raise StoreError(f"unknown policy kind {kind!r}")
+        sql = (
+            "INSERT INTO policy_entries (kind, value) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+            if present
+            else "DELETE FROM policy_entries WHERE kind = $1 AND value = $2"
+        )
+        await self._write_and_bump(sql, kind, value)
+
+    async def record_audit(
+        self, *, account_id: int | None, kind: str, detail: str, now: float
+    ) -> None:
+        async def work(tx: Tx) -> None:
+            await tx.execute(
+                "INSERT INTO audit_events (account_id, kind, detail, created_at) "
+                "VALUES ($1, $2, $3, $4)",
+                account_id,
+                kind,
+                detail,
+                now,
+            )
+
+        await self._transact(work)
+
+    async def finish_call(self, voiceid: str, result: CallResult, *, now: float) -> None:
+        """Record how a call ended; with ``result.refund`` the held unit goes back."""
+
+        async def work(tx: Tx) -> None:
+            row = await tx.fetchrow(
+                "UPDATE calls SET state = $2, sip_code = $3, answer_time = $4, end_time = $5, "
+                "duration = $6, claimed_by = NULL, lease_until = NULL "
+                "WHERE voiceid = $1 AND state IN ('queued', 'dialing') RETURNING account_id",
+                int(voiceid),
+                result.state,
+                result.sip_code,
+                result.answer_time,
+                result.end_time,
+                result.duration,
+            )
+            if row is None:
+                raise StoreError(f"call {voiceid} is unknown or already finished")
+            if result.refund:
+                await _adjust(tx, int(row[0]), 1, "refund", now, voiceid=int(voiceid))
+
+        await self._transact(work)
+
+    async def _write_and_bump(self, sql: str, *args: Any) -> None:
+        async def work(tx: Tx) -> None:
+            await tx.execute(sql, *args)
+            await tx.execute(BUMP_POLICY)
+
+        await self._transact(work)
+
+
+async def _adjust(
+    tx: Tx, account_id: int, delta: int, reason: str, now: float, voiceid: int | None = None
+) -> int:
+    row = await tx.fetchrow(
+        "UPDATE accounts SET balance = balance + $2 WHERE id = $1 AND balance + $2 >= 0 "
+        "RETURNING balance",
+        account_id,
+        delta,
+    )
+    if row is None:
+        raise StoreError("unknown account, or the balance would go below zero")
+    await tx.execute(
+        "INSERT INTO ledger (account_id, delta, reason, voiceid, created_at) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        account_id,
+        delta,
+        reason,
+        voiceid,
+        now,
+    )
+    return int(row[0])
+
+
+def _account(row: Row, blacklist: frozenset[str]) -> AccountRecord:
+    allow = tuple(p for p in str(row[6]).split(",") if p)
+    return AccountRecord(
+        id=int(row[0]),
+        name=str(row[1]),
+        apikey_enc=str(row[2]),
+        balance=int(row[3]),
+        state=str(row[4]),
+        require_dynamic=bool(row[5]),
+        allow_ips=allow,
+        rate_per_s=row[7],
+        cap_minute=row[8],
+        cap_hour=row[9],
+        cap_day=row[10],
+        callback_url=str(row[11]),
+        version=int(row[12]),
+        blacklist=blacklist,
+    )
+
+
+def _call(row: Row) -> CallRecord:
+    return CallRecord(
+        voiceid=str(row[0]),
+        account_id=int(row[1]),
+        mobile=str(row[2]),
+        content=str(row[3]),
+        state=str(row[4]),
+        created_at=float(row[5]),
+        deadline=float(row[6]),
+        attempts=int(row[7]),
+        sip_code=int(row[8]),
+        answer_time=float(row[9]),
+        end_time=float(row[10]),
+        duration=int(row[11]),
+        claimed_by=row[12],
+        lease_until=row[13],
+    )
