@@ -51,6 +51,7 @@ class Ctx:
     account: AccountState | None = None
     verdict: Verdict | None = None
     reservation: Reservation | None = None
+    owned_key: str | None = None  # idempotency key this request owns until it answers
     notes: dict[str, str] = field(default_factory=dict)
 
     def param(self, name: str) -> str:
@@ -170,8 +171,11 @@ async def idempotent_replay(gw: Gateway, ctx: Ctx) -> RuleResult:
     if key is None:
         return None
     assert ctx.account is not None
-    voiceid = await gw.replays.lookup(ctx.account.id, key)
-    return Answer(Code.OK, voiceid=voiceid) if voiceid else None
+    voiceid = await gw.replays.claim(ctx.account.id, key)
+    if voiceid:
+        return Answer(Code.OK, voiceid=voiceid)
+    ctx.owned_key = key
+    return None
 
 
 # ---- 9. rate cap, per-number caps --------------------------------------------------------
@@ -201,7 +205,7 @@ async def hold_and_queue(gw: Gateway, ctx: Ctx) -> RuleResult:
         deadline=ctx.now + gw.settings.call_validity_s,
         idem_key=ctx.idem_key,
     )
-    outcome = await gw.replays.accept_once(item)
+    outcome = await gw.store.accept(item)
     if outcome.status is AcceptStatus.ACCEPTED:
         ctx.reservation = None  # the slot is now a real call
         return Answer(Code.OK, voiceid=outcome.voiceid)

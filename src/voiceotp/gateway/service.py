@@ -17,7 +17,7 @@ from voiceotp.gateway.keys import KeyBox
 from voiceotp.gateway.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
 from voiceotp.gateway.rules import Answer, Ctx, run_pipeline
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Acceptance, AcceptOutcome, Store
+from voiceotp.gateway.store import Store
 from voiceotp.protocol import (
     Code,
     GetNumResult,
@@ -34,34 +34,39 @@ Clock = Callable[[], float]
 
 
 class ReplayGuard:
-    """Idempotency: finds stored keys, and makes concurrent repeats wait for the first."""
+    """Idempotency: finds stored keys, and makes concurrent repeats wait for the first.
+
+    :meth:`claim` either returns the voiceid already given to the key, or makes the
+    caller the key's owner until :meth:`release`; repeats arriving meanwhile wait for
+    the owner's outcome instead of racing it (and being refused by the per-number cap).
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._pending: dict[tuple[int, str], asyncio.Future[str | None]] = {}
 
-    async def lookup(self, account_id: int, key: str) -> str | None:
-        """voiceid already given to this key (waiting if it is being committed), or None."""
-        pending = self._pending.get((account_id, key))
-        if pending is not None:
-            return await asyncio.shield(pending)
-        return await self._store.find_idempotent(account_id, key)
-
-    async def accept_once(self, item: Acceptance) -> AcceptOutcome:
-        """:meth:`Store.accept`, publishing the outcome to repeats of the same key."""
-        if item.idem_key is None:
-            return await self._store.accept(item)
-        slot = (item.account_id, item.idem_key)
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._pending[slot] = future
+    async def claim(self, account_id: int, key: str) -> str | None:
+        """The stored voiceid, or None: then the caller owns the key and must release it."""
+        slot = (account_id, key)
+        while (pending := self._pending.get(slot)) is not None:
+            voiceid = await asyncio.shield(pending)
+            if voiceid:
+                return voiceid
+        self._pending[slot] = asyncio.get_running_loop().create_future()
         try:
-            outcome = await self._store.accept(item)
-            future.set_result(outcome.voiceid if outcome.voiceid != "0" else None)
-            return outcome
-        finally:
-            if not future.done():
-                future.set_result(None)
-            self._pending.pop(slot, None)
+            stored = await self._store.find_idempotent(account_id, key)
+        except BaseException:
+            self.release(account_id, key, None)
+            raise
+        if stored:
+            self.release(account_id, key, stored)
+        return stored
+
+    def release(self, account_id: int, key: str, voiceid: str | None) -> None:
+        """Publish the owner's outcome (a voiceid, or None if nothing was accepted)."""
+        future = self._pending.pop((account_id, key), None)
+        if future is not None and not future.done():
+            future.set_result(voiceid)
 
 
 class Gateway:
@@ -100,15 +105,25 @@ class Gateway:
         """Answer one decoded request (the pipeline, then the result document's fields)."""
         method = request.method or Method.SUBMIT
         ctx = Ctx(method, request, client_ip, self.clock(), idempotency_key or None)
+        answer = Answer(Code.FAILED)
         try:
             answer = await self._answer(ctx) if request.method else _unknown_method(self, ctx)
         except Exception:
             log.exception("request failed inside the pipeline; answering code 0")
-            answer = Answer(Code.FAILED)
         finally:
-            if ctx.reservation is not None:  # refused or replayed after reserving a slot
-                await _release(self, ctx)
+            await self._settle(ctx, answer)
         return build_result(method, answer)
+
+    async def _settle(self, ctx: Ctx, answer: Answer) -> None:
+        """Give back what a refused request took: its cap slot and its idempotency key."""
+        if ctx.reservation is not None:
+            try:
+                await self.caps.release(ctx.reservation)
+            except Exception:
+                log.exception("could not release a per-number cap reservation")
+        if ctx.owned_key is not None and ctx.account is not None:
+            voiceid = answer.voiceid if answer.code == Code.OK else None
+            self.replays.release(ctx.account.id, ctx.owned_key, voiceid)
 
     async def _answer(self, ctx: Ctx) -> Answer:
         return await run_pipeline(self, ctx)
@@ -119,14 +134,6 @@ def _unknown_method(gw: Gateway, ctx: Ctx) -> Answer:
     if gw.directory.policy.denies_ip(ctx.client_ip):
         return Answer(Code.IP_DENIED)
     return Answer(Code.FAILED)
-
-
-async def _release(gw: Gateway, ctx: Ctx) -> None:
-    assert ctx.reservation is not None
-    try:
-        await gw.caps.release(ctx.reservation)
-    except Exception:
-        log.exception("could not release a per-number cap reservation")
 
 
 def build_result(method: Method, answer: Answer) -> Result:
