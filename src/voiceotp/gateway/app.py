@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from voiceotp.gateway.api.voice import voice_endpoint
+from voiceotp.gateway.limits import NumberCapCounter, RedisNumberCaps
 from voiceotp.gateway.service import Clock, Gateway
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.store import Store, make_store
@@ -43,7 +44,8 @@ def create_app(
             await upgrade_async(settings.effective_database_url)
         the_store = store or make_store(settings)
         await the_store.open()
-        gateway = Gateway(settings, the_store, clock=clock or time.time)
+        caps, redis_client = make_caps(settings)
+        gateway = Gateway(settings, the_store, clock=clock or time.time, caps=caps)
         await gateway.start()
         app.state.gateway = gateway
         watcher = asyncio.create_task(gateway.directory.watch(), name="policy-watch")
@@ -54,12 +56,24 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await the_store.close()
+            if redis_client is not None:
+                await redis_client.aclose()
 
     routes = [
         Route(VOICE_PATH, voice_endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def make_caps(settings: Settings) -> tuple[NumberCapCounter | None, Any]:
+    """Redis-backed caps when ``redis_url`` is set (shared by processes), else in-process."""
+    if not settings.redis_url:
+        return None, None
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(settings.redis_url)
+    return RedisNumberCaps(client, settings.redis_prefix), client
 
 
 async def healthz(request: Request) -> Response:
