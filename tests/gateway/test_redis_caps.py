@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -59,13 +60,7 @@ async def test_redis_caps_windows_and_release(prefix: str) -> None:
 
 @pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 async def test_two_gateways_share_caps(store: Store, settings: Settings, prefix: str) -> None:
-    shared = Settings.from_mapping(
-        {
-            **{n: getattr(settings, n) for n in settings.__dataclass_fields__},
-            "redis_url": REDIS_URL,
-            "redis_prefix": prefix,
-        }
-    )
+    shared = dataclasses.replace(settings, redis_url=REDIS_URL, redis_prefix=prefix)
     form = {
         "account": "V10000001",
         "password": "0123456789abcdef0123456789abcdef",

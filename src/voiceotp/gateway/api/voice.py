@@ -14,8 +14,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 
+from voiceotp.gateway.api import soap
 from voiceotp.gateway.api.body import BodyTooLarge, read_body
 from voiceotp.gateway.clientip import client_ip
+from voiceotp.gateway.directory import IPAddress
 from voiceotp.gateway.rules import Answer
 from voiceotp.gateway.service import Gateway, build_result
 from voiceotp.protocol import (
@@ -63,28 +65,42 @@ def respond(result: Result, fmt: Format, gw: Gateway, status: int = 200) -> Resp
     return Response(body, status_code=status, headers={"content-type": CONTENT_TYPES[fmt]})
 
 
-def peer_ip(request: Request, gw: Gateway) -> str | None:
-    peer = request.client.host if request.client else None
-    ip = client_ip(peer, request.headers.get("x-forwarded-for"), gw.settings.trusted_proxies)
-    return str(ip) if ip else None
-
-
 async def voice_endpoint(request: Request) -> Response:
-    """The ihuyi method call (SOAP and WSDL requests are routed by the caller)."""
+    """The ihuyi method call, the WSDL, or a SOAP envelope — all on one path."""
     gw: Gateway = request.app.state.gateway
     query = query_pairs(request)
+    if request.method == "GET" and soap.wants_wsdl(query):
+        location = str(request.url.replace(query=""))
+        wsdl = soap.render_wsdl(gw.settings.soap_namespace, location)
+        return Response(wsdl, headers={"content-type": CONTENT_TYPES[Format.XML]})
     try:
         body = await read_body(request, gw.settings.max_body_bytes)
     except BodyTooLarge:
         incoming = decode_request(query)
         result = build_result(incoming.method or Method.SUBMIT, Answer(Code.FAILED))
         return respond(result, incoming.format, gw, status=413)
+    if soap.is_soap_content_type(request.headers.get("content-type")):
+        envelope = soap.parse_envelope(body)
+        if envelope is not None:
+            return await answer_soap(request, gw, *envelope)
     incoming = decode_request(query, await form_pairs(request.headers, body))
-    return await answer(request, gw, incoming)
-
-
-async def answer(request: Request, gw: Gateway, incoming: IncomingRequest) -> Response:
-    peer = request.client.host if request.client else None
-    ip = client_ip(peer, request.headers.get("x-forwarded-for"), gw.settings.trusted_proxies)
-    result = await gw.handle(incoming, ip, idempotency_key=request.headers.get("idempotency-key"))
+    result = await gw.handle(incoming, client_address(request, gw), **_idempotency(request))
     return respond(result, incoming.format, gw)
+
+
+async def answer_soap(
+    request: Request, gw: Gateway, incoming: IncomingRequest, envelope_ns: str
+) -> Response:
+    result = await gw.handle(incoming, client_address(request, gw), **_idempotency(request))
+    body = soap.render_envelope(result, gw.settings.soap_namespace, envelope_ns)
+    media = "application/soap+xml" if envelope_ns == soap.SOAP12 else "text/xml"
+    return Response(body, headers={"content-type": f"{media}; charset=utf-8"})
+
+
+def client_address(request: Request, gw: Gateway) -> IPAddress | None:
+    peer = request.client.host if request.client else None
+    return client_ip(peer, request.headers.get("x-forwarded-for"), gw.settings.trusted_proxies)
+
+
+def _idempotency(request: Request) -> dict[str, str | None]:
+    return {"idempotency_key": request.headers.get("idempotency-key")}
