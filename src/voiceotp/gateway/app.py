@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from voiceotp.gateway.api.admin import admin_routes
 from voiceotp.gateway.api.voice import voice_endpoint
 from voiceotp.gateway.limits import NumberCapCounter, RedisNumberCaps
 from voiceotp.gateway.service import Clock, Gateway
@@ -62,6 +63,7 @@ def create_app(
     routes = [
         Route(VOICE_PATH, voice_endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *admin_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

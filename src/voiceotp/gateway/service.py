@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.directory import Directory, IPAddress
 from voiceotp.gateway.keys import KeyBox
 from voiceotp.gateway.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
@@ -88,6 +89,7 @@ class Gateway:
         self.caps: NumberCapCounter = caps or MemoryNumberCaps()
         self.rate_limiter = RateLimiter()
         self.replays = ReplayGuard(store)
+        self.admin = Admin(store, self.keybox, clock, on_change=self.directory.load)
 
     async def start(self) -> None:
         """Load policy, and warm in-process caps from the last 24 h of calls."""
