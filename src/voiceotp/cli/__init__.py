@@ -11,7 +11,11 @@ import click
 from voiceotp import __version__
 
 # name -> "module:attribute" of a click command; one line per subcommand.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "serve": "voiceotp.cli.serve:serve",
+    "admin": "voiceotp.cli.admin:admin",
+    "db": "voiceotp.cli.db:db",
+}
 
 
 class LazyGroup(click.Group):
