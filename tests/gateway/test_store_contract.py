@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -209,3 +210,15 @@ def test_plan_batch_orders_replays_holds_and_refusals() -> None:
     stored = plan_batch([acceptance(1, key="a")], {1: 5}, {(1, "a"): 99}, iter([1]))
     assert stored.outcomes[0].voiceid == "99"
     assert not stored.new_calls
+
+
+async def test_consistency_check_sees_a_broken_ledger(opened: Store) -> None:
+    account_id = await new_account(opened, balance=5)
+    await opened.accept(acceptance(account_id))
+    assert await opened.consistency_problems() == []
+
+    async def corrupt(tx: Any) -> None:
+        await tx.execute("UPDATE accounts SET balance = balance + 1 WHERE id = $1", account_id)
+
+    await opened._transact(corrupt)
+    assert await opened.consistency_problems() == ["V20000001: balance 5 != ledger 4"]

@@ -177,6 +177,27 @@ class Store(abc.ABC):
         )
         return [AuditEvent(int(i), a, str(k), str(d), float(t)) for i, a, k, d, t in rows]
 
+    async def consistency_problems(self) -> list[str]:
+        """What breaks the invariants (empty = healthy): every balance equals its ledger's
+        sum, every call has exactly one hold, and every hold belongs to a call."""
+        problems = []
+        rows = await self._read(
+            "SELECT a.name, a.balance, COALESCE(SUM(l.delta), 0) FROM accounts a "
+            "LEFT JOIN ledger l ON l.account_id = a.id GROUP BY a.id, a.name, a.balance"
+        )
+        problems += [f"{n}: balance {b} != ledger {s}" for n, b, s in rows if int(b) != int(s)]
+        rows = await self._read(
+            "SELECT c.voiceid, COUNT(l.id) FROM calls c LEFT JOIN ledger l "
+            "ON l.voiceid = c.voiceid AND l.reason = 'hold' GROUP BY c.voiceid"
+        )
+        problems += [f"call {v} has {n} holds" for v, n in rows if int(n) != 1]
+        rows = await self._read(
+            "SELECT l.voiceid FROM ledger l LEFT JOIN calls c ON c.voiceid = l.voiceid "
+            "WHERE l.voiceid IS NOT NULL AND c.voiceid IS NULL"
+        )
+        problems += [f"ledger row for missing call {v}" for (v,) in rows]
+        return problems
+
     # ---- admin writes ------------------------------------------------------------------
     async def create_account(
         self, *, name: str, apikey_enc: str, now: float, balance: int = 0
