@@ -208,6 +208,7 @@ async def hold_and_queue(gw: Gateway, ctx: Ctx) -> RuleResult:
     outcome = await gw.store.accept(item)
     if outcome.status is AcceptStatus.ACCEPTED:
         ctx.reservation = None  # the slot is now a real call
+        await gw.after_accept(ctx, outcome.voiceid)
         return Answer(Code.OK, voiceid=outcome.voiceid)
     if outcome.status is AcceptStatus.REPLAY:
         return Answer(Code.OK, voiceid=outcome.voiceid)

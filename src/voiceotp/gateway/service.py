@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from voiceotp.gateway.abuse import AbuseDetector, AbuseLimits
 from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.directory import Directory, IPAddress
 from voiceotp.gateway.keys import KeyBox
@@ -90,6 +91,7 @@ class Gateway:
         self.rate_limiter = RateLimiter()
         self.replays = ReplayGuard(store)
         self.admin = Admin(store, self.keybox, clock, on_change=self.directory.load)
+        self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze)
 
     async def start(self) -> None:
         """Load policy, and warm in-process caps from the last 24 h of calls."""
@@ -130,12 +132,44 @@ class Gateway:
     async def _answer(self, ctx: Ctx) -> Answer:
         return await run_pipeline(self, ctx)
 
+    async def after_accept(self, ctx: Ctx, voiceid: str) -> None:
+        """Feed the abuse detectors; the call is already committed, so never fail here."""
+        assert ctx.account is not None
+        try:
+            await self.abuse.accepted(ctx.account.id, ctx.param("mobile"), ctx.now)
+        except Exception:
+            log.exception("abuse detection failed after accepting %s", voiceid)
+
+    async def _abuse_freeze(self, account_id: int, detector: str, detail: str) -> None:
+        name = await self.store.account_name(account_id)
+        if name is None:
+            return
+        await self.store.update_account(name, state="abuse_frozen")
+        await self.store.record_audit(
+            account_id=account_id,
+            kind="abuse_freeze",
+            detail=f"{detector}: {detail}",
+            now=self.clock(),
+        )
+        self.directory.forget(name)
+
 
 def _unknown_method(gw: Gateway, ctx: Ctx) -> Answer:
     """No or unknown ``method``: nothing is done; the deny list still answers first."""
     if gw.directory.policy.denies_ip(ctx.client_ip):
         return Answer(Code.IP_DENIED)
     return Answer(Code.FAILED)
+
+
+def abuse_limits(settings: Settings) -> AbuseLimits:
+    return AbuseLimits(
+        distinct_numbers=settings.abuse_distinct_numbers,
+        distinct_window_s=settings.abuse_distinct_window_s,
+        prefix_burst=settings.abuse_prefix_burst,
+        prefix_window_s=settings.abuse_prefix_window_s,
+        failure_ratio=settings.abuse_failure_ratio,
+        failure_min_calls=settings.abuse_failure_min_calls,
+    )
 
 
 def build_result(method: Method, answer: Answer) -> Result:

@@ -61,6 +61,13 @@ class Settings:
     cache_ttl_s: float = 1.0  # how stale another process's admin change may be seen
     batch_max: int = 512  # most acceptances committed in one transaction
     sqlite_synchronous: str = "FULL"
+    # Abuse auto-freeze (408); 0 switches a detector off. See voiceotp.gateway.abuse.
+    abuse_distinct_numbers: int = 1000
+    abuse_distinct_window_s: float = 600.0
+    abuse_prefix_burst: int = 100
+    abuse_prefix_window_s: float = 60.0
+    abuse_failure_ratio: float = 0.0
+    abuse_failure_min_calls: int = 100
 
     @classmethod
     def load(
@@ -207,6 +214,12 @@ _COERCERS: dict[str, Any] = {
     "call_validity_s": int,
     "batch_max": int,
     "cache_ttl_s": float,
+    "abuse_distinct_numbers": int,
+    "abuse_distinct_window_s": float,
+    "abuse_prefix_burst": int,
+    "abuse_prefix_window_s": float,
+    "abuse_failure_ratio": float,
+    "abuse_failure_min_calls": int,
     "trusted_proxies": _networks,
     "caps": _caps,
 }

@@ -115,6 +115,10 @@ class Store(abc.ABC):
         )
         return _account(rows[0], frozenset(r[0] for r in listed))
 
+    async def account_name(self, account_id: int) -> str | None:
+        rows = await self._read("SELECT name FROM accounts WHERE id = $1", account_id)
+        return str(rows[0][0]) if rows else None
+
     async def list_accounts(self) -> list[AccountRecord]:
         rows = await self._read(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id")  # noqa: S608
         return [_account(r, frozenset()) for r in rows]
