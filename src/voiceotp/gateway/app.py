@@ -21,6 +21,7 @@ from starlette.routing import Route
 from voiceotp.gateway.api.admin import admin_routes
 from voiceotp.gateway.api.voice import voice_endpoint
 from voiceotp.gateway.limits import NumberCapCounter, RedisNumberCaps
+from voiceotp.gateway.observe import METRICS_CONTENT_TYPE
 from voiceotp.gateway.service import Clock, Gateway
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.store import Store, make_store
@@ -63,6 +64,7 @@ def create_app(
     routes = [
         Route(VOICE_PATH, voice_endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         *admin_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
@@ -79,7 +81,18 @@ def make_caps(settings: Settings) -> tuple[NumberCapCounter | None, Any]:
 
 
 async def healthz(request: Request) -> Response:
-    gateway: Any = getattr(request.app.state, "gateway", None)
+    """200 when the store answers, 503 otherwise (for load balancers and orchestrators)."""
+    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
     if gateway is None:
         return Response("starting\n", status_code=503, media_type="text/plain")
+    try:
+        await gateway.store.policy_version()
+    except Exception:
+        log.exception("health check: the store does not answer")
+        return Response("store unavailable\n", status_code=503, media_type="text/plain")
     return Response("ok\n", media_type="text/plain")
+
+
+async def metrics(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    return Response(gateway.observer.render(), headers={"content-type": METRICS_CONTENT_TYPE})

@@ -17,6 +17,7 @@ from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.directory import Directory, IPAddress
 from voiceotp.gateway.keys import KeyBox
 from voiceotp.gateway.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
+from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.rules import Answer, Ctx, run_pipeline
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.store import Store
@@ -92,6 +93,8 @@ class Gateway:
         self.replays = ReplayGuard(store)
         self.admin = Admin(store, self.keybox, clock, on_change=self.directory.load)
         self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze)
+        self.observer = Observer()
+        store.on_batch = self.observer.batch.observe
 
     async def start(self) -> None:
         """Load policy, and warm in-process caps from the last 24 h of calls."""
@@ -135,6 +138,7 @@ class Gateway:
     async def after_accept(self, ctx: Ctx, voiceid: str) -> None:
         """Feed the abuse detectors; the call is already committed, so never fail here."""
         assert ctx.account is not None
+        self.observer.accepted()
         try:
             await self.abuse.accepted(ctx.account.id, ctx.param("mobile"), ctx.now)
         except Exception:

@@ -7,6 +7,7 @@ oversized body (413, still with a document).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator
 
 from starlette.datastructures import Headers
@@ -84,14 +85,23 @@ async def voice_endpoint(request: Request) -> Response:
         if envelope is not None:
             return await answer_soap(request, gw, *envelope)
     incoming = decode_request(query, await form_pairs(request.headers, body))
-    result = await gw.handle(incoming, client_address(request, gw), **_idempotency(request))
+    result = await handle(request, gw, incoming, soap=False)
     return respond(result, incoming.format, gw)
+
+
+async def handle(request: Request, gw: Gateway, incoming: IncomingRequest, soap: bool) -> Result:
+    """Run the pipeline, then count, time and log the request (numbers masked)."""
+    started = time.perf_counter()
+    ip = client_address(request, gw)
+    result = await gw.handle(incoming, ip, idempotency_key=request.headers.get("idempotency-key"))
+    gw.observer.request(str(ip), incoming, result, time.perf_counter() - started, soap)
+    return result
 
 
 async def answer_soap(
     request: Request, gw: Gateway, incoming: IncomingRequest, envelope_ns: str
 ) -> Response:
-    result = await gw.handle(incoming, client_address(request, gw), **_idempotency(request))
+    result = await handle(request, gw, incoming, soap=True)
     body = soap.render_envelope(result, gw.settings.soap_namespace, envelope_ns)
     media = "application/soap+xml" if envelope_ns == soap.SOAP12 else "text/xml"
     return Response(body, headers={"content-type": f"{media}; charset=utf-8"})
@@ -100,7 +110,3 @@ async def answer_soap(
 def client_address(request: Request, gw: Gateway) -> IPAddress | None:
     peer = request.client.host if request.client else None
     return client_ip(peer, request.headers.get("x-forwarded-for"), gw.settings.trusted_proxies)
-
-
-def _idempotency(request: Request) -> dict[str, str | None]:
-    return {"idempotency_key": request.headers.get("idempotency-key")}

@@ -70,6 +70,13 @@ class Tx(Protocol):
 class Store(abc.ABC):
     """Persistent state of the gateway. Open before use, close after."""
 
+    #: Called with the size of every group-commit batch (metrics hook).
+    on_batch: Callable[[int], None] | None = None
+
+    def _observe_batch(self, size: int) -> None:
+        if self.on_batch is not None:
+            self.on_batch(size)
+
     # ---- lifecycle and backend primitives --------------------------------------------
     @abc.abstractmethod
     async def open(self) -> None:

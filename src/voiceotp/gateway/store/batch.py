@@ -64,8 +64,15 @@ CommitFn = Callable[[list[Acceptance]], Awaitable[list[AcceptOutcome]]]
 class GroupCommitWriter:
     """Collects acceptances and commits them in batches through ``commit``."""
 
-    def __init__(self, commit: CommitFn, *, batch_max: int = 512) -> None:
+    def __init__(
+        self,
+        commit: CommitFn,
+        *,
+        batch_max: int = 512,
+        observe: Callable[[int], None] | None = None,
+    ) -> None:
         self._commit = commit
+        self._observe = observe
         self._batch_max = batch_max
         self._queue: asyncio.Queue[tuple[Acceptance, asyncio.Future[AcceptOutcome]]] = (
             asyncio.Queue()
@@ -115,6 +122,8 @@ class GroupCommitWriter:
     async def _commit_batch(
         self, batch: list[tuple[Acceptance, asyncio.Future[AcceptOutcome]]]
     ) -> None:
+        if self._observe is not None:
+            self._observe(len(batch))
         try:
             outcomes = await self._commit([item for item, _ in batch])
         except Exception as exc:  # the transaction rolled back: nobody was accepted

@@ -63,7 +63,9 @@ class PostgresStore(Store):
         self._dsn = asyncpg_dsn(url)
         self._pool_size = pool_size
         self._ids = IdPool(VoiceIdCipher(id_key))
-        self._writer = GroupCommitWriter(self._commit_batch, batch_max=batch_max)
+        self._writer = GroupCommitWriter(
+            self._commit_batch, batch_max=batch_max, observe=self._observe_batch
+        )
         self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:

@@ -72,7 +72,9 @@ class SQLiteStore(Store):
         self.path = path
         self._synchronous = synchronous
         self._ids = IdPool(VoiceIdCipher(id_key))
-        self._writer = GroupCommitWriter(self._commit_batch, batch_max=batch_max)
+        self._writer = GroupCommitWriter(
+            self._commit_batch, batch_max=batch_max, observe=self._observe_batch
+        )
         self._lock = asyncio.Lock()
         self._thread: ThreadPoolExecutor | None = None
         self._rconn: sqlite3.Connection | None = None
