@@ -53,6 +53,7 @@ def load_settings(
 @gateway_options
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8080; 0 = any free port).")
+@click.option("--access-log/--no-access-log", default=True, help="Masked access log on stderr.")
 def serve(
     config: Path | None,
     database_url: str | None,
@@ -60,14 +61,23 @@ def serve(
     dev: bool,
     host: str | None,
     port: int | None,
+    access_log: bool,
 ) -> None:
     """Run the ihuyi-compatible gateway."""
+    import logging
+
     import uvicorn
 
     from voiceotp.gateway import create_app
 
     settings = load_settings(config, database_url, data_dir, dev, host=host, port=port)
     asyncio.run(prepare(settings, Console()))
+    if access_log:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logger = logging.getLogger("voiceotp.access")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     uvicorn.run(
         create_app(settings, migrate=False),
         host=settings.host,
