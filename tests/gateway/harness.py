@@ -119,7 +119,9 @@ async def running(
 @contextlib.contextmanager
 def serving(app: Starlette) -> Iterator[str]:
     """Run ``app`` under uvicorn on 127.0.0.1:<ephemeral> in a thread; yields the base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -63,6 +63,8 @@ def test_production_settings_refuse_to_start_without_a_key(tmp_path: Path) -> No
 
 
 def test_serve_prints_a_demo_account_that_works(tmp_path: Path) -> None:
+    policy = CliRunner(env={"VOICEOTP_DEV_MODE": "1", "VOICEOTP_DATA_DIR": str(tmp_path)})
+    invoke(policy, "admin", "policy", "deny_ip", "203.0.113.5")
     env = {**os.environ, "PYTHONPATH": SRC, "VOICEOTP_DEV_MODE": "1", "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable,
@@ -93,7 +95,11 @@ def test_serve_prints_a_demo_account_that_works(tmp_path: Path) -> None:
         assert account is not None
         assert apikey is not None
         form = {"account": account.group(1), "password": apikey.group(1), "format": "json"}
-        response = httpx2.post(f"{url}/webservice/voice.php?method=GetNum", data=form, timeout=10)
+        # uvicorn must not rewrite the peer from X-Forwarded-For: no proxy is trusted here.
+        spoofed = {"X-Forwarded-For": "203.0.113.5"}
+        response = httpx2.post(
+            f"{url}/webservice/voice.php?method=GetNum", data=form, headers=spoofed, timeout=10
+        )
         result = parse_result(response.content, Method.GETNUM)
         assert (result.code, getattr(result, "num", None)) == (Code.OK, 100)
     finally:

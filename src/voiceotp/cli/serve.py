@@ -83,6 +83,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         access_log=False,  # ours masks numbers and keys; uvicorn's would log raw queries
+        proxy_headers=False,  # X-Forwarded-For is ours to judge (settings.trusted_proxies)
         log_level="info",
     )
 
