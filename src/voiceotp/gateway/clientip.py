@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from functools import lru_cache
 
 from voiceotp.gateway.directory import IPAddress
 from voiceotp.gateway.settings import IPNetwork
 
 
+@lru_cache(maxsize=4096)  # peers repeat; parsing an address costs more than the lookup
 def _parse(value: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(value.strip())

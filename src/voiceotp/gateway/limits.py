@@ -9,8 +9,9 @@ start); :class:`RedisNumberCaps` lets many processes share the counts.
 
 from __future__ import annotations
 
+import itertools
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -63,6 +64,7 @@ class MemoryNumberCaps:
 
     _times: dict[tuple[int, str], list[tuple[float, str]]] = field(default_factory=dict)
     _since_sweep: int = 0
+    _tokens: Iterator[int] = field(default_factory=itertools.count)
 
     def warm(self, rows: Iterable[tuple[int, str, float]]) -> None:
         """Load (account_id, mobile, created_at) of calls accepted in the last 24 h."""
@@ -78,7 +80,7 @@ class MemoryNumberCaps:
         if refusal is not None:
             self._times[key] = entries
             return refusal
-        token = secrets.token_hex(8)
+        token = str(next(self._tokens))
         entries.append((now, token))
         self._times[key] = entries
         self._maybe_sweep(now)

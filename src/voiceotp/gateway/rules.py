@@ -77,6 +77,11 @@ class Step:
     name: str
     rule: Rule
     methods: frozenset[Method] = ALL
+    is_async: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Decided once here, so the runner does not inspect every result.
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.rule))
 
 
 # ---- 1. server-wide deny list ------------------------------------------------------------
@@ -259,8 +264,8 @@ async def run_pipeline(gw: Gateway, ctx: Ctx, steps: tuple[Step, ...] = PIPELINE
         if ctx.method not in step.methods:
             continue
         result = step.rule(gw, ctx)
-        if inspect.isawaitable(result):
-            result = await result
+        if step.is_async:
+            result = await result  # type: ignore[misc]
         if result is not None:
-            return result
+            return result  # type: ignore[return-value]
     return Answer(Code.FAILED)  # unreachable with the table above: every method answers

@@ -134,6 +134,8 @@ def _check_ranges(s: Settings) -> None:
     for name in positive:
         if getattr(s, name) <= 0:
             raise SettingsError(f"{name} must be > 0")
+    if s.batch_max > 4096:  # SQLite: 7 parameters per row must stay under 32766
+        raise SettingsError("batch_max must be <= 4096")
     if min(s.caps.per_minute, s.caps.per_hour, s.caps.per_24h) < 0:
         raise SettingsError("per-number caps must be >= 0 (0 = no cap)")
     if s.sqlite_synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):

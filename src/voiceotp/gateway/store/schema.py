@@ -20,7 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -64,7 +64,13 @@ policy_entries = Table(
 calls = Table(
     "calls",
     metadata,
-    Column("voiceid", BigInteger, primary_key=True, autoincrement=False),
+    # On SQLite the voiceid is the rowid itself (INTEGER PRIMARY KEY): one B-tree less.
+    Column(
+        "voiceid",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
     Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
     Column("mobile", String(16), nullable=False),
     Column("content", String(8), nullable=False),
@@ -80,9 +86,17 @@ calls = Table(
     Column("answer_time", Float, nullable=False, default=0),
     Column("end_time", Float, nullable=False, default=0),
     Column("duration", Integer, nullable=False, default=0),
-    UniqueConstraint("account_id", "idem_key", name="calls_idempotency"),
-    Index("calls_by_state", "state", "created_at"),
-    Index("calls_by_number", "account_id", "mobile", "created_at"),
+    # Partial: most Submits carry no key, and their rows need no entry here.
+    Index(
+        "calls_idempotency",
+        "account_id",
+        "idem_key",
+        unique=True,
+        sqlite_where=text("idem_key IS NOT NULL"),
+        postgresql_where=text("idem_key IS NOT NULL"),
+    ),
+    Index("calls_by_state", "state", "created_at"),  # the delivery queue's claims
+    Index("calls_by_time", "created_at"),  # warming per-number caps at start
 )
 
 # Every balance change with its reason: sum(delta) per account == accounts.balance.

@@ -70,7 +70,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "calls",
-        sa.Column("voiceid", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "voiceid",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("mobile", sa.String(length=16), nullable=False),
         sa.Column("content", sa.String(length=8), nullable=False),
@@ -90,13 +95,17 @@ def upgrade() -> None:
             ["accounts.id"],
         ),
         sa.PrimaryKeyConstraint("voiceid"),
-        sa.UniqueConstraint("account_id", "idem_key", name="calls_idempotency"),
     )
     with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.create_index(
-            "calls_by_number", ["account_id", "mobile", "created_at"], unique=False
-        )
         batch_op.create_index("calls_by_state", ["state", "created_at"], unique=False)
+        batch_op.create_index("calls_by_time", ["created_at"], unique=False)
+        batch_op.create_index(
+            "calls_idempotency",
+            ["account_id", "idem_key"],
+            unique=True,
+            sqlite_where=sa.text("idem_key IS NOT NULL"),
+            postgresql_where=sa.text("idem_key IS NOT NULL"),
+        )
 
     op.create_table(
         "ledger",
@@ -129,8 +138,13 @@ def downgrade() -> None:
 
     op.drop_table("ledger")
     with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.drop_index(
+            "calls_idempotency",
+            sqlite_where=sa.text("idem_key IS NOT NULL"),
+            postgresql_where=sa.text("idem_key IS NOT NULL"),
+        )
+        batch_op.drop_index("calls_by_time")
         batch_op.drop_index("calls_by_state")
-        batch_op.drop_index("calls_by_number")
 
     op.drop_table("calls")
     op.drop_table("account_blacklist")
