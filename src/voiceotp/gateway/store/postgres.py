@@ -23,15 +23,18 @@ EXISTING_KEYS = (
     "SELECT c.account_id, c.idem_key, c.voiceid FROM calls c "
     "JOIN unnest($1::int[], $2::text[]) AS k(a, key) ON c.account_id = k.a AND c.idem_key = k.key"
 )
-INSERT_CALLS = (
-    "INSERT INTO calls (voiceid, account_id, mobile, content, state, idem_key, created_at, "
-    "deadline, attempts, sip_code, answer_time, end_time, duration) "
+# One round trip for every write of a batch: debit the accounts, insert the calls, and
+# write one hold per inserted call (data-modifying CTEs run in one statement).
+WRITE_BATCH = (
+    "WITH debit AS (UPDATE accounts a SET balance = a.balance - d.n "
+    "FROM unnest($8::int[], $9::bigint[]) AS d(id, n) WHERE a.id = d.id RETURNING a.id), "
+    "c AS (INSERT INTO calls (voiceid, account_id, mobile, content, state, idem_key, "
+    "created_at, deadline, attempts, sip_code, answer_time, end_time, duration) "
     "SELECT v, a, m, c, 'queued', k, t, d, 0, 0, 0, 0, 0 FROM unnest($1::bigint[], $2::int[], "
-    "$3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[]) AS u(v, a, m, c, k, t, d)"
-)
-INSERT_HOLDS = (
+    "$3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[]) AS u(v, a, m, c, k, t, d) "
+    "RETURNING voiceid, account_id, created_at) "
     "INSERT INTO ledger (account_id, delta, reason, voiceid, created_at) "
-    "SELECT a, -1, 'hold', v, t FROM unnest($1::int[], $2::bigint[], $3::float8[]) AS u(a, v, t)"
+    "SELECT account_id, -1, 'hold', voiceid, created_at FROM c"
 )
 CLAIM_SQL = claim_sql(" FOR UPDATE SKIP LOCKED")
 
@@ -113,14 +116,10 @@ class PostgresStore(Store):
             )
             existing = {(r[0], r[1]): int(r[2]) for r in rows}
         plan = plan_batch(items, balances, existing, iter(self._ids.take, None))
-        for account_id, units in plan.debits.items():
-            await conn.execute(
-                "UPDATE accounts SET balance = balance - $1 WHERE id = $2", units, account_id
-            )
         if plan.new_calls:
             new = plan.new_calls
             await conn.execute(
-                INSERT_CALLS,
+                WRITE_BATCH,
                 [v for v, _ in new],
                 [i.account_id for _, i in new],
                 [i.mobile for _, i in new],
@@ -128,12 +127,8 @@ class PostgresStore(Store):
                 [i.idem_key for _, i in new],
                 [float(i.now) for _, i in new],
                 [float(i.deadline) for _, i in new],
-            )
-            await conn.execute(
-                INSERT_HOLDS,
-                [i.account_id for _, i in new],
-                [v for v, _ in new],
-                [float(i.now) for _, i in new],
+                list(plan.debits),
+                list(plan.debits.values()),
             )
         return plan.outcomes
 
