@@ -4,6 +4,7 @@ with numbers masked and secrets never written."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -19,6 +20,7 @@ class Observer:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, int], Any] = {}
         self.requests = Counter(
             "voiceotp_requests",
             "ihuyi requests by method and result code",
@@ -46,7 +48,11 @@ class Observer:
         self, client: str, incoming: IncomingRequest, result: Result, seconds: float, soap: bool
     ) -> None:
         method = incoming.method.value if incoming.method else "unknown"
-        self.requests.labels(method, str(result.code)).inc()
+        key = (method, result.code)
+        counter = self._children.get(key)
+        if counter is None:  # labels() costs a lock and a tuple build; do it once per pair
+            counter = self._children[key] = self.requests.labels(method, str(result.code))
+        counter.inc()
         self.latency.labels(method).observe(seconds)
         if access_log.isEnabledFor(logging.INFO):
             mobile = incoming.get("mobile")

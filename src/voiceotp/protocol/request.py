@@ -28,6 +28,8 @@ def body_kind(content_type: str | None) -> str | None:
 def parse_urlencoded(data: bytes | str) -> list[tuple[str, str]]:
     """Form pairs of a query string or urlencoded body; bad UTF-8 becomes U+FFFD."""
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    if raw.isascii():  # the usual case: %-escapes are decoded as UTF-8 by parse_qsl itself
+        return parse_qsl(raw.decode("ascii"), keep_blank_values=True, errors="replace")
     # Latin-1 maps every byte to one character and back, so raw bytes and %-escapes both
     # survive parse_qsl unchanged; only then are they decoded as UTF-8.
     text = raw.decode("latin-1")
