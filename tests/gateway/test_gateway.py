@@ -11,7 +11,15 @@ from tests.gateway.harness import FIXTURE, VOICE, Harness, running
 from voiceotp.gateway.keys import KeyBox
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.store import Store
-from voiceotp.protocol import Code, Method, QueryResult, SubmitResult, message_for, parse_result
+from voiceotp.protocol import (
+    Code,
+    Method,
+    QueryResult,
+    SubmitResult,
+    dynamic_password,
+    message_for,
+    parse_result,
+)
 
 NOW = float(FIXTURE["now"])
 KEY1 = "0123456789abcdef0123456789abcdef"
@@ -173,3 +181,17 @@ async def test_forwarded_for_from_a_trusted_proxy(store: Store, settings: Settin
             headers=spoofed,
         )
         assert parse_result(direct.content).code == Code.IP_NOT_ALLOWED
+
+
+async def test_junk_that_must_not_reach_the_store(store: Store, settings: Settings) -> None:
+    async with running(store, settings, now=NOW) as harness:
+        nul = await harness.submit(account="V1000\x000001", password=KEY1, mobile="1", content="1")
+        assert parse_result(nul.content).code == Code.AUTH_FAILED
+        # A zero-padded time still verifies; its idempotency key must stay storable.
+        padded = "0" * 300 + str(int(NOW))
+        password = dynamic_password("V10000001", KEY1, padded, mobile="13800138000", content="1125")
+        form = {"account": "V10000001", "password": password, "time": padded}
+        first = await harness.submit(**form, mobile="13800138000", content="1125")
+        again = await harness.submit(**form, mobile="13800138000", content="1125")
+        assert parse_result(first.content).code == Code.OK
+        assert parse_result(again.content) == parse_result(first.content)

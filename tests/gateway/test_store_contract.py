@@ -222,3 +222,17 @@ async def test_consistency_check_sees_a_broken_ledger(opened: Store) -> None:
 
     await opened._transact(corrupt)
     assert await opened.consistency_problems() == ["V20000001: balance 5 != ledger 4"]
+
+
+async def test_expire_calls_past_their_deadline(opened: Store) -> None:
+    account_id = await new_account(opened, balance=3)
+    old = (await opened.accept(acceptance(account_id))).voiceid
+    fresh = await opened.accept(Acceptance(account_id, "13800138001", "1125", NOW + 100, NOW + 400))
+    assert await opened.expire_calls(now=NOW + 350, refund=True) == [old]
+    assert await opened.expire_calls(now=NOW + 350, refund=True) == []
+    expired = await opened.get_call(old)
+    assert expired is not None
+    assert expired.state == "EXPIRED"
+    assert await opened.get_balance(account_id) == 2  # 3 - 2 held + 1 refunded
+    assert (await opened.get_call(fresh.voiceid)) is not None
+    assert await opened.consistency_problems() == []

@@ -95,6 +95,8 @@ class Directory:
         """The account named ``name`` (from cache when fresh), or None."""
         if name in self._accounts:
             return self._accounts[name]
+        if not (name.isascii() and name.isalnum() and len(name) <= 16):
+            return None  # cannot exist: no store read for junk (NUL bytes, megabyte names)
         record = await self._store.get_account(name)
         state = self._state_of(record) if record is not None else None
         if state is not None or len(self._accounts) < _NEGATIVE_CACHE_MAX:

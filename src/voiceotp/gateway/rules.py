@@ -61,11 +61,13 @@ class Ctx:
     def idem_key(self) -> str | None:
         """The idempotency key of a Submit: the header's, else the dynamic password's."""
         if self.idempotency_header:
-            raw = self.idempotency_header
-            return "h:" + (raw if len(raw) <= 128 else hashlib.sha256(raw.encode()).hexdigest())
-        if self.verdict is Verdict.DYNAMIC:
-            return f"d:{self.param('mobile')}:{self.param('content')}:{self.param('time')}"
-        return None
+            key = "h:" + self.idempotency_header
+        elif self.verdict is Verdict.DYNAMIC:
+            key = f"d:{self.param('mobile')}:{self.param('content')}:{self.param('time')}"
+        else:
+            return None
+        # Bounded, so no client can make a batch's insert fail (``time`` may be zero-padded).
+        return key if len(key) <= 128 else "s:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 RuleResult = Answer | None

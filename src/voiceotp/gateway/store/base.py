@@ -329,6 +329,23 @@ class Store(abc.ABC):
 
         await self._transact(work)
 
+    async def expire_calls(self, *, now: float, refund: bool) -> list[str]:
+        """Mark queued calls past their deadline EXPIRED (a code too old is never dialed);
+        with ``refund`` their held units go back. Returns their voiceids."""
+
+        async def work(tx: Tx) -> list[str]:
+            rows = await tx.fetch(
+                "UPDATE calls SET state = 'EXPIRED' WHERE state = 'queued' AND deadline < $1 "
+                "RETURNING voiceid, account_id",
+                now,
+            )
+            if refund:
+                for voiceid, account_id in rows:
+                    await _adjust(tx, int(account_id), 1, "refund", now, voiceid=int(voiceid))
+            return [str(r[0]) for r in rows]
+
+        return await self._transact(work)
+
     async def _write_and_bump(self, sql: str, *args: Any) -> None:
         async def work(tx: Tx) -> None:
             await tx.execute(sql, *args)
