@@ -79,7 +79,7 @@ def serve(
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
     uvicorn.run(
-        create_app(settings, migrate=False),
+        create_app(settings, migrate=False, tune_gc=True),
         host=settings.host,
         port=settings.port,
         access_log=False,  # ours masks numbers and keys; uvicorn's would log raw queries

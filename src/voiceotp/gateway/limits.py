@@ -62,33 +62,34 @@ def first_exceeded(times: Iterable[float], now: float, caps: NumberCaps) -> CapR
 class MemoryNumberCaps:
     """Caps for one process: accepted times per (account, number), pruned past 24 h."""
 
-    _times: dict[tuple[int, str], list[tuple[float, str]]] = field(default_factory=dict)
+    # Tuples, not lists: containers of floats and strs drop out of the cyclic GC's sight.
+    _times: dict[tuple[int, str], tuple[tuple[float, str], ...]] = field(default_factory=dict)
     _since_sweep: int = 0
     _tokens: Iterator[int] = field(default_factory=itertools.count)
 
     def warm(self, rows: Iterable[tuple[int, str, float]]) -> None:
         """Load (account_id, mobile, created_at) of calls accepted in the last 24 h."""
         for account_id, mobile, at in rows:
-            self._times.setdefault((account_id, mobile), []).append((at, "stored"))
+            key = (account_id, mobile)
+            self._times[key] = (*self._times.get(key, ()), (at, "stored"))
 
     async def reserve(
         self, account_id: int, mobile: str, now: float, caps: NumberCaps
     ) -> Reservation | CapRefusal:
         key = (account_id, mobile)
-        entries = [e for e in self._times.get(key, ()) if now - e[0] < DAY_S]
+        entries = tuple(e for e in self._times.get(key, ()) if now - e[0] < DAY_S)
         refusal = first_exceeded((t for t, _ in entries), now, caps)
         if refusal is not None:
             self._times[key] = entries
             return refusal
         token = str(next(self._tokens))
-        entries.append((now, token))
-        self._times[key] = entries
+        self._times[key] = (*entries, (now, token))
         self._maybe_sweep(now)
         return Reservation(key, token, now)
 
     async def release(self, reservation: Reservation) -> None:
-        entries = self._times.get(reservation.key, [])
-        self._times[reservation.key] = [e for e in entries if e[1] != reservation.token]
+        entries = self._times.get(reservation.key, ())
+        self._times[reservation.key] = tuple(e for e in entries if e[1] != reservation.token)
 
     def _maybe_sweep(self, now: float) -> None:
         self._since_sweep += 1

@@ -13,6 +13,8 @@ commit pays one fsync per batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +28,9 @@ from voiceotp.gateway.store.batch import GroupCommitWriter, plan_batch
 from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, CallRecord
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
 
+log = logging.getLogger(__name__)
+CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
+CHECKPOINT_S = 1.0
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 INSERT_CALLS = (
     "INSERT INTO calls (voiceid, account_id, mobile, content, state, idem_key, created_at, "
@@ -79,13 +84,36 @@ class SQLiteStore(Store):
         self._lock = asyncio.Lock()
         self._thread: ThreadPoolExecutor | None = None
         self._rconn: sqlite3.Connection | None = None
+        self._ckconn: sqlite3.Connection | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
         self._wconn: sqlite3.Connection | None = None
 
     async def open(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._wconn = self._connect(check_same_thread=False)
+        # Checkpoints move WAL pages into the database file (with an fsync of their own);
+        # inside a COMMIT they stall a whole batch, so a background task does them.
+        self._wconn.execute("PRAGMA wal_autocheckpoint=0")
         self._rconn = self._connect(check_same_thread=True)
+        self._ckconn = self._connect(check_same_thread=False)
         self._writer.start()
+        self._checkpointer = asyncio.get_running_loop().create_task(
+            self._checkpoint_forever(), name="sqlite-checkpoint"
+        )
+
+    async def _checkpoint_forever(self) -> None:
+        """PASSIVE checkpoints (they never block the writer) every ``CHECKPOINT_S``."""
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint") as thread:
+            while True:
+                await asyncio.sleep(CHECKPOINT_S)
+                conn = self._ckconn
+                if conn is None:
+                    return
+                try:
+                    await loop.run_in_executor(thread, conn.execute, CHECKPOINT)
+                except sqlite3.Error:
+                    log.exception("WAL checkpoint failed (will retry)")
 
     def _connect(self, *, check_same_thread: bool) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -98,13 +126,20 @@ class SQLiteStore(Store):
 
     async def close(self) -> None:
         await self._writer.stop()
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         if self._thread is not None:
             self._thread.shutdown(wait=True)
             self._thread = None
-        for conn in (self._rconn, self._wconn):
+        if self._wconn is not None:
+            self._wconn.execute(CHECKPOINT)  # leave a short WAL behind
+        for conn in (self._rconn, self._wconn, self._ckconn):
             if conn is not None:
                 conn.close()
-        self._rconn = self._wconn = None
+        self._rconn = self._wconn = self._ckconn = None
 
     async def _read(self, sql: str, *args: Any) -> list[Row]:
         assert self._rconn is not None, "store not open"
