@@ -13,9 +13,10 @@ from typing import Any
 
 import asyncpg
 
-from voiceotp.gateway.store.base import Row, Store, T, _call, claim_sql
+from voiceotp.gateway.store.base import Store, T
 from voiceotp.gateway.store.batch import GroupCommitWriter, plan_batch
 from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, CallRecord
+from voiceotp.gateway.store.rows import Row, _call, claim_sql
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
 
 LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE"

@@ -12,6 +12,10 @@ FINAL_STATES = ("ANSWERED", "BUSY", "NO_ANSWER", "REJECTED", "FAILED", "EXPIRED"
 POLICY_KINDS = ("deny_ip", "blacklist", "sensitive_word")
 
 
+class StoreError(Exception):
+    """A store operation was refused (unknown account, balance would go negative, ...)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AccountRecord:
     """An account as stored; ``apikey_enc`` is the APIKEY encrypted with the server key."""

@@ -23,9 +23,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from voiceotp.gateway.store.base import Row, Store, T, _call, claim_sql
+from voiceotp.gateway.store.base import Store, T
 from voiceotp.gateway.store.batch import GroupCommitWriter, plan_batch
 from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, CallRecord
+from voiceotp.gateway.store.rows import Row, _call, claim_sql
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
 
 log = logging.getLogger(__name__)
