@@ -34,9 +34,9 @@ from voiceotp.gateway.store.rows import (
     CALL_COLUMNS,
     Row,
     Tx,
-    _account,
-    _adjust,
-    _call,
+    account_from_row,
+    adjust_in,
+    call_from_row,
 )
 
 __all__ = ["Store", "StoreError", "T", "Tx"]
@@ -97,7 +97,7 @@ class Store(abc.ABC):
         listed = await self._read(
             "SELECT mobile FROM account_blacklist WHERE account_id = $1", rows[0][0]
         )
-        return _account(rows[0], frozenset(r[0] for r in listed))
+        return account_from_row(rows[0], frozenset(r[0] for r in listed))
 
     async def account_name(self, account_id: int) -> str | None:
         rows = await self._read("SELECT name FROM accounts WHERE id = $1", account_id)
@@ -105,7 +105,7 @@ class Store(abc.ABC):
 
     async def list_accounts(self) -> list[AccountRecord]:
         rows = await self._read(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id")  # noqa: S608
-        return [_account(r, frozenset()) for r in rows]
+        return [account_from_row(r, frozenset()) for r in rows]
 
     async def get_balance(self, account_id: int) -> int:
         rows = await self._read("SELECT balance FROM accounts WHERE id = $1", account_id)
@@ -129,7 +129,7 @@ class Store(abc.ABC):
             return None
         sql = f"SELECT {CALL_COLUMNS} FROM calls WHERE voiceid = $1"  # noqa: S608 - constant
         rows = await self._read(sql, int(voiceid))
-        return _call(rows[0]) if rows else None
+        return call_from_row(rows[0]) if rows else None
 
     async def count_calls(self, account_id: int | None = None) -> int:
         if account_id is None:
@@ -203,7 +203,7 @@ class Store(abc.ABC):
             )
             assert row is not None
             if balance:
-                await _adjust(tx, int(row[0]), balance, "topup", now)
+                await adjust_in(tx, int(row[0]), balance, "topup", now)
             await tx.execute(BUMP_POLICY)
 
         await self._transact(work)
@@ -244,7 +244,7 @@ class Store(abc.ABC):
         """Add ``delta`` (top-up > 0, adjustment < 0) with a ledger row; the new balance."""
 
         async def work(tx: Tx) -> int:
-            return await _adjust(tx, account_id, delta, reason, now)
+            return await adjust_in(tx, account_id, delta, reason, now)
 
         return await self._transact(work)
 
@@ -302,7 +302,7 @@ class Store(abc.ABC):
             if row is None:
                 raise StoreError(f"call {voiceid} is unknown or already finished")
             if result.refund:
-                await _adjust(tx, int(row[0]), 1, "refund", now, voiceid=int(voiceid))
+                await adjust_in(tx, int(row[0]), 1, "refund", now, voiceid=int(voiceid))
 
         await self._transact(work)
 
@@ -318,7 +318,7 @@ class Store(abc.ABC):
             )
             if refund:
                 for voiceid, account_id in rows:
-                    await _adjust(tx, int(account_id), 1, "refund", now, voiceid=int(voiceid))
+                    await adjust_in(tx, int(account_id), 1, "refund", now, voiceid=int(voiceid))
             return [str(r[0]) for r in rows]
 
         return await self._transact(work)

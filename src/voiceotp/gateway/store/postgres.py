@@ -16,7 +16,7 @@ import asyncpg
 from voiceotp.gateway.store.base import Store, T
 from voiceotp.gateway.store.batch import GroupCommitWriter, plan_batch
 from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, CallRecord
-from voiceotp.gateway.store.rows import Row, _call, claim_sql
+from voiceotp.gateway.store.rows import Row, call_from_row, claim_sql
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
 
 LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE"
@@ -146,4 +146,4 @@ class PostgresStore(Store):
         self, *, worker: str, limit: int, now: float, lease_s: float
     ) -> list[CallRecord]:
         rows = await self.pool.fetch(CLAIM_SQL, worker, now + lease_s, now, limit)
-        return sorted((_call(r) for r in rows), key=lambda c: (c.created_at, c.voiceid))
+        return sorted((call_from_row(r) for r in rows), key=lambda c: (c.created_at, c.voiceid))

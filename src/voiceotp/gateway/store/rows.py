@@ -41,7 +41,7 @@ class Tx(Protocol):
     async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
 
 
-async def _adjust(
+async def adjust_in(  # the balance change and its ledger row, inside `tx`
     tx: Tx, account_id: int, delta: int, reason: str, now: float, voiceid: int | None = None
 ) -> int:
     row = await tx.fetchrow(
@@ -64,7 +64,7 @@ async def _adjust(
     return int(row[0])
 
 
-def _account(row: Row, blacklist: frozenset[str]) -> AccountRecord:
+def account_from_row(row: Row, blacklist: frozenset[str]) -> AccountRecord:
     allow = tuple(p for p in str(row[6]).split(",") if p)
     return AccountRecord(
         id=int(row[0]),
@@ -84,7 +84,7 @@ def _account(row: Row, blacklist: frozenset[str]) -> AccountRecord:
     )
 
 
-def _call(row: Row) -> CallRecord:
+def call_from_row(row: Row) -> CallRecord:
     return CallRecord(
         voiceid=str(row[0]),
         account_id=int(row[1]),

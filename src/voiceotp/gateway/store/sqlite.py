@@ -26,7 +26,7 @@ from typing import Any
 from voiceotp.gateway.store.base import Store, T
 from voiceotp.gateway.store.batch import GroupCommitWriter, plan_batch
 from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, CallRecord
-from voiceotp.gateway.store.rows import Row, _call, claim_sql
+from voiceotp.gateway.store.rows import Row, call_from_row, claim_sql
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,7 @@ class SQLiteStore(Store):
             return rows
 
         rows = await self._transact(work)
-        return sorted((_call(r) for r in rows), key=lambda c: (c.created_at, c.voiceid))
+        return sorted((call_from_row(r) for r in rows), key=lambda c: (c.created_at, c.voiceid))
 
 
 CLAIM_SQL = claim_sql("")
