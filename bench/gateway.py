@@ -167,9 +167,13 @@ def _latency(output: str, percentile: str) -> float:
 
 
 def bench_gateway(
-    name: str, database_url: str, data_dir: Path, args: argparse.Namespace
+    name: str,
+    database_url: str,
+    data_dir: Path,
+    args: argparse.Namespace,
+    synchronous: str = "FULL",
 ) -> dict[str, Any]:
-    env = server_env(data_dir, database_url)
+    env = {**server_env(data_dir, database_url), "VOICEOTP_SQLITE_SYNCHRONOUS": synchronous}
     apikey = asyncio.run(prepare_store(env))
     port = free_port()
     command = [sys.executable, "-m", "voiceotp", "serve", "--no-access-log", "--port", str(port)]
