@@ -226,10 +226,10 @@ def main() -> None:
         if "bare" in targets:
             results.append(bench_bare(args))
         if "sqlite" in targets:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            results.append(
-                bench_gateway("gateway Submit, SQLite (WAL, FULL)", url, Path(tmp), args)
-            )
+            for mode in ("FULL", "NORMAL"):
+                url = f"sqlite:///{Path(tmp) / f'bench-{mode}.db'}"
+                name = f"gateway Submit, SQLite (WAL, {mode})"
+                results.append(bench_gateway(name, url, Path(tmp), args, synchronous=mode))
         if "postgres" in targets:
             db = f"voiceotp_bench_{uuid.uuid4().hex[:8]}"
             asyncio.run(pg_database(True, db))

@@ -1,9 +1,10 @@
 """Group commit: one writer per process commits many acceptances per transaction.
 
 Requests queue their :class:`Acceptance` and await a future; the writer task takes
-everything queued, commits it in one transaction and resolves each future only after
-COMMIT returned — so code 2 is answered only for durable rows. If the transaction
-fails, every request of the batch gets the exception (nothing of it was written).
+everything queued, commits it in one transaction and resolves each future only once the
+batch is durable — after COMMIT returned, or, when the store flushes separately, after
+that flush — so code 2 is answered only for durable rows. If the transaction fails,
+every request of the batch gets the exception (nothing of it was written).
 
 :func:`plan_batch` is the pure decision of what a batch does, shared by both stores:
 given the balances (read under the write lock) and the idempotency keys already
@@ -58,7 +59,10 @@ def plan_batch(
     return plan
 
 
-CommitFn = Callable[[list[Acceptance]], Awaitable[list[AcceptOutcome]]]
+# A commit returns the outcomes once COMMIT returned, and — when the commit itself did not
+# wait for the disk — an awaitable that completes once the batch is on stable storage.
+Committed = tuple[list[AcceptOutcome], Awaitable[None] | None]
+CommitFn = Callable[[list[Acceptance]], Awaitable[Committed]]
 
 
 class GroupCommitWriter:
@@ -78,6 +82,7 @@ class GroupCommitWriter:
             asyncio.Queue()
         )
         self._task: asyncio.Task[None] | None = None
+        self._syncing: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         if self._task is None:
@@ -94,6 +99,8 @@ class GroupCommitWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._syncing:
+            await asyncio.gather(*self._syncing)
 
     async def submit(self, item: Acceptance) -> AcceptOutcome:
         """Queue ``item``; return once its batch is committed (or raise if it failed)."""
@@ -125,13 +132,43 @@ class GroupCommitWriter:
         if self._observe is not None:
             self._observe(len(batch))
         try:
-            outcomes = await self._commit([item for item, _ in batch])
+            outcomes, durable = await self._commit([item for item, _ in batch])
         except Exception as exc:  # the transaction rolled back: nobody was accepted
             log.exception("group commit of %d acceptances failed", len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            _fail(batch, exc)
             return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():
-                future.set_result(outcome)
+        if durable is None:
+            _resolve(batch, outcomes)
+            return
+        # The next batch may run its statements while this one's flush is in flight.
+        task = asyncio.get_running_loop().create_task(self._when_durable(batch, outcomes, durable))
+        self._syncing.add(task)
+        task.add_done_callback(self._syncing.discard)
+
+    @staticmethod
+    async def _when_durable(
+        batch: list[tuple[Acceptance, asyncio.Future[AcceptOutcome]]],
+        outcomes: list[AcceptOutcome],
+        durable: Awaitable[None],
+    ) -> None:
+        try:
+            await durable
+        except Exception as exc:  # committed but maybe not on disk: never claim success
+            log.exception("flushing %d acceptances to disk failed", len(batch))
+            _fail(batch, exc)
+            return
+        _resolve(batch, outcomes)
+
+
+def _resolve(
+    batch: list[tuple[Acceptance, asyncio.Future[AcceptOutcome]]], outcomes: list[AcceptOutcome]
+) -> None:
+    for (_, future), outcome in zip(batch, outcomes, strict=True):
+        if not future.done():
+            future.set_result(outcome)
+
+
+def _fail(batch: list[tuple[Acceptance, asyncio.Future[AcceptOutcome]]], exc: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)

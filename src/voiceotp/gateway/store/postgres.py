@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from voiceotp.gateway.store.base import Store, T
-from voiceotp.gateway.store.batch import GroupCommitWriter, plan_batch
+from voiceotp.gateway.store.batch import Committed, GroupCommitWriter, plan_batch
 from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, CallRecord
 from voiceotp.gateway.store.rows import Row, call_from_row, claim_sql
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
@@ -99,10 +99,11 @@ class PostgresStore(Store):
     async def accept(self, item: Acceptance) -> AcceptOutcome:
         return await self._writer.submit(item)
 
-    async def _commit_batch(self, items: list[Acceptance]) -> list[AcceptOutcome]:
+    async def _commit_batch(self, items: list[Acceptance]) -> Committed:
         await self._reserve_ids(len(items))
         async with self.pool.acquire() as conn, conn.transaction():
-            return await self._apply(conn, items)
+            outcomes = await self._apply(conn, items)
+        return outcomes, None  # PostgreSQL's COMMIT returns once the WAL is flushed
 
     async def _apply(
         self, conn: asyncpg.Connection, items: Sequence[Acceptance]
