@@ -97,9 +97,7 @@ GETNUM_CODES: tuple[Code, ...] = (
     Code.ABUSE_FROZEN,
 )
 # Codes that stop a batch: nothing more can be sent by this account until a human acts.
-ACCOUNT_CODES: frozenset[Code] = frozenset(
-    c for c, cls in _CLASSES.items() if cls is CodeClass.ACCOUNT
-)
+ACCOUNT_CODES: frozenset[Code] = frozenset(c for c, cls in _CLASSES.items() if cls is CodeClass.ACCOUNT)
 
 
 def message_for(code: int, method: Method = Method.SUBMIT, *, n: int | None = None) -> str:

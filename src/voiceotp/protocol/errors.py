@@ -7,6 +7,7 @@ class VoiceOTPError(Exception):
     """Base of every voiceotp exception."""
 
 
+
 class ProtocolError(VoiceOTPError, ValueError):
     """The response is not a parseable ihuyi document."""
 
