@@ -116,6 +116,8 @@ def wsdl_location(request: Request, gw: Gateway) -> str:
 
 async def last_resort(request: Request, exc: Exception) -> Response:
     """Anything that escaped: still an ihuyi document (code 0), never a bare HTTP 500."""
+    if not request.scope["path"].startswith("/webservice/"):
+        return Response("internal error\n", status_code=500, media_type="text/plain")
     gw: Gateway = request.app.state.gateway
     incoming = decode_request(query_pairs(request))
     result = build_result(incoming.method or Method.SUBMIT, Answer(Code.FAILED))
