@@ -162,6 +162,7 @@ def run_fuzz(settings: Settings, examples: int) -> None:
             max_examples=examples,
             deadline=None,
             database=None,
+            derandomize=True,  # the same thousands of requests on every run
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )
         @given(request=requests())
