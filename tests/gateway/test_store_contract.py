@@ -173,7 +173,7 @@ async def test_recent_calls_and_audit(opened: Store) -> None:
 
 
 async def test_get_call_refuses_garbage_ids(opened: Store) -> None:
-    for garbage in ("", "abc", "-1", "9" * 40, "１２３"):
+    for garbage in ("", "abc", "-1", "9" * 40, "9" * 19, str(2**63), "１２３", "1" * 5000):
         assert await opened.get_call(garbage) is None
 
 
