@@ -18,6 +18,9 @@ SUBCOMMANDS: dict[str, str] = {
     "query": "voiceotp.cli.send:query",
     "config": "voiceotp.cli.send:config",
     "batch": "voiceotp.cli.batch:batch",
+    "serve": "voiceotp.cli.serve:serve",
+    "admin": "voiceotp.cli.admin:admin",
+    "db": "voiceotp.cli.db:db",
 }
 
 
