@@ -26,7 +26,14 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` (blocking; safe to call at every start)."""
+    """Migrate the database to ``revision`` (blocking; safe to call at every start).
+
+    A SQLite file's folder is created first: a first start must not need a manual mkdir.
+    """
+    if database_url.startswith("sqlite"):
+        from voiceotp.gateway.store.sqlite import sqlite_path
+
+        sqlite_path(database_url).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(database_url), revision)
 
 
