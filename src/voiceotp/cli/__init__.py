@@ -17,6 +17,9 @@ SUBCOMMANDS: dict[str, str] = {
     "balance": "voiceotp.cli.send:balance",
     "query": "voiceotp.cli.send:query",
     "config": "voiceotp.cli.send:config",
+    "serve": "voiceotp.cli.serve:serve",
+    "admin": "voiceotp.cli.admin:admin",
+    "db": "voiceotp.cli.db:db",
 }
 
 

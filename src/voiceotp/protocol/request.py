@@ -29,18 +29,18 @@ def parse_urlencoded(data: bytes | str) -> list[tuple[str, str]]:
     """Form pairs of a query string or urlencoded body; bad UTF-8 becomes U+FFFD."""
     if isinstance(data, str):
         return parse_qsl(data, keep_blank_values=True, encoding="utf-8", errors="replace")
-    # latin-1 maps bytes 1:1, so raw and %-escaped bytes are treated alike, then UTF-8.
-    text = data.decode("latin-1")
-    return [
+    if data.isascii():  # the usual case: %-escapes are decoded as UTF-8 by parse_qsl itself
+        return parse_qsl(data.decode("ascii"), keep_blank_values=True, errors="replace")
+    # Latin-1 maps every byte to one character and back, so raw bytes and %-escapes both
+    # survive parse_qsl unchanged; only then are they decoded as UTF-8.
+    text = data.decode("latin-1")    return [
         (_utf8(name), _utf8(value))
         for name, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1")
     ]
 
 
-def _utf8(text: str) -> str:
-    if text.isascii():
-        return text
-    return text.encode("latin-1", "replace").decode("utf-8", "replace")
+def _utf8(latin: str) -> str:
+    return latin.encode("latin-1").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,182 @@
+"""``voiceotp admin``: accounts and server policy, straight on the gateway's store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from voiceotp.cli.serve import gateway_options, load_settings
+
+T = TypeVar("T")
+console = Console()
+pass_opts = click.make_pass_decorator(dict)
+
+
+def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the store, run ``action(admin)``, close; operator mistakes become CLI errors."""
+    from voiceotp.gateway.admin import Admin, AdminError
+    from voiceotp.gateway.keys import KeyBox
+    from voiceotp.gateway.store import make_store
+    from voiceotp.gateway.store.migrate import upgrade_async
+
+    settings = load_settings(**ctx_obj)
+
+    async def go() -> T:
+        import time
+
+        await upgrade_async(settings.effective_database_url)
+        store = make_store(settings)
+        await store.open()
+        try:
+            return await action(Admin(store, KeyBox(settings.secret_key), time.time))
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(go())
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@gateway_options
+@click.pass_context
+def admin(
+    ctx: click.Context,
+    config: Path | None,
+    database_url: str | None,
+    data_dir: Path | None,
+    dev: bool,
+) -> None:
+    """Manage gateway accounts and server-wide policy."""
+    ctx.obj = {"config": config, "database_url": database_url, "data_dir": data_dir, "dev": dev}
+
+
+@admin.command()
+def genkey() -> None:
+    """Print a fresh server key for VOICEOTP_SECRET_KEY."""
+    from voiceotp.gateway.keys import new_secret_key
+
+    click.echo(new_secret_key())
+
+
+@admin.command("list")
+@pass_opts
+def list_accounts(opts: dict[str, Any]) -> None:
+    """List accounts."""
+    rows = run(opts, lambda a: a.list_accounts())
+    table = Table("account", "balance", "state", "dynamic only", "allow-list")
+    for row in rows:
+        table.add_row(
+            row["account"], str(row["balance"]), row["state"], str(row["require_dynamic"]),
+            ",".join(row["allow_ips"]) or "any",
+        )  # fmt: skip
+    console.print(table)
+
+
+@admin.command()
+@click.argument("name")
+@pass_opts
+def show(opts: dict[str, Any], name: str) -> None:
+    """Show one account (never its APIKEY)."""
+    click.echo(json.dumps(run(opts, lambda a: a.describe(name)), ensure_ascii=False, indent=2))
+
+
+@admin.command()
+@click.option("--name", help="APIID (V + 8 digits); random if omitted.")
+@click.option("--balance", type=int, default=0, show_default=True)
+@pass_opts
+def create(opts: dict[str, Any], name: str | None, balance: int) -> None:
+    """Create an account; its APIKEY is printed once."""
+    new = run(opts, lambda a: a.create_account(name=name, balance=balance))
+    console.print(
+        f"account [bold]{new.account}[/bold]  apikey [bold]{new.apikey}[/bold] (shown once)"
+    )
+
+
+@admin.command("rotate-key")
+@click.argument("name")
+@pass_opts
+def rotate_key(opts: dict[str, Any], name: str) -> None:
+    """Replace the APIKEY (the new one is printed once)."""
+    new = run(opts, lambda a: a.rotate_key(name))
+    console.print(
+        f"account [bold]{new.account}[/bold]  apikey [bold]{new.apikey}[/bold] (shown once)"
+    )
+
+
+@admin.command()
+@click.argument("name")
+@click.argument("units", type=int)
+@click.option("--reason", default="topup", show_default=True)
+@pass_opts
+def topup(opts: dict[str, Any], name: str, units: int, reason: str) -> None:
+    """Add UNITS (negative removes; never below zero)."""
+    balance = run(opts, lambda a: a.top_up(name, units, reason))
+    console.print(f"{name}: balance {balance}")
+
+
+def _state_command(command: str, state: str, doc: str) -> None:
+    @admin.command(command, help=doc)
+    @click.argument("name")
+    @pass_opts
+    def set_state(opts: dict[str, Any], name: str) -> None:
+        run(opts, lambda a: a.set_state(name, state))
+        console.print(f"{name}: {state}")
+
+
+_state_command("freeze", "frozen", "Freeze an account (code 4050).")
+_state_command("unfreeze", "active", "Unfreeze an account.")
+_state_command("clear-abuse", "active", "Clear an abuse auto-freeze (code 408).")
+
+
+@admin.command()
+@click.argument("name")
+@click.option("--require-dynamic/--allow-static", default=None, help="Dynamic passwords only.")
+@click.option("--allow-ip", "allow_ips", multiple=True, help="Allowed IP/CIDR (repeat).")
+@click.option("--any-ip", is_flag=True, help="Clear the allow-list.")
+@click.option("--rate", "rate_per_s", type=int, help="Submits per second (0 = no cap).")
+@click.option("--per-minute", "cap_minute", type=int)
+@click.option("--per-hour", "cap_hour", type=int)
+@click.option("--per-day", "cap_day", type=int)
+@click.option("--callback-url")
+@pass_opts
+def configure(
+    opts: dict[str, Any], /, name: str, any_ip: bool, allow_ips: tuple[str, ...], **kw: Any
+) -> None:
+    """Change an account's settings."""
+    changes = {k: v for k, v in kw.items() if v is not None}
+    if allow_ips or any_ip:
+        changes["allow_ips"] = list(allow_ips)
+    if not changes:
+        raise click.UsageError("nothing to change")
+    run(opts, lambda a: a.configure(name, **changes))
+    console.print(f"{name}: updated {', '.join(sorted(changes))}")
+
+
+@admin.command()
+@click.argument("name")
+@click.argument("mobile")
+@click.option("--remove", is_flag=True)
+@pass_opts
+def blacklist(opts: dict[str, Any], name: str, mobile: str, remove: bool) -> None:
+    """Put a number on (or --remove it from) an account's blacklist."""
+    run(opts, lambda a: a.set_blacklisted(name, mobile, not remove))
+
+
+@admin.command()
+@click.argument("kind", type=click.Choice(["deny_ip", "blacklist", "sensitive_word"]))
+@click.argument("value")
+@click.option("--remove", is_flag=True)
+@pass_opts
+def policy(opts: dict[str, Any], kind: str, value: str, remove: bool) -> None:
+    """Server-wide lists: deny_ip IP/CIDR, blacklist MOBILE, sensitive_word WORD."""
+    run(opts, lambda a: a.set_server_entry(kind, value, not remove))
+    click.echo(json.dumps(run(opts, lambda a: a.server_policy()), ensure_ascii=False))

@@ -1,0 +1,112 @@
+"""``voiceotp serve``: the gateway on uvicorn (SQLite in a data dir unless told otherwise)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def gateway_options(command: F) -> F:
+    """Options every gateway command shares (settings also come from VOICEOTP_*)."""
+    options = [
+        click.option(
+            "--config",
+            type=click.Path(path_type=Path, dir_okay=False),
+            envvar="VOICEOTP_CONFIG",
+            help="TOML settings file ([gateway] table).",
+        ),
+        click.option("--database-url", help="sqlite:///path or postgresql://user@host/db"),
+        click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False)),
+        click.option("--dev", is_flag=True, default=False, help="Development mode (dev secrets)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def load_settings(
+    config: Path | None, database_url: str | None, data_dir: Path | None, dev: bool, **more: Any
+) -> Any:
+    """Settings from file + environment + these options, or a clean CLI error."""
+    from voiceotp.gateway.settings import Settings, SettingsError
+
+    try:
+        return Settings.load(
+            config,
+            database_url=database_url,
+            data_dir=data_dir,
+            dev_mode=True if dev else None,
+            **more,
+        )
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@gateway_options
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8080; 0 = any free port).")
+@click.option("--access-log/--no-access-log", default=True, help="Masked access log on stderr.")
+def serve(
+    config: Path | None,
+    database_url: str | None,
+    data_dir: Path | None,
+    dev: bool,
+    host: str | None,
+    port: int | None,
+    access_log: bool,
+) -> None:
+    """Run the ihuyi-compatible gateway."""
+    import logging
+
+    import uvicorn
+
+    from voiceotp.gateway import create_app
+
+    settings = load_settings(config, database_url, data_dir, dev, host=host, port=port)
+    asyncio.run(prepare(settings, Console()))
+    if access_log:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logger = logging.getLogger("voiceotp.access")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    uvicorn.run(
+        create_app(settings, migrate=False, tune_gc=True),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,  # ours masks numbers and keys; uvicorn's would log raw queries
+        proxy_headers=False,  # X-Forwarded-For is ours to judge (settings.trusted_proxies)
+        log_level="info",
+    )
+
+
+async def prepare(settings: Any, console: Console) -> None:
+    """Migrate, and on an empty store create and print a ready demo account."""
+    import time
+
+    from voiceotp.gateway.admin import Admin
+    from voiceotp.gateway.keys import KeyBox
+    from voiceotp.gateway.store import make_store
+    from voiceotp.gateway.store.migrate import upgrade_async
+
+    await upgrade_async(settings.effective_database_url)
+    store = make_store(settings)
+    await store.open()
+    try:
+        demo = await Admin(store, KeyBox(settings.secret_key), time.time).ensure_demo_account()
+    finally:
+        await store.close()
+    if demo is not None:
+        url = f"http://{settings.host}:{settings.port}/webservice/voice.php"
+        console.print("[bold green]Empty store: created a demo account[/bold green]")
+        console.print(f"  APIID  (account)  [bold]{demo.account}[/bold]")
+        console.print(f"  APIKEY (password) [bold]{demo.apikey}[/bold]   (shown once)")
+        console.print(f"  endpoint          {url}")

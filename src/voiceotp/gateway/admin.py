@@ -1,0 +1,225 @@
+"""Operator actions on accounts and server policy — one service behind both the
+``voiceotp admin`` CLI and the JSON admin API.
+
+APIKEYs are generated here and returned once (create, rotate); the store keeps them
+encrypted. Every write bumps the store's policy version, so running gateways drop their
+caches; ``on_change`` lets an in-process gateway reload at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from voiceotp.gateway.keys import KeyBox, new_account_name, new_apikey
+from voiceotp.gateway.store import AccountRecord, Store, StoreError
+from voiceotp.gateway.store.records import ACCOUNT_STATES, POLICY_KINDS
+from voiceotp.protocol import is_valid_mobile
+
+DEMO_BALANCE = 100
+_CONFIGURABLE: dict[str, type] = {
+    "require_dynamic": bool,
+    "allow_ips": list,
+    "rate_per_s": int,
+    "cap_minute": int,
+    "cap_hour": int,
+    "cap_day": int,
+    "callback_url": str,
+    "state": str,
+}
+
+
+class AdminError(ValueError):
+    """The operator asked for something invalid; the message says what."""
+
+
+class NotFound(AdminError):
+    """No such account."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    account: str
+    apikey: str  # shown once
+
+
+class Admin:
+    """Operator actions; ``clock`` stamps ledger and audit rows."""
+
+    def __init__(
+        self,
+        store: Store,
+        keybox: KeyBox,
+        clock: Callable[[], float],
+        on_change: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._store = store
+        self._keybox = keybox
+        self._clock = clock
+        self._on_change = on_change
+
+    async def create_account(self, *, name: str | None = None, balance: int = 0) -> NewKey:
+        """A new account with a fresh APIKEY (returned here, and never again)."""
+        name = name or new_account_name()
+        if not (len(name) == 9 and name[0] == "V" and name[1:].isascii() and name[1:].isdigit()):
+            raise AdminError("an APIID is V followed by 8 digits")
+        if balance < 0:
+            raise AdminError("the opening balance cannot be negative")
+        if await self._store.get_account(name) is not None:
+            raise AdminError(f"account {name} exists")
+        apikey = new_apikey()
+        sealed = self._keybox.seal(apikey)
+        await self._store.create_account(
+            name=name, apikey_enc=sealed, balance=balance, now=self._clock()
+        )
+        await self._audit(name, "account_created", f"balance={balance}")
+        return NewKey(name, apikey)
+
+    async def rotate_key(self, name: str) -> NewKey:
+        apikey = new_apikey()
+        await self._update(name, apikey_enc=self._keybox.seal(apikey))
+        await self._audit(name, "key_rotated", "")
+        return NewKey(name, apikey)
+
+    async def top_up(self, name: str, units: int, reason: str = "topup") -> int:
+        """Add (or, negative, remove) units; the new balance. Never below zero."""
+        account = await self.account(name)
+        try:
+            balance = await self._store.adjust_balance(account.id, units, reason, self._clock())
+        except StoreError as exc:
+            raise AdminError(str(exc)) from exc
+        await self._audit(name, "balance_adjusted", f"{units:+d} ({reason})")
+        return balance
+
+    async def set_state(self, name: str, state: str) -> AccountRecord:
+        """active (unfreeze, or clear an abuse freeze), frozen, abuse_frozen."""
+        if state not in ACCOUNT_STATES:
+            raise AdminError(f"state must be one of {', '.join(ACCOUNT_STATES)}")
+        record = await self._update(name, state=state)
+        await self._audit(name, "state_changed", state)
+        return record
+
+    async def configure(self, name: str, **changes: Any) -> AccountRecord:
+        """Change account settings (see ``_CONFIGURABLE``); values are checked first."""
+        for key, value in changes.items():
+            _check_setting(key, value)
+        record = await self._update(name, **changes)
+        if "state" in changes:  # freezes and unfreezes are audited as such
+            await self._audit(name, "state_changed", changes["state"])
+        others = sorted(set(changes) - {"state"})
+        if others:
+            await self._audit(name, "settings_changed", ",".join(others))
+        return record
+
+    async def set_blacklisted(self, name: str, mobile: str, listed: bool) -> None:
+        if not is_valid_mobile(mobile):
+            raise AdminError("not a mainland mobile number")
+        account = await self.account(name)
+        await self._store.set_blacklisted(account.id, mobile, listed)
+        await self._changed()
+
+    async def set_server_entry(self, kind: str, value: str, present: bool) -> None:
+        """Server-wide deny_ip / blacklist / sensitive_word entries."""
+        if kind not in POLICY_KINDS:
+            raise AdminError(f"kind must be one of {', '.join(POLICY_KINDS)}")
+        if kind == "deny_ip":  # one canonical spelling, so removal finds what was added
+            net = _network(value)
+            value = str(net.network_address) if net.num_addresses == 1 else str(net)
+        elif kind == "blacklist" and not is_valid_mobile(value):
+            raise AdminError("not a mainland mobile number")
+        elif not value.strip() or len(value) > 128:
+            raise AdminError("a sensitive word is 1-128 characters")
+        await self._store.set_policy_entry(kind, value, present)
+        await self._changed()
+
+    async def server_policy(self) -> dict[str, list[str]]:
+        return {k: sorted(v) for k, v in (await self._store.policy_entries()).items()}
+
+    async def account(self, name: str) -> AccountRecord:
+        record = await self._store.get_account(name)
+        if record is None:
+            raise NotFound(f"unknown account {name}")
+        return record
+
+    async def describe(self, name: str) -> dict[str, Any]:
+        """An account as JSON-ready data (never the APIKEY)."""
+        return describe(await self.account(name))
+
+    async def list_accounts(self) -> list[dict[str, Any]]:
+        return [describe(a) for a in await self._store.list_accounts()]
+
+    async def audit(self, name: str) -> list[dict[str, Any]]:
+        account = await self.account(name)
+        events = await self._store.audit_events(account.id)
+        return [{"kind": e.kind, "detail": e.detail, "at": e.created_at} for e in events]
+
+    async def ensure_demo_account(self) -> NewKey | None:
+        """On an empty store, a ready demo account (else None)."""
+        if await self._store.list_accounts():
+            return None
+        return await self.create_account(balance=DEMO_BALANCE)
+
+    async def _update(self, name: str, **changes: Any) -> AccountRecord:
+        try:
+            record = await self._store.update_account(name, **changes)
+        except StoreError as exc:
+            raise (
+                NotFound(str(exc)) if "unknown account" in str(exc) else AdminError(str(exc))
+            ) from exc
+        await self._changed()
+        return record
+
+    async def _audit(self, name: str, kind: str, detail: str) -> None:
+        account = await self.account(name)
+        await self._store.record_audit(
+            account_id=account.id, kind=kind, detail=detail, now=self._clock()
+        )
+
+    async def _changed(self) -> None:
+        if self._on_change is not None:
+            await self._on_change()
+
+
+def describe(a: AccountRecord) -> dict[str, Any]:
+    return {
+        "account": a.name,
+        "balance": a.balance,
+        "state": a.state,
+        "require_dynamic": a.require_dynamic,
+        "allow_ips": list(a.allow_ips),
+        "blacklist": sorted(a.blacklist),
+        "rate_per_s": a.rate_per_s,
+        "cap_minute": a.cap_minute,
+        "cap_hour": a.cap_hour,
+        "cap_day": a.cap_day,
+        "callback_url": a.callback_url,
+    }
+
+
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(str(value).strip(), strict=False)
+    except ValueError as exc:
+        raise AdminError(f"not an IP or CIDR: {value!r}") from exc
+
+
+def _check_setting(key: str, value: Any) -> None:
+    expected = _CONFIGURABLE.get(key)
+    if expected is None:
+        raise AdminError(f"not configurable: {key}")
+    nullable = key.startswith(("cap_", "rate_"))
+    if value is None and nullable:
+        return
+    if expected is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise AdminError(f"{key} must be an integer >= 0")
+    if not isinstance(value, expected):
+        raise AdminError(f"{key} must be of type {expected.__name__}")
+    if isinstance(value, list):  # allow_ips
+        for item in value:
+            _network(str(item))
+    if key == "state" and value not in ACCOUNT_STATES:
+        raise AdminError(f"state must be one of {', '.join(ACCOUNT_STATES)}")
+    if key == "callback_url" and value and not str(value).startswith(("http://", "https://")):
+        raise AdminError("callback_url must be an http(s) URL")

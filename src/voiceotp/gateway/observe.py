@@ -1,0 +1,74 @@
+"""Operations: Prometheus metrics (one registry per app, no globals) and access logs
+with numbers masked and secrets never written."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from voiceotp.protocol import IncomingRequest, Method, Result, mask_mobile
+
+access_log = logging.getLogger("voiceotp.access")
+__all__ = ["METRICS_CONTENT_TYPE", "Observer"]
+
+
+class Observer:
+    """Counts and times every ihuyi request; writes one masked access-log line."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, int], Any] = {}
+        self.requests = Counter(
+            "voiceotp_requests",
+            "ihuyi requests by method and result code",
+            ["method", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "voiceotp_request_seconds",
+            "Time to answer an ihuyi request",
+            ["method"],
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self.holds = Counter(
+            "voiceotp_balance_holds", "Units held by accepted Submits", registry=self.registry
+        )
+        self.batch = Histogram(
+            "voiceotp_commit_batch_size",
+            "Acceptances committed per transaction",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=self.registry,
+        )
+
+    def request(
+        self, client: str, incoming: IncomingRequest, result: Result, seconds: float, soap: bool
+    ) -> None:
+        method = incoming.method.value if incoming.method else "unknown"
+        key = (method, result.code)
+        counter = self._children.get(key)
+        if counter is None:  # labels() costs a lock and a tuple build; do it once per pair
+            counter = self._children[key] = self.requests.labels(method, str(result.code))
+        counter.inc()
+        self.latency.labels(method).observe(seconds)
+        if access_log.isEnabledFor(logging.INFO):
+            mobile = incoming.get("mobile")
+            access_log.info(
+                "%s %s%s account=%s mobile=%s code=%d %.1fms",
+                client,
+                method,
+                " soap" if soap else "",
+                incoming.get("account")[:16] or "-",
+                mask_mobile(mobile) if mobile else "-",
+                result.code,
+                seconds * 1000,
+            )
+
+    def accepted(self, method: Method = Method.SUBMIT) -> None:
+        self.holds.inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

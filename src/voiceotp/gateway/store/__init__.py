@@ -1,0 +1,57 @@
+"""Persistence of the gateway: one :class:`Store` interface, SQLite and PostgreSQL.
+
+Delivery's seam: accepted Submits are ``calls`` rows in state ``queued``;
+:meth:`Store.claim_calls` leases them to a worker and :meth:`Store.finish_call`
+records the outcome (refunding the held unit when the charge policy says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from voiceotp.gateway.settings import Settings
+from voiceotp.gateway.store.base import Store, StoreError
+from voiceotp.gateway.store.records import (
+    Acceptance,
+    AcceptOutcome,
+    AcceptStatus,
+    AccountRecord,
+    AuditEvent,
+    CallRecord,
+    CallResult,
+)
+
+__all__ = [
+    "AcceptOutcome",
+    "AcceptStatus",
+    "Acceptance",
+    "AccountRecord",
+    "AuditEvent",
+    "CallRecord",
+    "CallResult",
+    "Store",
+    "StoreError",
+    "is_postgres_url",
+    "make_store",
+]
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://"))
+
+
+def make_store(settings: Settings) -> Store:
+    """The store the settings name (not yet opened; migrate first)."""
+    url = settings.effective_database_url
+    id_key = hashlib.sha256(b"voiceid:" + settings.secret_key.encode()).digest()
+    if is_postgres_url(url):
+        from voiceotp.gateway.store.postgres import PostgresStore
+
+        return PostgresStore(url, id_key=id_key, batch_max=settings.batch_max)
+    from voiceotp.gateway.store.sqlite import SQLiteStore, sqlite_path
+
+    path = sqlite_path(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SQLiteStore(
+        path, id_key=id_key, batch_max=settings.batch_max, synchronous=settings.sqlite_synchronous
+    )

@@ -1,0 +1,115 @@
+"""Plain values the store hands out and takes in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+ACTIVE, FROZEN, ABUSE_FROZEN = "active", "frozen", "abuse_frozen"
+ACCOUNT_STATES = (ACTIVE, FROZEN, ABUSE_FROZEN)
+QUEUED, DIALING = "queued", "dialing"
+FINAL_STATES = ("ANSWERED", "BUSY", "NO_ANSWER", "REJECTED", "FAILED", "EXPIRED", "CANCELED")
+POLICY_KINDS = ("deny_ip", "blacklist", "sensitive_word")
+
+
+class StoreError(Exception):
+    """A store operation was refused (unknown account, balance would go negative, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """An account as stored; ``apikey_enc`` is the APIKEY encrypted with the server key."""
+
+    id: int
+    name: str
+    apikey_enc: str
+    balance: int
+    state: str = ACTIVE
+    require_dynamic: bool = False
+    allow_ips: tuple[str, ...] = ()
+    rate_per_s: int | None = None
+    cap_minute: int | None = None
+    cap_hour: int | None = None
+    cap_day: int | None = None
+    callback_url: str = ""
+    version: int = 1
+    blacklist: frozenset[str] = field(default_factory=frozenset)
+
+
+# Columns update_account() may change (everything but id, name, balance).
+ACCOUNT_SETTABLE = (
+    "apikey_enc",
+    "state",
+    "require_dynamic",
+    "allow_ips",
+    "rate_per_s",
+    "cap_minute",
+    "cap_hour",
+    "cap_day",
+    "callback_url",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """A Submit that passed every rule: hold one unit and queue the call, or refuse."""
+
+    account_id: int
+    mobile: str
+    content: str
+    now: float
+    deadline: float
+    idem_key: str | None = None
+
+
+class AcceptStatus(StrEnum):
+    ACCEPTED = "accepted"  # unit held, call row committed (code 2)
+    REPLAY = "replay"  # idempotent repeat: the original voiceid, nothing new (code 2)
+    NO_BALANCE = "no_balance"  # nothing written (code 4051)
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOutcome:
+    status: AcceptStatus
+    voiceid: str = "0"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One accepted call: what the delivery queue consumes and Query reports."""
+
+    voiceid: str
+    account_id: int
+    mobile: str
+    content: str
+    state: str
+    created_at: float
+    deadline: float
+    attempts: int = 0
+    sip_code: int = 0
+    answer_time: float = 0.0
+    end_time: float = 0.0
+    duration: int = 0
+    claimed_by: str | None = None
+    lease_until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """How a call ended, as delivery reports it to :meth:`Store.finish_call`."""
+
+    state: str  # one of FINAL_STATES
+    sip_code: int = 0
+    answer_time: float = 0.0
+    end_time: float = 0.0
+    duration: int = 0
+    refund: bool = False  # give the held unit back (charge policy: never connected)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: int
+    account_id: int | None
+    kind: str
+    detail: str
+    created_at: float

@@ -1,0 +1,53 @@
+"""/metrics, /healthz and the access log (numbers masked, no secrets)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.gateway.harness import FIXTURE, running
+from voiceotp.gateway.settings import Settings
+from voiceotp.gateway.store import Store
+
+NOW = float(FIXTURE["now"])
+KEY1 = "0123456789abcdef0123456789abcdef"
+
+
+async def test_metrics_count_requests_holds_and_batches(store: Store, settings: Settings) -> None:
+    async with running(store, settings, now=NOW) as harness:
+        await harness.submit(
+            account="V10000001", password=KEY1, mobile="13800138000", content="1125"
+        )
+        await harness.submit(
+            account="V10000001", password="x", mobile="13800138000", content="1125"
+        )
+        text = (await harness.client().get("/metrics")).text
+    assert 'voiceotp_requests_total{code="2",method="Submit"} 1.0' in text
+    assert 'voiceotp_requests_total{code="405",method="Submit"} 1.0' in text
+    assert "voiceotp_balance_holds_total 1.0" in text
+    assert 'voiceotp_request_seconds_count{method="Submit"} 2.0' in text
+    assert "voiceotp_commit_batch_size_count 1.0" in text
+
+
+async def test_healthz(store: Store, settings: Settings) -> None:
+    async with running(store, settings, now=NOW) as harness:
+        response = await harness.client().get("/healthz")
+    assert (response.status_code, response.text) == (200, "ok\n")
+
+
+async def test_access_log_masks_numbers_and_hides_keys(
+    store: Store, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="voiceotp.access")
+    async with running(store, settings, now=NOW) as harness:
+        await harness.submit(
+            account="V10000001", password=KEY1, mobile="13800138000", content="1125"
+        )
+    lines = [r.getMessage() for r in caplog.records if r.name == "voiceotp.access"]
+    assert len(lines) == 1
+    assert "mobile=138****8000" in lines[0]
+    assert "code=2" in lines[0]
+    assert "13800138000" not in caplog.text
+    assert KEY1 not in caplog.text
+    assert "1125" not in lines[0]  # the code itself is a secret too
