@@ -33,7 +33,8 @@ def parse_urlencoded(data: bytes | str) -> list[tuple[str, str]]:
         return parse_qsl(data.decode("ascii"), keep_blank_values=True, errors="replace")
     # Latin-1 maps every byte to one character and back, so raw bytes and %-escapes both
     # survive parse_qsl unchanged; only then are they decoded as UTF-8.
-    text = data.decode("latin-1")    return [
+    text = data.decode("latin-1")
+    return [
         (_utf8(name), _utf8(value))
         for name, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1")
     ]
