@@ -7,6 +7,8 @@ import asyncio
 import dataclasses
 import ipaddress
 
+import httpx2
+
 from tests.gateway.harness import FIXTURE, VOICE, Harness, running
 from voiceotp.gateway.keys import KeyBox
 from voiceotp.gateway.settings import Settings
@@ -195,3 +197,20 @@ async def test_junk_that_must_not_reach_the_store(store: Store, settings: Settin
         again = await harness.submit(**form, mobile="13800138000", content="1125")
         assert parse_result(first.content).code == Code.OK
         assert parse_result(again.content) == parse_result(first.content)
+
+
+async def test_an_escaping_error_is_still_an_ihuyi_document(
+    store: Store, settings: Settings
+) -> None:
+    async with running(store, settings, now=NOW) as harness:
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("a bug")
+
+        harness.gateway.observer.request = broken  # type: ignore[assignment,method-assign]
+        transport = harness.client()._transport
+        assert isinstance(transport, httpx2.ASGITransport)
+        transport.raise_app_exceptions = False  # see what a real client would see
+        response = await harness.client().get(VOICE, params={"method": "GetNum", "format": "json"})
+        assert response.status_code == 200
+        assert response.content == '{"code":0,"msg":"提交失败","num":0}'.encode()

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from voiceotp.gateway.api.admin import admin_routes
-from voiceotp.gateway.api.voice import voice_endpoint
+from voiceotp.gateway.api.voice import last_resort, voice_endpoint
 from voiceotp.gateway.limits import NumberCapCounter, RedisNumberCaps
 from voiceotp.gateway.observe import METRICS_CONTENT_TYPE
 from voiceotp.gateway.service import Clock, Gateway
@@ -79,7 +79,7 @@ def create_app(
         Route("/metrics", metrics, methods=["GET"]),
         *admin_routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={500: last_resort})
 
 
 def make_caps(settings: Settings) -> tuple[NumberCapCounter | None, Any]:

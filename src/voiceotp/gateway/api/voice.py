@@ -71,8 +71,7 @@ async def voice_endpoint(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
     query = query_pairs(request)
     if request.method == "GET" and soap.wants_wsdl(query):
-        location = str(request.url.replace(query=""))
-        wsdl = soap.render_wsdl(gw.settings.soap_namespace, location)
+        wsdl = soap.render_wsdl(gw.settings.soap_namespace, wsdl_location(request, gw))
         return Response(wsdl, headers={"content-type": CONTENT_TYPES[Format.XML]})
     try:
         body = await read_body(request, gw.settings.max_body_bytes)
@@ -105,6 +104,24 @@ async def answer_soap(
     body = soap.render_envelope(result, gw.settings.soap_namespace, envelope_ns)
     media = "application/soap+xml" if envelope_ns == soap.SOAP12 else "text/xml"
     return Response(body, headers={"content-type": f"{media}; charset=utf-8"})
+
+
+def wsdl_location(request: Request, gw: Gateway) -> str:
+    """This endpoint's absolute URL as the client reached it (a broken Host: our own)."""
+    try:
+        return str(request.url.replace(query=""))
+    except ValueError:
+        return f"http://{gw.settings.host}:{gw.settings.port}{request.scope['path']}"
+
+
+async def last_resort(request: Request, exc: Exception) -> Response:
+    """Anything that escaped: still an ihuyi document (code 0), never a bare HTTP 500."""
+    if not request.scope["path"].startswith("/webservice/"):
+        return Response("internal error\n", status_code=500, media_type="text/plain")
+    gw: Gateway = request.app.state.gateway
+    incoming = decode_request(query_pairs(request))
+    result = build_result(incoming.method or Method.SUBMIT, Answer(Code.FAILED))
+    return respond(result, incoming.format, gw)
 
 
 def client_address(request: Request, gw: Gateway) -> IPAddress | None:
