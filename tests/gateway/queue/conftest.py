@@ -62,3 +62,4 @@ def prompts(tmp_path_factory: pytest.TempPathFactory) -> PromptLibrary:
     library = PromptLibrary(directories={"zh": folder}, cache_dir=folder)
     library.warm(["zh"])
     return library
+from tests.gateway.queue.sqlstores import db_settings, sql_store  # noqa: F401 - fixtures

@@ -8,7 +8,16 @@ from enum import StrEnum
 ACTIVE, FROZEN, ABUSE_FROZEN = "active", "frozen", "abuse_frozen"
 ACCOUNT_STATES = (ACTIVE, FROZEN, ABUSE_FROZEN)
 QUEUED, DIALING = "queued", "dialing"
-FINAL_STATES = ("ANSWERED", "BUSY", "NO_ANSWER", "REJECTED", "FAILED", "EXPIRED", "CANCELED")
+FINAL_STATES = (
+    "ANSWERED",
+    "BUSY",
+    "NO_ANSWER",
+    "REJECTED",
+    "FAILED",
+    "EXPIRED",
+    "CANCELED",
+    "RELAYED",  # handed to an upstream that accepted it; its final status is unknown
+)
 POLICY_KINDS = ("deny_ip", "blacklist", "sensitive_word")
 
 
@@ -47,6 +56,7 @@ ACCOUNT_SETTABLE = (
     "cap_hour",
     "cap_day",
     "callback_url",
+    "refund_unconnected",  # charge policy override (None: the server's default)
 )
 
 
