@@ -20,7 +20,8 @@ from voiceotp.gateway.store.migrate import upgrade
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TABLES = (
-    "accounts, account_blacklist, policy_entries, calls, ledger, audit_events, call_attempts, outbox"
+    "accounts, account_blacklist, policy_entries, calls, ledger, audit_events, "
+    "call_attempts, outbox"
 )
 
 

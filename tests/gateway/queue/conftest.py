@@ -12,6 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.gateway.audio.helpers import pcm_wav, tone
 from tests.gateway.queue.fakes import FakeClock
+from tests.gateway.queue.sqlstores import db_settings, sql_store  # noqa: F401 - fixtures
 from voiceotp.gateway.audio import CLIP_NAMES, PromptLibrary
 from voiceotp.gateway.queue import MemoryQueue, Queue
 from voiceotp.gateway.queue.redis import RedisQueue
@@ -62,4 +63,3 @@ def prompts(tmp_path_factory: pytest.TempPathFactory) -> PromptLibrary:
     library = PromptLibrary(directories={"zh": folder}, cache_dir=folder)
     library.warm(["zh"])
     return library
-from tests.gateway.queue.sqlstores import db_settings, sql_store  # noqa: F401 - fixtures

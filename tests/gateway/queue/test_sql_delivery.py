@@ -26,7 +26,9 @@ def ticket(call_id: str) -> CallTicket:
 
 
 async def dialed(fence: SqlFence, call_id: str, attempt: int = 1, now: float = NOW) -> None:
-    claim = await fence.claim_for_dialing(call_id, attempt=attempt, worker="w1", now=now, lease_s=60)
+    claim = await fence.claim_for_dialing(
+        call_id, attempt=attempt, worker="w1", now=now, lease_s=60
+    )
     assert claim.verdict is ClaimVerdict.GRANTED
 
 
@@ -44,7 +46,12 @@ async def test_finish_records_the_attempt_keeps_the_unit_and_queues_the_report(
     assert (call.state, call.sip_code, call.attempts, call.duration) == ("ANSWERED", 200, 1, 10)
     assert (call.answer_time, call.end_time) == (NOW + 4, NOW + 14)
     [record] = await fence.attempts("11")
-    assert (record.status, record.sip_code, record.q850, record.worker) == ("ANSWERED", 200, 16, "w1")
+    assert (record.status, record.sip_code, record.q850, record.worker) == (
+        "ANSWERED",
+        200,
+        16,
+        "w1",
+    )
     assert (record.invite_at, record.ring_at, record.answer_at) == (NOW + 1, NOW + 2, NOW + 4)
     assert await sql_store.get_balance(account_id) == 9  # answered: the unit is kept
     outbox = SqlOutbox(sql_store)
@@ -73,7 +80,9 @@ async def test_unconnected_calls_are_refunded_per_the_accounts_policy(
     assert await SqlOutbox(sql_store).get("12-1") is None  # no callback URL: no report
 
 
-async def test_a_redial_keeps_one_record_per_attempt(sql_store: Store, db_settings: Settings) -> None:
+async def test_a_redial_keeps_one_record_per_attempt(
+    sql_store: Store, db_settings: Settings
+) -> None:
     account_id = await add_account(sql_store, db_settings, callback=HOOK)
     await add_call(sql_store, ticket("13"), account_id=account_id)
     fence = SqlFence(sql_store)

@@ -72,6 +72,7 @@ class DeliveryRuntime:
         self._queue, self._dialer, self._prompts = queue, dialer, prompts
         self._redis: Any = None
         self.worker: DialWorker | None = None
+        self.worker_name = settings.delivery.worker_name or default_worker_name()
         self.notifier: Notifier | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._keybox = KeyBox(settings.secret_key)
@@ -91,7 +92,7 @@ class DeliveryRuntime:
             self._queue = await self._make_queue()
         conf = self.settings.delivery
         if self.run_dialer:
-            name = conf.worker_name or default_worker_name()
+            name = self.worker_name
             if conf.worker_name:  # our own calls of a past life: nobody else holds them
                 ended = await self.sweeper.cancel_orphans(self._clock(), worker=name)
                 if ended:
