@@ -64,6 +64,7 @@ class SimulationSettings:
     answer_after_s: float = 3.0
     reject_after_s: float = 2.0
     record_dir: Path | None = None  # None: <data_dir>/calls
+    dial_log: Path | None = None  # append each dialed call id (audits, tests)
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,9 @@ class DeliverySettings:
         if "simulation" in values and not isinstance(values["simulation"], SimulationSettings):
             sim = dict(values["simulation"])
             _known(SimulationSettings, sim)
-            if sim.get("record_dir"):
-                sim["record_dir"] = Path(sim["record_dir"])
+            for name in ("record_dir", "dial_log"):
+                if sim.get(name):
+                    sim[name] = Path(sim[name])
             values["simulation"] = SimulationSettings(**sim)
         if "upstreams" in values:
             values["upstreams"] = tuple(

@@ -56,7 +56,7 @@ def make_dialer(conf: DeliverySettings, data_dir: Path) -> Dialer:
     )
     folder = record_dir(conf, data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    return SimulatedCarrier(profile, record_dir=folder)
+    return SimulatedCarrier(profile, record_dir=folder, dial_log=sim.dial_log)
 
 
 def make_prompts(conf: DeliverySettings) -> PromptLibrary:
