@@ -142,14 +142,29 @@ def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Pope
     raise RuntimeError(f"server did not start: {shlex.join(command)}")
 
 
-def run_wrk(port: int, apikey: str, args: argparse.Namespace) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a process so far (Linux), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(port: int, apikey: str, args: argparse.Namespace, server_pid: int) -> dict[str, Any]:
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(LUA.replace("@ACCOUNT@", ACCOUNT).replace("@KEY@", apikey))
     url = f"http://127.0.0.1:{port}/webservice/voice.php?method=Submit"
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
     command += ["--latency", "-s", str(script), url, "--", str(random.randrange(10**8))]
+    cpu_before = cpu_seconds(server_pid)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu_after = cpu_seconds(server_pid)
     script.unlink()
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    cpu_us = None
+    if cpu_before is not None and cpu_after is not None and requests:
+        cpu_us = (cpu_after - cpu_before) / requests * 1e6
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
         "p50": _latency(output, "50%"),
@@ -158,6 +173,7 @@ def run_wrk(port: int, apikey: str, args: argparse.Namespace) -> dict[str, Any]:
         "other": int(re.search(r"other=(\d+)", output).group(1)),  # type: ignore[union-attr]
         "errors": "Socket errors" in output or "Non-2xx" in output,
         "command": shlex.join(command),
+        "cpu_us": cpu_us,
     }
 
 
@@ -179,7 +195,7 @@ def bench_gateway(
     command = [sys.executable, "-m", "voiceotp", "serve", "--no-access-log", "--port", str(port)]
     server = start(command, env, port)
     try:
-        result = run_wrk(port, apikey, args)
+        result = run_wrk(port, apikey, args, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -195,7 +211,7 @@ def bench_bare(args: argparse.Namespace) -> dict[str, Any]:
     command += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
     server = start(command, env, port)
     try:
-        result = run_wrk(port, "0" * 32, args)
+        result = run_wrk(port, "0" * 32, args, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -243,14 +259,21 @@ def main() -> None:
 
 def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"\none process each; wrk -t{args.threads} -c{args.connections} -d{args.duration}s\n")
-    print(f"{'stack':42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'code 2':>9} {'stored':>9}")
+    print(
+        f"{'stack':42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'code 2':>9} {'stored':>9}"
+        f" {'server CPU us/req':>18}"
+    )
     for r in results:
         stored = "-" if r["stored"] is None else str(r["stored"])
+        cpu = "-" if r["cpu_us"] is None else f"{r['cpu_us']:.0f}"
         print(
             f"{r['name']:42} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
-            f"{r['ok']:>9} {stored:>9}" + ("  (socket errors/non-2xx!)" if r["errors"] else "")
+            f"{r['ok']:>9} {stored:>9} {cpu:>18}"
+            + ("  (socket errors/non-2xx!)" if r["errors"] else "")
         )
-    print("\nreproduce: PYTHONPATH=src python bench/gateway.py " + " ".join(sys.argv[1:]))
+    print("\n'stored' counts rows after the run: it may exceed 'code 2' by the requests still in")
+    print("flight when wrk stopped (answered after wrk stopped counting).")
+    print("reproduce: PYTHONPATH=src python bench/gateway.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

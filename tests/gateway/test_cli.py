@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -13,6 +14,7 @@ import httpx2
 import pytest
 from click.testing import CliRunner
 
+from tests.gateway.conftest import reset_postgres
 from voiceotp.cli import cli
 from voiceotp.protocol import Code, Method, parse_result
 
@@ -62,20 +64,21 @@ def test_production_settings_refuse_to_start_without_a_key(tmp_path: Path) -> No
     assert "VOICEOTP_SECRET_KEY" in result.output
 
 
-def test_serve_prints_a_demo_account_that_works(tmp_path: Path) -> None:
-    policy = CliRunner(env={"VOICEOTP_DEV_MODE": "1", "VOICEOTP_DATA_DIR": str(tmp_path)})
-    invoke(policy, "admin", "policy", "deny_ip", "203.0.113.5")
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_serve_prints_a_demo_account_that_works(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
     env = {**os.environ, "PYTHONPATH": SRC, "VOICEOTP_DEV_MODE": "1", "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "voiceotp",
-        "serve",
-        "--data-dir",
-        str(tmp_path),
-        "--port",
-        "0",
-    ]
+    env["VOICEOTP_DATA_DIR"] = str(tmp_path)
+    if database == "postgres":
+        url = request.getfixturevalue("pg_url")
+        asyncio.run(reset_postgres(url))
+        env["VOICEOTP_DATABASE_URL"] = url
+    policy = CliRunner(env={k: v for k, v in env.items() if k.startswith("VOICEOTP_")})
+    invoke(policy, "admin", "policy", "deny_ip", "203.0.113.5")
+    command = [sys.executable, "-m", "voiceotp", "serve", "--port", "0"]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -214,3 +214,12 @@ async def test_an_escaping_error_is_still_an_ihuyi_document(
         response = await harness.client().get(VOICE, params={"method": "GetNum", "format": "json"})
         assert response.status_code == 200
         assert response.content == '{"code":0,"msg":"提交失败","num":0}'.encode()
+
+
+async def test_a_time_too_long_for_int_is_just_expired(store: Store, settings: Settings) -> None:
+    async with running(store, settings, now=NOW) as harness:
+        huge = "1" * 5000
+        password = dynamic_password("V10000001", KEY1, huge, mobile="13800138000", content="1125")
+        form = {"account": "V10000001", "password": password, "time": huge}
+        response = await harness.submit(**form, mobile="13800138000", content="1125")
+        assert parse_result(response.content).code == Code.PASSWORD_EXPIRED

@@ -14,6 +14,7 @@ from voiceotp.gateway.store import (
     CallResult,
     Store,
     StoreError,
+    refund_due,
 )
 from voiceotp.gateway.store.batch import plan_batch
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
@@ -172,7 +173,7 @@ async def test_recent_calls_and_audit(opened: Store) -> None:
 
 
 async def test_get_call_refuses_garbage_ids(opened: Store) -> None:
-    for garbage in ("", "abc", "-1", "9" * 40, "１２３"):
+    for garbage in ("", "abc", "-1", "9" * 40, "9" * 19, str(2**63), "１２３", "1" * 5000):
         assert await opened.get_call(garbage) is None
 
 
@@ -236,3 +237,9 @@ async def test_expire_calls_past_their_deadline(opened: Store) -> None:
     assert await opened.get_balance(account_id) == 2  # 3 - 2 held + 1 refunded
     assert (await opened.get_call(fresh.voiceid)) is not None
     assert await opened.consistency_problems() == []
+
+
+def test_charge_policy() -> None:
+    assert not refund_due("BUSY", refund_unconnected=False)
+    assert refund_due("NO_ANSWER", refund_unconnected=True)
+    assert not refund_due("ANSWERED", refund_unconnected=True)

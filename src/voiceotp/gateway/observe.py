@@ -9,7 +9,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from voiceotp.protocol import IncomingRequest, Method, Result, mask_mobile
+from voiceotp.protocol import IncomingRequest, Result, mask_mobile
 
 access_log = logging.getLogger("voiceotp.access")
 __all__ = ["METRICS_CONTENT_TYPE", "Observer"]
@@ -67,7 +67,7 @@ class Observer:
                 seconds * 1000,
             )
 
-    def accepted(self, method: Method = Method.SUBMIT) -> None:
+    def accepted(self) -> None:
         self.holds.inc()
 
     def render(self) -> bytes:

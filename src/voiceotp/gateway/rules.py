@@ -52,7 +52,6 @@ class Ctx:
     verdict: Verdict | None = None
     reservation: Reservation | None = None
     owned_key: str | None = None  # idempotency key this request owns until it answers
-    notes: dict[str, str] = field(default_factory=dict)
 
     def param(self, name: str) -> str:
         return self.request.get(name)

@@ -59,8 +59,15 @@ def verify_password(
     if time and time.isascii() and time.isdigit():
         expected = dynamic_password(account, apikey, time, mobile=mobile, content=content)
         if hmac.compare_digest(candidate, expected.encode()):
-            in_window = abs(now - int(time)) <= window_s
+            in_window = _within(now, time, window_s)
             return Verdict.DYNAMIC if in_window else Verdict.EXPIRED
     if allow_static and hmac.compare_digest(candidate, apikey.lower().encode()):
         return Verdict.STATIC
     return Verdict.WRONG
+
+
+def _within(now: float, time: str, window_s: int) -> bool:
+    try:
+        return abs(now - int(time)) <= window_s
+    except ValueError:  # more digits than int() accepts: certainly outside the window
+        return False

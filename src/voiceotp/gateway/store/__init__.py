@@ -19,6 +19,7 @@ from voiceotp.gateway.store.records import (
     AuditEvent,
     CallRecord,
     CallResult,
+    refund_due,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "StoreError",
     "is_postgres_url",
     "make_store",
+    "refund_due",
 ]
 
 

@@ -127,6 +127,8 @@ class Store(abc.ABC):
     async def get_call(self, voiceid: str) -> CallRecord | None:
         if not (voiceid.isascii() and voiceid.isdigit()) or len(voiceid) > 19:
             return None
+        if int(voiceid) >= 2**63:
+            return None  # not an id we could have given (and out of BIGINT's range)
         sql = f"SELECT {CALL_COLUMNS} FROM calls WHERE voiceid = $1"  # noqa: S608 - constant
         rows = await self._read(sql, int(voiceid))
         return call_from_row(rows[0]) if rows else None

@@ -116,6 +116,11 @@ class CallResult:
     refund: bool = False  # give the held unit back (charge policy: never connected)
 
 
+def refund_due(state: str, *, refund_unconnected: bool) -> bool:
+    """The charge policy: keep the held unit, or give it back when the call never connected."""
+    return refund_unconnected and state != "ANSWERED"
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
     id: int

@@ -165,10 +165,11 @@ class SQLiteStore(Store):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = await work(_SQLiteTx(conn))
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
             commit = self._flusher.committed() if self._flusher else 0
         if self._flusher is not None:
             await self._flusher.wait_durable(commit)
@@ -185,10 +186,11 @@ class SQLiteStore(Store):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 outcomes = self._apply(conn, items)
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # a failed COMMIT (disk full) may leave it open
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
         if self._flusher is None:  # synchronous=NORMAL: durable as SQLite makes it
             return outcomes, None
         return outcomes, self._flusher.wait_durable(self._flusher.committed())
