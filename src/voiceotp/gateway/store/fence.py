@@ -19,17 +19,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from voiceotp.gateway.dialer.base import CallOutcome, CallStatus
+from voiceotp.gateway.dialer.base import CallOutcome
 from voiceotp.gateway.notify.outbox import OutboxItem
 from voiceotp.gateway.notify.report import StatusReport
 from voiceotp.gateway.queue.base import CallTicket, Claim, ClaimVerdict
 from voiceotp.gateway.store.base import Store
 from voiceotp.gateway.store.outbox import insert_outbox_in, row_lock
+from voiceotp.gateway.store.records import refund_due
 from voiceotp.gateway.store.rows import Row, Tx, adjust_in
 
 __all__ = ["AttemptRecord", "SqlFence", "voiceid_number"]
 
-_CONNECTED = (CallStatus.ANSWERED, CallStatus.RELAYED)
 _GRANT = (
     "UPDATE calls SET state = 'dialing', attempts = $2, claimed_by = $3, lease_until = $4 "
     "WHERE voiceid = $1 AND state = 'queued' AND attempts = $2 - 1 RETURNING mobile, content"
@@ -144,7 +144,9 @@ class SqlFence:
             await self._record(tx, number, attempt, outcome, submit_at=call[4], worker=call[1])
             account_id, policy = int(call[2]), call[7]
             refund = self.refund_unconnected if policy is None else bool(policy)
-            if refund and not _connected(outcome):
+            if refund_due(outcome.status.value, refund_unconnected=refund) and not _connected(
+                outcome
+            ):
                 await adjust_in(tx, account_id, 1, "refund", now, voiceid=number)
             if call[6]:
                 report = StatusReport.from_outcome(
@@ -247,5 +249,5 @@ def _attempt_from_row(r: Row) -> AttemptRecord:
 
 
 def _connected(outcome: CallOutcome) -> bool:
-    """Billable: the callee picked up, or an upstream took the call (and charges us)."""
-    return outcome.status in _CONNECTED or outcome.answer_at is not None
+    """The callee picked up, even if the call then ended otherwise (e.g. CANCELED mid-call)."""
+    return outcome.answer_at is not None

@@ -117,8 +117,9 @@ class CallResult:
 
 
 def refund_due(state: str, *, refund_unconnected: bool) -> bool:
-    """The charge policy: keep the held unit, or give it back when the call never connected."""
-    return refund_unconnected and state != "ANSWERED"
+    """The charge policy: keep the held unit, or give it back when the call never connected.
+    RELAYED is billable like ANSWERED (the upstream took the call and charges us)."""
+    return refund_unconnected and state not in ("ANSWERED", "RELAYED")
 
 
 @dataclass(frozen=True, slots=True)
