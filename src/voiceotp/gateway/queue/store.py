@@ -59,7 +59,8 @@ class StoreQueue:
         if not found and block_s > 0:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), block_s)
+                async with asyncio.timeout(block_s):
+                    await self._wake.wait()
             found = await self._take(count)
         return found
 
