@@ -123,7 +123,10 @@ async def test_the_sweep_expires_cancels_orphans_and_finds_lost_jobs(
     assert [r.status for r in await fence.attempts("22")] == ["CANCELED"]
     claim = await fence.claim_for_dialing("22", attempt=2, worker="w2", now=NOW + 62, lease_s=9)
     assert claim.verdict is ClaimVerdict.SETTLED  # never dialed again
-    assert (await sweeper.sweep(NOW + 62)).expired == []
+    again = await sweeper.sweep(NOW + 62)
+    assert (again.expired, again.lost) == ([], [])  # "23" was re-enqueued just now
+    later = (await sweeper.sweep(NOW + 92)).lost
+    assert later == [Job("23", NOW + 300, 1), Job("24", NOW + 300, 1)]
 
 
 async def test_a_restarted_worker_ends_its_own_calls_at_once(

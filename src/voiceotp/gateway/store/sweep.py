@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from voiceotp.gateway.dialer.base import CallOutcome, CallStatus, canonical_row
 from voiceotp.gateway.queue.base import Job
 from voiceotp.gateway.store.fence import SqlFence
+from voiceotp.gateway.store.rows import Tx
 
 __all__ = ["SweepResult", "Sweeper", "ended"]
 
@@ -76,17 +77,27 @@ class Sweeper:
         return done
 
     async def lost_jobs(self, now: float) -> list[Job]:
-        """Jobs for queued calls due for ``requeue_after_s`` and still not claimed."""
+        """Jobs for queued calls due for ``requeue_after_s`` and still not claimed; their
+        ``not_before`` moves to ``now`` so the next sweeps wait as long again before
+        re-enqueueing them (a backlog is not flooded with duplicates)."""
         since = now - self.requeue_after_s
-        rows = await self.store._read(
-            "SELECT voiceid, deadline, attempts FROM calls WHERE state = 'queued' "
-            "AND created_at < $1 AND not_before < $1 AND deadline > $2 "
-            "ORDER BY created_at LIMIT $3",
-            since,
-            now,
-            self.batch,
-        )
-        return [Job(str(v), float(d), int(a) + 1) for v, d, a in rows]
+
+        async def work(tx: Tx) -> list[Job]:
+            rows = await tx.fetch(
+                "SELECT voiceid, deadline, attempts FROM calls WHERE state = 'queued' "
+                "AND created_at < $1 AND not_before < $1 AND deadline > $2 "
+                "ORDER BY created_at LIMIT $3",
+                since,
+                now,
+                self.batch,
+            )
+            for voiceid, _, _ in rows:
+                await tx.execute(
+                    "UPDATE calls SET not_before = $2 WHERE voiceid = $1", voiceid, now
+                )
+            return [Job(str(v), float(d), int(a) + 1) for v, d, a in rows]
+
+        return await self.store._transact(work)
 
     async def sweep(self, now: float, *, find_lost: bool = True) -> SweepResult:
         """One round: expire, cancel orphans, and (optionally) find lost jobs."""
