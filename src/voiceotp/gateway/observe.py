@@ -21,6 +21,7 @@ class Observer:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self._children: dict[tuple[str, int], Any] = {}
+        self._timers: dict[str, Any] = {}
         self.requests = Counter(
             "voiceotp_requests",
             "ihuyi requests by method and result code",
@@ -53,7 +54,10 @@ class Observer:
         if counter is None:  # labels() costs a lock and a tuple build; do it once per pair
             counter = self._children[key] = self.requests.labels(method, str(result.code))
         counter.inc()
-        self.latency.labels(method).observe(seconds)
+        timer = self._timers.get(method)
+        if timer is None:
+            timer = self._timers[method] = self.latency.labels(method)
+        timer.observe(seconds)
         if access_log.isEnabledFor(logging.INFO):
             mobile = incoming.get("mobile")
             access_log.info(
