@@ -103,9 +103,10 @@ async def test_no_call_is_dialed_twice_after_kill_9(tmp_path: Path, restart_as: 
         env = dialer_env(tmp_path, db, answer_after_s=30, ring_timeout_s=2)
         victim = start_dialer(env, "d1", log)
 
-        async def all_dialing() -> bool:
+        async def all_dialing() -> bool:  # claimed by the fence *and* handed to the carrier
             calls = [await store.get_call(v) for v in in_flight]
-            return all(c is not None and c.state == "dialing" for c in calls)
+            claimed = all(c is not None and c.state == "dialing" for c in calls)
+            return claimed and sorted(dials(tmp_path)) == sorted(in_flight)
 
         await until(all_dialing, "every call in flight", victim)
         victim.send_signal(signal.SIGKILL)

@@ -70,7 +70,7 @@ def create_app(
         app.state.delivery = runtime = delivery(settings, the_store) if delivery else None
         if runtime is not None:
             await runtime.start()
-            gateway.on_accepted = runtime.accepted
+            runtime.attach(gateway)
         if tune_gc:
             gc.collect()
             gc.freeze()

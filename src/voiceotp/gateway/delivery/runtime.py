@@ -14,11 +14,11 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voiceotp.gateway.audio import PromptLibrary
 from voiceotp.gateway.delivery.factory import make_dialer, make_prompts, worker_settings
-from voiceotp.gateway.dialer.base import CallStatus, Dialer
+from voiceotp.gateway.dialer.base import CallOutcome, CallStatus, Dialer
 from voiceotp.gateway.keys import KeyBox
 from voiceotp.gateway.notify import Notifier, PushSchedule
 from voiceotp.gateway.queue.base import Job, Queue
@@ -30,6 +30,9 @@ from voiceotp.gateway.store.base import Store
 from voiceotp.gateway.store.fence import SqlFence
 from voiceotp.gateway.store.outbox import SqlOutbox
 from voiceotp.gateway.store.sweep import Sweeper
+
+if TYPE_CHECKING:
+    from voiceotp.gateway.service import Gateway
 
 __all__ = ["DeliveryRuntime", "default_worker_name"]
 
@@ -104,6 +107,17 @@ class DeliveryRuntime:
             self._spawn(self.notifier.run(), "notifier")
         if self.run_dialer:
             self._spawn(self._sweep_forever(), "delivery-sweep")
+
+    def attach(self, gateway: Gateway) -> None:
+        """Wire into the API's gateway: accepted calls are enqueued, finished calls feed
+        its abuse detectors (failure ratio)."""
+        gateway.on_accepted = self.accepted
+
+        async def finished(account_id: int, outcome: CallOutcome) -> None:
+            connected = outcome.status in (CallStatus.ANSWERED, CallStatus.RELAYED)
+            await gateway.abuse.call_finished(account_id, connected)
+
+        self.fence.on_finished = finished
 
     async def accepted(self, voiceid: str, deadline: float) -> None:
         """A call was accepted (committed): hand it to the queue."""

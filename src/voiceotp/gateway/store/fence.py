@@ -15,8 +15,9 @@ balance) and, when the account has a callback URL, the status report in the outb
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from voiceotp.gateway.dialer.base import CallOutcome
@@ -30,6 +31,7 @@ from voiceotp.gateway.store.rows import Row, Tx, adjust_in
 
 __all__ = ["AttemptRecord", "SqlFence", "voiceid_number"]
 
+log = logging.getLogger(__name__)
 _GRANT = (
     "UPDATE calls SET state = 'dialing', attempts = $2, claimed_by = $3, lease_until = $4 "
     "WHERE voiceid = $1 AND state = 'queued' AND attempts = $2 - 1 RETURNING mobile, content"
@@ -93,6 +95,9 @@ class SqlFence:
         self.refund_unconnected = refund_unconnected
         self._clock = clock
         self._lock_call = row_lock(store, "FOR UPDATE OF c")
+        #: Called after a finish committed, with the account id and the outcome (the
+        #: gateway's abuse detectors count failures); errors are logged, not raised.
+        self.on_finished: Callable[[int, CallOutcome], Awaitable[None]] | None = None
 
     async def claim_for_dialing(
         self, call_id: str, *, attempt: int, worker: str, now: float, lease_s: float
@@ -125,10 +130,10 @@ class SqlFence:
             return False
         now = outcome.end_at or self._clock()
 
-        async def work(tx: Tx) -> bool:
+        async def work(tx: Tx) -> int | None:
             call = await self._lock(tx, number)
             if call is None or call[0] not in ("queued", "dialing"):
-                return False
+                return None
             await tx.execute(
                 "UPDATE calls SET state = $2, sip_code = $3, answer_time = $4, end_time = $5, "
                 "duration = $6, claimed_by = NULL, lease_until = NULL, "
@@ -158,9 +163,15 @@ class SqlFence:
                 )
                 item = OutboxItem(report, str(call[5]), str(call[6]), now, next_at=now)
                 await insert_outbox_in(tx, item)
-            return True
+            return account_id
 
-        return await self.store._transact(work)
+        account_id = await self.store._transact(work)
+        if account_id is not None and self.on_finished is not None:
+            try:
+                await self.on_finished(account_id, outcome)
+            except Exception:
+                log.exception("on_finished hook failed for call %s", call_id)
+        return account_id is not None
 
     async def requeue(
         self, call_id: str, outcome: CallOutcome, *, attempt: int, not_before: float
