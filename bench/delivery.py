@@ -9,7 +9,8 @@ worker, prompt render, INVITE). Target: p99 <= 200 ms at 50 submits/s. Figures a
 on a shared machine: run once, read them as an order of magnitude.
 
     PYTHONPATH=src python bench/delivery.py --rate 50 --seconds 20
-    PYTHONPATH=src python bench/delivery.py --database-url postgresql://postgres@127.0.0.1/test
+    PYTHONPATH=src python bench/delivery.py --database-url postgresql://postgres@127.0.0.1/test \
+        --redis-url redis://127.0.0.1:6379/0
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def gateway_env(args: argparse.Namespace, data: Path, trunk_port: int) -> dict[s
     env["PYTHONPATH"] = str(Path(__file__).parents[1] / "src")
     if args.database_url:
         env["VOICEOTP_DATABASE_URL"] = args.database_url
+    if args.redis_url:  # jobs through Redis Streams instead of the store queue
+        env["VOICEOTP_REDIS_URL"] = args.redis_url
+        env["VOICEOTP_REDIS_PREFIX"] = f"voiceotp-bench-{os.getpid()}:"
     return env
 
 
@@ -133,7 +137,22 @@ async def main(args: argparse.Namespace) -> None:
             server.terminate()
             server.wait(30)
             transport.close()
+            await drop_redis_keys(args.redis_url, env.get("VOICEOTP_REDIS_PREFIX", ""))
     report(args, started, trunk.invites)
+
+
+async def drop_redis_keys(url: str, prefix: str) -> None:
+    if not url:
+        return
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 async def wait_healthy(url: str) -> None:
@@ -166,7 +185,8 @@ def report(args: argparse.Namespace, started: dict[str, float], invites: dict[st
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))]
 
     store = "PostgreSQL" if args.database_url else "SQLite (synchronous=FULL)"
-    print(f"submit -> INVITE at {args.rate}/s for {args.seconds} s, store {store}")
+    queue = "Redis Streams" if args.redis_url else "the store"
+    print(f"submit -> INVITE at {args.rate}/s for {args.seconds} s, store {store}, queue {queue}")
     print(f"  submits {len(started)}, INVITEs {len(invites)}")
     print(
         f"  latency ms: p50 {pct(0.5):.1f}  p90 {pct(0.9):.1f}  p99 {pct(0.99):.1f}  "
@@ -181,4 +201,5 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--redis-url", default="", help="e.g. redis://127.0.0.1:6379/0")
     asyncio.run(main(parser.parse_args()))
