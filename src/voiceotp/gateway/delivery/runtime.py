@@ -8,7 +8,6 @@ when ``redis_url`` is set (then the sweep also re-enqueues calls whose job was l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -132,11 +131,16 @@ class DeliveryRuntime:
             self.notifier.stop()
         if self.worker is not None:
             await self.worker.stop(grace_s)
-        await asyncio.wait(self._tasks, timeout=grace_s + 2) if self._tasks else None
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace_s + 2)
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("delivery task %s failed", task.get_name())
         if self.notifier is not None:
             await self.notifier.aclose()
         if self._queue is not None:

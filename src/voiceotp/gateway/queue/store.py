@@ -55,9 +55,9 @@ class StoreQueue:
     async def receive(
         self, consumer: str, *, count: int = 1, block_s: float = 0.0
     ) -> list[Delivery]:
+        self._wake.clear()  # before reading: an enqueue during the read still wakes us
         found = await self._take(count)
         if not found and block_s > 0:
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(block_s):
                     await self._wake.wait()
