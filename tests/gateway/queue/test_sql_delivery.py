@@ -142,3 +142,20 @@ async def test_a_restarted_worker_ends_its_own_calls_at_once(
     call = await sql_store.get_call("32")
     assert call is not None
     assert call.state == "queued"
+
+
+async def test_operators_set_and_clear_an_accounts_charge_policy(
+    sql_store: Store, db_settings: Settings
+) -> None:
+    from voiceotp.gateway.admin import Admin, AdminError
+    from voiceotp.gateway.keys import KeyBox
+
+    await add_account(sql_store, db_settings)
+    admin = Admin(sql_store, KeyBox(db_settings.secret_key), lambda: NOW)
+    assert (await admin.describe("V1"))["refund_unconnected"] is None
+    await admin.configure("V1", refund_unconnected=True)
+    assert (await admin.describe("V1"))["refund_unconnected"] is True
+    await admin.configure("V1", refund_unconnected=None)
+    assert (await admin.describe("V1"))["refund_unconnected"] is None
+    with pytest.raises(AdminError):
+        await admin.configure("V1", refund_unconnected="yes")

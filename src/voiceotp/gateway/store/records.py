@@ -42,6 +42,7 @@ class AccountRecord:
     cap_day: int | None = None
     callback_url: str = ""
     version: int = 1
+    refund_unconnected: bool | None = None  # charge policy; None: the server's default
     blacklist: frozenset[str] = field(default_factory=frozenset)
 
 
