@@ -22,6 +22,7 @@ from voiceotp.gateway.store.rows import Row, Tx
 __all__ = ["SqlOutbox", "insert_outbox_in", "row_lock"]
 
 _COLUMNS = "report_id, account, callback_url, report, attempts, next_at, created_at"
+_ANY_DUE = "SELECT 1 FROM outbox WHERE state = 'pending' AND next_at <= $1 LIMIT 1"
 
 
 def row_lock(store: Store, clause: str) -> str:
@@ -66,6 +67,11 @@ class SqlOutbox:
         await self.store._transact(lambda tx: insert_outbox_in(tx, item))
 
     async def due(self, now: float, limit: int, *, lease_s: float = 60.0) -> list[OutboxItem]:
+        # A read first: the notifier polls every second, and an empty write transaction
+        # would still take the write lock (and an fsync on SQLite) from the Submit path.
+        if not await self.store._read(_ANY_DUE, now):
+            return []
+
         async def work(tx: Tx) -> list[OutboxItem]:
             rows = await tx.fetch(self._pick, now, limit)
             for row in rows:

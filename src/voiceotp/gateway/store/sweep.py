@@ -24,6 +24,11 @@ from voiceotp.gateway.store.rows import Tx
 
 __all__ = ["SweepResult", "Sweeper", "ended"]
 
+_LOST = (
+    "SELECT voiceid, deadline, attempts FROM calls WHERE state = 'queued' "
+    "AND created_at < $1 AND not_before < $1 AND deadline > $2"
+)
+
 
 def ended(status: CallStatus, now: float, detail: str) -> CallOutcome:
     """The outcome of a call ended without (further) dialing."""
@@ -81,16 +86,11 @@ class Sweeper:
         ``not_before`` moves to ``now`` so the next sweeps wait as long again before
         re-enqueueing them (a backlog is not flooded with duplicates)."""
         since = now - self.requeue_after_s
+        if not await self.store._read(_LOST + " LIMIT 1", since, now):
+            return []  # the common case, without taking the write lock
 
         async def work(tx: Tx) -> list[Job]:
-            rows = await tx.fetch(
-                "SELECT voiceid, deadline, attempts FROM calls WHERE state = 'queued' "
-                "AND created_at < $1 AND not_before < $1 AND deadline > $2 "
-                "ORDER BY created_at LIMIT $3",
-                since,
-                now,
-                self.batch,
-            )
+            rows = await tx.fetch(_LOST + " ORDER BY created_at LIMIT $3", since, now, self.batch)
             for voiceid, _, _ in rows:
                 await tx.execute(
                     "UPDATE calls SET not_before = $2 WHERE voiceid = $1", voiceid, now
