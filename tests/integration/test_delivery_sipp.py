@@ -14,6 +14,7 @@ import pytest
 from tests.gateway.dialer.rtpcheck import correlation, drain, reassemble
 from tests.gateway.dialer.sipp import Sipp
 from tests.gateway.harness import VOICE, fixture_settings, serving
+from tests.gateway.queue.sqlstores import sql_settings
 from tests.integration.helpers import Receiver, new_account, run_receiver, tone_clips
 from voiceotp.client import AsyncClient
 from voiceotp.gateway import create_app
@@ -38,8 +39,17 @@ async def wait_for(
         await asyncio.sleep(0.05)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Empty (SQLite in the data dir), or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return ""
+    return sql_settings(request, "postgres", tmp_path).database_url
+
+
 async def test_submit_is_dialed_heard_recorded_and_reported(
     tmp_path: Path,
+    database_url: str,
     sipp: Callable[..., Sipp],
     rtp_sink: socket.socket,
 ) -> None:
@@ -60,7 +70,7 @@ async def test_submit_is_dialed_heard_recorded_and_reported(
         push_cap_s=0.5,
         push_poll_s=0.05,
     )
-    settings = fixture_settings(tmp_path, delivery=delivery)
+    settings = fixture_settings(tmp_path, delivery=delivery, database_url=database_url)
     async with run_receiver(Receiver(apikey="")) as receiver:
         key = await new_account(settings, callback=receiver.url)
         receiver.apikey = key.apikey
