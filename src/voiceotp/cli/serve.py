@@ -58,7 +58,8 @@ def load_settings(
 @click.option(
     "--delivery/--no-delivery",
     default=None,
-    help="Run dialer worker and status push in this process (default: on).",
+    help="Run dialer worker and status push in this process (default: on). Without them"
+    " accepted calls still go to the queue (Redis when configured) for `voiceotp dialer`.",
 )
 def serve(
     config: Path | None,
@@ -84,8 +85,6 @@ def serve(
     settings = with_delivery(
         settings, dialer=dialer_kind, run_dialer=delivery, run_notifier=delivery
     )
-    conf = settings.delivery
-    factory = DeliveryRuntime if conf.run_dialer or conf.run_notifier else None
     asyncio.run(prepare(settings, Console()))
     if access_log:
         handler = logging.StreamHandler()
@@ -94,7 +93,7 @@ def serve(
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
     uvicorn.run(
-        create_app(settings, migrate=False, tune_gc=True, delivery=factory),
+        create_app(settings, migrate=False, tune_gc=True, delivery=DeliveryRuntime),
         host=settings.host,
         port=settings.port,
         access_log=False,  # ours masks numbers and keys; uvicorn's would log raw queries
