@@ -67,6 +67,7 @@ async def run_demo(settings: Any, count: int, wait_s: float, console: Console) -
     """Gateway up, account made, codes sent, calls awaited; the gateway is shut down after."""
     from voiceotp.client import AsyncClient
 
+    await asyncio.to_thread(_check_prompts, settings)
     key = await _demo_account(settings, balance=count)
     async with serving_gateway(settings) as base_url:
         console.print(f"gateway on {base_url} (data in {settings.data_dir})")
@@ -76,6 +77,18 @@ async def run_demo(settings: Any, count: int, wait_s: float, console: Console) -
             sent = await asyncio.gather(*sends)
             deadline = time.monotonic() + wait_s
             return [await _await_end(client, m, c, v, settings, deadline) for m, c, v in sent]
+
+
+def _check_prompts(settings: Any) -> None:
+    """Render the prompt clips now (espeak-ng, cached): a clean error if that cannot work."""
+    from voiceotp.errors import VoiceOTPError
+    from voiceotp.gateway.delivery.factory import make_prompts
+
+    conf = settings.delivery
+    try:
+        make_prompts(conf).warm([conf.prompt_language])
+    except VoiceOTPError as exc:
+        raise click.ClickException(f"cannot make the spoken prompts: {exc}") from exc
 
 
 async def _send(client: Any, mobile: str) -> tuple[str, str, str]:
