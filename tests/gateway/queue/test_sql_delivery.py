@@ -159,3 +159,18 @@ async def test_operators_set_and_clear_an_accounts_charge_policy(
     assert (await admin.describe("V1"))["refund_unconnected"] is None
     with pytest.raises(AdminError):
         await admin.configure("V1", refund_unconnected="yes")
+
+
+async def test_the_sweep_never_expires_a_call_a_worker_just_claimed(
+    sql_store: Store, db_settings: Settings
+) -> None:
+    account_id = await add_account(sql_store, db_settings)
+    await add_call(sql_store, ticket("41"), account_id=account_id, deadline=NOW + 10)
+    fence = SqlFence(sql_store)
+    await dialed(fence, "41")  # claimed just before its deadline (or on a clock behind ours)
+    expired = CallOutcome(CallStatus.EXPIRED, None, None, end_at=NOW + 11)
+    assert not await fence.finish("41", expired, attempt=1, from_states=("queued",))
+    assert await Sweeper(fence).expire(NOW + 11) == []
+    call = await sql_store.get_call("41")
+    assert call is not None
+    assert call.state == "dialing"  # the worker ends it

@@ -124,7 +124,16 @@ class SqlFence:
 
         return await self.store._transact(work)
 
-    async def finish(self, call_id: str, outcome: CallOutcome, *, attempt: int) -> bool:
+    async def finish(
+        self,
+        call_id: str,
+        outcome: CallOutcome,
+        *,
+        attempt: int,
+        from_states: tuple[str, ...] = ("queued", "dialing"),
+    ) -> bool:
+        """See :meth:`CallFence.finish`; ``from_states`` narrows which rows may end (the
+        sweep expires only ``queued`` ones: a row a worker just claimed is its to end)."""
         number = voiceid_number(call_id)
         if number is None:
             return False
@@ -132,7 +141,7 @@ class SqlFence:
 
         async def work(tx: Tx) -> int | None:
             call = await self._lock(tx, number)
-            if call is None or call[0] not in ("queued", "dialing"):
+            if call is None or call[0] not in from_states:
                 return None
             await tx.execute(
                 "UPDATE calls SET state = $2, sip_code = $3, answer_time = $4, end_time = $5, "
@@ -147,23 +156,10 @@ class SqlFence:
                 attempt,
             )
             await self._record(tx, number, attempt, outcome, submit_at=call[4], worker=call[1])
-            account_id, policy = int(call[2]), call[7]
-            refund = self.refund_unconnected if policy is None else bool(policy)
-            if refund_due(outcome.status.value, refund_unconnected=refund) and not _connected(
-                outcome
-            ):
-                await adjust_in(tx, account_id, 1, "refund", now, voiceid=number)
-            if call[6]:
-                report = StatusReport.from_outcome(
-                    voiceid=call_id,
-                    mobile=str(call[3]),
-                    outcome=outcome,
-                    submit_time=float(call[4]),
-                    attempts=attempt,
-                )
-                item = OutboxItem(report, str(call[5]), str(call[6]), now, next_at=now)
-                await insert_outbox_in(tx, item)
-            return account_id
+            await self._settle_charge(tx, call, number, outcome, now)
+            if call[6]:  # the account has a callback URL
+                await self._queue_report(tx, call, call_id, outcome, attempt, now)
+            return int(call[2])
 
         account_id = await self.store._transact(work)
         if account_id is not None and self.on_finished is not None:
@@ -172,6 +168,26 @@ class SqlFence:
             except Exception:
                 log.exception("on_finished hook failed for call %s", call_id)
         return account_id is not None
+
+    async def _settle_charge(
+        self, tx: Tx, call: Row, number: int, outcome: CallOutcome, now: float
+    ) -> None:
+        """Keep the held unit, or refund it (the account's policy, else the server's)."""
+        policy = self.refund_unconnected if call[7] is None else bool(call[7])
+        if refund_due(outcome.status.value, refund_unconnected=policy) and not _connected(outcome):
+            await adjust_in(tx, int(call[2]), 1, "refund", now, voiceid=number)
+
+    async def _queue_report(
+        self, tx: Tx, call: Row, call_id: str, outcome: CallOutcome, attempt: int, now: float
+    ) -> None:
+        report = StatusReport.from_outcome(
+            voiceid=call_id,
+            mobile=str(call[3]),
+            outcome=outcome,
+            submit_time=float(call[4]),
+            attempts=attempt,
+        )
+        await insert_outbox_in(tx, OutboxItem(report, str(call[5]), str(call[6]), now, next_at=now))
 
     async def requeue(
         self, call_id: str, outcome: CallOutcome, *, attempt: int, not_before: float

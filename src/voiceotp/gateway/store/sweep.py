@@ -24,6 +24,7 @@ from voiceotp.gateway.store.rows import Tx
 
 __all__ = ["SweepResult", "Sweeper", "ended"]
 
+_QUEUED, _DIALING = ("queued",), ("dialing",)
 _LOST = (
     "SELECT voiceid, deadline, attempts FROM calls WHERE state = 'queued' "
     "AND created_at < $1 AND not_before < $1 AND deadline > $2"
@@ -61,7 +62,8 @@ class Sweeper:
         done = []
         for voiceid, attempts, deadline in rows:
             outcome = ended(CallStatus.EXPIRED, now, f"{now - float(deadline):.0f} s past deadline")
-            if await self.fence.finish(str(voiceid), outcome, attempt=int(attempts) + 1):
+            attempt = int(attempts) + 1
+            if await self.fence.finish(str(voiceid), outcome, attempt=attempt, from_states=_QUEUED):
                 done.append(str(voiceid))
         return done
 
@@ -77,7 +79,9 @@ class Sweeper:
         done = []
         for voiceid, attempts in rows:
             outcome = ended(CallStatus.CANCELED, now, "dialer lost mid-call")
-            if await self.fence.finish(str(voiceid), outcome, attempt=int(attempts)):
+            if await self.fence.finish(
+                str(voiceid), outcome, attempt=int(attempts), from_states=_DIALING
+            ):
                 done.append(str(voiceid))
         return done
 
