@@ -19,7 +19,10 @@ from voiceotp.gateway.store import Store, make_store
 from voiceotp.gateway.store.migrate import upgrade
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-TABLES = "accounts, account_blacklist, policy_entries, calls, ledger, audit_events"
+TABLES = (
+    "accounts, account_blacklist, policy_entries, calls, ledger, audit_events, "
+    "call_attempts, outbox"
+)
 
 
 @pytest.fixture(scope="session")

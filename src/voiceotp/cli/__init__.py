@@ -21,6 +21,8 @@ SUBCOMMANDS: dict[str, str] = {
     "serve": "voiceotp.cli.serve:serve",
     "admin": "voiceotp.cli.admin:admin",
     "db": "voiceotp.cli.db:db",
+    "dialer": "voiceotp.cli.dialer:dialer",
+    "demo": "voiceotp.cli.demo:demo",
 }
 
 

@@ -147,6 +147,11 @@ _state_command("clear-abuse", "active", "Clear an abuse auto-freeze (code 408)."
 @click.option("--per-hour", "cap_hour", type=int)
 @click.option("--per-day", "cap_day", type=int)
 @click.option("--callback-url")
+@click.option(
+    "--refund-unconnected/--keep-unconnected",
+    default=None,
+    help="Charge policy: refund calls that never connected, or keep the unit.",
+)
 @pass_opts
 def configure(
     opts: dict[str, Any], /, name: str, any_ip: bool, allow_ips: tuple[str, ...], **kw: Any

@@ -54,6 +54,13 @@ def load_settings(
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8080; 0 = any free port).")
 @click.option("--access-log/--no-access-log", default=True, help="Masked access log on stderr.")
+@click.option("--dialer", "dialer_kind", type=click.Choice(["simulated", "sip", "relay"]))
+@click.option(
+    "--delivery/--no-delivery",
+    default=None,
+    help="Run dialer worker and status push in this process (default: on). Without them"
+    " accepted calls still go to the queue (Redis when configured) for `voiceotp dialer`.",
+)
 def serve(
     config: Path | None,
     database_url: str | None,
@@ -62,15 +69,22 @@ def serve(
     host: str | None,
     port: int | None,
     access_log: bool,
+    dialer_kind: str | None,
+    delivery: bool | None,
 ) -> None:
-    """Run the ihuyi-compatible gateway."""
+    """Run the ihuyi-compatible gateway (API, dialer worker and status push)."""
     import logging
 
     import uvicorn
 
+    from voiceotp.cli.dialer import with_delivery
     from voiceotp.gateway import create_app
+    from voiceotp.gateway.delivery.runtime import DeliveryRuntime
 
     settings = load_settings(config, database_url, data_dir, dev, host=host, port=port)
+    settings = with_delivery(
+        settings, dialer=dialer_kind, run_dialer=delivery, run_notifier=delivery
+    )
     asyncio.run(prepare(settings, Console()))
     if access_log:
         handler = logging.StreamHandler()
@@ -79,7 +93,7 @@ def serve(
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
     uvicorn.run(
-        create_app(settings, migrate=False, tune_gc=True),
+        create_app(settings, migrate=False, tune_gc=True, delivery=DeliveryRuntime),
         host=settings.host,
         port=settings.port,
         access_log=False,  # ours masks numbers and keys; uvicorn's would log raw queries

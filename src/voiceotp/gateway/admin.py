@@ -27,6 +27,7 @@ _CONFIGURABLE: dict[str, type] = {
     "cap_hour": int,
     "cap_day": int,
     "callback_url": str,
+    "refund_unconnected": bool,  # None: the server's charge policy
     "state": str,
 }
 
@@ -195,6 +196,7 @@ def describe(a: AccountRecord) -> dict[str, Any]:
         "cap_hour": a.cap_hour,
         "cap_day": a.cap_day,
         "callback_url": a.callback_url,
+        "refund_unconnected": a.refund_unconnected,
     }
 
 
@@ -209,7 +211,7 @@ def _check_setting(key: str, value: Any) -> None:
     expected = _CONFIGURABLE.get(key)
     if expected is None:
         raise AdminError(f"not configurable: {key}")
-    nullable = key.startswith(("cap_", "rate_"))
+    nullable = key.startswith(("cap_", "rate_")) or key == "refund_unconnected"
     if value is None and nullable:
         return
     if expected is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):

@@ -11,8 +11,8 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,6 +28,11 @@ from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.store import Store, make_store
 from voiceotp.gateway.store.migrate import upgrade_async
 
+if TYPE_CHECKING:
+    from voiceotp.gateway.delivery.runtime import DeliveryRuntime
+
+    DeliveryFactory = Callable[[Settings, Store], DeliveryRuntime]
+
 log = logging.getLogger(__name__)
 VOICE_PATH = "/webservice/voice.php"
 
@@ -39,6 +44,7 @@ def create_app(
     clock: Clock | None = None,
     migrate: bool = True,
     tune_gc: bool = False,
+    delivery: DeliveryFactory | None = None,
 ) -> Starlette:
     """The gateway app. ``store`` and ``clock`` are injectable (tests, embedding).
 
@@ -46,6 +52,9 @@ def create_app(
     start-up, move every object alive so far out of the cyclic GC's sight and collect
     less often; full collections over the import-time heap otherwise stall the loop
     for tens of milliseconds (the p99 latency).
+
+    ``delivery`` (e.g. ``DeliveryRuntime``, as ``voiceotp serve`` passes it) runs the
+    dialer worker, notifier and sweep in this process; without it the app only accepts.
     """
 
     @contextlib.asynccontextmanager
@@ -58,6 +67,10 @@ def create_app(
         gateway = Gateway(settings, the_store, clock=clock or time.time, caps=caps)
         await gateway.start()
         app.state.gateway = gateway
+        app.state.delivery = runtime = delivery(settings, the_store) if delivery else None
+        if runtime is not None:
+            await runtime.start()
+            runtime.attach(gateway)
         if tune_gc:
             gc.collect()
             gc.freeze()
@@ -69,6 +82,8 @@ def create_app(
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            if runtime is not None:
+                await runtime.stop()
             await the_store.close()
             if redis_client is not None:
                 await redis_client.aclose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from voiceotp.gateway.abuse import AbuseDetector, AbuseLimits
 from voiceotp.gateway.admin import Admin
@@ -95,6 +95,8 @@ class Gateway:
         self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze)
         self.observer = Observer()
         store.on_batch = self.observer.batch.observe
+        #: Called with (voiceid, deadline) of every newly accepted call (delivery's queue).
+        self.on_accepted: Callable[[str, float], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         """Load policy, and warm in-process caps from the last 24 h of calls."""
@@ -143,6 +145,11 @@ class Gateway:
             await self.abuse.accepted(ctx.account.id, ctx.param("mobile"), ctx.now)
         except Exception:
             log.exception("abuse detection failed after accepting %s", voiceid)
+        if self.on_accepted is not None:
+            try:
+                await self.on_accepted(voiceid, ctx.now + self.settings.call_validity_s)
+            except Exception:  # the row is queued: the delivery sweep enqueues it again
+                log.exception("could not enqueue call %s", voiceid)
 
     async def _abuse_freeze(self, account_id: int, detector: str, detail: str) -> None:
         name = await self.store.account_name(account_id)

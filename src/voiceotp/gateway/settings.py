@@ -7,6 +7,7 @@ well-known key encrypting its APIKEYs is a gateway that must not start.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from voiceotp.gateway.delivery.config import DeliverySettings
 from voiceotp.protocol import DEFAULT_WINDOW_S
 
 # Well-known development secrets: usable with ``dev_mode`` only.
@@ -68,6 +70,8 @@ class Settings:
     abuse_prefix_window_s: float = 60.0
     abuse_failure_ratio: float = 0.0
     abuse_failure_min_calls: int = 100
+    # Dialer, trunk, redials, prompts, status push: see voiceotp.gateway.delivery.config.
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @classmethod
     def load(
@@ -205,7 +209,14 @@ def _caps(raw: Any) -> NumberCaps:
     return NumberCaps(**{k: int(v) for k, v in dict(raw).items()})
 
 
+def _delivery(raw: Any) -> DeliverySettings:
+    if isinstance(raw, DeliverySettings):
+        return raw
+    return DeliverySettings.from_mapping(json.loads(raw) if isinstance(raw, str) else raw)
+
+
 _COERCERS: dict[str, Any] = {
+    "delivery": _delivery,
     "dev_mode": _bool,
     "refund_unconnected": _bool,
     "data_dir": Path,

@@ -12,6 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.gateway.audio.helpers import pcm_wav, tone
 from tests.gateway.queue.fakes import FakeClock
+from tests.gateway.queue.sqlstores import db_settings, sql_store  # noqa: F401 - fixtures
 from voiceotp.gateway.audio import CLIP_NAMES, PromptLibrary
 from voiceotp.gateway.queue import MemoryQueue, Queue
 from voiceotp.gateway.queue.redis import RedisQueue

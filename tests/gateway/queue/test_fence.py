@@ -1,29 +1,47 @@
-"""The CallFence contract (MemoryFence now; the SQL store must pass the same suite)."""
+"""The CallFence contract: MemoryFence, and SqlFence on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from tests.gateway.queue.sqlstores import (
+    NOW,
+    SQL_KINDS,
+    add_account,
+    add_call,
+    open_store,
+    sql_settings,
+)
 from voiceotp.gateway.dialer import CallOutcome, CallStatus
 from voiceotp.gateway.queue import CallFence, CallTicket, ClaimVerdict, MemoryFence
+from voiceotp.gateway.settings import Settings
+from voiceotp.gateway.store.fence import SqlFence
 
-NOW = 1_700_000_000.0
 NO_ANSWER = CallOutcome(CallStatus.NO_ANSWER, 487, 19, end_at=NOW)
 ANSWERED = CallOutcome(CallStatus.ANSWERED, 200, 16, end_at=NOW)
+TICKET = CallTicket("7", "13800138000", "1125", "en", 3)
 
 
-def _memory() -> tuple[CallFence, Callable[[CallTicket], None]]:
-    fence = MemoryFence()
-    return fence, fence.add
+@pytest.fixture(params=["memory", *SQL_KINDS])
+def fence_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings | None:
+    return None if request.param == "memory" else sql_settings(request, request.param, tmp_path)
 
 
-@pytest.fixture(params=[_memory])
-def fence(request: pytest.FixtureRequest) -> CallFence:
-    backend, add = request.param()
-    add(CallTicket("7", "13800138000", "1125", "en", 3))
-    return backend  # type: ignore[no-any-return]
+@pytest.fixture
+async def fence(fence_settings: Settings | None) -> AsyncIterator[CallFence]:
+    if fence_settings is None:
+        memory = MemoryFence()
+        memory.add(TICKET)
+        yield memory
+        return
+    settings = fence_settings
+    async for store in open_store(settings):
+        account_id = await add_account(store, settings)
+        await add_call(store, TICKET, account_id=account_id)
+        yield SqlFence(store, language="en", repeat=3)
 
 
 async def _claim(fence: CallFence, attempt: int = 1, now: float = NOW) -> ClaimVerdict:

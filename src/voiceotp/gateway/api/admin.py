@@ -92,6 +92,7 @@ ACCOUNT_SETTINGS = {
     "cap_hour": "integer",
     "cap_day": "integer",
     "callback_url": "string",
+    "refund_unconnected": "boolean",
 }
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/accounts", _list, "List accounts"),

@@ -6,6 +6,8 @@ ending in ``0`` + a SIP code of the outcome table ends with that code (``…0486
 draw from a configurable weighted mix. Time passes through an injected clock and sleep,
 so tests run instantly. When ``record_dir`` is set, every answered call leaves
 ``<call_id>.wav`` with exactly what the callee would have heard (cut at the call cap).
+With ``dial_log`` set, every dial appends ``<call_id>`` as one line to that file before
+anything else happens (an audit of what the "network" was asked, e.g. to count dials).
 """
 
 from __future__ import annotations
@@ -81,12 +83,14 @@ class SimulatedCarrier:
         profile: SimulationProfile | None = None,
         *,
         record_dir: Path | None = None,
+        dial_log: Path | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self.profile = profile or SimulationProfile()
         self.record_dir = record_dir
+        self.dial_log = dial_log
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -111,6 +115,9 @@ class SimulatedCarrier:
             return CallOutcome(CallStatus.CANCELED, None, None, end_at=now, detail="closed")
         if call.deadline is not None and now >= call.deadline:
             return CallOutcome(CallStatus.EXPIRED, None, None, end_at=now, detail="deadline")
+        if self.dial_log is not None:
+            with self.dial_log.open("a", encoding="ascii") as log_file:  # one write: O_APPEND
+                log_file.write(f"{call.call_id}\n")
         status, code = self.choose_outcome(call.mobile)
         log.debug("simulated call %s to %s -> %s", call.call_id, mask_mobile(call.mobile), status)
         invite_at = now

@@ -85,6 +85,9 @@ class Store(abc.ABC):
 
         Calls whose lease expired are claimable again (attempts counts every claim), so a
         crashed worker's calls are not lost. Safe with many workers and processes.
+
+        Not for dialing: delivery claims through :class:`~voiceotp.gateway.store.fence.
+        SqlFence`, because re-claiming an expired ``dialing`` lease could ring a phone twice.
         """
 
     # ---- reads -----------------------------------------------------------------------

@@ -8,7 +8,16 @@ from enum import StrEnum
 ACTIVE, FROZEN, ABUSE_FROZEN = "active", "frozen", "abuse_frozen"
 ACCOUNT_STATES = (ACTIVE, FROZEN, ABUSE_FROZEN)
 QUEUED, DIALING = "queued", "dialing"
-FINAL_STATES = ("ANSWERED", "BUSY", "NO_ANSWER", "REJECTED", "FAILED", "EXPIRED", "CANCELED")
+FINAL_STATES = (
+    "ANSWERED",
+    "BUSY",
+    "NO_ANSWER",
+    "REJECTED",
+    "FAILED",
+    "EXPIRED",
+    "CANCELED",
+    "RELAYED",  # handed to an upstream that accepted it; its final status is unknown
+)
 POLICY_KINDS = ("deny_ip", "blacklist", "sensitive_word")
 
 
@@ -33,6 +42,7 @@ class AccountRecord:
     cap_day: int | None = None
     callback_url: str = ""
     version: int = 1
+    refund_unconnected: bool | None = None  # charge policy; None: the server's default
     blacklist: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -47,6 +57,7 @@ ACCOUNT_SETTABLE = (
     "cap_hour",
     "cap_day",
     "callback_url",
+    "refund_unconnected",  # charge policy override (None: the server's default)
 )
 
 
@@ -107,8 +118,9 @@ class CallResult:
 
 
 def refund_due(state: str, *, refund_unconnected: bool) -> bool:
-    """The charge policy: keep the held unit, or give it back when the call never connected."""
-    return refund_unconnected and state != "ANSWERED"
+    """The charge policy: keep the held unit, or give it back when the call never connected.
+    RELAYED is billable like ANSWERED (the upstream took the call and charges us)."""
+    return refund_unconnected and state not in ("ANSWERED", "RELAYED")
 
 
 @dataclass(frozen=True, slots=True)

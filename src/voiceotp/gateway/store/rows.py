@@ -11,7 +11,7 @@ Row = Sequence[Any]
 
 ACCOUNT_COLUMNS = (
     "id, name, apikey_enc, balance, state, require_dynamic, allow_ips, rate_per_s, "
-    "cap_minute, cap_hour, cap_day, callback_url, version"
+    "cap_minute, cap_hour, cap_day, callback_url, version, refund_unconnected"
 )
 CALL_COLUMNS = (
     "voiceid, account_id, mobile, content, state, created_at, deadline, attempts, sip_code, "
@@ -80,6 +80,7 @@ def account_from_row(row: Row, blacklist: frozenset[str]) -> AccountRecord:
         cap_day=row[10],
         callback_url=str(row[11]),
         version=int(row[12]),
+        refund_unconnected=None if row[13] is None else bool(row[13]),
         blacklist=blacklist,
     )
 

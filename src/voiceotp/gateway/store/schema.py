@@ -43,6 +43,8 @@ accounts = Table(
     Column("callback_url", Text, nullable=False, default=""),
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", Float, nullable=False),
+    # Charge policy (migration 0002): refund calls that never connected? NULL = server default.
+    Column("refund_unconnected", Boolean, nullable=True),
     CheckConstraint("balance >= 0", name="balance_not_negative"),
 )
 
@@ -86,6 +88,8 @@ calls = Table(
     Column("answer_time", Float, nullable=False, default=0),
     Column("end_time", Float, nullable=False, default=0),
     Column("duration", Integer, nullable=False, default=0),
+    # Delivery (migration 0002): a requeued call (redial) is not due before this time.
+    Column("not_before", Float, nullable=False, server_default=text("0")),
     # Partial: most Submits carry no key, and their rows need no entry here.
     Index(
         "calls_idempotency",
@@ -128,4 +132,41 @@ counters = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("value", BigInteger, nullable=False),
+)
+
+# ---- delivery (migration 0002) ---------------------------------------------------------------
+# One row per dial attempt of a call (the call record / CDR); times are Unix seconds, NULL
+# when the step never happened.
+call_attempts = Table(
+    "call_attempts",
+    metadata,
+    Column("voiceid", BigInteger, primary_key=True, autoincrement=False),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(16), nullable=False),
+    Column("sip_code", Integer, nullable=True),
+    Column("q850", Integer, nullable=True),
+    Column("submit_at", Float, nullable=False),
+    Column("invite_at", Float, nullable=True),
+    Column("ring_at", Float, nullable=True),
+    Column("answer_at", Float, nullable=True),
+    Column("end_at", Float, nullable=True),
+    Column("duration", Float, nullable=False, default=0),
+    Column("worker", String(64), nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+)
+
+# Status reports waiting to be pushed (written in the transaction that finishes the call).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("report_id", String(64), primary_key=True),
+    Column("account", String(16), nullable=False),
+    Column("callback_url", Text, nullable=False),
+    Column("report", Text, nullable=False),  # the StatusReport as JSON
+    Column("state", String(16), nullable=False),  # pending | delivered | abandoned
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Index("outbox_due", "state", "next_at"),
 )

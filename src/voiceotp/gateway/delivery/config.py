@@ -1,0 +1,149 @@
+"""Delivery settings: which dialer, the trunk, limits, redials, prompts, status push.
+
+One nested part of :class:`~voiceotp.gateway.settings.Settings` (``settings.delivery``),
+read from the TOML table ``[gateway.delivery]`` (with ``[gateway.delivery.trunk]``,
+``[gateway.delivery.simulation]``, ``[[gateway.delivery.upstreams]]``) or from
+``VOICEOTP_DELIVERY`` as JSON. A few values have their own variables for quick overrides:
+``VOICEOTP_DIALER`` (simulated | sip | relay).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from voiceotp.gateway.dialer.base import CallStatus
+
+__all__ = [
+    "DIALER_KINDS",
+    "DeliverySettings",
+    "SimulationSettings",
+    "TrunkSettings",
+    "UpstreamSettings",
+]
+
+DIALER_KINDS = ("simulated", "sip", "relay")
+
+
+@dataclass(frozen=True)
+class TrunkSettings:
+    """The SIP trunk (see :class:`~voiceotp.gateway.dialer.sip.SipTrunk`)."""
+
+    host: str = ""
+    port: int = 5060
+    from_user: str = "voiceotp"
+    domain: str = ""
+    username: str = ""
+    password: str = field(default="", repr=False)
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 0
+    public_host: str = ""
+    codecs: tuple[str, ...] = ("PCMU", "PCMA")
+
+
+@dataclass(frozen=True)
+class UpstreamSettings:
+    """One ihuyi-compatible upstream of the relay dialer."""
+
+    name: str
+    base_url: str
+    account: str
+    apikey: str = field(repr=False)
+    server_dedupes: bool = False
+    supports_query: bool = False
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """The simulated carrier: outcome mix (weights per status) and times in seconds."""
+
+    mix: Mapping[str, float] = field(default_factory=lambda: {"ANSWERED": 1.0})
+    ring_after_s: float = 1.0
+    answer_after_s: float = 3.0
+    reject_after_s: float = 2.0
+    record_dir: Path | None = None  # None: <data_dir>/calls
+    dial_log: Path | None = None  # append each dialed call id (audits, tests)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How accepted calls become phone calls, and how customers hear of them."""
+
+    run_dialer: bool = True  # `voiceotp serve` runs a dialer worker in-process
+    run_notifier: bool = True  # ... and the status push
+    dialer: str = "simulated"
+    worker_name: str = ""  # "" -> host-pid (unique); a fixed name ends its past life's calls
+    max_concurrent: int = 30
+    calls_per_s: float = 10.0
+    burst: int = 10
+    ring_timeout_s: float = 30.0
+    max_duration_s: float = 60.0
+    lease_margin_s: float = 60.0
+    poll_s: float = 1.0
+    stale_after_s: float = 60.0
+    renew_every_s: float = 15.0
+    redial: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: {"NO_ANSWER": (30.0,)})
+    prompt_language: str = "zh"
+    prompt_repeat: int = 2
+    prompt_dir: Path | None = None  # recorded clips for prompt_language; None: espeak-ng
+    prompt_cache_dir: Path | None = None
+    trunk: TrunkSettings = field(default_factory=TrunkSettings)
+    simulation: SimulationSettings = field(default_factory=SimulationSettings)
+    upstreams: tuple[UpstreamSettings, ...] = ()
+    push_base_s: float = 30.0
+    push_cap_s: float = 3600.0
+    push_give_up_s: float = 86400.0
+    push_timeout_s: float = 10.0
+    push_poll_s: float = 1.0
+    sweep_every_s: float = 5.0
+    requeue_after_s: float = 60.0  # Redis mode: re-enqueue queued calls idle this long
+
+    def __post_init__(self) -> None:
+        if self.dialer not in DIALER_KINDS:
+            raise ValueError(f"dialer must be one of {', '.join(DIALER_KINDS)}")
+        if not 1 <= self.prompt_repeat <= 3:
+            raise ValueError("prompt_repeat must be 1..3")
+        if self.dialer == "sip" and not self.trunk.host:
+            raise ValueError("the sip dialer needs trunk.host")
+        if self.dialer == "relay" and not self.upstreams:
+            raise ValueError("the relay dialer needs at least one upstream")
+        for status in self.redial:
+            CallStatus(status)  # ValueError for an unknown status
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> DeliverySettings:
+        """Build from plain values (a TOML table or JSON object)."""
+        values = dict(raw)
+        _known(cls, values)
+        if "trunk" in values and not isinstance(values["trunk"], TrunkSettings):
+            trunk = dict(values["trunk"])
+            _known(TrunkSettings, trunk)
+            if "codecs" in trunk:
+                trunk["codecs"] = tuple(trunk["codecs"])
+            values["trunk"] = TrunkSettings(**trunk)
+        if "simulation" in values and not isinstance(values["simulation"], SimulationSettings):
+            sim = dict(values["simulation"])
+            _known(SimulationSettings, sim)
+            for name in ("record_dir", "dial_log"):
+                if sim.get(name):
+                    sim[name] = Path(sim[name])
+            values["simulation"] = SimulationSettings(**sim)
+        if "upstreams" in values:
+            values["upstreams"] = tuple(
+                u if isinstance(u, UpstreamSettings) else UpstreamSettings(**u)
+                for u in values["upstreams"]
+            )
+        if "redial" in values:
+            values["redial"] = {k: tuple(float(d) for d in v) for k, v in values["redial"].items()}
+        for name in ("prompt_dir", "prompt_cache_dir"):
+            if values.get(name):
+                values[name] = Path(values[name])
+        return cls(**values)
+
+
+def _known(kind: type, values: Mapping[str, Any]) -> None:
+    unknown = set(values) - {f.name for f in fields(kind)}
+    if unknown:
+        raise ValueError(f"unknown {kind.__name__} key(s): {', '.join(sorted(unknown))}")

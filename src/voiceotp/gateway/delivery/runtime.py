@@ -1,0 +1,224 @@
+"""The delivery runtime: queue, fence, dialer worker, notifier and sweep, built from settings.
+
+``voiceotp serve`` starts one next to the API (``app.py``'s lifespan); ``voiceotp dialer``
+runs one alone. Queue: the store itself (:class:`StoreQueue`, embedded) or Redis Streams
+when ``redis_url`` is set (then the sweep also re-enqueues calls whose job was lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from voiceotp.gateway.audio import PromptLibrary
+from voiceotp.gateway.delivery.factory import make_dialer, make_prompts, worker_settings
+from voiceotp.gateway.dialer.base import CallOutcome, CallStatus, Dialer
+from voiceotp.gateway.keys import KeyBox
+from voiceotp.gateway.notify import Notifier, PushSchedule
+from voiceotp.gateway.queue.base import Job, Queue
+from voiceotp.gateway.queue.middleware import RedialPolicy, default_middleware
+from voiceotp.gateway.queue.store import StoreQueue
+from voiceotp.gateway.queue.worker import DialWorker
+from voiceotp.gateway.settings import Settings
+from voiceotp.gateway.store.base import Store
+from voiceotp.gateway.store.fence import SqlFence
+from voiceotp.gateway.store.outbox import SqlOutbox
+from voiceotp.gateway.store.sweep import Sweeper
+
+if TYPE_CHECKING:
+    from voiceotp.gateway.service import Gateway
+
+__all__ = ["DeliveryRuntime", "default_worker_name"]
+
+log = logging.getLogger(__name__)
+
+
+def default_worker_name() -> str:
+    """``host-pid``: unique among live processes."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class DeliveryRuntime:
+    """Everything between an accepted call and its status report, for one process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        run_dialer: bool | None = None,
+        run_notifier: bool | None = None,
+        queue: Queue | None = None,
+        dialer: Dialer | None = None,
+        prompts: PromptLibrary | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        conf = settings.delivery
+        self.settings, self.store, self._clock = settings, store, clock
+        self.run_dialer = conf.run_dialer if run_dialer is None else run_dialer
+        self.run_notifier = conf.run_notifier if run_notifier is None else run_notifier
+        self.fence = SqlFence(
+            store,
+            language=conf.prompt_language,
+            repeat=conf.prompt_repeat,
+            refund_unconnected=settings.refund_unconnected,
+            clock=clock,
+        )
+        self.outbox = SqlOutbox(store)
+        self.sweeper = Sweeper(self.fence, requeue_after_s=conf.requeue_after_s)
+        self._queue, self._dialer, self._prompts = queue, dialer, prompts
+        self._redis: Any = None
+        self.worker: DialWorker | None = None
+        self.worker_name = settings.delivery.worker_name or default_worker_name()
+        self.notifier: Notifier | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._keybox = KeyBox(settings.secret_key)
+
+    @property
+    def queue(self) -> Queue:
+        assert self._queue is not None, "runtime not started"
+        return self._queue
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.settings.redis_url) and not isinstance(self._queue, StoreQueue)
+
+    async def start(self) -> None:
+        """Build the queue, then start the worker, the notifier and the sweep."""
+        if self._queue is None:
+            self._queue = await self._make_queue()
+        conf = self.settings.delivery
+        if self.run_dialer:
+            name = self.worker_name
+            if conf.worker_name:  # our own calls of a past life: nobody else holds them
+                ended = await self.sweeper.cancel_orphans(self._clock(), worker=name)
+                if ended:
+                    log.warning("ended %d calls of %s's previous run CANCELED", len(ended), name)
+            self.worker = await self._make_worker(name)
+            self._spawn(self.worker.run(), "dial-worker")
+        if self.run_notifier:
+            self.notifier = self._make_notifier()
+            self._spawn(self.notifier.run(), "notifier")
+        if self.run_dialer:
+            self._spawn(self._sweep_forever(), "delivery-sweep")
+
+    def attach(self, gateway: Gateway) -> None:
+        """Wire into the API's gateway: accepted calls are enqueued, finished calls feed
+        its abuse detectors (failure ratio)."""
+        gateway.on_accepted = self.accepted
+
+        async def finished(account_id: int, outcome: CallOutcome) -> None:
+            connected = outcome.status in (CallStatus.ANSWERED, CallStatus.RELAYED)
+            await gateway.abuse.call_finished(account_id, connected)
+
+        self.fence.on_finished = finished
+
+    async def accepted(self, voiceid: str, deadline: float) -> None:
+        """A call was accepted (committed): hand it to the queue."""
+        await self.queue.enqueue(Job(voiceid, deadline))
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Stop the sweep and the notifier, let calls in flight end (``grace_s``)."""
+        sweep = [t for t in self._tasks if t.get_name() == "delivery-sweep"]
+        for task in sweep:
+            task.cancel()
+        if self.notifier is not None:
+            self.notifier.stop()
+        if self.worker is not None:
+            await self.worker.stop(grace_s)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace_s + 2)
+        for task in self._tasks:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("delivery task %s failed", task.get_name())
+        if self.notifier is not None:
+            await self.notifier.aclose()
+        if self._queue is not None:
+            await self._queue.aclose()
+
+    # ---- building ----------------------------------------------------------------------
+
+    async def _make_queue(self) -> Queue:
+        if not self.settings.redis_url:
+            return StoreQueue(self.store, clock=self._clock)
+        import redis.asyncio
+
+        from voiceotp.gateway.queue.redis import RedisQueue
+
+        client = redis.asyncio.Redis.from_url(self.settings.redis_url)
+        queue = RedisQueue(
+            client, prefix=self.settings.redis_prefix + "delivery", clock=self._clock
+        )
+        await queue.setup()
+        return queue
+
+    async def _make_worker(self, name: str) -> DialWorker:
+        conf = self.settings.delivery
+        prompts = self._prompts or make_prompts(conf)
+        await asyncio.to_thread(prompts.warm, [conf.prompt_language])  # espeak-ng, once
+        dialer = self._dialer or make_dialer(conf, self.settings.data_dir)
+        policy = RedialPolicy({CallStatus(k): v for k, v in conf.redial.items()})
+        return DialWorker(
+            queue=self.queue,
+            fence=self.fence,
+            dialer=dialer,
+            prompts=prompts,
+            settings=worker_settings(conf, name),
+            middleware=default_middleware(policy),
+            clock=self._clock,
+        )
+
+    def _make_notifier(self) -> Notifier:
+        conf = self.settings.delivery
+        schedule = PushSchedule(
+            base_s=conf.push_base_s, cap_s=conf.push_cap_s, give_up_after_s=conf.push_give_up_s
+        )
+        return Notifier(
+            self.outbox,
+            self._apikey,
+            schedule=schedule,
+            timeout_s=conf.push_timeout_s,
+            poll_s=conf.push_poll_s,
+            clock=self._clock,
+        )
+
+    async def _apikey(self, account: str) -> str | None:
+        record = await self.store.get_account(account)
+        return None if record is None else self._keybox.open(record.apikey_enc)
+
+    # ---- running -----------------------------------------------------------------------
+
+    def _spawn(self, work: Any, name: str) -> None:
+        self._tasks.append(asyncio.get_running_loop().create_task(work, name=name))
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep_once()
+            except Exception:
+                log.exception("delivery sweep failed (will retry)")
+            await asyncio.sleep(self.settings.delivery.sweep_every_s)
+
+    async def sweep_once(self) -> None:
+        """Expire, cancel orphans, re-enqueue lost jobs (Redis only: the store queue
+        cannot lose one)."""
+        result = await self.sweeper.sweep(self._clock(), find_lost=self.uses_redis)
+        for job in result.lost:
+            await self.queue.enqueue(job)
+        if result.expired or result.canceled or result.lost:
+            log.info(
+                "sweep: %d expired, %d orphans canceled, %d jobs re-enqueued",
+                len(result.expired),
+                len(result.canceled),
+                len(result.lost),
+            )
