@@ -11,7 +11,6 @@ import pytest
 from voiceotp.gateway.store import (
     Acceptance,
     AcceptStatus,
-    CallResult,
     Store,
     StoreError,
     refund_due,
@@ -129,39 +128,6 @@ async def test_idempotency_key_replays_inside_and_across_batches(opened: Store) 
     assert await opened.count_calls() == 1
 
 
-async def test_claim_lease_and_finish(opened: Store) -> None:
-    account_id = await new_account(opened)
-    ids = [
-        (await opened.accept(acceptance(account_id, f"1380013800{i}"))).voiceid for i in range(3)
-    ]
-    claimed = await opened.claim_calls(worker="w1", limit=2, now=NOW, lease_s=30)
-    assert len(claimed) == 2
-    assert {c.voiceid for c in claimed} <= set(ids)
-    assert all(c.state == "dialing" and c.claimed_by == "w1" and c.attempts == 1 for c in claimed)
-    rest = await opened.claim_calls(worker="w2", limit=5, now=NOW, lease_s=30)
-    assert len(rest) == 1
-    assert await opened.claim_calls(worker="w3", limit=5, now=NOW + 10, lease_s=30) == []
-    expired_lease = await opened.claim_calls(worker="w3", limit=5, now=NOW + 31, lease_s=30)
-    assert len(expired_lease) == 3
-    assert all(c.attempts == 2 for c in expired_lease)
-    await opened.finish_call(ids[0], CallResult("ANSWERED", 200, NOW + 5, NOW + 20, 15), now=NOW)
-    await opened.finish_call(ids[1], CallResult("BUSY", 486, refund=True), now=NOW)
-    with pytest.raises(StoreError):
-        await opened.finish_call(ids[1], CallResult("FAILED"), now=NOW)
-    done = await opened.get_call(ids[0])
-    assert done is not None
-    assert done.state == "ANSWERED"
-    assert done.duration == 15
-    assert await opened.get_balance(account_id) == 8  # 10 - 3 held + 1 refunded
-    assert await opened.ledger_sum(account_id) == 8
-
-
-async def test_claims_skip_calls_past_their_deadline(opened: Store) -> None:
-    account_id = await new_account(opened)
-    await opened.accept(acceptance(account_id))
-    assert await opened.claim_calls(worker="w", limit=5, now=NOW + 301, lease_s=30) == []
-
-
 async def test_recent_calls_and_audit(opened: Store) -> None:
     account_id = await new_account(opened)
     await opened.accept(acceptance(account_id))
@@ -223,20 +189,6 @@ async def test_consistency_check_sees_a_broken_ledger(opened: Store) -> None:
 
     await opened._transact(corrupt)
     assert await opened.consistency_problems() == ["V20000001: balance 5 != ledger 4"]
-
-
-async def test_expire_calls_past_their_deadline(opened: Store) -> None:
-    account_id = await new_account(opened, balance=3)
-    old = (await opened.accept(acceptance(account_id))).voiceid
-    fresh = await opened.accept(Acceptance(account_id, "13800138001", "1125", NOW + 100, NOW + 400))
-    assert await opened.expire_calls(now=NOW + 350, refund=True) == [old]
-    assert await opened.expire_calls(now=NOW + 350, refund=True) == []
-    expired = await opened.get_call(old)
-    assert expired is not None
-    assert expired.state == "EXPIRED"
-    assert await opened.get_balance(account_id) == 2  # 3 - 2 held + 1 refunded
-    assert (await opened.get_call(fresh.voiceid)) is not None
-    assert await opened.consistency_problems() == []
 
 
 def test_charge_policy() -> None:

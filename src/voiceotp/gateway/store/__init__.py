@@ -1,8 +1,8 @@
 """Persistence of the gateway: one :class:`Store` interface, SQLite and PostgreSQL.
 
 Delivery's seam: accepted Submits are ``calls`` rows in state ``queued``;
-:meth:`Store.claim_calls` leases them to a worker and :meth:`Store.finish_call`
-records the outcome (refunding the held unit when the charge policy says so).
+:class:`~voiceotp.gateway.store.fence.SqlFence` moves them to ``dialing`` for exactly one
+attempt and records the outcome (refunding the held unit when the charge policy says so).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from voiceotp.gateway.store.records import (
     AccountRecord,
     AuditEvent,
     CallRecord,
-    CallResult,
     refund_due,
 )
 
@@ -29,7 +28,6 @@ __all__ = [
     "AccountRecord",
     "AuditEvent",
     "CallRecord",
-    "CallResult",
     "Store",
     "StoreError",
     "is_postgres_url",

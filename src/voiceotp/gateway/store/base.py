@@ -25,7 +25,6 @@ from voiceotp.gateway.store.records import (
     AccountRecord,
     AuditEvent,
     CallRecord,
-    CallResult,
     StoreError,
 )
 from voiceotp.gateway.store.rows import (
@@ -75,19 +74,6 @@ class Store(abc.ABC):
         """Hold one unit and queue the call durably — or report a replay or no balance.
 
         Returns only after the transaction holding this acceptance has committed.
-        """
-
-    @abc.abstractmethod
-    async def claim_calls(
-        self, *, worker: str, limit: int, now: float, lease_s: float
-    ) -> list[CallRecord]:
-        """Lease up to ``limit`` queued calls (oldest first) to ``worker``, state ``dialing``.
-
-        Calls whose lease expired are claimable again (attempts counts every claim), so a
-        crashed worker's calls are not lost. Safe with many workers and processes.
-
-        Not for dialing: delivery claims through :class:`~voiceotp.gateway.store.fence.
-        SqlFence`, because re-claiming an expired ``dialing`` lease could ring a phone twice.
         """
 
     # ---- reads -----------------------------------------------------------------------
@@ -288,45 +274,6 @@ class Store(abc.ABC):
             )
 
         await self._transact(work)
-
-    async def finish_call(self, voiceid: str, result: CallResult, *, now: float) -> None:
-        """Record how a call ended; with ``result.refund`` the held unit goes back."""
-
-        async def work(tx: Tx) -> None:
-            row = await tx.fetchrow(
-                "UPDATE calls SET state = $2, sip_code = $3, answer_time = $4, end_time = $5, "
-                "duration = $6, claimed_by = NULL, lease_until = NULL "
-                "WHERE voiceid = $1 AND state IN ('queued', 'dialing') RETURNING account_id",
-                int(voiceid),
-                result.state,
-                result.sip_code,
-                result.answer_time,
-                result.end_time,
-                result.duration,
-            )
-            if row is None:
-                raise StoreError(f"call {voiceid} is unknown or already finished")
-            if result.refund:
-                await adjust_in(tx, int(row[0]), 1, "refund", now, voiceid=int(voiceid))
-
-        await self._transact(work)
-
-    async def expire_calls(self, *, now: float, refund: bool) -> list[str]:
-        """Mark queued calls past their deadline EXPIRED (a code too old is never dialed);
-        with ``refund`` their held units go back. Returns their voiceids."""
-
-        async def work(tx: Tx) -> list[str]:
-            rows = await tx.fetch(
-                "UPDATE calls SET state = 'EXPIRED' WHERE state = 'queued' AND deadline < $1 "
-                "RETURNING voiceid, account_id",
-                now,
-            )
-            if refund:
-                for voiceid, account_id in rows:
-                    await adjust_in(tx, int(account_id), 1, "refund", now, voiceid=int(voiceid))
-            return [str(r[0]) for r in rows]
-
-        return await self._transact(work)
 
     async def _write_and_bump(self, sql: str, *args: Any) -> None:
         async def work(tx: Tx) -> None:

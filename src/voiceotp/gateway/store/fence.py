@@ -5,7 +5,6 @@ is tests/gateway/queue/test_fence.py, shared with ``MemoryFence``). The row move
 ``queued -> dialing -> <final status>``; a worker dials only after its claim moved the row
 to ``dialing`` for exactly its attempt. A ``dialing`` row whose lease expired is ORPHANED:
 its dialer died mid-call, so it is ended CANCELED, never dialed again.
-(:meth:`Store.claim_calls` re-claims such rows; delivery does not use it.)
 
 :meth:`SqlFence.finish` does everything of a call's end in one transaction: the row's final
 status, the attempt's call record (``call_attempts``), the charge (kept, or refunded when the

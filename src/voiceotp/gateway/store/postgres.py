@@ -15,8 +15,8 @@ import asyncpg
 
 from voiceotp.gateway.store.base import Store, T
 from voiceotp.gateway.store.batch import Committed, GroupCommitWriter, plan_batch
-from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, CallRecord
-from voiceotp.gateway.store.rows import Row, call_from_row, claim_sql
+from voiceotp.gateway.store.records import Acceptance, AcceptOutcome
+from voiceotp.gateway.store.rows import Row
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
 
 LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE"
@@ -37,7 +37,6 @@ WRITE_BATCH = (
     "INSERT INTO ledger (account_id, delta, reason, voiceid, created_at) "
     "SELECT account_id, -1, 'hold', voiceid, created_at FROM c"
 )
-CLAIM_SQL = claim_sql(" FOR UPDATE SKIP LOCKED")
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -142,9 +141,3 @@ class PostgresStore(Store):
                 size,
             )
             self._ids.add_block(int(last), size)
-
-    async def claim_calls(
-        self, *, worker: str, limit: int, now: float, lease_s: float
-    ) -> list[CallRecord]:
-        rows = await self.pool.fetch(CLAIM_SQL, worker, now + lease_s, now, limit)
-        return sorted((call_from_row(r) for r in rows), key=lambda c: (c.created_at, c.voiceid))

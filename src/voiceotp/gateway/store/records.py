@@ -105,18 +105,6 @@ class CallRecord:
     lease_until: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CallResult:
-    """How a call ended, as delivery reports it to :meth:`Store.finish_call`."""
-
-    state: str  # one of FINAL_STATES
-    sip_code: int = 0
-    answer_time: float = 0.0
-    end_time: float = 0.0
-    duration: int = 0
-    refund: bool = False  # give the held unit back (charge policy: never connected)
-
-
 def refund_due(state: str, *, refund_unconnected: bool) -> bool:
     """The charge policy: keep the held unit, or give it back when the call never connected.
     RELAYED is billable like ANSWERED (the upstream took the call and charges us)."""

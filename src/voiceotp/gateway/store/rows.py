@@ -19,17 +19,6 @@ CALL_COLUMNS = (
 )
 
 
-def claim_sql(lock_clause: str) -> str:
-    """Lease the oldest claimable calls; PostgreSQL adds FOR UPDATE SKIP LOCKED (SQLite's
-    BEGIN IMMEDIATE already serialises writers)."""
-    return (
-        "UPDATE calls SET state = 'dialing', claimed_by = $1, lease_until = $2, "  # noqa: S608
-        "attempts = attempts + 1 WHERE voiceid IN (SELECT voiceid FROM calls "
-        "WHERE (state = 'queued' OR (state = 'dialing' AND lease_until < $3)) "
-        f"AND deadline >= $3 ORDER BY created_at LIMIT $4{lock_clause}) RETURNING {CALL_COLUMNS}"
-    )
-
-
 BUMP_POLICY = "UPDATE counters SET value = value + 1 WHERE name = 'policy_version'"
 
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from voiceotp.gateway.store.base import Store, T
 from voiceotp.gateway.store.batch import Committed, GroupCommitWriter, plan_batch
-from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, CallRecord
-from voiceotp.gateway.store.rows import Row, call_from_row, claim_sql
+from voiceotp.gateway.store.records import Acceptance, AcceptOutcome
+from voiceotp.gateway.store.rows import Row
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
 from voiceotp.gateway.store.walsync import WalFlusher
 
@@ -237,16 +237,3 @@ class SQLiteStore(Store):
             ).fetchone()
             conn.execute("COMMIT")
             self._ids.add_block(int(last), size)
-
-    async def claim_calls(
-        self, *, worker: str, limit: int, now: float, lease_s: float
-    ) -> list[CallRecord]:
-        async def work(tx: Any) -> list[Row]:
-            rows: list[Row] = await tx.fetch(CLAIM_SQL, worker, now + lease_s, now, limit)
-            return rows
-
-        rows = await self._transact(work)
-        return sorted((call_from_row(r) for r in rows), key=lambda c: (c.created_at, c.voiceid))
-
-
-CLAIM_SQL = claim_sql("")
