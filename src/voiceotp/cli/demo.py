@@ -124,28 +124,27 @@ def results_table(calls: list[DemoCall]) -> Table:
     """The rich table the demo prints."""
     from voiceotp.protocol import mask_mobile
 
-    table = Table(title="voiceotp demo: voice codes sent")
-    for column in (
-        "number",
-        "code",
-        "voiceid",
-        "status",
-        "SIP",
-        "duration",
-        "what the callee heard",
-    ):
-        table.add_column(column, overflow="fold")
+    folders = {c.wav.parent for c in calls if c.wav}
+    shared = folders.pop() if len(folders) == 1 else None
+    caption = f"what each callee heard: {shared}/<voiceid>.wav" if shared else None
+    table = Table(title="voiceotp demo: voice codes sent", caption=caption)
+    for column in ("number", "code", "voiceid", "status", "SIP", "duration"):
+        table.add_column(column, no_wrap=True)
+    if not shared:
+        table.add_column("heard (WAV)", overflow="fold")
     for c in calls:
         style = "green" if c.status == "ANSWERED" else "red"
-        table.add_row(
+        cells = [
             mask_mobile(c.mobile),
             c.code,
             c.voiceid,
             f"[{style}]{c.status}[/{style}]",
             str(c.sip_code),
             f"{c.duration} s",
-            str(c.wav) if c.wav else "-",
-        )
+        ]
+        if not shared:
+            cells.append(str(c.wav) if c.wav else "-")
+        table.add_row(*cells)
     return table
 
 
