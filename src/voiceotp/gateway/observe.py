@@ -46,8 +46,9 @@ class Observer:
         )
 
     def request(
-        self, client: str, incoming: IncomingRequest, result: Result, seconds: float, soap: bool
+        self, client: object, incoming: IncomingRequest, result: Result, seconds: float, soap: bool
     ) -> None:
+        """Count and time one answered request; ``client`` is formatted only if logged."""
         method = incoming.method.value if incoming.method else "unknown"
         key = (method, result.code)
         counter = self._children.get(key)
