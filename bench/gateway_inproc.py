@@ -115,9 +115,13 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         if profile is not None:
             profile.disable()
             pstats.Stats(profile).sort_stats("tottime").print_stats(35)
+        registry = app.state.gateway.observer.registry
+        batches = registry.get_sample_value("voiceotp_commit_batch_size_count")
+        rows = registry.get_sample_value("voiceotp_commit_batch_size_sum")
     print(f"{args.requests} Submits ({args.synchronous}), {args.tasks} tasks: code 2 x {ok}")
     cpu_us = cpu / args.requests * 1e6
     print(f"  {args.requests / wall:,.0f} req/s in-process, CPU {cpu_us:.1f} us/req")
+    print(f"  {rows / batches:.1f} acceptances per commit (mean, warm-up included)")
 
 
 def main() -> None:
