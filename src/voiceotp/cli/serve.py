@@ -85,7 +85,18 @@ def serve(
         access_log=False,  # ours masks numbers and keys; uvicorn's would log raw queries
         proxy_headers=False,  # X-Forwarded-For is ours to judge (settings.trusted_proxies)
         log_level="info",
+        http=http_protocol(),
+        ws="none",  # no WebSocket routes
     )
+
+
+def http_protocol() -> Any:
+    """httptools with one send per response (gateway/wire.py), else uvicorn's choice."""
+    try:
+        from voiceotp.gateway.wire import CoalescingHttpToolsProtocol
+    except ImportError:  # httptools not installed
+        return "auto"
+    return CoalescingHttpToolsProtocol
 
 
 async def prepare(settings: Any, console: Console) -> None:
