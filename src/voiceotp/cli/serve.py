@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,8 +65,6 @@ def serve(
     access_log: bool,
 ) -> None:
     """Run the ihuyi-compatible gateway."""
-    import logging
-
     import uvicorn
 
     from voiceotp.gateway import create_app
@@ -73,11 +72,7 @@ def serve(
     settings = load_settings(config, database_url, data_dir, dev, host=host, port=port)
     asyncio.run(prepare(settings, Console()))
     if access_log:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-        logger = logging.getLogger("voiceotp.access")
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+        configure_access_log()
     uvicorn.run(
         create_app(settings, migrate=False, tune_gc=True),
         host=settings.host,
@@ -88,6 +83,32 @@ def serve(
         http=http_protocol(),
         ws="none",  # no WebSocket routes
     )
+
+
+def configure_access_log() -> None:
+    """The masked access log (``voiceotp.access``) on stderr, cheaply: one line per request."""
+    import logging
+
+    from voiceotp.gateway.observe import BufferedStreamHandler
+
+    # Skip what no format here shows (the logging HOWTO's "Optimization" list: caller
+    # frame lookup, thread and process names): ~6 us a line.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # stderr block-buffered: the handler's thread flushes lines in bulk, not one write each.
+    stream = open(  # noqa: SIM115
+        sys.stderr.fileno(),
+        "w",
+        buffering=1 << 16,
+        encoding="utf-8",
+        errors="backslashreplace",
+        closefd=False,
+    )
+    handler = BufferedStreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger = logging.getLogger("voiceotp.access")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def http_protocol() -> Any:

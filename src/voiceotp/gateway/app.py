@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 from voiceotp.gateway.api.admin import admin_routes
 from voiceotp.gateway.api.voice import VoiceEndpoint
 from voiceotp.gateway.limits import NumberCapCounter, RedisNumberCaps
-from voiceotp.gateway.observe import METRICS_CONTENT_TYPE
+from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, flush_access_log
 from voiceotp.gateway.service import Clock, Gateway
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.store import Store, make_store
@@ -98,6 +98,7 @@ def create_app(
             await the_store.close()
             if redis_client is not None:
                 await redis_client.aclose()
+            flush_access_log()
 
     routes = [
         Route(VOICE_PATH, VoiceEndpoint(), methods=["GET", "POST"]),
