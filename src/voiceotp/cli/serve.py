@@ -73,6 +73,10 @@ def serve(
     asyncio.run(prepare(settings, Console()))
     if access_log:
         configure_access_log()
+    # The WAL fsync thread needs the GIL back to report a flush; the busy loop would hold
+    # it for up to the default 5 ms switch interval, and every waiting Submit with it
+    # (measured: median server CPU 140 -> 118 us/Submit on SQLite FULL at c50).
+    sys.setswitchinterval(0.0005)
     uvicorn.run(
         create_app(settings, migrate=False, tune_gc=True),
         host=settings.host,
