@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from voiceotp.protocol import parse_urlencoded
 
@@ -19,3 +23,9 @@ from voiceotp.protocol import parse_urlencoded
 )
 def test_parse_urlencoded(raw: bytes, expected: list[tuple[str, str]]) -> None:
     assert parse_urlencoded(raw) == expected
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127, exclude_characters="%+"), max_size=60))
+def test_plain_ascii_forms_split_like_parse_qsl(text: str) -> None:
+    # The fast path (no %-escapes, no '+') must agree with parse_qsl exactly.
+    assert parse_urlencoded(text.encode()) == parse_qsl(text, keep_blank_values=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
 
 from tests.gateway.harness import FIXTURE, running
+from voiceotp.gateway.observe import BufferedStreamHandler, flush_access_log
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.store import Store
 
@@ -51,3 +53,30 @@ async def test_access_log_masks_numbers_and_hides_keys(
     assert "13800138000" not in caplog.text
     assert KEY1 not in caplog.text
     assert "1125" not in lines[0]  # the code itself is a secret too
+
+
+class CountingStream(io.StringIO):
+    """A text stream that counts flushes (each one is a write(2) on a real stderr)."""
+
+    flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+def test_buffered_access_log_flushes_in_bulk_and_on_demand() -> None:
+    stream = CountingStream()
+    handler = BufferedStreamHandler(stream, interval_s=3600)  # its thread stays asleep
+    logger = logging.getLogger("voiceotp.access")
+    logger.addHandler(handler)
+    try:
+        for i in range(100):
+            logger.warning("line %d", i)
+        assert stream.flushes == 0  # not one per record
+        flush_access_log()  # what the app's shutdown does
+        assert stream.flushes == 1
+        assert stream.getvalue().splitlines() == [f"line {i}" for i in range(100)]
+    finally:
+        logger.removeHandler(handler)
+        handler.close()

@@ -16,7 +16,7 @@ from voiceotp.gateway.store import (
     refund_due,
 )
 from voiceotp.gateway.store.batch import plan_batch
-from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
+from voiceotp.gateway.store.voiceids import TAG_BITS, IdPool, VoiceIdMint
 
 NOW = 1_700_000_000.0
 
@@ -143,17 +143,21 @@ async def test_get_call_refuses_garbage_ids(opened: Store) -> None:
         assert await opened.get_call(garbage) is None
 
 
-def test_voiceids_are_a_permutation() -> None:
-    cipher = VoiceIdCipher(b"k")
-    ids = [cipher.permute(n) for n in range(1, 5001)]
-    assert len(set(ids)) == len(ids)
-    assert all(0 < i < 2**62 for i in ids)
-    assert ids != sorted(ids)  # not a counter in disguise
-    assert VoiceIdCipher(b"other").permute(1) != ids[0]
+def test_voiceids_are_unique_increasing_and_keyed() -> None:
+    mint = VoiceIdMint(b"k")
+    ids = [mint.voiceid(n) for n in range(1, 5001)]
+    assert ids == sorted(set(ids))  # increasing: rows append to the table's last pages
+    assert all(0 < i < 2**63 for i in ids)
+    tags = [i & ((1 << TAG_BITS) - 1) for i in ids]
+    assert len(set(tags)) > 4990  # a neighbour's tag is not its neighbour's plus one
+    assert [i >> TAG_BITS for i in ids] == list(range(1, 5001))
+    assert VoiceIdMint(b"other").voiceid(1) != ids[0]  # the tag needs the server key
+    with pytest.raises(ValueError):
+        mint.voiceid(2 ** (62 - TAG_BITS))
 
 
 def test_id_pool_needs_reservation() -> None:
-    pool = IdPool(VoiceIdCipher(b"k"))
+    pool = IdPool(VoiceIdMint(b"k"))
     assert pool.shortfall(1) == IdPool.BLOCK
     with pytest.raises(RuntimeError):
         pool.take()

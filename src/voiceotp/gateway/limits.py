@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -60,45 +61,50 @@ def first_exceeded(times: Iterable[float], now: float, caps: NumberCaps) -> CapR
 
 @dataclass
 class MemoryNumberCaps:
-    """Caps for one process: accepted times per (account, number), pruned past 24 h."""
+    """Caps for one process: accepted times per (account, number), dropped after 24 h."""
 
     # Tuples, not lists: containers of floats and strs drop out of the cyclic GC's sight.
     _times: dict[tuple[int, str], tuple[tuple[float, str], ...]] = field(default_factory=dict)
-    _since_sweep: int = 0
+    # Keys in the order they were used, so stale ones are found a few at a time (a full
+    # scan of every number seen in 24 h stalled the loop: a p99 spike).
+    _order: deque[tuple[float, tuple[int, str]]] = field(default_factory=deque)
     _tokens: Iterator[int] = field(default_factory=itertools.count)
 
     def warm(self, rows: Iterable[tuple[int, str, float]]) -> None:
         """Load (account_id, mobile, created_at) of calls accepted in the last 24 h."""
-        for account_id, mobile, at in rows:
+        for account_id, mobile, at in sorted(rows, key=lambda row: row[2]):
             key = (account_id, mobile)
             self._times[key] = (*self._times.get(key, ()), (at, "stored"))
+            self._order.append((at, key))
 
     async def reserve(
         self, account_id: int, mobile: str, now: float, caps: NumberCaps
     ) -> Reservation | CapRefusal:
         key = (account_id, mobile)
-        entries = tuple(e for e in self._times.get(key, ()) if now - e[0] < DAY_S)
+        known = self._times.get(key)
+        entries = tuple(e for e in known if now - e[0] < DAY_S) if known else ()
         refusal = first_exceeded((t for t, _ in entries), now, caps)
         if refusal is not None:
             self._times[key] = entries
             return refusal
         token = str(next(self._tokens))
         self._times[key] = (*entries, (now, token))
-        self._maybe_sweep(now)
+        self._order.append((now, key))
+        self._drop_stale(now)
         return Reservation(key, token, now)
 
     async def release(self, reservation: Reservation) -> None:
         entries = self._times.get(reservation.key, ())
         self._times[reservation.key] = tuple(e for e in entries if e[1] != reservation.token)
 
-    def _maybe_sweep(self, now: float) -> None:
-        self._since_sweep += 1
-        if self._since_sweep < 10_000:
-            return
-        self._since_sweep = 0
-        stale = [k for k, v in self._times.items() if not v or now - v[-1][0] >= DAY_S]
-        for key in stale:
-            del self._times[key]
+    def _drop_stale(self, now: float) -> None:
+        """Forget numbers whose newest entry is a day old (amortised O(1) per reserve)."""
+        order = self._order
+        while order and now - order[0][0] >= DAY_S:
+            _, key = order.popleft()
+            entries = self._times.get(key)
+            if entries is not None and (not entries or now - entries[-1][0] >= DAY_S):
+                del self._times[key]
 
 
 # KEYS[1] zset of "time:token"; ARGV: now, token, then (span, limit) x 3 in window order.

@@ -116,11 +116,12 @@ class Gateway:
         ctx = Ctx(method, request, client_ip, self.clock(), idempotency_key or None)
         answer = Answer(Code.FAILED)
         try:
-            answer = await self._answer(ctx) if request.method else _unknown_method(self, ctx)
+            answer = await run_pipeline(self, ctx) if request.method else _unknown_method(self, ctx)
         except Exception:
             log.exception("request failed inside the pipeline; answering code 0")
         finally:
-            await self._settle(ctx, answer)
+            if ctx.reservation is not None or ctx.owned_key is not None:
+                await self._settle(ctx, answer)
         return build_result(method, answer)
 
     async def _settle(self, ctx: Ctx, answer: Answer) -> None:
@@ -133,9 +134,6 @@ class Gateway:
         if ctx.owned_key is not None and ctx.account is not None:
             voiceid = answer.voiceid if answer.code == Code.OK else None
             self.replays.release(ctx.account.id, ctx.owned_key, voiceid)
-
-    async def _answer(self, ctx: Ctx) -> Answer:
-        return await run_pipeline(self, ctx)
 
     async def after_accept(self, ctx: Ctx, voiceid: str) -> None:
         """Feed the abuse detectors; the call is already committed, so never fail here."""

@@ -30,7 +30,14 @@ def parse_urlencoded(data: bytes | str) -> list[tuple[str, str]]:
     if isinstance(data, str):
         return parse_qsl(data, keep_blank_values=True, encoding="utf-8", errors="replace")
     if data.isascii():  # the usual case: %-escapes are decoded as UTF-8 by parse_qsl itself
-        return parse_qsl(data.decode("ascii"), keep_blank_values=True, errors="replace")
+        text = data.decode("ascii")
+        if "%" not in text and "+" not in text:
+            # Nothing to unquote (typical of API clients): splitting gives parse_qsl's
+            # pairs at a fraction of its cost (this runs twice per gateway request).
+            return [
+                (name, value) for name, _, value in (p.partition("=") for p in text.split("&") if p)
+            ]
+        return parse_qsl(text, keep_blank_values=True, errors="replace")
     # Latin-1 maps every byte to one character and back, so raw bytes and %-escapes both
     # survive parse_qsl unchanged; only then are they decoded as UTF-8.
     text = data.decode("latin-1")

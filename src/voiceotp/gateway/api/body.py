@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive
 
 
 class BodyTooLarge(Exception):
     """The body is larger than the configured limit."""
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, or BodyTooLarge as soon as ``limit`` bytes are exceeded."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+async def read_asgi_body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The whole body from ASGI ``receive``, or BodyTooLarge as soon as ``limit`` bytes
+    are exceeded (or the declared Content-Length says they will be)."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The same for a Starlette request (the admin API)."""
+    return await read_asgi_body(request.receive, request.headers.get("content-length"), limit)

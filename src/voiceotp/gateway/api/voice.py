@@ -3,22 +3,28 @@
 Parameters come from the query and a form body like PHP's ``$_REQUEST`` (the body
 wins). Every answer is HTTP 200 with an ihuyi document in the asked format, except an
 oversized body (413, still with a document).
+
+This is the hot path, so it is a raw ASGI app (:func:`voice_app`): no Starlette
+``Request``/``Response`` objects, headers read from the scope's list, the body read with
+a size cap. Starlette's machinery is built only for the rare cases that need it
+(multipart bodies, the WSDL's absolute URL).
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
 from collections.abc import AsyncGenerator
 
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive, Scope, Send
 
 from voiceotp.gateway.api import soap
-from voiceotp.gateway.api.body import BodyTooLarge, read_body
+from voiceotp.gateway.api.body import BodyTooLarge, read_asgi_body
 from voiceotp.gateway.clientip import client_ip
-from voiceotp.gateway.directory import IPAddress
 from voiceotp.gateway.rules import Answer
 from voiceotp.gateway.service import Gateway, build_result
 from voiceotp.protocol import (
@@ -28,6 +34,7 @@ from voiceotp.protocol import (
     IncomingRequest,
     Method,
     Result,
+    SubmitResult,
     body_kind,
     decode_request,
     parse_urlencoded,
@@ -35,16 +42,73 @@ from voiceotp.protocol import (
 )
 from voiceotp.protocol.request import MULTIPART
 
+log = logging.getLogger(__name__)
 MAX_FIELDS = 64
+# The headers this endpoint reads; the rest of the request's are never decoded.
+WANTED = frozenset({b"content-type", b"content-length", b"idempotency-key", b"x-forwarded-for"})
+_TYPES = {fmt: ctype.encode() for fmt, ctype in CONTENT_TYPES.items()}
+
+Answered = tuple[int, bytes, bytes]  # HTTP status, content-type, body
 
 
-def query_pairs(request: Request) -> list[tuple[str, str]]:
-    return parse_urlencoded(request.scope.get("query_string", b""))
+class VoiceEndpoint:
+    """The ASGI app of the path (a class, so Starlette's Route calls it as ASGI)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await voice_app(scope, receive, send)
 
 
-async def form_pairs(headers: Headers, body: bytes) -> list[tuple[str, str]]:
+async def voice_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """The ihuyi method call, the WSDL, or a SOAP envelope — all on one path.
+
+    Anything that escapes still answers an ihuyi document (code 0), never a bare 500.
+    """
+    gw: Gateway = scope["app"].state.gateway
+    try:
+        status, content_type, body = await answer(gw, scope, receive)
+    except ClientDisconnect:
+        return  # nobody to answer
+    except Exception:
+        log.exception("unexpected error answering %s; answering code 0", scope["path"])
+        status, content_type, body = last_resort(gw, scope)
+    headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def answer(gw: Gateway, scope: Scope, receive: Receive) -> Answered:
+    headers = wanted_headers(scope)
+    query = parse_urlencoded(scope.get("query_string", b""))
+    if scope["method"] == "GET" and soap.wants_wsdl(query):
+        wsdl = soap.render_wsdl(gw.settings.soap_namespace, wsdl_location(scope, gw))
+        return 200, _TYPES[Format.XML], wsdl
+    try:
+        declared = headers.get(b"content-length")
+        body = await read_asgi_body(receive, declared, gw.settings.max_body_bytes)
+    except BodyTooLarge:
+        incoming = decode_request(query)
+        result = build_result(incoming.method or Method.SUBMIT, Answer(Code.FAILED))
+        return 413, _TYPES[incoming.format], render(result, incoming.format, gw)
+    content_type = headers.get(b"content-type")
+    if soap.is_soap_content_type(content_type):
+        envelope = soap.parse_envelope(body)
+        if envelope is not None:
+            return await answer_soap(gw, scope, headers, *envelope)
+    incoming = decode_request(query, await form_pairs(scope, content_type, body))
+    result = await handle(gw, scope, headers, incoming, soap=False)
+    return 200, _TYPES[incoming.format], render(result, incoming.format, gw)
+
+
+def wanted_headers(scope: Scope) -> dict[bytes, str]:
+    """The few headers we read (ASGI names are lower-case); the first of a repeat wins,
+    as with Starlette's ``Headers.get`` before (X-Forwarded-For is judged the same)."""
+    pairs = reversed(scope["headers"])
+    return {name: value.decode("latin-1") for name, value in pairs if name in WANTED}
+
+
+async def form_pairs(scope: Scope, content_type: str | None, body: bytes) -> list[tuple[str, str]]:
     """Pairs of a form body; a body that is no form (or a broken one) counts as empty."""
-    kind = body_kind(headers.get("content-type"))
+    kind = body_kind(content_type)
     if kind is None or not body:
         return []
     if kind != MULTIPART:
@@ -53,7 +117,7 @@ async def form_pairs(headers: Headers, body: bytes) -> list[tuple[str, str]]:
     async def stream() -> AsyncGenerator[bytes, None]:
         yield body
 
-    parser = MultiPartParser(headers, stream(), max_files=0, max_fields=MAX_FIELDS)
+    parser = MultiPartParser(Headers(scope=scope), stream(), max_files=0, max_fields=MAX_FIELDS)
     try:
         form = await parser.parse()
     except (MultiPartException, ValueError, UnicodeDecodeError):
@@ -61,69 +125,68 @@ async def form_pairs(headers: Headers, body: bytes) -> list[tuple[str, str]]:
     return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
 
-def respond(result: Result, fmt: Format, gw: Gateway, status: int = 200) -> Response:
-    body = render_result(result, fmt, namespace=gw.settings.xml_namespace or None)
-    return Response(body, status_code=status, headers={"content-type": CONTENT_TYPES[fmt]})
+def render(result: Result, fmt: Format, gw: Gateway) -> bytes:
+    namespace = gw.settings.xml_namespace or None
+    if isinstance(result, SubmitResult) and result.voiceid.isdigit():
+        template = submit_template(result.code, result.msg, fmt, namespace)
+        if template is not None:
+            return template[0] + result.voiceid.encode() + template[1]
+    return render_result(result, fmt, namespace=namespace)
 
 
-async def voice_endpoint(request: Request) -> Response:
-    """The ihuyi method call, the WSDL, or a SOAP envelope — all on one path."""
-    gw: Gateway = request.app.state.gateway
-    query = query_pairs(request)
-    if request.method == "GET" and soap.wants_wsdl(query):
-        wsdl = soap.render_wsdl(gw.settings.soap_namespace, wsdl_location(request, gw))
-        return Response(wsdl, headers={"content-type": CONTENT_TYPES[Format.XML]})
-    try:
-        body = await read_body(request, gw.settings.max_body_bytes)
-    except BodyTooLarge:
-        incoming = decode_request(query)
-        result = build_result(incoming.method or Method.SUBMIT, Answer(Code.FAILED))
-        return respond(result, incoming.format, gw, status=413)
-    if soap.is_soap_content_type(request.headers.get("content-type")):
-        envelope = soap.parse_envelope(body)
-        if envelope is not None:
-            return await answer_soap(request, gw, *envelope)
-    incoming = decode_request(query, await form_pairs(request.headers, body))
-    result = await handle(request, gw, incoming, soap=False)
-    return respond(result, incoming.format, gw)
+@functools.lru_cache(maxsize=256)
+def submit_template(
+    code: int, msg: str, fmt: Format, namespace: str | None
+) -> tuple[bytes, bytes] | None:
+    """A Submit answer's bytes before and after its voiceid (digits need no escaping),
+    rendered once per (code, message, format): the documents differ only there."""
+    marker = b"0123456789"  # digits, like every voiceid, so rendered the same way
+    document = render_result(SubmitResult(code, msg, marker.decode()), fmt, namespace=namespace)
+    before, _, after = document.partition(marker)
+    if document.count(marker) != 1:
+        return None  # the message holds the marker too: render such answers in full
+    return before, after
 
 
-async def handle(request: Request, gw: Gateway, incoming: IncomingRequest, soap: bool) -> Result:
+async def handle(
+    gw: Gateway, scope: Scope, headers: dict[bytes, str], incoming: IncomingRequest, soap: bool
+) -> Result:
     """Run the pipeline, then count, time and log the request (numbers masked)."""
     started = time.perf_counter()
-    ip = client_address(request, gw)
-    result = await gw.handle(incoming, ip, idempotency_key=request.headers.get("idempotency-key"))
-    gw.observer.request(str(ip), incoming, result, time.perf_counter() - started, soap)
+    client = scope.get("client")
+    ip = client_ip(
+        client[0] if client else None,
+        headers.get(b"x-forwarded-for"),
+        gw.settings.trusted_proxies,
+    )
+    result = await gw.handle(incoming, ip, idempotency_key=headers.get(b"idempotency-key"))
+    gw.observer.request(ip, incoming, result, time.perf_counter() - started, soap)
     return result
 
 
 async def answer_soap(
-    request: Request, gw: Gateway, incoming: IncomingRequest, envelope_ns: str
-) -> Response:
-    result = await handle(request, gw, incoming, soap=True)
+    gw: Gateway,
+    scope: Scope,
+    headers: dict[bytes, str],
+    incoming: IncomingRequest,
+    envelope_ns: str,
+) -> Answered:
+    result = await handle(gw, scope, headers, incoming, soap=True)
     body = soap.render_envelope(result, gw.settings.soap_namespace, envelope_ns)
     media = "application/soap+xml" if envelope_ns == soap.SOAP12 else "text/xml"
-    return Response(body, headers={"content-type": f"{media}; charset=utf-8"})
+    return 200, f"{media}; charset=utf-8".encode(), body
 
 
-def wsdl_location(request: Request, gw: Gateway) -> str:
+def wsdl_location(scope: Scope, gw: Gateway) -> str:
     """This endpoint's absolute URL as the client reached it (a broken Host: our own)."""
     try:
-        return str(request.url.replace(query=""))
+        return str(Request(scope).url.replace(query=""))
     except ValueError:
-        return f"http://{gw.settings.host}:{gw.settings.port}{request.scope['path']}"
+        return f"http://{gw.settings.host}:{gw.settings.port}{scope['path']}"
 
 
-async def last_resort(request: Request, exc: Exception) -> Response:
-    """Anything that escaped: still an ihuyi document (code 0), never a bare HTTP 500."""
-    if not request.scope["path"].startswith("/webservice/"):
-        return Response("internal error\n", status_code=500, media_type="text/plain")
-    gw: Gateway = request.app.state.gateway
-    incoming = decode_request(query_pairs(request))
+def last_resort(gw: Gateway, scope: Scope) -> Answered:
+    """Code 0 in the format the query asked for (the body may be what broke)."""
+    incoming = decode_request(parse_urlencoded(scope.get("query_string", b"")))
     result = build_result(incoming.method or Method.SUBMIT, Answer(Code.FAILED))
-    return respond(result, incoming.format, gw)
-
-
-def client_address(request: Request, gw: Gateway) -> IPAddress | None:
-    peer = request.client.host if request.client else None
-    return client_ip(peer, request.headers.get("x-forwarded-for"), gw.settings.trusted_proxies)
+    return 200, _TYPES[incoming.format], render(result, incoming.format, gw)

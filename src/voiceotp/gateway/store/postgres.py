@@ -17,7 +17,7 @@ from voiceotp.gateway.store.base import Store, T
 from voiceotp.gateway.store.batch import Committed, GroupCommitWriter, plan_batch
 from voiceotp.gateway.store.records import Acceptance, AcceptOutcome
 from voiceotp.gateway.store.rows import Row
-from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
+from voiceotp.gateway.store.voiceids import IdPool, VoiceIdMint
 
 LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE"
 EXISTING_KEYS = (
@@ -65,7 +65,7 @@ class PostgresStore(Store):
     def __init__(self, url: str, *, id_key: bytes, batch_max: int = 512, pool_size: int = 8):
         self._dsn = asyncpg_dsn(url)
         self._pool_size = pool_size
-        self._ids = IdPool(VoiceIdCipher(id_key))
+        self._ids = IdPool(VoiceIdMint(id_key))
         self._writer = GroupCommitWriter(
             self._commit_batch, batch_max=batch_max, observe=self._observe_batch
         )

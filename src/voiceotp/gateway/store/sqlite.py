@@ -31,7 +31,7 @@ from voiceotp.gateway.store.base import Store, T
 from voiceotp.gateway.store.batch import Committed, GroupCommitWriter, plan_batch
 from voiceotp.gateway.store.records import Acceptance, AcceptOutcome
 from voiceotp.gateway.store.rows import Row
-from voiceotp.gateway.store.voiceids import IdPool, VoiceIdCipher
+from voiceotp.gateway.store.voiceids import IdPool, VoiceIdMint
 from voiceotp.gateway.store.walsync import WalFlusher
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class SQLiteStore(Store):
         self.path = path
         self._synchronous = synchronous
         self._flusher: WalFlusher | None = None
-        self._ids = IdPool(VoiceIdCipher(id_key))
+        self._ids = IdPool(VoiceIdMint(id_key))
         self._writer = GroupCommitWriter(
             self._commit_batch, batch_max=batch_max, observe=self._observe_batch
         )
