@@ -14,8 +14,9 @@ from tests.gateway.harness import VOICE, fixture_settings, serving
 from tests.integration.helpers import new_account, tone_clips
 from voiceotp.client import AsyncClient
 from voiceotp.gateway import create_app
-from voiceotp.gateway.delivery.config import DeliverySettings, UpstreamSettings
+from voiceotp.gateway.delivery.config import DeliverySettings
 from voiceotp.gateway.delivery.runtime import DeliveryRuntime
+from voiceotp.gateway.dialer.relay import Upstream
 from voiceotp.gateway.store import make_store
 from voiceotp.gateway.store.fence import SqlFence
 from voiceotp.testing import DEFAULT_ACCOUNT, DEFAULT_APIKEY, FakeIhuyi
@@ -30,8 +31,8 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def upstream(name: str, url: str) -> UpstreamSettings:
-    return UpstreamSettings(name, url, DEFAULT_ACCOUNT, DEFAULT_APIKEY)
+def upstream(name: str, url: str) -> Upstream:
+    return Upstream(name, url, DEFAULT_ACCOUNT, DEFAULT_APIKEY)
 
 
 async def test_relay_fails_over_only_when_nothing_was_sent(tmp_path: Path) -> None:

@@ -19,8 +19,9 @@ from tests.integration.helpers import Receiver, new_account, run_receiver, tone_
 from voiceotp.client import AsyncClient
 from voiceotp.gateway import create_app
 from voiceotp.gateway.audio import PromptLibrary
-from voiceotp.gateway.delivery.config import DeliverySettings, TrunkSettings
+from voiceotp.gateway.delivery.config import DeliverySettings
 from voiceotp.gateway.delivery.runtime import DeliveryRuntime
+from voiceotp.gateway.dialer.sip import SipTrunk
 from voiceotp.gateway.store import make_store
 from voiceotp.gateway.store.fence import SqlFence
 
@@ -59,7 +60,7 @@ async def test_submit_is_dialed_heard_recorded_and_reported(
     clips = tone_clips(tmp_path / "clips")
     delivery = DeliverySettings(
         dialer="sip",
-        trunk=TrunkSettings(host="127.0.0.1", port=far_end.port, codecs=("PCMU",)),
+        trunk=SipTrunk(host="127.0.0.1", port=far_end.port, codecs=("PCMU",)),
         prompt_dir=clips,
         prompt_cache_dir=tmp_path / "cache",
         prompt_repeat=1,

@@ -15,44 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from voiceotp.gateway.dialer.base import CallStatus
+from voiceotp.gateway.dialer.relay import Upstream
+from voiceotp.gateway.dialer.sip.config import SipTrunk
 
 __all__ = [
     "DIALER_KINDS",
     "DeliverySettings",
     "SimulationSettings",
-    "TrunkSettings",
-    "UpstreamSettings",
 ]
 
 DIALER_KINDS = ("simulated", "sip", "relay")
-
-
-@dataclass(frozen=True)
-class TrunkSettings:
-    """The SIP trunk (see :class:`~voiceotp.gateway.dialer.sip.SipTrunk`)."""
-
-    host: str = ""
-    port: int = 5060
-    from_user: str = "voiceotp"
-    domain: str = ""
-    username: str = ""
-    password: str = field(default="", repr=False)
-    bind_host: str = "127.0.0.1"
-    bind_port: int = 0
-    public_host: str = ""
-    codecs: tuple[str, ...] = ("PCMU", "PCMA")
-
-
-@dataclass(frozen=True)
-class UpstreamSettings:
-    """One ihuyi-compatible upstream of the relay dialer."""
-
-    name: str
-    base_url: str
-    account: str
-    apikey: str = field(repr=False)
-    server_dedupes: bool = False
-    supports_query: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,9 +61,9 @@ class DeliverySettings:
     prompt_repeat: int = 2
     prompt_dir: Path | None = None  # recorded clips for prompt_language; None: espeak-ng
     prompt_cache_dir: Path | None = None
-    trunk: TrunkSettings = field(default_factory=TrunkSettings)
+    trunk: SipTrunk | None = None  # the sip dialer's trunk
     simulation: SimulationSettings = field(default_factory=SimulationSettings)
-    upstreams: tuple[UpstreamSettings, ...] = ()
+    upstreams: tuple[Upstream, ...] = ()  # the relay dialer's upstreams, in order
     push_base_s: float = 30.0
     push_cap_s: float = 3600.0
     push_give_up_s: float = 86400.0
@@ -105,7 +77,7 @@ class DeliverySettings:
             raise ValueError(f"dialer must be one of {', '.join(DIALER_KINDS)}")
         if not 1 <= self.prompt_repeat <= 3:
             raise ValueError("prompt_repeat must be 1..3")
-        if self.dialer == "sip" and not self.trunk.host:
+        if self.dialer == "sip" and (self.trunk is None or not self.trunk.host):
             raise ValueError("the sip dialer needs trunk.host")
         if self.dialer == "relay" and not self.upstreams:
             raise ValueError("the relay dialer needs at least one upstream")
@@ -117,12 +89,12 @@ class DeliverySettings:
         """Build from plain values (a TOML table or JSON object)."""
         values = dict(raw)
         _known(cls, values)
-        if "trunk" in values and not isinstance(values["trunk"], TrunkSettings):
+        if "trunk" in values and not isinstance(values["trunk"], SipTrunk):
             trunk = dict(values["trunk"])
-            _known(TrunkSettings, trunk)
+            _known(SipTrunk, trunk)
             if "codecs" in trunk:
                 trunk["codecs"] = tuple(trunk["codecs"])
-            values["trunk"] = TrunkSettings(**trunk)
+            values["trunk"] = SipTrunk(**trunk)
         if "simulation" in values and not isinstance(values["simulation"], SimulationSettings):
             sim = dict(values["simulation"])
             _known(SimulationSettings, sim)
@@ -132,7 +104,7 @@ class DeliverySettings:
             values["simulation"] = SimulationSettings(**sim)
         if "upstreams" in values:
             values["upstreams"] = tuple(
-                u if isinstance(u, UpstreamSettings) else UpstreamSettings(**u)
+                u if isinstance(u, Upstream) else Upstream(**_known(Upstream, u))
                 for u in values["upstreams"]
             )
         if "redial" in values:
@@ -143,7 +115,8 @@ class DeliverySettings:
         return cls(**values)
 
 
-def _known(kind: type, values: Mapping[str, Any]) -> None:
+def _known(kind: type, values: Mapping[str, Any]) -> Mapping[str, Any]:
     unknown = set(values) - {f.name for f in fields(kind)}
     if unknown:
         raise ValueError(f"unknown {kind.__name__} key(s): {', '.join(sorted(unknown))}")
+    return values

@@ -21,30 +21,14 @@ def record_dir(conf: DeliverySettings, data_dir: Path) -> Path:
 def make_dialer(conf: DeliverySettings, data_dir: Path) -> Dialer:
     """The dialer ``conf.dialer`` names: simulated (default), sip or relay."""
     if conf.dialer == "sip":
-        from voiceotp.gateway.dialer.sip import SipDialer, SipTrunk
+        from voiceotp.gateway.dialer.sip import SipDialer
 
-        t = conf.trunk
-        trunk = SipTrunk(
-            host=t.host,
-            port=t.port,
-            from_user=t.from_user,
-            domain=t.domain,
-            username=t.username,
-            password=t.password,
-            bind_host=t.bind_host,
-            bind_port=t.bind_port,
-            public_host=t.public_host,
-            codecs=t.codecs,
-        )
-        return SipDialer(trunk)
+        assert conf.trunk is not None  # DeliverySettings refuses sip without a trunk
+        return SipDialer(conf.trunk)
     if conf.dialer == "relay":
-        from voiceotp.gateway.dialer.relay import RelayDialer, Upstream
+        from voiceotp.gateway.dialer.relay import RelayDialer
 
-        upstreams = [
-            Upstream(u.name, u.base_url, u.account, u.apikey, u.server_dedupes, u.supports_query)
-            for u in conf.upstreams
-        ]
-        return RelayDialer(upstreams)
+        return RelayDialer(conf.upstreams)
     from voiceotp.gateway.dialer.simulated import SimulatedCarrier, SimulationProfile
 
     sim = conf.simulation
