@@ -172,6 +172,11 @@ class QueryResult:
 
 Result = SubmitResult | GetNumResult | QueryResult
 
+# QueryResult's integer fields after code/msg/voiceid/status, and every field carried as a
+# JSON integer (the rest, voiceid included, are strings).
+QUERY_INT_FIELDS = ("sip_code", "submit_time", "answer_time", "end_time", "duration", "attempts")
+INT_FIELDS = frozenset({"code", "num", *QUERY_INT_FIELDS})
+
 RESULT_TYPES: dict[Method, type[SubmitResult] | type[GetNumResult] | type[QueryResult]] = {
     Method.SUBMIT: SubmitResult,
     Method.GETNUM: GetNumResult,

@@ -27,7 +27,6 @@ _DECLARATION = re.compile(rb"^<\?xml[^>]*?\?>", re.IGNORECASE)
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", re.IGNORECASE)
 _ROOTS = {cls.root: method for method, cls in RESULT_TYPES.items()}
 _BOMS = (b"\xef\xbb\xbf",)
-_QUERY_INTS = ("sip_code", "submit_time", "answer_time", "end_time", "duration", "attempts")
 
 
 def parse_result(body: bytes, method: Method | None = None) -> Result:

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 from xml.sax.saxutils import escape, quoteattr
 
-from voiceotp.protocol.models import Format, Result
+from voiceotp.protocol.models import INT_FIELDS, Format, Result
 
 XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
 CONTENT_TYPES = {
     Format.XML: "text/xml; charset=utf-8",
     Format.JSON: "application/json; charset=utf-8",
 }
-# Fields that JSON carries as integers; everything else is a string (voiceid included).
-_JSON_INTS = frozenset({"code", "num", "sip_code", "submit_time", "answer_time", "end_time"})
-_JSON_INTS |= {"duration", "attempts"}
 
 
 def render_result(result: Result, fmt: Format, *, namespace: str | None = None) -> bytes:
@@ -36,6 +33,6 @@ def render_xml(result: Result, *, namespace: str | None = None) -> bytes:
 
 def render_json(result: Result) -> bytes:
     doc = {
-        name: (int(value) if name in _JSON_INTS else str(value)) for name, value in result.fields()
+        name: (int(value) if name in INT_FIELDS else str(value)) for name, value in result.fields()
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
