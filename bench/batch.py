@@ -15,7 +15,9 @@
     python bench/batch.py --rows 3000 --concurrency 1,10,50 --rounds 3 --rss-rows 1000000
 
 "batch" is the default journal (fsync on every group commit); "no-fsync" is
-``--no-fsync`` (WAL synchronous=NORMAL: still safe against a killed process).
+``--no-fsync`` (WAL synchronous=NORMAL: still safe against a killed process). The
+throughput part first fixes glibc's malloc thresholds for both sides (see
+``steady_malloc``; ``--natural-malloc`` keeps the defaults).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import io
 import json
 import resource
@@ -172,7 +176,32 @@ def rows_for(args: argparse.Namespace, concurrency: int) -> int:
     return min(args.rows, 400 * concurrency)
 
 
+def steady_malloc() -> str:
+    """Put glibc's allocator in one regime for the whole comparison.
+
+    asyncio reads a socket into a fresh 256 KiB buffer. Depending on the heap's history,
+    glibc serves that with mmap + mremap + munmap (three syscalls and a page fault per
+    answer, ~20 us: strace -c shows ~33,000 of each for 30,000 requests) or from the
+    heap, and a process can change regime half-way; that moved figures by +-5% from one
+    invocation to the next. With fixed thresholds every read comes from the heap, for
+    the raw sends and the batch alike (they share this process).
+    """
+    if not sys.platform.startswith("linux"):
+        return "default allocator"
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return "default allocator (no mallopt)"
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    if mallopt(m_mmap_threshold, 1 << 20) and mallopt(m_trim_threshold, 8 << 20):
+        return "glibc mallopt: mmap threshold 1 MiB, trim threshold 8 MiB"
+    return "default allocator (mallopt refused)"
+
+
 def throughput(args: argparse.Namespace) -> None:
+    if not args.natural_malloc:
+        print(f"allocator: {steady_malloc()} (--natural-malloc to keep the defaults)")
     server, url = start_server(args.latency_ms / 1000)
     print(
         f"throughput: server latency {args.latency_ms} ms; median of {args.rounds} interleaved"
@@ -309,6 +338,7 @@ def main() -> None:
     parser.add_argument("--rss-rows", type=int, default=1_000_000)
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--natural-malloc", action="store_true", help="see steady_malloc()")
     parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--cli-child", help=argparse.SUPPRESS)

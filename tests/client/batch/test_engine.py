@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -301,3 +302,58 @@ async def test_a_sender_that_raises_leaves_its_row_unknown_and_the_run_goes_on(
     assert states == {1: State.SENT, 2: State.UNKNOWN, 3: State.SENT}
     assert summary.counts[State.UNKNOWN] == 1
     assert "RuntimeError" in (list(journal.records())[1].reason or "")
+
+
+class HeapWatcher(MemorySender):
+    """Notes the collector's settings each submit sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[int, int]] = set()
+
+    async def submit(self, mobile: str, code: str, *, time: int | None = None) -> MemoryReport:
+        self.seen.add((gc.get_freeze_count() > 0, gc.get_threshold()[0]))
+        return await super().submit(mobile, code, time=time)
+
+
+@pytest.fixture
+def default_gc() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    gc.set_threshold(700, *thresholds[1:])
+    gc.unfreeze()
+    yield
+    gc.set_threshold(*thresholds)
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("default_gc")
+async def test_the_heap_is_frozen_only_while_the_run_sends(make_journal: MakeJournal) -> None:
+    journal = make_journal([(m, "1234") for m in numbers(20)])
+    sender = HeapWatcher()
+    await BatchEngine(journal, sender, FAST).run()
+    assert sender.seen == {(True, 10_000)}
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold()[0] == 700
+
+
+@pytest.mark.usefixtures("default_gc")
+async def test_a_heap_someone_froze_or_tuned_is_left_alone(make_journal: MakeJournal) -> None:
+    journal = make_journal([(m, "1234") for m in numbers(20)])
+    gc.freeze()
+    sender = HeapWatcher()
+    await BatchEngine(journal, sender, FAST).run()
+    assert sender.seen == {(True, 700)}
+    assert gc.get_freeze_count() > 0  # still the caller's
+    gc.unfreeze()
+    gc.set_threshold(5000)
+    journal = make_journal([(m, "1234") for m in numbers(20, start=20)])
+    await BatchEngine(journal, sender := HeapWatcher(), FAST).run()
+    assert sender.seen == {(False, 5000)}
+
+
+@pytest.mark.usefixtures("default_gc")
+async def test_the_heap_is_left_alone_when_asked(make_journal: MakeJournal) -> None:
+    journal = make_journal([(m, "1234") for m in numbers(20)])
+    sender = HeapWatcher()
+    await BatchEngine(journal, sender, BatchOptions(concurrency=4, freeze_gc=False)).run()
+    assert sender.seen == {(False, 700)}

@@ -97,3 +97,13 @@ async def test_a_waiting_acquire_gives_up_when_told() -> None:
 
     assert await bucket.acquire(give_up) is False
     assert clock.now < 1.0  # not the 10 s a token takes at 0.1/s
+
+
+def test_try_take_takes_only_a_token_that_is_there_now() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(10, burst=2, clock=clock, sleep=clock.sleep)
+    assert [bucket.try_take() for _ in range(3)] == [True, True, False]
+    clock.now += 0.1
+    assert bucket.try_take()
+    assert not bucket.try_take()
+    assert all(TokenBucket(None).try_take() for _ in range(100))

@@ -2,13 +2,19 @@
 
 A worker calls :meth:`GroupCommitter.mark` before its request leaves and waits until the
 mark is durable; :meth:`GroupCommitter.record` queues an outcome without waiting (the
-worker's next mark waits for it, since one transaction stores outcomes before marks). A
-single task applies everything queued during one turn of the event loop in one commit.
+worker's next mark waits for it, since one transaction stores outcomes before marks).
 
-The commit runs on the event loop's thread, blocking it for the commit (well under a
-millisecond plus one fsync here). A journal thread was measured slower: CPython's sqlite3
-takes the GIL back for every row of an ``executemany``, and each time it waits for the
-busy event loop to yield it (up to the 5 ms switch interval).
+Everything queued during one turn of the event loop is applied by one plain callback at
+the start of the next turn, on the loop's thread (with ``synchronous=FULL`` the commit
+ends in one fsync of the WAL, ~0.2 ms here). Committing at once, rather than waiting a
+turn or two for bigger groups, is what keeps the workers from falling into lock-step:
+measured at concurrency 50 against a 5 ms server (bench/batch.py), waiting one more turn
+gained nothing and waiting two made every worker share one commit and run at 0.6 of raw.
+
+Also measured and not kept (docs/batch.md): the SQL in a journal thread (~2x slower:
+CPython's sqlite3 takes the GIL back for every row of an ``executemany`` and waits for
+the busy loop to yield it each time) and the fsync alone in a thread (no better: the
+handoff costs what it saves, and the marks wait for it all the same).
 """
 
 from __future__ import annotations
@@ -19,21 +25,20 @@ from voiceotp.client.batch.journal import Journal, JournalError, Mark, Outcome
 
 
 class GroupCommitter:
-    """Batches :class:`Mark` and :class:`Outcome` writes into shared commits."""
+    """Batches :class:`Mark` and :class:`Outcome` writes into shared commits.
+
+    Create it inside the running event loop; :meth:`close` before the loop ends.
+    """
 
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
+        self._loop = asyncio.get_running_loop()
         self._marks: list[Mark] = []
         self._outcomes: list[Outcome] = []
         self._waiters: list[asyncio.Future[None]] = []
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._task: asyncio.Task[None] | None = None
+        self._scheduled = False
         self.failure: BaseException | None = None
         self.commits = 0
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="journal-commit")
 
     async def mark(self, mark: Mark) -> None:
         """Store ``mark``; returns once it (and every outcome queued before it) is durable.
@@ -41,51 +46,49 @@ class GroupCommitter:
         Raises JournalError when the journal cannot be written: the request must not leave.
         """
         self._check()
-        waiter = asyncio.get_running_loop().create_future()
+        waiter = self._loop.create_future()
         self._marks.append(mark)
         self._waiters.append(waiter)
-        self._wake.set()
+        if not self._scheduled:
+            self._schedule()
         await waiter
 
     def record(self, outcome: Outcome) -> None:
         """Queue ``outcome`` for the next commit."""
         self._outcomes.append(outcome)
-        self._wake.set()
+        if not self._scheduled:
+            self._schedule()
 
     async def close(self) -> None:
         """Write everything queued, then stop; JournalError if a write failed."""
-        self._closing = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
+        if self.failure is None and (self._marks or self._outcomes):
+            self._commit()
         self._check()
 
     def _check(self) -> None:
         if self.failure is not None:
             raise JournalError(f"the journal cannot be written: {self.failure}") from self.failure
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            # One more turn of the loop lets answers that are already in lift their
-            # workers' next marks into this commit: fewer fsyncs, ~no added latency.
-            await asyncio.sleep(0)
-            self._wake.clear()
-            marks, outcomes, waiters = self._marks, self._outcomes, self._waiters
-            self._marks, self._outcomes, self._waiters = [], [], []
-            if marks or outcomes:
-                try:
-                    self._journal.apply(marks, outcomes)
-                except Exception as exc:
-                    self.failure = exc
-                    self._fail(waiters)
-                    return
-                self.commits += 1
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-            if self._closing and not (self._marks or self._outcomes):
+    def _schedule(self) -> None:
+        self._scheduled = True
+        self._loop.call_soon(self._commit)
+
+    def _commit(self) -> None:
+        self._scheduled = False
+        marks, outcomes, waiters = self._marks, self._outcomes, self._waiters
+        self._marks, self._outcomes, self._waiters = [], [], []
+        if self.failure is not None:
+            self._fail(waiters)
+            return
+        if marks or outcomes:
+            try:
+                self._journal.apply(marks, outcomes)
+            except Exception as exc:
+                self.failure = exc
+                self._fail(waiters)
                 return
+            self.commits += 1
+        _release(waiters)
 
     def _fail(self, waiters: list[asyncio.Future[None]]) -> None:
         for waiter in waiters:
@@ -94,3 +97,9 @@ class GroupCommitter:
                     self._check()
                 except JournalError as exc:
                     waiter.set_exception(exc)
+
+
+def _release(waiters: list[asyncio.Future[None]]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)

@@ -10,8 +10,10 @@ become ``unknown``; they are sent again only under an explicit :class:`UnknownPo
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -63,6 +65,7 @@ class BatchOptions:
     unknown: UnknownPolicy = UnknownPolicy.KEEP
     replay_window_s: int = DEFAULT_WINDOW_S - 30  # margin for clock skew and the trip
     page_size: int = 1000
+    freeze_gc: bool = True  # see _settled_heap
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +153,9 @@ class BatchEngine:
         started = time.monotonic()
         recovered = self.journal.recover()
         committer = GroupCommitter(self.journal)
-        committer.start()
         try:
-            await self._send_all(committer)
+            with _settled_heap(self.options.freeze_gc):
+                await self._send_all(committer)
         except* JournalError:
             pass  # re-raised, once, by close(): no request left without its mark
         finally:
@@ -170,35 +173,26 @@ class BatchEngine:
         )
 
     async def _send_all(self, committer: GroupCommitter) -> None:
-        queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=2 * self.options.concurrency)
+        # Workers pull from one shared generator (it never awaits, so each next() runs
+        # to completion); it reads the journal a page at a time.
+        source = self._items()
         async with asyncio.TaskGroup() as group:
-            workers = [
-                group.create_task(self._work(queue, committer))
-                for _ in range(self.options.concurrency)
-            ]
-            await self._feed(queue)
-            await queue.join()
-            for worker in workers:
-                worker.cancel()
+            for _ in range(self.options.concurrency):
+                group.create_task(self._work(source, committer))
 
-    async def _feed(self, queue: asyncio.Queue[Item]) -> None:
+    def _items(self) -> Iterator[Item]:
         if self.options.unknown is not UnknownPolicy.KEEP:
-            await self._feed_state(queue, State.UNKNOWN)
-        await self._feed_state(queue, State.PENDING)
+            yield from self._items_in(State.UNKNOWN)
+        yield from self._items_in(State.PENDING)
 
-    async def _feed_state(self, queue: asyncio.Queue[Item], state: State) -> None:
+    def _items_in(self, state: State) -> Iterator[Item]:
         after = 0
-        while not self.is_stopping():
-            page = self.journal.page(state, after, self.options.page_size)
-            if not page:
-                return
+        while page := self.journal.page(state, after, self.options.page_size):
             after = page[-1].row
             for item in page:
-                if self.is_stopping():
-                    return
                 if state is State.UNKNOWN and not self._may_resend(item):
                     continue
-                await queue.put(item)
+                yield item
 
     def _may_resend(self, item: Item) -> bool:
         if self.options.unknown is UnknownPolicy.RESEND:
@@ -210,20 +204,17 @@ class BatchEngine:
             self._too_old += 1
         return fresh
 
-    async def _work(self, queue: asyncio.Queue[Item], committer: GroupCommitter) -> None:
-        while True:
-            item = await queue.get()
-            try:
-                if self.stopped is None:
-                    await self._send_one(item, committer)
-            finally:
-                queue.task_done()
+    async def _work(self, source: Iterator[Item], committer: GroupCommitter) -> None:
+        for item in source:
+            if self.stopped is not None:
+                return
+            await self._send_one(item, committer)
 
     async def _send_one(self, item: Item, committer: GroupCommitter) -> None:
         attempts = item.attempts
         replay = self.options.unknown is UnknownPolicy.REPLAY and item.time is not None
         for attempt in range(self.options.max_attempts):
-            if not await self.rate.acquire(self.is_stopping):
+            if not (self.rate.try_acquire() or await self.rate.acquire(self.is_stopping)):
                 return
             if self.is_stopping() or (replay and not self._may_resend(item)):
                 return  # a replay delayed past the window stays unknown (counted)
@@ -271,6 +262,35 @@ class BatchEngine:
         committer.record(outcome)
         if self._on_outcome is not None and not verdict.retry:
             self._on_outcome(outcome)
+
+
+@contextlib.contextmanager
+def _settled_heap(enabled: bool) -> Iterator[None]:
+    """Keep CPython's cyclic garbage collector out of the way while a run sends.
+
+    Group commit releases many workers at once, so their requests allocate in bursts,
+    and the collector ran ~15x as often as for the same requests sent one at a time
+    (measured with gc.callbacks), now and then walking every object of the process
+    (aiohttp, sqlite3, ...: ~20 ms each). During the run the objects that existed
+    before it are frozen (skipped, not leaked: they are put back at the end) and the
+    youngest generation is collected every 10,000 allocations instead of 700. A caller
+    who froze objects already (pre-fork servers) or tuned the thresholds is left alone.
+    """
+    thresholds = gc.get_threshold()
+    if not enabled or gc.get_freeze_count() or thresholds[0] != _DEFAULT_GEN0:
+        yield
+        return
+    gc.freeze()
+    gc.set_threshold(_RUN_GEN0, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+_DEFAULT_GEN0 = 700  # CPython's own default
+_RUN_GEN0 = 10_000
 
 
 def _as_int(stamp: str | None) -> int | None:

@@ -137,9 +137,11 @@ class Journal:
             raise JournalError(f"no journal at {target}")
         lock = _lock(target)
         try:
+            if fsync:
+                _pregrow_wal(target)
             journal = cls(_connect(target, fsync=fsync), target, lock)
             version = journal.meta().get("schema")
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             os.close(lock)
             raise JournalError(f"{target} is not a voiceotp batch journal") from exc
         if version != SCHEMA_VERSION:
@@ -304,6 +306,35 @@ def _lock(path: Path) -> int:
         os.close(fd)
         raise JournalError(f"{path} is in use by another run") from exc
     return fd
+
+
+# SQLite's default wal_autocheckpoint: the WAL is checkpointed, then rewritten from its
+# start, once it holds this many frames (of page size + a 24-byte header each).
+_WAL_FRAMES = 1000
+_WAL_BYTES = 32 + (_WAL_FRAMES + 100) * (4096 + 24)
+
+
+def _pregrow_wal(path: Path) -> None:
+    """Give an empty ``<journal>-wal`` its working size up front (zeros, synced).
+
+    With ``synchronous=FULL`` every commit ends in an fdatasync of the WAL. While the
+    WAL grows, each one must also commit the file's new size and blocks to the
+    filesystem journal (190 us here against 90 us for an overwrite: bench/batch.py,
+    c=50: 0.80 -> 0.85 of raw aiohttp). A WAL that already has its size is only
+    overwritten, as SQLite does anyway once it restarts the WAL after a checkpoint.
+
+    Only an empty or missing WAL is touched: one that holds frames (a killed run) is
+    SQLite's to recover. The zeros are never taken for frames: SQLite writes a fresh
+    header (new salts) over them and reads frames only while their salts and running
+    checksum match, exactly as it ignores the stale tail of a WAL it reuses.
+    """
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return
+    with os.fdopen(os.open(wal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        out.write(bytes(_WAL_BYTES))
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def _connect(path: Path, *, fsync: bool = True) -> sqlite3.Connection:

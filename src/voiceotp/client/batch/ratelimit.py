@@ -43,15 +43,21 @@ class TokenBucket:
     async def acquire(self, give_up: Callable[[], bool] | None = None) -> bool:
         """Wait until a token is available and take it (True); False if ``give_up()``
         turned true while waiting (checked at least every ``_POLL_S``)."""
-        while self.rate is not None:
-            self._refill()
-            if self._tokens >= 1 - _EPSILON:  # float refills land a hair short of whole
-                self._tokens = max(0.0, self._tokens - 1)
-                return True
+        while not self.try_take():
             if give_up is not None and give_up():
                 return False
-            await self._sleep(min(_POLL_S, (1 - self._tokens) / self.rate))
+            await self._sleep(min(_POLL_S, (1 - self._tokens) / (self.rate or 1.0)))
         return True
+
+    def try_take(self) -> bool:
+        """Take a token if one is available now (always, when unlimited)."""
+        if self.rate is None:
+            return True
+        self._refill()
+        if self._tokens >= 1 - _EPSILON:
+            self._tokens = max(0.0, self._tokens - 1)
+            return True
+        return False
 
     def set_rate(self, rate: float | None) -> None:
         self._refill()
@@ -92,6 +98,13 @@ class AdaptiveRate:
     @property
     def rate(self) -> float | None:
         return self.bucket.rate
+
+    def try_acquire(self) -> bool:
+        """A token now (True), or False when the caller must wait with :meth:`acquire`."""
+        if self.bucket.try_take():
+            self._recent.append(self._clock())
+            return True
+        return False
 
     async def acquire(self, give_up: Callable[[], bool] | None = None) -> bool:
         """A token (True), or False when ``give_up()`` became true while waiting."""
