@@ -16,6 +16,7 @@ from voiceotp.gateway.dialer import CallOutcome, CallStatus
 from voiceotp.gateway.notify import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    CallbackGuard,
     MemoryOutbox,
     Notifier,
     OutboxItem,
@@ -84,7 +85,11 @@ async def _keys(account: str) -> str | None:
     return KEYS.get(account)
 
 
+LOCAL = CallbackGuard(["127.0.0.0/8"])  # the receiver is on this machine
+
+
 def _notifier(outbox: MemoryOutbox, clock: FakeClock, **options: object) -> Notifier:
+    options.setdefault("guard", LOCAL)
     return Notifier(outbox, _keys, clock=clock, sleep=clock.sleep, rand=lambda: 0.0, **options)  # type: ignore[arg-type]
 
 
@@ -194,3 +199,31 @@ async def test_run_delivers_until_stopped(receiver: Receiver, clock: FakeClock) 
     await runner
     await notifier.aclose()
     assert receiver.pushes == [("V1", ["1-1"], True)]
+
+
+async def test_a_private_address_is_refused_at_once_and_never_contacted(
+    receiver: Receiver, clock: FakeClock
+) -> None:
+    outbox = MemoryOutbox()
+    await outbox.add(_item("1", receiver.url, clock))  # http://127.0.0.1:port/...
+    notifier = _notifier(outbox, clock, guard=CallbackGuard())
+    assert await notifier.deliver_due() == 0
+    assert receiver.pushes == []
+    entry = outbox.entries["1-1"]
+    assert entry.state == "abandoned"
+    assert "127.0.0.1 is not allowed" in entry.note
+    await notifier.aclose()
+
+
+async def test_a_name_resolving_to_a_private_address_is_never_contacted(
+    receiver: Receiver, clock: FakeClock
+) -> None:
+    outbox = MemoryOutbox()
+    await outbox.add(_item("1", receiver.url.replace("127.0.0.1", "localhost"), clock))
+    notifier = _notifier(outbox, clock, guard=CallbackGuard())
+    assert await notifier.deliver_due() == 0
+    assert receiver.pushes == []
+    entry = outbox.entries["1-1"]
+    assert entry.state == "pending"  # retried like any failed connection, for up to 24 h
+    assert "resolves only to addresses callbacks may not reach" in entry.note
+    await notifier.aclose()

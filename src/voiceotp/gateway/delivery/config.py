@@ -9,6 +9,7 @@ read from the TOML table ``[gateway.delivery]`` (with ``[gateway.delivery.trunk]
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -69,6 +70,9 @@ class DeliverySettings:
     push_give_up_s: float = 86400.0
     push_timeout_s: float = 10.0
     push_poll_s: float = 1.0
+    # Networks a callback may reach besides public addresses (CIDRs, e.g. "10.0.0.0/8").
+    # Loopback, private and link-local addresses are refused otherwise (notify/guard.py).
+    push_allow_networks: tuple[str, ...] = ()
     sweep_every_s: float = 5.0
     requeue_after_s: float = 60.0  # Redis mode: re-enqueue queued calls idle this long
 
@@ -83,6 +87,8 @@ class DeliverySettings:
             raise ValueError("the relay dialer needs at least one upstream")
         for status in self.redial:
             CallStatus(status)  # ValueError for an unknown status
+        for network in self.push_allow_networks:
+            ipaddress.ip_network(network, strict=False)  # ValueError for a bad CIDR
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> DeliverySettings:
@@ -107,6 +113,8 @@ class DeliverySettings:
                 u if isinstance(u, Upstream) else Upstream(**_known(Upstream, u))
                 for u in values["upstreams"]
             )
+        if "push_allow_networks" in values:
+            values["push_allow_networks"] = tuple(str(n) for n in values["push_allow_networks"])
         if "redial" in values:
             values["redial"] = {k: tuple(float(d) for d in v) for k, v in values["redial"].items()}
         for name in ("prompt_dir", "prompt_cache_dir"):

@@ -19,7 +19,7 @@ from voiceotp.gateway.audio import PromptLibrary
 from voiceotp.gateway.delivery.factory import make_dialer, make_prompts, worker_settings
 from voiceotp.gateway.dialer.base import CallOutcome, CallStatus, Dialer
 from voiceotp.gateway.keys import KeyBox
-from voiceotp.gateway.notify import Notifier, PushSchedule
+from voiceotp.gateway.notify import CallbackGuard, Notifier, PushSchedule
 from voiceotp.gateway.queue.base import Job, Queue
 from voiceotp.gateway.queue.middleware import RedialPolicy, default_middleware
 from voiceotp.gateway.queue.store import StoreQueue
@@ -183,10 +183,13 @@ class DeliveryRuntime:
         schedule = PushSchedule(
             base_s=conf.push_base_s, cap_s=conf.push_cap_s, give_up_after_s=conf.push_give_up_s
         )
+        # Development mode also lets callbacks reach this machine (a local test receiver).
+        local = ("127.0.0.0/8", "::1/128") if self.settings.dev_mode else ()
         return Notifier(
             self.outbox,
             self._apikey,
             schedule=schedule,
+            guard=CallbackGuard((*conf.push_allow_networks, *local)),
             timeout_s=conf.push_timeout_s,
             poll_s=conf.push_poll_s,
             clock=self._clock,

@@ -2,6 +2,7 @@
 a growing backoff for up to 24 h (protocol README §7, docs/delivery.md)."""
 
 from voiceotp.gateway.notify.backoff import PushSchedule, compute_push_delay, next_push_at
+from voiceotp.gateway.notify.guard import BlockedAddress, CallbackGuard
 from voiceotp.gateway.notify.notifier import KeyLookup, Notifier
 from voiceotp.gateway.notify.outbox import MemoryOutbox, Outbox, OutboxItem
 from voiceotp.gateway.notify.report import StatusReport, encode_reports, report_id_for
@@ -16,6 +17,8 @@ from voiceotp.gateway.notify.signing import (
 __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "BlockedAddress",
+    "CallbackGuard",
     "KeyLookup",
     "MemoryOutbox",
     "Notifier",

@@ -4,7 +4,10 @@ Due reports are grouped per (account, URL) into one signed POST of a JSON array.
 answer acknowledges the whole batch; anything else (another status, a redirect, a timeout,
 a refused connection) schedules each report again per :class:`PushSchedule`, until 24 h
 after the report was created. Delivery is at least once: receivers drop duplicates by
-``report_id``.
+``report_id``. Only addresses :class:`~voiceotp.gateway.notify.guard.CallbackGuard`
+permits are reached (no loopback or private networks unless allowed); a URL it refuses
+outright is given up at once, a name that resolves only to refused addresses is retried
+like any failed connection.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import aiohttp
 
 from voiceotp import __version__
 from voiceotp.gateway.notify.backoff import PushSchedule, next_push_at
+from voiceotp.gateway.notify.guard import BlockedAddress, CallbackGuard, guarded_session
 from voiceotp.gateway.notify.outbox import Outbox, OutboxItem
 from voiceotp.gateway.notify.report import encode_reports
 from voiceotp.gateway.notify.signing import signature_headers
@@ -52,6 +56,7 @@ class Notifier:
         max_parallel: int = 10,
         poll_s: float = 1.0,
         session: aiohttp.ClientSession | None = None,
+        guard: CallbackGuard | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -61,6 +66,7 @@ class Notifier:
         self.batch_size, self.poll_s = batch_size, poll_s
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(5.0, timeout_s))
         self._session, self._owns_session = session, session is None
+        self.guard = guard if guard is not None else CallbackGuard()
         self._parallel = asyncio.Semaphore(max_parallel)
         self._clock, self._sleep, self._rand = clock, sleep, rand
         self._stopping = asyncio.Event()
@@ -76,9 +82,12 @@ class Notifier:
 
     async def _deliver(self, account: str, url: str, items: Sequence[OutboxItem]) -> int:
         apikey = await self.keys(account)
-        if apikey is None or not url:
+        refusal = "no callback URL" if not url else self.guard.refusal(url)
+        if apikey is None or refusal is not None:
+            reason = refusal or "the account is gone"
+            log.warning("reports for %s not pushed to %s: %s", account, _host(url), reason)
             for item in items:
-                await self.outbox.give_up(item.report_id, "no callback URL or account key")
+                await self.outbox.give_up(item.report_id, reason)
             return 0
         body = encode_reports([item.report for item in items])
         async with self._parallel:
@@ -102,6 +111,10 @@ class Notifier:
             ) as response:
                 await response.read()
                 return None if 200 <= response.status < 300 else f"HTTP {response.status}"
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, BlockedAddress):
+                return str(exc.os_error)
+            return f"{type(exc).__name__}: {exc}"
         except (aiohttp.ClientError, TimeoutError) as exc:
             return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
@@ -121,7 +134,7 @@ class Notifier:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = guarded_session(self.guard)
         return self._session
 
     async def run(self) -> None:
