@@ -10,7 +10,7 @@ import pytest
 from tests.client.batch.conftest import numbers
 from voiceotp.client.batch import Journal, JournalError, State, create_journal, pairs_to_rows
 from voiceotp.client.batch.commit import GroupCommitter
-from voiceotp.client.batch.journal import Mark, Outcome
+from voiceotp.client.batch.records import Mark, Outcome
 
 
 class Recorded(Journal):

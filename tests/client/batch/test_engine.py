@@ -20,7 +20,7 @@ from voiceotp.client.batch import (
     run_batch,
     run_batch_sync,
 )
-from voiceotp.client.batch.journal import Mark
+from voiceotp.client.batch.records import Mark
 from voiceotp.errors import ConnectError, UnknownOutcome
 from voiceotp.protocol import ACCOUNT_CODES
 

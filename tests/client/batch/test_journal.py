@@ -23,7 +23,8 @@ from voiceotp.client.batch import (
     create_journal,
     pairs_to_rows,
 )
-from voiceotp.client.batch.journal import _WAL_BYTES, Mark, Outcome
+from voiceotp.client.batch.records import Mark, Outcome
+from voiceotp.client.batch.sqlitefile import WAL_BYTES
 
 
 def test_new_journal_is_private_and_holds_every_row(tmp_path: Path) -> None:
@@ -127,7 +128,7 @@ def test_an_fsync_journal_opens_with_its_wal_grown_and_reads_back_only_real_fram
 ) -> None:
     path = tmp_path / "a.journal"
     journal = create_journal(path, pairs_to_rows([(m, "1234") for m in numbers(3)]))
-    assert wal_size(path) == _WAL_BYTES  # zeros, before the first frame
+    assert wal_size(path) == WAL_BYTES  # zeros, before the first frame
     journal.apply([Mark(1, "1700000000", 0, 1.0)], [])
     with sqlite3.connect(path) as other:
         assert other.execute("SELECT state FROM items ORDER BY row").fetchall() == [
@@ -135,19 +136,19 @@ def test_an_fsync_journal_opens_with_its_wal_grown_and_reads_back_only_real_fram
             ("pending",),
             ("pending",),
         ]
-    assert wal_size(path) == _WAL_BYTES  # overwritten, not grown
+    assert wal_size(path) == WAL_BYTES  # overwritten, not grown
     journal.close()
     assert wal_size(path) == 0  # checkpointed: the file is self-contained again
     create_journal(tmp_path / "b.journal", [], fsync=False).close()
     unsynced = Journal.open(tmp_path / "b.journal", fsync=False)
-    assert wal_size(tmp_path / "b.journal") < _WAL_BYTES  # --no-fsync: no fsync to speed up
+    assert wal_size(tmp_path / "b.journal") < WAL_BYTES  # --no-fsync: no fsync to speed up
     unsynced.close()
 
 
 KILLED_RUN = """
 import os, sys
 from voiceotp.client.batch import Journal
-from voiceotp.client.batch.journal import Mark
+from voiceotp.client.batch.records import Mark
 journal = Journal.open(sys.argv[1])
 journal.apply([Mark(2, "1700000000", 0, 1.0)], [])
 os._exit(0)  # as a kill -9: no close, no checkpoint
@@ -159,7 +160,7 @@ def test_a_killed_runs_wal_is_recovered_not_regrown(tmp_path: Path) -> None:
     create_journal(path, pairs_to_rows([(m, "1234") for m in numbers(3)])).close()
     env = {**os.environ, "PYTHONPATH": str(Path(voiceotp.__file__).parent.parent)}
     subprocess.run([sys.executable, "-c", KILLED_RUN, str(path)], check=True, env=env)
-    assert wal_size(path) == _WAL_BYTES  # holds the killed run's frames
+    assert wal_size(path) == WAL_BYTES  # holds the killed run's frames
     journal = Journal.open(path)
     assert journal.recover() == 1  # row 2 was marked in the WAL only
     assert {r.row: r.state for r in journal.records()} == {

@@ -20,8 +20,9 @@ from voiceotp.client.batch.engine import (
 )
 from voiceotp.client.batch.inputs import InputError, InputFormat, open_source, read_rows
 from voiceotp.client.batch.items import InputRow, Item, Reject, State, generate_code
-from voiceotp.client.batch.journal import Journal, JournalError, Outcome, Record
+from voiceotp.client.batch.journal import Journal, JournalError
 from voiceotp.client.batch.memory import MemoryReport, MemorySender
+from voiceotp.client.batch.records import Outcome, Record
 from voiceotp.client.batch.run import (
     create_journal,
     pairs_to_rows,

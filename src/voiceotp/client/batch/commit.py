@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 
-from voiceotp.client.batch.journal import Journal, JournalError, Mark, Outcome
+from voiceotp.client.batch.journal import Journal, JournalError
+from voiceotp.client.batch.records import Mark, Outcome
 
 
 class GroupCommitter:

@@ -20,8 +20,9 @@ from typing import Protocol
 
 from voiceotp.client.batch.commit import GroupCommitter
 from voiceotp.client.batch.items import Item, State
-from voiceotp.client.batch.journal import Journal, JournalError, Mark, Outcome
+from voiceotp.client.batch.journal import Journal, JournalError
 from voiceotp.client.batch.ratelimit import AdaptiveRate, Clock, Sleep
+from voiceotp.client.batch.records import Mark, Outcome
 from voiceotp.client.batch.verdict import Verdict, judge
 from voiceotp.protocol import DEFAULT_WINDOW_S, SubmitResult
 

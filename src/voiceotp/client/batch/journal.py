@@ -13,16 +13,18 @@ created readable by its owner only.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from voiceotp.client.batch.items import Item, Reject, State
+from voiceotp.client.batch.records import Mark, Outcome, Record, record_from_row
+from voiceotp.client.batch.sqlitefile import connect, lock_journal, pregrow_wal
+
+__all__ = ["SCHEMA_VERSION", "Journal", "JournalError"]
 
 SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -61,49 +63,6 @@ class JournalError(Exception):
     """The journal file is missing, foreign, or in a state that forbids the operation."""
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """An item about to be sent: stored before the request leaves."""
-
-    row: int
-    time: str | None
-    attempts: int
-    started_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What became of one request."""
-
-    row: int
-    state: State
-    attempts: int
-    finished_at: float
-    result_code: int | None = None
-    msg: str | None = None
-    voiceid: str | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A row as the journal holds it (for outputs and summaries)."""
-
-    row: int
-    mobile: str | None
-    code: str | None
-    state: State
-    result_code: int | None
-    msg: str | None
-    voiceid: str | None
-    attempts: int
-    time: str | None
-    reason: str | None
-    raw: str | None
-    started_at: float | None
-    finished_at: float | None
-
-
 class Journal:
     """A batch's journal file. Use one instance from one thread at a time."""
 
@@ -122,7 +81,7 @@ class Journal:
             raise JournalError(f"{target} already exists; resume it or choose another path")
         fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
-        journal = cls(_connect(target, fsync=fsync), target, _lock(target))
+        journal = cls(connect(target, fsync=fsync), target, _lock(target))
         with journal._conn:
             journal._conn.executescript(_SCHEMA)
         journal.set_meta(schema=SCHEMA_VERSION, imported=False, **meta)
@@ -138,8 +97,8 @@ class Journal:
         lock = _lock(target)
         try:
             if fsync:
-                _pregrow_wal(target)
-            journal = cls(_connect(target, fsync=fsync), target, lock)
+                pregrow_wal(target)
+            journal = cls(connect(target, fsync=fsync), target, lock)
             version = journal.meta().get("schema")
         except (sqlite3.DatabaseError, OSError) as exc:
             os.close(lock)
@@ -293,60 +252,7 @@ class Journal:
             sql += f" WHERE state IN ({','.join('?' * len(params))})"
         cursor = self._conn.execute(sql + " ORDER BY row", params)
         for values in cursor:
-            yield _record(values)
-
-
-def _lock(path: Path) -> int:
-    """Hold an exclusive flock on the journal for this object's life: two runs of one
-    journal would both send its pending rows. The kernel drops it when the process dies."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
-        os.close(fd)
-        raise JournalError(f"{path} is in use by another run") from exc
-    return fd
-
-
-# SQLite's default wal_autocheckpoint: the WAL is checkpointed, then rewritten from its
-# start, once it holds this many frames (of page size + a 24-byte header each).
-_WAL_FRAMES = 1000
-_WAL_BYTES = 32 + (_WAL_FRAMES + 100) * (4096 + 24)
-
-
-def _pregrow_wal(path: Path) -> None:
-    """Give an empty ``<journal>-wal`` its working size up front (zeros, synced).
-
-    With ``synchronous=FULL`` every commit ends in an fdatasync of the WAL. While the
-    WAL grows, each one must also commit the file's new size and blocks to the
-    filesystem journal (190 us here against 90 us for an overwrite: bench/batch.py,
-    c=50: 0.80 -> 0.85 of raw aiohttp). A WAL that already has its size is only
-    overwritten, as SQLite does anyway once it restarts the WAL after a checkpoint.
-
-    Only an empty or missing WAL is touched: one that holds frames (a killed run) is
-    SQLite's to recover. The zeros are never taken for frames: SQLite writes a fresh
-    header (new salts) over them and reads frames only while their salts and running
-    checksum match, exactly as it ignores the stale tail of a WAL it reuses.
-    """
-    wal = Path(f"{path}-wal")
-    if wal.exists() and wal.stat().st_size > 0:
-        return
-    with os.fdopen(os.open(wal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-        out.write(bytes(_WAL_BYTES))
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def _connect(path: Path, *, fsync: bool = True) -> sqlite3.Connection:
-    # One thread at a time uses a Journal, but not necessarily the one that opened it
-    # (e.g. a journal built in one thread and run in an event loop's thread).
-    conn = sqlite3.connect(path, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: every commit is fsynced (survives a power cut). NORMAL in WAL mode: a commit
-    # is in the OS page cache when it returns, which a killed process cannot undo, but a
-    # power cut or kernel crash can.
-    conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
-    return conn
+            yield record_from_row(values)
 
 
 def _import_tuple(entry: Item | Reject) -> tuple[Any, ...]:
@@ -355,20 +261,8 @@ def _import_tuple(entry: Item | Reject) -> tuple[Any, ...]:
     return (entry.row, entry.mobile, entry.code, State.PENDING.value, None, None)
 
 
-def _record(values: tuple[Any, ...]) -> Record:
-    row, mobile, code, state, result_code, msg, voiceid, attempts, time, reason, raw = values[:11]
-    return Record(
-        row=row,
-        mobile=mobile,
-        code=code,
-        state=State(state),
-        result_code=result_code,
-        msg=msg,
-        voiceid=voiceid,
-        attempts=attempts,
-        time=time,
-        reason=reason,
-        raw=raw,
-        started_at=values[11],
-        finished_at=values[12],
-    )
+def _lock(path: Path) -> int:
+    try:
+        return lock_journal(path)
+    except BlockingIOError as exc:
+        raise JournalError(f"{path} is in use by another run") from exc

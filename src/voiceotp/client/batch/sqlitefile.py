@@ -1,0 +1,63 @@
+"""The journal's SQLite file: an exclusive lock, the connection, a WAL grown up front."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from pathlib import Path
+
+
+def lock_journal(path: Path) -> int:
+    """An fd holding an exclusive flock on ``path`` (BlockingIOError: another holds it).
+
+    Held for a Journal's life: two runs of one journal would both send its pending rows.
+    The kernel drops it when the process dies."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise
+    return fd
+
+
+# SQLite's default wal_autocheckpoint: the WAL is checkpointed, then rewritten from its
+# start, once it holds this many frames (of page size + a 24-byte header each).
+_WAL_FRAMES = 1000
+WAL_BYTES = 32 + (_WAL_FRAMES + 100) * (4096 + 24)
+
+
+def pregrow_wal(path: Path) -> None:
+    """Give an empty ``<journal>-wal`` its working size up front (zeros, synced).
+
+    With ``synchronous=FULL`` every commit ends in an fdatasync of the WAL. While the
+    WAL grows, each one must also commit the file's new size and blocks to the
+    filesystem journal (190 us here against 90 us for an overwrite: bench/batch.py,
+    c=50: 0.80 -> 0.85 of raw aiohttp). A WAL that already has its size is only
+    overwritten, as SQLite does anyway once it restarts the WAL after a checkpoint.
+
+    Only an empty or missing WAL is touched: one that holds frames (a killed run) is
+    SQLite's to recover. The zeros are never taken for frames: SQLite writes a fresh
+    header (new salts) over them and reads frames only while their salts and running
+    checksum match, exactly as it ignores the stale tail of a WAL it reuses.
+    """
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return
+    with os.fdopen(os.open(wal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        out.write(bytes(WAL_BYTES))
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def connect(path: Path, *, fsync: bool = True) -> sqlite3.Connection:
+    # One thread at a time uses a Journal, but not necessarily the one that opened it
+    # (e.g. a journal built in one thread and run in an event loop's thread).
+    conn = sqlite3.connect(path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: every commit is fsynced (survives a power cut). NORMAL in WAL mode: a commit
+    # is in the OS page cache when it returns, which a killed process cannot undo, but a
+    # power cut or kernel crash can.
+    conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+    return conn
