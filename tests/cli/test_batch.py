@@ -285,3 +285,36 @@ def test_resume_after_a_crash_during_import_says_to_run_the_input_again(
     source = write_csv(Path("in.csv"), [(MOBILES[0], "1234")])
     assert run(env, str(source)).exit_code == 0
     assert not Path("in.journal.part").exists()
+
+
+def test_a_resume_sends_where_the_run_started_unless_retargeted(
+    env: dict[str, str], fake: FakeIhuyi
+) -> None:
+    fake.script(MOBILES[3], 4051)
+    source = write_csv(Path("in.csv"), [(m, "1234") for m in MOBILES])
+    assert run(env, str(source), "-c", "1").exit_code == 4
+    elsewhere = {**env, "VOICEOTP_BASE_URL": "http://127.0.0.1:9/webservice/voice.php"}
+    explicit = run(
+        elsewhere, "--resume", "in.journal", "--base-url", elsewhere["VOICEOTP_BASE_URL"]
+    )
+    assert explicit.exit_code == 2
+    assert "--retarget" in explicit.output
+    assert states(Path("in.journal")) == {"sent": 3, "pending": 7}  # nothing sent
+    before = dict(fake.submits)
+    other = FakeIhuyi(balance=1000)
+    with other.serve() as second:
+        retargeted = run(env, "--resume", "in.journal", "--base-url", second.url, "--retarget")
+    assert retargeted.exit_code == 0, retargeted.output
+    assert other.submits == dict.fromkeys(MOBILES[3:], 1)  # the rest went to the new one
+    assert fake.submits == before
+
+
+def test_a_resume_ignores_a_changed_environment(env: dict[str, str], fake: FakeIhuyi) -> None:
+    fake.script(MOBILES[3], 4051)
+    source = write_csv(Path("in.csv"), [(m, "1234") for m in MOBILES])
+    assert run(env, str(source), "-c", "1").exit_code == 4
+    elsewhere = {**env, "VOICEOTP_BASE_URL": "http://127.0.0.1:9/webservice/voice.php"}
+    resumed = run(elsewhere, "--resume", "in.journal")
+    assert resumed.exit_code == 0, resumed.output
+    assert "where this journal's run started" in resumed.output
+    assert fake.submits == dict.fromkeys(MOBILES, 1)

@@ -34,6 +34,7 @@ from voiceotp.cli.batch_report import (
     write_outputs,
     write_rejects_file,
 )
+from voiceotp.cli.batch_target import settle_target
 from voiceotp.cli.send import CONFIG, FAILED, OK, USAGE, client_options
 from voiceotp.client import AsyncClient
 from voiceotp.client.batch import (
@@ -142,6 +143,11 @@ have been placed); 130 interrupted.
     help="Sync every journal commit to disk. --no-fsync is faster and still never sends twice"
     " after a killed process, but not after a power cut.",
 )
+@click.option(
+    "--retarget",
+    is_flag=True,
+    help="Resume: send the rest to this --base-url/--account, not where the run started.",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @client_options
 def batch(input_path: str | None, resume: Path | None, **args: Any) -> None:
@@ -151,6 +157,9 @@ def batch(input_path: str | None, resume: Path | None, **args: Any) -> None:
     try:
         if args["dry_run"]:
             sys.exit(_preflight(journal, args))
+        note = settle_target(journal, args)
+        if note and not args["as_json"]:
+            Console(stderr=True, soft_wrap=True).print(f"note: {escape(note)}", highlight=False)
         summary = _send(journal, args)
         sys.exit(_finish(journal, summary, args))
     finally:

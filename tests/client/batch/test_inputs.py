@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import codecs
 import io
+from pathlib import Path
 
 import pytest
 
-from voiceotp.client.batch import InputError, InputFormat, InputRow, Reject, read_rows
+from voiceotp.client.batch import (
+    InputError,
+    InputFormat,
+    InputRow,
+    Reject,
+    open_source,
+    read_rows,
+)
 from voiceotp.client.batch.items import validate_row
 
 
@@ -93,3 +102,29 @@ def test_missing_code_is_generated_at_the_chosen_length(length: int) -> None:
 def test_code_length_outside_4_to_6_is_refused() -> None:
     with pytest.raises(ValueError, match="4-6"):
         validate_row(InputRow(1, "13800138000", None, "raw"), 7)
+
+
+def test_semicolon_separated_values_from_a_european_locale_export() -> None:
+    got = rows("mobile;code\n13800138000;1234\n")
+    assert got == [InputRow(1, "13800138000", "1234", "13800138000;1234")]
+
+
+@pytest.mark.parametrize("header", ["mobile", "手机号", "Phone"])
+def test_one_number_per_line_with_a_header_line(header: str) -> None:
+    got = rows(f"{header}\n13800138000\n13900139000\n")
+    assert [(r.row, r.mobile) for r in got if isinstance(r, InputRow)] == [
+        (1, "13800138000"),
+        (2, "13900139000"),
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_with_a_byte_order_mark_is_read_whatever_the_encoding_given(
+    encoding: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "unicode.txt"
+    bom = {"utf-16": b"", "utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}
+    path.write_bytes(bom[encoding] + "手机号\t验证码\n13800138000\t1234\n".encode(encoding))
+    with open_source(str(path)) as stream:
+        got = list(read_rows(stream))
+    assert got == [InputRow(1, "13800138000", "1234", "13800138000\t1234")]

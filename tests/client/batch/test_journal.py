@@ -6,6 +6,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from voiceotp.client.batch import (
     pairs_to_rows,
 )
 from voiceotp.client.batch.records import Mark, Outcome
-from voiceotp.client.batch.sqlitefile import WAL_BYTES
+from voiceotp.client.batch.sqlitefile import WAL_BYTES, claim_file
 
 
 def test_new_journal_is_private_and_holds_every_row(tmp_path: Path) -> None:
@@ -40,8 +41,8 @@ def test_new_journal_is_private_and_holds_every_row(tmp_path: Path) -> None:
 
 def test_an_existing_journal_is_never_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "a.journal"
-    create_journal(path, pairs_to_rows([(numbers(1)[0], "1234")])).close()
-    with pytest.raises(JournalError, match="already exists"):
+    create_journal(path, pairs_to_rows([(numbers(1)[0], "1234")]), meta={"source": "a.csv"}).close()
+    with pytest.raises(JournalError, match=r"already exists \(a run of a\.csv\)"):
         create_journal(path, pairs_to_rows([]))
 
 
@@ -62,6 +63,51 @@ def test_a_crash_mid_import_leaves_no_journal_and_the_next_import_starts_over(
     assert journal.counts()[State.PENDING] == 2
     assert not (tmp_path / "a.journal.part").exists()
     journal.close()
+
+
+def test_two_imports_of_one_input_cannot_overlap(tmp_path: Path) -> None:
+    """A second run started on the same input while the first still imports is refused
+    at once; once the first has finished, the second is told to resume it."""
+    path = tmp_path / "a.journal"
+    halfway, go_on = threading.Event(), threading.Event()
+    first: list[Journal] = []
+
+    def slow_rows() -> Iterator[InputRow]:
+        yield from pairs_to_rows([(m, "1234") for m in numbers(50)])
+        halfway.set()
+        go_on.wait(10)
+
+    importer = threading.Thread(target=lambda: first.append(create_journal(path, slow_rows())))
+    importer.start()
+    assert halfway.wait(10)
+    with pytest.raises(JournalError, match="being created by another run"):
+        create_journal(path, pairs_to_rows([(m, "1234") for m in numbers(3)]))
+    go_on.set()
+    importer.join(10)
+    with pytest.raises(JournalError, match="already exists"):
+        create_journal(path, pairs_to_rows([(m, "1234") for m in numbers(3)]))
+    with pytest.raises(JournalError, match="in use by another run"):
+        Journal.open(path)
+    (journal,) = first
+    assert journal.counts()[State.PENDING] == 50  # the first import, whole
+    journal.close()
+    assert not (tmp_path / "a.journal.part").exists()
+
+
+def test_a_journal_whose_import_did_not_finish_is_never_opened(tmp_path: Path) -> None:
+    path = tmp_path / "a.journal"
+    journal = Journal.create(path, {}, lock=claim_file(path))
+    journal.close()  # created, never imported
+    with pytest.raises(JournalError, match="import did not finish"):
+        Journal.open(path)
+
+
+def test_an_empty_file_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    (tmp_path / "empty.journal").write_bytes(b"")
+    with pytest.raises(JournalError, match="not a voiceotp batch journal"):
+        Journal.open(tmp_path / "empty.journal")
+    assert (tmp_path / "empty.journal").read_bytes() == b""
+    assert not (tmp_path / "empty.journal-wal").exists()
 
 
 def test_opening_something_else_is_refused(tmp_path: Path) -> None:

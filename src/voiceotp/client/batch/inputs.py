@@ -8,6 +8,7 @@ number and column 2 (if any) the code.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from voiceotp.client.batch.items import InputRow, Reject
 
@@ -38,10 +39,19 @@ class InputError(ValueError):
 
 
 def open_source(source: str, encoding: str = "utf-8-sig") -> TextIO:
-    """Open a path, or standard input for ``-``, as text."""
-    if source == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, newline="")
-    return Path(source).open(encoding=encoding, newline="")
+    """Open a path, or standard input for ``-``, as text. A UTF-16 byte-order mark (Excel's
+    "Unicode text" export) overrides ``encoding``."""
+    binary = _stdin() if source == "-" else Path(source).open("rb")  # noqa: SIM115
+    if binary.peek(2)[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        encoding = "utf-16"
+    return io.TextIOWrapper(binary, encoding=encoding, newline="")
+
+
+def _stdin() -> io.BufferedReader:
+    stdin = sys.stdin.buffer
+    if isinstance(stdin, io.BufferedReader):
+        return stdin
+    return io.BufferedReader(cast(io.RawIOBase, stdin))  # e.g. a test runner's BytesIO
 
 
 def read_rows(stream: TextIO, fmt: InputFormat = InputFormat.AUTO) -> Iterator[InputRow | Reject]:
@@ -56,10 +66,9 @@ def read_rows(stream: TextIO, fmt: InputFormat = InputFormat.AUTO) -> Iterator[I
     if fmt is InputFormat.JSONL:
         yield from _read_jsonl(rest)
     elif fmt is InputFormat.CSV:
-        yield from _read_csv(rest, delimiter="\t" if _is_tabbed(first) else ",")
+        yield from _read_csv(rest, delimiter=_delimiter(first))
     else:
-        for row, line in enumerate(rest, 1):
-            yield InputRow(row, line.strip(), None, line.rstrip("\r\n"))
+        yield from _read_lines(rest)
 
 
 def format_for_path(source: str) -> InputFormat:
@@ -77,7 +86,7 @@ def sniff_format(first_line: str) -> InputFormat:
     stripped = first_line.lstrip("\ufeff").strip()
     if stripped.startswith("{"):
         return InputFormat.JSONL
-    if "," in stripped or "\t" in stripped:
+    if any(mark in stripped for mark in ",\t;"):
         return InputFormat.CSV
     return InputFormat.LINES
 
@@ -91,8 +100,24 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
-def _is_tabbed(line: str) -> bool:
-    return "\t" in line and "," not in line
+def _delimiter(line: str) -> str:
+    """Comma, unless the first line has none and has tabs (TSV) or semicolons (a CSV
+    exported with a European locale)."""
+    if "," in line:
+        return ","
+    return "\t" if "\t" in line else ";" if ";" in line else ","
+
+
+def _read_lines(lines: Iterable[str]) -> Iterator[InputRow]:
+    """One number per line; a first line that only names the column is a header."""
+    rest = iter(lines)
+    first = next(rest, None)
+    if first is None:
+        return
+    if first.strip().lower() not in MOBILE_COLUMNS:
+        rest = _chain(first, rest)
+    for row, line in enumerate(rest, 1):
+        yield InputRow(row, line.strip(), None, line.rstrip("\r\n"))
 
 
 def _read_csv(lines: Iterable[str], delimiter: str) -> Iterator[InputRow | Reject]:

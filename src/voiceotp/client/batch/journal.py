@@ -73,39 +73,50 @@ class Journal:
 
     @classmethod
     def create(
-        cls, path: str | os.PathLike[str], meta: dict[str, Any], *, fsync: bool = True
+        cls, path: str | os.PathLike[str], meta: dict[str, Any], *, lock: int, fsync: bool = True
     ) -> Journal:
-        """A new, empty journal at ``path`` (which must not exist)."""
+        """A new journal in the empty file ``path``, which the caller created and holds
+        ``lock`` (an flock'ed descriptor of it) on; the journal owns ``lock`` from now."""
         target = Path(path)
-        if target.exists():
-            raise JournalError(f"{target} already exists; resume it or choose another path")
-        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-        journal = cls(connect(target, fsync=fsync), target, _lock(target))
+        try:
+            journal = cls(connect(target, fsync=fsync), target, lock)
+        except BaseException:
+            os.close(lock)
+            raise
         with journal._conn:
             journal._conn.executescript(_SCHEMA)
         journal.set_meta(schema=SCHEMA_VERSION, imported=False, **meta)
         return journal
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, fsync: bool = True) -> Journal:
-        """An existing journal. ``fsync=False`` trades power-cut safety for speed (see
-        ``_connect``); the never-twice rule against a killed process holds either way."""
+    def open(
+        cls, path: str | os.PathLike[str], *, fsync: bool = True, lock: int | None = None
+    ) -> Journal:
+        """An existing, completely imported journal. ``fsync=False`` trades power-cut
+        safety for speed (see docs/batch.md); the never-twice rule against a killed process
+        holds either way. ``lock``: a descriptor already holding the file's flock (adopted)."""
         target = Path(path)
         if not target.is_file():
+            if lock is not None:
+                os.close(lock)
             raise JournalError(f"no journal at {target}")
-        lock = _lock(target)
+        lock = _lock(target) if lock is None else lock
         try:
+            _check_header(target)  # never let SQLite turn some other file into a database
             if fsync:
                 pregrow_wal(target)
             journal = cls(connect(target, fsync=fsync), target, lock)
-            version = journal.meta().get("schema")
+            meta = journal.meta()
         except (sqlite3.DatabaseError, OSError) as exc:
             os.close(lock)
             raise JournalError(f"{target} is not a voiceotp batch journal") from exc
-        if version != SCHEMA_VERSION:
+        if meta.get("schema") != SCHEMA_VERSION:
             journal.close()
-            raise JournalError(f"{target} is not a voiceotp batch journal (schema {version!r})")
+            schema = meta.get("schema")
+            raise JournalError(f"{target} is not a voiceotp batch journal (schema {schema!r})")
+        if not meta.get("imported"):
+            journal.close()
+            raise JournalError(f"{target}: its import did not finish (nothing was sent from it)")
         return journal
 
     def close(self) -> None:
@@ -266,3 +277,9 @@ def _lock(path: Path) -> int:
         return lock_journal(path)
     except BlockingIOError as exc:
         raise JournalError(f"{path} is in use by another run") from exc
+
+
+def _check_header(path: Path) -> None:
+    with path.open("rb") as handle:
+        if handle.read(16) != b"SQLite format 3\x00":
+            raise sqlite3.DatabaseError("not an SQLite database")

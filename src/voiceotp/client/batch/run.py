@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from voiceotp.client.batch.engine import (
 )
 from voiceotp.client.batch.items import InputRow, Item, Reject, check_code_length, validate_row
 from voiceotp.client.batch.journal import Journal, JournalError
+from voiceotp.client.batch.sqlitefile import claim_file
 
 
 def create_journal(
@@ -32,23 +36,56 @@ def create_journal(
 
     The import is built beside ``path`` (``.part``) and renamed into place when complete,
     so a journal that exists always holds its whole input; a crash mid-import leaves only
-    a ``.part`` file (nothing was sent from it) that the next attempt replaces.
+    a ``.part`` file (nothing was sent from it) that the next attempt replaces. The
+    ``.part`` is locked from its creation until the finished journal is open (the lock
+    moves with the rename), so two runs started on one input cannot both import, and the
+    second is told so at once.
     """
     check_code_length(code_length)
     final = Path(path)
-    if final.exists():
-        raise JournalError(f"{final} already exists; resume it or choose another path")
     part = final.with_name(final.name + ".part")
-    for leftover in (part, *(Path(f"{part}{suffix}") for suffix in ("-wal", "-shm"))):
-        leftover.unlink(missing_ok=True)
-    journal = Journal.create(part, {"code_length": code_length, "dedupe": dedupe, **(meta or {})})
+    lock = _claim_part(part, final)
     try:
-        journal.import_rows(validated(rows, code_length), dedupe=dedupe)
-    finally:
-        journal.close()
-    os.replace(part, final)
-    _sync_directory(final.parent)
-    return Journal.open(final, fsync=fsync)
+        for leftover in (Path(f"{part}{suffix}") for suffix in ("-wal", "-shm")):
+            leftover.unlink(missing_ok=True)  # a crashed import's; nobody else holds the lock
+        os.ftruncate(lock, 0)
+        journal = Journal.create(
+            part, {"code_length": code_length, "dedupe": dedupe, **(meta or {})}, lock=os.dup(lock)
+        )
+        try:
+            journal.import_rows(validated(rows, code_length), dedupe=dedupe)
+        finally:
+            journal.close()
+        os.replace(part, final)
+        _sync_directory(final.parent)
+    except BaseException:
+        os.close(lock)
+        raise
+    return Journal.open(final, fsync=fsync, lock=lock)
+
+
+def _claim_part(part: Path, final: Path) -> int:
+    try:
+        lock = claim_file(part)
+    except BlockingIOError:
+        raise JournalError(f"{final} is being created by another run right now") from None
+    if final.exists():
+        part.unlink()  # ours (locked), empty or a crashed import's leftover
+        os.close(lock)
+        raise JournalError(
+            f"{final} already exists{_run_of(final)}; resume it or choose another path"
+        )
+    return lock
+
+
+def _run_of(journal: Path) -> str:
+    """ " (a run of <source>)" for an existing journal, as far as it can be read."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{journal.as_uri()}?mode=ro", uri=True)) as db:
+            (value,) = db.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
+        return f" (a run of {json.loads(value)})"
+    except (sqlite3.Error, TypeError, ValueError):
+        return ""
 
 
 def _sync_directory(directory: Path) -> None:

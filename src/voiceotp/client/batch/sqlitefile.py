@@ -22,6 +22,28 @@ def lock_journal(path: Path) -> int:
     return fd
 
 
+def claim_file(path: Path) -> int:
+    """An fd holding an exclusive flock on the file at ``path``, created (0600) if missing.
+
+    BlockingIOError: another process holds it. The lock is taken on whatever file the
+    name denotes *when the lock is granted*: if another process renamed or removed it
+    meanwhile, try again on the new one (the usual lock-file pattern)."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held, now = os.fstat(fd), os.stat(path)
+        except FileNotFoundError:
+            os.close(fd)
+            continue
+        except BaseException:
+            os.close(fd)
+            raise
+        if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+            return fd
+        os.close(fd)
+
+
 # SQLite's default wal_autocheckpoint: the WAL is checkpointed, then rewritten from its
 # start, once it holds this many frames (of page size + a 24-byte header each).
 _WAL_FRAMES = 1000

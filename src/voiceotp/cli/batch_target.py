@@ -1,0 +1,49 @@
+"""Where a batch sends: fixed in its journal when sending starts, reused by every resume.
+
+A resume must not quietly send the rest of a run somewhere else: a staging run resumed
+without its ``--base-url`` would place real, billed calls through the default service, and
+``--replay-unknown`` against another server could ring people twice. So the first run
+records the endpoint and the account in the journal; a resume sends there, whatever the
+environment or config file say now, and an explicit ``--base-url``/``--account`` that
+differs is refused unless ``--retarget`` says the change is meant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from voiceotp.client.batch import Journal
+from voiceotp.client.config import collect_settings
+
+
+def settle_target(journal: Journal, args: dict[str, Any]) -> str | None:
+    """Point ``args`` at the journal's endpoint and account (recording them on a first
+    send); a note for the user when that differs from what the settings alone would give.
+
+    Raises click.UsageError for an explicit, different target without ``--retarget``.
+    """
+    values, _, _ = collect_settings(
+        args["account"], None, args["base_url"], config_file=args["config_file"]
+    )
+    current = {"base_url": values["base_url"], "account": values.get("account", "")}
+    stored = journal.meta().get("target")
+    if not isinstance(stored, dict) or args["retarget"]:
+        journal.set_meta(target=current)
+        return None
+    for key, flag in (("base_url", "--base-url"), ("account", "--account")):
+        if args[key] is not None and current[key] != stored.get(key):
+            raise click.UsageError(
+                f"this journal's run sends to {_describe(stored)}; {flag} says"
+                f" {current[key]!r}. Add --retarget to send the rest there instead."
+            )
+    args["base_url"], args["account"] = stored.get("base_url"), stored.get("account") or None
+    if current != stored:
+        return f"sending to {_describe(stored)}, where this journal's run started"
+    return None
+
+
+def _describe(target: dict[str, Any]) -> str:
+    account = target.get("account") or "the configured account"
+    return f"{target.get('base_url')} as {account}"
