@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.error_page import serve_error_page
 from voiceotp.cli import cli
 from voiceotp.testing import DEFAULT_ACCOUNT, DEFAULT_APIKEY, FakeIhuyi, FakeServer
 
@@ -318,3 +319,55 @@ def test_a_resume_ignores_a_changed_environment(env: dict[str, str], fake: FakeI
     assert resumed.exit_code == 0, resumed.output
     assert "where this journal's run started" in resumed.output
     assert fake.submits == dict.fromkeys(MOBILES, 1)
+
+
+def test_connect_failures_leave_rows_pending_with_exit_7_and_resume_sends_them(
+    env: dict[str, str], fake: FakeIhuyi
+) -> None:
+    from tests.client.test_http import closed_port_url
+
+    source = write_csv(Path("in.csv"), [(m, "1234") for m in MOBILES[:4]])
+    down = ["--base-url", closed_port_url(), "--max-attempts", "1", "-c", "4"]
+    result = run(env, str(source), *down, "--json")
+    assert result.exit_code == 7, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["finished"], doc["stopped"]) == (False, None)  # 4 rows: below the limit
+    assert doc["resume"] == "voiceotp batch --resume in.journal"
+    assert states(Path("in.journal")) == {"pending": 4}
+    assert {r["reason"][:15] for r in read_csv(Path("in.results.csv"))} == {"connect failed:"}
+    assert not Path("in.failed.csv").exists()
+    # The service is back (here: at another address, hence --retarget).
+    back = ["--base-url", env["VOICEOTP_BASE_URL"], "--retarget"]
+    resumed = run(env, "--resume", "in.journal", *back)
+    assert resumed.exit_code == 0, resumed.output
+    assert fake.submits == dict.fromkeys(MOBILES[:4], 1)
+
+
+def test_an_unreachable_service_stops_the_run_with_exit_7(env: dict[str, str]) -> None:
+    from tests.client.test_http import closed_port_url
+
+    numbers = [f"1390013{i:04d}" for i in range(30)]
+    source = write_csv(Path("in.csv"), [(m, "1234") for m in numbers])
+    down = ["--base-url", closed_port_url(), "--max-attempts", "1", "-c", "2"]
+    result = run(env, str(source), *down)
+    assert result.exit_code == 7, result.output
+    said = " ".join(result.output.split())
+    assert "stopped: the service is unreachable:" in said
+    assert "resume later" in said
+    assert "resume with: voiceotp batch --resume in.journal" in said
+    assert states(Path("in.journal")) == {"pending": 30}
+    assert "7 the service was unreachable" in " ".join(run(env, "--help").output.split())
+
+
+def test_a_service_answering_error_pages_stops_the_run_with_exit_7(env: dict[str, str]) -> None:
+    numbers = [f"1390013{i:04d}" for i in range(30)]
+    source = write_csv(Path("in.csv"), [(m, "1234") for m in numbers])
+    with serve_error_page() as url:
+        result = run(env, str(source), "--base-url", url, "-c", "2", "--json")
+    assert result.exit_code == 7, result.output
+    doc = json.loads(result.stdout)
+    assert doc["stopped"]["kind"] == "service"
+    assert doc["stopped"]["message"].startswith("the service's answers are unreadable")
+    assert 10 <= doc["counts"]["unknown"] <= 11  # the limit at -c 2, plus one in flight
+    assert doc["counts"]["pending"] == 30 - doc["counts"]["unknown"]
+    assert doc["counts"]["failed"] == 0

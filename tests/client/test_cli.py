@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.error_page import serve_error_page
 from voiceotp.cli import cli
 from voiceotp.testing import DEFAULT_ACCOUNT, DEFAULT_APIKEY, FakeIhuyi, FakeServer
 
@@ -104,6 +105,37 @@ def test_network_failure(env: dict[str, str]) -> None:
 
     result = run(env, "balance", "--base-url", closed_port_url())
     assert result.exit_code == 5
+
+
+def test_send_with_an_unreadable_answer_may_have_placed_the_call(env: dict[str, str]) -> None:
+    with serve_error_page() as url:
+        as_json = run(env, "send", MOBILE, "1234", "--base-url", url, "--json")
+        human = run(env, "send", MOBILE, "1234", "--base-url", url)
+    assert as_json.exit_code == 6, as_json.output
+    doc = json.loads(as_json.output)
+    assert (doc["error"], doc["outcome_unknown"]) == ("ProtocolError", True)
+    assert human.exit_code == 6
+    said = " ".join(human.output.split())
+    assert said.startswith("outcome unknown for 138****8000: ProtocolError")
+    assert "the call may have been placed: do not simply re-send" in said
+
+
+def test_balance_without_an_answer_exits_5_it_places_no_call(
+    env: dict[str, str], fake: FakeIhuyi
+) -> None:
+    fake.latency = 1.0
+    result = run(env, "balance", "--timeout", "0.05", "--json")
+    assert result.exit_code == 5, result.output
+    assert json.loads(result.output)["error"] == "UnknownOutcome"
+
+
+@pytest.mark.parametrize("seconds", ["-1", "0", "nan", "inf", "soon"])
+def test_a_bad_timeout_is_a_usage_error(env: dict[str, str], fake: FakeIhuyi, seconds: str) -> None:
+    result = run(env, "balance", "--timeout", seconds)
+    assert result.exit_code == 2, result.output
+    assert "--timeout" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert fake.requests == 0
 
 
 def test_balance(env: dict[str, str], fake: FakeIhuyi) -> None:

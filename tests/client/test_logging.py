@@ -54,3 +54,20 @@ async def test_http_paths_log_masked_including_the_http_library(
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "139****5678" in text
     assert secrets_in(text) == []
+
+
+async def test_attempts_are_counted_in_words_that_agree(
+    make_twin: MakeTwin, fake: FakeIhuyi, caplog: pytest.LogCaptureFixture
+) -> None:
+    twin = make_twin()
+    with caplog.at_level(logging.DEBUG, logger="voiceotp.client"):
+        await twin.submit(MOBILE, "1234")
+        fake.lose_responses(MOBILE)
+        await twin.submit(MOBILE, "1234")
+        fake.script(MOBILE, 4090, 4030)
+        await twin.submit(MOBILE, "1234")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "(1 attempt)" in text
+    assert "failed after 1 attempt: UnknownOutcome" in text
+    assert "failed after 2 attempts: NumberError" in text
+    assert "1 attempts" not in text

@@ -4,7 +4,9 @@ Exit codes (docs/batch.md): 0 every row sent (duplicates skipped); 1 some rows f
 were rejected; 2 usage error (bad input, journal exists/missing); 3 configuration error;
 4 stopped on an account-level code, or (dry run) the balance is short; 5 the journal could
 not be written (nothing unmarked was sent); 6 some outcomes are unknown (a call may have
-been placed); 130 interrupted (resume with --resume).
+been placed); 7 stopped because the service was unreachable or its answers unreadable, or
+rows left pending after connect failures (resume later); 130 interrupted (resume with
+--resume). Precedence: 130, 4, 7, 6, 1.
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ Rows without a code get a random one (--length digits, from `secrets`).
 Exit codes: 0 all sent; 1 some rows failed or were rejected; 2 usage error; 3 configuration
 error; 4 stopped on an account-level code (fix the account, then --resume) or, with --dry-run,
 balance too low; 5 the journal could not be written; 6 some outcomes unknown (calls may
-have been placed); 130 interrupted.
+have been placed); 7 the service was unreachable or its answers unreadable: the run stopped,
+or rows could not connect and stay pending (resume later); 130 interrupted.
+Precedence: 130, 4, 7, 6, 1.
 """
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,6 +23,7 @@ from voiceotp.client.batch import BatchSummary, Journal, Outcome, State
 from voiceotp.client.batch.items import FINAL_STATES
 from voiceotp.client.batch.outputs import write_failed, write_rejects, write_results
 
+UNREACHABLE = 7  # stopped, or rows left pending, because the service could not be used
 INTERRUPTED = 130
 
 
@@ -176,12 +178,20 @@ def _stem(journal: Journal, args: dict[str, Any]) -> Path:
 
 
 def exit_code_for(summary: BatchSummary) -> int:
-    """The documented exit code of a finished or stopped run."""
+    """The documented exit code of a finished or stopped run.
+
+    Precedence 130, 4, 7, 6, 1: why the run did not finish comes first (each says to
+    resume), then the unknowns (which a plain resume never sends), then the failures.
+    """
     stopped = summary.stopped
     if stopped is not None and stopped.kind == "interrupted":
         return INTERRUPTED
-    if stopped is not None:
+    if stopped is not None and stopped.kind == "account":
         return ACCOUNT
+    if stopped is not None or not summary.finished:
+        # The service stop, or a few rows whose connections failed (below the limit)
+        # left pending: nothing of theirs was sent.
+        return UNREACHABLE
     if summary.counts[State.UNKNOWN]:
         return UNKNOWN
     if summary.counts[State.FAILED] or summary.counts[State.REJECTED]:
@@ -196,7 +206,13 @@ def show_summary(summary: BatchSummary, files: dict[str, str], resume: str | Non
     for name, path in files.items():
         out.print(f"{name}: {path}")
     if summary.stopped is not None:
-        out.print(f"[red]stopped[/red]: {summary.stopped.message}")
+        later = "; resume later" if summary.stopped.kind == "service" else ""
+        out.print(f"[red]stopped[/red]: {escape(summary.stopped.message)}{later}")
+    elif not summary.finished:
+        out.print(
+            f"[red]{summary.counts[State.PENDING]:,} row(s) not sent[/red]: the service could"
+            " not be reached (nothing was sent for them); resume later"
+        )
     if summary.counts[State.UNKNOWN]:
         out.print(
             f"[yellow]{summary.counts[State.UNKNOWN]} row(s) have an unknown outcome[/yellow]: "

@@ -2,14 +2,16 @@
 
 Exit codes (docs/client.md): 0 success; 1 the service refused (code != 2); 2 usage
 error or a number/code refused locally; 3 configuration error; 4 account-level refusal
-(stop and fix the account); 5 network or protocol failure, nothing was accepted;
-6 outcome unknown — the call may have been placed (no answer, or an unreadable answer
-to ``send``), do not simply re-send.
+(stop and fix the account); 5 network or protocol failure where no call can have been
+placed (``send``: the request never left; ``balance``/``query``: any failure, they place
+no call); 6 outcome unknown — ``send`` may have placed the call (no answer, or an
+unreadable answer), do not simply re-send.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import sys
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from voiceotp.client import Client, SendReport
 from voiceotp.client.config import (
@@ -28,14 +31,13 @@ from voiceotp.client.config import (
     render_config_file,
     write_config_file,
 )
+from voiceotp.client.models import outcome_unknown
 from voiceotp.errors import (
     AccountError,
     APIError,
     ConfigError,
     InvalidCode,
     InvalidMobile,
-    ProtocolError,
-    UnknownOutcome,
     VoiceOTPError,
 )
 from voiceotp.protocol import mask_mobile
@@ -45,14 +47,13 @@ OK, REFUSED, USAGE, CONFIG, ACCOUNT, FAILED, UNKNOWN = 0, 1, 2, 3, 4, 5, 6
 
 
 def exit_code_for(error: BaseException | None, *, submit: bool = False) -> int:
-    """The documented exit code for an outcome; an unreadable answer to a Submit may hide
-    an accepted call, so it counts as unknown."""
+    """The documented exit code for an outcome. Only a Submit can place a call, so only
+    its failures can be unknown (6); the same failure of a GetNum or Query is 5."""
     if error is None:
         return OK
-    if submit and isinstance(error, ProtocolError):
+    if submit and outcome_unknown(None, error):
         return UNKNOWN
     for kind, code in (
-        (UnknownOutcome, UNKNOWN),
         (AccountError, ACCOUNT),
         (APIError, REFUSED),
         (ConfigError, CONFIG),
@@ -75,7 +76,14 @@ def client_options(command: F) -> F:
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="Config file (default: $VOICEOTP_CONFIG or ~/.config/voiceotp/config.toml).",
             ),
-            click.option("--timeout", type=float, default=10.0, show_default=True),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0, min_open=True),
+                callback=_finite,
+                default=10.0,
+                show_default=True,
+                help="Seconds allowed for each request (above 0).",
+            ),
             click.option(
                 "--dedupe/--no-dedupe",
                 default=False,
@@ -87,6 +95,13 @@ def client_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # FloatRange(min=0) lets inf through, and nan (every comparison with nan is false).
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number of seconds", ctx, param)
+    return value
 
 
 @contextmanager
@@ -172,9 +187,12 @@ def _show_report(report: SendReport, code: str, as_json: bool) -> None:
     elif report.ok:
         Console().print(f"[green]sent[/green] {code} to {masked}: voiceid {report.voiceid}")
     else:
-        hint = " (it may have been placed: do not simply re-send)" if report.outcome_unknown else ""
-        Console(stderr=True).print(
-            f"[red]not sent[/red] to {masked}: {type(report.error).__name__}: {report.error}{hint}"
+        error = escape(f"{type(report.error).__name__}: {report.error}")
+        Console(stderr=True, highlight=False).print(
+            f"[yellow]outcome unknown[/yellow] for {masked}: {error}"
+            " (the call may have been placed: do not simply re-send)"
+            if report.outcome_unknown
+            else f"[red]not sent[/red] to {masked}: {error}"
         )
 
 

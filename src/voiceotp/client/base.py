@@ -241,18 +241,22 @@ def _log_report(report: SendReport) -> None:
     if report.error is None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "Submit %s accepted, voiceid %s (%d attempts)",
+                "Submit %s accepted, voiceid %s (%s)",
                 mask_mobile(report.mobile),
                 report.voiceid,
-                report.attempts,
+                _attempts(report.attempts),
             )
         return
     level = logging.WARNING if report.result is None else logging.INFO
     log.log(
         level,
-        "Submit %s failed after %d attempts: %s: %s",
+        "Submit %s failed after %s: %s: %s",
         mask_mobile(report.mobile),
-        report.attempts,
+        _attempts(report.attempts),
         type(report.error).__name__,
         report.error,
     )
+
+
+def _attempts(count: int) -> str:
+    return f"{count} attempt" if count == 1 else f"{count} attempts"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from voiceotp.errors import UnknownOutcome
+from voiceotp.errors import APIError, ConnectError, InvalidCode, InvalidMobile
 from voiceotp.protocol import SubmitResult
 from voiceotp.protocol.errors import VoiceOTPError
 
@@ -26,14 +27,50 @@ class Timeout:
     read: float | None = DEFAULT_READ_S
     total: float | None = DEFAULT_TOTAL_S
 
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "total"):
+            _check_seconds(getattr(self, name), f"timeout {name}")
+
     @classmethod
     def of(cls, value: float | Timeout | None) -> Timeout:
-        """A Timeout from a number of seconds (total and read; connect at most 5 s)."""
+        """A Timeout from a number of seconds (total and read; connect at most 5 s).
+
+        Raises ValueError unless ``value`` is None or a finite number above 0.
+        """
         if isinstance(value, Timeout):
             return value
         if value is None:
             return cls(None, None, None)
+        _check_seconds(value, "timeout")
         return cls(connect=min(DEFAULT_CONNECT_S, value), read=value, total=value)
+
+
+def _check_seconds(value: object, name: str) -> None:
+    # Caught here, when the client is built: later, a bad value would surface as a
+    # transport error inside ``submit`` (which must not raise), or as no limit at all.
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number of seconds or None, not {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"{name} must be a finite number of seconds above 0 (None for no limit), got {value}"
+        )
+
+
+def outcome_unknown(result: object | None, error: BaseException | None) -> bool:
+    """True when a Submit may have been accepted although no answer says so.
+
+    That is every outcome but a service answer (any code), a ConnectError (the request
+    never left) and a local refusal (never sent): a timeout after sending, a dropped
+    connection, an unreadable answer (``ProtocolError``: a proxy's error page may stand
+    in front of a service that acted), a sender that broke down. The one definition
+    behind ``SendReport.outcome_unknown``, the CLI's exit code 6 and a batch row's
+    ``unknown`` state.
+    """
+    if result is not None or isinstance(error, APIError):
+        return False
+    return not isinstance(error, ConnectError | InvalidMobile | InvalidCode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +94,9 @@ class SendReport:
 
     @property
     def outcome_unknown(self) -> bool:
-        """True when the request may have been accepted but no answer came back."""
-        return isinstance(self.error, UnknownOutcome)
+        """True when the request may have been accepted but no readable answer came back
+        (see :func:`outcome_unknown`): do not simply re-send."""
+        return outcome_unknown(self.result, self.error)
 
     @property
     def voiceid(self) -> str | None:

@@ -2,9 +2,10 @@
 
 Each worker takes an item, waits for a rate token, durably marks it ``sending``, submits
 it and records the outcome; no exception escapes per item. A code of the account class
-stops the run (in-flight requests finish; everything else stays pending); so does
-:meth:`BatchEngine.stop` (Ctrl-C). Rows found ``sending`` at start are crash leftovers and
-become ``unknown``; they are sent again only under an explicit :class:`UnknownPolicy`.
+stops the run (in-flight requests finish; everything else stays pending); so do a streak
+of rows without a readable answer (``BatchOptions.trouble_limit``: the service is down)
+and :meth:`BatchEngine.stop` (Ctrl-C). Rows found ``sending`` at start are crash leftovers
+and become ``unknown``; they are sent again only under an explicit :class:`UnknownPolicy`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from voiceotp.client.batch.items import Item, State
 from voiceotp.client.batch.journal import Journal, JournalError
 from voiceotp.client.batch.ratelimit import AdaptiveRate, Clock, Sleep
 from voiceotp.client.batch.records import Mark, Outcome
-from voiceotp.client.batch.verdict import Verdict, judge
+from voiceotp.client.batch.verdict import TroubleStreak, Verdict, judge
 from voiceotp.protocol import DEFAULT_WINDOW_S, SubmitResult
 
 
@@ -67,13 +68,16 @@ class BatchOptions:
     replay_window_s: int = DEFAULT_WINDOW_S - 30  # margin for clock skew and the trip
     page_size: int = 1000
     freeze_gc: bool = True  # see _settled_heap
+    # Rows in a row that got no readable answer (connect failures with no attempts left,
+    # unknown outcomes) before the run stops; None: max(10, 2 * concurrency), see batch.md.
+    trouble_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class StopReason:
     """Why a run ended before every row was sent."""
 
-    kind: str  # "account" or "interrupted"
+    kind: str  # "account", "service" (unreachable or unreadable) or "interrupted"
     message: str
     code: int | None = None
     row: int | None = None
@@ -137,11 +141,12 @@ class BatchEngine:
         self._sleep = sleep
         self.rate = AdaptiveRate(self.options.rate, self.options.burst, clock=clock, sleep=sleep)
         self.stopped: StopReason | None = None
+        self._trouble = TroubleStreak(self.options.trouble_limit, self.options.concurrency)
         self._requests = 0
         self._too_old = 0
 
     def is_stopping(self) -> bool:
-        """True once :meth:`stop` was called or an account-level code arrived."""
+        """True once :meth:`stop` was called, or an account code or outage stopped the run."""
         return self.stopped is not None
 
     def stop(self, reason: StopReason | None = None) -> None:
@@ -247,6 +252,9 @@ class BatchEngine:
         if verdict.stop and verdict.result is not None:
             code, msg = verdict.result.code, verdict.result.msg
             self.stop(StopReason("account", f"{code} {msg}", code=code, row=item.row))
+        trouble = self._trouble.observe(verdict)
+        if trouble is not None:
+            self.stop(StopReason("service", trouble, row=item.row))
 
     def _record(self, committer: GroupCommitter, row: int, verdict: Verdict, attempts: int) -> None:
         result = verdict.result
