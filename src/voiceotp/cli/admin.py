@@ -19,8 +19,34 @@ console = Console()
 pass_opts = click.make_pass_decorator(dict)
 
 
+class InvalidInput(click.ClickException):
+    """An operator mistake the Admin service refused (exit 2, like a usage error)."""
+
+    exit_code = 2
+
+
+class Bounded(click.ParamType[int]):
+    """An integer the admin accepts for ``field`` (admincheck.INT_RANGES): a bad one fails
+    here, before the store is opened. The check is imported on use: ``voiceotp --help``
+    stays free of the gateway's imports."""
+
+    name = "integer"
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from voiceotp.gateway.admincheck import AdminError, check_int
+
+        try:
+            return check_int(self.field, value if isinstance(value, int) else int(value))
+        except ValueError as exc:  # AdminError is one; int() of a non-number another
+            message = str(exc) if isinstance(exc, AdminError) else f"{value!r} is not an integer"
+            self.fail(message, param, ctx)
+
+
 def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
-    """Open the store, run ``action(admin)``, close; operator mistakes become CLI errors."""
+    """Open the store, run ``action(admin)``, close; operator mistakes exit 2."""
     from voiceotp.gateway.admin import Admin, AdminError
     from voiceotp.gateway.keys import KeyBox
     from voiceotp.gateway.store import make_store
@@ -42,7 +68,7 @@ def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
     try:
         return asyncio.run(go())
     except AdminError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise InvalidInput(str(exc)) from exc
 
 
 @click.group()
@@ -91,7 +117,7 @@ def show(opts: dict[str, Any], name: str) -> None:
 
 @admin.command()
 @click.option("--name", help="APIID (V + 8 digits); random if omitted.")
-@click.option("--balance", type=int, default=0, show_default=True)
+@click.option("--balance", type=Bounded("balance"), default=0, show_default=True)
 @pass_opts
 def create(opts: dict[str, Any], name: str | None, balance: int) -> None:
     """Create an account; its APIKEY is printed once."""
@@ -114,7 +140,7 @@ def rotate_key(opts: dict[str, Any], name: str) -> None:
 
 @admin.command()
 @click.argument("name")
-@click.argument("units", type=int)
+@click.argument("units", type=Bounded("units"))
 @click.option("--reason", default="topup", show_default=True)
 @pass_opts
 def topup(opts: dict[str, Any], name: str, units: int, reason: str) -> None:
@@ -142,10 +168,12 @@ _state_command("clear-abuse", "active", "Clear an abuse auto-freeze (code 408)."
 @click.option("--require-dynamic/--allow-static", default=None, help="Dynamic passwords only.")
 @click.option("--allow-ip", "allow_ips", multiple=True, help="Allowed IP/CIDR (repeat).")
 @click.option("--any-ip", is_flag=True, help="Clear the allow-list.")
-@click.option("--rate", "rate_per_s", type=int, help="Submits per second (0 = no cap).")
-@click.option("--per-minute", "cap_minute", type=int)
-@click.option("--per-hour", "cap_hour", type=int)
-@click.option("--per-day", "cap_day", type=int)
+@click.option(
+    "--rate", "rate_per_s", type=Bounded("rate_per_s"), help="Submits per second (0 = no cap)."
+)
+@click.option("--per-minute", "cap_minute", type=Bounded("cap_minute"))
+@click.option("--per-hour", "cap_hour", type=Bounded("cap_hour"))
+@click.option("--per-day", "cap_day", type=Bounded("cap_day"))
 @click.option("--callback-url")
 @click.option(
     "--refund-unconnected/--keep-unconnected",

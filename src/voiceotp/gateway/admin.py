@@ -8,36 +8,29 @@ caches; ``on_change`` lets an in-process gateway reload at once.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from voiceotp.gateway.admincheck import (
+    MAX_BALANCE,
+    AdminError,
+    NotFound,
+    check_account_ref,
+    check_int,
+    check_mobile,
+    check_name,
+    check_policy_entry,
+    check_reason,
+    check_setting,
+)
 from voiceotp.gateway.keys import KeyBox, new_account_name, new_apikey
 from voiceotp.gateway.store import AccountRecord, Store, StoreError
-from voiceotp.gateway.store.records import ACCOUNT_STATES, POLICY_KINDS
-from voiceotp.protocol import is_valid_mobile
+from voiceotp.gateway.store.records import ACCOUNT_STATES
+
+__all__ = ["Admin", "AdminError", "NewKey", "NotFound", "describe"]
 
 DEMO_BALANCE = 100
-_CONFIGURABLE: dict[str, type] = {
-    "require_dynamic": bool,
-    "allow_ips": list,
-    "rate_per_s": int,
-    "cap_minute": int,
-    "cap_hour": int,
-    "cap_day": int,
-    "callback_url": str,
-    "refund_unconnected": bool,  # None: the server's charge policy
-    "state": str,
-}
-
-
-class AdminError(ValueError):
-    """The operator asked for something invalid; the message says what."""
-
-
-class NotFound(AdminError):
-    """No such account."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +56,8 @@ class Admin:
 
     async def create_account(self, *, name: str | None = None, balance: int = 0) -> NewKey:
         """A new account with a fresh APIKEY (returned here, and never again)."""
-        name = name or new_account_name()
-        if not (len(name) == 9 and name[0] == "V" and name[1:].isascii() and name[1:].isdigit()):
-            raise AdminError("an APIID is V followed by 8 digits")
-        if balance < 0:
-            raise AdminError("the opening balance cannot be negative")
+        name = check_name(new_account_name() if name is None else name)
+        balance = check_int("balance", balance)
         if await self._store.get_account(name) is not None:
             raise AdminError(f"account {name} exists")
         apikey = new_apikey()
@@ -85,12 +75,16 @@ class Admin:
         return NewKey(name, apikey)
 
     async def top_up(self, name: str, units: int, reason: str = "topup") -> int:
-        """Add (or, negative, remove) units; the new balance. Never below zero."""
+        """Add (or, negative, remove) units; the new balance, within 0..MAX_BALANCE."""
+        units, reason = check_int("units", units), check_reason(reason)
         account = await self.account(name)
         try:
             balance = await self._store.adjust_balance(account.id, units, reason, self._clock())
         except StoreError as exc:
-            raise AdminError(str(exc)) from exc
+            raise AdminError(
+                f"{name}: the balance ({account.balance}) {units:+d} would go below zero "
+                f"or above {MAX_BALANCE}"
+            ) from exc
         await self._audit(name, "balance_adjusted", f"{units:+d} ({reason})")
         return balance
 
@@ -102,10 +96,11 @@ class Admin:
         await self._audit(name, "state_changed", state)
         return record
 
-    async def configure(self, name: str, **changes: Any) -> AccountRecord:
-        """Change account settings (see ``_CONFIGURABLE``); values are checked first."""
-        for key, value in changes.items():
-            _check_setting(key, value)
+    async def configure(self, name: str, /, **changes: Any) -> AccountRecord:
+        """Change account settings (see ``admincheck.SETTINGS``); values are checked first."""
+        if not changes:
+            raise AdminError("nothing to change")
+        changes = {key: check_setting(key, value) for key, value in changes.items()}
         record = await self._update(name, **changes)
         if "state" in changes:  # freezes and unfreezes are audited as such
             await self._audit(name, "state_changed", changes["state"])
@@ -115,23 +110,14 @@ class Admin:
         return record
 
     async def set_blacklisted(self, name: str, mobile: str, listed: bool) -> None:
-        if not is_valid_mobile(mobile):
-            raise AdminError("not a mainland mobile number")
+        mobile = check_mobile(mobile)
         account = await self.account(name)
         await self._store.set_blacklisted(account.id, mobile, listed)
         await self._changed()
 
     async def set_server_entry(self, kind: str, value: str, present: bool) -> None:
         """Server-wide deny_ip / blacklist / sensitive_word entries."""
-        if kind not in POLICY_KINDS:
-            raise AdminError(f"kind must be one of {', '.join(POLICY_KINDS)}")
-        if kind == "deny_ip":  # one canonical spelling, so removal finds what was added
-            net = _network(value)
-            value = str(net.network_address) if net.num_addresses == 1 else str(net)
-        elif kind == "blacklist" and not is_valid_mobile(value):
-            raise AdminError("not a mainland mobile number")
-        elif not value.strip() or len(value) > 128:
-            raise AdminError("a sensitive word is 1-128 characters")
+        value = check_policy_entry(kind, value)
         await self._store.set_policy_entry(kind, value, present)
         await self._changed()
 
@@ -139,7 +125,7 @@ class Admin:
         return {k: sorted(v) for k, v in (await self._store.policy_entries()).items()}
 
     async def account(self, name: str) -> AccountRecord:
-        record = await self._store.get_account(name)
+        record = await self._store.get_account(check_account_ref(name))
         if record is None:
             raise NotFound(f"unknown account {name}")
         return record
@@ -162,9 +148,9 @@ class Admin:
             return None
         return await self.create_account(balance=DEMO_BALANCE)
 
-    async def _update(self, name: str, **changes: Any) -> AccountRecord:
+    async def _update(self, name: str, /, **changes: Any) -> AccountRecord:
         try:
-            record = await self._store.update_account(name, **changes)
+            record = await self._store.update_account(check_account_ref(name), **changes)
         except StoreError as exc:
             raise (
                 NotFound(str(exc)) if "unknown account" in str(exc) else AdminError(str(exc))
@@ -198,30 +184,3 @@ def describe(a: AccountRecord) -> dict[str, Any]:
         "callback_url": a.callback_url,
         "refund_unconnected": a.refund_unconnected,
     }
-
-
-def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    try:
-        return ipaddress.ip_network(str(value).strip(), strict=False)
-    except ValueError as exc:
-        raise AdminError(f"not an IP or CIDR: {value!r}") from exc
-
-
-def _check_setting(key: str, value: Any) -> None:
-    expected = _CONFIGURABLE.get(key)
-    if expected is None:
-        raise AdminError(f"not configurable: {key}")
-    nullable = key.startswith(("cap_", "rate_")) or key == "refund_unconnected"
-    if value is None and nullable:
-        return
-    if expected is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise AdminError(f"{key} must be an integer >= 0")
-    if not isinstance(value, expected):
-        raise AdminError(f"{key} must be of type {expected.__name__}")
-    if isinstance(value, list):  # allow_ips
-        for item in value:
-            _network(str(item))
-    if key == "state" and value not in ACCOUNT_STATES:
-        raise AdminError(f"state must be one of {', '.join(ACCOUNT_STATES)}")
-    if key == "callback_url" and value and not str(value).startswith(("http://", "https://")):
-        raise AdminError("callback_url must be an http(s) URL")

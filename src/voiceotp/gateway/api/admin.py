@@ -1,7 +1,10 @@
 """The JSON admin API under ``/admin/api`` (bearer token, constant-time compare).
 
 One table, :data:`ENDPOINTS`, makes both the routes and the OpenAPI document. Errors
-are JSON ``{"error": ...}`` with 400/401/404; nothing escapes as a 500.
+are JSON ``{"error": ...}``: 400 for invalid input (checked by the Admin service before the
+store sees it, see admincheck.py), 401, 404, 413. Anything unexpected is a 500 with a
+generic message and an error id; the traceback goes to the log under that id, never to
+the client.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from voiceotp.gateway.admin import Admin, AdminError, NotFound, describe
+from voiceotp.gateway.admincheck import INT_RANGES, SETTINGS
 from voiceotp.gateway.api.body import BodyTooLarge, read_body
 from voiceotp.gateway.service import Gateway
 
@@ -40,7 +45,7 @@ async def _list(admin: Admin, request: Request, body: dict[str, Any]) -> Any:
 
 
 async def _create(admin: Admin, request: Request, body: dict[str, Any]) -> Any:
-    created = await admin.create_account(name=body.get("account"), balance=_int(body, "balance", 0))
+    created = await admin.create_account(name=body.get("account"), balance=body.get("balance", 0))
     return {"account": created.account, "apikey": created.apikey}
 
 
@@ -53,8 +58,8 @@ async def _patch(admin: Admin, request: Request, body: dict[str, Any]) -> Any:
 
 
 async def _topup(admin: Admin, request: Request, body: dict[str, Any]) -> Any:
-    units = _int(body, "units", None)
-    reason = str(body.get("reason") or "topup")
+    units: Any = body.get("units")  # the Admin service checks both
+    reason = body.get("reason", "topup")
     return {"balance": await admin.top_up(request.path_params["name"], units, reason)}
 
 
@@ -83,17 +88,8 @@ async def _policy_entry(admin: Admin, request: Request, body: dict[str, Any]) ->
     return {"ok": True}
 
 
-ACCOUNT_SETTINGS = {
-    "state": "string",
-    "require_dynamic": "boolean",
-    "allow_ips": "array",
-    "rate_per_s": "integer",
-    "cap_minute": "integer",
-    "cap_hour": "integer",
-    "cap_day": "integer",
-    "callback_url": "string",
-    "refund_unconnected": "boolean",
-}
+JSON_TYPES = {bool: "boolean", list: "array", int: "integer", str: "string"}
+ACCOUNT_SETTINGS = {key: JSON_TYPES[kind] for key, kind in SETTINGS.items()}
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/accounts", _list, "List accounts"),
     Endpoint("POST", "/accounts", _create, "Create an account (APIKEY shown once)",
@@ -111,13 +107,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("PUT", "/policy/{kind}/{value:path}", _policy_entry, "Add a server-wide entry"),
     Endpoint("DELETE", "/policy/{kind}/{value:path}", _policy_entry, "Remove a server-wide entry"),
 )  # fmt: skip
-
-
-def _int(body: dict[str, Any], name: str, default: int | None) -> int:
-    value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise AdminError(f"{name} must be an integer")
-    return value
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -159,15 +148,28 @@ def _route(endpoint: Endpoint) -> Route:
             return _error(413, "body too large")
         except NotFound as exc:
             return _error(404, str(exc))
-        except (AdminError, TypeError) as exc:
+        except AdminError as exc:
             return _error(400, str(exc))
+        except Exception:  # a bug or an outage: log it whole, tell the client only an id
+            error_id = secrets.token_hex(6)
+            log.exception(
+                "admin %s %s failed, error id %s", endpoint.method, endpoint.path, error_id
+            )
+            return _error(500, f"internal error (id {error_id}); the gateway log has the details")
 
     return Route(PREFIX + endpoint.path, call, methods=[endpoint.method])
 
 
 RESPONSES = {
     str(status): {"description": text}
-    for status, text in ((200, "OK"), (400, "Invalid"), (401, "Unauthorized"), (404, "Unknown"))
+    for status, text in (
+        (200, "OK"),
+        (400, "Invalid"),
+        (401, "Unauthorized"),
+        (404, "Unknown"),
+        (413, "Body too large"),
+        (500, "Internal error (the gateway log has the details under the error id)"),
+    )
 }
 
 
@@ -187,7 +189,7 @@ def openapi_document() -> dict[str, Any]:
                 for p in params
             ]
         if e.body:
-            props = {k: {"type": t} for k, t in e.body.items()}
+            props = {k: _property(k, t) for k, t in e.body.items()}
             schema = {"type": "object", "properties": props}
             op["requestBody"] = {"content": {"application/json": {"schema": schema}}}
         paths.setdefault(PREFIX + e.path.replace(":path", ""), {})[e.method.lower()] = op
@@ -197,6 +199,13 @@ def openapi_document() -> dict[str, Any]:
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": paths,
     }
+
+
+def _property(name: str, json_type: str) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": json_type}
+    if name in INT_RANGES:
+        schema["minimum"], schema["maximum"] = INT_RANGES[name]
+    return schema
 
 
 async def _openapi(request: Request) -> Response:

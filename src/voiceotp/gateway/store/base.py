@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from voiceotp.gateway.store.records import (
     ACCOUNT_SETTABLE,
     ACCOUNT_STATES,
+    MAX_BALANCE,
     POLICY_KINDS,
     Acceptance,
     AcceptOutcome,
@@ -181,7 +182,8 @@ class Store(abc.ABC):
     async def create_account(
         self, *, name: str, apikey_enc: str, now: float, balance: int = 0
     ) -> AccountRecord:
-        """A new active account; an opening balance is written to the ledger as a top-up."""
+        """A new active account; an opening balance (at most MAX_BALANCE) is written to
+        the ledger as a top-up."""
 
         async def work(tx: Tx) -> None:
             row = await tx.fetchrow(
@@ -194,7 +196,7 @@ class Store(abc.ABC):
             )
             assert row is not None
             if balance:
-                await adjust_in(tx, int(row[0]), balance, "topup", now)
+                await adjust_in(tx, int(row[0]), balance, "topup", now, ceiling=MAX_BALANCE)
             await tx.execute(BUMP_POLICY)
 
         await self._transact(work)
@@ -232,10 +234,11 @@ class Store(abc.ABC):
         return account
 
     async def adjust_balance(self, account_id: int, delta: int, reason: str, now: float) -> int:
-        """Add ``delta`` (top-up > 0, adjustment < 0) with a ledger row; the new balance."""
+        """Add ``delta`` (top-up > 0, adjustment < 0) with a ledger row; the new balance.
+        StoreError when it would go below zero or above MAX_BALANCE."""
 
         async def work(tx: Tx) -> int:
-            return await adjust_in(tx, account_id, delta, reason, now)
+            return await adjust_in(tx, account_id, delta, reason, now, ceiling=MAX_BALANCE)
 
         return await self._transact(work)
 

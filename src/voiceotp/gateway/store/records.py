@@ -20,6 +20,15 @@ FINAL_STATES = (
 )
 POLICY_KINDS = ("deny_ip", "blacklist", "sensitive_word")
 
+# Balances. Operators may raise a balance to MAX_BALANCE, and no single change may move
+# more units than that. Refunds of held units are not capped by it (a top-up to the maximum
+# while calls are queued must not make their refunds fail), so they may pass it by the few
+# units held then; BALANCE_LIMIT, the schema's CHECK, is the hard ceiling for every path.
+# Both stay far below int64 (9.2e18): no balance + change, and no SUM(ledger), overflows,
+# and every balance is exact as a float64 (JSON clients).
+MAX_BALANCE = 10**12
+BALANCE_LIMIT = 10**15
+
 
 class StoreError(Exception):
     """A store operation was refused (unknown account, balance would go negative, ...)."""

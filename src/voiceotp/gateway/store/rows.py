@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from voiceotp.gateway.store.records import AccountRecord, CallRecord, StoreError
+from voiceotp.gateway.store.records import (
+    BALANCE_LIMIT,
+    MAX_BALANCE,
+    AccountRecord,
+    CallRecord,
+    StoreError,
+)
 
 Row = Sequence[Any]
 
@@ -30,17 +36,32 @@ class Tx(Protocol):
     async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
 
 
-async def adjust_in(  # the balance change and its ledger row, inside `tx`
-    tx: Tx, account_id: int, delta: int, reason: str, now: float, voiceid: int | None = None
+async def adjust_in(
+    tx: Tx,
+    account_id: int,
+    delta: int,
+    reason: str,
+    now: float,
+    voiceid: int | None = None,
+    *,
+    ceiling: int = BALANCE_LIMIT,
 ) -> int:
+    """The balance change and its ledger row, inside ``tx``; the new balance.
+
+    Refused (StoreError, nothing written) when ``|delta|`` exceeds MAX_BALANCE (checked
+    here, so no driver meets an int64 overflow) or the balance would leave 0..ceiling.
+    """
+    if not -MAX_BALANCE <= delta <= MAX_BALANCE:
+        raise StoreError(f"a balance change is at most {MAX_BALANCE} units")
     row = await tx.fetchrow(
-        "UPDATE accounts SET balance = balance + $2 WHERE id = $1 AND balance + $2 >= 0 "
-        "RETURNING balance",
+        "UPDATE accounts SET balance = balance + $2 "
+        "WHERE id = $1 AND balance + $2 >= 0 AND balance + $2 <= $3 RETURNING balance",
         account_id,
         delta,
+        ceiling,
     )
     if row is None:
-        raise StoreError("unknown account, or the balance would go below zero")
+        raise StoreError(f"unknown account, or the balance would go below zero or above {ceiling}")
     await tx.execute(
         "INSERT INTO ledger (account_id, delta, reason, voiceid, created_at) "
         "VALUES ($1, $2, $3, $4, $5)",

@@ -23,6 +23,8 @@ from sqlalchemy import (
     text,
 )
 
+from voiceotp.gateway.store.records import BALANCE_LIMIT
+
 metadata = MetaData()
 
 accounts = Table(
@@ -46,6 +48,8 @@ accounts = Table(
     # Charge policy (migration 0002): refund calls that never connected? NULL = server default.
     Column("refund_unconnected", Boolean, nullable=True),
     CheckConstraint("balance >= 0", name="balance_not_negative"),
+    # Migration 0003: the hard ceiling of every balance (records.BALANCE_LIMIT).
+    CheckConstraint(f"balance <= {BALANCE_LIMIT}", name="balance_within_limit"),
 )
 
 account_blacklist = Table(
