@@ -175,13 +175,12 @@ def test_config_init_and_show(env: dict[str, str], server: FakeServer, tmp_path:
 
 def test_config_init_prompts_for_the_key_hidden(env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    result = run(
-        env, "config", "init", "--path", str(path), "--json", stdin="V1\nsecret-key-123456\n"
-    )
+    key = "fedcba9876543210fedcba9876543210"
+    result = run(env, "config", "init", "--path", str(path), "--json", stdin=f"V1\n{key}\n")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.splitlines()[-1]) == {"ok": True, "config_file": str(path)}
-    assert "secret-key-123456" not in result.output
-    assert 'apikey = "secret-key-123456"' in path.read_text()
+    assert key not in result.output
+    assert f'apikey = "{key}"' in path.read_text()
 
 
 def test_config_show_without_credentials(env: dict[str, str]) -> None:

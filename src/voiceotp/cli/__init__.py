@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
 
 import click
 
@@ -16,7 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "send": "voiceotp.cli.send:send",
     "balance": "voiceotp.cli.send:balance",
     "query": "voiceotp.cli.send:query",
-    "config": "voiceotp.cli.send:config",
+    "config": "voiceotp.cli.config:config",
     "batch": "voiceotp.cli.batch:batch",
     "serve": "voiceotp.cli.serve:serve",
     "admin": "voiceotp.cli.admin:admin",
@@ -24,6 +27,29 @@ SUBCOMMANDS: dict[str, str] = {
     "dialer": "voiceotp.cli.dialer:dialer",
     "demo": "voiceotp.cli.demo:demo",
 }
+
+# These set up their own logging (serve: the access log; dialer: a timestamped worker log).
+OWN_LOGGING = frozenset({"serve", "dialer"})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+EPILOG = """\b
+Examples:
+  voiceotp config init --account V12345678     # account + APIKEY into a 0600 file
+  voiceotp send 13800138000 1234               # one call that speaks 1234
+  voiceotp send 13800138000 --json             # a random code, the answer as JSON
+  voiceotp balance                             # calls the account can still place
+  voiceotp batch numbers.csv --dry-run         # validate, count, cost, check the balance
+  voiceotp batch numbers.csv -c 20 --rate 50   # thousands, crash-safe
+  voiceotp batch --resume numbers.journal      # after Ctrl-C or a crash
+  voiceotp serve --dev                         # a local gateway with a simulated carrier
+  voiceotp demo                                # an embedded gateway sends 5 codes
+  voiceotp -v send 13800138000 1234            # with the client library's log
+
+\b
+Credentials: VOICEOTP_ACCOUNT and VOICEOTP_APIKEY, or the file `voiceotp config init`
+writes. Every command has --help with examples (and exit codes where they matter).
+"""
 
 
 class LazyGroup(click.Group):
@@ -45,12 +71,73 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is at each record: rich's live progress display and
+    click's test runner replace it after the handler is made."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass  # always the current sys.stderr
+
+
+def resolve_log_level(verbose: int, named: str | None) -> int:
+    """-v INFO, -vv DEBUG, else the named level, else ERROR; the more verbose one wins."""
+    chosen = logging.getLevelName(named.upper()) if named else logging.ERROR
+    if verbose:
+        chosen = min(chosen, logging.INFO if verbose == 1 else logging.DEBUG)
+    return int(chosen)
+
+
+def configure_logging(level: int) -> Callable[[], None]:
+    """Send the ``voiceotp`` loggers' records at ``level`` and above to stderr; return
+    the undo (the CLI also runs inside other programs and tests)."""
+    logger = logging.getLogger("voiceotp")
+    handler = StderrHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    saved = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
+
+    return undo
+
+
 @click.group(
-    cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+    cls=LazyGroup,
+    lazy=SUBCOMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EPILOG,
+)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show the library's log on stderr: -v INFO (retries, refusals), -vv DEBUG.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    envvar="VOICEOTP_LOG_LEVEL",
+    show_envvar=True,
+    help="Least severe log record shown on stderr [default: ERROR]. Not for serve and"
+    " dialer, which set up their own logs.",
 )
 @click.version_option(__version__, prog_name="voiceotp")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, log_level: str | None) -> None:
     """voiceotp — voice verification codes (语音验证码) over the ihuyi voice API."""
+    if ctx.invoked_subcommand not in OWN_LOGGING:
+        ctx.call_on_close(configure_logging(resolve_log_level(verbose, log_level)))
 
 
 def main() -> None:

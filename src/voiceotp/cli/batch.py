@@ -3,10 +3,11 @@
 Exit codes (docs/batch.md): 0 every row sent (duplicates skipped); 1 some rows failed or
 were rejected; 2 usage error (bad input, journal exists/missing); 3 configuration error;
 4 stopped on an account-level code, or (dry run) the balance is short; 5 the journal could
-not be written (nothing unmarked was sent); 6 some outcomes are unknown (a call may have
-been placed); 7 stopped because the service was unreachable or its answers unreadable, or
-rows left pending after connect failures (resume later); 130 interrupted (resume with
---resume). Precedence: 130, 4, 7, 6, 1.
+not be written (nothing unmarked was sent), or an output file could not be (the journal
+holds every outcome); 6 some outcomes are unknown (a call may have been placed); 7 stopped
+because the service was unreachable or its answers unreadable, or rows left pending after
+connect failures (resume later); 130 interrupted (resume with --resume; during the import:
+nothing was sent). Precedence: 130, 4, 7, 6, 5, 1.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from voiceotp.cli.batch_checks import (
+    check_encoding,
+    check_paths,
+    discard,
+    is_empty,
+    remove_partial_import,
+)
 from voiceotp.cli.batch_preflight import preflight
 from voiceotp.cli.batch_report import (
     INTERRUPTED,
@@ -32,11 +40,14 @@ from voiceotp.cli.batch_report import (
     exit_code_for,
     show_preflight,
     show_summary,
+    show_write_errors,
     summary_doc,
+    with_write_errors,
     write_outputs,
     write_rejects_file,
 )
 from voiceotp.cli.batch_target import settle_target
+from voiceotp.cli.output import JsonCommand, exit_with_error, message_doc, stderr_console
 from voiceotp.cli.send import CONFIG, FAILED, OK, USAGE, client_options
 from voiceotp.client import AsyncClient
 from voiceotp.client.batch import (
@@ -73,19 +84,21 @@ Examples:
 \b
 Input: CSV (header mobile/phone/手机号 and code/content/验证码, or no header: number, code),
 JSONL ({"mobile": ..., "code": ...}), or one number per line; "-" reads standard input.
-Rows without a code get a random one (--length digits, from `secrets`).
+Rows without a code get a random one (--length digits, from `secrets`); the results
+file holds them only with --show-codes. Credentials as for `voiceotp send`: VOICEOTP_ACCOUNT
+and VOICEOTP_APIKEY, or the config file.
 
 \b
 Exit codes: 0 all sent; 1 some rows failed or were rejected; 2 usage error; 3 configuration
 error; 4 stopped on an account-level code (fix the account, then --resume) or, with --dry-run,
-balance too low; 5 the journal could not be written; 6 some outcomes unknown (calls may
-have been placed); 7 the service was unreachable or its answers unreadable: the run stopped,
-or rows could not connect and stay pending (resume later); 130 interrupted.
-Precedence: 130, 4, 7, 6, 1.
+balance too low; 5 the journal or an output file could not be written; 6 some outcomes
+unknown (calls may have been placed); 7 the service was unreachable or its answers
+unreadable: the run stopped, or rows could not connect and stay pending (resume later);
+130 interrupted. Precedence: 130, 4, 7, 6, 5, 1.
 """
 
 
-@click.command(epilog=EPILOG)
+@click.command(cls=JsonCommand, error_doc=message_doc, epilog=EPILOG)
 @click.argument("input_path", metavar="[INPUT]", required=False)
 @click.option(
     "--resume", type=click.Path(dir_okay=False, path_type=Path), help="Continue a journal."
@@ -97,7 +110,13 @@ Precedence: 130, 4, 7, 6, 1.
     help="Journal to create (default: INPUT with suffix .journal).",
 )
 @click.option("--format", "fmt", type=click.Choice([f.value for f in InputFormat]), default="auto")
-@click.option("--encoding", default="utf-8-sig", show_default=True, help="e.g. gbk for Excel CSVs.")
+@click.option(
+    "--encoding",
+    default="utf-8-sig",
+    show_default=True,
+    callback=check_encoding,
+    help="e.g. gbk for Excel CSVs.",
+)
 @click.option(
     "--length",
     type=click.IntRange(4, 6),
@@ -132,11 +151,23 @@ Precedence: 130, 4, 7, 6, 1.
     type=click.Path(dir_okay=False, path_type=Path),
     help="Invalid input rows and why (default: <journal>.rejects.csv).",
 )
-@click.option("--show-numbers", is_flag=True, help="Full numbers in the results file.")
+@click.option(
+    "--show-numbers", is_flag=True, help="Full numbers in the results file (then mode 0600)."
+)
+@click.option(
+    "--show-codes",
+    is_flag=True,
+    help="Add each row's spoken code to the results file (column spoken_code; the file is"
+    " then mode 0600): how an app learns the generated codes it must check.",
+)
 @click.option(
     "--dry-run", is_flag=True, help="Validate, count and check the balance; send nothing."
 )
-@click.option("--price", type=float, help="Price of one call, for the dry run's cost estimate.")
+@click.option(
+    "--price",
+    type=click.FloatRange(min=0),
+    help="Price of one call, for the dry run's cost estimate.",
+)
 @click.option("--no-balance", is_flag=True, help="Dry run: do not ask the service (GetNum).")
 @click.option("--replay-unknown", is_flag=True, help="Replay unknowns exactly (needs --dedupe).")
 @click.option("--resend-unknown", is_flag=True, help="Send unknowns again (may call twice).")
@@ -157,13 +188,17 @@ Precedence: 130, 4, 7, 6, 1.
 def batch(input_path: str | None, resume: Path | None, **args: Any) -> None:
     """Send a voice code to every number in INPUT, or continue a run with --resume."""
     _check_usage(input_path, resume, args)
-    journal = _open_journal(input_path, resume, args)
+    check_paths(input_path, args)
+    _plan_journal(input_path, args)
+    journal = _open_interruptibly(input_path, resume, args)
+    if resume is None:
+        _refuse_empty(journal, input_path, args)
     try:
         if args["dry_run"]:
             sys.exit(_preflight(journal, args))
         note = settle_target(journal, args)
         if note and not args["as_json"]:
-            Console(stderr=True, soft_wrap=True).print(f"note: {escape(note)}", highlight=False)
+            stderr_console().print(f"note: {escape(note)}")
         summary = _send(journal, args)
         sys.exit(_finish(journal, summary, args))
     finally:
@@ -179,6 +214,31 @@ def _check_usage(input_path: str | None, resume: Path | None, args: dict[str, An
         raise click.UsageError("--replay-unknown and --resend-unknown exclude each other")
     if args["replay_unknown"] and not args["dedupe"]:
         raise click.UsageError("--replay-unknown needs --dedupe (a server that dedupes replays)")
+
+
+def _plan_journal(input_path: str | None, args: dict[str, Any]) -> None:
+    # The journal's name is fixed before the import starts, so that an interrupted import
+    # can be cleaned up. A dry run's default journal is temporary (see _import).
+    if input_path is not None and not args["dry_run"]:
+        args["journal_path"] = args["journal_path"] or _default_journal(input_path, False)
+
+
+def _refuse_empty(journal: Journal, input_path: str | None, args: dict[str, Any]) -> None:
+    if is_empty(journal):
+        discard(journal, temporary="output_stem" in args)  # a dry run's temporary directory
+        source = "standard input" if input_path == "-" else f"INPUT {input_path}"
+        _usage_error(f"{source} has no rows to send (it is empty or holds only a header)", args)
+
+
+def _open_interruptibly(
+    input_path: str | None, resume: Path | None, args: dict[str, Any]
+) -> Journal:
+    try:
+        return _open_journal(input_path, resume, args)
+    except KeyboardInterrupt:
+        remove_partial_import(args["journal_path"])
+        source = "standard input" if input_path == "-" else input_path or resume
+        _error(f"interrupted while reading {source}; nothing was sent", args, INTERRUPTED)
 
 
 def _open_journal(input_path: str | None, resume: Path | None, args: dict[str, Any]) -> Journal:
@@ -237,11 +297,7 @@ def _usage_error(message: str, args: dict[str, Any]) -> NoReturn:
 
 
 def _error(message: str, args: dict[str, Any], code: int) -> NoReturn:
-    if args["as_json"]:
-        click.echo(_json({"ok": False, "error": message}))
-    else:
-        Console(stderr=True).print(f"[red]error[/red]: {escape(message)}", highlight=False)
-    sys.exit(code)
+    exit_with_error(message, as_json=args["as_json"], code=code)
 
 
 def _json(doc: dict[str, Any]) -> str:
@@ -273,12 +329,16 @@ def _preflight(journal: Journal, args: dict[str, Any]) -> int:
     )
     if args["journal_path"]:
         doc["journal"] = str(journal.path)
-    doc["rejects_file"] = write_rejects_file(journal, args, journal.counts())
+    files, errors = write_rejects_file(journal, args, journal.counts())
+    doc["rejects_file"] = files.get("rejects")
+    if errors:
+        doc["write_errors"] = errors
     if args["as_json"]:
         click.echo(_json(doc))
     else:
         show_preflight(doc)
-    return code
+        show_write_errors(errors, None)
+    return with_write_errors(code, errors)
 
 
 # ---- the run ---------------------------------------------------------------------------
@@ -346,14 +406,21 @@ def _interrupt(engine: BatchEngine, loop: asyncio.AbstractEventLoop, signum: int
 
 
 def _finish(journal: Journal, summary: BatchSummary, args: dict[str, Any]) -> int:
-    files = write_outputs(journal, summary.counts, args)
+    try:
+        files, errors = write_outputs(journal, summary.counts, args)
+    except KeyboardInterrupt:
+        again = f"voiceotp batch --resume {journal.path}"
+        _error(f"interrupted while writing the files; `{again}` writes them", args, INTERRUPTED)
     summary.extra["files"] = files
     summary.extra["journal"] = str(journal.path)
-    code = exit_code_for(summary)
+    if errors:
+        summary.extra["write_errors"] = errors
+    code = with_write_errors(exit_code_for(summary), errors)
     resume = None if summary.finished else f"voiceotp batch --resume {journal.path}"
     if args["as_json"]:
         doc = {"ok": code == OK, "exit_code": code, "resume": resume} | summary_doc(summary)
         click.echo(_json(doc))
     else:
         show_summary(summary, files, resume)
+        show_write_errors(errors, journal)
     return code

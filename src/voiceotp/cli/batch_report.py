@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from voiceotp.cli.send import ACCOUNT, OK, REFUSED, UNKNOWN
+from voiceotp.cli.output import stderr_console
+from voiceotp.cli.send import ACCOUNT, FAILED, OK, REFUSED, UNKNOWN
 from voiceotp.client.batch import BatchSummary, Journal, Outcome, State
 from voiceotp.client.batch.items import FINAL_STATES
 from voiceotp.client.batch.outputs import write_failed, write_rejects, write_results
@@ -125,8 +128,8 @@ def summary_doc(summary: BatchSummary) -> dict[str, Any]:
 
 
 def show_preflight(doc: dict[str, Any]) -> None:
-    """The dry run's findings, for people."""
-    out = Console(stderr=True, highlight=False)
+    """The dry run's findings, for people: counts, cost, balance, the files it left."""
+    out = stderr_console()
     out.print(
         f"rows: {doc['rows']:,}  to send: {doc['to_send']:,}  rejected: {doc['rejected']:,}"
         f"  duplicates: {doc['duplicates']:,}"
@@ -137,38 +140,88 @@ def show_preflight(doc: dict[str, Any]) -> None:
         verdict = "enough" if doc["balance"] >= doc["units"] else "[red]NOT enough[/red]"
         out.print(f"balance: {doc['balance']:,} units — {verdict}")
     elif doc["balance_error"]:
-        out.print(f"balance: not checked ({doc['balance_error']})")
+        out.print(f"balance: not checked ({escape(doc['balance_error'])})")
+    if doc["rejects_file"]:
+        out.print(f"rejects: {escape(doc['rejects_file'])} (invalid rows and why)")
+    if doc.get("journal"):
+        journal = escape(doc["journal"])
+        out.print(f"journal: {journal} (send it with: voiceotp batch --resume {journal})")
+
+
+Writer = Callable[[Journal, Path], object]
+Files = dict[str, str]
 
 
 def write_outputs(
     journal: Journal, counts: dict[State, int], args: dict[str, Any]
-) -> dict[str, str]:
-    """Write the results file; the failed and rejects files when they would not be empty."""
+) -> tuple[Files, Files]:
+    """Write the results file; the failed and rejects files when they would not be empty.
+    Returns the files written and, by name, why any could not be."""
     stem = _stem(journal, args)
-    results = args["results"] or Path(f"{stem}.results.csv")
-    write_results(journal, results, show_numbers=args["show_numbers"])
-    files = {"results": str(results)}
-    failed = args["failed"] or (Path(f"{stem}.failed.csv") if counts[State.FAILED] else None)
-    if failed is not None:
-        write_failed(journal, failed)
-        files["failed"] = str(failed)
-    rejects = write_rejects_file(journal, args, counts)
-    if rejects is not None:
-        files["rejects"] = rejects
-    return files
+    results = partial(
+        write_results, show_numbers=args["show_numbers"], show_codes=args["show_codes"]
+    )
+    plan: list[tuple[str, Path | None, Writer]] = [
+        ("results", args["results"] or Path(f"{stem}.results.csv"), results),
+        (
+            "failed",
+            args["failed"] or (Path(f"{stem}.failed.csv") if counts[State.FAILED] else None),
+            write_failed,
+        ),
+        ("rejects", _rejects_path(journal, args, counts), write_rejects),
+    ]
+    return _write_each(journal, plan)
 
 
 def write_rejects_file(
     journal: Journal, args: dict[str, Any], counts: dict[State, int]
-) -> str | None:
+) -> tuple[Files, Files]:
     """Write the rejects file (at --rejects, or beside the journal when there are any)."""
-    path = args["rejects"]
+    return _write_each(journal, [("rejects", _rejects_path(journal, args, counts), write_rejects)])
+
+
+def _rejects_path(journal: Journal, args: dict[str, Any], counts: dict[State, int]) -> Path | None:
+    path: Path | None = args["rejects"]
     if path is None and counts[State.REJECTED]:
         path = Path(f"{_stem(journal, args)}.rejects.csv")
-    if path is None:
-        return None
-    write_rejects(journal, path)
-    return str(path)
+    return path
+
+
+def _write_each(
+    journal: Journal, plan: list[tuple[str, Path | None, Writer]]
+) -> tuple[Files, Files]:
+    # One file that cannot be written must not cost the others: each is tried.
+    files: Files = {}
+    errors: Files = {}
+    for name, path, write in plan:
+        if path is None:
+            continue
+        try:
+            write(journal, path)
+        except OSError as exc:
+            errors[name] = f"could not write the {name} file {path}: {exc.strerror or exc}"
+        else:
+            files[name] = str(path)
+    return files, errors
+
+
+def with_write_errors(code: int, errors: Files) -> int:
+    """A run whose files could not all be written exits 5, unless its own code says more
+    (stopped, unknown outcomes, interrupted)."""
+    return FAILED if errors and code in (OK, REFUSED) else code
+
+
+def show_write_errors(errors: Files, journal: Journal | None) -> None:
+    """Each file that could not be written, and (after a run) how to write them again."""
+    out = stderr_console()
+    for message in errors.values():
+        out.print(f"[red]error[/red]: {escape(message)}")
+    if errors and journal is not None:
+        out.print(
+            f"every outcome is kept in the journal {journal.path}: once the path is fixed,"
+            f" `voiceotp batch --resume {journal.path}` writes the files again (it sends"
+            " only rows still pending)."
+        )
 
 
 def _stem(journal: Journal, args: dict[str, Any]) -> Path:
@@ -201,10 +254,10 @@ def exit_code_for(summary: BatchSummary) -> int:
 
 def show_summary(summary: BatchSummary, files: dict[str, str], resume: str | None) -> None:
     """The summary table, the files written, why the run stopped, how to resume."""
-    out = Console(stderr=True, highlight=False)
-    out.print(summary_table(summary))
+    out = stderr_console()
+    out.print(summary_table(summary), soft_wrap=False)  # a table fits the width it has
     for name, path in files.items():
-        out.print(f"{name}: {path}")
+        out.print(f"{name}: {escape(path)}")
     if summary.stopped is not None:
         later = "; resume later" if summary.stopped.kind == "service" else ""
         out.print(f"[red]stopped[/red]: {escape(summary.stopped.message)}{later}")
@@ -226,4 +279,4 @@ def show_summary(summary: BatchSummary, files: dict[str, str], resume: str | Non
             " --resend-unknown sends them (may call twice)."
         )
     if resume is not None:
-        out.print(f"resume with: [bold]{resume}[/bold]")
+        out.print(f"resume with: [bold]{escape(resume)}[/bold]")

@@ -1,4 +1,4 @@
-"""``voiceotp send``, ``balance``, ``query`` and ``config``: one request at a time.
+"""``voiceotp send``, ``balance`` and ``query``: one request at a time.
 
 Exit codes (docs/client.md): 0 success; 1 the service refused (code != 2); 2 usage
 error or a number/code refused locally; 3 configuration error; 4 account-level refusal
@@ -10,7 +10,6 @@ unreadable answer), do not simply re-send.
 
 from __future__ import annotations
 
-import json
 import math
 import secrets
 import sys
@@ -23,14 +22,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from voiceotp.cli.output import JsonCommand, print_json, stderr_console
 from voiceotp.client import Client, SendReport
-from voiceotp.client.config import (
-    collect_settings,
-    default_config_path,
-    mask_secret,
-    render_config_file,
-    write_config_file,
-)
 from voiceotp.client.models import outcome_unknown
 from voiceotp.errors import (
     AccountError,
@@ -40,7 +33,7 @@ from voiceotp.errors import (
     InvalidMobile,
     VoiceOTPError,
 )
-from voiceotp.protocol import mask_mobile
+from voiceotp.protocol import mask_mobile, normalize_mobile
 
 F = TypeVar("F", bound=Callable[..., Any])
 OK, REFUSED, USAGE, CONFIG, ACCOUNT, FAILED, UNKNOWN = 0, 1, 2, 3, 4, 5, 6
@@ -64,35 +57,47 @@ def exit_code_for(error: BaseException | None, *, submit: bool = False) -> int:
     return FAILED
 
 
+# Where the APIKEY comes from: never an option, so it stays out of shell history and `ps`.
+APIKEY_HELP = (
+    "The APIKEY is read from $VOICEOTP_APIKEY or the config file"
+    " (`voiceotp config init` writes it), never from an option."
+)
+
+
 def client_options(command: F) -> F:
     """Options shared by every command that talks to the service."""
-    for option in reversed(
-        [
-            click.option("--account", help="APIID (default: $VOICEOTP_ACCOUNT or the config)."),
-            click.option("--base-url", help="Endpoint URL (default: the real ihuyi service)."),
-            click.option(
-                "--config",
-                "config_file",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="Config file (default: $VOICEOTP_CONFIG or ~/.config/voiceotp/config.toml).",
-            ),
-            click.option(
-                "--timeout",
-                type=click.FloatRange(min=0, min_open=True),
-                callback=_finite,
-                default=10.0,
-                show_default=True,
-                help="Seconds allowed for each request (above 0).",
-            ),
-            click.option(
-                "--dedupe/--no-dedupe",
-                default=False,
-                help="The server dedupes exact replays (the voiceotp gateway): a lost "
-                "answer is retried as an exact replay.",
-            ),
-            click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
-        ]
-    ):
+    return _service_options(command, dedupe=True)
+
+
+def read_options(command: F) -> F:
+    """The options of ``balance`` and ``query``: nothing is submitted, so no --dedupe."""
+    return _service_options(command, dedupe=False)
+
+
+def _service_options(command: F, *, dedupe: bool) -> F:
+    options = [
+        click.option("--account", help="APIID (default: $VOICEOTP_ACCOUNT or the config)."),
+        click.option("--base-url", help="Endpoint URL (default: the real ihuyi service)."),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Config file with account and apikey (default: $VOICEOTP_CONFIG or"
+            f" ~/.config/voiceotp/config.toml). {APIKEY_HELP}",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            callback=_finite,
+            default=10.0,
+            show_default=True,
+            help="Seconds to wait for each answer (connect, send and read together; above 0).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
+    ]
+    if dedupe:
+        options.insert(-1, DEDUPE_OPTION)
+    for option in reversed(options):
         command = option(command)
     return command
 
@@ -104,6 +109,15 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
+DEDUPE_OPTION = click.option(
+    "--dedupe/--no-dedupe",
+    default=False,
+    help="The server dedupes exact replays (the voiceotp gateway): a lost answer is"
+    " retried as an exact replay. Never with the real ihuyi service: it does not dedupe,"
+    " so a replay there places a second call.",
+)
+
+
 @contextmanager
 def _client(opts: dict[str, Any]) -> Iterator[Client]:
     try:
@@ -112,38 +126,44 @@ def _client(opts: dict[str, Any]) -> Iterator[Client]:
             base_url=opts["base_url"],
             config_file=opts["config_file"],
             timeout=opts["timeout"],
-            server_dedupes=opts["dedupe"],
+            server_dedupes=opts.get("dedupe", False),
             raise_on_error=True,
         )
     except ConfigError as exc:
-        _fail(exc, opts["as_json"])
+        fail(exc, opts["as_json"])
     with client:
         yield client
 
 
-def _fail(error: VoiceOTPError, as_json: bool) -> NoReturn:
+def fail(error: VoiceOTPError, as_json: bool) -> NoReturn:
+    """Print ``error`` (JSON or for people) and exit with its documented code."""
     code = exit_code_for(error)
     if as_json:
-        _print_json({"ok": False, "error": type(error).__name__, "message": str(error)})
+        print_json({"ok": False, "error": type(error).__name__, "message": str(error)})
     else:
-        Console(stderr=True).print(f"[red]{type(error).__name__}[/red]: {error}", markup=True)
+        stderr_console().print(f"[red]{type(error).__name__}[/red]: {escape(str(error))}")
     sys.exit(code)
 
 
-def _print_json(doc: dict[str, Any]) -> None:
-    click.echo(json.dumps(doc, ensure_ascii=False))
+EXIT_CODES = """\b
+Exit codes: 0 success; 1 the service refused (code != 2); 2 usage error, or the number or
+code refused locally; 3 configuration error (missing credentials, unreadable config);
+4 account-level refusal (fix the account); 5 network failure before sending, or an
+unreadable answer to balance/query: nothing was accepted; 6 outcome unknown (no answer,
+or Ctrl-C while waiting for it): the call may have been placed, do not simply re-send.
+"""
 
-
-SEND_EPILOG = """\b
+SEND_EPILOG = f"""\b
 Examples:
   voiceotp send 13800138000 1234
   voiceotp send "+86 138-0013-8000"            # a random 4-digit code
   voiceotp send 13800138000 --length 6 --json
   voiceotp send 13800138000 --base-url http://127.0.0.1:8080/webservice/voice.php --dedupe
-"""
+
+{EXIT_CODES}"""
 
 
-@click.command(epilog=SEND_EPILOG)
+@click.command(cls=JsonCommand, epilog=SEND_EPILOG)
 @click.argument("mobile")
 @click.argument("code", required=False)
 @click.option(
@@ -160,16 +180,36 @@ def send(mobile: str, code: str | None, length: int, **opts: Any) -> None:
         code if code is not None else "".join(secrets.choice("0123456789") for _ in range(length))
     )
     with _client(opts) as client:
-        report = client.submit(mobile, code)
+        report = _submit(client, mobile, code, opts["as_json"])
     _show_report(report, code, opts["as_json"])
     sys.exit(exit_code_for(report.error, submit=True))
+
+
+def _submit(client: Client, mobile: str, code: str, as_json: bool) -> SendReport:
+    try:
+        return client.submit(mobile, code)
+    except KeyboardInterrupt:
+        # The request may have left: like a lost answer, the outcome is unknown.
+        message = (
+            f"interrupted while waiting for the answer: the call to {_masked(mobile)} may"
+            " have been placed; do not simply re-send"
+        )
+        if as_json:
+            print_json({"ok": False, "error": "Interrupted", "message": message})
+        else:
+            stderr_console().print(f"[red]interrupted[/red]: {escape(message)}")
+        sys.exit(UNKNOWN)
+
+
+def _masked(mobile: str) -> str:
+    return mask_mobile(normalize_mobile(mobile) or mobile)
 
 
 def _show_report(report: SendReport, code: str, as_json: bool) -> None:
     result = report.result
     masked = mask_mobile(report.mobile)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "ok": report.ok,
                 "mobile": masked,
@@ -185,10 +225,12 @@ def _show_report(report: SendReport, code: str, as_json: bool) -> None:
             }
         )
     elif report.ok:
-        Console().print(f"[green]sent[/green] {code} to {masked}: voiceid {report.voiceid}")
+        Console(soft_wrap=True).print(
+            f"[green]sent[/green] {code} to {masked}: voiceid {escape(str(report.voiceid))}"
+        )
     else:
         error = escape(f"{type(report.error).__name__}: {report.error}")
-        Console(stderr=True, highlight=False).print(
+        stderr_console().print(
             f"[yellow]outcome unknown[/yellow] for {masked}: {error}"
             " (the call may have been placed: do not simply re-send)"
             if report.outcome_unknown
@@ -196,100 +238,40 @@ def _show_report(report: SendReport, code: str, as_json: bool) -> None:
         )
 
 
-@click.command(epilog="\b\nExamples:\n  voiceotp balance\n  voiceotp balance --json")
-@client_options
+@click.command(
+    cls=JsonCommand,
+    epilog=f"\b\nExamples:\n  voiceotp balance\n  voiceotp balance --json\n\n{EXIT_CODES}",
+)
+@read_options
 def balance(**opts: Any) -> None:
     """Print how many calls the account can still place (GetNum)."""
     with _client(opts) as client:
         try:
             num = client.balance()
         except VoiceOTPError as exc:
-            _fail(exc, opts["as_json"])
+            fail(exc, opts["as_json"])
     if opts["as_json"]:
-        _print_json({"ok": True, "num": num})
+        print_json({"ok": True, "num": num})
     else:
         click.echo(num)
 
 
-@click.command(epilog="\b\nExamples:\n  voiceotp query 60495654\n  voiceotp query 60495654 --json")
+@click.command(
+    cls=JsonCommand,
+    epilog="\b\nExamples:\n  voiceotp query 60495654\n  voiceotp query 60495654 --json"
+    f"\n\n{EXIT_CODES}",
+)
 @click.argument("voiceid")
-@client_options
+@read_options
 def query(voiceid: str, **opts: Any) -> None:
     """Print the status of call VOICEID (voiceotp gateway extension)."""
     with _client(opts) as client:
         try:
             result = client.query(voiceid)
         except VoiceOTPError as exc:
-            _fail(exc, opts["as_json"])
+            fail(exc, opts["as_json"])
     fields = dict(result.fields())
     if opts["as_json"]:
-        _print_json({"ok": True, **fields})
+        print_json({"ok": True, **fields})
     else:
         click.echo(" ".join(f"{k}={v}" for k, v in fields.items()))
-
-
-@click.group()
-def config() -> None:
-    """Create or show the client configuration (the APIKEY is never printed)."""
-
-
-@config.command(
-    "init",
-    epilog="\b\nExamples:\n  voiceotp config init --account V12345678\n"
-    "  echo $KEY | voiceotp config init --account V12345678 --apikey-stdin --force",
-)
-@click.option("--account", prompt="APIID (account)")
-@click.option("--base-url", default=None, help="Only if not the real ihuyi service.")
-@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--apikey-stdin", is_flag=True, help="Read the APIKEY from standard input.")
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def config_init(
-    account: str,
-    base_url: str | None,
-    path: Path | None,
-    apikey_stdin: bool,
-    force: bool,
-    as_json: bool,
-) -> None:
-    """Write the config file (mode 0600) with the account and APIKEY."""
-    path = path or default_config_path()
-    if path.exists() and not force:
-        raise click.UsageError(f"{path} exists; pass --force to overwrite it")
-    if apikey_stdin:
-        apikey = sys.stdin.readline().strip()
-    else:
-        apikey = click.prompt("APIKEY", hide_input=True).strip()
-    if not apikey:
-        raise click.UsageError("the APIKEY is empty")
-    write_config_file(path, render_config_file(account.strip(), apikey, base_url))
-    if as_json:
-        _print_json({"ok": True, "config_file": str(path)})
-    else:
-        click.echo(f"wrote {path}")
-
-
-@config.command(
-    "show", epilog="\b\nExamples:\n  voiceotp config show\n  voiceotp config show --json"
-)
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
-def config_show(config_file: Path | None, as_json: bool) -> None:
-    """Show the settings in effect and where each comes from (the APIKEY masked)."""
-    try:
-        values, sources, path = collect_settings(config_file=config_file)
-    except ConfigError as exc:
-        _fail(exc, as_json)
-    if "apikey" in values:
-        values["apikey"] = mask_secret(values["apikey"])
-    rows = {
-        k: {"value": values.get(k), "source": sources.get(k)}
-        for k in ("account", "apikey", "base_url")
-    }
-    if as_json:
-        _print_json({"config_file": str(path), **rows})
-    else:
-        click.echo(f"config file: {path}")
-        for key, row in rows.items():
-            click.echo(f"{key}: {row['value'] or '(not set)'}  [{row['source'] or '-'}]")
-    sys.exit(OK if all(values.get(k) for k in ("account", "apikey")) else CONFIG)

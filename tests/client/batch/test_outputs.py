@@ -61,3 +61,27 @@ async def test_failed_and_rejects_files_are_private(
     ]
     for name in ("f.csv", "x.csv"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+
+
+async def test_results_with_spoken_codes_are_private_even_over_an_old_file(
+    make_journal: MakeJournal, tmp_path: Path
+) -> None:
+    journal, _ = await finished_journal(make_journal)
+    path = tmp_path / "r.csv"
+    path.write_text("old\n")
+    path.chmod(0o644)
+    write_results(journal, path, show_numbers=False, show_codes=True)
+    rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+    assert [r["spoken_code"] for r in rows] == ["1234", "5678", ""]
+    assert [r["code"] for r in rows] == ["2", "406", ""]  # the service's answer, as before
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_results_with_full_numbers_are_private(
+    make_journal: MakeJournal, tmp_path: Path
+) -> None:
+    journal, _ = await finished_journal(make_journal)
+    write_results(journal, tmp_path / "r.jsonl", show_numbers=True)
+    assert stat.S_IMODE((tmp_path / "r.jsonl").stat().st_mode) == 0o600
+    write_results(journal, tmp_path / "m.jsonl", show_numbers=False)
+    assert stat.S_IMODE((tmp_path / "m.jsonl").stat().st_mode) == 0o644

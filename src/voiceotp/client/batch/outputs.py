@@ -1,6 +1,7 @@
 """Files a batch leaves behind, streamed from its journal.
 
-- results (CSV or JSONL by suffix): one line per input row; numbers masked unless asked;
+- results (CSV or JSONL by suffix): one line per input row; numbers masked unless asked,
+  spoken codes only when asked (then, or with full numbers, the file is mode 0600);
 - failed-only (CSV ``mobile,code``): rows the service refused for good, full numbers, so
   the file can be fed straight back as input (drop the ``code`` column for new codes);
 - rejects (CSV ``row,reason,input``): input rows that were never sent, and why.
@@ -33,19 +34,35 @@ RESULT_FIELDS = (
     "finished_at",
     "reason",
 )
+SPOKEN_CODE = "spoken_code"  # the service's answer is already `code`
 
 
-def write_results(journal: Journal, path: str | os.PathLike[str], *, show_numbers: bool) -> int:
+def write_results(
+    journal: Journal,
+    path: str | os.PathLike[str],
+    *,
+    show_numbers: bool,
+    show_codes: bool = False,
+) -> int:
     """Write every row's result; JSONL when the name ends in .jsonl/.ndjson, else CSV.
 
-    ``code``/``msg``/``voiceid`` are the service's answer; the spoken code is never written.
+    ``code``/``msg``/``voiceid`` are the service's answer. The spoken code is written only
+    with ``show_codes`` (column ``spoken_code``), for an app that must learn the codes it
+    generated; then, as with ``show_numbers``, only the owner may read the file.
     """
+    fields: tuple[str, ...] = RESULT_FIELDS
     lines: Iterator[tuple[Any, ...]] = journal.result_rows()
     if not show_numbers:
         lines = (_masked(row) for row in lines)
+    if show_codes:
+        fields = (*fields, SPOKEN_CODE)
+        codes = (record.code for record in journal.records())  # the same rows, same order
+        lines = ((*row, code) for row, code in zip(lines, codes, strict=True))
+    private = show_numbers or show_codes
     if Path(path).suffix.lower() in {".jsonl", ".ndjson"}:
-        return _write_jsonl(path, (dict(zip(RESULT_FIELDS, row, strict=True)) for row in lines))
-    return _write_csv(path, RESULT_FIELDS, lines)
+        docs = (dict(zip(fields, row, strict=True)) for row in lines)
+        return _write_jsonl(path, docs, private=private)
+    return _write_csv(path, fields, lines, private=private)
 
 
 def _masked(row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -82,9 +99,11 @@ def _write_csv(
     return count
 
 
-def _write_jsonl(path: str | os.PathLike[str], rows: Iterator[dict[str, Any]]) -> int:
+def _write_jsonl(
+    path: str | os.PathLike[str], rows: Iterator[dict[str, Any]], *, private: bool
+) -> int:
     count = 0
-    with _open(path, False) as handle:
+    with _open(path, private) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
@@ -94,4 +113,6 @@ def _write_jsonl(path: str | os.PathLike[str], rows: Iterator[dict[str, Any]]) -
 def _open(path: str | os.PathLike[str], private: bool) -> Any:
     mode = 0o600 if private else 0o644
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    if private:
+        os.fchmod(fd, mode)  # a file that existed keeps its old mode through O_CREAT
     return open(fd, "w", encoding="utf-8", newline="")
