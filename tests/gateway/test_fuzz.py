@@ -1,7 +1,8 @@
 """Fuzz: thousands of hostile requests through the app in-process.
 
-Always HTTP 200 with a valid ihuyi document (or 413 for an oversized body), never a 500,
-and the store's invariants hold afterwards (no partial write: every balance equals its
+Always HTTP 200 with a valid ihuyi document (or 413 for an oversized body), or for a SOAP
+request that is no readable call a SOAP Fault (400, or 413) — never a 500 — and the
+store's invariants hold afterwards (no partial write: every balance equals its
 ledger, every call has exactly one hold).
 """
 
@@ -28,6 +29,7 @@ MAX_BODY = 4096
 KEY1 = "0123456789abcdef0123456789abcdef"
 NAMES = ["method", "format", "account", "password", "mobile", "content", "time", "voiceid"]
 _SOAP_RESULT = re.compile(rb"<(SubmitResult|GetNumResult)>.*</\1>", re.S)
+_SOAP_FAULT = re.compile(rb"<soap:Fault>.*<code>0</code>.*</soap:Fault>", re.S)
 
 mobiles = st.one_of(
     st.from_regex(r"\A1[3-9][0-9]{9}\Z"), st.text(max_size=14), st.just("13900000000")
@@ -141,12 +143,13 @@ async def send_and_check(harness: Harness, request: dict[str, Any]) -> None:
     if wsdl:
         assert response.status_code == 200
         return
-    if request["oversized"]:
-        assert response.status_code == 413
-    else:
-        assert response.status_code == 200, response.text
     content = response.content
-    soap = _SOAP_RESULT.search(content) if b"Envelope" in content[:200] else None
+    envelope = b"Envelope" in content[:200]
+    if envelope and _SOAP_FAULT.search(content):  # a fault's detail says code 0
+        assert response.status_code == (413 if request["oversized"] else 400)
+        return
+    assert response.status_code == (413 if request["oversized"] else 200), response.text
+    soap = _SOAP_RESULT.search(content) if envelope else None
     result = parse_result(soap.group(0) if soap else content)
     assert isinstance(result.code, int)
 

@@ -11,6 +11,7 @@ import pytest
 from voiceotp.gateway.store import (
     Acceptance,
     AcceptStatus,
+    KeyUse,
     Store,
     StoreError,
     refund_due,
@@ -123,7 +124,8 @@ async def test_idempotency_key_replays_inside_and_across_batches(opened: Store) 
     later = await opened.accept(acceptance(account_id, key="k"))
     assert later.status is AcceptStatus.REPLAY
     assert later.voiceid == together[0].voiceid
-    assert await opened.find_idempotent(account_id, "k") == later.voiceid
+    found = await opened.find_idempotent(account_id, "k")
+    assert found == KeyUse(later.voiceid, "13800138000", "1125")
     assert await opened.get_balance(account_id) == 9
     assert await opened.count_calls() == 1
 
@@ -178,7 +180,9 @@ def test_plan_batch_orders_replays_holds_and_refusals() -> None:
     ]
     assert plan.outcomes[1].voiceid == "11"
     assert plan.debits == {1: 1}
-    stored = plan_batch([acceptance(1, key="a")], {1: 5}, {(1, "a"): 99}, iter([1]))
+    stored = plan_batch(
+        [acceptance(1, key="a")], {1: 5}, {(1, "a"): KeyUse("99", "13800138000", "1125")}, iter([1])
+    )
     assert stored.outcomes[0].voiceid == "99"
     assert not stored.new_calls
 

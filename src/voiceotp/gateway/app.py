@@ -42,9 +42,10 @@ class GatewayApp(Starlette):
     """Starlette, except that ihuyi calls go straight to their raw ASGI endpoint.
 
     They are nearly all the traffic, and the middleware stack and router (two send
-    wrappers, a route scan) cost more per request than the endpoint's own parsing. Other
-    paths and methods (405) take the normal route; the voice Route stays registered, so
-    both ways answer alike.
+    wrappers, a route scan) cost more per request than the endpoint's own parsing. Every
+    method goes there: other methods get a 405 *with an ihuyi document*. Other paths take
+    the normal route; the voice Route stays registered (all methods), so both ways answer
+    alike.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -52,11 +53,7 @@ class GatewayApp(Starlette):
         self._voice = VoiceEndpoint()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["path"] == VOICE_PATH
-            and scope["method"] in ("GET", "POST")
-        ):
+        if scope["type"] == "http" and scope["path"] == VOICE_PATH:
             scope["app"] = self
             await self._voice(scope, receive, send)
             return
@@ -116,7 +113,7 @@ def create_app(
             flush_access_log()
 
     routes = [
-        Route(VOICE_PATH, VoiceEndpoint(), methods=["GET", "POST"]),
+        Route(VOICE_PATH, VoiceEndpoint()),  # every method: the endpoint answers 405 itself
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *admin_routes(),

@@ -37,6 +37,7 @@ class Answer:
     num: int = 0
     n: int | None = None  # the limit in 4081/4086/4082 messages
     call: CallRecord | None = None
+    msg: str | None = None  # instead of the code's message (only where the code is shared)
 
 
 @dataclass(slots=True)
@@ -70,6 +71,13 @@ class Ctx:
 
 
 RuleResult = Answer | None
+# An Idempotency-Key already used for another mobile or content (keys are per account):
+# nothing is done. Code 0 (no code of the table fits; its class says "nothing accepted"),
+# with a message saying what to do, since a retry with the same key never succeeds.
+KEY_REUSED = Answer(
+    Code.FAILED,
+    msg="提交失败,Idempotency-Key已用于另一手机号码或内容,请换用新的Idempotency-Key",
+)
 Rule = Callable[["Gateway", Ctx], RuleResult | Awaitable[RuleResult]]
 
 
@@ -177,11 +185,13 @@ async def idempotent_replay(gw: Gateway, ctx: Ctx) -> RuleResult:
     if key is None:
         return None
     assert ctx.account is not None
-    voiceid = await gw.replays.claim(ctx.account.id, key)
-    if voiceid:
-        return Answer(Code.OK, voiceid=voiceid)
-    ctx.owned_key = key
-    return None
+    used = await gw.replays.claim(ctx.account.id, key)
+    if used is None:
+        ctx.owned_key = key
+        return None
+    if used.fits(ctx.param("mobile"), ctx.param("content")):
+        return Answer(Code.OK, voiceid=used.voiceid)
+    return KEY_REUSED
 
 
 # ---- 9. rate cap, per-number caps --------------------------------------------------------
@@ -218,6 +228,8 @@ async def hold_and_queue(gw: Gateway, ctx: Ctx) -> RuleResult:
         return Answer(Code.OK, voiceid=outcome.voiceid)
     if outcome.status is AcceptStatus.REPLAY:
         return Answer(Code.OK, voiceid=outcome.voiceid)
+    if outcome.status is AcceptStatus.KEY_REUSED:
+        return KEY_REUSED
     return Answer(Code.BALANCE_LOW)
 
 

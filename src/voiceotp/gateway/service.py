@@ -20,7 +20,7 @@ from voiceotp.gateway.limits import MemoryNumberCaps, NumberCapCounter, RateLimi
 from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.rules import Answer, Ctx, run_pipeline
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Store
+from voiceotp.gateway.store import KeyUse, Store
 from voiceotp.protocol import (
     Code,
     GetNumResult,
@@ -39,22 +39,23 @@ Clock = Callable[[], float]
 class ReplayGuard:
     """Idempotency: finds stored keys, and makes concurrent repeats wait for the first.
 
-    :meth:`claim` either returns the voiceid already given to the key, or makes the
+    :meth:`claim` either returns what the key was already used for (the caller compares
+    mobile and content: a replay, or a key reused for another request), or makes the
     caller the key's owner until :meth:`release`; repeats arriving meanwhile wait for
     the owner's outcome instead of racing it (and being refused by the per-number cap).
     """
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._pending: dict[tuple[int, str], asyncio.Future[str | None]] = {}
+        self._pending: dict[tuple[int, str], asyncio.Future[KeyUse | None]] = {}
 
-    async def claim(self, account_id: int, key: str) -> str | None:
-        """The stored voiceid, or None: then the caller owns the key and must release it."""
+    async def claim(self, account_id: int, key: str) -> KeyUse | None:
+        """The key's first use, or None: then the caller owns the key and must release it."""
         slot = (account_id, key)
         while (pending := self._pending.get(slot)) is not None:
-            voiceid = await asyncio.shield(pending)
-            if voiceid:
-                return voiceid
+            used = await asyncio.shield(pending)
+            if used is not None:
+                return used
         self._pending[slot] = asyncio.get_running_loop().create_future()
         try:
             stored = await self._store.find_idempotent(account_id, key)
@@ -65,11 +66,11 @@ class ReplayGuard:
             self.release(account_id, key, stored)
         return stored
 
-    def release(self, account_id: int, key: str, voiceid: str | None) -> None:
-        """Publish the owner's outcome (a voiceid, or None if nothing was accepted)."""
+    def release(self, account_id: int, key: str, used: KeyUse | None) -> None:
+        """Publish the owner's outcome (its call, or None if nothing was accepted)."""
         future = self._pending.pop((account_id, key), None)
         if future is not None and not future.done():
-            future.set_result(voiceid)
+            future.set_result(used)
 
 
 class Gateway:
@@ -132,8 +133,10 @@ class Gateway:
             except Exception:
                 log.exception("could not release a per-number cap reservation")
         if ctx.owned_key is not None and ctx.account is not None:
-            voiceid = answer.voiceid if answer.code == Code.OK else None
-            self.replays.release(ctx.account.id, ctx.owned_key, voiceid)
+            used = None
+            if answer.code == Code.OK:
+                used = KeyUse(answer.voiceid, ctx.param("mobile"), ctx.param("content"))
+            self.replays.release(ctx.account.id, ctx.owned_key, used)
 
     async def after_accept(self, ctx: Ctx, voiceid: str) -> None:
         """Feed the abuse detectors; the call is already committed, so never fail here."""
@@ -183,7 +186,7 @@ def abuse_limits(settings: Settings) -> AbuseLimits:
 
 def build_result(method: Method, answer: Answer) -> Result:
     """The result document for ``answer`` (message from the code table)."""
-    msg = message_for(answer.code, method, n=answer.n)
+    msg = answer.msg or message_for(answer.code, method, n=answer.n)
     if method is Method.GETNUM:
         return GetNumResult(answer.code, msg, answer.num)
     if method is Method.QUERY:

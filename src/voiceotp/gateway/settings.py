@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from voiceotp.gateway.delivery.config import DeliverySettings
 from voiceotp.protocol import DEFAULT_WINDOW_S
@@ -51,6 +52,9 @@ class Settings:
     admin_token: str = ""  # bearer token of the admin API; "" disables it
     host: str = "127.0.0.1"
     port: int = 8080
+    # The public base URL of this service (e.g. https://voice.example.com); the WSDL's
+    # service address. "" = the address the client's connection reached (never Host).
+    public_url: str = ""
     trusted_proxies: tuple[IPNetwork, ...] = ()
     max_body_bytes: int = 64 * 1024
     xml_namespace: str = ""  # root xmlns of answers; "" = none (the seed's sample parses it)
@@ -146,6 +150,25 @@ def _check_ranges(s: Settings) -> None:
         raise SettingsError("sqlite_synchronous must be FULL, NORMAL or EXTRA")
     if not 0 < s.port < 65536 and s.port != 0:
         raise SettingsError("port out of range")
+    _check_public_url(s.public_url)
+
+
+def _check_public_url(url: str) -> None:
+    """An absolute http(s) base URL, or "" (the WSDL then names the connection's address)."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is no number or out of range
+    except ValueError as exc:
+        raise SettingsError(f"public_url is not a URL: {url!r} ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        raise SettingsError(
+            "public_url must be an absolute http(s) URL without user info, such as "
+            f"https://voice.example.com, not {url!r}"
+        )
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise SettingsError(f"public_url must have no query or fragment: {url!r}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

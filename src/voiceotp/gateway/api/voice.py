@@ -2,12 +2,12 @@
 
 Parameters come from the query and a form body like PHP's ``$_REQUEST`` (the body
 wins). Every answer is HTTP 200 with an ihuyi document in the asked format, except an
-oversized body (413, still with a document).
+oversized body (413) and a method other than GET/POST (405, with ``Allow``), both still
+with a code-0 document; SOAP requests get SOAP answers (see :mod:`soap`).
 
 This is the hot path, so it is a raw ASGI app (:func:`voice_app`): no Starlette
 ``Request``/``Response`` objects, headers read from the scope's list, the body read with
-a size cap. Starlette's machinery is built only for the rare cases that need it
-(multipart bodies, the WSDL's absolute URL).
+a size cap. Starlette's machinery is built only for multipart bodies.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from collections.abc import AsyncGenerator
 
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
-from voiceotp.gateway.api import soap
+from voiceotp.gateway.api import soap, wsdl
 from voiceotp.gateway.api.body import BodyTooLarge, read_asgi_body
 from voiceotp.gateway.clientip import client_ip
 from voiceotp.gateway.rules import Answer
@@ -45,7 +45,10 @@ from voiceotp.protocol.request import MULTIPART
 log = logging.getLogger(__name__)
 MAX_FIELDS = 64
 # The headers this endpoint reads; the rest of the request's are never decoded.
-WANTED = frozenset({b"content-type", b"content-length", b"idempotency-key", b"x-forwarded-for"})
+WANTED = frozenset(
+    {b"content-type", b"content-length", b"idempotency-key", b"x-forwarded-for", b"soapaction"}
+)
+ALLOW = b"GET, POST"
 _TYPES = {fmt: ctype.encode() for fmt, ctype in CONTENT_TYPES.items()}
 
 Answered = tuple[int, bytes, bytes]  # HTTP status, content-type, body
@@ -70,8 +73,10 @@ async def voice_app(scope: Scope, receive: Receive, send: Send) -> None:
         return  # nobody to answer
     except Exception:
         log.exception("unexpected error answering %s; answering code 0", scope["path"])
-        status, content_type, body = last_resort(gw, scope)
+        status, content_type, body = failure(gw, scope, 200)
     headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+    if status == 405:
+        headers.append((b"allow", ALLOW))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -79,36 +84,59 @@ async def voice_app(scope: Scope, receive: Receive, send: Send) -> None:
 async def answer(gw: Gateway, scope: Scope, receive: Receive) -> Answered:
     headers = wanted_headers(scope)
     query = parse_urlencoded(scope.get("query_string", b""))
-    if scope["method"] == "GET" and soap.wants_wsdl(query):
-        wsdl = soap.render_wsdl(gw.settings.soap_namespace, wsdl_location(scope, gw))
-        return 200, _TYPES[Format.XML], wsdl
+    verb = scope["method"]
+    if verb in ("GET", "HEAD") and wsdl.wants_wsdl(query):
+        location = wsdl.service_location(scope, gw.settings)
+        return 200, _TYPES[Format.XML], wsdl.render_wsdl(gw.settings.soap_namespace, location)
+    if verb not in ("GET", "POST"):  # a HEAD must not place a call: only the WSDL has one
+        return failure(gw, scope, 405)
+    content_type = headers.get(b"content-type")
     try:
         declared = headers.get(b"content-length")
         body = await read_asgi_body(receive, declared, gw.settings.max_body_bytes)
     except BodyTooLarge:
-        incoming = decode_request(query)
-        result = build_result(incoming.method or Method.SUBMIT, Answer(Code.FAILED))
-        return 413, _TYPES[incoming.format], render(result, incoming.format, gw)
-    content_type = headers.get(b"content-type")
-    if soap.is_soap_content_type(content_type):
-        envelope = soap.parse_envelope(body)
-        if envelope is not None:
-            return await answer_soap(gw, scope, headers, *envelope)
-    incoming = decode_request(query, await form_pairs(scope, content_type, body))
+        version = soap_version(headers, query)
+        if version is None:
+            return failure(gw, scope, 413)
+        limit = gw.settings.max_body_bytes
+        return fault(gw, soap.Fault(version, f"the body is larger than {limit} bytes", 413))
+    kind = body_kind(content_type)
+    if kind is None:  # no form: SOAP, or a plain call ignoring its body
+        version = soap_version(headers, query)
+        if version is not None or body:
+            envelope = soap.read_envelope(body, version)
+            if isinstance(envelope, soap.Call):
+                return await answer_soap(gw, scope, headers, envelope)
+            if isinstance(envelope, soap.Fault):
+                return fault(gw, envelope)
+    incoming = decode_request(query, await form_pairs(scope, kind, body))
     result = await handle(gw, scope, headers, incoming, soap=False)
     return 200, _TYPES[incoming.format], render(result, incoming.format, gw)
 
 
 def wanted_headers(scope: Scope) -> dict[bytes, str]:
-    """The few headers we read (ASGI names are lower-case); the first of a repeat wins,
-    as with Starlette's ``Headers.get`` before (X-Forwarded-For is judged the same)."""
-    pairs = reversed(scope["headers"])
-    return {name: value.decode("latin-1") for name, value in pairs if name in WANTED}
+    """The few headers we read (ASGI names are lower-case). Repeated lines are one list,
+    comma-joined in order (RFC 9110 §5.3): X-Forwarded-For is then judged from its
+    right, where the proxies appended (a client's own first line is no longer the
+    answer); a repeated Content-Type or Idempotency-Key becomes a value no single line
+    had, so the body is ignored or the key is one of its own, never a guess between them.
+    """
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in WANTED:
+            text = value.decode("latin-1")
+            found[name] = f"{found[name]}, {text}" if name in found else text
+    return found
 
 
-async def form_pairs(scope: Scope, content_type: str | None, body: bytes) -> list[tuple[str, str]]:
-    """Pairs of a form body; a body that is no form (or a broken one) counts as empty."""
-    kind = body_kind(content_type)
+def soap_version(headers: dict[bytes, str], query: list[tuple[str, str]]) -> str | None:
+    """The SOAP version the request's headers announce (see :mod:`soap`), or None."""
+    return soap.announced(headers.get(b"content-type"), headers.get(b"soapaction"), query)
+
+
+async def form_pairs(scope: Scope, kind: str | None, body: bytes) -> list[tuple[str, str]]:
+    """Pairs of a form body (``kind`` from ``body_kind``); a body that is no form (or a
+    broken one) counts as empty."""
     if kind is None or not body:
         return []
     if kind != MULTIPART:
@@ -165,28 +193,21 @@ async def handle(
 
 
 async def answer_soap(
-    gw: Gateway,
-    scope: Scope,
-    headers: dict[bytes, str],
-    incoming: IncomingRequest,
-    envelope_ns: str,
+    gw: Gateway, scope: Scope, headers: dict[bytes, str], call: soap.Call
 ) -> Answered:
-    result = await handle(gw, scope, headers, incoming, soap=True)
-    body = soap.render_envelope(result, gw.settings.soap_namespace, envelope_ns)
-    media = "application/soap+xml" if envelope_ns == soap.SOAP12 else "text/xml"
-    return 200, f"{media}; charset=utf-8".encode(), body
+    result = await handle(gw, scope, headers, call.request, soap=True)
+    body = soap.render_envelope(result, gw.settings.soap_namespace, call.version)
+    return 200, soap.media_type(call.version), body
 
 
-def wsdl_location(scope: Scope, gw: Gateway) -> str:
-    """This endpoint's absolute URL as the client reached it (a broken Host: our own)."""
-    try:
-        return str(Request(scope).url.replace(query=""))
-    except ValueError:
-        return f"http://{gw.settings.host}:{gw.settings.port}{scope['path']}"
+def fault(gw: Gateway, fault: soap.Fault) -> Answered:
+    body = soap.render_fault(fault, gw.settings.soap_namespace)
+    return fault.status, soap.media_type(fault.version), body
 
 
-def last_resort(gw: Gateway, scope: Scope) -> Answered:
-    """Code 0 in the format the query asked for (the body may be what broke)."""
+def failure(gw: Gateway, scope: Scope, status: int) -> Answered:
+    """Code 0 in the format the query asked for (the body may be what broke, or unread):
+    an unexpected error (200), a body over the limit (413), another HTTP method (405)."""
     incoming = decode_request(parse_urlencoded(scope.get("query_string", b"")))
     result = build_result(incoming.method or Method.SUBMIT, Answer(Code.FAILED))
-    return 200, _TYPES[incoming.format], render(result, incoming.format, gw)
+    return status, _TYPES[incoming.format], render(result, incoming.format, gw)

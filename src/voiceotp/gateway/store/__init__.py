@@ -18,6 +18,7 @@ from voiceotp.gateway.store.records import (
     AccountRecord,
     AuditEvent,
     CallRecord,
+    KeyUse,
     refund_due,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "AccountRecord",
     "AuditEvent",
     "CallRecord",
+    "KeyUse",
     "Store",
     "StoreError",
     "is_postgres_url",

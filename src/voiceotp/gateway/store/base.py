@@ -26,6 +26,7 @@ from voiceotp.gateway.store.records import (
     AccountRecord,
     AuditEvent,
     CallRecord,
+    KeyUse,
     StoreError,
 )
 from voiceotp.gateway.store.rows import (
@@ -107,12 +108,14 @@ class Store(abc.ABC):
         )
         return int(rows[0][0])
 
-    async def find_idempotent(self, account_id: int, key: str) -> str | None:
-        """voiceid of the call stored under this idempotency key, or None."""
+    async def find_idempotent(self, account_id: int, key: str) -> KeyUse | None:
+        """The call stored under this idempotency key (its voiceid, mobile, content)."""
         rows = await self._read(
-            "SELECT voiceid FROM calls WHERE account_id = $1 AND idem_key = $2", account_id, key
+            "SELECT voiceid, mobile, content FROM calls WHERE account_id = $1 AND idem_key = $2",
+            account_id,
+            key,
         )
-        return str(rows[0][0]) if rows else None
+        return KeyUse(str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
 
     async def get_call(self, voiceid: str) -> CallRecord | None:
         if not (voiceid.isascii() and voiceid.isdigit()) or len(voiceid) > 19:

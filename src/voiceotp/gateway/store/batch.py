@@ -19,9 +19,10 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, AcceptStatus
+from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, AcceptStatus, KeyUse
 
 log = logging.getLogger(__name__)
+KEY_REUSED = AcceptOutcome(AcceptStatus.KEY_REUSED)
 
 
 @dataclass
@@ -34,17 +35,21 @@ class BatchPlan:
 def plan_batch(
     items: Sequence[Acceptance],
     balances: Mapping[int, int],
-    existing: Mapping[tuple[int, str], int],
+    existing: Mapping[tuple[int, str], KeyUse],
     voiceids: Iterator[int],
 ) -> BatchPlan:
-    """Decide each item in order: replay of a stored or earlier key, held unit, or refusal."""
+    """Decide each item in order: replay of a stored or earlier key (refused if that key
+    was used for another mobile or content), held unit, or refusal for the balance."""
     plan = BatchPlan(outcomes=[])
     remaining = dict(balances)
     seen = dict(existing)
     for item in items:
         key = (item.account_id, item.idem_key) if item.idem_key else None
-        if key is not None and key in seen:
-            plan.outcomes.append(AcceptOutcome(AcceptStatus.REPLAY, str(seen[key])))
+        first = seen.get(key) if key is not None else None
+        if first is not None:
+            fits = first.fits(item.mobile, item.content)
+            outcome = AcceptOutcome(AcceptStatus.REPLAY, first.voiceid) if fits else KEY_REUSED
+            plan.outcomes.append(outcome)
             continue
         if remaining.get(item.account_id, 0) <= 0:
             plan.outcomes.append(AcceptOutcome(AcceptStatus.NO_BALANCE))
@@ -52,7 +57,7 @@ def plan_batch(
         remaining[item.account_id] -= 1
         voiceid = next(voiceids)
         if key is not None:
-            seen[key] = voiceid
+            seen[key] = KeyUse(str(voiceid), item.mobile, item.content)
         plan.debits[item.account_id] = plan.debits.get(item.account_id, 0) + 1
         plan.new_calls.append((voiceid, item))
         plan.outcomes.append(AcceptOutcome(AcceptStatus.ACCEPTED, str(voiceid)))

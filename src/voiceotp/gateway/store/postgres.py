@@ -15,13 +15,13 @@ import asyncpg
 
 from voiceotp.gateway.store.base import Store, T
 from voiceotp.gateway.store.batch import Committed, GroupCommitWriter, plan_batch
-from voiceotp.gateway.store.records import Acceptance, AcceptOutcome
+from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, KeyUse
 from voiceotp.gateway.store.rows import Row
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdMint
 
 LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE"
 EXISTING_KEYS = (
-    "SELECT c.account_id, c.idem_key, c.voiceid FROM calls c "
+    "SELECT c.account_id, c.idem_key, c.voiceid, c.mobile, c.content FROM calls c "
     "JOIN unnest($1::int[], $2::text[]) AS k(a, key) ON c.account_id = k.a AND c.idem_key = k.key"
 )
 # One round trip for every write of a batch: debit the accounts, insert the calls, and
@@ -115,7 +115,7 @@ class PostgresStore(Store):
             rows = await conn.fetch(
                 EXISTING_KEYS, [i.account_id for i in keyed], [i.idem_key for i in keyed]
             )
-            existing = {(r[0], r[1]): int(r[2]) for r in rows}
+            existing = {(r[0], r[1]): KeyUse(str(r[2]), str(r[3]), str(r[4])) for r in rows}
         plan = plan_batch(items, balances, existing, iter(self._ids.take, None))
         if plan.new_calls:
             new = plan.new_calls

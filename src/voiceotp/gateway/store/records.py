@@ -85,7 +85,24 @@ class Acceptance:
 class AcceptStatus(StrEnum):
     ACCEPTED = "accepted"  # unit held, call row committed (code 2)
     REPLAY = "replay"  # idempotent repeat: the original voiceid, nothing new (code 2)
+    KEY_REUSED = "key_reused"  # the key was used for another mobile/content (code 0)
     NO_BALANCE = "no_balance"  # nothing written (code 4051)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUse:
+    """The request an idempotency key was first accepted for (keys are per account).
+
+    A repeat of the key is a replay only for the same mobile and content; the stored
+    call row holds both, so no column of its own is needed.
+    """
+
+    voiceid: str
+    mobile: str
+    content: str
+
+    def fits(self, mobile: str, content: str) -> bool:
+        return self.mobile == mobile and self.content == content
 
 
 @dataclass(frozen=True, slots=True)

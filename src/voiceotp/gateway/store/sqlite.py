@@ -29,7 +29,7 @@ from typing import Any
 
 from voiceotp.gateway.store.base import Store, T
 from voiceotp.gateway.store.batch import Committed, GroupCommitWriter, plan_batch
-from voiceotp.gateway.store.records import Acceptance, AcceptOutcome
+from voiceotp.gateway.store.records import Acceptance, AcceptOutcome, KeyUse
 from voiceotp.gateway.store.rows import Row
 from voiceotp.gateway.store.voiceids import IdPool, VoiceIdMint
 from voiceotp.gateway.store.walsync import WalFlusher
@@ -205,11 +205,14 @@ class SQLiteStore(Store):
         for item in items:
             if item.idem_key:
                 row = conn.execute(
-                    "SELECT voiceid FROM calls WHERE account_id = ? AND idem_key = ?",
+                    "SELECT voiceid, mobile, content FROM calls "
+                    "WHERE account_id = ? AND idem_key = ?",
                     (item.account_id, item.idem_key),
                 ).fetchone()
                 if row:
-                    existing[(item.account_id, item.idem_key)] = int(row[0])
+                    existing[(item.account_id, item.idem_key)] = KeyUse(
+                        str(row[0]), str(row[1]), str(row[2])
+                    )
         plan = plan_batch(items, balances, existing, iter(self._ids.take, None))
         for account_id, units in plan.debits.items():
             conn.execute(

@@ -1,0 +1,61 @@
+"""The WSDL of ``/webservice/voice.php`` (§8) and the service address it names.
+
+The address is never taken from the request's Host (or X-Forwarded-Host): a client
+could make the WSDL point SOAP calls, with their APIKEYs, at a host of its choosing (and
+a cache could hand that WSDL to others). It is ``public_url`` when configured, else the
+address the connection reached — right for a gateway reached directly, an internal
+address behind a proxy (set ``public_url`` there).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from string import Template
+from xml.sax.saxutils import escape
+
+from starlette.types import Scope
+
+from voiceotp.gateway.settings import Settings
+
+
+@lru_cache(maxsize=1)
+def _template() -> Template:
+    return Template(Path(__file__).with_name("voice.wsdl").read_text(encoding="utf-8"))
+
+
+def render_wsdl(namespace: str, location: str) -> bytes:
+    """The WSDL document, with the service at ``location``."""
+    return (
+        _template()
+        .substitute(namespace=escape(namespace, {'"': "&quot;"}), location=escape(location))
+        .encode()
+    )
+
+
+def wants_wsdl(query: list[tuple[str, str]]) -> bool:
+    """``?wsdl`` in any case (``?WSDL``, ``?wsdl=``...)."""
+    return any(name.lower() == "wsdl" for name, _ in query)
+
+
+def service_location(scope: Scope, settings: Settings) -> str:
+    """The endpoint's absolute URL: ``public_url`` + path, else the connection's address."""
+    path: str = scope["path"]
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + path
+    server = scope.get("server")
+    if not server or "/" in server[0]:  # no address, or a unix socket's path
+        server = (settings.host, settings.port)
+    scheme = "https" if scope.get("scheme") == "https" else "http"
+    return f"{scheme}://{_authority(server[0], server[1], scheme)}{path}"
+
+
+def _authority(host: str, port: int | None, scheme: str) -> str:
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass  # a name (the configured host, or a test transport's)
+    default = 443 if scheme == "https" else 80
+    return host if port in (None, default) else f"{host}:{port}"
