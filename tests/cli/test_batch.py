@@ -5,39 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 
 from tests.error_page import serve_error_page
 from voiceotp.cli import cli
-from voiceotp.testing import DEFAULT_ACCOUNT, DEFAULT_APIKEY, FakeIhuyi, FakeServer
+from voiceotp.testing import DEFAULT_ACCOUNT, FakeIhuyi
 
 MOBILES = [f"1380013{i:04d}" for i in range(10)]
-
-
-@pytest.fixture
-def fake() -> FakeIhuyi:
-    return FakeIhuyi(balance=1000)
-
-
-@pytest.fixture
-def server(fake: FakeIhuyi) -> Iterator[FakeServer]:
-    with fake.serve() as running:
-        yield running
-
-
-@pytest.fixture
-def env(server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.chdir(tmp_path)
-    return {
-        "VOICEOTP_ACCOUNT": DEFAULT_ACCOUNT,
-        "VOICEOTP_APIKEY": DEFAULT_APIKEY,
-        "VOICEOTP_BASE_URL": server.url,
-        "VOICEOTP_CONFIG": str(tmp_path / "absent.toml"),
-    }
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> Result:
