@@ -45,7 +45,22 @@ def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group()
+ADMIN_EXAMPLES = """Examples:
+
+\b
+  voiceotp admin --dev create --balance 100          # prints the APIKEY once
+  voiceotp admin --dev topup V12345678 50
+  voiceotp admin --dev configure V12345678 --per-minute 2 --callback-url https://example.com/hook
+  voiceotp admin --dev blacklist V12345678 13800138000 --remove
+  voiceotp admin --dev policy deny_ip 203.0.113.0/24
+  voiceotp admin genkey                               # a server key for VOICEOTP_SECRET_KEY
+
+The commands work on the store directly (the same --database-url / --data-dir / --config
+as `voiceotp serve`); a running gateway sees the change within cache_ttl_s.
+"""
+
+
+@click.group(epilog=ADMIN_EXAMPLES)
 @gateway_options
 @click.pass_context
 def admin(
@@ -91,7 +106,7 @@ def show(opts: dict[str, Any], name: str) -> None:
 
 @admin.command()
 @click.option("--name", help="APIID (V + 8 digits); random if omitted.")
-@click.option("--balance", type=int, default=0, show_default=True)
+@click.option("--balance", type=int, default=0, show_default=True, help="Units to start with.")
 @pass_opts
 def create(opts: dict[str, Any], name: str | None, balance: int) -> None:
     """Create an account; its APIKEY is printed once."""
@@ -115,7 +130,7 @@ def rotate_key(opts: dict[str, Any], name: str) -> None:
 @admin.command()
 @click.argument("name")
 @click.argument("units", type=int)
-@click.option("--reason", default="topup", show_default=True)
+@click.option("--reason", default="topup", show_default=True, help="Note for the ledger row.")
 @pass_opts
 def topup(opts: dict[str, Any], name: str, units: int, reason: str) -> None:
     """Add UNITS (negative removes; never below zero)."""
@@ -143,10 +158,15 @@ _state_command("clear-abuse", "active", "Clear an abuse auto-freeze (code 408)."
 @click.option("--allow-ip", "allow_ips", multiple=True, help="Allowed IP/CIDR (repeat).")
 @click.option("--any-ip", is_flag=True, help="Clear the allow-list.")
 @click.option("--rate", "rate_per_s", type=int, help="Submits per second (0 = no cap).")
-@click.option("--per-minute", "cap_minute", type=int)
-@click.option("--per-hour", "cap_hour", type=int)
-@click.option("--per-day", "cap_day", type=int)
-@click.option("--callback-url")
+@click.option(
+    "--per-minute", "cap_minute", type=int, help="Codes per number per minute (0 = no cap)."
+)
+@click.option("--per-hour", "cap_hour", type=int, help="Codes per number per hour (0 = no cap).")
+@click.option("--per-day", "cap_day", type=int, help="Codes per number per 24 h (0 = no cap).")
+@click.option(
+    "--callback-url",
+    help="Where signed status reports are pushed (an http(s) URL;  removes it).",
+)
 @click.option(
     "--refund-unconnected/--keep-unconnected",
     default=None,
@@ -169,7 +189,7 @@ def configure(
 @admin.command()
 @click.argument("name")
 @click.argument("mobile")
-@click.option("--remove", is_flag=True)
+@click.option("--remove", is_flag=True, help="Take MOBILE off the blacklist instead.")
 @pass_opts
 def blacklist(opts: dict[str, Any], name: str, mobile: str, remove: bool) -> None:
     """Put a number on (or --remove it from) an account's blacklist."""
@@ -179,7 +199,7 @@ def blacklist(opts: dict[str, Any], name: str, mobile: str, remove: bool) -> Non
 @admin.command()
 @click.argument("kind", type=click.Choice(["deny_ip", "blacklist", "sensitive_word"]))
 @click.argument("value")
-@click.option("--remove", is_flag=True)
+@click.option("--remove", is_flag=True, help="Remove VALUE from the list instead.")
 @pass_opts
 def policy(opts: dict[str, Any], kind: str, value: str, remove: bool) -> None:
     """Server-wide lists: deny_ip IP/CIDR, blacklist MOBILE, sensitive_word WORD."""
