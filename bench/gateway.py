@@ -133,11 +133,16 @@ def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Pope
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        # A connect is not enough: `voiceotp serve` listens before its app has started
+        # (requests would wait in the backlog and time the start-up). Any answer will do.
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+                if sock.recv(16).startswith(b"HTTP/"):
+                    return process
         except OSError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"server did not start: {shlex.join(command)}")
 

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from tests.gateway.harness import FIXTURE, running
-from voiceotp.gateway.observe import BufferedStreamHandler, flush_access_log
+from tests.gateway.harness import FIXTURE, VOICE, running
+from voiceotp.gateway.observe import BufferedStreamHandler, clean, flush_access_log
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.store import Store
 
@@ -55,6 +55,35 @@ async def test_access_log_masks_numbers_and_hides_keys(
     assert "1125" not in lines[0]  # the code itself is a secret too
 
 
+async def test_access_log_escapes_what_the_request_controls(
+    store: Store, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="voiceotp.access")
+    async with running(store, settings, now=NOW) as harness:
+        await harness.client().get(VOICE + "?method=GetNum&account=X%0aFAKE+L%00%1b")
+        await harness.submit(account="V10000001", password="x", mobile="13800138000\n")
+    lines = [r.getMessage() for r in caplog.records if r.name == "voiceotp.access"]
+    assert len(lines) == 2
+    for line in lines:
+        assert line.isprintable()  # no newline, NUL, ESC...: one line, no terminal tricks
+    assert "account=X\\nFAKE\\x20L\\x00\\x1b mobile=" in lines[0]  # one field, visible
+    assert "mobile=138****000\\n code=" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("raw", "logged"),
+    [
+        ("V10000001", "V10000001"),
+        ("a b", "a\\x20b"),
+        ("a\\b", "a\\\\b"),  # so an escape in the log is always ours
+        ("\r\n\t\x7f\u2028", "\\r\\n\\t\\x7f\\u2028"),
+        ("用户", "用户"),
+    ],
+)
+def test_clean_escapes_control_characters_spaces_and_backslashes(raw: str, logged: str) -> None:
+    assert clean(raw) == logged
+
+
 class CountingStream(io.StringIO):
     """A text stream that counts flushes (each one is a write(2) on a real stderr)."""
 
@@ -80,3 +109,20 @@ def test_buffered_access_log_flushes_in_bulk_and_on_demand() -> None:
     finally:
         logger.removeHandler(handler)
         handler.close()
+
+
+def test_a_closed_buffered_handler_still_writes_each_line() -> None:
+    # logging.config.dictConfig (uvicorn's set-up) closes every handler but leaves it on
+    # its logger: lines must not then wait in the buffer until exit.
+    stream = CountingStream()
+    handler = BufferedStreamHandler(stream, interval_s=3600)
+    logger = logging.getLogger("voiceotp.access")
+    logger.addHandler(handler)
+    try:
+        handler.close()
+        flushes = stream.flushes
+        logger.warning("after close")
+        assert stream.flushes == flushes + 1
+        assert stream.getvalue() == "after close\n"
+    finally:
+        logger.removeHandler(handler)

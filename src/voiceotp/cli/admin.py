@@ -71,7 +71,22 @@ def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
         raise InvalidInput(str(exc)) from exc
 
 
-@click.group()
+ADMIN_EXAMPLES = """Examples:
+
+\b
+  voiceotp admin --dev create --balance 100          # prints the APIKEY once
+  voiceotp admin --dev topup V12345678 50
+  voiceotp admin --dev configure V12345678 --per-minute 2 --callback-url https://example.com/hook
+  voiceotp admin --dev blacklist V12345678 13800138000 --remove
+  voiceotp admin --dev policy deny_ip 203.0.113.0/24
+  voiceotp admin genkey                               # a server key for VOICEOTP_SECRET_KEY
+
+The commands work on the store directly (the same --database-url / --data-dir / --config
+as `voiceotp serve`); a running gateway sees the change within cache_ttl_s.
+"""
+
+
+@click.group(epilog=ADMIN_EXAMPLES)
 @gateway_options
 @click.pass_context
 def admin(
@@ -117,7 +132,9 @@ def show(opts: dict[str, Any], name: str) -> None:
 
 @admin.command()
 @click.option("--name", help="APIID (V + 8 digits); random if omitted.")
-@click.option("--balance", type=Bounded("balance"), default=0, show_default=True)
+@click.option(
+    "--balance", type=Bounded("balance"), default=0, show_default=True, help="Units to start with."
+)
 @pass_opts
 def create(opts: dict[str, Any], name: str | None, balance: int) -> None:
     """Create an account; its APIKEY is printed once."""
@@ -141,7 +158,7 @@ def rotate_key(opts: dict[str, Any], name: str) -> None:
 @admin.command()
 @click.argument("name")
 @click.argument("units", type=Bounded("units"))
-@click.option("--reason", default="topup", show_default=True)
+@click.option("--reason", default="topup", show_default=True, help="Note for the ledger row.")
 @pass_opts
 def topup(opts: dict[str, Any], name: str, units: int, reason: str) -> None:
     """Add UNITS (negative removes; never below zero)."""
@@ -171,10 +188,25 @@ _state_command("clear-abuse", "active", "Clear an abuse auto-freeze (code 408)."
 @click.option(
     "--rate", "rate_per_s", type=Bounded("rate_per_s"), help="Submits per second (0 = no cap)."
 )
-@click.option("--per-minute", "cap_minute", type=Bounded("cap_minute"))
-@click.option("--per-hour", "cap_hour", type=Bounded("cap_hour"))
-@click.option("--per-day", "cap_day", type=Bounded("cap_day"))
-@click.option("--callback-url")
+@click.option(
+    "--per-minute",
+    "cap_minute",
+    type=Bounded("cap_minute"),
+    help="Codes per number per minute (0 = no cap).",
+)
+@click.option(
+    "--per-hour",
+    "cap_hour",
+    type=Bounded("cap_hour"),
+    help="Codes per number per hour (0 = no cap).",
+)
+@click.option(
+    "--per-day", "cap_day", type=Bounded("cap_day"), help="Codes per number per 24 h (0 = no cap)."
+)
+@click.option(
+    "--callback-url",
+    help='Where signed status reports are pushed (an http(s) URL; "" removes it).',
+)
 @click.option(
     "--refund-unconnected/--keep-unconnected",
     default=None,
@@ -197,7 +229,7 @@ def configure(
 @admin.command()
 @click.argument("name")
 @click.argument("mobile")
-@click.option("--remove", is_flag=True)
+@click.option("--remove", is_flag=True, help="Take MOBILE off the blacklist instead.")
 @pass_opts
 def blacklist(opts: dict[str, Any], name: str, mobile: str, remove: bool) -> None:
     """Put a number on (or --remove it from) an account's blacklist."""
@@ -207,7 +239,7 @@ def blacklist(opts: dict[str, Any], name: str, mobile: str, remove: bool) -> Non
 @admin.command()
 @click.argument("kind", type=click.Choice(["deny_ip", "blacklist", "sensitive_word"]))
 @click.argument("value")
-@click.option("--remove", is_flag=True)
+@click.option("--remove", is_flag=True, help="Remove VALUE from the list instead.")
 @pass_opts
 def policy(opts: dict[str, Any], kind: str, value: str, remove: bool) -> None:
     """Server-wide lists: deny_ip IP/CIDR, blacklist MOBILE, sensitive_word WORD."""

@@ -23,7 +23,12 @@ from voiceotp.cli.serve import gateway_options, load_settings
 @gateway_options
 @click.option("--name", default=None, help="Worker name (default host-pid; a fixed name "
               "ends its previous run's calls at start).")  # fmt: skip
-@click.option("--dialer", "dialer_kind", type=click.Choice(["simulated", "sip", "relay"]))
+@click.option(
+    "--dialer",
+    "dialer_kind",
+    type=click.Choice(["simulated", "sip", "relay"]),
+    help="How calls go out (setting: delivery.dialer; default simulated).",
+)
 @click.option("--notifier/--no-notifier", default=True, help="Also push status reports.")
 def dialer(
     config: Path | None,
@@ -34,7 +39,10 @@ def dialer(
     dialer_kind: str | None,
     notifier: bool,
 ) -> None:
-    """Run dialer workers against the gateway's store (and Redis, when configured)."""
+    """Run dialer workers against the gateway's store (and Redis, when configured).
+
+    SIGTERM/SIGINT stop it gracefully: calls in flight get delivery.stop_grace_s to end,
+    then are hung up and recorded CANCELED."""
     settings = load_settings(config, database_url, data_dir, dev)
     settings = with_delivery(settings, worker_name=name, dialer=dialer_kind)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -23,9 +23,24 @@ def gateway_options(command: F) -> F:
             envvar="VOICEOTP_CONFIG",
             help="TOML settings file ([gateway] table).",
         ),
-        click.option("--database-url", help="sqlite:///path or postgresql://user@host/db"),
-        click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False)),
-        click.option("--dev", is_flag=True, default=False, help="Development mode (dev secrets)."),
+        click.option(
+            "--database-url",
+            help="sqlite:///path or postgresql://user@host/db (default: SQLite in the data"
+            " dir; VOICEOTP_DATABASE_URL).",
+        ),
+        click.option(
+            "--data-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Folder for the SQLite database and recorded calls (default"
+            " ./voiceotp-data; VOICEOTP_DATA_DIR).",
+        ),
+        click.option(
+            "--dev",
+            is_flag=True,
+            default=False,
+            help="Development mode: well-known secrets are allowed and filled in (same as"
+            " VOICEOTP_DEV_MODE=1). Never on a reachable server.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -50,12 +65,37 @@ def load_settings(
         raise click.ClickException(str(exc)) from exc
 
 
-@click.command()
+SERVE_EXAMPLES = """Examples:
+
+\b
+  voiceotp serve --dev                     # laptop: SQLite in ./voiceotp-data, dev secrets,
+                                           # simulated carrier, a demo account on first start
+  voiceotp serve --dev --port 0            # any free port (printed)
+  VOICEOTP_SECRET_KEY=$(voiceotp admin genkey) VOICEOTP_ADMIN_TOKEN=... \\
+    voiceotp serve --host 0.0.0.0 --database-url postgresql://voiceotp@db/voiceotp
+  voiceotp serve --no-delivery             # API only; `voiceotp dialer` processes dial
+
+Exit status 3: the address cannot be listened on (nothing was started).
+Settings also come from VOICEOTP_* variables and --config (docs/gateway.md).
+"""
+
+
+@click.command(epilog=SERVE_EXAMPLES)
 @gateway_options
-@click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1; :: for IPv6).")
 @click.option("--port", type=int, default=None, help="Port (default 8080; 0 = any free port).")
-@click.option("--access-log/--no-access-log", default=True, help="Masked access log on stderr.")
-@click.option("--dialer", "dialer_kind", type=click.Choice(["simulated", "sip", "relay"]))
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    help="Masked access log on stderr (numbers masked, no keys). Default: on.",
+)
+@click.option(
+    "--dialer",
+    "dialer_kind",
+    type=click.Choice(["simulated", "sip", "relay"]),
+    help="How calls go out: simulated carrier (default, no real calls), a SIP trunk, or"
+    " relayed to upstream ihuyi-compatible services (setting: delivery.dialer).",
+)
 @click.option(
     "--delivery/--no-delivery",
     default=None,
@@ -74,71 +114,28 @@ def serve(
     delivery: bool | None,
 ) -> None:
     """Run the ihuyi-compatible gateway (API, dialer worker and status push)."""
-    import uvicorn
-
     from voiceotp.cli.dialer import with_delivery
-    from voiceotp.gateway import create_app
-    from voiceotp.gateway.delivery.runtime import DeliveryRuntime
+    from voiceotp.cli.listen import base_url, bind_listeners
 
     settings = load_settings(config, database_url, data_dir, dev, host=host, port=port)
     settings = with_delivery(
         settings, dialer=dialer_kind, run_dialer=delivery, run_notifier=delivery
     )
-    asyncio.run(prepare(settings, Console()))
-    if access_log:
-        configure_access_log()
+    # First the port: a clash must end this before any worker could claim a call.
+    listeners = bind_listeners(settings.host, settings.port)
+    bound_port = int(listeners[0].getsockname()[1])
+    console = Console()
+    asyncio.run(prepare(settings, console, base_url(settings.host, bound_port)))
     # The WAL fsync thread needs the GIL back to report a flush; the busy loop would hold
     # it for up to the default 5 ms switch interval, and every waiting Submit with it
     # (measured: median server CPU 140 -> 118 us/Submit on SQLite FULL at c50).
     sys.setswitchinterval(0.0005)
-    uvicorn.run(
-        create_app(settings, migrate=False, tune_gc=True, delivery=DeliveryRuntime),
-        host=settings.host,
-        port=settings.port,
-        access_log=False,  # ours masks numbers and keys; uvicorn's would log raw queries
-        proxy_headers=False,  # X-Forwarded-For is ours to judge (settings.trusted_proxies)
-        log_level="info",
-        http=http_protocol(),
-        ws="none",  # no WebSocket routes
-    )
+    from voiceotp.cli.serving import run_server  # uvicorn and the gateway: imported late
+
+    run_server(settings, listeners, bound_port, console, access_log=access_log)
 
 
-def configure_access_log() -> None:
-    """The masked access log (``voiceotp.access``) on stderr, cheaply: one line per request."""
-    import logging
-
-    from voiceotp.gateway.observe import BufferedStreamHandler
-
-    # Skip what no format here shows (the logging HOWTO's "Optimization" list: caller
-    # frame lookup, thread and process names): ~6 us a line.
-    logging._srcfile = None
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    # stderr block-buffered: the handler's thread flushes lines in bulk, not one write each.
-    stream = open(  # noqa: SIM115
-        sys.stderr.fileno(),
-        "w",
-        buffering=1 << 16,
-        encoding="utf-8",
-        errors="backslashreplace",
-        closefd=False,
-    )
-    handler = BufferedStreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    logger = logging.getLogger("voiceotp.access")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-
-
-def http_protocol() -> Any:
-    """httptools with one send per response (gateway/wire.py), else uvicorn's choice."""
-    try:
-        from voiceotp.gateway.wire import CoalescingHttpToolsProtocol
-    except ImportError:  # httptools not installed
-        return "auto"
-    return CoalescingHttpToolsProtocol
-
-
-async def prepare(settings: Any, console: Console) -> None:
+async def prepare(settings: Any, console: Console, base_url: str) -> None:
     """Migrate, and on an empty store create and print a ready demo account."""
     import time
 
@@ -155,8 +152,7 @@ async def prepare(settings: Any, console: Console) -> None:
     finally:
         await store.close()
     if demo is not None:
-        url = f"http://{settings.host}:{settings.port}/webservice/voice.php"
         console.print("[bold green]Empty store: created a demo account[/bold green]")
         console.print(f"  APIID  (account)  [bold]{demo.account}[/bold]")
         console.print(f"  APIKEY (password) [bold]{demo.apikey}[/bold]   (shown once)")
-        console.print(f"  endpoint          {url}")
+        console.print(f"  endpoint          {base_url}/webservice/voice.php", markup=False)

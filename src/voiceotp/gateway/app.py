@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from voiceotp.gateway.api.admin import admin_routes
 from voiceotp.gateway.api.voice import VoiceEndpoint
+from voiceotp.gateway.delivery.metrics import DeliveryMetrics
 from voiceotp.gateway.limits import NumberCapCounter, RedisNumberCaps
 from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, flush_access_log
 from voiceotp.gateway.service import Clock, Gateway
@@ -90,10 +91,12 @@ def create_app(
         gateway = Gateway(settings, the_store, clock=clock or time.time, caps=caps)
         await gateway.start()
         app.state.gateway = gateway
+        metrics = DeliveryMetrics(gateway.observer.registry, the_store)
+        gateway.observer.refreshers.append(metrics.refresh)
         app.state.delivery = runtime = delivery(settings, the_store) if delivery else None
         if runtime is not None:
             await runtime.start()
-            runtime.attach(gateway)
+            runtime.attach(gateway, metrics)
         if tune_gc:
             gc.collect()
             gc.freeze()
@@ -106,7 +109,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             if runtime is not None:
-                await runtime.stop()
+                await runtime.stop()  # calls in flight: delivery.stop_grace_s, then hung up
             await the_store.close()
             if redis_client is not None:
                 await redis_client.aclose()
@@ -151,4 +154,5 @@ async def internal_error(request: Request, exc: Exception) -> Response:
 
 async def metrics(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
+    await gateway.observer.refresh()  # gauges read from the store (delivery backlog)
     return Response(gateway.observer.render(), headers={"content-type": METRICS_CONTENT_TYPE})

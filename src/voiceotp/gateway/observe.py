@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 from typing import IO, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
@@ -13,7 +14,31 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from voiceotp.protocol import IncomingRequest, Result, mask_mobile
 
 access_log = logging.getLogger("voiceotp.access")
-__all__ = ["METRICS_CONTENT_TYPE", "BufferedStreamHandler", "Observer", "flush_access_log"]
+__all__ = [
+    "METRICS_CONTENT_TYPE",
+    "BufferedStreamHandler",
+    "Observer",
+    "clean",
+    "flush_access_log",
+]
+
+
+def clean(value: str) -> str:
+    """``value`` safe inside one space-separated log field: control characters, spaces
+    and other whitespace, and backslashes are escaped (``\\n``, ``\\x00``, ``\\x20``,
+    ``\\\\``), so a request cannot forge a line or a field (``account=X%0aFAKE``)."""
+    if value.isprintable() and " " not in value and "\\" not in value:
+        return value  # the usual case: one C-level scan
+    return "".join(_escape(c) for c in value)
+
+
+_ESCAPES = {"\\": "\\\\", " ": "\\x20"}  # the two printable characters escaped
+
+
+def _escape(char: str) -> str:
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    return char if char.isprintable() else repr(char)[1:-1]  # \n, \x00, \u2028, ...
 
 
 class Observer:
@@ -21,6 +46,8 @@ class Observer:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        #: awaited before each scrape: gauges that must be read (e.g. from the store)
+        self.refreshers: list[Callable[[], Awaitable[None]]] = []
         self._children: dict[tuple[str, int], Any] = {}
         self._timers: dict[str, Any] = {}
         self.requests = Counter(
@@ -64,17 +91,21 @@ class Observer:
             mobile = incoming.get("mobile")
             access_log.info(
                 "%s %s%s account=%s mobile=%s code=%d %.1fms",
-                client,
-                method,
+                clean(str(client)),
+                clean(method),
                 " soap" if soap else "",
-                incoming.get("account")[:16] or "-",
-                mask_mobile(mobile) if mobile else "-",
+                clean(incoming.get("account")[:16]) or "-",
+                clean(mask_mobile(mobile)) if mobile else "-",
                 result.code,
                 seconds * 1000,
             )
 
     def accepted(self) -> None:
         self.holds.inc()
+
+    async def refresh(self) -> None:
+        for refresh in self.refreshers:
+            await refresh()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -99,6 +130,11 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self.stream.write(self.format(record) + self.terminator)
+            if self._stop.is_set():
+                # Closed, yet still attached: ``logging.config.dictConfig`` (uvicorn's
+                # set-up) closes every handler but leaves the loggers' lists alone. With
+                # the flusher gone, lines would wait for 64 KiB: write each one now.
+                self.flush()
         except Exception:
             self.handleError(record)
 

@@ -125,7 +125,8 @@ def _refuse_default_secrets(s: Settings) -> None:
     if not s.secret_key or s.secret_key == DEV_SECRET_KEY:
         raise SettingsError(
             "VOICEOTP_SECRET_KEY must be set outside dev mode (generate one with "
-            "`voiceotp admin genkey`), or run with VOICEOTP_DEV_MODE=1"
+            "`voiceotp admin genkey`); or, for development on this machine only, pass --dev "
+            "or set VOICEOTP_DEV_MODE=1"
         )
     if s.admin_token and (s.admin_token == DEV_ADMIN_TOKEN or len(s.admin_token) < 24):
         raise SettingsError("VOICEOTP_ADMIN_TOKEN must be a random string of >= 24 characters")

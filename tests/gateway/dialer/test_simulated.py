@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import random
 import wave
 from pathlib import Path
@@ -129,6 +130,33 @@ async def test_closed_carrier_cancels() -> None:
     sim = carrier(FakeTime())
     await sim.aclose()
     assert (await sim.dial(request())).status is CallStatus.CANCELED
+
+
+class LongWaits:
+    """Real sleeps that say when a call settles into a long wait (ringing, talking)."""
+
+    def __init__(self) -> None:
+        self.waiting = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds >= 10:
+            self.waiting.set()
+        await asyncio.sleep(seconds)
+
+
+@pytest.mark.parametrize(("answer_after_s", "answered"), [(3600.0, False), (0.0, True)])
+async def test_closing_hangs_up_calls_in_flight(answer_after_s: float, answered: bool) -> None:
+    waits = LongWaits()
+    profile = SimulationProfile(ring_after_s=0.0, answer_after_s=answer_after_s)
+    sim = SimulatedCarrier(profile, sleep=waits.sleep)
+    call = CallRequest("v1", "13800138000", make_audio(20.0), ring_timeout_s=7200.0)
+    dialing = asyncio.ensure_future(sim.dial(call))
+    await waits.waiting.wait()  # ringing for an hour, or playing 20 s of prompt
+    await sim.aclose()
+    outcome = await dialing
+    assert (outcome.status, outcome.sip_code, outcome.q850) == (CallStatus.CANCELED, 487, 31)
+    assert (outcome.answer_at is not None) is answered
+    assert "hung up" in outcome.detail
 
 
 async def test_call_id_cannot_escape_the_record_dir(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -267,6 +267,44 @@ async def test_stop_cancels_calls_in_flight_and_records_them(rig: Rig) -> None:
     assert rig.outcomes("a") == [(1, CallStatus.CANCELED)]
     assert rig.outcomes("b") == [(1, CallStatus.CANCELED)]  # never redialed
     assert await rig.queue.pending_count() == 0
+
+
+class DeafDialer(HangingDialer):
+    """Ignores aclose(): its calls never end by themselves (a stuck dialer)."""
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_stop_ends_calls_a_stuck_dialer_never_returns(rig: Rig) -> None:
+    deaf = DeafDialer()
+    worker = _worker_with(rig, deaf)
+    worker.settings = replace(worker.settings, hang_up_s=0.01)
+    await rig.submit("a", ANSWERS)
+    await rig.submit("b", RINGS_OUT)
+    runner = asyncio.create_task(worker.run())
+    await deaf.all_in.wait()
+    await worker.stop(grace_s=0.01)
+    await runner
+    for call_id in ("a", "b"):
+        assert rig.fence.rows[call_id].state == "done"  # nothing left "dialing"
+        [(attempt, outcome)] = rig.fence.rows[call_id].outcomes
+        assert (attempt, outcome.status) == (1, CallStatus.CANCELED)
+        assert "stop grace" in outcome.detail
+        assert "did not end the call" in outcome.detail
+
+
+async def test_calls_hung_up_at_stop_say_so(rig: Rig) -> None:
+    hanging = HangingDialer()
+    worker = _worker_with(rig, hanging)
+    await rig.submit("a", ANSWERS)
+    await rig.submit("b", ANSWERS)
+    runner = asyncio.create_task(worker.run())
+    await hanging.all_in.wait()
+    await worker.stop(grace_s=0.01)
+    await runner
+    [(_, outcome)] = rig.fence.rows["a"].outcomes
+    assert outcome.detail == "gateway stopping: hung up after the 0.01 s stop grace (dialer closed)"
 
 
 async def test_a_dialer_that_raises_ends_the_call_failed(rig: Rig) -> None:

@@ -75,10 +75,18 @@ class DeliverySettings:
     push_allow_networks: tuple[str, ...] = ()
     sweep_every_s: float = 5.0
     requeue_after_s: float = 60.0  # Redis mode: re-enqueue queued calls idle this long
+    # At a graceful stop calls in flight get this long to end by themselves; the rest are
+    # hung up and end CANCELED. 20 s: most calls end (ring ~5 s + prompt ~15 s), and the
+    # whole stop (grace + hang-ups + closing the store) stays inside Kubernetes' default
+    # 30 s termination grace — a SIGKILL before we finish would strand calls "dialing".
+    # Raise it to ring_timeout_s + max_duration_s (90 s) where the supervisor waits longer.
+    stop_grace_s: float = 20.0
 
     def __post_init__(self) -> None:
         if self.dialer not in DIALER_KINDS:
             raise ValueError(f"dialer must be one of {', '.join(DIALER_KINDS)}")
+        if self.stop_grace_s < 0:
+            raise ValueError("stop_grace_s must be >= 0")
         if not 1 <= self.prompt_repeat <= 3:
             raise ValueError("prompt_repeat must be 1..3")
         if self.dialer == "sip" and (self.trunk is None or not self.trunk.host):

@@ -31,6 +31,7 @@ from voiceotp.gateway.store.outbox import SqlOutbox
 from voiceotp.gateway.store.sweep import Sweeper
 
 if TYPE_CHECKING:
+    from voiceotp.gateway.delivery.metrics import DeliveryMetrics
     from voiceotp.gateway.service import Gateway
 
 __all__ = ["DeliveryRuntime", "default_worker_name"]
@@ -69,6 +70,9 @@ class DeliveryRuntime:
             refund_unconnected=settings.refund_unconnected,
             clock=clock,
         )
+        self.fence.on_finished = self._finished
+        self._gateway: Gateway | None = None
+        self.metrics: DeliveryMetrics | None = None
         self.outbox = SqlOutbox(store)
         self.sweeper = Sweeper(self.fence, requeue_after_s=conf.requeue_after_s)
         self._queue, self._dialer, self._prompts = queue, dialer, prompts
@@ -107,23 +111,38 @@ class DeliveryRuntime:
         if self.run_dialer:
             self._spawn(self._sweep_forever(), "delivery-sweep")
 
-    def attach(self, gateway: Gateway) -> None:
+    def attach(self, gateway: Gateway, metrics: DeliveryMetrics | None = None) -> None:
         """Wire into the API's gateway: accepted calls are enqueued, finished calls feed
-        its abuse detectors (failure ratio)."""
+        its abuse detectors (failure ratio) and, with ``metrics``, ``/metrics``."""
         gateway.on_accepted = self.accepted
+        self._gateway = gateway
+        if metrics is not None:
+            self.report_to(metrics)
 
-        async def finished(account_id: int, outcome: CallOutcome) -> None:
+    def report_to(self, metrics: DeliveryMetrics) -> None:
+        """Count call ends, calls in flight and pushes in ``metrics`` (after :meth:`start`)."""
+        self.metrics = metrics
+        worker = self.worker
+        metrics.in_flight_source = (lambda: worker.in_flight) if worker else (lambda: 0)
+        if self.notifier is not None:
+            self.notifier.stats = metrics
+
+    async def _finished(self, account_id: int, outcome: CallOutcome) -> None:
+        if self.metrics is not None:
+            self.metrics.call_finished(outcome.status)
+        if self._gateway is not None:
             connected = outcome.status in (CallStatus.ANSWERED, CallStatus.RELAYED)
-            await gateway.abuse.call_finished(account_id, connected)
-
-        self.fence.on_finished = finished
+            await self._gateway.abuse.call_finished(account_id, connected)
 
     async def accepted(self, voiceid: str, deadline: float) -> None:
         """A call was accepted (committed): hand it to the queue."""
         await self.queue.enqueue(Job(voiceid, deadline))
 
-    async def stop(self, grace_s: float = 5.0) -> None:
-        """Stop the sweep and the notifier, let calls in flight end (``grace_s``)."""
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop the sweep and the notifier; calls in flight get ``grace_s`` (default: the
+        ``stop_grace_s`` setting) to end, then the dialer hangs up the rest (CANCELED)."""
+        if grace_s is None:
+            grace_s = self.settings.delivery.stop_grace_s
         sweep = [t for t in self._tasks if t.get_name() == "delivery-sweep"]
         for task in sweep:
             task.cancel()

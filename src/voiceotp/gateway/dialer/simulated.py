@@ -8,6 +8,8 @@ so tests run instantly. When ``record_dir`` is set, every answered call leaves
 ``<call_id>.wav`` with exactly what the callee would have heard (cut at the call cap).
 With ``dial_log`` set, every dial appends ``<call_id>`` as one line to that file before
 anything else happens (an audit of what the "network" was asked, e.g. to count dials).
+``aclose()`` hangs up the calls in flight at once: they end CANCELED (487 / Q.850 31), as
+the SIP dialer's CANCEL or BYE would end them.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class SimulatedCarrier:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self._closed = False
+        self._closed = asyncio.Event()
 
     def choose_outcome(self, mobile: str) -> tuple[CallStatus, int]:
         """Status and SIP final code a call to ``mobile`` ends with (rules, then the mix)."""
@@ -111,7 +113,7 @@ class SimulatedCarrier:
     async def dial(self, call: CallRequest) -> CallOutcome:
         """Simulate ``call`` in (injected) real time."""
         now = self._clock()
-        if self._closed:
+        if self._closed.is_set():
             return CallOutcome(CallStatus.CANCELED, None, None, end_at=now, detail="closed")
         if call.deadline is not None and now >= call.deadline:
             return CallOutcome(CallStatus.EXPIRED, None, None, end_at=now, detail="deadline")
@@ -122,7 +124,8 @@ class SimulatedCarrier:
         log.debug("simulated call %s to %s -> %s", call.call_id, mask_mobile(call.mobile), status)
         invite_at = now
         ring_s = min(self.profile.ring_after_s, call.ring_timeout_s)
-        await self._sleep(ring_s)
+        if not await self._wait(ring_s):
+            return self._hung_up(invite_at, None, None)
         ring_at = invite_at + ring_s
         if status is CallStatus.ANSWERED and self.profile.answer_after_s < call.ring_timeout_s:
             return await self._answer(call, invite_at, ring_at)
@@ -130,7 +133,8 @@ class SimulatedCarrier:
             code, wait_s = 487, call.ring_timeout_s - ring_s
         else:
             wait_s = min(self.profile.reject_after_s, call.ring_timeout_s - ring_s)
-        await self._sleep(wait_s)
+        if not await self._wait(wait_s):
+            return self._hung_up(invite_at, ring_at, None)
         status, q850 = outcome_for_sip(code)
         end_at = ring_at + wait_s
         return CallOutcome(status, code, q850, invite_at, ring_at, None, end_at, 0.0, "simulated")
@@ -139,14 +143,16 @@ class SimulatedCarrier:
         codec = next((c for c in CODECS if c in call.audio), None)
         if codec is None:
             raise ValueError(f"call {call.call_id} has no audio in {sorted(CODECS)}")
-        await self._sleep(self.profile.answer_after_s)
+        if not await self._wait(self.profile.answer_after_s):
+            return self._hung_up(invite_at, ring_at, None)
         answer_at = ring_at + self.profile.answer_after_s
         payload = call.audio[codec][: int(call.max_duration_s * 8000)]
         duration_s = len(payload) / 8000
         if self.record_dir is not None:
             name = f"{_UNSAFE_FILENAME.sub('_', call.call_id)}.wav"
             await asyncio.to_thread(write_wav, self.record_dir / name, codec, payload)
-        await self._sleep(duration_s)
+        if not await self._wait(duration_s):
+            return self._hung_up(invite_at, ring_at, answer_at)
         row = canonical_row(CallStatus.ANSWERED)
         return CallOutcome(
             CallStatus.ANSWERED,
@@ -160,6 +166,38 @@ class SimulatedCarrier:
             f"simulated, heard {duration_s:.2f} s of {codec}",
         )
 
+    async def _wait(self, seconds: float) -> bool:
+        """Let ``seconds`` of the call pass; False when :meth:`aclose` hung it up first."""
+        if self._closed.is_set():
+            return False
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        closer = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({sleeper, closer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            closer.cancel()
+        return not self._closed.is_set()
+
+    def _hung_up(
+        self, invite_at: float, ring_at: float | None, answer_at: float | None
+    ) -> CallOutcome:
+        """A call in flight that :meth:`aclose` ended: CANCELED, like a SIP CANCEL or BYE."""
+        end_at = self._clock()
+        row = canonical_row(CallStatus.CANCELED)
+        duration_s = max(0.0, end_at - answer_at) if answer_at is not None else 0.0
+        return CallOutcome(
+            CallStatus.CANCELED,
+            row.sip_code,
+            row.q850,
+            invite_at,
+            ring_at,
+            answer_at,
+            end_at,
+            duration_s,
+            "simulated, hung up: the dialer closed mid-call",
+        )
+
     async def aclose(self) -> None:
-        """Refuse further calls; simulated calls in flight simply finish."""
-        self._closed = True
+        """Refuse further calls and hang up those in flight (they end CANCELED)."""
+        self._closed.set()

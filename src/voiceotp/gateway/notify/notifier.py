@@ -18,6 +18,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -29,12 +30,23 @@ from voiceotp.gateway.notify.outbox import Outbox, OutboxItem
 from voiceotp.gateway.notify.report import encode_reports
 from voiceotp.gateway.notify.signing import signature_headers
 
-__all__ = ["KeyLookup", "Notifier"]
+__all__ = ["KeyLookup", "Notifier", "PushStats"]
 
 log = logging.getLogger(__name__)
 
 #: account (APIID) -> its APIKEY, or None when the account is gone
 KeyLookup = Callable[[str], Awaitable[str | None]]
+
+
+class PushStats(Protocol):
+    """What the notifier reports as it works (``/metrics``: delivery/metrics.py)."""
+
+    def posted(self, ok: bool) -> None:
+        """One POST was answered 2xx (``ok``), or failed."""
+
+    def reports_ended(self, result: str, count: int = 1) -> None:
+        """``count`` reports were ``delivered``, ``retried`` (scheduled again) or
+        ``abandoned``."""
 
 
 def _host(url: str) -> str:
@@ -57,6 +69,7 @@ class Notifier:
         poll_s: float = 1.0,
         session: aiohttp.ClientSession | None = None,
         guard: CallbackGuard | None = None,
+        stats: PushStats | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -70,6 +83,7 @@ class Notifier:
         self._parallel = asyncio.Semaphore(max_parallel)
         self._clock, self._sleep, self._rand = clock, sleep, rand
         self._stopping = asyncio.Event()
+        self.stats = stats
 
     async def deliver_due(self) -> int:
         """Push every report due now (one POST per account and URL); how many were acked."""
@@ -88,12 +102,16 @@ class Notifier:
             log.warning("reports for %s not pushed to %s: %s", account, _host(url), reason)
             for item in items:
                 await self.outbox.give_up(item.report_id, reason)
+            self._count("abandoned", len(items))
             return 0
         body = encode_reports([item.report for item in items])
         async with self._parallel:
             error = await self._post(url, body, apikey)
+        if self.stats is not None:
+            self.stats.posted(error is None)
         if error is None:
             await self.outbox.mark_delivered([i.report_id for i in items], self._clock())
+            self._count("delivered", len(items))
             return len(items)
         log.info("push of %d reports to %s failed: %s", len(items), _host(url), error)
         for item in items:
@@ -129,8 +147,14 @@ class Notifier:
         if next_at is None:
             log.warning("push of report %s abandoned after 24 h: %s", item.report_id, error)
             await self.outbox.give_up(item.report_id, f"gave up after {item.attempts + 1}: {error}")
+            self._count("abandoned")
         else:
             await self.outbox.mark_retry(item.report_id, next_at, error)
+            self._count("retried")
+
+    def _count(self, result: str, count: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.reports_ended(result, count)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:

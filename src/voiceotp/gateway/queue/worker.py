@@ -17,7 +17,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from voiceotp.errors import VoiceOTPError
 from voiceotp.gateway.audio import AudioError, PromptLibrary
@@ -30,6 +31,10 @@ from voiceotp.protocol import mask_mobile
 __all__ = ["DialWorker", "WorkerSettings"]
 
 log = logging.getLogger(__name__)
+
+
+def _stopped(grace_s: float, detail: str) -> str:
+    return f"gateway stopping: hung up after the {grace_s:g} s stop grace ({detail})"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ class WorkerSettings:
     renew_every_s: float = 15.0  # wall time; must stay well below stale_after_s
     max_deliveries: int = 5  # more deliveries than this: dead-letter the job
     lease_margin_s: float = 60.0  # fence lease = ring timeout + call cap + this
+    # At stop, after the grace: how long the dialer may take to hang up (a SIP CANCEL or
+    # BYE transaction lasts at most 64*T1 = 32 s) and the calls to be recorded.
+    hang_up_s: float = 35.0
 
 
 def _ended(status: CallStatus, now: float, detail: str) -> CallOutcome:
@@ -79,6 +87,8 @@ class DialWorker:
         self._stopping = asyncio.Event()
         self._next_stale_check = 0.0
         self._runner: asyncio.Task[None] | None = None
+        self._claims: dict[asyncio.Task[Any] | None, tuple[str, int]] = {}
+        self._hung_up_after: float | None = None  # set once stop() closes the dialer
         self._lease_s = settings.ring_timeout_s + settings.max_duration_s + settings.lease_margin_s
 
     @property
@@ -133,19 +143,54 @@ class DialWorker:
 
     async def stop(self, grace_s: float = 30.0) -> None:
         """Stop taking jobs; let calls in flight end within ``grace_s`` (wall time), then
-        close the dialer, which ends the rest as CANCELED. A job still unfinished after
-        that stays unacked: another worker finds it ORPHANED later."""
+        close the dialer, which hangs up the rest: they end CANCELED, in this process.
+
+        A dialer that still has not returned ``settings.hang_up_s`` later is not waited
+        for: its tasks are cancelled and their calls ended CANCELED through the fence, so
+        nothing this worker claimed is left ``dialing`` for the sweep to find later."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + grace_s
         self._stopping.set()
         self._slot_freed.set()  # wakes a run loop that waits for a free slot
         if self._runner is not None and self._runner is not asyncio.current_task():
             await asyncio.wait({self._runner}, timeout=self.settings.poll_s + grace_s)
-        await self._wait_for_tasks(grace_s)
-        await self.dialer.aclose()
-        await self._wait_for_tasks(grace_s)
+        await self._wait_for_tasks(end - loop.time())
+        self._hung_up_after = grace_s
+        if self._tasks:
+            log.warning(
+                "worker %s: hanging up %d calls still in flight after the %g s stop grace",
+                self.settings.name,
+                len(self._tasks),
+                grace_s,
+            )
+        await self._close_dialer()
+        await self._wait_for_tasks(self.settings.hang_up_s)
+        claimed = [self._claims[t] for t in self._tasks if t in self._claims]
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for call_id, attempt in claimed:
+            await self._end_abandoned(call_id, attempt)
+
+    async def _close_dialer(self) -> None:
+        try:
+            async with asyncio.timeout(self.settings.hang_up_s):
+                await self.dialer.aclose()
+        except TimeoutError:
+            name = self.settings.name
+            log.error("worker %s: the dialer did not close in %g s", name, self.settings.hang_up_s)
+        except Exception:
+            log.exception("worker %s: closing the dialer failed", self.settings.name)
+
+    async def _end_abandoned(self, call_id: str, attempt: int) -> None:
+        """End a claimed call whose task had to be cancelled at stop."""
+        detail = _stopped(self._hung_up_after or 0.0, "the dialer did not end the call")
+        outcome = _ended(CallStatus.CANCELED, self._clock(), detail)
+        try:
+            await self.fence.finish(call_id, outcome, attempt=attempt)
+        except Exception:  # the sweep ends it once the lease runs out
+            log.exception("worker %s: ending call %s at stop failed", self.settings.name, call_id)
 
     async def _wait_for_tasks(self, timeout_s: float) -> None:
         loop = asyncio.get_running_loop()
@@ -196,11 +241,19 @@ class DialWorker:
             await self.fence.finish(job.call_id, lost, attempt=claim.attempt)
         elif claim.verdict is ClaimVerdict.GRANTED:
             assert claim.ticket is not None
-            await self._attempt(job, claim.ticket)
+            task = asyncio.current_task()
+            self._claims[task] = (job.call_id, job.attempt)  # for stop(): see _end_abandoned
+            try:
+                await self._attempt(job, claim.ticket)
+            finally:
+                self._claims.pop(task, None)
         await self.queue.ack(delivery)
 
     async def _attempt(self, job: Job, ticket: CallTicket) -> None:
         outcome = self._before_dial(job) or await self._dial(job, ticket)
+        grace_s = self._hung_up_after
+        if grace_s is not None and outcome.status is CallStatus.CANCELED:
+            outcome = replace(outcome, detail=_stopped(grace_s, outcome.detail or "dialer closed"))
         follow = self._after_dial(job, outcome)
         log.info(
             "call %s to %s attempt %d: %s%s",

@@ -1,0 +1,102 @@
+"""uvicorn for ``voiceotp serve``: on sockets bound beforehand, with our access log and a
+start-up banner (imported only when the gateway runs: uvicorn and Starlette are heavy)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from rich.console import Console
+
+from voiceotp.cli.banner import banner_lines
+from voiceotp.cli.listen import LISTEN_FAILED
+from voiceotp.gateway import create_app
+from voiceotp.gateway.delivery.runtime import DeliveryRuntime
+from voiceotp.gateway.settings import Settings
+
+__all__ = ["AnnouncingServer", "configure_access_log", "http_protocol", "run_server"]
+
+
+def run_server(
+    settings: Settings,
+    listeners: list[socket.socket],
+    port: int,
+    console: Console,
+    *,
+    access_log: bool,
+) -> None:
+    """Serve on ``listeners`` until SIGINT/SIGTERM; print the banner once serving."""
+    config = uvicorn.Config(
+        create_app(settings, migrate=False, tune_gc=True, delivery=DeliveryRuntime),
+        host=settings.host,
+        port=port,
+        access_log=False,  # ours masks numbers and keys; uvicorn's would log raw queries
+        proxy_headers=False,  # X-Forwarded-For is ours to judge (settings.trusted_proxies)
+        log_level="info",
+        http=http_protocol(),
+        ws="none",  # no WebSocket routes
+    )
+    # After uvicorn's Config, whose logging set-up (dictConfig) closes every handler
+    # there is: set up before it, the access log lost its flusher thread.
+    if access_log:
+        configure_access_log()
+
+    def started() -> None:
+        for line in banner_lines(settings, port):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    server = AnnouncingServer(config, started)
+    server.run(sockets=listeners)
+    if not server.started:
+        sys.exit(LISTEN_FAILED)  # the app did not start (uvicorn logged why)
+
+
+class AnnouncingServer(uvicorn.Server):
+    """uvicorn's Server calling ``on_started`` once it serves (on sockets passed in,
+    uvicorn prints no "running on" line of its own)."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.on_started()
+
+
+def configure_access_log() -> None:
+    """The masked access log (``voiceotp.access``) on stderr, cheaply: one line per request."""
+    from voiceotp.gateway.observe import BufferedStreamHandler
+
+    # Skip what no format here shows (the logging HOWTO's "Optimization" list: caller
+    # frame lookup, thread and process names): ~6 us a line.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # stderr block-buffered: the handler's thread flushes lines in bulk, not one write each.
+    stream = open(  # noqa: SIM115
+        sys.stderr.fileno(),
+        "w",
+        buffering=1 << 16,
+        encoding="utf-8",
+        errors="backslashreplace",
+        closefd=False,
+    )
+    handler = BufferedStreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger = logging.getLogger("voiceotp.access")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def http_protocol() -> Any:
+    """httptools with one send per response (gateway/wire.py), else uvicorn's choice."""
+    try:
+        from voiceotp.gateway.wire import CoalescingHttpToolsProtocol
+    except ImportError:  # httptools not installed
+        return "auto"
+    return CoalescingHttpToolsProtocol
