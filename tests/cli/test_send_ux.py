@@ -169,3 +169,17 @@ def test_config_init_into_a_directory_writes_config_toml_there(
     written = directory / "config.toml"
     assert json.loads(result.stdout)["config_file"] == str(written)
     assert f'apikey = "{DEFAULT_APIKEY}"' in written.read_text()
+
+
+@pytest.mark.parametrize("command", [("balance",), ("query", "60000000")])
+def test_ctrl_c_while_reading_exits_130_without_abort(
+    env: dict[str, str], fake: FakeIhuyi, command: tuple[str, ...]
+) -> None:
+    fake.latency = 60  # the request is in, the answer never comes (within the test)
+    process = voiceotp(env, *command)
+    wait_for(lambda: fake.requests > 0, process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    assert "Aborted" not in err

@@ -52,6 +52,9 @@ writes. Every command has --help with examples (and exit codes where they matter
 """
 
 
+INTERRUPTED = 130  # as a shell reports a command killed by SIGINT
+
+
 class LazyGroup(click.Group):
     """A click group whose commands are imported on first use."""
 
@@ -69,6 +72,16 @@ class LazyGroup(click.Group):
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # Ctrl-C that no command handled itself (a balance, a query, the dry run's GetNum,
+        # reading a config): exit 130 like the rest of the CLI, not click's "Aborted!" 1.
+        # Commands that can place calls (send, batch) say more, and exit before this.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
