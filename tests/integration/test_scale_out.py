@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import redis
 
@@ -81,8 +82,12 @@ async def test_api_and_dialer_processes_share_jobs_through_redis(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    metrics_port = free_port()
     dialer = subprocess.Popen(
-        [*python, "dialer", "--name", "d1"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [*python, "dialer", "--name", "d1", "--metrics-port", str(metrics_port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/webservice/voice.php"
     try:
@@ -95,6 +100,8 @@ async def test_api_and_dialer_processes_share_jobs_through_redis(
                 if all(s not in ("QUEUED", "DIALING") for s in statuses):
                     break
                 await asyncio.sleep(0.05)
+        await wait_listening(metrics_port, dialer)
+        scraped = await scrape(f"http://127.0.0.1:{metrics_port}/metrics")
     finally:
         for process in (api, dialer):
             process.terminate()
@@ -104,3 +111,12 @@ async def test_api_and_dialer_processes_share_jobs_through_redis(
     assert statuses == ["ANSWERED"] * 3, output
     assert sorted((tmp_path / "dials.log").read_text().split()) == sorted(ids)  # type: ignore[type-var]
     assert codes[1] == 0, output  # the dialer stops cleanly on SIGTERM
+    # The dialer process serves its own metrics: the calls it ended, the store's backlog.
+    assert 'voiceotp_calls_finished_total{status="ANSWERED"} 3.0' in scraped
+    assert "voiceotp_calls_queued 0.0" in scraped
+
+
+async def scrape(url: str) -> str:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        return await response.text()

@@ -30,6 +30,14 @@ from voiceotp.cli.serve import gateway_options, load_settings
     help="How calls go out (setting: delivery.dialer; default simulated).",
 )
 @click.option("--notifier/--no-notifier", default=True, help="Also push status reports.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve this worker's Prometheus metrics at http://HOST:PORT/metrics (default: off).",
+)
+@click.option(
+    "--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port."
+)
 def dialer(
     config: Path | None,
     database_url: str | None,
@@ -38,6 +46,8 @@ def dialer(
     name: str | None,
     dialer_kind: str | None,
     notifier: bool,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Run dialer workers against the gateway's store (and Redis, when configured).
 
@@ -46,7 +56,8 @@ def dialer(
     settings = load_settings(config, database_url, data_dir, dev)
     settings = with_delivery(settings, worker_name=name, dialer=dialer_kind)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run_dialer(settings, notifier=notifier))
+    metrics_at = (metrics_host, metrics_port) if metrics_port else None
+    asyncio.run(run_dialer(settings, notifier=notifier, metrics_at=metrics_at))
 
 
 def with_delivery(settings: Any, **changes: Any) -> Any:
@@ -62,8 +73,11 @@ def with_delivery(settings: Any, **changes: Any) -> Any:
         raise click.ClickException(str(exc)) from exc
 
 
-async def run_dialer(settings: Any, *, notifier: bool) -> None:
-    """Migrate, open the store, run the delivery runtime until SIGINT/SIGTERM."""
+async def run_dialer(
+    settings: Any, *, notifier: bool, metrics_at: tuple[str, int] | None = None
+) -> None:
+    """Migrate, open the store, run the delivery runtime until SIGINT/SIGTERM (serving
+    its metrics at ``metrics_at``, when given)."""
     from voiceotp.gateway.delivery.runtime import DeliveryRuntime
     from voiceotp.gateway.store import make_store
     from voiceotp.gateway.store.migrate import upgrade_async
@@ -76,10 +90,45 @@ async def run_dialer(settings: Any, *, notifier: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     runtime = DeliveryRuntime(settings, store, run_dialer=True, run_notifier=notifier)
+    metrics_site = None
     try:
         await runtime.start()
+        if metrics_at is not None:
+            metrics_site = await serve_metrics(runtime, store, *metrics_at)
         logging.getLogger(__name__).info("dialer %s running", runtime.worker_name)
         await stop.wait()
     finally:
+        if metrics_site is not None:
+            await metrics_site.cleanup()
         await runtime.stop()
         await store.close()
+
+
+async def serve_metrics(runtime: Any, store: Any, host: str, port: int) -> Any:
+    """A ``/metrics`` endpoint for this worker (an aiohttp AppRunner; ``cleanup()`` it).
+
+    The API's ``/metrics`` is served by ``voiceotp serve``; a dialer-only process has no
+    HTTP server of its own, and its counters (calls it ended, pushes it made) are its own.
+    """
+    from aiohttp import web
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    from voiceotp.gateway.delivery.metrics import DeliveryMetrics
+
+    registry = CollectorRegistry()
+    metrics = DeliveryMetrics(registry, store)
+    runtime.report_to(metrics)
+
+    async def scrape(_: web.Request) -> web.Response:
+        await metrics.refresh()
+        return web.Response(
+            body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    app = web.Application()
+    app.router.add_get("/metrics", scrape)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    logging.getLogger(__name__).info("metrics at http://%s:%d/metrics", host, port)
+    return runner
