@@ -61,7 +61,15 @@ def test_message_round_trips() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"garbage", b"HELLO\r\n\r\n", b"SIP/2.0 abc OK\r\n\r\n", b"INVITE sip:x SIP/3.0\r\n\r\n"],
+    [
+        b"garbage",
+        b"HELLO\r\n\r\n",
+        b"SIP/2.0 abc OK\r\n\r\n",
+        b"INVITE sip:x SIP/3.0\r\n\r\n",
+        b"SIP/2.0 700 Odd\r\nCall-ID: a\r\nCSeq: 1 INVITE\r\n\r\n",  # no such class
+        b"SIP/2.0 200 OK\r\nCall-ID: a\r\nCSeq: one INVITE\r\n\r\n",
+        b"BYE sip:x SIP/2.0\r\nCSeq: 2 BYE\r\n\r\n",  # no Call-ID
+    ],
 )
 def test_unreadable_datagrams_raise(data: bytes) -> None:
     with pytest.raises(SipParseError):

@@ -15,24 +15,21 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from voiceotp.gateway.dialer.base import (
-    UNREACHABLE,
-    CallOutcome,
-    CallRequest,
-    CallStatus,
-    canonical_row,
-    outcome_for_sip,
-)
+from voiceotp.gateway.dialer.base import UNREACHABLE, CallOutcome, CallRequest, CallStatus
 from voiceotp.gateway.dialer.rtp import RtpPacer
 from voiceotp.gateway.dialer.sip.config import SipTrunk
-from voiceotp.gateway.dialer.sip.dialog import CallLeg, response_to
+from voiceotp.gateway.dialer.sip.dialog import CallLeg, response_to, stray_answer
 from voiceotp.gateway.dialer.sip.digest import answer_challenge
 from voiceotp.gateway.dialer.sip.message import SipMessage
+from voiceotp.gateway.dialer.sip.outcome import failure_detail, failure_status
 from voiceotp.gateway.dialer.sip.sdp import build_offer, parse_answer
 from voiceotp.gateway.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
 from voiceotp.gateway.dialer.sip.transport import Address, SipTransport
 
 __all__ = ["CallEnv", "SipCall"]
+
+ANSWERED_Q850 = 16  # normal clearing
+NO_COMMON_CODEC_Q850 = 88  # incompatible destination: what PBXs send on a codec mismatch
 
 
 @dataclass(frozen=True)
@@ -68,6 +65,7 @@ class SipCall:
     cancel_sent: bool = False
     detail: str = ""
     last_ack: SipMessage | None = None
+    early_sdp: bytes = b""  # from a 18x: the answer when a carrier's 200 repeats none
     _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
 
     def deliver(self, message: SipMessage, source: Address) -> None:
@@ -85,6 +83,12 @@ class SipCall:
     # -- plumbing -----------------------------------------------------------------------
     def _send(self, message: SipMessage) -> None:
         self.env.transport.send(message, self.env.trunk_address)
+
+    def _reply(self, request: SipMessage, status: int, reason: str) -> None:
+        # To where the request came from (RFC 3581): a carrier's BYE or OPTIONS may come
+        # from another node of its SBC cluster than the address we send to.
+        address = request.source or self.env.trunk_address
+        self.env.transport.send(response_to(request, status, reason), address)
 
     async def _receive(self, until: float) -> SipMessage | None:
         """Next message, or ``None`` at ``until`` (loop time) or on a wake-up."""
@@ -107,13 +111,8 @@ class SipCall:
             if ack is not None and message.status >= 200:
                 self._send(ack)
             return
-        if message.method == "ACK":
-            return
-        if message.method == "BYE":  # before or after our media phase
-            self._send(response_to(message, 200, "OK"))
-            return
-        status, reason = (200, "OK") if message.method == "OPTIONS" else (501, "Not Implemented")
-        self._send(response_to(message, status, reason))
+        if message.method != "ACK":
+            self._reply(message, *stray_answer(message.method))
 
     # -- the call -----------------------------------------------------------------------
     async def run(self) -> CallOutcome:
@@ -144,10 +143,7 @@ class SipCall:
         invite = self.leg.invite(sdp)
         final = await self._invite_transaction(invite, ring_deadline)
         if final is not None and final.status in (401, 407) and not self.closing:
-            trunk = self.env.trunk
-            auth = answer_challenge(
-                final, invite, username=trunk.username or trunk.from_user, password=trunk.password
-            )
+            auth = self._answer_challenge(final, invite)
             if auth is not None:
                 invite = self.leg.invite(sdp, auth=auth)
                 final = await self._invite_transaction(invite, ring_deadline)
@@ -177,6 +173,8 @@ class SipCall:
                     return self._on_final(invite, final)
                 if message.status in (180, 183) and self.times.ring_at is None:
                     self.times.ring_at = time.time()
+                if 100 < message.status < 200 and message.body:
+                    self.early_sdp = message.body
             elif message is not None:
                 self._handle_stray(message)
             if self.cancel_reason is None and (self.closing or now >= ring_deadline):
@@ -199,27 +197,15 @@ class SipCall:
         return final
 
     def _failure_outcome(self, final: SipMessage) -> CallOutcome:
-        self.detail = f"{final.status} {final.reason}".strip()
-        if final.status == 487 and self.cancel_reason is CallStatus.CANCELED:
-            row = canonical_row(CallStatus.CANCELED)
-            return self._outcome(row.status, 487, row.q850)
-        status, q850 = outcome_for_sip(final.status)
+        self.detail = failure_detail(final)
+        status, q850 = failure_status(final, self.cancel_reason)
         return self._outcome(status, final.status, q850)
 
     def _outcome(self, status: CallStatus, sip_code: int | None, q850: int | None) -> CallOutcome:
         t = self.times
-        duration = (t.end_at - t.answer_at) if t.end_at and t.answer_at else 0.0
-        return CallOutcome(
-            status,
-            sip_code,
-            q850,
-            t.invite_at,
-            t.ring_at,
-            t.answer_at,
-            t.end_at,
-            round(duration, 3),
-            self.detail,
-        )
+        duration = round(t.end_at - t.answer_at, 3) if t.end_at and t.answer_at else 0.0
+        times = (t.invite_at, t.ring_at, t.answer_at, t.end_at)
+        return CallOutcome(status, sip_code, q850, *times, duration, self.detail)
 
     # -- answered -----------------------------------------------------------------------
     async def _talk(self, invite: SipMessage, final: SipMessage) -> CallOutcome:
@@ -227,14 +213,16 @@ class SipCall:
         self.leg.confirm(final)
         self.last_ack = self.leg.ack_success(invite)
         self._send(self.last_ack)
-        status, q850 = outcome_for_sip(final.status)
-        media = parse_answer(
-            final.body, [c for c in self.env.trunk.codecs if c in self.request.audio]
-        )
+        status, q850 = CallStatus.ANSWERED, ANSWERED_Q850
+        offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
+        media = parse_answer(final.body or self.early_sdp, offered)
+        reason = ""
         if self.closing:
             status, self.detail = CallStatus.CANCELED, "dialer closed as the call was answered"
         elif media is None:
-            status, self.detail = CallStatus.FAILED, "no common G.711 codec in the SDP answer"
+            status, q850 = CallStatus.FAILED, NO_COMMON_CODEC_Q850
+            self.detail = f"no common codec with our offer ({'/'.join(offered)}) in the answer"
+            reason = f'Q.850;cause={q850};text="no common codec"'
         else:
             payload = self.request.audio[media.codec][: int(self.request.max_duration_s * 8000)]
             stream = self.env.pacer.start(
@@ -252,7 +240,7 @@ class SipCall:
                 status = CallStatus.CANCELED
                 self.detail += "; dialer closed during playback"
         self.times.end_at = time.time()
-        await self._hang_up()
+        await self._hang_up(reason)
         return self._outcome(status, final.status, q850)
 
     async def _play(self, done: asyncio.Event) -> bool:
@@ -266,16 +254,35 @@ class SipCall:
                     return False
                 continue
             if message.is_request and message.method == "BYE":
-                self._send(response_to(message, 200, "OK"))
+                self._reply(message, 200, "OK")
                 return True
             self._handle_stray(message)
         return False
 
-    async def _hang_up(self) -> None:
-        """Send BYE and wait (Timer E/F) for its final response."""
+    def _answer_challenge(
+        self, challenge: SipMessage, request: SipMessage
+    ) -> tuple[str, str] | None:
+        trunk = self.env.trunk
+        user = trunk.username or trunk.from_user
+        return answer_challenge(challenge, request, username=user, password=trunk.password)
+
+    async def _hang_up(self, reason: str = "") -> None:
+        """Send BYE (``Reason`` header when given), answering one digest challenge to it."""
+        bye = self.leg.bye(reason)
+        final = await self._non_invite(bye)
+        auth = self._answer_challenge(final, bye) if final and final.status in (401, 407) else None
+        if auth is not None:  # some trunks challenge every request, BYE too
+            final = await self._non_invite(self.leg.bye(reason, auth=auth))
+        if final is None:
+            self.detail += "; no answer to BYE"
+        elif final.status >= 300:
+            self.detail += f"; BYE answered {final.status}"
+
+    async def _non_invite(self, request: SipMessage) -> SipMessage | None:
+        """Run one BYE transaction (Timer E/F); its final, or ``None`` at Timer F."""
         trunk = self.env.trunk
         tx = NonInviteTransaction(
-            self.leg.bye(), t1=trunk.t1_s, t2=trunk.t2_s, send=self._send, now=_now()
+            request, t1=trunk.t1_s, t2=trunk.t2_s, send=self._send, now=_now()
         )
         while tx.final is None:
             message = await self._receive(tx.wake())
@@ -284,8 +291,8 @@ class SipCall:
             elif message is not None:
                 self._handle_stray(message)
             if tx.on_timer(_now()):
-                self.detail += "; no answer to BYE"
-                return
+                return None
+        return tx.final
 
 
 def _now() -> float:

@@ -12,12 +12,14 @@ from voiceotp.gateway.dialer.rtp import RtpPacer
 from voiceotp.gateway.dialer.sip.call import CallEnv, SipCall
 from voiceotp.gateway.dialer.sip.config import SipTrunk
 from voiceotp.gateway.dialer.sip.dialog import CallLeg
+from voiceotp.gateway.dialer.sip.rtpport import RtpPorts
 from voiceotp.gateway.dialer.sip.transport import Address, SipTransport
 from voiceotp.protocol import mask_mobile
 
 __all__ = ["SipDialer"]
 
 log = logging.getLogger(__name__)
+NO_RESOURCE_Q850 = 47  # resource unavailable, unspecified
 
 
 async def _resolve(host: str, port: int) -> Address:
@@ -29,16 +31,6 @@ async def _resolve(host: str, port: int) -> Address:
         raise OSError(f"cannot resolve SIP trunk {host!r}: {exc}") from exc
     address = infos[0][4]
     return str(address[0]), int(address[1])
-
-
-class _RtpSink(asyncio.DatagramProtocol):
-    """The call's RTP socket: we only send; what the callee sends is counted and dropped."""
-
-    def __init__(self) -> None:
-        self.received = 0
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.received += 1
 
 
 class SipDialer:
@@ -55,6 +47,7 @@ class SipDialer:
         self._transport: SipTransport | None = None
         self._trunk_address: Address = (trunk.host, trunk.port)
         self._open_lock = asyncio.Lock()
+        self._rtp_ports = RtpPorts(trunk.bind_host, trunk.rtp_port_min, trunk.rtp_port_max)
         self._calls: dict[str, SipCall] = {}
         self._closed = False
         self._idle = asyncio.Event()
@@ -88,13 +81,23 @@ class SipDialer:
             return CallOutcome(
                 UNREACHABLE.status, None, UNREACHABLE.q850, end_at=time.time(), detail=str(exc)
             )
-        loop = asyncio.get_running_loop()
-        rtp, _ = await loop.create_datagram_endpoint(_RtpSink, local_addr=(self.trunk.bind_host, 0))
+        try:
+            rtp = await self._rtp_ports.open()
+        except OSError as exc:  # port range exhausted, or out of file descriptors
+            outcome = CallOutcome(
+                CallStatus.FAILED,
+                None,
+                NO_RESOURCE_Q850,
+                end_at=time.time(),
+                detail=f"cannot open an RTP socket, nothing dialed: {exc}",
+            )
+            log.warning("call %s not placed: %s", call.call_id, outcome.detail)
+            return outcome
         try:
             # aclose() may have run while the socket was opening
             outcome = self._refusal(call) or await self._place(call, transport, rtp)
         finally:
-            rtp.close()
+            self._rtp_ports.release(rtp)
         log.info(
             "call %s to %s: %s (%s) %s",
             call.call_id,

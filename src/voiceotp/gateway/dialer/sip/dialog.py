@@ -17,7 +17,9 @@ from voiceotp.gateway.dialer.sip.message import (
     uri_of,
 )
 
-__all__ = ["CallLeg", "response_to"]
+__all__ = ["ALLOW", "CallLeg", "response_to", "stray_answer"]
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
 
 
 @dataclass
@@ -42,7 +44,7 @@ class CallLeg:
         headers = self._common(new_branch(), "INVITE", to_tag="")
         headers += [
             ("Contact", f"<{self.contact_uri}>"),
-            ("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"),
+            ("Allow", ALLOW),
             ("Content-Type", "application/sdp"),
         ]
         if auth is not None:
@@ -72,10 +74,14 @@ class CallLeg:
         headers = self._common(new_branch(), "ACK", to_tag=self.to_tag, cseq=invite.cseq[0])
         return SipMessage(method="ACK", uri=self.remote_target, headers=headers)
 
-    def bye(self) -> SipMessage:
-        """An in-dialog BYE."""
+    def bye(self, reason: str = "", *, auth: tuple[str, str] | None = None) -> SipMessage:
+        """An in-dialog BYE; ``reason`` is a ``Reason`` header value (RFC 3326) or empty."""
         self.cseq += 1
         headers = self._common(new_branch(), "BYE", to_tag=self.to_tag)
+        if reason:
+            headers.append(("Reason", reason))
+        if auth is not None:
+            headers.append(auth)
         return SipMessage(method="BYE", uri=self.remote_target, headers=headers)
 
     def _common(
@@ -96,7 +102,28 @@ class CallLeg:
 
 
 def response_to(request: SipMessage, status: int, reason: str) -> SipMessage:
-    """A response copying Via, From, To, Call-ID and CSeq of ``request`` (§8.2.6.2)."""
+    """A response copying Via, From, To, Call-ID and CSeq of ``request`` (§8.2.6.2).
+
+    A request outside any dialog (a trunk's OPTIONS keep-alive) has no To tag: the
+    response adds one, as §8.2.6.2 requires of a UAS.
+    """
     names = {"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"}
     headers = [(k, v) for k, v in request.headers if k.lower() in names]
+    headers = [
+        (k, f"{v};tag={new_tag()}")
+        if k.lower() in ("to", "t") and "tag" not in header_params(v)
+        else (k, v)
+        for k, v in headers
+    ]
+    if request.method == "OPTIONS":
+        headers += [("Allow", ALLOW), ("Accept", "application/sdp")]
     return SipMessage(status=status, reason=reason, headers=headers)
+
+
+def stray_answer(method: str) -> tuple[int, str]:
+    """Status for a request of the callee's side that our flow does not expect (not ACK)."""
+    if method in ("BYE", "OPTIONS"):  # a BYE before or after our media phase
+        return 200, "OK"
+    if method == "INVITE":  # a re-INVITE: the session stays as it is (§14.2); the call lives
+        return 488, "Not Acceptable Here"
+    return 501, "Not Implemented"  # UPDATE, INFO, REFER...: not in our Allow header

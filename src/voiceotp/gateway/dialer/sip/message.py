@@ -48,6 +48,8 @@ class SipMessage:
     reason: str = ""
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    #: Where a received message came from; responses to a request go back there.
+    source: tuple[str, int] | None = field(default=None, compare=False)
 
     @property
     def is_request(self) -> bool:
@@ -137,6 +139,9 @@ def parse_message(data: bytes) -> SipMessage:
         message.headers.append((key.strip(), value.strip()))
     length = message.get("Content-Length")
     message.body = body[: int(length)] if length.isdigit() else body
+    number, _, method = message.get("CSeq").strip().partition(" ")
+    if not message.call_id or not number.isdigit() or not method.strip():
+        raise SipParseError("missing Call-ID or unreadable CSeq")
     return message
 
 
@@ -145,7 +150,7 @@ def _parse_start_line(line: str) -> SipMessage:
     if len(parts) < 2:
         raise SipParseError("bad start line")
     if parts[0] == "SIP/2.0":
-        if not parts[1].isdigit():
+        if not parts[1].isdigit() or not 100 <= int(parts[1]) <= 699:
             raise SipParseError("bad status line")
         return SipMessage(status=int(parts[1]), reason=parts[2] if len(parts) > 2 else "")
     if len(parts) != 3 or parts[2] != "SIP/2.0":

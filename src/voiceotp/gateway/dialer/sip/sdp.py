@@ -55,12 +55,18 @@ def parse_answer(body: bytes, offered: Sequence[str]) -> MediaAnswer | None:
             fields = value.split()
             in_audio = len(fields) >= 4 and fields[0] == "audio" and not formats
             if in_audio:
-                port, formats = int(fields[1]), [int(f) for f in fields[3:] if f.isdigit()]
+                port, formats = _port(fields[1]), [int(f) for f in fields[3:] if f.isdigit()]
         elif kind == "a" and in_audio and value.startswith("rtpmap:"):
             number, _, encoding = value[len("rtpmap:") :].partition(" ")
             if number.isdigit():
                 rtpmap[int(number)] = encoding.split("/")[0].upper()
     return _choose(media_host or host, port, formats, rtpmap, offered)
+
+
+def _port(field: str) -> int:
+    """``<port>`` or ``<port>/<number of ports>`` (RFC 4566 §5.14); 0 when unreadable."""
+    port = field.split("/", 1)[0]
+    return int(port) if port.isdigit() and int(port) < 65536 else 0
 
 
 def _choose(

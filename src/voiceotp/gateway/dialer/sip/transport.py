@@ -1,9 +1,11 @@
 """One UDP socket for all calls' SIP signalling, demultiplexed by Call-ID.
 
 Each call registers a handler under its Call-ID; the handler matches transactions by
-branch and CSeq. Requests for calls we do not know get 481 (RFC 3261 §12.2.2). After a
-call ends its last ACK lingers for Timer D (32 s) so that retransmitted finals are ACKed
-again instead of being ignored.
+branch and CSeq. Requests for calls we do not know get 481 (RFC 3261 §12.2.2), except
+OPTIONS: trunks ping their peers with it and count anything but 200 as "peer down". After
+a call ends its last ACK lingers for Timer D (32 s) so that retransmitted finals are ACKed
+again instead of being ignored, and a retransmitted BYE (our 200 was lost) is answered
+again instead of running into the callee's Timer F.
 """
 
 from __future__ import annotations
@@ -60,8 +62,13 @@ class SipTransport(asyncio.DatagramProtocol):
         data = ack.to_bytes()
 
         def reack(message: SipMessage, source: Address) -> None:
-            if not message.is_request and message.status >= 200:
-                self.send_bytes(data, address)
+            if not message.is_request:
+                if message.status >= 200 and message.cseq[1] == "INVITE":
+                    self.send_bytes(data, address)
+            elif message.method in ("BYE", "OPTIONS"):
+                self.send(response_to(message, 200, "OK"), source)
+            elif message.method != "ACK":
+                self.send(response_to(message, 481, "Call/Transaction Does Not Exist"), source)
 
         self._handlers[call_id] = reack
         asyncio.get_running_loop().call_later(seconds, self._drop_linger, call_id, reack)
@@ -87,9 +94,12 @@ class SipTransport(asyncio.DatagramProtocol):
         except (SipParseError, ValueError) as exc:
             log.debug("dropped unreadable SIP datagram from %s: %s", addr, exc)
             return
+        message.source = addr
         handler = self._handlers.get(message.call_id)
         if handler is not None:
             handler(message, addr)
+        elif message.method == "OPTIONS":
+            self.send(response_to(message, 200, "OK"), addr)
         elif message.is_request and message.method != "ACK":
             self.send(response_to(message, 481, "Call/Transaction Does Not Exist"), addr)
 
