@@ -11,8 +11,8 @@
    then the results file. Then the real ``voiceotp batch --dry-run`` on the same file
    (read, validate, journal, dedupe, count) in a child reporting its own peak RSS.
 
-    python bench/batch.py                               # defaults below
-    python bench/batch.py --rows 3000 --concurrency 1,10,50 --rounds 3 --rss-rows 1000000
+    .venv/bin/python bench/batch.py                               # defaults below
+    .venv/bin/python bench/batch.py --rows 3000 --concurrency 1,10,50 --rounds 3 --rss-rows 1000000
 
 "batch" is the default journal (fsync on every group commit); "no-fsync" is
 ``--no-fsync`` (WAL synchronous=NORMAL: still safe against a killed process). The

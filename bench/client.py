@@ -5,8 +5,8 @@ answers every request with a fixed SubmitResult XML, so it costs as little CPU a
 possible and the client side is what is measured. Rounds are interleaved and the median
 is printed, because the machine is shared and figures are noisy.
 
-    python bench/client.py                      # defaults: 9 rounds of 1 s per case
-    python bench/client.py --seconds 2 --rounds 15
+    .venv/bin/python bench/client.py                      # defaults: 9 rounds of 1 s per case
+    .venv/bin/python bench/client.py --seconds 2 --rounds 15
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def report(url: str, seconds: float, rounds: int) -> None:
     sync = statistics.median(sync_client(url, seconds) for _ in range(rounds))
     print(f"sync Client (httpx2), concurrency 1: {sync:,.0f} requests/s")
     print("target: AsyncClient >= 0.8 x raw aiohttp at both concurrencies")
-    print(f"reproduce: python bench/client.py --seconds {seconds:g} --rounds {rounds}")
+    print(f"reproduce: .venv/bin/python bench/client.py --seconds {seconds:g} --rounds {rounds}")
 
 
 if __name__ == "__main__":

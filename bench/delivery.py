@@ -8,8 +8,8 @@ INVITE arrival - the moment the submit was started (HTTP, group commit + fsync, 
 worker, prompt render, INVITE). Target: p99 <= 200 ms at 50 submits/s. Figures are noisy
 on a shared machine: run once, read them as an order of magnitude.
 
-    PYTHONPATH=src python bench/delivery.py --rate 50 --seconds 20
-    PYTHONPATH=src python bench/delivery.py --database-url postgresql://postgres@127.0.0.1/test \
+    .venv/bin/python bench/delivery.py --rate 50 --seconds 20
+    .venv/bin/python bench/delivery.py --database-url postgresql://postgres@127.0.0.1/test \
         --redis-url redis://127.0.0.1:6379/0
 """
 
@@ -193,7 +193,7 @@ def report(args: argparse.Namespace, started: dict[str, float], invites: dict[st
         f"max {latencies[-1]:.1f}  mean {statistics.fmean(latencies):.1f}"
     )
     print(f"  target p99 <= 200 ms: {'met' if pct(0.99) <= 200 else 'NOT met'}")
-    print(f"  command: PYTHONPATH=src python {' '.join(sys.argv)}")
+    print(f"  command: .venv/bin/python {' '.join(sys.argv)}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ SipDialer places all calls from one socket and one RTP pacer. Prints concurrency
 send lateness (how late each 20 ms packet left against its drift-free schedule), CPU
 per call and dial() -> INVITE latency. Figures are noisy on a shared machine.
 
-    PYTHONPATH=src python bench/dialer.py --calls 200 --seconds 10
+    .venv/bin/python bench/dialer.py --calls 200 --seconds 10
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def report(
         f"{100 * cpu / wall / max(peak[0], 1):.3f}% of a core per concurrent call"
     )
     print(
-        f"reproduce: PYTHONPATH=src python bench/dialer.py --calls {args.calls} "
+        f"reproduce: .venv/bin/python bench/dialer.py --calls {args.calls} "
         f"--seconds {args.seconds:g} --ramp {args.ramp:g}"
     )
 

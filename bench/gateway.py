@@ -5,8 +5,8 @@ Load comes from wrk in another process, with a Lua script that sends a distinct 
 per request (so per-number caps never refuse) and counts code-2 answers; afterwards the
 accepted calls are counted in the database (every code 2 must be a durable row).
 
-    PYTHONPATH=src python bench/gateway.py                  # everything, 10 s each
-    PYTHONPATH=src python bench/gateway.py --only sqlite -d 5 -c 50
+    .venv/bin/python bench/gateway.py                  # everything, 10 s each
+    .venv/bin/python bench/gateway.py --only sqlite -d 5 -c 50
 
 Figures are only comparable on one machine; with other work on the box they are noisy.
 """
@@ -278,7 +278,7 @@ def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None
         )
     print("\n'stored' counts rows after the run: it may exceed 'code 2' by the requests still in")
     print("flight when wrk stopped (answered after wrk stopped counting).")
-    print("reproduce: PYTHONPATH=src python bench/gateway.py " + " ".join(sys.argv[1:]))
+    print("reproduce: .venv/bin/python bench/gateway.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ It leaves out uvicorn's share (bench/gateway.py measures the whole server), so i
 what our own code costs, with much less noise than wrk on a shared box; ``--profile``
 prints where that time goes (cProfile, sorted by own time).
 
-    PYTHONPATH=src python bench/gateway_inproc.py                 # 20,000 Submits, 50 tasks
-    PYTHONPATH=src python bench/gateway_inproc.py -n 5000 --profile
+    .venv/bin/python bench/gateway_inproc.py                 # 20,000 Submits, 50 tasks
+    .venv/bin/python bench/gateway_inproc.py -n 5000 --profile
 """
 
 from __future__ import annotations

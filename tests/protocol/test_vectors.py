@@ -22,13 +22,20 @@ from voiceotp.protocol import (
 
 VECTORS = load_vectors()
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "protocol" / "vectors.json"
+REFERENCE_COPY = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 
 
 def test_fixture_copy_matches_shared_contract() -> None:
-    """The copy in tests/fixtures must never drift from ../shared when that exists."""
+    """The copies in tests/fixtures and docs/protocol.md must never drift from ../shared
+    when that exists."""
     if not SHARED.exists():
         pytest.skip("../shared is not beside this clone (a user's clone)")
     assert (FIXTURES / "vectors.json").read_bytes() == SHARED.read_bytes()
+    # docs/protocol.md = our preface + the shared README from its first section on.
+    reference = (SHARED.parent / "README.md").read_text(encoding="utf-8")
+    body = reference[reference.index("## 1. ") :]
+    copy = REFERENCE_COPY.read_text(encoding="utf-8")
+    assert copy.endswith(body), "docs/protocol.md differs from ../shared/protocol/README.md"
 
 
 def _result(entry: dict[str, Any]) -> Result:

@@ -233,7 +233,12 @@ def configure(
 @pass_opts
 def blacklist(opts: dict[str, Any], name: str, mobile: str, remove: bool) -> None:
     """Put a number on (or --remove it from) an account's blacklist."""
+    from voiceotp.protocol import mask_mobile
+
     run(opts, lambda a: a.set_blacklisted(name, mobile, not remove))
+    # Say what was done, like the other commands (the number masked, as everywhere).
+    where = "off" if remove else "on"
+    click.echo(f"{name}: {mask_mobile(mobile)} is {where} the blacklist")
 
 
 @admin.command()

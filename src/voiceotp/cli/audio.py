@@ -62,7 +62,8 @@ width or channel count). Without one, the clips are generated with espeak-ng
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where converted clips are cached [default: ~/.cache/voiceotp/prompts].",
+    help="Where converted clips are cached [default: $XDG_CACHE_HOME/voiceotp/prompts,"
+    " else ~/.cache/voiceotp/prompts].",
 )
 @click.option(
     "--digit-gap-ms",

@@ -38,7 +38,7 @@ class DemoCall:
 
 
 @click.command()
-@click.option("-n", "--count", default=5, show_default=True, help="How many codes to send.")
+@click.option("-n", "--count", default=5, show_default=True, help="How many codes to send (1-100).")
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -48,7 +48,12 @@ class DemoCall:
 )
 @click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for calls.")
 def demo(count: int, data_dir: Path, timeout: float) -> None:
-    """Send N voice codes through an embedded gateway and show how each call went."""
+    """Send N voice codes through an embedded gateway and show how each call went.
+
+    Nothing leaves this machine: the gateway listens on 127.0.0.1 (a free port), keeps its
+    SQLite store in --data-dir and dials through the simulated carrier (no real calls);
+    the WAV of what each callee heard goes to --data-dir/calls/.
+    """
     from voiceotp.cli.serve import load_settings
 
     if not 1 <= count <= 100:

@@ -148,9 +148,16 @@ def fail(error: VoiceOTPError, as_json: bool) -> NoReturn:
 EXIT_CODES = """\b
 Exit codes: 0 success; 1 the service refused (code != 2); 2 usage error, or the number or
 code refused locally; 3 configuration error (missing credentials, unreadable config);
-4 account-level refusal (fix the account); 5 network failure before sending, or an
-unreadable answer to balance/query: nothing was accepted; 6 outcome unknown (no answer,
-or Ctrl-C while waiting for it): the call may have been placed, do not simply re-send.
+4 account-level refusal (fix the account); 5 could not connect: nothing was sent;
+6 outcome unknown (no answer, an unreadable answer, or Ctrl-C while waiting for it): the
+call may have been placed, do not simply re-send.
+"""
+
+# balance and query never place a call, so no outcome of theirs is "unknown" (6).
+READ_EXIT_CODES = """\b
+Exit codes: 0 success; 1 the service refused (code != 2); 2 usage error; 3 configuration
+error (missing credentials, unreadable config); 4 account-level refusal (fix the account);
+5 no usable answer (could not connect, no answer in time, or an unreadable answer).
 """
 
 SEND_EPILOG = f"""\b
@@ -240,7 +247,7 @@ def _show_report(report: SendReport, code: str, as_json: bool) -> None:
 
 @click.command(
     cls=JsonCommand,
-    epilog=f"\b\nExamples:\n  voiceotp balance\n  voiceotp balance --json\n\n{EXIT_CODES}",
+    epilog=f"\b\nExamples:\n  voiceotp balance\n  voiceotp balance --json\n\n{READ_EXIT_CODES}",
 )
 @read_options
 def balance(**opts: Any) -> None:
@@ -259,7 +266,7 @@ def balance(**opts: Any) -> None:
 @click.command(
     cls=JsonCommand,
     epilog="\b\nExamples:\n  voiceotp query 60495654\n  voiceotp query 60495654 --json"
-    f"\n\n{EXIT_CODES}",
+    f"\n\n{READ_EXIT_CODES}",
 )
 @click.argument("voiceid")
 @read_options

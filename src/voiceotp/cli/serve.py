@@ -71,7 +71,8 @@ SERVE_EXAMPLES = """Examples:
   voiceotp serve --dev                     # laptop: SQLite in ./voiceotp-data, dev secrets,
                                            # simulated carrier, a demo account on first start
   voiceotp serve --dev --port 0            # any free port (printed)
-  VOICEOTP_SECRET_KEY=$(voiceotp admin genkey) VOICEOTP_ADMIN_TOKEN=... \\
+  voiceotp admin genkey > secret.key       # once; keep it: it encrypts the APIKEYs at rest
+  VOICEOTP_SECRET_KEY=$(cat secret.key) VOICEOTP_ADMIN_TOKEN=... \\
     voiceotp serve --host 0.0.0.0 --database-url postgresql://voiceotp@db/voiceotp
   voiceotp serve --no-delivery             # API only; `voiceotp dialer` processes dial
 
