@@ -192,3 +192,21 @@ def test_without_dev_mode_the_error_names_both_ways_to_enable_it(tmp_path: Path)
     assert "--dev" in result.stderr
     assert "VOICEOTP_DEV_MODE=1" in result.stderr
     assert "voiceotp admin genkey" in result.stderr
+
+
+@pytest.mark.postgres
+def test_a_database_that_does_not_exist_is_one_clear_line(tmp_path: Path) -> None:
+    missing = f"postgresql://postgres:secret@127.0.0.1:5432/voiceotp_absent_{os.getpid()}"
+    env = {**os.environ, "PYTHONPATH": str(SRC), "VOICEOTP_DEV_MODE": "1"}
+    result = subprocess.run(
+        serve_command("--data-dir", str(tmp_path), "--port", "0", "--database-url", missing),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "cannot open the database postgresql://postgres:***@127.0.0.1:5432/" in result.stderr
+    assert "createdb" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "secret" not in result.stderr

@@ -106,7 +106,9 @@ def resolve_settings(
     for key in ("account", "apikey"):
         if key not in values:
             raise ConfigError(
-                f"missing {key}: pass {key}=..., set {_ENV[key]} or add {key} to {path}"
+                f"missing {key}: pass {key}=... (CLI: --account; the APIKEY never on the"
+                f" command line), set {_ENV[key]}, add {key} to {path}, or run"
+                " `voiceotp config init`"
             )
     return Settings(values["account"], values["apikey"], values["base_url"], sources)
 
