@@ -13,7 +13,6 @@ nothing was sent). Precedence: 130, 4, 7, 6, 5, 1.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import signal
 import sys
@@ -47,7 +46,13 @@ from voiceotp.cli.batch_report import (
     write_rejects_file,
 )
 from voiceotp.cli.batch_target import settle_target
-from voiceotp.cli.output import JsonCommand, exit_with_error, message_doc, stderr_console
+from voiceotp.cli.output import (
+    JsonCommand,
+    exit_with_error,
+    message_doc,
+    print_json,
+    stderr_console,
+)
 from voiceotp.cli.send import CONFIG, FAILED, OK, USAGE, client_options
 from voiceotp.client import AsyncClient
 from voiceotp.client.batch import (
@@ -191,10 +196,6 @@ def _error(message: str, args: dict[str, Any], code: int) -> NoReturn:
     exit_with_error(message, as_json=args["as_json"], code=code)
 
 
-def _json(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, ensure_ascii=False)
-
-
 def _make_client(args: dict[str, Any]) -> AsyncClient:
     return AsyncClient(
         args["account"],
@@ -225,7 +226,7 @@ def _preflight(journal: Journal, args: dict[str, Any]) -> int:
     if errors:
         doc["write_errors"] = errors
     if args["as_json"]:
-        click.echo(_json(doc))
+        print_json(doc)
     else:
         show_preflight(doc)
         show_write_errors(errors, None)
@@ -310,7 +311,7 @@ def _finish(journal: Journal, summary: BatchSummary, args: dict[str, Any]) -> in
     resume = None if summary.finished else f"voiceotp batch --resume {journal.path}"
     if args["as_json"]:
         doc = {"ok": code == OK, "exit_code": code, "resume": resume} | summary_doc(summary)
-        click.echo(_json(doc))
+        print_json(doc)
     else:
         show_summary(summary, files, resume)
         show_write_errors(errors, journal)

@@ -51,11 +51,10 @@ _RECORD_COLUMNS = (
     " started_at, finished_at"
 )
 
-_RESULT_ROWS = (
-    "SELECT row, mobile, state, result_code, msg, voiceid, attempts,"
+_RESULT_COLUMNS = (
+    "row, mobile, state, result_code, msg, voiceid, attempts,"
     " strftime('%Y-%m-%dT%H:%M:%fZ', started_at, 'unixepoch'),"
     " strftime('%Y-%m-%dT%H:%M:%fZ', finished_at, 'unixepoch'), reason"
-    " FROM items ORDER BY row"
 )
 
 
@@ -248,11 +247,13 @@ class Journal:
         ).fetchall()
         return [(code, msg, State(state), count) for code, msg, state, count in rows]
 
-    def result_rows(self) -> Iterator[tuple[Any, ...]]:
+    def result_rows(self, *, spoken_code: bool = False) -> Iterator[tuple[Any, ...]]:
         """Every row as (row, mobile, state, code, msg, voiceid, attempts, started_at,
         finished_at, reason), times as ISO 8601 UTC text; streamed, formatted by SQLite
-        (a million rows would spend most of their time in ``datetime`` otherwise)."""
-        yield from self._conn.execute(_RESULT_ROWS)
+        (a million rows would spend most of their time in ``datetime`` otherwise).
+        ``spoken_code`` appends the row's spoken code."""
+        columns = f"{_RESULT_COLUMNS}, code" if spoken_code else _RESULT_COLUMNS
+        yield from self._conn.execute(f"SELECT {columns} FROM items ORDER BY row")  # noqa: S608
 
     def records(self, states: Iterable[State] | None = None) -> Iterator[Record]:
         """Every row (or those in ``states``) in row order, streamed."""

@@ -50,14 +50,10 @@ def write_results(
     with ``show_codes`` (column ``spoken_code``), for an app that must learn the codes it
     generated; then, as with ``show_numbers``, only the owner may read the file.
     """
-    fields: tuple[str, ...] = RESULT_FIELDS
-    lines: Iterator[tuple[Any, ...]] = journal.result_rows()
+    fields = (*RESULT_FIELDS, SPOKEN_CODE) if show_codes else RESULT_FIELDS
+    lines: Iterator[tuple[Any, ...]] = journal.result_rows(spoken_code=show_codes)
     if not show_numbers:
         lines = (_masked(row) for row in lines)
-    if show_codes:
-        fields = (*fields, SPOKEN_CODE)
-        codes = (record.code for record in journal.records())  # the same rows, same order
-        lines = ((*row, code) for row, code in zip(lines, codes, strict=True))
     private = show_numbers or show_codes
     if Path(path).suffix.lower() in {".jsonl", ".ndjson"}:
         docs = (dict(zip(fields, row, strict=True)) for row in lines)
