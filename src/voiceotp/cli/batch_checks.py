@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from voiceotp.client.batch import Journal
+from voiceotp.client.batch.sqlitefile import remove_database
 
 # (option, key in the command's arguments): files the command writes.
 OUTPUT_OPTIONS = (
@@ -63,9 +64,7 @@ def remove_partial_import(journal_path: Path | None) -> None:
     """Delete what an interrupted import left (``<journal>.part`` and its WAL files)."""
     if journal_path is None:
         return
-    part = Path(f"{journal_path}.part")
-    for leftover in (part, Path(f"{part}-wal"), Path(f"{part}-shm")):
-        leftover.unlink(missing_ok=True)
+    remove_database(Path(f"{journal_path}.part"))
 
 
 def is_empty(journal: Journal) -> bool:
@@ -79,5 +78,4 @@ def discard(journal: Journal, *, temporary: bool) -> None:
     if temporary:
         shutil.rmtree(journal.path.parent, ignore_errors=True)
         return
-    for path in (journal.path, Path(f"{journal.path}-wal"), Path(f"{journal.path}-shm")):
-        path.unlink(missing_ok=True)
+    remove_database(journal.path)

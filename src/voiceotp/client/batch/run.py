@@ -20,7 +20,7 @@ from voiceotp.client.batch.engine import (
 )
 from voiceotp.client.batch.items import InputRow, Item, Reject, check_code_length, validate_row
 from voiceotp.client.batch.journal import Journal, JournalError
-from voiceotp.client.batch.sqlitefile import claim_file
+from voiceotp.client.batch.sqlitefile import claim_file, remove_database
 
 
 def create_journal(
@@ -46,8 +46,8 @@ def create_journal(
     part = final.with_name(final.name + ".part")
     lock = _claim_part(part, final)
     try:
-        for leftover in (Path(f"{part}{suffix}") for suffix in ("-wal", "-shm")):
-            leftover.unlink(missing_ok=True)  # a crashed import's; nobody else holds the lock
+        # A crashed import's WAL files; nobody else holds the lock.
+        remove_database(part, keep_main=True)
         os.ftruncate(lock, 0)
         journal = Journal.create(
             part, {"code_length": code_length, "dedupe": dedupe, **(meta or {})}, lock=os.dup(lock)

@@ -44,6 +44,17 @@ def claim_file(path: Path) -> int:
         os.close(fd)
 
 
+def sidecars(path: Path) -> tuple[Path, Path]:
+    """The ``-wal`` and ``-shm`` files SQLite keeps beside a WAL-mode database."""
+    return Path(f"{path}-wal"), Path(f"{path}-shm")
+
+
+def remove_database(path: Path, *, keep_main: bool = False) -> None:
+    """Delete the database at ``path`` and its sidecars (only them with ``keep_main``)."""
+    for leftover in sidecars(path) if keep_main else (path, *sidecars(path)):
+        leftover.unlink(missing_ok=True)
+
+
 # SQLite's default wal_autocheckpoint: the WAL is checkpointed, then rewritten from its
 # start, once it holds this many frames (of page size + a 24-byte header each).
 _WAL_FRAMES = 1000
@@ -64,7 +75,7 @@ def pregrow_wal(path: Path) -> None:
     header (new salts) over them and reads frames only while their salts and running
     checksum match, exactly as it ignores the stale tail of a WAL it reuses.
     """
-    wal = Path(f"{path}-wal")
+    wal, _ = sidecars(path)
     if wal.exists() and wal.stat().st_size > 0:
         return
     with os.fdopen(os.open(wal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
