@@ -227,3 +227,19 @@ async def test_a_name_resolving_to_a_private_address_is_never_contacted(
     assert entry.state == "pending"  # retried like any failed connection, for up to 24 h
     assert "resolves only to addresses callbacks may not reach" in entry.note
     await notifier.aclose()
+
+
+async def test_a_url_that_does_not_parse_is_given_up_and_logged_without_secrets(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    outbox = MemoryOutbox()
+    await outbox.add(_item("1", "http://[not-an-address/hook", clock))
+    await outbox.add(_item("2", "ftp://user:s3cret@example.com/hook", clock))
+    notifier = _notifier(outbox, clock)
+    assert await notifier.deliver_due() == 0  # no exception: other reports still go out
+    await notifier.aclose()
+    assert outbox.entries["1-1"].state == "abandoned"
+    assert outbox.entries["1-1"].note == "not a valid URL"
+    assert outbox.entries["2-1"].state == "abandoned"
+    assert "s3cret" not in caplog.text
+    assert "example.com" in caplog.text

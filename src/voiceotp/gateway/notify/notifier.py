@@ -50,8 +50,12 @@ class PushStats(Protocol):
 
 
 def _host(url: str) -> str:
-    # Callback URLs may carry a token in the path or query: log the host only.
-    return urlsplit(url).netloc or "?"
+    # Callback URLs may carry a token in the path, query or user info: log the host only.
+    # A URL that does not even split (``http://[bad``) is "?": its refusal says why.
+    try:
+        return urlsplit(url).netloc.rpartition("@")[2] or "?"
+    except ValueError:
+        return "?"
 
 
 class Notifier:

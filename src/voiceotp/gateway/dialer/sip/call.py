@@ -15,7 +15,13 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from voiceotp.gateway.dialer.base import UNREACHABLE, CallOutcome, CallRequest, CallStatus
+from voiceotp.gateway.dialer.base import (
+    UNREACHABLE,
+    CallOutcome,
+    CallRequest,
+    CallStatus,
+    outcome_for_sip,
+)
 from voiceotp.gateway.dialer.rtp import RtpPacer
 from voiceotp.gateway.dialer.sip.config import SipTrunk
 from voiceotp.gateway.dialer.sip.dialog import CallLeg, response_to, stray_answer
@@ -28,7 +34,6 @@ from voiceotp.gateway.dialer.sip.transport import Address, SipTransport
 
 __all__ = ["CallEnv", "SipCall"]
 
-ANSWERED_Q850 = 16  # normal clearing
 NO_COMMON_CODEC_Q850 = 88  # incompatible destination: what PBXs send on a codec mismatch
 
 
@@ -213,7 +218,7 @@ class SipCall:
         self.leg.confirm(final)
         self.last_ack = self.leg.ack_success(invite)
         self._send(self.last_ack)
-        status, q850 = CallStatus.ANSWERED, ANSWERED_Q850
+        status, q850 = outcome_for_sip(final.status)  # a 2xx: ANSWERED, Q.850 16
         offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
         media = parse_answer(final.body or self.early_sdp, offered)
         reason = ""
