@@ -195,11 +195,15 @@ def test_without_dev_mode_the_error_names_both_ways_to_enable_it(tmp_path: Path)
 
 
 @pytest.mark.postgres
-def test_a_database_that_does_not_exist_is_one_clear_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [("serve", "--port", "0"), ("dialer",)])
+def test_a_database_that_does_not_exist_is_one_clear_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
     missing = f"postgresql://postgres:secret@127.0.0.1:5432/voiceotp_absent_{os.getpid()}"
     env = {**os.environ, "PYTHONPATH": str(SRC), "VOICEOTP_DEV_MODE": "1"}
+    args = (*command, "--data-dir", str(tmp_path), "--database-url", missing)
     result = subprocess.run(
-        serve_command("--data-dir", str(tmp_path), "--port", "0", "--database-url", missing),
+        [sys.executable, "-m", "voiceotp", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -207,6 +211,7 @@ def test_a_database_that_does_not_exist_is_one_clear_line(tmp_path: Path) -> Non
     )
     assert result.returncode == 1
     assert "cannot open the database postgresql://postgres:***@127.0.0.1:5432/" in result.stderr
+    assert "does not exist" in result.stderr
     assert "createdb" in result.stderr
     assert "Traceback" not in result.stderr
     assert "secret" not in result.stderr

@@ -51,7 +51,8 @@ async def test_a_key_reused_for_other_numbers_is_refused(store: Store, settings:
             data={**AUTH, "mobile": first.mobile, "content": "9999"},
             headers={"Idempotency-Key": "abc"},
         )
-        assert parse_result(other_content.content).code == Code.FAILED
+        refused = parse_result(other_content.content)
+        assert (refused.code, refused.msg) == (Code.FAILED, KEY_REUSED_MSG)
         replay = await client.post(
             VOICE,
             params={"method": "Submit"},

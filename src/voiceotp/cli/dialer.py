@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from voiceotp.cli.serve import gateway_options, load_settings
+from voiceotp.cli.serve import gateway_options, load_settings, store_errors
 
 
 @click.command()
@@ -57,7 +57,8 @@ def dialer(
     settings = with_delivery(settings, worker_name=name, dialer=dialer_kind)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     metrics_at = (metrics_host, metrics_port) if metrics_port else None
-    asyncio.run(run_dialer(settings, notifier=notifier, metrics_at=metrics_at))
+    with store_errors(settings):
+        asyncio.run(run_dialer(settings, notifier=notifier, metrics_at=metrics_at))
 
 
 def with_delivery(settings: Any, **changes: Any) -> Any:

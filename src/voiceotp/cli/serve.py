@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -126,20 +127,8 @@ def serve(
     listeners = bind_listeners(settings.host, settings.port)
     bound_port = int(listeners[0].getsockname()[1])
     console = Console()
-    try:
+    with store_errors(settings):
         asyncio.run(prepare(settings, console, base_url(settings.host, bound_port)))
-    except Exception as exc:
-        if not _is_store_error(exc):
-            raise
-        from voiceotp.cli.banner import masked_url
-
-        url = masked_url(settings.effective_database_url)
-        text = str(getattr(exc, "orig", None) or exc).strip()  # the driver's own words
-        first = text.splitlines()[0] if text else type(exc).__name__
-        raise click.ClickException(
-            f"cannot open the database {url}: {first}. Check --database-url"
-            " (a PostgreSQL database must exist: createdb NAME) and that the server runs."
-        ) from None
     # The WAL fsync thread needs the GIL back to report a flush; the busy loop would hold
     # it for up to the default 5 ms switch interval, and every waiting Submit with it
     # (measured: median server CPU 140 -> 118 us/Submit on SQLite FULL at c50).
@@ -149,25 +138,20 @@ def serve(
     run_server(settings, listeners, bound_port, console, access_log=access_log)
 
 
-def _is_store_error(exc: BaseException) -> bool:
-    """A database that cannot be reached or opened (not a bug of ours)."""
-    import sqlite3
+@contextlib.contextmanager
+def store_errors(settings: Any) -> Iterator[None]:
+    """A database that cannot be reached or opened is one line, not a traceback."""
+    from voiceotp.cli.banner import masked_url
+    from voiceotp.gateway.store import StoreUnavailable
 
-    kinds: list[type[BaseException]] = [OSError, sqlite3.Error]
     try:
-        import sqlalchemy.exc
-
-        kinds.append(sqlalchemy.exc.DBAPIError)
-    except ImportError:  # pragma: no cover - the gateway extra brings it
-        pass
-    try:
-        import asyncpg
-
-        kinds.append(asyncpg.PostgresError)
-        kinds.append(asyncpg.InterfaceError)
-    except ImportError:  # pragma: no cover - the postgres extra brings it
-        pass
-    return isinstance(exc, tuple(kinds))
+        yield
+    except StoreUnavailable as exc:
+        url = masked_url(settings.effective_database_url)
+        raise click.ClickException(
+            f"cannot open the database {url}: {exc}. Check --database-url"
+            " (a PostgreSQL database must exist: createdb NAME) and that the server runs."
+        ) from None
 
 
 async def prepare(settings: Any, console: Console, base_url: str) -> None:

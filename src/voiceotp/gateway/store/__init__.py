@@ -19,6 +19,7 @@ from voiceotp.gateway.store.records import (
     AuditEvent,
     CallRecord,
     KeyUse,
+    StoreUnavailable,
     refund_due,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "KeyUse",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "is_postgres_url",
     "make_store",
     "refund_due",

@@ -8,6 +8,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from voiceotp.gateway.store.records import StoreUnavailable
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -38,5 +40,29 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 async def upgrade_async(database_url: str, revision: str = "head") -> None:
-    """:func:`upgrade` from a running event loop (Alembic's async env runs its own loop)."""
-    await asyncio.to_thread(upgrade, database_url, revision)
+    """:func:`upgrade` from a running event loop (Alembic's async env runs its own loop).
+
+    StoreUnavailable when the database cannot be reached or opened: the first thing every
+    process does with the store, so that is where "check --database-url" is decided."""
+    try:
+        await asyncio.to_thread(upgrade, database_url, revision)
+    except Exception as exc:
+        if not _unreachable(exc):
+            raise
+        text = str(getattr(exc, "orig", None) or exc).strip()  # the driver's own words
+        raise StoreUnavailable(text.splitlines()[0] if text else type(exc).__name__) from exc
+
+
+def _unreachable(exc: BaseException) -> bool:
+    import sqlite3
+
+    import sqlalchemy.exc
+
+    kinds: list[type[BaseException]] = [OSError, sqlite3.Error, sqlalchemy.exc.DBAPIError]
+    try:
+        import asyncpg
+
+        kinds += [asyncpg.PostgresError, asyncpg.InterfaceError]
+    except ImportError:  # pragma: no cover - only with the postgres extra
+        pass
+    return isinstance(exc, tuple(kinds))

@@ -34,6 +34,11 @@ class StoreError(Exception):
     """A store operation was refused (unknown account, balance would go negative, ...)."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or opened (missing database, server down, no file
+    access); the message is the driver's own first line."""
+
+
 @dataclass(frozen=True, slots=True)
 class AccountRecord:
     """An account as stored; ``apikey_enc`` is the APIKEY encrypted with the server key."""
