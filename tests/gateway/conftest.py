@@ -4,6 +4,7 @@ PostgreSQL (one database per test session, truncated per test)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -38,25 +39,34 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(f"PostgreSQL not available: {reason}")
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    name = f"voiceotp_gw_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
+@contextlib.contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own (created, dropped after); fails under CI=true and
+    skips elsewhere when PostgreSQL is not there."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
         _pg_unavailable(str(exc))
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    upgrade(url)
-    yield url
-    asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with postgres_database("voiceotp_gw") as url:
+        upgrade(url)
+        yield url
 
 
 async def reset_postgres(url: str) -> None:

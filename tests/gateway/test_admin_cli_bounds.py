@@ -5,8 +5,6 @@ database holding accounts, and reverts."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 from alembic import command
 from click.testing import CliRunner
 
-from tests.gateway.conftest import PG_ADMIN, reset_postgres
+from tests.gateway.conftest import postgres_database, reset_postgres
 from voiceotp.cli import cli
 from voiceotp.gateway.store.migrate import alembic_config, upgrade
 
@@ -80,23 +78,8 @@ def test_bounds_are_inclusive(runner: CliRunner) -> None:
 @pytest.fixture
 def pg_scratch() -> Iterator[str]:
     """A database of its own (the session's is already at head)."""
-    name = f"voiceotp_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    with postgres_database("voiceotp_mig") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
