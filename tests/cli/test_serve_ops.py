@@ -52,6 +52,12 @@ def serve_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "voiceotp", "serve", *args]
 
 
+def run_voiceotp(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``voiceotp ARGS`` to its end (it is expected to exit by itself), output captured."""
+    command = [sys.executable, "-m", "voiceotp", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
 async def test_a_taken_port_ends_serve_before_any_call_is_claimed(tmp_path: Path) -> None:
     settings = fixture_settings(tmp_path)
     key = await new_account(settings, balance=10)
@@ -181,13 +187,7 @@ async def test_serve_prints_a_banner_on_a_store_with_accounts(
 def test_without_dev_mode_the_error_names_both_ways_to_enable_it(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(SRC), "VOICEOTP_DEV_MODE": "0"}
     env.pop("VOICEOTP_SECRET_KEY", None)
-    result = subprocess.run(
-        serve_command("--data-dir", str(tmp_path), "--port", "0"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_voiceotp(env, "serve", "--data-dir", str(tmp_path), "--port", "0")
     assert result.returncode == 1
     assert "--dev" in result.stderr
     assert "VOICEOTP_DEV_MODE=1" in result.stderr
@@ -201,14 +201,7 @@ def test_a_database_that_does_not_exist_is_one_clear_line(
 ) -> None:
     missing = f"postgresql://postgres:secret@127.0.0.1:5432/voiceotp_absent_{os.getpid()}"
     env = {**os.environ, "PYTHONPATH": str(SRC), "VOICEOTP_DEV_MODE": "1"}
-    args = (*command, "--data-dir", str(tmp_path), "--database-url", missing)
-    result = subprocess.run(
-        [sys.executable, "-m", "voiceotp", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_voiceotp(env, *command, "--data-dir", str(tmp_path), "--database-url", missing)
     assert result.returncode == 1
     assert "cannot open the database postgresql://postgres:***@127.0.0.1:5432/" in result.stderr
     assert "does not exist" in result.stderr

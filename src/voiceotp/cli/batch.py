@@ -25,6 +25,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from voiceotp.cli import INTERRUPTED
 from voiceotp.cli.batch_checks import (
     check_paths,
     discard,
@@ -34,7 +35,6 @@ from voiceotp.cli.batch_checks import (
 from voiceotp.cli.batch_options import EPILOG, batch_options
 from voiceotp.cli.batch_preflight import preflight
 from voiceotp.cli.batch_report import (
-    INTERRUPTED,
     BatchProgress,
     exit_code_for,
     show_preflight,

@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from voiceotp.cli import INTERRUPTED
 from voiceotp.cli.output import stderr_console
 from voiceotp.cli.send import ACCOUNT, FAILED, OK, REFUSED, UNKNOWN
 from voiceotp.client.batch import BatchSummary, Journal, Outcome, State
@@ -27,7 +28,6 @@ from voiceotp.client.batch.items import FINAL_STATES
 from voiceotp.client.batch.outputs import write_failed, write_rejects, write_results
 
 UNREACHABLE = 7  # stopped, or rows left pending, because the service could not be used
-INTERRUPTED = 130
 
 
 class RateColumn(TextColumn):

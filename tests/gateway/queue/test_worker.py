@@ -255,15 +255,21 @@ def _worker_with(rig: Rig, dialer: object) -> DialWorker:
     )
 
 
-async def test_stop_cancels_calls_in_flight_and_records_them(rig: Rig) -> None:
-    hanging = HangingDialer()
-    worker = _worker_with(rig, hanging)
+async def _stop_mid_call(rig: Rig, dialer: HangingDialer, hang_up_s: float | None = None) -> None:
+    """Two calls ("a" answers, "b" rings out) in flight when the worker is stopped."""
+    worker = _worker_with(rig, dialer)
+    if hang_up_s is not None:
+        worker.settings = replace(worker.settings, hang_up_s=hang_up_s)
     await rig.submit("a", ANSWERS)
     await rig.submit("b", RINGS_OUT)
     runner = asyncio.create_task(worker.run())
-    await hanging.all_in.wait()
+    await dialer.all_in.wait()
     await worker.stop(grace_s=0.01)
     await runner
+
+
+async def test_stop_cancels_calls_in_flight_and_records_them(rig: Rig) -> None:
+    await _stop_mid_call(rig, HangingDialer())
     assert rig.outcomes("a") == [(1, CallStatus.CANCELED)]
     assert rig.outcomes("b") == [(1, CallStatus.CANCELED)]  # never redialed
     assert await rig.queue.pending_count() == 0
@@ -277,15 +283,7 @@ class DeafDialer(HangingDialer):
 
 
 async def test_stop_ends_calls_a_stuck_dialer_never_returns(rig: Rig) -> None:
-    deaf = DeafDialer()
-    worker = _worker_with(rig, deaf)
-    worker.settings = replace(worker.settings, hang_up_s=0.01)
-    await rig.submit("a", ANSWERS)
-    await rig.submit("b", RINGS_OUT)
-    runner = asyncio.create_task(worker.run())
-    await deaf.all_in.wait()
-    await worker.stop(grace_s=0.01)
-    await runner
+    await _stop_mid_call(rig, DeafDialer(), hang_up_s=0.01)
     for call_id in ("a", "b"):
         assert rig.fence.rows[call_id].state == "done"  # nothing left "dialing"
         [(attempt, outcome)] = rig.fence.rows[call_id].outcomes
@@ -295,14 +293,7 @@ async def test_stop_ends_calls_a_stuck_dialer_never_returns(rig: Rig) -> None:
 
 
 async def test_calls_hung_up_at_stop_say_so(rig: Rig) -> None:
-    hanging = HangingDialer()
-    worker = _worker_with(rig, hanging)
-    await rig.submit("a", ANSWERS)
-    await rig.submit("b", ANSWERS)
-    runner = asyncio.create_task(worker.run())
-    await hanging.all_in.wait()
-    await worker.stop(grace_s=0.01)
-    await runner
+    await _stop_mid_call(rig, HangingDialer())
     [(_, outcome)] = rig.fence.rows["a"].outcomes
     assert outcome.detail == "gateway stopping: hung up after the 0.01 s stop grace (dialer closed)"
 
