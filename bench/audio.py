@@ -17,14 +17,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from voiceotp.gateway.audio import (
+from voiceotp.delivery.audio import (
     load_prompt_set,
     pcm16_to_alaw,
     pcm16_to_ulaw,
     render_prompt,
     ulaw_to_pcm16,
 )
-from voiceotp.gateway.audio.g711 import _encode_table
+from voiceotp.delivery.audio.g711 import _encode_table
 
 
 def best_of(fn: Callable[[], object], runs: int = 5) -> float:

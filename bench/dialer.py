@@ -24,11 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from voiceotp.gateway.dialer import CallOutcome, CallRequest, g711
-from voiceotp.gateway.dialer.rtp import RtpPacer
-from voiceotp.gateway.dialer.sip import SipDialer, SipTrunk
+from voiceotp.delivery.dialer import CallOutcome, CallRequest, g711
+from voiceotp.delivery.dialer.rtp import RtpPacer
+from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
 
-SCENARIO = Path(__file__).parent.parent / "tests/gateway/dialer/scenarios/answer.xml"
+SCENARIO = Path(__file__).parent.parent / "tests/delivery/dialer/scenarios/answer.xml"
 
 
 def free_port() -> int:

@@ -101,10 +101,10 @@ def server_env(data_dir: Path, database_url: str) -> dict[str, str]:
 async def prepare_store(env: dict[str, str]) -> str:
     """Migrate, create the bench account with a huge balance; its APIKEY."""
     from voiceotp.gateway.admin import Admin
-    from voiceotp.gateway.keys import KeyBox
     from voiceotp.gateway.settings import Settings
-    from voiceotp.gateway.store import make_store
-    from voiceotp.gateway.store.migrate import upgrade_async
+    from voiceotp.store import make_store
+    from voiceotp.store.keys import KeyBox
+    from voiceotp.store.migrate import upgrade_async
 
     settings = Settings.load(environ=env)
     await upgrade_async(settings.effective_database_url)
@@ -119,7 +119,7 @@ async def prepare_store(env: dict[str, str]) -> str:
 
 async def count_calls(env: dict[str, str]) -> int:
     from voiceotp.gateway.settings import Settings
-    from voiceotp.gateway.store import make_store
+    from voiceotp.store import make_store
 
     store = make_store(Settings.load(environ=env))
     await store.open()

@@ -22,10 +22,10 @@ from typing import Any
 
 from voiceotp.gateway import create_app
 from voiceotp.gateway.admin import Admin
-from voiceotp.gateway.keys import KeyBox
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import make_store
-from voiceotp.gateway.store.migrate import upgrade_async
+from voiceotp.store import make_store
+from voiceotp.store.keys import KeyBox
+from voiceotp.store.migrate import upgrade_async
 
 ACCOUNT = "V00000001"
 

@@ -1,9 +1,12 @@
-"""Every exception voiceotp raises.
+"""Every exception voiceotp raises (the CLI's click usage errors aside).
 
 ::
 
     VoiceOTPError
     ├── ConfigError               bad or missing configuration
+    │   ├── SettingsError         gateway settings that cannot run a server (ValueError)
+    │   ├── EspeakNotFound        espeak-ng is needed for the default prompts
+    │   └── MissingClip           a recorded prompt folder lacks a clip
     ├── InvalidMobile             refused locally, before any billable request
     ├── InvalidCode               refused locally: not 4-6 ASCII digits
     ├── ProtocolError             the body is not an ihuyi document (carries an excerpt)
@@ -20,6 +23,23 @@
         ├── NumberError           4030, 406, 4081, 4086, 4082
         ├── RequestError          403, 404, 407, 4070, 4100 and unknown codes
         └── TransientError        0, 4090: nothing was accepted, retry later
+
+    Batch sender (client/batch):
+    ├── InputError                the input as a whole cannot be read (ValueError)
+    └── JournalError              the journal is missing, foreign, or in the wrong state
+    Gateway and store:
+    ├── StoreError                a store operation was refused
+    │   └── StoreUnavailable      the database cannot be reached or opened
+    ├── AdminError                an operator asked for something invalid (ValueError)
+    │   └── NotFound              no such account
+    ├── BodyTooLarge              a request body over the configured limit
+    └── UnreadableXml             a SOAP body that is not XML we accept (ValueError)
+    Delivery:
+    ├── AudioError                audio that cannot be read, converted or rendered
+    ├── SipParseError             a datagram that is not SIP we can read (ValueError)
+    ├── DigestError               a SIP challenge we cannot answer (ValueError)
+    └── BlockedAddress            a callback host resolves only to refused addresses
+                                  (OSError, as aiohttp's resolver expects)
 """
 
 from __future__ import annotations
@@ -31,19 +51,34 @@ __all__ = [
     "APIError",
     "AccountError",
     "AccountFrozen",
+    "AdminError",
+    "AudioError",
     "AuthError",
+    "BlockedAddress",
+    "BodyTooLarge",
     "ConfigError",
     "ConnectError",
+    "DigestError",
+    "EspeakNotFound",
     "IPNotAllowed",
+    "InputError",
     "InsufficientBalance",
     "InvalidCode",
     "InvalidMobile",
+    "JournalError",
+    "MissingClip",
+    "NotFound",
     "NumberError",
     "ProtocolError",
     "RequestError",
+    "SettingsError",
+    "SipParseError",
+    "StoreError",
+    "StoreUnavailable",
     "TransientError",
     "TransportError",
     "UnknownOutcome",
+    "UnreadableXml",
     "VoiceOTPError",
     "error_for_code",
 ]
@@ -51,6 +86,18 @@ __all__ = [
 
 class ConfigError(VoiceOTPError):
     pass
+
+
+class SettingsError(ConfigError, ValueError):
+    """The settings cannot run a gateway; the message says which value and why."""
+
+
+class EspeakNotFound(ConfigError):
+    """espeak-ng is needed to generate the default prompts but is not installed."""
+
+
+class MissingClip(ConfigError):
+    """A recorded prompt folder lacks a clip the prompt needs."""
 
 
 class InvalidMobile(VoiceOTPError, ValueError):
@@ -113,6 +160,59 @@ class RequestError(APIError):
 
 class TransientError(APIError):
     pass
+
+
+# ---- batch sender -------------------------------------------------------------------------
+class InputError(VoiceOTPError, ValueError):
+    """The input as a whole cannot be read (not one bad row: those become rejects)."""
+
+
+class JournalError(VoiceOTPError):
+    """The journal file is missing, foreign, or in a state that forbids the operation."""
+
+
+# ---- gateway and store --------------------------------------------------------------------
+class StoreError(VoiceOTPError):
+    """A store operation was refused (unknown account, balance would go negative, ...)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or opened (missing database, server down, no file
+    access); the message is the driver's own first line."""
+
+
+class AdminError(VoiceOTPError, ValueError):
+    """The operator asked for something invalid; the message says what."""
+
+
+class NotFound(AdminError):
+    """No such account."""
+
+
+class BodyTooLarge(VoiceOTPError):
+    """The body is larger than the configured limit."""
+
+
+class UnreadableXml(VoiceOTPError, ValueError):
+    """The body is not XML we accept; the message says why (it goes into SOAP Faults)."""
+
+
+# ---- delivery -----------------------------------------------------------------------------
+class AudioError(VoiceOTPError):
+    """Audio that cannot be read, converted or rendered."""
+
+
+class SipParseError(VoiceOTPError, ValueError):
+    """A datagram that is not a SIP message we can read (its text, which may hold a phone
+    number, is never part of the error message)."""
+
+
+class DigestError(VoiceOTPError, ValueError):
+    """A challenge we cannot answer."""
+
+
+class BlockedAddress(VoiceOTPError, OSError):
+    """A callback host resolved only to addresses the guard refuses."""
 
 
 _BY_CODE: dict[int, type[APIError]] = {

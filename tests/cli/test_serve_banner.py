@@ -14,8 +14,8 @@ from voiceotp.cli.admin import admin
 from voiceotp.cli.banner import banner_lines, masked_url
 from voiceotp.cli.listen import ListenError, base_url, bind_listeners
 from voiceotp.cli.serve import serve
-from voiceotp.gateway.keys import new_secret_key
 from voiceotp.gateway.settings import Settings
+from voiceotp.store.keys import new_secret_key
 
 TOKEN = "a-production-admin-token-0123456789"
 

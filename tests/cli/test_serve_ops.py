@@ -19,7 +19,7 @@ import pytest
 
 from tests.gateway.harness import fixture_settings
 from tests.integration.helpers import new_account, tone_clips
-from voiceotp.gateway.store import Acceptance, make_store
+from voiceotp.store import Acceptance, make_store
 
 pytestmark = pytest.mark.timeout(90)
 SRC = Path(__file__).parents[2] / "src"

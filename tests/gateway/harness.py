@@ -16,10 +16,10 @@ import uvicorn
 from starlette.applications import Starlette
 
 from voiceotp.gateway import Settings, create_app
-from voiceotp.gateway.keys import KeyBox
-from voiceotp.gateway.service import Gateway
 from voiceotp.gateway.settings import NumberCaps
-from voiceotp.gateway.store import Store
+from voiceotp.gateway.submit.service import Gateway
+from voiceotp.store import Store
+from voiceotp.store.keys import KeyBox
 
 VECTORS = json.loads(
     (Path(__file__).parents[1] / "fixtures" / "vectors.json").read_text(encoding="utf-8")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from tests.gateway.harness import FIXTURE, running
-from voiceotp.gateway.abuse import AbuseDetector, AbuseLimits
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Store
+from voiceotp.gateway.submit.abuse import AbuseDetector, AbuseLimits
 from voiceotp.protocol import Code, Method, parse_result
+from voiceotp.store import Store
 
 NOW = float(FIXTURE["now"])
 OFF = AbuseLimits(distinct_numbers=0, prefix_burst=0, failure_ratio=0.0)

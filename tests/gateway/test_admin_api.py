@@ -8,8 +8,8 @@ import httpx2
 
 from tests.gateway.harness import FIXTURE, VOICE, Harness, running
 from voiceotp.gateway.settings import DEV_ADMIN_TOKEN, Settings
-from voiceotp.gateway.store import Store
 from voiceotp.protocol import Code, Method, parse_result
+from voiceotp.store import Store
 
 NOW = float(FIXTURE["now"])
 API = "/admin/api"

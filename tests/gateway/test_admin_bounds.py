@@ -19,9 +19,9 @@ from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.admincheck import INT32_MAX, INT_RANGES, MAX_BALANCE, MAX_REASON, MAX_WORD
 from voiceotp.gateway.api.admin import Endpoint, _route
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Store, schema
-from voiceotp.gateway.store.records import BALANCE_LIMIT
-from voiceotp.gateway.store.rows import Tx, adjust_in
+from voiceotp.store import Store, schema
+from voiceotp.store.records import BALANCE_LIMIT
+from voiceotp.store.rows import Tx, adjust_in
 
 NOW = float(FIXTURE["now"])
 HUGE = 9223372036854775807  # int64's largest: what the QA audit sent

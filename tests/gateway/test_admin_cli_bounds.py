@@ -13,9 +13,9 @@ import pytest
 from alembic import command
 from click.testing import CliRunner
 
-from tests.gateway.conftest import postgres_database, reset_postgres
+from tests.stores import postgres_database, reset_postgres
 from voiceotp.cli import cli
-from voiceotp.gateway.store.migrate import alembic_config, upgrade
+from voiceotp.store.migrate import alembic_config, upgrade
 
 NAME = "V12345678"
 INSERT_ACCOUNT = (

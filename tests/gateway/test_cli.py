@@ -14,7 +14,7 @@ import httpx2
 import pytest
 from click.testing import CliRunner
 
-from tests.gateway.conftest import reset_postgres
+from tests.stores import reset_postgres
 from voiceotp.cli import cli
 from voiceotp.protocol import Code, Method, parse_result
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from voiceotp.gateway.delivery.factory import make_dialer, worker_settings
-from voiceotp.gateway.dialer.relay import RelayDialer
-from voiceotp.gateway.dialer.sip import SipDialer
+from voiceotp.delivery.dialer.relay import RelayDialer
+from voiceotp.delivery.dialer.sip import SipDialer
+from voiceotp.delivery.factory import make_dialer, worker_settings
 from voiceotp.gateway.settings import Settings, SettingsError
 
 TOML = """

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx2
 
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import make_store
 from voiceotp.protocol import Code, Method, parse_result
+from voiceotp.store import make_store
 
 SRC = str(Path(__file__).parents[2] / "src")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from voiceotp.gateway.store.migrate import upgrade
+from voiceotp.store.migrate import upgrade
 
 
 def test_upgrade_creates_the_sqlite_folder(tmp_path: Path) -> None:

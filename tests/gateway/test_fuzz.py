@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from tests.gateway.harness import FIXTURE, VOICE, Harness, running
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import make_store
 from voiceotp.protocol import dynamic_password, parse_result
+from voiceotp.store import make_store
 
 NOW = int(FIXTURE["now"])
 MAX_BODY = 4096

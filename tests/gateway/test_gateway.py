@@ -10,9 +10,7 @@ import ipaddress
 import httpx2
 
 from tests.gateway.harness import FIXTURE, VOICE, Harness, running
-from voiceotp.gateway.keys import KeyBox
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Store
 from voiceotp.protocol import (
     Code,
     Method,
@@ -22,6 +20,8 @@ from voiceotp.protocol import (
     message_for,
     parse_result,
 )
+from voiceotp.store import Store
+from voiceotp.store.keys import KeyBox
 
 NOW = float(FIXTURE["now"])
 KEY1 = "0123456789abcdef0123456789abcdef"

@@ -13,8 +13,8 @@ import pytest
 from tests.gateway.harness import FIXTURE, VOICE, running
 from voiceotp.gateway.api.voice import wanted_headers
 from voiceotp.gateway.settings import Settings, SettingsError
-from voiceotp.gateway.store import Store
 from voiceotp.protocol import Code, GetNumResult, Method, parse_result
+from voiceotp.store import Store
 
 NOW = float(FIXTURE["now"])
 # V10000004 may call only from 10.1.2.3 (the fixture's allow-list).

@@ -10,9 +10,9 @@ import pytest
 
 from tests.gateway.harness import FIXTURE, VOICE, running
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Acceptance, AcceptStatus, KeyUse, Store
-from voiceotp.gateway.store.batch import plan_batch
 from voiceotp.protocol import Code, Method, SubmitResult, parse_result
+from voiceotp.store import Acceptance, AcceptStatus, KeyUse, Store
+from voiceotp.store.batch import plan_batch
 
 NOW = float(FIXTURE["now"])
 AUTH = {"account": "V10000001", "password": "0123456789abcdef0123456789abcdef"}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from voiceotp.gateway.limits import DAY_S, CapRefusal, MemoryNumberCaps, Reservation
 from voiceotp.gateway.settings import NumberCaps
+from voiceotp.gateway.submit.limits import DAY_S, CapRefusal, MemoryNumberCaps, Reservation
 from voiceotp.protocol import Code
 
 CAPS = NumberCaps(per_minute=1, per_hour=2, per_24h=3)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.conftest import reset_postgres
 from tests.gateway.harness import fixture_settings
-from voiceotp.gateway.store import Acceptance, AcceptStatus, make_store
+from tests.stores import reset_postgres
+from voiceotp.store import Acceptance, AcceptStatus, make_store
 
 NOW = 1_700_000_000.0
 pytestmark = pytest.mark.postgres

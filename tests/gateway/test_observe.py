@@ -10,7 +10,7 @@ import pytest
 from tests.gateway.harness import FIXTURE, VOICE, running
 from voiceotp.gateway.observe import BufferedStreamHandler, clean, flush_access_log
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Store
+from voiceotp.store import Store
 
 NOW = float(FIXTURE["now"])
 KEY1 = "0123456789abcdef0123456789abcdef"

@@ -11,10 +11,10 @@ import pytest
 import redis.asyncio
 
 from tests.gateway.harness import FIXTURE, running
-from voiceotp.gateway.limits import CapRefusal, RedisNumberCaps, Reservation
 from voiceotp.gateway.settings import NumberCaps, Settings
-from voiceotp.gateway.store import Store
+from voiceotp.gateway.submit.limits import CapRefusal, RedisNumberCaps, Reservation
 from voiceotp.protocol import Code, Method, parse_result
+from voiceotp.store import Store
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 NOW = float(FIXTURE["now"])

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.gateway.harness import FIXTURE, fixture_settings, seed_fixture
-from voiceotp.gateway import rules
-from voiceotp.gateway.rules import PIPELINE, Answer, Ctx
-from voiceotp.gateway.service import Gateway
-from voiceotp.gateway.store import make_store
+from voiceotp.gateway.submit import rules
+from voiceotp.gateway.submit.rules import PIPELINE, Answer, Ctx
+from voiceotp.gateway.submit.service import Gateway
 from voiceotp.protocol import Code, Method, decode_request, dynamic_password
+from voiceotp.store import make_store
 
 NOW = float(FIXTURE["now"])
 KEY1 = "0123456789abcdef0123456789abcdef"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from voiceotp.gateway.keys import new_secret_key
 from voiceotp.gateway.settings import (
     DEV_ADMIN_TOKEN,
     DEV_SECRET_KEY,
@@ -15,6 +14,7 @@ from voiceotp.gateway.settings import (
     Settings,
     SettingsError,
 )
+from voiceotp.store.keys import new_secret_key
 
 
 def test_dev_mode_fills_development_secrets() -> None:

@@ -14,8 +14,8 @@ import zeep
 from tests.gateway.harness import FIXTURE, VOICE, fixture_settings, running, seed_fixture, serving
 from voiceotp.gateway import create_app
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Store, make_store
 from voiceotp.protocol import Code
+from voiceotp.store import Store, make_store
 
 NOW = float(FIXTURE["now"])
 KEY1 = "0123456789abcdef0123456789abcdef"

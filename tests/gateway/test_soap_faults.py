@@ -18,8 +18,8 @@ from tests.gateway.test_soap import KEY1, NOW, seeded_settings
 from voiceotp.gateway import create_app
 from voiceotp.gateway.api import soap
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Store
 from voiceotp.protocol import Code
+from voiceotp.store import Store
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"

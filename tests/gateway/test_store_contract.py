@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from voiceotp.gateway.store import (
+from voiceotp.store import (
     Acceptance,
     AcceptStatus,
     KeyUse,
@@ -16,8 +16,8 @@ from voiceotp.gateway.store import (
     StoreError,
     refund_due,
 )
-from voiceotp.gateway.store.batch import plan_batch
-from voiceotp.gateway.store.voiceids import TAG_BITS, IdPool, VoiceIdMint
+from voiceotp.store.batch import plan_batch
+from voiceotp.store.voiceids import TAG_BITS, IdPool, VoiceIdMint
 
 NOW = 1_700_000_000.0
 

@@ -10,8 +10,8 @@ import pytest
 
 from tests.gateway.harness import FIXTURE, VECTORS, VOICE, Harness, running
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Store
 from voiceotp.protocol import Format, Method, parse_result
+from voiceotp.store import Store
 
 CASES = VECTORS["gateway_cases"]
 SEQUENCES = VECTORS["gateway_sequences"]

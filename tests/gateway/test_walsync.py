@@ -6,7 +6,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from voiceotp.gateway.store.walsync import WalFlusher
+from voiceotp.store.walsync import WalFlusher
 
 
 class CountingFlusher(WalFlusher):

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tests.gateway.audio.helpers import pcm_wav, tone
+from tests.delivery.audio.helpers import pcm_wav, tone
+from voiceotp.delivery.audio import CLIP_NAMES
+from voiceotp.delivery.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from voiceotp.gateway.admin import Admin, NewKey
-from voiceotp.gateway.audio import CLIP_NAMES
-from voiceotp.gateway.keys import KeyBox
-from voiceotp.gateway.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import make_store
-from voiceotp.gateway.store.migrate import upgrade_async
+from voiceotp.store import make_store
+from voiceotp.store.keys import KeyBox
+from voiceotp.store.migrate import upgrade_async
 
 
 def tone_clips(folder: Path) -> Path:

@@ -11,9 +11,9 @@ import pytest
 from tests.gateway.harness import VOICE, fixture_settings, serving
 from tests.integration.helpers import new_account, tone_clips
 from voiceotp.client import AsyncClient
+from voiceotp.delivery.config import DeliverySettings, SimulationSettings
+from voiceotp.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway import create_app
-from voiceotp.gateway.delivery.config import DeliverySettings, SimulationSettings
-from voiceotp.gateway.delivery.runtime import DeliveryRuntime
 from voiceotp.protocol import Code
 
 pytestmark = pytest.mark.timeout(60)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -12,11 +13,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.gateway.harness import VOICE, fixture_settings, serving
 from tests.integration.helpers import Receiver, new_account, run_receiver, tone_clips
 from voiceotp.client import AsyncClient
+from voiceotp.delivery.config import DeliverySettings, SimulationSettings
+from voiceotp.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway import create_app
-from voiceotp.gateway.delivery.config import DeliverySettings, SimulationSettings
-from voiceotp.gateway.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store.base import Store
+from voiceotp.store.base import Store
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -30,8 +31,8 @@ def metric(text: str, name: str, **labels: str) -> float:
     raise AssertionError(f"no sample {name}{labels} in /metrics")
 
 
-def api_only(settings: Settings, store: Store) -> DeliveryRuntime:
-    return DeliveryRuntime(settings, store, run_dialer=False, run_notifier=False)
+def api_only(settings: Settings, store: Store, **kwargs: Any) -> DeliveryRuntime:
+    return DeliveryRuntime(settings, store, run_dialer=False, run_notifier=False, **kwargs)
 
 
 async def scrape(base: str) -> str:

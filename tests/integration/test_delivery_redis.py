@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.delivery.queue.conftest import REDIS_URL, redis_or_skip
 from tests.gateway.harness import fixture_settings
-from tests.gateway.queue.conftest import REDIS_URL, redis_or_skip
 from tests.integration.helpers import new_account, tone_clips
-from voiceotp.gateway.delivery.config import DeliverySettings, SimulationSettings
-from voiceotp.gateway.delivery.runtime import DeliveryRuntime
-from voiceotp.gateway.queue.redis import RedisQueue
-from voiceotp.gateway.store import Acceptance, make_store
+from voiceotp.delivery.config import DeliverySettings, SimulationSettings
+from voiceotp.delivery.queue.redis import RedisQueue
+from voiceotp.delivery.runtime import DeliveryRuntime
+from voiceotp.store import Acceptance, make_store
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(60)]
 

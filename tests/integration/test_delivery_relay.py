@@ -13,12 +13,12 @@ import pytest
 from tests.gateway.harness import VOICE, fixture_settings, serving
 from tests.integration.helpers import new_account, tone_clips
 from voiceotp.client import AsyncClient
+from voiceotp.delivery.config import DeliverySettings
+from voiceotp.delivery.dialer.relay import Upstream
+from voiceotp.delivery.fence import SqlFence
+from voiceotp.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway import create_app
-from voiceotp.gateway.delivery.config import DeliverySettings
-from voiceotp.gateway.delivery.runtime import DeliveryRuntime
-from voiceotp.gateway.dialer.relay import Upstream
-from voiceotp.gateway.store import make_store
-from voiceotp.gateway.store.fence import SqlFence
+from voiceotp.store import make_store
 from voiceotp.testing import DEFAULT_ACCOUNT, DEFAULT_APIKEY, FakeIhuyi
 
 pytestmark = pytest.mark.timeout(60)

@@ -11,19 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.dialer.rtpcheck import correlation, drain, reassemble
-from tests.gateway.dialer.sipp import Sipp
+from tests.delivery.dialer.rtpcheck import correlation, drain, reassemble
+from tests.delivery.dialer.sipp import Sipp
+from tests.delivery.queue.sqlstores import sql_settings
 from tests.gateway.harness import VOICE, fixture_settings, serving
-from tests.gateway.queue.sqlstores import sql_settings
 from tests.integration.helpers import Receiver, new_account, run_receiver, tone_clips
 from voiceotp.client import AsyncClient
+from voiceotp.delivery.audio import PromptLibrary
+from voiceotp.delivery.config import DeliverySettings
+from voiceotp.delivery.dialer.sip import SipTrunk
+from voiceotp.delivery.fence import SqlFence
+from voiceotp.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway import create_app
-from voiceotp.gateway.audio import PromptLibrary
-from voiceotp.gateway.delivery.config import DeliverySettings
-from voiceotp.gateway.delivery.runtime import DeliveryRuntime
-from voiceotp.gateway.dialer.sip import SipTrunk
-from voiceotp.gateway.store import make_store
-from voiceotp.gateway.store.fence import SqlFence
+from voiceotp.store import make_store
 
 pytestmark = [pytest.mark.sipp, pytest.mark.timeout(90)]
 MOBILE, CODE = "13800138000", "2580"

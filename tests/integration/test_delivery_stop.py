@@ -13,10 +13,9 @@ from prometheus_client import CollectorRegistry
 
 from tests.gateway.harness import fixture_settings
 from tests.integration.helpers import new_account, tone_clips
-from voiceotp.gateway.delivery.config import DeliverySettings, SimulationSettings
-from voiceotp.gateway.delivery.metrics import DeliveryMetrics
-from voiceotp.gateway.delivery.runtime import DeliveryRuntime
-from voiceotp.gateway.store import Acceptance, make_store
+from voiceotp.delivery.config import DeliverySettings, SimulationSettings
+from voiceotp.delivery.runtime import DeliveryRuntime
+from voiceotp.store import Acceptance, make_store
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,13 +39,12 @@ async def test_stop_hangs_up_calls_still_ringing_after_the_grace(tmp_path: Path)
     key = await new_account(settings, balance=10)
     store = make_store(settings)
     await store.open()
-    runtime = DeliveryRuntime(settings, store, run_notifier=False)
     registry = CollectorRegistry()
+    runtime = DeliveryRuntime(settings, store, run_notifier=False, registry=registry)
     try:
         account = await store.get_account(key.account)
         assert account is not None
         await runtime.start()
-        runtime.report_to(DeliveryMetrics(registry, store))
         now = time.time()
         calls = []
         for i in range(5):

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import redis
 
+from tests.delivery.queue.conftest import REDIS_URL
+from tests.delivery.queue.sqlstores import sql_settings
 from tests.gateway.harness import fixture_settings
-from tests.gateway.queue.conftest import REDIS_URL
-from tests.gateway.queue.sqlstores import sql_settings
 from tests.integration.helpers import new_account, tone_clips
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Acceptance, Store, make_store
+from voiceotp.store import Acceptance, Store, make_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 SRC = Path(__file__).parents[2] / "src"

@@ -16,9 +16,9 @@ import pytest
 import redis
 
 from tests.cli.test_serve_delivery import free_port, wait_listening
+from tests.delivery.queue.conftest import REDIS_URL
+from tests.delivery.queue.sqlstores import sql_settings
 from tests.gateway.harness import fixture_settings
-from tests.gateway.queue.conftest import REDIS_URL
-from tests.gateway.queue.sqlstores import sql_settings
 from tests.integration.helpers import new_account, tone_clips
 from voiceotp.client import AsyncClient
 

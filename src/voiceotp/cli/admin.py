@@ -48,9 +48,9 @@ class Bounded(click.ParamType[int]):
 def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
     """Open the store, run ``action(admin)``, close; operator mistakes exit 2."""
     from voiceotp.gateway.admin import Admin, AdminError
-    from voiceotp.gateway.keys import KeyBox
-    from voiceotp.gateway.store import make_store
-    from voiceotp.gateway.store.migrate import upgrade_async
+    from voiceotp.store import make_store
+    from voiceotp.store.keys import KeyBox
+    from voiceotp.store.migrate import upgrade_async
 
     settings = load_settings(**ctx_obj)
 
@@ -103,7 +103,7 @@ def admin(
 @admin.command()
 def genkey() -> None:
     """Print a fresh server key for VOICEOTP_SECRET_KEY."""
-    from voiceotp.gateway.keys import new_secret_key
+    from voiceotp.store.keys import new_secret_key
 
     click.echo(new_secret_key())
 

@@ -83,7 +83,7 @@ def audio(
     digit_gap_ms: int,
 ) -> None:
     """Write what the callee hears for CODE (digits) to a WAV file, 8 kHz mono."""
-    from voiceotp.gateway.audio import Timing, load_prompt_set, render_prompt
+    from voiceotp.delivery.audio import Timing, load_prompt_set, render_prompt
 
     try:
         prompts = load_prompt_set(language, directory=prompts_dir, cache_dir=cache_dir)

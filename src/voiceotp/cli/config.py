@@ -20,7 +20,7 @@ from voiceotp.client.config import (
 from voiceotp.errors import ConfigError
 
 # An ihuyi APIKEY is 32 hex digits, and so is every key our gateway issues
-# (gateway/keys.py new_apikey). Anything else would only fail later, as 405 on every call.
+# (store/keys.py new_apikey). Anything else would only fail later, as 405 on every call.
 APIKEY = re.compile(r"[0-9a-fA-F]{32}")
 ACCOUNT = re.compile(r"\S+")
 CONFIG_NAME = "config.toml"

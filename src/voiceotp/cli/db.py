@@ -22,7 +22,7 @@ def upgrade(
     config: Path | None, database_url: str | None, data_dir: Path | None, dev: bool, revision: str
 ) -> None:
     """Apply schema migrations (also done at every `voiceotp serve`)."""
-    from voiceotp.gateway.store.migrate import upgrade as run_upgrade
+    from voiceotp.store.migrate import upgrade as run_upgrade
 
     settings = load_settings(config, database_url, data_dir, dev)
     run_upgrade(settings.effective_database_url, revision)

@@ -86,8 +86,8 @@ async def run_demo(settings: Any, count: int, wait_s: float, console: Console) -
 
 def _check_prompts(settings: Any) -> None:
     """Render the prompt clips now (espeak-ng, cached): a clean error if that cannot work."""
+    from voiceotp.delivery.factory import make_prompts
     from voiceotp.errors import VoiceOTPError
-    from voiceotp.gateway.delivery.factory import make_prompts
 
     conf = settings.delivery
     try:
@@ -105,7 +105,7 @@ async def _send(client: Any, mobile: str) -> tuple[str, str, str]:
 async def _await_end(
     client: Any, mobile: str, code: str, voiceid: str, settings: Any, deadline: float
 ) -> DemoCall:
-    from voiceotp.gateway.delivery.factory import record_dir
+    from voiceotp.delivery.factory import record_dir
 
     while True:
         result = await client.query(voiceid)
@@ -155,9 +155,9 @@ def results_table(calls: list[DemoCall]) -> Table:
 
 async def _demo_account(settings: Any, *, balance: int) -> Any:
     from voiceotp.gateway.admin import Admin
-    from voiceotp.gateway.keys import KeyBox
-    from voiceotp.gateway.store import make_store
-    from voiceotp.gateway.store.migrate import upgrade_async
+    from voiceotp.store import make_store
+    from voiceotp.store.keys import KeyBox
+    from voiceotp.store.migrate import upgrade_async
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await upgrade_async(settings.effective_database_url)
@@ -177,8 +177,8 @@ async def serving_gateway(settings: Any) -> AsyncIterator[str]:
     loop; yields the voice endpoint's URL and shuts the server down after."""
     import uvicorn
 
+    from voiceotp.delivery.runtime import DeliveryRuntime
     from voiceotp.gateway import create_app
-    from voiceotp.gateway.delivery.runtime import DeliveryRuntime
 
     app = create_app(settings, migrate=False, delivery=DeliveryRuntime)
     config = uvicorn.Config(

@@ -79,9 +79,9 @@ async def run_dialer(
 ) -> None:
     """Migrate, open the store, run the delivery runtime until SIGINT/SIGTERM (serving
     its metrics at ``metrics_at``, when given)."""
-    from voiceotp.gateway.delivery.runtime import DeliveryRuntime
-    from voiceotp.gateway.store import make_store
-    from voiceotp.gateway.store.migrate import upgrade_async
+    from voiceotp.delivery.runtime import DeliveryRuntime
+    from voiceotp.store import make_store
+    from voiceotp.store.migrate import upgrade_async
 
     await upgrade_async(settings.effective_database_url)
     store = make_store(settings)
@@ -90,12 +90,19 @@ async def run_dialer(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runtime = DeliveryRuntime(settings, store, run_dialer=True, run_notifier=notifier)
+    registry = None
+    if metrics_at is not None:
+        from prometheus_client import CollectorRegistry
+
+        registry = CollectorRegistry()
+    runtime = DeliveryRuntime(
+        settings, store, run_dialer=True, run_notifier=notifier, registry=registry
+    )
     metrics_site = None
     try:
         await runtime.start()
-        if metrics_at is not None:
-            metrics_site = await serve_metrics(runtime, store, *metrics_at)
+        if metrics_at is not None and runtime.metrics is not None:
+            metrics_site = await serve_metrics(runtime.metrics, registry, *metrics_at)
         logging.getLogger(__name__).info("dialer %s running", runtime.worker_name)
         await stop.wait()
     finally:
@@ -105,20 +112,14 @@ async def run_dialer(
         await store.close()
 
 
-async def serve_metrics(runtime: Any, store: Any, host: str, port: int) -> Any:
+async def serve_metrics(metrics: Any, registry: Any, host: str, port: int) -> Any:
     """A ``/metrics`` endpoint for this worker (an aiohttp AppRunner; ``cleanup()`` it).
 
     The API's ``/metrics`` is served by ``voiceotp serve``; a dialer-only process has no
     HTTP server of its own, and its counters (calls it ended, pushes it made) are its own.
     """
     from aiohttp import web
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-
-    from voiceotp.gateway.delivery.metrics import DeliveryMetrics
-
-    registry = CollectorRegistry()
-    metrics = DeliveryMetrics(registry, store)
-    runtime.report_to(metrics)
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     async def scrape(_: web.Request) -> web.Response:
         await metrics.refresh()

@@ -142,7 +142,7 @@ def serve(
 def store_errors(settings: Any) -> Iterator[None]:
     """A database that cannot be reached or opened is one line, not a traceback."""
     from voiceotp.cli.banner import masked_url
-    from voiceotp.gateway.store import StoreUnavailable
+    from voiceotp.store import StoreUnavailable
 
     try:
         yield
@@ -159,9 +159,9 @@ async def prepare(settings: Any, console: Console, base_url: str) -> None:
     import time
 
     from voiceotp.gateway.admin import Admin
-    from voiceotp.gateway.keys import KeyBox
-    from voiceotp.gateway.store import make_store
-    from voiceotp.gateway.store.migrate import upgrade_async
+    from voiceotp.store import make_store
+    from voiceotp.store.keys import KeyBox
+    from voiceotp.store.migrate import upgrade_async
 
     await upgrade_async(settings.effective_database_url)
     store = make_store(settings)

@@ -14,8 +14,8 @@ from rich.console import Console
 
 from voiceotp.cli.banner import banner_lines
 from voiceotp.cli.listen import LISTEN_FAILED
+from voiceotp.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway import create_app
-from voiceotp.gateway.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway.settings import Settings
 
 __all__ = ["AnnouncingServer", "configure_access_log", "http_protocol", "run_server"]

@@ -68,7 +68,7 @@ class AsyncClient(BaseClient):
         while True:
             attempt += 1
             try:
-                outcome: Outcome = self._read(prepared, await post(url, form, timeout))
+                outcome: Outcome = self.read(prepared, await post(url, form, timeout))
             except TransportError as exc:
                 outcome = exc
             decision = self._decide(prepared, outcome, attempt, slept)

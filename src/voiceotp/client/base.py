@@ -172,7 +172,7 @@ class BaseClient:
     # ---- reading answers and deciding -----------------------------------------------
 
     @staticmethod
-    def _read(prepared: Prepared, body: bytes) -> Result | ProtocolError:
+    def read(prepared: Prepared, body: bytes) -> Result | ProtocolError:
         if prepared.method is Method.SUBMIT:
             fast = read_canonical_submit(body)
             if fast is not None:

@@ -68,7 +68,7 @@ class Client(BaseClient):
         while True:
             attempt += 1
             try:
-                outcome: Outcome = self._read(prepared, post(url, form, timeout))
+                outcome: Outcome = self.read(prepared, post(url, form, timeout))
             except TransportError as exc:
                 outcome = exc
             decision = self._decide(prepared, outcome, attempt, slept)

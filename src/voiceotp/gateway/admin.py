@@ -24,9 +24,9 @@ from voiceotp.gateway.admincheck import (
     check_reason,
     check_setting,
 )
-from voiceotp.gateway.keys import KeyBox, new_account_name, new_apikey
-from voiceotp.gateway.store import AccountRecord, Store, StoreError
-from voiceotp.gateway.store.records import ACCOUNT_STATES
+from voiceotp.store import AccountRecord, Store, StoreError
+from voiceotp.store.keys import KeyBox, new_account_name, new_apikey
+from voiceotp.store.records import ACCOUNT_STATES
 
 __all__ = ["Admin", "AdminError", "NewKey", "NotFound", "describe"]
 

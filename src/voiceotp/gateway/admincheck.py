@@ -17,8 +17,10 @@ import ipaddress
 import unicodedata
 from typing import Any
 
-from voiceotp.gateway.store.records import ACCOUNT_STATES, MAX_BALANCE, POLICY_KINDS
+from voiceotp.errors import AdminError as AdminError  # re-exported: defined in voiceotp.errors
+from voiceotp.errors import NotFound as NotFound
 from voiceotp.protocol import is_valid_mobile
+from voiceotp.store.records import ACCOUNT_STATES, MAX_BALANCE, POLICY_KINDS
 
 __all__ = ["INT32_MAX", "INT_RANGES", "MAX_BALANCE", "AdminError", "NotFound"]
 
@@ -50,14 +52,6 @@ SETTINGS: dict[str, type] = {
     "state": str,
 }
 NULLABLE = frozenset({"rate_per_s", "cap_minute", "cap_hour", "cap_day", "refund_unconnected"})
-
-
-class AdminError(ValueError):
-    """The operator asked for something invalid; the message says what."""
-
-
-class NotFound(AdminError):
-    """No such account."""
 
 
 def check_int(field: str, value: Any) -> int:

@@ -20,20 +20,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from voiceotp.delivery.metrics import DeliveryMetrics
 from voiceotp.gateway.api.admin import admin_routes
 from voiceotp.gateway.api.voice import VoiceEndpoint
-from voiceotp.gateway.delivery.metrics import DeliveryMetrics
-from voiceotp.gateway.limits import NumberCapCounter, RedisNumberCaps
-from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, flush_access_log
-from voiceotp.gateway.service import Clock, Gateway
+from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, Observer, flush_access_log
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.store import Store, make_store
-from voiceotp.gateway.store.migrate import upgrade_async
+from voiceotp.gateway.submit.limits import NumberCapCounter, RedisNumberCaps
+from voiceotp.gateway.submit.service import Clock, Gateway
+from voiceotp.store import Store, make_store
+from voiceotp.store.migrate import upgrade_async
 
 if TYPE_CHECKING:
-    from voiceotp.gateway.delivery.runtime import DeliveryRuntime
+    from voiceotp.delivery.runtime import DeliveryRuntime
 
-    DeliveryFactory = Callable[[Settings, Store], DeliveryRuntime]
+    DeliveryFactory = Callable[..., DeliveryRuntime]
 
 log = logging.getLogger(__name__)
 VOICE_PATH = "/webservice/voice.php"
@@ -88,15 +88,26 @@ def create_app(
         the_store = store or make_store(settings)
         await the_store.open()
         caps, redis_client = make_caps(settings)
-        gateway = Gateway(settings, the_store, clock=clock or time.time, caps=caps)
+        observer = Observer()
+        runtime = None
+        if delivery is not None:
+            runtime = delivery(settings, the_store, registry=observer.registry)
+        metrics = runtime.metrics if runtime is not None else None
+        metrics = metrics or DeliveryMetrics(observer.registry, the_store)
+        observer.refreshers.append(metrics.refresh)
+        gateway = Gateway(
+            settings,
+            the_store,
+            clock=clock or time.time,
+            caps=caps,
+            observer=observer,
+            on_accepted=runtime.accepted if runtime is not None else None,
+        )
         await gateway.start()
         app.state.gateway = gateway
-        metrics = DeliveryMetrics(gateway.observer.registry, the_store)
-        gateway.observer.refreshers.append(metrics.refresh)
-        app.state.delivery = runtime = delivery(settings, the_store) if delivery else None
+        app.state.delivery = runtime
         if runtime is not None:
-            await runtime.start()
-            runtime.attach(gateway, metrics)
+            await runtime.start(on_call_finished=gateway.abuse.call_finished)
         if tune_gc:
             gc.collect()
             gc.freeze()

@@ -6,8 +6,8 @@ import ipaddress
 from collections.abc import Sequence
 from functools import lru_cache
 
-from voiceotp.gateway.directory import IPAddress
 from voiceotp.gateway.settings import IPNetwork
+from voiceotp.gateway.submit.directory import IPAddress
 
 
 @lru_cache(maxsize=4096)  # peers repeat; parsing an address costs more than the lookup

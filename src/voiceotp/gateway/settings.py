@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from voiceotp.gateway.delivery.config import DeliverySettings
+from voiceotp.delivery.config import DeliverySettings
+from voiceotp.errors import (
+    SettingsError as SettingsError,  # re-exported: defined in voiceotp.errors
+)
 from voiceotp.protocol import DEFAULT_WINDOW_S
 
 # Well-known development secrets: usable with ``dev_mode`` only.
@@ -24,10 +27,6 @@ DEV_SECRET_KEY = "ZGV2LW9ubHktc2VjcmV0LWtleS1kby1ub3QtdXNlISE="  # noqa: S105 - 
 DEV_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105 - refused outside dev mode
 ENV_PREFIX = "VOICEOTP_"
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class SettingsError(ValueError):
-    """The settings cannot run a gateway; the message says which value and why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +66,14 @@ class Settings:
     cache_ttl_s: float = 1.0  # how stale another process's admin change may be seen
     batch_max: int = 512  # most acceptances committed in one transaction
     sqlite_synchronous: str = "FULL"
-    # Abuse auto-freeze (408); 0 switches a detector off. See voiceotp.gateway.abuse.
+    # Abuse auto-freeze (408); 0 switches a detector off. See voiceotp.gateway.submit.abuse.
     abuse_distinct_numbers: int = 1000
     abuse_distinct_window_s: float = 600.0
     abuse_prefix_burst: int = 100
     abuse_prefix_window_s: float = 60.0
     abuse_failure_ratio: float = 0.0
     abuse_failure_min_calls: int = 100
-    # Dialer, trunk, redials, prompts, status push: see voiceotp.gateway.delivery.config.
+    # Dialer, trunk, redials, prompts, status push: see voiceotp.delivery.config.
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @classmethod

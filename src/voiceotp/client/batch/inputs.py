@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO, cast
 
 from voiceotp.client.batch.items import InputRow, Reject
+from voiceotp.errors import InputError as InputError  # re-exported: defined in voiceotp.errors
 
 MOBILE_COLUMNS = frozenset(
     {"mobile", "phone", "phone_number", "phonenumber", "tel", "msisdn", "number"}
@@ -32,10 +33,6 @@ class InputFormat(StrEnum):
     CSV = "csv"
     JSONL = "jsonl"
     LINES = "lines"
-
-
-class InputError(ValueError):
-    """The input as a whole cannot be read (not one bad row: those become rejects)."""
 
 
 def open_source(source: str, encoding: str = "utf-8-sig") -> TextIO:

@@ -23,6 +23,7 @@ from typing import Any
 from voiceotp.client.batch.items import Item, Reject, State
 from voiceotp.client.batch.records import Mark, Outcome, Record, record_from_row
 from voiceotp.client.batch.sqlitefile import connect, lock_journal, pregrow_wal
+from voiceotp.errors import JournalError as JournalError  # re-exported: defined in voiceotp.errors
 
 __all__ = ["SCHEMA_VERSION", "Journal", "JournalError"]
 
@@ -56,10 +57,6 @@ _RESULT_COLUMNS = (
     " strftime('%Y-%m-%dT%H:%M:%fZ', started_at, 'unixepoch'),"
     " strftime('%Y-%m-%dT%H:%M:%fZ', finished_at, 'unixepoch'), reason"
 )
-
-
-class JournalError(Exception):
-    """The journal file is missing, foreign, or in a state that forbids the operation."""
 
 
 class Journal:

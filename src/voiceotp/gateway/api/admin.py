@@ -24,7 +24,7 @@ from starlette.routing import Route
 from voiceotp.gateway.admin import Admin, AdminError, NotFound, describe
 from voiceotp.gateway.admincheck import INT_RANGES, SETTINGS
 from voiceotp.gateway.api.body import BodyTooLarge, read_body
-from voiceotp.gateway.service import Gateway
+from voiceotp.gateway.submit.service import Gateway
 
 log = logging.getLogger(__name__)
 PREFIX = "/admin/api"

@@ -5,9 +5,7 @@ from __future__ import annotations
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive
 
-
-class BodyTooLarge(Exception):
-    """The body is larger than the configured limit."""
+from voiceotp.errors import BodyTooLarge as BodyTooLarge  # re-exported: defined in voiceotp.errors
 
 
 async def read_asgi_body(receive: Receive, declared: str | None, limit: int) -> bytes:

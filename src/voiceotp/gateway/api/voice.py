@@ -25,8 +25,8 @@ from starlette.types import Receive, Scope, Send
 from voiceotp.gateway.api import soap, wsdl
 from voiceotp.gateway.api.body import BodyTooLarge, read_asgi_body
 from voiceotp.gateway.clientip import client_ip
-from voiceotp.gateway.rules import Answer
-from voiceotp.gateway.service import Gateway, build_result
+from voiceotp.gateway.submit.rules import Answer
+from voiceotp.gateway.submit.service import Gateway, build_result
 from voiceotp.protocol import (
     CONTENT_TYPES,
     Code,

@@ -16,16 +16,16 @@ import xml.etree.ElementTree as ET
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from voiceotp.errors import (
+    UnreadableXml as UnreadableXml,  # re-exported: defined in voiceotp.errors
+)
+
 # The declaration must open the document (after a UTF-8 BOM at most); ASCII in every
 # encoding this module decodes (UTF-16 bodies are left to the parser).
 _DECLARATION = re.compile(rb"<\?xml\s[^>]*?\?>")
 _ENCODING = re.compile(rb"""\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
 # WHATWG: the labels gb2312 and gbk decode as GB18030 (their superset), as browsers do.
 _SUPERSET = {"gb2312": "gb18030", "gbk": "gb18030"}
-
-
-class UnreadableXml(ValueError):
-    """The body is not XML we accept; the message says why (it goes into SOAP Faults)."""
 
 
 def parse_untrusted(body: bytes) -> ET.Element:

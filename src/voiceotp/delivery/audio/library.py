@@ -1,0 +1,68 @@
+"""The prompt sets one gateway speaks, loaded once and shared by its dialers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from voiceotp.delivery.audio.prompt import DEFAULT_TIMING, Prompt, Timing, render_prompt
+from voiceotp.delivery.audio.prompts import EspeakRunner, PromptSet, load_prompt_set, run_espeak
+from voiceotp.delivery.audio.voices import DEFAULT_LANGUAGE, LANGUAGES
+
+__all__ = ["PromptLibrary"]
+
+
+class PromptLibrary:
+    """Per-language prompt sets (a recorded folder where configured, espeak-ng otherwise),
+    one clip cache directory and one :class:`Timing`.
+
+    Call :meth:`warm` at start-up: it may run espeak-ng and encodes every clip to G.711,
+    after which :meth:`render` only joins bytes (sub-millisecond, fine on an event loop).
+    """
+
+    def __init__(
+        self,
+        *,
+        directories: Mapping[str, Path | str] | None = None,
+        cache_dir: Path | str | None = None,
+        timing: Timing = DEFAULT_TIMING,
+        default_language: str = DEFAULT_LANGUAGE,
+        runner: EspeakRunner = run_espeak,
+    ) -> None:
+        unknown = sorted({*(directories or {}), default_language} - set(LANGUAGES))
+        if unknown:
+            raise ValueError(f"unknown prompt languages: {', '.join(unknown)}")
+        self.directories = dict(directories or {})
+        self.cache_dir = cache_dir
+        self.timing = timing
+        self.default_language = default_language
+        self._runner = runner
+        self._sets: dict[str, PromptSet] = {}
+        self._lock = threading.Lock()  # one load per language, even from several threads
+
+    def prompt_set(self, language: str | None = None) -> PromptSet:
+        """The loaded prompt set of ``language`` (default language when None)."""
+        lang = language or self.default_language
+        with self._lock:
+            if lang not in self._sets:
+                self._sets[lang] = load_prompt_set(
+                    lang,
+                    directory=self.directories.get(lang),
+                    cache_dir=self.cache_dir,
+                    runner=self._runner,
+                )
+            return self._sets[lang]
+
+    def warm(self, languages: Iterable[str] | None = None) -> None:
+        """Load and G.711-encode the prompt sets of ``languages`` (default: all known)."""
+        for lang in languages if languages is not None else LANGUAGES:
+            prompts = self.prompt_set(lang)
+            prompts.encoded("ulaw")
+            prompts.encoded("alaw")
+
+    def render(self, code: str, language: str | None = None, repeat: int = 2) -> Prompt:
+        """What the callee hears for ``code`` (see :func:`render_prompt`)."""
+        return render_prompt(
+            code, repeat=repeat, prompts=self.prompt_set(language), timing=self.timing
+        )

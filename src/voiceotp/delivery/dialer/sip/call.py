@@ -1,0 +1,304 @@
+"""The life of one outbound SIP call: INVITE transaction, CANCEL, ACK, RTP, BYE.
+
+Timers follow RFC 3261 §17.1: INVITE retransmitted at T1, 2·T1, 4·T1 … until a
+provisional arrives (Timer A) and given up after 64·T1 without any answer (Timer B);
+CANCEL and BYE retransmitted at T1 doubling up to T2 (Timer E) for at most 64·T1 (F).
+Every final response is ACKed: non-2xx inside the INVITE transaction, 2xx as a new
+transaction along the dialog. Messages arrive in :attr:`SipCall.inbox` from the shared
+transport; ``None`` in the inbox is a wake-up (dialer closing, playback over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import dataclass, field
+
+from voiceotp.delivery.dialer.base import (
+    UNREACHABLE,
+    CallOutcome,
+    CallRequest,
+    CallStatus,
+    outcome_for_sip,
+)
+from voiceotp.delivery.dialer.rtp import RtpPacer
+from voiceotp.delivery.dialer.sip.config import SipTrunk
+from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answer
+from voiceotp.delivery.dialer.sip.digest import answer_challenge
+from voiceotp.delivery.dialer.sip.message import SipMessage
+from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
+from voiceotp.delivery.dialer.sip.sdp import build_offer, parse_answer
+from voiceotp.delivery.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
+from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
+
+__all__ = ["CallEnv", "SipCall"]
+
+NO_COMMON_CODEC_Q850 = 88  # incompatible destination: what PBXs send on a codec mismatch
+
+
+@dataclass(frozen=True)
+class CallEnv:
+    """What a call shares with its dialer."""
+
+    trunk: SipTrunk
+    transport: SipTransport
+    pacer: RtpPacer
+    trunk_address: Address
+
+
+@dataclass
+class _Times:
+    invite_at: float | None = None
+    ring_at: float | None = None
+    answer_at: float | None = None
+    end_at: float | None = None
+
+
+@dataclass
+class SipCall:
+    """One call; :meth:`run` returns its outcome and never raises for call failures."""
+
+    env: CallEnv
+    request: CallRequest
+    leg: CallLeg
+    rtp: asyncio.DatagramTransport
+    inbox: asyncio.Queue[SipMessage | None] = field(default_factory=asyncio.Queue)
+    closing: bool = False
+    times: _Times = field(default_factory=_Times)
+    cancel_reason: CallStatus | None = None
+    cancel_sent: bool = False
+    detail: str = ""
+    last_ack: SipMessage | None = None
+    early_sdp: bytes = b""  # from a 18x: the answer when a carrier's 200 repeats none
+    _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
+
+    def deliver(self, message: SipMessage, source: Address) -> None:
+        self.inbox.put_nowait(message)
+
+    def close(self) -> None:
+        """Ask the call to end now (CANCEL or BYE); it returns CANCELED."""
+        self.closing = True
+        self.inbox.put_nowait(None)
+
+    def _closing(self) -> bool:
+        # A method, not the attribute, so type narrowing does not outlive an await.
+        return self.closing
+
+    # -- plumbing -----------------------------------------------------------------------
+    def _send(self, message: SipMessage) -> None:
+        self.env.transport.send(message, self.env.trunk_address)
+
+    def _reply(self, request: SipMessage, status: int, reason: str) -> None:
+        # To where the request came from (RFC 3581): a carrier's BYE or OPTIONS may come
+        # from another node of its SBC cluster than the address we send to.
+        address = request.source or self.env.trunk_address
+        self.env.transport.send(response_to(request, status, reason), address)
+
+    async def _receive(self, until: float) -> SipMessage | None:
+        """Next message, or ``None`` at ``until`` (loop time) or on a wake-up."""
+        if not self.inbox.empty():
+            return self.inbox.get_nowait()
+        if until <= _now():
+            return None
+        try:
+            async with asyncio.timeout_at(until if math.isfinite(until) else None):
+                return await self.inbox.get()
+        except TimeoutError:
+            return None
+
+    def _handle_stray(self, message: SipMessage) -> None:
+        """Re-ACK retransmitted finals; answer requests that are not part of our flow."""
+        if not message.is_request:
+            ack = self._failure_acks.get(message.branch)
+            if ack is None and message.status < 300 and message.cseq[1] == "INVITE":
+                ack = self.last_ack
+            if ack is not None and message.status >= 200:
+                self._send(ack)
+            return
+        if message.method != "ACK":
+            self._reply(message, *stray_answer(message.method))
+
+    # -- the call -----------------------------------------------------------------------
+    async def run(self) -> CallOutcome:
+        """Place the call and return how it ended."""
+        final, invite = await self._invite_with_auth()
+        self.times.end_at = time.time()
+        if final is None:
+            if self.cancel_sent and self.cancel_reason is not None:
+                return self._outcome(self.cancel_reason, None, None)
+            if self.closing:
+                return self._outcome(CallStatus.CANCELED, None, None)
+            return self._outcome(UNREACHABLE.status, None, UNREACHABLE.q850)
+        if final.status >= 300:
+            return self._failure_outcome(final)
+        return await self._talk(invite, final)
+
+    async def _invite_with_auth(self) -> tuple[SipMessage | None, SipMessage]:
+        offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
+        host, port = self.rtp.get_extra_info("sockname")[:2]
+        sdp = build_offer(
+            session_id=int(time.time()),
+            host=self.env.trunk.public_host or str(host),
+            port=int(port),
+            codecs=offered,
+        )
+        ring_deadline = _now() + self.request.ring_timeout_s
+        self.times.invite_at = time.time()
+        invite = self.leg.invite(sdp)
+        final = await self._invite_transaction(invite, ring_deadline)
+        if final is not None and final.status in (401, 407) and not self.closing:
+            auth = self._answer_challenge(final, invite)
+            if auth is not None:
+                invite = self.leg.invite(sdp, auth=auth)
+                final = await self._invite_transaction(invite, ring_deadline)
+        return final, invite
+
+    async def _invite_transaction(
+        self, invite: SipMessage, ring_deadline: float
+    ) -> SipMessage | None:
+        trunk = self.env.trunk
+        tx = InviteTransaction(
+            invite,
+            self.leg.cancel(invite),
+            t1=trunk.t1_s,
+            t2=trunk.t2_s,
+            send=self._send,
+            now=_now(),
+        )
+        if self.cancel_reason is not None:  # ring timeout passed during an auth round
+            tx.cancel(_now())
+        while True:
+            wake = tx.wake() if self.cancel_reason else min(tx.wake(), ring_deadline)
+            message = await self._receive(wake)
+            now = _now()
+            if message is not None and tx.owns(message):
+                final = tx.on_response(message, now)
+                if final is not None:
+                    return self._on_final(invite, final)
+                if message.status in (180, 183) and self.times.ring_at is None:
+                    self.times.ring_at = time.time()
+                if 100 < message.status < 200 and message.body:
+                    self.early_sdp = message.body
+            elif message is not None:
+                self._handle_stray(message)
+            if self.cancel_reason is None and (self.closing or now >= ring_deadline):
+                self.cancel_reason = CallStatus.CANCELED if self.closing else CallStatus.NO_ANSWER
+                tx.cancel(now)
+            self.cancel_sent = tx.canceling is not None
+            failure = tx.on_timer(now)
+            if failure is None and self.closing and not tx.proceeding:
+                failure = "dialer closed before the trunk answered"
+            if failure is not None:
+                self.detail = failure
+                return None
+
+    def _on_final(self, invite: SipMessage, final: SipMessage) -> SipMessage:
+        if final.status >= 300:
+            ack = self.leg.ack_failure(invite, final)
+            self._failure_acks[invite.branch] = ack
+            self.last_ack = ack
+            self._send(ack)
+        return final
+
+    def _failure_outcome(self, final: SipMessage) -> CallOutcome:
+        self.detail = failure_detail(final)
+        status, q850 = failure_status(final, self.cancel_reason)
+        return self._outcome(status, final.status, q850)
+
+    def _outcome(self, status: CallStatus, sip_code: int | None, q850: int | None) -> CallOutcome:
+        t = self.times
+        duration = round(t.end_at - t.answer_at, 3) if t.end_at and t.answer_at else 0.0
+        times = (t.invite_at, t.ring_at, t.answer_at, t.end_at)
+        return CallOutcome(status, sip_code, q850, *times, duration, self.detail)
+
+    # -- answered -----------------------------------------------------------------------
+    async def _talk(self, invite: SipMessage, final: SipMessage) -> CallOutcome:
+        self.times.answer_at = time.time()
+        self.leg.confirm(final)
+        self.last_ack = self.leg.ack_success(invite)
+        self._send(self.last_ack)
+        status, q850 = outcome_for_sip(final.status)  # a 2xx: ANSWERED, Q.850 16
+        offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
+        media = parse_answer(final.body or self.early_sdp, offered)
+        reason = ""
+        if self.closing:
+            status, self.detail = CallStatus.CANCELED, "dialer closed as the call was answered"
+        elif media is None:
+            status, q850 = CallStatus.FAILED, NO_COMMON_CODEC_Q850
+            self.detail = f"no common codec with our offer ({'/'.join(offered)}) in the answer"
+            reason = f'Q.850;cause={q850};text="no common codec"'
+        else:
+            payload = self.request.audio[media.codec][: int(self.request.max_duration_s * 8000)]
+            stream = self.env.pacer.start(
+                self.rtp, (media.host, media.port), payload, media.payload_type
+            )
+            stream.on_done = lambda: self.inbox.put_nowait(None)
+            ended_by_callee = await self._play(stream.done)
+            stream.stop()
+            self.detail = f"played {stream.sent * 0.02:.2f} s of {media.codec}"
+            if ended_by_callee:
+                self.times.end_at = time.time()
+                self.detail += "; callee hung up"
+                return self._outcome(status, final.status, q850)
+            if self._closing():
+                status = CallStatus.CANCELED
+                self.detail += "; dialer closed during playback"
+        self.times.end_at = time.time()
+        await self._hang_up(reason)
+        return self._outcome(status, final.status, q850)
+
+    async def _play(self, done: asyncio.Event) -> bool:
+        """Wait for the end of playback or the call cap; ``True`` if the callee sent BYE."""
+        cap = _now() + self.request.max_duration_s
+        while not done.is_set() and not self.closing:
+            message = await self._receive(cap)
+            if message is None:
+                if _now() >= cap:
+                    self.detail = "call cap reached"
+                    return False
+                continue
+            if message.is_request and message.method == "BYE":
+                self._reply(message, 200, "OK")
+                return True
+            self._handle_stray(message)
+        return False
+
+    def _answer_challenge(
+        self, challenge: SipMessage, request: SipMessage
+    ) -> tuple[str, str] | None:
+        trunk = self.env.trunk
+        user = trunk.username or trunk.from_user
+        return answer_challenge(challenge, request, username=user, password=trunk.password)
+
+    async def _hang_up(self, reason: str = "") -> None:
+        """Send BYE (``Reason`` header when given), answering one digest challenge to it."""
+        bye = self.leg.bye(reason)
+        final = await self._non_invite(bye)
+        auth = self._answer_challenge(final, bye) if final and final.status in (401, 407) else None
+        if auth is not None:  # some trunks challenge every request, BYE too
+            final = await self._non_invite(self.leg.bye(reason, auth=auth))
+        if final is None:
+            self.detail += "; no answer to BYE"
+        elif final.status >= 300:
+            self.detail += f"; BYE answered {final.status}"
+
+    async def _non_invite(self, request: SipMessage) -> SipMessage | None:
+        """Run one BYE transaction (Timer E/F); its final, or ``None`` at Timer F."""
+        trunk = self.env.trunk
+        tx = NonInviteTransaction(
+            request, t1=trunk.t1_s, t2=trunk.t2_s, send=self._send, now=_now()
+        )
+        while tx.final is None:
+            message = await self._receive(tx.wake())
+            if message is not None and tx.owns(message):
+                tx.on_response(message)
+            elif message is not None:
+                self._handle_stray(message)
+            if tx.on_timer(_now()):
+                return None
+        return tx.final
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()

@@ -1,0 +1,56 @@
+"""Settings of one SIP trunk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from voiceotp.delivery.dialer.base import CODECS
+
+__all__ = ["SipTrunk"]
+
+
+@dataclass(frozen=True)
+class SipTrunk:
+    """Where and how :class:`~voiceotp.delivery.dialer.sip.SipDialer` places calls.
+
+    Every request goes to ``host:port`` (the trunk acts as our outbound proxy). ``domain``
+    names the trunk in URIs (default ``host:port``); ``username``/``password`` answer
+    401/407 digest challenges (username defaults to ``from_user``). ``public_host`` is
+    the address written in Via, Contact and SDP when it differs from ``bind_host``
+    (behind NAT, or binding 0.0.0.0). ``rtp_port_min``..``rtp_port_max`` pins each
+    call's RTP socket to a range the firewall opens (both 0: ephemeral ports).
+    """
+
+    host: str
+    port: int = 5060
+    from_user: str = "voiceotp"
+    domain: str = ""
+    username: str = ""
+    password: str = field(default="", repr=False)
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 0
+    public_host: str = ""
+    codecs: tuple[str, ...] = ("PCMU", "PCMA")
+    rtp_port_min: int = 0
+    rtp_port_max: int = 0
+    t1_s: float = 0.5
+    t2_s: float = 4.0
+    linger_s: float = 32.0  # Timer D: how long ended calls still re-ACK retransmitted finals
+    user_agent: str = "voiceotp"
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.codecs if c not in CODECS]
+        if unknown or not self.codecs:
+            raise ValueError(f"codecs must be a non-empty subset of {sorted(CODECS)}")
+        if self.t1_s <= 0 or self.t2_s < self.t1_s:
+            raise ValueError("need 0 < t1_s <= t2_s")
+        ports = (self.rtp_port_min, self.rtp_port_max)
+        if ports != (0, 0) and not 1024 <= ports[0] <= ports[1] <= 65535:
+            raise ValueError(
+                "rtp_port_min..rtp_port_max must satisfy 1024 <= min <= max <= 65535 "
+                "(or both be 0 for ephemeral ports)"
+            )
+
+    @property
+    def sip_domain(self) -> str:
+        return self.domain or (self.host if self.port == 5060 else f"{self.host}:{self.port}")

@@ -1,0 +1,163 @@
+"""SipDialer: places calls through one SIP trunk from one UDP socket."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+
+from voiceotp.delivery.dialer.base import UNREACHABLE, CallOutcome, CallRequest, CallStatus
+from voiceotp.delivery.dialer.rtp import RtpPacer
+from voiceotp.delivery.dialer.sip.call import CallEnv, SipCall
+from voiceotp.delivery.dialer.sip.config import SipTrunk
+from voiceotp.delivery.dialer.sip.dialog import CallLeg
+from voiceotp.delivery.dialer.sip.rtpport import RtpPorts
+from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
+from voiceotp.protocol import mask_mobile
+
+__all__ = ["SipDialer"]
+
+log = logging.getLogger(__name__)
+NO_RESOURCE_Q850 = 47  # resource unavailable, unspecified
+
+
+async def _resolve(host: str, port: int) -> Address:
+    """The trunk's IPv4 address; resolved once so sends never block on DNS."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+    except OSError as exc:
+        raise OSError(f"cannot resolve SIP trunk {host!r}: {exc}") from exc
+    address = infos[0][4]
+    return str(address[0]), int(address[1])
+
+
+class SipDialer:
+    """A :class:`~voiceotp.delivery.dialer.base.Dialer` over a SIP trunk.
+
+    Any number of calls share the signalling socket (demultiplexed by Call-ID) and one
+    RTP pacer; each call has its own RTP port. The socket opens on the first call or on
+    :meth:`start`.
+    """
+
+    def __init__(self, trunk: SipTrunk, *, pacer: RtpPacer | None = None) -> None:
+        self.trunk = trunk
+        self.pacer = pacer or RtpPacer()
+        self._transport: SipTransport | None = None
+        self._trunk_address: Address = (trunk.host, trunk.port)
+        self._open_lock = asyncio.Lock()
+        self._rtp_ports = RtpPorts(trunk.bind_host, trunk.rtp_port_min, trunk.rtp_port_max)
+        self._calls: dict[str, SipCall] = {}
+        self._closed = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def start(self) -> SipTransport:
+        """Resolve the trunk once and open the signalling socket (idempotent)."""
+        async with self._open_lock:
+            if self._transport is None:
+                self._trunk_address = await _resolve(self.trunk.host, self.trunk.port)
+                self._transport = await SipTransport.bind(
+                    self.trunk.bind_host, self.trunk.bind_port
+                )
+            return self._transport
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._calls)
+
+    async def dial(self, call: CallRequest) -> CallOutcome:
+        """Place ``call`` through the trunk and wait for its end."""
+        if not any(codec in call.audio for codec in self.trunk.codecs):
+            raise ValueError(f"call {call.call_id} has no audio in {self.trunk.codecs}")
+        refused = self._refusal(call)
+        if refused is not None:
+            return refused
+        try:
+            transport = await self.start()
+        except OSError as exc:  # trunk name does not resolve, or the bind address is wrong
+            log.warning("SIP dialer cannot start: %s", exc)
+            return CallOutcome(
+                UNREACHABLE.status, None, UNREACHABLE.q850, end_at=time.time(), detail=str(exc)
+            )
+        try:
+            rtp = await self._rtp_ports.open()
+        except OSError as exc:  # port range exhausted, or out of file descriptors
+            outcome = CallOutcome(
+                CallStatus.FAILED,
+                None,
+                NO_RESOURCE_Q850,
+                end_at=time.time(),
+                detail=f"cannot open an RTP socket, nothing dialed: {exc}",
+            )
+            log.warning("call %s not placed: %s", call.call_id, outcome.detail)
+            return outcome
+        try:
+            # aclose() may have run while the socket was opening
+            outcome = self._refusal(call) or await self._place(call, transport, rtp)
+        finally:
+            self._rtp_ports.release(rtp)
+        log.info(
+            "call %s to %s: %s (%s) %s",
+            call.call_id,
+            mask_mobile(call.mobile),
+            outcome.status,
+            outcome.sip_code,
+            outcome.detail,
+        )
+        return outcome
+
+    def _refusal(self, call: CallRequest) -> CallOutcome | None:
+        now = time.time()
+        if self._closed:
+            return CallOutcome(CallStatus.CANCELED, None, None, end_at=now, detail="dialer closed")
+        if call.deadline is not None and now >= call.deadline:
+            return CallOutcome(CallStatus.EXPIRED, None, None, end_at=now, detail="deadline")
+        return None
+
+    async def _place(
+        self, call: CallRequest, transport: SipTransport, rtp: asyncio.DatagramTransport
+    ) -> CallOutcome:
+        sip_call = SipCall(self._env(transport), call, self._new_leg(transport, call.mobile), rtp)
+        call_id = sip_call.leg.call_id
+        self._calls[call_id] = sip_call
+        self._idle.clear()
+        transport.register(call_id, sip_call.deliver)
+        try:
+            return await sip_call.run()
+        finally:
+            del self._calls[call_id]
+            if not self._calls:
+                self._idle.set()
+            if sip_call.last_ack is None:
+                transport.unregister(call_id)
+            else:
+                transport.linger(
+                    call_id, sip_call.last_ack, self._trunk_address, self.trunk.linger_s
+                )
+
+    def _env(self, transport: SipTransport) -> CallEnv:
+        return CallEnv(self.trunk, transport, self.pacer, self._trunk_address)
+
+    def _new_leg(self, transport: SipTransport, mobile: str) -> CallLeg:
+        host, port = transport.local_address
+        public = self.trunk.public_host or host
+        domain = self.trunk.sip_domain
+        return CallLeg(
+            request_uri=f"sip:{mobile}@{domain}",
+            from_uri=f"sip:{self.trunk.from_user}@{domain}",
+            contact_uri=f"sip:{self.trunk.from_user}@{public}:{port}",
+            via_host=f"{public}:{port}",
+            user_agent=self.trunk.user_agent,
+        )
+
+    async def aclose(self) -> None:
+        """End calls in flight (CANCEL before answer, BYE after) and close the sockets."""
+        self._closed = True
+        for sip_call in list(self._calls.values()):
+            sip_call.close()
+        await self._idle.wait()  # each call finishes its CANCEL/BYE transaction (<= 64*T1)
+        await self.pacer.aclose()
+        if self._transport is not None:
+            self._transport.close()

@@ -1,0 +1,82 @@
+"""SDP offer/answer for one G.711 audio stream (RFC 4566, RFC 3264), sans I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from voiceotp.delivery.dialer.base import CODECS
+
+__all__ = ["MediaAnswer", "build_offer", "parse_answer"]
+
+
+@dataclass(frozen=True)
+class MediaAnswer:
+    """Where to send RTP and in which codec, from the callee's SDP answer."""
+
+    host: str
+    port: int
+    codec: str
+    payload_type: int
+
+
+def build_offer(*, session_id: int, host: str, port: int, codecs: Sequence[str]) -> bytes:
+    """An SDP offer of ``codecs`` (names from :data:`CODECS`, preferred first)."""
+    types = [CODECS[c] for c in codecs]
+    lines = [
+        "v=0",
+        f"o=voiceotp {session_id} {session_id} IN IP4 {host}",
+        "s=voiceotp",
+        f"c=IN IP4 {host}",
+        "t=0 0",
+        f"m=audio {port} RTP/AVP {' '.join(str(t) for t in types)}",
+        *(f"a=rtpmap:{CODECS[c]} {c}/8000" for c in codecs),
+        "a=ptime:20",
+        "a=sendrecv",
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def parse_answer(body: bytes, offered: Sequence[str]) -> MediaAnswer | None:
+    """The first audio format of the answer we offered, or ``None`` if there is none."""
+    host, media_host, port = "", "", 0
+    formats: list[int] = []
+    rtpmap: dict[int, str] = {}
+    in_audio = False
+    for raw in body.decode("utf-8", "replace").splitlines():
+        kind, _, value = raw.strip().partition("=")
+        if kind == "c":
+            address = value.split()[-1].split("/")[0] if value.split() else ""
+            if in_audio:
+                media_host = address
+            else:
+                host = address
+        elif kind == "m":
+            fields = value.split()
+            in_audio = len(fields) >= 4 and fields[0] == "audio" and not formats
+            if in_audio:
+                port, formats = _port(fields[1]), [int(f) for f in fields[3:] if f.isdigit()]
+        elif kind == "a" and in_audio and value.startswith("rtpmap:"):
+            number, _, encoding = value[len("rtpmap:") :].partition(" ")
+            if number.isdigit():
+                rtpmap[int(number)] = encoding.split("/")[0].upper()
+    return _choose(media_host or host, port, formats, rtpmap, offered)
+
+
+def _port(field: str) -> int:
+    """``<port>`` or ``<port>/<number of ports>`` (RFC 4566 §5.14); 0 when unreadable."""
+    port = field.split("/", 1)[0]
+    return int(port) if port.isdigit() and int(port) < 65536 else 0
+
+
+def _choose(
+    host: str, port: int, formats: list[int], rtpmap: dict[int, str], offered: Sequence[str]
+) -> MediaAnswer | None:
+    if not host or port == 0:  # port 0: stream rejected
+        return None
+    static = {pt: name for name, pt in CODECS.items()}
+    for payload_type in formats:
+        codec = rtpmap.get(payload_type) or static.get(payload_type)
+        if codec is not None and codec in offered:
+            return MediaAnswer(host, port, codec, payload_type)
+    return None

@@ -1,0 +1,112 @@
+"""One UDP socket for all calls' SIP signalling, demultiplexed by Call-ID.
+
+Each call registers a handler under its Call-ID; the handler matches transactions by
+branch and CSeq. Requests for calls we do not know get 481 (RFC 3261 §12.2.2), except
+OPTIONS: trunks ping their peers with it and count anything but 200 as "peer down". After
+a call ends its last ACK lingers for Timer D (32 s) so that retransmitted finals are ACKed
+again instead of being ignored, and a retransmitted BYE (our 200 was lost) is answered
+again instead of running into the callee's Timer F.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import cast
+
+from voiceotp.delivery.dialer.sip.dialog import response_to
+from voiceotp.delivery.dialer.sip.message import SipMessage, SipParseError, parse_message
+
+__all__ = ["Address", "SipTransport"]
+
+log = logging.getLogger(__name__)
+Address = tuple[str, int]
+Handler = Callable[[SipMessage, Address], None]
+
+
+class SipTransport(asyncio.DatagramProtocol):
+    """The SIP socket of one dialer."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self._handlers: dict[str, Handler] = {}
+        self.received = 0
+        self.sent = 0
+
+    @classmethod
+    async def bind(cls, host: str, port: int) -> SipTransport:
+        """Open the socket on ``host:port`` (0 for an ephemeral port)."""
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_datagram_endpoint(cls, local_addr=(host, port))
+        return protocol
+
+    @property
+    def local_address(self) -> Address:
+        assert self.transport is not None
+        host, port = self.transport.get_extra_info("sockname")[:2]
+        return str(host), int(port)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # The selector loop's datagram transport does not subclass DatagramTransport.
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def register(self, call_id: str, handler: Handler) -> None:
+        self._handlers[call_id] = handler
+
+    def unregister(self, call_id: str) -> None:
+        self._handlers.pop(call_id, None)
+
+    def linger(self, call_id: str, ack: SipMessage, address: Address, seconds: float) -> None:
+        """Keep ACKing retransmitted final responses of an ended call for ``seconds``."""
+        data = ack.to_bytes()
+
+        def reack(message: SipMessage, source: Address) -> None:
+            if not message.is_request:
+                if message.status >= 200 and message.cseq[1] == "INVITE":
+                    self.send_bytes(data, address)
+            elif message.method in ("BYE", "OPTIONS"):
+                self.send(response_to(message, 200, "OK"), source)
+            elif message.method != "ACK":
+                self.send(response_to(message, 481, "Call/Transaction Does Not Exist"), source)
+
+        self._handlers[call_id] = reack
+        asyncio.get_running_loop().call_later(seconds, self._drop_linger, call_id, reack)
+
+    def _drop_linger(self, call_id: str, handler: Handler) -> None:
+        if self._handlers.get(call_id) is handler:
+            del self._handlers[call_id]
+
+    def send(self, message: SipMessage, address: Address) -> None:
+        self.send_bytes(message.to_bytes(), address)
+
+    def send_bytes(self, data: bytes, address: Address) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.sendto(data, address)
+            self.sent += 1
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.received += 1
+        if not data.strip():  # keep-alive CRLFs
+            return
+        try:
+            message = parse_message(data)
+        except (SipParseError, ValueError) as exc:
+            log.debug("dropped unreadable SIP datagram from %s: %s", addr, exc)
+            return
+        message.source = addr
+        handler = self._handlers.get(message.call_id)
+        if handler is not None:
+            handler(message, addr)
+        elif message.method == "OPTIONS":
+            self.send(response_to(message, 200, "OK"), addr)
+        elif message.is_request and message.method != "ACK":
+            self.send(response_to(message, 481, "Call/Transaction Does Not Exist"), addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP errors on UDP are not tied to a call; the transaction timers end the call.
+        log.debug("SIP socket error: %s", exc)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()

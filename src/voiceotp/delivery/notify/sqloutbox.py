@@ -1,0 +1,128 @@
+"""The SQL outbox: status reports waiting to be pushed, in the gateway's own store.
+
+:class:`SqlOutbox` implements :class:`~voiceotp.delivery.notify.outbox.Outbox` over the
+``outbox`` table (migration 0002). Rows are written by :class:`~voiceotp.delivery.fence.
+SqlFence` in the transaction that finishes the call (:func:`insert_outbox_in`), so a
+finished call and its report commit together. ``due`` leases what it returns (``next_at``
+moves ``lease_s`` ahead) so two notifier processes never push one report at once; on
+PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from voiceotp.delivery.notify.outbox import OutboxItem
+from voiceotp.delivery.notify.report import StatusReport
+from voiceotp.store.base import Store
+from voiceotp.store.rows import Row, Tx
+
+__all__ = ["SqlOutbox", "insert_outbox_in", "row_lock"]
+
+_COLUMNS = "report_id, account, callback_url, report, attempts, next_at, created_at"
+_ANY_DUE = "SELECT 1 FROM outbox WHERE state = 'pending' AND next_at <= $1 LIMIT 1"
+
+
+def row_lock(store: Store, clause: str) -> str:
+    """``clause`` (e.g. ``FOR UPDATE``) on PostgreSQL; nothing on SQLite, whose
+    ``BEGIN IMMEDIATE`` already serialises writers."""
+    from voiceotp.store.postgres import PostgresStore
+
+    return f" {clause}" if isinstance(store, PostgresStore) else ""
+
+
+async def insert_outbox_in(tx: Tx, item: OutboxItem) -> None:
+    """Queue ``item`` inside ``tx``; a report id already there is left alone."""
+    await tx.execute(
+        f"INSERT INTO outbox ({_COLUMNS}, state, note) "  # noqa: S608 - constant columns
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', '') ON CONFLICT DO NOTHING",
+        item.report_id,
+        item.account,
+        item.callback_url,
+        json.dumps(asdict(item.report), separators=(",", ":")),
+        item.attempts,
+        item.next_at,
+        item.created_at,
+    )
+
+
+def _item(row: Row) -> OutboxItem:
+    report = StatusReport(**json.loads(row[3]))
+    return OutboxItem(report, str(row[1]), str(row[2]), float(row[6]), int(row[4]), float(row[5]))
+
+
+class SqlOutbox:
+    """The :class:`~voiceotp.delivery.notify.outbox.Outbox` of a SQL store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pick = (
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND next_at <= $1 "  # noqa: S608
+            "ORDER BY next_at, created_at LIMIT $2" + row_lock(store, "FOR UPDATE SKIP LOCKED")
+        )
+
+    async def add(self, item: OutboxItem) -> None:
+        await self.store._transact(lambda tx: insert_outbox_in(tx, item))
+
+    async def due(self, now: float, limit: int, *, lease_s: float = 60.0) -> list[OutboxItem]:
+        # A read first: the notifier polls every second, and an empty write transaction
+        # would still take the write lock (and an fsync on SQLite) from the Submit path.
+        if not await self.store.read(_ANY_DUE, now):
+            return []
+
+        async def work(tx: Tx) -> list[OutboxItem]:
+            rows = await tx.fetch(self._pick, now, limit)
+            for row in rows:
+                await tx.execute(
+                    "UPDATE outbox SET next_at = $2 WHERE report_id = $1", row[0], now + lease_s
+                )
+            return [_item(r) for r in rows]
+
+        return await self.store._transact(work)
+
+    async def mark_delivered(self, report_ids: Sequence[str], now: float) -> None:
+        async def work(tx: Tx) -> None:
+            for report_id in report_ids:
+                await tx.execute(
+                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, note = $2 "
+                    "WHERE report_id = $1",
+                    report_id,
+                    f"at {now:.0f}",
+                )
+
+        await self.store._transact(work)
+
+    async def mark_retry(self, report_id: str, next_at: float, error: str) -> None:
+        await self._update(
+            "UPDATE outbox SET attempts = attempts + 1, next_at = $2, note = $3 "
+            "WHERE report_id = $1",
+            report_id,
+            next_at,
+            error[:500],
+        )
+
+    async def give_up(self, report_id: str, reason: str) -> None:
+        await self._update(
+            "UPDATE outbox SET state = 'abandoned', note = $2 WHERE report_id = $1",
+            report_id,
+            reason[:500],
+        )
+
+    async def state(self, report_id: str) -> str | None:
+        """pending, delivered or abandoned (None: no such report)."""
+        rows = await self.store.read("SELECT state FROM outbox WHERE report_id = $1", report_id)
+        return str(rows[0][0]) if rows else None
+
+    async def get(self, report_id: str) -> OutboxItem | None:
+        """The stored item (attempts and next_at as they are now)."""
+        sql = f"SELECT {_COLUMNS} FROM outbox WHERE report_id = $1"  # noqa: S608 - constant
+        rows = await self.store.read(sql, report_id)
+        return _item(rows[0]) if rows else None
+
+    async def _update(self, sql: str, *args: object) -> None:
+        async def work(tx: Tx) -> None:
+            await tx.execute(sql, *args)
+
+        await self.store._transact(work)

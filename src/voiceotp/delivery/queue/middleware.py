@@ -1,0 +1,92 @@
+"""Queue behaviour as small pieces around each dial attempt (dramatiq's middleware idea).
+
+A worker asks every middleware, in order, ``before_dial`` (an outcome here replaces the
+call: it is not dialed) and ``after_dial`` (a follow-up job here is a redial). Two ship:
+:class:`DeadlineCheck` (an expired job is never dialed) and :class:`Redial`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from voiceotp.delivery.dialer.base import CallOutcome, CallStatus, canonical_row
+from voiceotp.delivery.queue.base import Job
+
+__all__ = ["DeadlineCheck", "Middleware", "Redial", "RedialPolicy", "default_middleware"]
+
+
+class Middleware(Protocol):
+    """Hooks around one dial attempt; both are pure decisions (no I/O)."""
+
+    def before_dial(self, job: Job, now: float) -> CallOutcome | None:
+        """An outcome that ends the attempt without dialing, or None to go on."""
+        ...
+
+    def after_dial(self, job: Job, outcome: CallOutcome, now: float) -> Job | None:
+        """A follow-up job (a redial), or None."""
+        ...
+
+
+class DeadlineCheck:
+    """The code is only valid until the job's deadline: at or past it, EXPIRED."""
+
+    def before_dial(self, job: Job, now: float) -> CallOutcome | None:
+        if now < job.deadline:
+            return None
+        row = canonical_row(CallStatus.EXPIRED)
+        late = now - job.deadline
+        return CallOutcome(
+            row.status, row.sip_code, row.q850, end_at=now, detail=f"{late:.0f} s past deadline"
+        )
+
+    def after_dial(self, job: Job, outcome: CallOutcome, now: float) -> Job | None:
+        return None
+
+
+@dataclass(frozen=True)
+class RedialPolicy:
+    """Seconds to wait before each redial, per status: ``{NO_ANSWER: (30.0,)}`` (the
+    default) redials once, 30 s after a ring-out; statuses not listed are never redialed."""
+
+    delays: Mapping[CallStatus, Sequence[float]] = field(
+        default_factory=lambda: {CallStatus.NO_ANSWER: (30.0,)}
+    )
+
+    def __post_init__(self) -> None:
+        never = {CallStatus.ANSWERED, CallStatus.EXPIRED, CallStatus.RELAYED}
+        if never & set(self.delays):
+            raise ValueError("answered, expired and relayed calls are never redialed")
+        if any(d < 0 for delays in self.delays.values() for d in delays):
+            raise ValueError("redial delays must be >= 0")
+
+    def delay_after(self, status: CallStatus, attempt: int) -> float | None:
+        """Seconds before attempt ``attempt + 1`` after ``status``, or None (no redial)."""
+        delays = self.delays.get(status, ())
+        return delays[attempt - 1] if attempt <= len(delays) else None
+
+
+class Redial:
+    """Schedules the next attempt per :class:`RedialPolicy`, if it can start before the
+    deadline."""
+
+    def __init__(self, policy: RedialPolicy | None = None) -> None:
+        self.policy = policy or RedialPolicy()
+
+    def before_dial(self, job: Job, now: float) -> CallOutcome | None:
+        return None
+
+    def after_dial(self, job: Job, outcome: CallOutcome, now: float) -> Job | None:
+        delay = self.policy.delay_after(outcome.status, job.attempt)
+        if delay is None:
+            return None
+        not_before = now + delay
+        if not_before >= job.deadline:
+            return None
+        return replace(job, attempt=job.attempt + 1, not_before=not_before)
+
+
+def default_middleware(policy: RedialPolicy | None = None) -> list[Middleware]:
+    """Deadline check, then redials per ``policy``."""
+    return [DeadlineCheck(), Redial(policy)]

@@ -1,0 +1,1 @@
+"""The Submit pipeline: decode -> rules (directory, limits, abuse) -> store.accept."""

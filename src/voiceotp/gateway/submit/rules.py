@@ -1,0 +1,289 @@
+"""The validation pipeline (protocol reference §6) as ONE table of small rules.
+
+Each rule looks at the request context and either answers (an :class:`Answer` ends the
+pipeline) or returns None to let the next rule run. A few rules are coroutines (they
+read the store); the runner awaits those. Reordering the table reorders the checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from voiceotp.gateway.submit.directory import AccountState, IPAddress
+from voiceotp.gateway.submit.limits import CapRefusal, Reservation
+from voiceotp.protocol import Code, IncomingRequest, Method, Verdict, is_valid_mobile
+from voiceotp.protocol import verify_password as check_password
+from voiceotp.store import Acceptance, AcceptStatus, CallRecord
+
+if TYPE_CHECKING:
+    from voiceotp.gateway.submit.service import Gateway
+
+_CONTENT = re.compile(r"[0-9]{4,6}")
+ALL = frozenset(Method)
+SUBMIT = frozenset({Method.SUBMIT})
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """How the pipeline ended: a code, and what goes with it."""
+
+    code: int
+    voiceid: str = "0"
+    num: int = 0
+    n: int | None = None  # the limit in 4081/4086/4082 messages
+    call: CallRecord | None = None
+    msg: str | None = None  # instead of the code's message (only where the code is shared)
+
+
+@dataclass(slots=True)
+class Ctx:
+    """One request travelling through the pipeline."""
+
+    method: Method
+    request: IncomingRequest
+    client_ip: IPAddress | None
+    now: float
+    idempotency_header: str | None = None
+    account: AccountState | None = None
+    verdict: Verdict | None = None
+    reservation: Reservation | None = None
+    owned_key: str | None = None  # idempotency key this request owns until it answers
+
+    def param(self, name: str) -> str:
+        return self.request.get(name)
+
+    @property
+    def idem_key(self) -> str | None:
+        """The idempotency key of a Submit: the header's, else the dynamic password's."""
+        if self.idempotency_header:
+            key = "h:" + self.idempotency_header
+        elif self.verdict is Verdict.DYNAMIC:
+            key = f"d:{self.param('mobile')}:{self.param('content')}:{self.param('time')}"
+        else:
+            return None
+        # Bounded, so no client can make a batch's insert fail (``time`` may be zero-padded).
+        return key if len(key) <= 128 else "s:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+RuleResult = Answer | None
+# An Idempotency-Key already used for another mobile or content (keys are per account):
+# nothing is done. Code 0 (no code of the table fits; its class says "nothing accepted"),
+# with a message saying what to do, since a retry with the same key never succeeds.
+KEY_REUSED = Answer(
+    Code.FAILED,
+    msg="提交失败,Idempotency-Key已用于另一手机号码或内容,请换用新的Idempotency-Key",
+)
+Rule = Callable[["Gateway", Ctx], RuleResult | Awaitable[RuleResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    rule: Rule
+    methods: frozenset[Method] = ALL
+    is_async: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Decided once here, so the runner does not inspect every result.
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.rule))
+
+
+# ---- 1. server-wide deny list ------------------------------------------------------------
+def deny_ip(gw: Gateway, ctx: Ctx) -> RuleResult:
+    return Answer(Code.IP_DENIED) if gw.directory.policy.denies_ip(ctx.client_ip) else None
+
+
+# ---- 2. presence -------------------------------------------------------------------------
+def _required(name: str, code: Code) -> Rule:
+    def rule(gw: Gateway, ctx: Ctx) -> RuleResult:
+        return None if ctx.param(name) else Answer(code)
+
+    rule.__name__ = f"{name}_given"
+    return rule
+
+
+account_given = _required("account", Code.ACCOUNT_EMPTY)
+password_given = _required("password", Code.PASSWORD_EMPTY)
+mobile_given = _required("mobile", Code.MOBILE_EMPTY)
+content_given = _required("content", Code.CONTENT_EMPTY)
+
+
+# ---- 3. credentials ----------------------------------------------------------------------
+async def load_account(gw: Gateway, ctx: Ctx) -> RuleResult:
+    ctx.account = await gw.directory.account(ctx.param("account"))
+    return None
+
+
+def credentials(gw: Gateway, ctx: Ctx) -> RuleResult:
+    account = ctx.account
+    if account is None:
+        return Answer(Code.AUTH_FAILED)
+    submit = ctx.method is Method.SUBMIT
+    ctx.verdict = check_password(
+        ctx.param("password"),
+        account=account.name,
+        apikey=account.apikey,
+        time=ctx.param("time") or None,
+        now=ctx.now,
+        mobile=ctx.param("mobile") if submit else None,
+        content=ctx.param("content") if submit else None,
+        window_s=gw.settings.password_window_s,
+        allow_static=not account.require_dynamic,
+    )
+    if ctx.verdict is Verdict.EXPIRED:
+        return Answer(Code.PASSWORD_EXPIRED)
+    return Answer(Code.AUTH_FAILED) if ctx.verdict is Verdict.WRONG else None
+
+
+# ---- 4. freezes --------------------------------------------------------------------------
+def abuse_frozen(gw: Gateway, ctx: Ctx) -> RuleResult:
+    assert ctx.account is not None
+    return Answer(Code.ABUSE_FROZEN) if ctx.account.state == "abuse_frozen" else None
+
+
+def operator_frozen(gw: Gateway, ctx: Ctx) -> RuleResult:
+    assert ctx.account is not None
+    return Answer(Code.ACCOUNT_FROZEN) if ctx.account.state == "frozen" else None
+
+
+# ---- 5. the account's allow-list ---------------------------------------------------------
+def allow_list(gw: Gateway, ctx: Ctx) -> RuleResult:
+    assert ctx.account is not None
+    return None if ctx.account.allows_ip(ctx.client_ip) else Answer(Code.IP_NOT_ALLOWED)
+
+
+# ---- 6-8. the number and the content -----------------------------------------------------
+def mobile_format(gw: Gateway, ctx: Ctx) -> RuleResult:
+    return None if is_valid_mobile(ctx.param("mobile")) else Answer(Code.MOBILE_INVALID)
+
+
+def blacklist(gw: Gateway, ctx: Ctx) -> RuleResult:
+    assert ctx.account is not None
+    mobile = ctx.param("mobile")
+    listed = mobile in gw.directory.policy.blacklist or mobile in ctx.account.blacklist
+    return Answer(Code.MOBILE_BLACKLISTED) if listed else None
+
+
+def content_format(gw: Gateway, ctx: Ctx) -> RuleResult:
+    return None if _CONTENT.fullmatch(ctx.param("content")) else Answer(Code.CONTENT_INVALID)
+
+
+def sensitive_words(gw: Gateway, ctx: Ctx) -> RuleResult:
+    content = ctx.param("content")
+    hit = any(word in content for word in gw.directory.policy.sensitive_words)
+    return Answer(Code.CONTENT_SENSITIVE) if hit else None
+
+
+# ---- idempotency: before the caps, or a retry would be refused as a second send ----------
+async def idempotent_replay(gw: Gateway, ctx: Ctx) -> RuleResult:
+    key = ctx.idem_key
+    if key is None:
+        return None
+    assert ctx.account is not None
+    used = await gw.replays.claim(ctx.account.id, key)
+    if used is None:
+        ctx.owned_key = key
+        return None
+    if used.fits(ctx.param("mobile"), ctx.param("content")):
+        return Answer(Code.OK, voiceid=used.voiceid)
+    return KEY_REUSED
+
+
+# ---- 9. rate cap, per-number caps --------------------------------------------------------
+def rate_cap(gw: Gateway, ctx: Ctx) -> RuleResult:
+    assert ctx.account is not None
+    allowed = gw.rate_limiter.allow(ctx.account.id, ctx.account.rate_per_s, ctx.now)
+    return None if allowed else Answer(Code.RATE_LIMITED)
+
+
+async def number_caps(gw: Gateway, ctx: Ctx) -> RuleResult:
+    assert ctx.account is not None
+    got = await gw.caps.reserve(ctx.account.id, ctx.param("mobile"), ctx.now, ctx.account.caps)
+    if isinstance(got, CapRefusal):
+        return Answer(got.code, n=got.limit)
+    ctx.reservation = got
+    return None
+
+
+# ---- 10-11. hold a unit and store the call -----------------------------------------------
+async def hold_and_queue(gw: Gateway, ctx: Ctx) -> RuleResult:
+    assert ctx.account is not None
+    item = Acceptance(
+        account_id=ctx.account.id,
+        mobile=ctx.param("mobile"),
+        content=ctx.param("content"),
+        now=ctx.now,
+        deadline=ctx.now + gw.settings.call_validity_s,
+        idem_key=ctx.idem_key,
+    )
+    outcome = await gw.store.accept(item)
+    if outcome.status is AcceptStatus.ACCEPTED:
+        ctx.reservation = None  # the slot is now a real call
+        await gw.after_accept(ctx, outcome.voiceid)
+        return Answer(Code.OK, voiceid=outcome.voiceid)
+    if outcome.status is AcceptStatus.REPLAY:
+        return Answer(Code.OK, voiceid=outcome.voiceid)
+    if outcome.status is AcceptStatus.KEY_REUSED:
+        return KEY_REUSED
+    return Answer(Code.BALANCE_LOW)
+
+
+# ---- GetNum and Query ----------------------------------------------------------------------
+async def report_balance(gw: Gateway, ctx: Ctx) -> RuleResult:
+    assert ctx.account is not None
+    return Answer(Code.OK, num=await gw.store.get_balance(ctx.account.id))
+
+
+async def report_call(gw: Gateway, ctx: Ctx) -> RuleResult:
+    assert ctx.account is not None
+    call = await gw.store.get_call(ctx.param("voiceid"))
+    if call is None or call.account_id != ctx.account.id:
+        return Answer(Code.VOICEID_UNKNOWN)
+    return Answer(Code.OK, voiceid=call.voiceid, call=call)
+
+
+PIPELINE: tuple[Step, ...] = (
+    Step("deny_ip", deny_ip),  # 400
+    Step("account_given", account_given),  # 401
+    Step("password_given", password_given),  # 402
+    Step("mobile_given", mobile_given, SUBMIT),  # 403
+    Step("content_given", content_given, SUBMIT),  # 404
+    Step("load_account", load_account),
+    Step("credentials", credentials),  # 405, 40501
+    Step("abuse_frozen", abuse_frozen),  # 408
+    Step("operator_frozen", operator_frozen),  # 4050
+    Step("allow_list", allow_list),  # 4052
+    Step("mobile_format", mobile_format, SUBMIT),  # 406
+    Step("blacklist", blacklist, SUBMIT),  # 4030
+    Step("content_format", content_format, SUBMIT),  # 4070
+    Step("sensitive_words", sensitive_words, SUBMIT),  # 407
+    Step("idempotent_replay", idempotent_replay, SUBMIT),  # 2 with the original voiceid
+    Step("rate_cap", rate_cap, SUBMIT),  # 4090
+    Step("number_caps", number_caps, SUBMIT),  # 4081, 4086, 4082
+    Step("hold_and_queue", hold_and_queue, SUBMIT),  # 4051 or 2
+    Step("report_balance", report_balance, frozenset({Method.GETNUM})),  # 2 + num
+    Step("report_call", report_call, frozenset({Method.QUERY})),  # 2 + status, or 4100
+)
+
+
+# The table filtered per method once, so the runner does not test every step's methods.
+_STEPS_BY_METHOD = {m: tuple(s for s in PIPELINE if m in s.methods) for m in Method}
+
+
+async def run_pipeline(gw: Gateway, ctx: Ctx, steps: tuple[Step, ...] | None = None) -> Answer:
+    """Run the steps for ``ctx.method`` in order (default: the table); first answer wins."""
+    chosen = _STEPS_BY_METHOD[ctx.method] if steps is None else steps
+    for step in chosen:
+        if ctx.method not in step.methods:
+            continue
+        result = step.rule(gw, ctx)
+        if step.is_async:
+            result = await result  # type: ignore[misc]
+        if result is not None:
+            return result  # type: ignore[return-value]
+    return Answer(Code.FAILED)  # unreachable with the table above: every method answers

@@ -1,0 +1,211 @@
+"""The gateway's core, without HTTP: a request in, a :class:`Result` out.
+
+:class:`Gateway` holds what the rules need (settings, store, directory, caps, clock) and
+:meth:`Gateway.handle` runs the pipeline. It never raises: anything unexpected is logged
+and answered with code 0 (提交失败: nothing was accepted, retry later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from voiceotp.gateway.admin import Admin
+from voiceotp.gateway.observe import Observer
+from voiceotp.gateway.settings import Settings
+from voiceotp.gateway.submit.abuse import AbuseDetector, AbuseLimits
+from voiceotp.gateway.submit.directory import Directory, IPAddress
+from voiceotp.gateway.submit.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
+from voiceotp.gateway.submit.rules import Answer, Ctx, run_pipeline
+from voiceotp.protocol import (
+    Code,
+    GetNumResult,
+    IncomingRequest,
+    Method,
+    QueryResult,
+    Result,
+    SubmitResult,
+    message_for,
+)
+from voiceotp.store import KeyUse, Store
+from voiceotp.store.keys import KeyBox
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], float]
+
+
+class ReplayGuard:
+    """Idempotency: finds stored keys, and makes concurrent repeats wait for the first.
+
+    :meth:`claim` either returns what the key was already used for (the caller compares
+    mobile and content: a replay, or a key reused for another request), or makes the
+    caller the key's owner until :meth:`release`; repeats arriving meanwhile wait for
+    the owner's outcome instead of racing it (and being refused by the per-number cap).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pending: dict[tuple[int, str], asyncio.Future[KeyUse | None]] = {}
+
+    async def claim(self, account_id: int, key: str) -> KeyUse | None:
+        """The key's first use, or None: then the caller owns the key and must release it."""
+        slot = (account_id, key)
+        while (pending := self._pending.get(slot)) is not None:
+            used = await asyncio.shield(pending)
+            if used is not None:
+                return used
+        self._pending[slot] = asyncio.get_running_loop().create_future()
+        try:
+            stored = await self._store.find_idempotent(account_id, key)
+        except BaseException:
+            self.release(account_id, key, None)
+            raise
+        if stored:
+            self.release(account_id, key, stored)
+        return stored
+
+    def release(self, account_id: int, key: str, used: KeyUse | None) -> None:
+        """Publish the owner's outcome (its call, or None if nothing was accepted)."""
+        future = self._pending.pop((account_id, key), None)
+        if future is not None and not future.done():
+            future.set_result(used)
+
+
+class Gateway:
+    """Everything the validation pipeline reads, plus :meth:`handle`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Clock = time.time,
+        caps: NumberCapCounter | None = None,
+        observer: Observer | None = None,
+        on_accepted: Callable[[str, float], Awaitable[None]] | None = None,
+    ) -> None:
+        """``on_accepted`` is called with (voiceid, deadline) of every newly accepted
+        call (delivery's queue); ``observer`` holds the metrics (a new one by default)."""
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.keybox = KeyBox(settings.secret_key)
+        self.directory = Directory(store, self.keybox, settings)
+        self.caps: NumberCapCounter = caps or MemoryNumberCaps()
+        self.rate_limiter = RateLimiter()
+        self.replays = ReplayGuard(store)
+        self.admin = Admin(store, self.keybox, clock, on_change=self.directory.load)
+        self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze)
+        self.observer = observer or Observer()
+        store.add_batch_listener(self.observer.batch.observe)
+        self.on_accepted = on_accepted
+
+    async def start(self) -> None:
+        """Load policy, and warm in-process caps from the last 24 h of calls."""
+        await self.directory.load()
+        if isinstance(self.caps, MemoryNumberCaps):
+            self.caps.warm(await self.store.recent_calls(self.clock() - 86_400))
+
+    async def handle(
+        self,
+        request: IncomingRequest,
+        client_ip: IPAddress | None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Result:
+        """Answer one decoded request (the pipeline, then the result document's fields)."""
+        method = request.method or Method.SUBMIT
+        ctx = Ctx(method, request, client_ip, self.clock(), idempotency_key or None)
+        answer = Answer(Code.FAILED)
+        try:
+            answer = await run_pipeline(self, ctx) if request.method else _unknown_method(self, ctx)
+        except Exception:
+            log.exception("request failed inside the pipeline; answering code 0")
+        finally:
+            if ctx.reservation is not None or ctx.owned_key is not None:
+                await self._settle(ctx, answer)
+        return build_result(method, answer)
+
+    async def _settle(self, ctx: Ctx, answer: Answer) -> None:
+        """Give back what a refused request took: its cap slot and its idempotency key."""
+        if ctx.reservation is not None:
+            try:
+                await self.caps.release(ctx.reservation)
+            except Exception:
+                log.exception("could not release a per-number cap reservation")
+        if ctx.owned_key is not None and ctx.account is not None:
+            used = None
+            if answer.code == Code.OK:
+                used = KeyUse(answer.voiceid, ctx.param("mobile"), ctx.param("content"))
+            self.replays.release(ctx.account.id, ctx.owned_key, used)
+
+    async def after_accept(self, ctx: Ctx, voiceid: str) -> None:
+        """Feed the abuse detectors; the call is already committed, so never fail here."""
+        assert ctx.account is not None
+        self.observer.accepted()
+        try:
+            await self.abuse.accepted(ctx.account.id, ctx.param("mobile"), ctx.now)
+        except Exception:
+            log.exception("abuse detection failed after accepting %s", voiceid)
+        if self.on_accepted is not None:
+            try:
+                await self.on_accepted(voiceid, ctx.now + self.settings.call_validity_s)
+            except Exception:  # the row is queued: the delivery sweep enqueues it again
+                log.exception("could not enqueue call %s", voiceid)
+
+    async def _abuse_freeze(self, account_id: int, detector: str, detail: str) -> None:
+        name = await self.store.account_name(account_id)
+        if name is None:
+            return
+        await self.store.update_account(name, state="abuse_frozen")
+        await self.store.record_audit(
+            account_id=account_id,
+            kind="abuse_freeze",
+            detail=f"{detector}: {detail}",
+            now=self.clock(),
+        )
+        self.directory.forget(name)
+
+
+def _unknown_method(gw: Gateway, ctx: Ctx) -> Answer:
+    """No or unknown ``method``: nothing is done; the deny list still answers first."""
+    if gw.directory.policy.denies_ip(ctx.client_ip):
+        return Answer(Code.IP_DENIED)
+    return Answer(Code.FAILED)
+
+
+def abuse_limits(settings: Settings) -> AbuseLimits:
+    return AbuseLimits(
+        distinct_numbers=settings.abuse_distinct_numbers,
+        distinct_window_s=settings.abuse_distinct_window_s,
+        prefix_burst=settings.abuse_prefix_burst,
+        prefix_window_s=settings.abuse_prefix_window_s,
+        failure_ratio=settings.abuse_failure_ratio,
+        failure_min_calls=settings.abuse_failure_min_calls,
+    )
+
+
+def build_result(method: Method, answer: Answer) -> Result:
+    """The result document for ``answer`` (message from the code table)."""
+    msg = answer.msg or message_for(answer.code, method, n=answer.n)
+    if method is Method.GETNUM:
+        return GetNumResult(answer.code, msg, answer.num)
+    if method is Method.QUERY:
+        call = answer.call
+        if call is None:
+            return QueryResult(answer.code, msg)
+        return QueryResult(
+            answer.code,
+            msg,
+            call.voiceid,
+            call.state.upper(),
+            call.sip_code,
+            int(call.created_at),
+            int(call.answer_time),
+            int(call.end_time),
+            call.duration,
+            call.attempts,
+        )
+    return SubmitResult(answer.code, msg, answer.voiceid)

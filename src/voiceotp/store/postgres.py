@@ -1,0 +1,143 @@
+"""The PostgreSQL store: asyncpg directly, one group-commit writer per process.
+
+A batch locks the rows of the accounts it touches (``FOR UPDATE``, in id order, so
+batches of several processes never deadlock), then checks idempotency keys and holds
+units. Every insert of an account's call happens under that account's row lock, so the
+key check cannot race another process, and the balance can never go below zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+
+from voiceotp.store.base import Store, T
+from voiceotp.store.batch import Committed, GroupCommitWriter, plan_batch
+from voiceotp.store.records import Acceptance, AcceptOutcome, KeyUse
+from voiceotp.store.rows import Row
+from voiceotp.store.voiceids import IdPool, VoiceIdMint
+
+LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE"
+EXISTING_KEYS = (
+    "SELECT c.account_id, c.idem_key, c.voiceid, c.mobile, c.content FROM calls c "
+    "JOIN unnest($1::int[], $2::text[]) AS k(a, key) ON c.account_id = k.a AND c.idem_key = k.key"
+)
+# One round trip for every write of a batch: debit the accounts, insert the calls, and
+# write one hold per inserted call (data-modifying CTEs run in one statement).
+WRITE_BATCH = (
+    "WITH debit AS (UPDATE accounts a SET balance = a.balance - d.n "
+    "FROM unnest($8::int[], $9::bigint[]) AS d(id, n) WHERE a.id = d.id RETURNING a.id), "
+    "c AS (INSERT INTO calls (voiceid, account_id, mobile, content, state, idem_key, "
+    "created_at, deadline, attempts, sip_code, answer_time, end_time, duration) "
+    "SELECT v, a, m, c, 'queued', k, t, d, 0, 0, 0, 0, 0 FROM unnest($1::bigint[], $2::int[], "
+    "$3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[]) AS u(v, a, m, c, k, t, d) "
+    "RETURNING voiceid, account_id, created_at) "
+    "INSERT INTO ledger (account_id, delta, reason, voiceid, created_at) "
+    "SELECT account_id, -1, 'hold', voiceid, created_at FROM c"
+)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """``postgresql+asyncpg://`` or ``postgres://`` -> what asyncpg takes."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+class _PgTx:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self._conn.execute(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self._conn.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        row: Row | None = await self._conn.fetchrow(sql, *args)
+        return row
+
+
+class PostgresStore(Store):
+    """Store on a PostgreSQL database (several gateway processes may share it)."""
+
+    def __init__(self, url: str, *, id_key: bytes, batch_max: int = 512, pool_size: int = 8):
+        self._dsn = asyncpg_dsn(url)
+        self._pool_size = pool_size
+        self._ids = IdPool(VoiceIdMint(id_key))
+        self._writer = GroupCommitWriter(
+            self._commit_batch, batch_max=batch_max, observe=self._observe_batch
+        )
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            self._dsn, min_size=2, max_size=self._pool_size, command_timeout=30
+        )
+        self._writer.start()
+
+    async def close(self) -> None:
+        await self._writer.stop()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "store not open"
+        return self._pool
+
+    async def read(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self.pool.fetch(sql, *args))
+
+    async def _transact(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await work(_PgTx(conn))
+
+    async def accept(self, item: Acceptance) -> AcceptOutcome:
+        return await self._writer.submit(item)
+
+    async def _commit_batch(self, items: list[Acceptance]) -> Committed:
+        await self._reserve_ids(len(items))
+        async with self.pool.acquire() as conn, conn.transaction():
+            outcomes = await self._apply(conn, items)
+        return outcomes, None  # PostgreSQL's COMMIT returns once the WAL is flushed
+
+    async def _apply(
+        self, conn: asyncpg.Connection, items: Sequence[Acceptance]
+    ) -> list[AcceptOutcome]:
+        account_ids = sorted({i.account_id for i in items})
+        balances = {r[0]: r[1] for r in await conn.fetch(LOCK_BALANCES, account_ids)}
+        keyed = [i for i in items if i.idem_key]
+        existing = {}
+        if keyed:
+            rows = await conn.fetch(
+                EXISTING_KEYS, [i.account_id for i in keyed], [i.idem_key for i in keyed]
+            )
+            existing = {(r[0], r[1]): KeyUse(str(r[2]), str(r[3]), str(r[4])) for r in rows}
+        plan = plan_batch(items, balances, existing, iter(self._ids.take, None))
+        if plan.new_calls:
+            new = plan.new_calls
+            await conn.execute(
+                WRITE_BATCH,
+                [v for v, _ in new],
+                [i.account_id for _, i in new],
+                [i.mobile for _, i in new],
+                [i.content for _, i in new],
+                [i.idem_key for _, i in new],
+                [float(i.now) for _, i in new],
+                [float(i.deadline) for _, i in new],
+                list(plan.debits),
+                list(plan.debits.values()),
+            )
+        return plan.outcomes
+
+    async def _reserve_ids(self, n: int) -> None:
+        size = self._ids.shortfall(n)
+        if size:
+            last = await self.pool.fetchval(
+                "UPDATE counters SET value = value + $1 WHERE name = 'voiceid_seq' RETURNING value",
+                size,
+            )
+            self._ids.add_block(int(last), size)

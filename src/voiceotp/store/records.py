@@ -1,0 +1,145 @@
+"""Plain values the store hands out and takes in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from voiceotp.errors import StoreError as StoreError  # re-exported: defined in voiceotp.errors
+from voiceotp.errors import StoreUnavailable as StoreUnavailable
+
+ACTIVE, FROZEN, ABUSE_FROZEN = "active", "frozen", "abuse_frozen"
+ACCOUNT_STATES = (ACTIVE, FROZEN, ABUSE_FROZEN)
+QUEUED, DIALING = "queued", "dialing"
+FINAL_STATES = (
+    "ANSWERED",
+    "BUSY",
+    "NO_ANSWER",
+    "REJECTED",
+    "FAILED",
+    "EXPIRED",
+    "CANCELED",
+    "RELAYED",  # handed to an upstream that accepted it; its final status is unknown
+)
+POLICY_KINDS = ("deny_ip", "blacklist", "sensitive_word")
+
+# Balances. Operators may raise a balance to MAX_BALANCE, and no single change may move
+# more units than that. Refunds of held units are not capped by it (a top-up to the maximum
+# while calls are queued must not make their refunds fail), so they may pass it by the few
+# units held then; BALANCE_LIMIT, the schema's CHECK, is the hard ceiling for every path.
+# Both stay far below int64 (9.2e18): no balance + change, and no SUM(ledger), overflows,
+# and every balance is exact as a float64 (JSON clients).
+MAX_BALANCE = 10**12
+BALANCE_LIMIT = 10**15
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """An account as stored; ``apikey_enc`` is the APIKEY encrypted with the server key."""
+
+    id: int
+    name: str
+    apikey_enc: str
+    balance: int
+    state: str = ACTIVE
+    require_dynamic: bool = False
+    allow_ips: tuple[str, ...] = ()
+    rate_per_s: int | None = None
+    cap_minute: int | None = None
+    cap_hour: int | None = None
+    cap_day: int | None = None
+    callback_url: str = ""
+    version: int = 1
+    refund_unconnected: bool | None = None  # charge policy; None: the server's default
+    blacklist: frozenset[str] = field(default_factory=frozenset)
+
+
+# Columns update_account() may change (everything but id, name, balance).
+ACCOUNT_SETTABLE = (
+    "apikey_enc",
+    "state",
+    "require_dynamic",
+    "allow_ips",
+    "rate_per_s",
+    "cap_minute",
+    "cap_hour",
+    "cap_day",
+    "callback_url",
+    "refund_unconnected",  # charge policy override (None: the server's default)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """A Submit that passed every rule: hold one unit and queue the call, or refuse."""
+
+    account_id: int
+    mobile: str
+    content: str
+    now: float
+    deadline: float
+    idem_key: str | None = None
+
+
+class AcceptStatus(StrEnum):
+    ACCEPTED = "accepted"  # unit held, call row committed (code 2)
+    REPLAY = "replay"  # idempotent repeat: the original voiceid, nothing new (code 2)
+    KEY_REUSED = "key_reused"  # the key was used for another mobile/content (code 0)
+    NO_BALANCE = "no_balance"  # nothing written (code 4051)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUse:
+    """The request an idempotency key was first accepted for (keys are per account).
+
+    A repeat of the key is a replay only for the same mobile and content; the stored
+    call row holds both, so no column of its own is needed.
+    """
+
+    voiceid: str
+    mobile: str
+    content: str
+
+    def fits(self, mobile: str, content: str) -> bool:
+        return self.mobile == mobile and self.content == content
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOutcome:
+    status: AcceptStatus
+    voiceid: str = "0"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One accepted call: what the delivery queue consumes and Query reports."""
+
+    voiceid: str
+    account_id: int
+    mobile: str
+    content: str
+    state: str
+    created_at: float
+    deadline: float
+    attempts: int = 0
+    sip_code: int = 0
+    answer_time: float = 0.0
+    end_time: float = 0.0
+    duration: int = 0
+    claimed_by: str | None = None
+    lease_until: float | None = None
+
+
+def refund_due(state: str, *, refund_unconnected: bool) -> bool:
+    """The charge policy: keep the held unit, or give it back when the call never connected.
+    RELAYED is billable like ANSWERED (the upstream took the call and charges us)."""
+    return refund_unconnected and state not in ("ANSWERED", "RELAYED")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: int
+    account_id: int | None
+    kind: str
+    detail: str
+    created_at: float

@@ -1,0 +1,176 @@
+"""The gateway's tables, as SQLAlchemy Core metadata (Alembic migrates from it).
+
+Times are Unix seconds as floats (REAL / DOUBLE PRECISION): the clock is injected and
+the vectors use whole seconds. ``calls`` rows are the seam to delivery: an accepted
+Submit is a row in state ``queued`` that the queue claims.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from voiceotp.store.records import BALANCE_LIMIT
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(16), nullable=False, unique=True),
+    Column("apikey_enc", Text, nullable=False),
+    Column("balance", BigInteger, nullable=False, default=0),
+    # active | frozen (operator) | abuse_frozen (detector, cleared by an operator)
+    Column("state", String(16), nullable=False, default="active"),
+    Column("require_dynamic", Boolean, nullable=False, default=False),
+    Column("allow_ips", Text, nullable=False, default=""),  # comma-separated IPs/CIDRs
+    Column("rate_per_s", Integer, nullable=True),  # NULL: the server default
+    Column("cap_minute", Integer, nullable=True),
+    Column("cap_hour", Integer, nullable=True),
+    Column("cap_day", Integer, nullable=True),
+    Column("callback_url", Text, nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", Float, nullable=False),
+    # Charge policy (migration 0002): refund calls that never connected? NULL = server default.
+    Column("refund_unconnected", Boolean, nullable=True),
+    CheckConstraint("balance >= 0", name="balance_not_negative"),
+    # Migration 0003: the hard ceiling of every balance (records.BALANCE_LIMIT).
+    CheckConstraint(f"balance <= {BALANCE_LIMIT}", name="balance_within_limit"),
+)
+
+account_blacklist = Table(
+    "account_blacklist",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("mobile", String(32), primary_key=True),
+)
+
+# Server-wide lists: kind is deny_ip | blacklist | sensitive_word.
+policy_entries = Table(
+    "policy_entries",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(128), primary_key=True),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    # On SQLite the voiceid is the rowid itself (INTEGER PRIMARY KEY): one B-tree less.
+    Column(
+        "voiceid",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("mobile", String(16), nullable=False),
+    Column("content", String(8), nullable=False),
+    # queued -> dialing -> ANSWERED|BUSY|NO_ANSWER|REJECTED|FAILED|EXPIRED|CANCELED
+    Column("state", String(16), nullable=False),
+    Column("idem_key", String(160), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("deadline", Float, nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("sip_code", Integer, nullable=False, default=0),
+    Column("answer_time", Float, nullable=False, default=0),
+    Column("end_time", Float, nullable=False, default=0),
+    Column("duration", Integer, nullable=False, default=0),
+    # Delivery (migration 0002): a requeued call (redial) is not due before this time.
+    Column("not_before", Float, nullable=False, server_default=text("0")),
+    # Partial: most Submits carry no key, and their rows need no entry here.
+    Index(
+        "calls_idempotency",
+        "account_id",
+        "idem_key",
+        unique=True,
+        sqlite_where=text("idem_key IS NOT NULL"),
+        postgresql_where=text("idem_key IS NOT NULL"),
+    ),
+    Index("calls_by_state", "state", "created_at"),  # the delivery queue's claims
+    Index("calls_by_time", "created_at"),  # warming per-number caps at start
+)
+
+# Every balance change with its reason: sum(delta) per account == accounts.balance.
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("reason", String(32), nullable=False),  # topup | hold | refund | adjust
+    Column("voiceid", BigInteger, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index("ledger_by_account", "account_id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", Integer, nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+)
+
+# Small named counters: voiceid_seq (blocks of ids), policy_version (cache invalidation).
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+# ---- delivery (migration 0002) ---------------------------------------------------------------
+# One row per dial attempt of a call (the call record / CDR); times are Unix seconds, NULL
+# when the step never happened.
+call_attempts = Table(
+    "call_attempts",
+    metadata,
+    Column("voiceid", BigInteger, primary_key=True, autoincrement=False),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(16), nullable=False),
+    Column("sip_code", Integer, nullable=True),
+    Column("q850", Integer, nullable=True),
+    Column("submit_at", Float, nullable=False),
+    Column("invite_at", Float, nullable=True),
+    Column("ring_at", Float, nullable=True),
+    Column("answer_at", Float, nullable=True),
+    Column("end_at", Float, nullable=True),
+    Column("duration", Float, nullable=False, default=0),
+    Column("worker", String(64), nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+)
+
+# Status reports waiting to be pushed (written in the transaction that finishes the call).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("report_id", String(64), primary_key=True),
+    Column("account", String(16), nullable=False),
+    Column("callback_url", Text, nullable=False),
+    Column("report", Text, nullable=False),  # the StatusReport as JSON
+    Column("state", String(16), nullable=False),  # pending | delivered | abandoned
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Index("outbox_due", "state", "next_at"),
+)

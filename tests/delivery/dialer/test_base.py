@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+
+from voiceotp.delivery.dialer import (
+    OUTCOME_TABLE,
+    CallStatus,
+    canonical_row,
+    outcome_for_sip,
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (200, CallStatus.ANSWERED),
+        (486, CallStatus.BUSY),
+        (600, CallStatus.BUSY),
+        (487, CallStatus.NO_ANSWER),
+        (408, CallStatus.NO_ANSWER),
+        (480, CallStatus.NO_ANSWER),
+        (603, CallStatus.REJECTED),
+        (404, CallStatus.FAILED),
+        (484, CallStatus.FAILED),
+        (500, CallStatus.FAILED),
+        (503, CallStatus.FAILED),
+        (599, CallStatus.FAILED),
+    ],
+)
+def test_protocol_readme_section_7_mapping(code: int, status: CallStatus) -> None:
+    assert outcome_for_sip(code)[0] is status
+
+
+def test_q850_causes_follow_rfc_3398() -> None:
+    assert outcome_for_sip(486)[1] == 17  # user busy
+    assert outcome_for_sip(404)[1] == 1  # unallocated number
+    assert outcome_for_sip(480)[1] == 18  # no user responding
+    assert outcome_for_sip(603)[1] == 21  # call rejected
+
+
+def test_codes_outside_the_table_fall_back_by_class() -> None:
+    assert outcome_for_sip(202) == (CallStatus.ANSWERED, 16)
+    assert outcome_for_sip(302) == (CallStatus.FAILED, 31)
+    assert outcome_for_sip(418) == (CallStatus.FAILED, 31)
+    assert outcome_for_sip(599) == (CallStatus.FAILED, 41)
+
+
+@pytest.mark.parametrize("code", [100, 183, 199, 700, 0])
+def test_non_final_codes_are_refused(code: int) -> None:
+    with pytest.raises(ValueError, match="final"):
+        outcome_for_sip(code)
+
+
+@pytest.mark.parametrize("status", list(CallStatus))
+def test_every_status_has_exactly_one_canonical_row(status: CallStatus) -> None:
+    rows = [r for r in OUTCOME_TABLE if r.status is status and r.canonical]
+    assert len(rows) == 1
+    assert canonical_row(status) is rows[0]
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        CallStatus.ANSWERED,
+        CallStatus.BUSY,
+        CallStatus.NO_ANSWER,
+        CallStatus.REJECTED,
+        CallStatus.FAILED,
+    ],
+)
+def test_canonical_rows_map_back_to_their_status(status: CallStatus) -> None:
+    row = canonical_row(status)
+    assert row.sip_code is not None
+    assert outcome_for_sip(row.sip_code) == (status, row.q850)
+
+
+def test_canceled_and_expired_are_not_reachable_from_a_sip_code_alone() -> None:
+    assert canonical_row(CallStatus.EXPIRED).sip_code is None
+    # 487 only says "we cancelled"; why (ring timeout or shutdown) is the dialer's to say.
+    assert canonical_row(CallStatus.CANCELED).sip_code == 487
+    assert outcome_for_sip(487)[0] is CallStatus.NO_ANSWER

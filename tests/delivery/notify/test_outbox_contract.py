@@ -1,0 +1,74 @@
+"""The Outbox contract: MemoryOutbox, and SqlOutbox on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.delivery.queue.sqlstores import NOW, SQL_KINDS, open_store, sql_settings
+from voiceotp.delivery.dialer import CallOutcome, CallStatus
+from voiceotp.delivery.notify import MemoryOutbox, Outbox, OutboxItem, StatusReport
+from voiceotp.delivery.notify.sqloutbox import SqlOutbox
+from voiceotp.gateway.settings import Settings
+
+
+def item(voiceid: str, created_at: float = NOW, next_at: float = NOW) -> OutboxItem:
+    outcome = CallOutcome(CallStatus.ANSWERED, 200, 16, answer_at=NOW + 3, end_at=NOW + 9)
+    report = StatusReport.from_outcome(
+        voiceid=voiceid, mobile="13800138000", outcome=outcome, submit_time=NOW, attempts=1
+    )
+    return OutboxItem(report, "V1", "http://127.0.0.1:9/hook", created_at, next_at=next_at)
+
+
+@pytest.fixture(params=["memory", *SQL_KINDS])
+def outbox_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings | None:
+    return None if request.param == "memory" else sql_settings(request, request.param, tmp_path)
+
+
+@pytest.fixture
+async def outbox(outbox_settings: Settings | None) -> AsyncIterator[Outbox]:
+    if outbox_settings is None:
+        yield MemoryOutbox()
+        return
+    async for store in open_store(outbox_settings):
+        yield SqlOutbox(store)
+
+
+async def test_due_items_come_oldest_first_and_are_leased(outbox: Outbox) -> None:
+    await outbox.add(item("2", next_at=NOW + 1))
+    await outbox.add(item("1"))
+    await outbox.add(item("3", next_at=NOW + 100))
+    due = await outbox.due(NOW + 5, 10, lease_s=60)
+    assert [i.report_id for i in due] == ["1-1", "2-1"]
+    assert due[0] == item("1")  # the report survives the round trip unchanged
+    assert await outbox.due(NOW + 5, 10) == []  # leased
+    assert {i.report_id for i in await outbox.due(NOW + 66, 10)} == {"1-1", "2-1"}
+
+
+async def test_a_report_added_twice_is_one_report(outbox: Outbox) -> None:
+    await outbox.add(item("1"))
+    await outbox.add(item("1", next_at=NOW - 50))
+    assert len(await outbox.due(NOW, 10)) == 1
+
+
+async def test_retry_counts_and_reschedules_delivered_and_abandoned_stop(outbox: Outbox) -> None:
+    for voiceid in ("1", "2", "3"):
+        await outbox.add(item(voiceid))
+    await outbox.due(NOW, 10)
+    await outbox.mark_retry("1-1", NOW + 30, "HTTP 500")
+    await outbox.mark_delivered(["2-1"], NOW)
+    await outbox.give_up("3-1", "no key")
+    assert await outbox.due(NOW + 29, 10) == []
+    [again] = await outbox.due(NOW + 30, 10)
+    assert (again.report_id, again.attempts) == ("1-1", 1)
+    later = await outbox.due(NOW + 10_000, 10)  # its lease ran out; the others are settled
+    assert [i.report_id for i in later] == ["1-1"]
+
+
+async def test_limit_is_respected(outbox: Outbox) -> None:
+    for n in range(5):
+        await outbox.add(item(str(n), created_at=NOW + n))
+    assert len(await outbox.due(NOW, 3)) == 3
+    assert len(await outbox.due(NOW, 3)) == 2
