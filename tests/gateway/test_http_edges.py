@@ -134,3 +134,14 @@ def test_public_url_setting() -> None:
     for bad in ("voice.example.com", "ftp://voice.example.com", "https://x/?a=1", "https://x/#f"):
         with pytest.raises(SettingsError, match="public_url"):
             Settings.load(environ={"VOICEOTP_DEV_MODE": "1"}, public_url=bad)
+
+
+@pytest.mark.parametrize("path", [VOICE + "/", "/healthz/", "/metrics/", "/admin/accounts/"])
+async def test_no_redirect_follows_the_host_header(
+    store: Store, settings: Settings, path: str
+) -> None:
+    """A trailing slash is not redirected to wherever ``Host`` says (an open redirect)."""
+    async with running(store, settings, now=NOW) as harness:
+        response = await harness.client().get(path, headers={"Host": "attacker.example"})
+    assert not 300 <= response.status_code < 400
+    assert "attacker.example" not in response.headers.get("location", "")

@@ -66,8 +66,22 @@ async def test_access_log_escapes_what_the_request_controls(
     assert len(lines) == 2
     for line in lines:
         assert line.isprintable()  # no newline, NUL, ESC...: one line, no terminal tricks
-    assert "account=X\\nFAKE\\x20L\\x00\\x1b mobile=" in lines[0]  # one field, visible
+    assert "account=X\\nF…(10) mobile=" in lines[0]  # one field, visible, cut short
     assert "mobile=138****000\\n code=" in lines[1]
+
+
+async def test_an_apikey_sent_as_the_account_is_not_logged(
+    store: Store, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="voiceotp.access")
+    async with running(store, settings, now=NOW) as harness:
+        await harness.client().get(VOICE + f"?method=GetNum&account={KEY1}&password={KEY1}")
+        await harness.client().get(VOICE + "?method=GetNum&account=V10000001&password=x")
+    lines = [r.getMessage() for r in caplog.records if r.name == "voiceotp.access"]
+    assert len(lines) == 2
+    assert KEY1[:4] not in lines[0]
+    assert f"account={KEY1[:3]}…(32) " in lines[0]
+    assert "account=V10000001 " in lines[1]
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,9 @@ class GatewayApp(Starlette):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._voice = VoiceEndpoint()
+        # Starlette would answer ``/path/`` with a 307 to an absolute URL built from the
+        # client's Host header: an open redirect. Paths are exact here.
+        self.router.redirect_slashes = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == VOICE_PATH:
@@ -80,6 +83,10 @@ def create_app(
     ``delivery`` (e.g. ``DeliveryRuntime``, as ``voiceotp serve`` passes it) runs the
     dialer worker, notifier and sweep in this process; without it the app only accepts.
     """
+
+    # A malformed multipart body is the client's problem, answered like any bad request;
+    # python-multipart's per-body warning would be a bare stderr line a client controls.
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

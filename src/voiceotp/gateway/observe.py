@@ -4,6 +4,7 @@ with numbers masked and secrets never written."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Awaitable, Callable
 from typing import IO, Any
@@ -21,6 +22,17 @@ __all__ = [
     "clean",
     "flush_access_log",
 ]
+
+
+_APIID_LIKE = re.compile(r"[A-Za-z]{1,3}[0-9]{1,13}")
+
+
+def loggable_account(value: str) -> str:
+    """An APIID as it is; anything else (a client that put its APIKEY in ``account``)
+    only by its first three characters, escaped, and its length."""
+    if _APIID_LIKE.fullmatch(value):
+        return value
+    return f"{clean(value[:3])}…({len(value)})" if value else "-"
 
 
 def clean(value: str) -> str:
@@ -94,7 +106,7 @@ class Observer:
                 clean(str(client)),
                 clean(method),
                 " soap" if soap else "",
-                clean(incoming.get("account")[:16]) or "-",
+                loggable_account(incoming.get("account")),
                 clean(mask_mobile(mobile)) if mobile else "-",
                 result.code,
                 seconds * 1000,

@@ -24,8 +24,27 @@ REFUSED = [
     "fc00::1",  # unique local
     "::ffff:127.0.0.1",  # IPv4-mapped loopback
     "::ffff:10.0.0.1",
+    # IPv6 forms that carry an IPv4 address are judged by it, or refused
+    "::7f00:1",  # IPv4-compatible loopback
+    "::10.0.0.1",
+    "::ffff:0:7f00:1",  # IPv4-translated
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+    "64:ff9b:1::808:808",  # local-use NAT64
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
+    "fec0::1",  # site-local
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    "2001::1",
 ]
-PERMITTED = ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "::ffff:8.8.8.8"]
+PERMITTED = [
+    "8.8.8.8",
+    "1.1.1.1",
+    "2001:4860:4860::8888",
+    "::ffff:8.8.8.8",
+    "64:ff9b::808:808",  # NAT64 of a public address (DNS64 networks)
+    "2002:808:808::1",  # 6to4 of a public address
+]
 
 
 @pytest.mark.parametrize("address", REFUSED)

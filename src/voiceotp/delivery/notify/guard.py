@@ -13,7 +13,11 @@ the operator's private network: server-side request forgery. The check runs twic
 Allowed: globally routable unicast addresses (``ipaddress``'s ``is_global``, which
 excludes loopback, RFC 1918, shared 100.64/10, link-local, documentation and reserved
 ranges), plus any network in ``push_allow_networks`` (e.g. ``10.0.0.0/8`` for receivers
-on the operator's own network). IPv4-mapped IPv6 addresses are judged as IPv4.
+on the operator's own network). IPv6 addresses that carry an IPv4 one are judged as that
+IPv4 address (mapped ``::ffff:0:0/96``, translated ``::ffff:0:0:0/96``, compatible
+``::/96``, NAT64 ``64:ff9b::/96``, 6to4 ``2002::/16``); Teredo ``2001::/32``, local-use
+NAT64 ``64:ff9b:1::/48`` and site-local ``fec0::/10`` are refused (Python 3.11's
+``is_global`` calls most of these global).
 """
 
 from __future__ import annotations
@@ -37,6 +41,23 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+_V6 = ipaddress.IPv6Network
+_LAST_32 = (_V6("::ffff:0:0/96"), _V6("::ffff:0:0:0/96"), _V6("::/96"), _V6("64:ff9b::/96"))
+_REFUSED_V6 = (_V6("2001::/32"), _V6("64:ff9b:1::/48"), _V6("fec0::/10"))
+
+
+def judged_address(ip: IPAddress) -> IPAddress | None:
+    """The address to judge for ``ip``: the IPv4 one it embeds, itself, or None when it
+    is a form that is never allowed."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip
+    if any(ip in network for network in _REFUSED_V6):
+        return None
+    if any(ip in network for network in _LAST_32):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour or ip
+
+
 class CallbackGuard:
     """Decides which addresses a status push may connect to."""
 
@@ -45,12 +66,14 @@ class CallbackGuard:
 
     def permits(self, address: str | IPAddress) -> bool:
         """True for a public unicast address or one inside an allowed network."""
-        ip = ipaddress.ip_address(address.split("%", 1)[0] if isinstance(address, str) else address)
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if any(ip in network for network in self.allow):
+        given = ipaddress.ip_address(
+            address.split("%", 1)[0] if isinstance(address, str) else address
+        )
+        ip = judged_address(given)
+        candidates = (given,) if ip is None else (given, ip)
+        if any(a in network for a in candidates for network in self.allow):
             return True
-        return ip.is_global and not ip.is_multicast
+        return ip is not None and ip.is_global and not ip.is_multicast
 
     def refusal(self, url: str) -> str | None:
         """Why ``url`` may not be pushed to (None: go ahead; names are checked on resolve)."""
