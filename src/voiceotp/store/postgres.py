@@ -8,6 +8,8 @@ key check cannot race another process, and the balance can never go below zero.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -15,10 +17,12 @@ import asyncpg
 
 from voiceotp.store.base import Store, T
 from voiceotp.store.batch import Committed, GroupCommitWriter, plan_batch
+from voiceotp.store.pgcommit import commit_outcome
 from voiceotp.store.records import Acceptance, AcceptOutcome, KeyUse
 from voiceotp.store.rows import Row
 from voiceotp.store.voiceids import IdPool, VoiceIdMint
 
+log = logging.getLogger(__name__)
 LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE"
 EXISTING_KEYS = (
     "SELECT c.account_id, c.idem_key, c.voiceid, c.mobile, c.content FROM calls c "
@@ -100,13 +104,38 @@ class PostgresStore(Store):
 
     async def _commit_batch(self, items: list[Acceptance]) -> Committed:
         await self._reserve_ids(len(items))
-        async with self.pool.acquire() as conn, conn.transaction():
-            outcomes = await self._apply(conn, items)
+        async with self.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                outcomes, new_ids = await self._apply(conn, items)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await tx.rollback()
+                raise
+            pid = conn.get_server_pid()
+            try:
+                await self._commit(tx)
+            except Exception:  # the answer to COMMIT is lost: did it commit?
+                if not new_ids:
+                    raise  # nothing was written that a retry could duplicate
+                log.warning("COMMIT of %d calls failed; asking the store", len(new_ids))
+                committed = await commit_outcome(self._dsn, pid, new_ids)
+                if committed is not True:
+                    if committed is None:
+                        log.error("outcome of %d calls unknown: answering 0", len(new_ids))
+                    raise
+                log.warning("COMMIT of %d calls had succeeded: answering 2", len(new_ids))
         return outcomes, None  # PostgreSQL's COMMIT returns once the WAL is flushed
+
+    async def _commit(self, tx: Any) -> None:
+        """COMMIT (a seam for fault-injection tests)."""
+        await tx.commit()
 
     async def _apply(
         self, conn: asyncpg.Connection, items: Sequence[Acceptance]
-    ) -> list[AcceptOutcome]:
+    ) -> tuple[list[AcceptOutcome], list[int]]:
+        """The batch's outcomes and the voiceids of the calls it inserted."""
         account_ids = sorted({i.account_id for i in items})
         balances = {r[0]: r[1] for r in await conn.fetch(LOCK_BALANCES, account_ids)}
         keyed = [i for i in items if i.idem_key]
@@ -131,7 +160,7 @@ class PostgresStore(Store):
                 list(plan.debits),
                 list(plan.debits.values()),
             )
-        return plan.outcomes
+        return plan.outcomes, [v for v, _ in plan.new_calls]
 
     async def _reserve_ids(self, n: int) -> None:
         size = self._ids.shortfall(n)
