@@ -117,10 +117,17 @@ async def running(
 
 
 @contextlib.contextmanager
-def serving(app: Starlette) -> Iterator[str]:
-    """Run ``app`` under uvicorn on 127.0.0.1:<ephemeral> in a thread; yields the base URL."""
+def serving(app: Starlette, *, http: Any = "auto") -> Iterator[str]:
+    """Run ``app`` under uvicorn on 127.0.0.1:<ephemeral> in a thread; yields the base URL.
+    ``http``: uvicorn's protocol class (as ``voiceotp serve`` passes its own)."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", proxy_headers=False
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        proxy_headers=False,
+        http=http,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
