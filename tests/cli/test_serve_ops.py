@@ -208,3 +208,13 @@ def test_a_database_that_does_not_exist_is_one_clear_line(
     assert "createdb" in result.stderr
     assert "Traceback" not in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_a_second_api_process_without_redis_is_refused(serving: Serving, tmp_path: Path) -> None:
+    """Caps in memory are per process: a second one on the store would let a number be
+    called twice a minute (with Redis, both share them and both may run)."""
+    result = run_voiceotp(serve_env(tmp_path), "serve", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert "another API process is running on this store" in result.stderr
+    assert "redis_url" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -116,6 +116,7 @@ def serve(
     delivery: bool | None,
 ) -> None:
     """Run the ihuyi-compatible gateway (API, dialer worker and status push)."""
+    from voiceotp.cli.apislot import check_api_slot
     from voiceotp.cli.dialer import with_delivery
     from voiceotp.cli.listen import base_url, bind_listeners
 
@@ -129,6 +130,7 @@ def serve(
     console = Console()
     with store_errors(settings):
         asyncio.run(prepare(settings, console, base_url(settings.host, bound_port)))
+        asyncio.run(check_api_slot(settings))
     # The WAL fsync thread needs the GIL back to report a flush; the busy loop would hold
     # it for up to the default 5 ms switch interval, and every waiting Submit with it
     # (measured: median server CPU 140 -> 118 us/Submit on SQLite FULL at c50).

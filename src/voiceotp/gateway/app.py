@@ -24,6 +24,7 @@ from voiceotp.delivery.metrics import DeliveryMetrics
 from voiceotp.gateway.api.admin import admin_routes
 from voiceotp.gateway.api.voice import VoiceEndpoint
 from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, Observer, flush_access_log
+from voiceotp.gateway.processes import claim_api_slot
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.submit.limits import NumberCapCounter, RedisNumberCaps
 from voiceotp.gateway.submit.service import Clock, Gateway
@@ -94,6 +95,11 @@ def create_app(
             await upgrade_async(settings.effective_database_url)
         the_store = store or make_store(settings)
         await the_store.open()
+        try:
+            api_lock = await claim_api_slot(the_store, settings)
+        except BaseException:
+            await the_store.close()
+            raise
         caps, redis_client = make_caps(settings)
         observer = Observer()
         runtime = None
@@ -129,6 +135,7 @@ def create_app(
             if runtime is not None:
                 await runtime.stop()  # calls in flight: delivery.stop_grace_s, then hung up
             await the_store.close()
+            await api_lock.release()
             if redis_client is not None:
                 await redis_client.aclose()
             flush_access_log()

@@ -47,6 +47,9 @@ class Settings:
     database_url: str = ""  # "" -> sqlite file in data_dir
     redis_url: str = ""  # "" -> per-number caps in this process
     redis_prefix: str = "voiceotp:"
+    # Without Redis, caps live in one process: a second API process on the same store is
+    # refused, unless this is set (then each process counts alone; docs/gateway.md).
+    allow_unshared_caps: bool = False
     secret_key: str = ""  # Fernet key encrypting APIKEYs at rest
     admin_token: str = ""  # bearer token of the admin API; "" disables it
     host: str = "127.0.0.1"
@@ -242,6 +245,7 @@ _COERCERS: dict[str, Any] = {
     "delivery": _delivery,
     "dev_mode": _bool,
     "refund_unconnected": _bool,
+    "allow_unshared_caps": _bool,
     "data_dir": Path,
     "port": int,
     "max_body_bytes": int,

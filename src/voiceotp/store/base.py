@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from voiceotp.store.apilock import ProcessLock
 from voiceotp.store.records import (
     ACCOUNT_SETTABLE,
     ACCOUNT_STATES,
@@ -71,6 +72,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Commit what is queued and disconnect."""
+
+    @abc.abstractmethod
+    async def api_process_lock(self, *, shared: bool) -> ProcessLock:
+        """Take this store's API process lock (store/apilock.py): ``shared`` by a process
+        whose caps live in Redis, exclusively by one whose caps live in memory."""
 
     @abc.abstractmethod
     async def read(self, sql: str, *args: Any) -> list[Row]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from voiceotp.store.apilock import ProcessLock, pg_lock_api
 from voiceotp.store.base import Store, T
 from voiceotp.store.batch import Committed, GroupCommitWriter, plan_batch
 from voiceotp.store.pgcommit import commit_outcome
@@ -91,6 +92,9 @@ class PostgresStore(Store):
     def pool(self) -> asyncpg.Pool:
         assert self._pool is not None, "store not open"
         return self._pool
+
+    async def api_process_lock(self, *, shared: bool) -> ProcessLock:
+        return await pg_lock_api(self._dsn, shared=shared)
 
     async def read(self, sql: str, *args: Any) -> list[Row]:
         return list(await self.pool.fetch(sql, *args))

@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from voiceotp.store.apilock import ProcessLock, flock_api
 from voiceotp.store.base import Store, T
 from voiceotp.store.batch import Committed, GroupCommitWriter, plan_batch
 from voiceotp.store.records import Acceptance, AcceptOutcome, KeyUse
@@ -153,6 +154,9 @@ class SQLiteStore(Store):
             if conn is not None:
                 conn.close()
         self._rconn = self._wconn = self._ckconn = None
+
+    async def api_process_lock(self, *, shared: bool) -> ProcessLock:
+        return flock_api(self.path, shared=shared)
 
     async def read(self, sql: str, *args: Any) -> list[Row]:
         assert self._rconn is not None, "store not open"
