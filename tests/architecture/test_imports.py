@@ -142,6 +142,19 @@ def test_no_stage_imports_one_above_it() -> None:
     assert bad == []
 
 
+def test_only_the_store_knows_its_backends() -> None:
+    """Above the store, code talks to the :class:`Store` interface (``read``, ``transact``,
+    ``row_lock``), never to SQLite or PostgreSQL specifics; ``make_store`` picks one."""
+    backends = {"voiceotp.store.sqlite", "voiceotp.store.postgres"}
+    bad = sorted(
+        f"{module} -> {target}"
+        for module, targets in module_graph().items()
+        for target in targets & backends
+        if stage_of(module) != "store"
+    )
+    assert bad == []
+
+
 def test_the_checker_sees_cycles_and_forbidden_edges() -> None:
     """The two checks above can fail: a made-up graph with a cycle is caught."""
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -91,7 +91,10 @@ class PostgresStore(Store):
     async def read(self, sql: str, *args: Any) -> list[Row]:
         return list(await self.pool.fetch(sql, *args))
 
-    async def _transact(self, work: Callable[[Any], Awaitable[T]]) -> T:
+    def row_lock(self, clause: str) -> str:
+        return f" {clause}"
+
+    async def transact(self, work: Callable[[Any], Awaitable[T]]) -> T:
         async with self.pool.acquire() as conn, conn.transaction():
             return await work(_PgTx(conn))
 
