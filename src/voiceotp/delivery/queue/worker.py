@@ -277,17 +277,37 @@ class DialWorker:
             await self.queue.enqueue(follow)
 
     def _before_dial(self, job: Job) -> CallOutcome | None:
+        """The first middleware outcome, if any. A middleware that raises ends the attempt
+        FAILED: a check that could not run must never let the call through."""
         now = self._clock()
         for piece in self.middleware:
-            outcome = piece.before_dial(job, now)
+            try:
+                outcome = piece.before_dial(job, now)
+            except Exception as exc:
+                hook = f"{type(piece).__name__}.before_dial"
+                name = self.settings.name
+                log.exception("worker %s: %s failed for call %s", name, hook, job.call_id)
+                return _ended(CallStatus.FAILED, now, f"middleware {hook}: {type(exc).__name__}")
             if outcome is not None:
                 return outcome
         return None
 
     def _after_dial(self, job: Job, outcome: CallOutcome) -> Job | None:
+        """The first middleware's follow-up job, if any. A middleware that raises means no
+        redial: the attempt is over either way, and the call ends with its outcome."""
         now = self._clock()
         for piece in self.middleware:
-            follow = piece.after_dial(job, outcome, now)
+            try:
+                follow = piece.after_dial(job, outcome, now)
+            except Exception:
+                hook = f"{type(piece).__name__}.after_dial"
+                log.exception(
+                    "worker %s: %s failed for call %s; not redialed",
+                    self.settings.name,
+                    hook,
+                    job.call_id,
+                )
+                return None
             if follow is not None:
                 return follow
         return None
