@@ -137,7 +137,10 @@ class Store(abc.ABC):
             account_id,
             key,
         )
-        return KeyUse(str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
+        if not rows:
+            return None
+        voiceid, mobile, content = rows[0]
+        return KeyUse(str(voiceid), str(mobile), str(content))
 
     async def get_call(self, voiceid: str) -> CallRecord | None:
         number = voiceid_number(voiceid)
