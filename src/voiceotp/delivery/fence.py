@@ -17,9 +17,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
+from voiceotp.delivery.attempts import (
+    ATTEMPT_COLUMNS,
+    AttemptRecord,
+    attempt_from_row,
+    record_attempt_in,
+)
 from voiceotp.delivery.dialer.base import CallOutcome
 from voiceotp.delivery.notify.outbox import OutboxItem
 from voiceotp.delivery.notify.report import StatusReport
@@ -41,10 +46,6 @@ _LOCK_CALL = (  # the columns of LockedCall, in its order
     "SELECT c.state, c.claimed_by, c.account_id, c.mobile, c.created_at, a.name AS account, "
     "a.callback_url, a.refund_unconnected, c.attempts FROM calls c "
     "JOIN accounts a ON a.id = c.account_id WHERE c.voiceid = $1"
-)
-_ATTEMPT_COLUMNS = (
-    "voiceid, attempt, status, sip_code, q850, submit_at, invite_at, ring_at, answer_at, "
-    "end_at, duration, worker, detail"
 )
 
 
@@ -75,25 +76,6 @@ class LockedCall(NamedTuple):
             refund_unconnected=None if refund is None else bool(refund),
             attempts=int(attempts),
         )
-
-
-@dataclass(frozen=True)
-class AttemptRecord:
-    """One dial attempt of a call, as recorded (times Unix seconds, None: did not happen)."""
-
-    voiceid: str
-    attempt: int
-    status: str
-    sip_code: int | None
-    q850: int | None
-    submit_at: float
-    invite_at: float | None
-    ring_at: float | None
-    answer_at: float | None
-    end_at: float | None
-    duration_s: float
-    worker: str | None
-    detail: str
 
 
 class SqlFence:
@@ -180,7 +162,9 @@ class SqlFence:
                 round(outcome.duration_s),
                 attempt,
             )
-            await self._record(tx, number, attempt, outcome, call)
+            await record_attempt_in(
+                tx, number, attempt, outcome, submit_at=call.created_at, worker=call.claimed_by
+            )
             await self._settle_charge(tx, call, number, outcome, now)
             if call.callback_url:
                 await self._queue_report(tx, call, call_id, outcome, attempt, now)
@@ -241,7 +225,9 @@ class SqlFence:
                 not_before,
                 outcome.sip_code or 0,
             )
-            await self._record(tx, number, attempt, outcome, call)
+            await record_attempt_in(
+                tx, number, attempt, outcome, submit_at=call.created_at, worker=call.claimed_by
+            )
             return True
 
         return await self.store.transact(work)
@@ -252,63 +238,15 @@ class SqlFence:
         if number is None:
             return []
         rows = await self.store.read(
-            f"SELECT {_ATTEMPT_COLUMNS} FROM call_attempts WHERE voiceid = $1 ORDER BY attempt",  # noqa: S608
+            f"SELECT {ATTEMPT_COLUMNS} FROM call_attempts WHERE voiceid = $1 ORDER BY attempt",  # noqa: S608
             number,
         )
-        return [_attempt_from_row(r) for r in rows]
+        return [attempt_from_row(r) for r in rows]
 
     async def _lock(self, tx: Tx, number: int) -> LockedCall | None:
         """The call, its row locked for this transaction (None: no such call)."""
         row = await tx.fetchrow(self._lock_call, number)
         return None if row is None else LockedCall.from_row(row)
-
-    async def _record(
-        self,
-        tx: Tx,
-        number: int,
-        attempt: int,
-        outcome: CallOutcome,
-        call: LockedCall,
-    ) -> None:
-        """The attempt's call record (submitted when the call was, by the lease holder)."""
-        await tx.execute(
-            f"INSERT INTO call_attempts ({_ATTEMPT_COLUMNS}) VALUES "  # noqa: S608 - constant
-            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-            number,
-            attempt,
-            outcome.status.value,
-            outcome.sip_code,
-            outcome.q850,
-            call.created_at,
-            outcome.invite_at,
-            outcome.ring_at,
-            outcome.answer_at,
-            outcome.end_at,
-            float(outcome.duration_s),
-            call.claimed_by,
-            outcome.detail[:500],
-        )
-
-
-def _attempt_from_row(row: Row) -> AttemptRecord:
-    """A row of ``_ATTEMPT_COLUMNS``: the record's fields, in its order."""
-    voiceid, attempt, status, sip_code, q850, submit_at, *times, duration, worker, detail = row
-    invite_at, ring_at, answer_at, end_at = times
-    return AttemptRecord(
-        voiceid=str(voiceid),
-        attempt=int(attempt),
-        status=str(status),
-        sip_code=sip_code,
-        q850=q850,
-        submit_at=float(submit_at),
-        invite_at=invite_at,
-        ring_at=ring_at,
-        answer_at=answer_at,
-        end_at=end_at,
-        duration_s=float(duration),
-        worker=worker,
-        detail=str(detail),
-    )
 
 
 def _connected(outcome: CallOutcome) -> bool:
