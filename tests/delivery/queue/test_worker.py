@@ -348,7 +348,7 @@ async def test_a_raising_before_dial_ends_the_call_failed_undialed(
     await rig.submit("bad", ANSWERS)
     await rig.submit("next", ANSWERS)
     await rig.submit("after", RINGS_OUT)
-    with caplog.at_level(logging.ERROR, "voiceotp.delivery.queue.worker"):
+    with caplog.at_level(logging.ERROR, "voiceotp.delivery.queue.middleware"):
         await _drain(rig)
     [(attempt, outcome)] = rig.fence.rows["bad"].outcomes
     assert (attempt, outcome.status) == (1, CallStatus.FAILED)
@@ -367,7 +367,7 @@ async def test_a_raising_after_dial_means_no_redial(
     rig = _rig(prompts, middleware=[DeadlineCheck(), Faulty("after_dial", {"bad"}), Redial()])
     await rig.submit("bad", RINGS_OUT)  # would be redialed, but the middleware breaks
     await rig.submit("next", RINGS_OUT)
-    with caplog.at_level(logging.ERROR, "voiceotp.delivery.queue.worker"):
+    with caplog.at_level(logging.ERROR, "voiceotp.delivery.queue.middleware"):
         await _drain(rig)
     assert rig.outcomes("bad") == [(1, CallStatus.NO_ANSWER)]
     assert rig.fence.rows["bad"].state == "done"  # finished normally, not left dialing
