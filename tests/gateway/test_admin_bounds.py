@@ -156,12 +156,12 @@ async def test_refunds_may_pass_the_maximum_but_never_the_limit(
         async def raw_write(tx: Tx) -> None:
             await tx.execute("UPDATE accounts SET balance = $1", BALANCE_LIMIT + 1)
 
-        assert await store._transact(hold) == 0
+        assert await store.transact(hold) == 0
         assert await store.adjust_balance(account.id, MAX_BALANCE, "topup", NOW) == MAX_BALANCE
-        assert await store._transact(refund) == MAX_BALANCE + 1
+        assert await store.transact(refund) == MAX_BALANCE + 1
         assert await store.consistency_problems() == []
         with pytest.raises(Exception, match="balance_within_limit"):
-            await store._transact(raw_write)
+            await store.transact(raw_write)
         assert await store.get_balance(account.id) == MAX_BALANCE + 1
     finally:
         await store.close()

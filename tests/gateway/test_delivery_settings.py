@@ -9,7 +9,7 @@ import pytest
 
 from voiceotp.delivery.dialer.relay import RelayDialer
 from voiceotp.delivery.dialer.sip import SipDialer
-from voiceotp.delivery.factory import make_dialer, worker_settings
+from voiceotp.delivery.factory import make_dialer
 from voiceotp.gateway.settings import Settings, SettingsError
 
 TOML = """
@@ -51,7 +51,7 @@ def test_a_toml_file_configures_trunk_limits_redials_and_prompts(tmp_path: Path)
     dialer = make_dialer(conf, tmp_path)
     assert isinstance(dialer, SipDialer)
     assert dialer.trunk.password == "s3cret"
-    limits = worker_settings(conf, "w").limits
+    limits = conf.worker_settings("w").limits
     assert (limits.max_concurrent, limits.calls_per_s) == (12, 4.5)
 
 

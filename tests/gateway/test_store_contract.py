@@ -195,7 +195,7 @@ async def test_consistency_check_sees_a_broken_ledger(opened: Store) -> None:
     async def corrupt(tx: Any) -> None:
         await tx.execute("UPDATE accounts SET balance = balance + 1 WHERE id = $1", account_id)
 
-    await opened._transact(corrupt)
+    await opened.transact(corrupt)
     assert await opened.consistency_problems() == ["V20000001: balance 5 != ledger 4"]
 
 

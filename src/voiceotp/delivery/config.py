@@ -18,6 +18,8 @@ from typing import Any, Protocol
 from voiceotp.delivery.dialer.base import CallStatus
 from voiceotp.delivery.dialer.relay import Upstream
 from voiceotp.delivery.dialer.sip.config import SipTrunk
+from voiceotp.delivery.queue.limits import TrunkLimits
+from voiceotp.delivery.queue.worker import WorkerSettings
 
 __all__ = [
     "DIALER_KINDS",
@@ -42,21 +44,25 @@ class SimulationSettings:
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    """How accepted calls become phone calls, and how customers hear of them."""
+    """How accepted calls become phone calls, and how customers hear of them.
+
+    The worker's limits and timers default to :class:`TrunkLimits`' and
+    :class:`WorkerSettings`' own defaults; :meth:`worker_settings` hands them over.
+    """
 
     run_dialer: bool = True  # `voiceotp serve` runs a dialer worker in-process
     run_notifier: bool = True  # ... and the status push
     dialer: str = "simulated"
     worker_name: str = ""  # "" -> host-pid (unique); a fixed name ends its past life's calls
-    max_concurrent: int = 30
-    calls_per_s: float = 10.0
-    burst: int = 10
-    ring_timeout_s: float = 30.0
-    max_duration_s: float = 60.0
-    lease_margin_s: float = 60.0
-    poll_s: float = 1.0
-    stale_after_s: float = 60.0
-    renew_every_s: float = 15.0
+    max_concurrent: int = TrunkLimits.max_concurrent
+    calls_per_s: float = TrunkLimits.calls_per_s
+    burst: int = TrunkLimits.burst
+    ring_timeout_s: float = WorkerSettings.ring_timeout_s
+    max_duration_s: float = WorkerSettings.max_duration_s
+    lease_margin_s: float = WorkerSettings.lease_margin_s
+    poll_s: float = WorkerSettings.poll_s
+    stale_after_s: float = WorkerSettings.stale_after_s
+    renew_every_s: float = WorkerSettings.renew_every_s
     redial: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: {"NO_ANSWER": (30.0,)})
     prompt_language: str = "zh"
     prompt_repeat: int = 2
@@ -97,6 +103,20 @@ class DeliverySettings:
             CallStatus(status)  # ValueError for an unknown status
         for network in self.push_allow_networks:
             ipaddress.ip_network(network, strict=False)  # ValueError for a bad CIDR
+
+    def worker_settings(self, name: str) -> WorkerSettings:
+        """The settings of a worker named ``name``: these limits and timers (what is not
+        configurable here, such as ``max_deliveries``, keeps the worker's default)."""
+        return WorkerSettings(
+            name=name,
+            limits=TrunkLimits(self.max_concurrent, self.calls_per_s, self.burst),
+            ring_timeout_s=self.ring_timeout_s,
+            max_duration_s=self.max_duration_s,
+            poll_s=self.poll_s,
+            stale_after_s=self.stale_after_s,
+            renew_every_s=self.renew_every_s,
+            lease_margin_s=self.lease_margin_s,
+        )
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> DeliverySettings:

@@ -1,4 +1,5 @@
-"""Dialer, prompts and worker settings as :class:`DeliverySettings` describe them."""
+"""The dialer and the prompts as :class:`DeliverySettings` describe them (the worker's
+settings: :meth:`DeliverySettings.worker_settings`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ from pathlib import Path
 from voiceotp.delivery.audio import PromptLibrary
 from voiceotp.delivery.config import DeliverySettings
 from voiceotp.delivery.dialer.base import CallStatus, Dialer
-from voiceotp.delivery.queue.limits import TrunkLimits
-from voiceotp.delivery.queue.worker import WorkerSettings
 
-__all__ = ["make_dialer", "make_prompts", "record_dir", "worker_settings"]
+__all__ = ["make_dialer", "make_prompts", "record_dir"]
 
 
 def record_dir(conf: DeliverySettings, data_dir: Path) -> Path:
@@ -50,18 +49,4 @@ def make_prompts(conf: DeliverySettings) -> PromptLibrary:
         directories=directories,
         cache_dir=conf.prompt_cache_dir,
         default_language=conf.prompt_language,
-    )
-
-
-def worker_settings(conf: DeliverySettings, name: str) -> WorkerSettings:
-    """The worker's limits and timers."""
-    return WorkerSettings(
-        name=name,
-        limits=TrunkLimits(conf.max_concurrent, conf.calls_per_s, conf.burst),
-        ring_timeout_s=conf.ring_timeout_s,
-        max_duration_s=conf.max_duration_s,
-        poll_s=conf.poll_s,
-        stale_after_s=conf.stale_after_s,
-        renew_every_s=conf.renew_every_s,
-        lease_margin_s=conf.lease_margin_s,
     )

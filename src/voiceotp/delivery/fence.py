@@ -17,60 +17,65 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
+from voiceotp.delivery.attempts import (
+    ATTEMPT_COLUMNS,
+    AttemptRecord,
+    attempt_from_row,
+    record_attempt_in,
+)
 from voiceotp.delivery.dialer.base import CallOutcome
 from voiceotp.delivery.notify.outbox import OutboxItem
 from voiceotp.delivery.notify.report import StatusReport
-from voiceotp.delivery.notify.sqloutbox import insert_outbox_in, row_lock
+from voiceotp.delivery.notify.sqloutbox import insert_outbox_in
 from voiceotp.delivery.queue.base import CallTicket, Claim, ClaimVerdict
 from voiceotp.store.base import Store
 from voiceotp.store.records import refund_due
 from voiceotp.store.rows import Row, Tx, adjust_in
+from voiceotp.store.voiceids import voiceid_number
 
-__all__ = ["AttemptRecord", "SqlFence", "voiceid_number"]
+__all__ = ["AttemptRecord", "LockedCall", "SqlFence"]
 
 log = logging.getLogger(__name__)
 _GRANT = (
     "UPDATE calls SET state = 'dialing', attempts = $2, claimed_by = $3, lease_until = $4 "
     "WHERE voiceid = $1 AND state = 'queued' AND attempts = $2 - 1 RETURNING mobile, content"
 )
-_LOCK_CALL = (
-    "SELECT c.state, c.claimed_by, c.account_id, c.mobile, c.created_at, a.name, "
+_LOCK_CALL = (  # the columns of LockedCall, in its order
+    "SELECT c.state, c.claimed_by, c.account_id, c.mobile, c.created_at, a.name AS account, "
     "a.callback_url, a.refund_unconnected, c.attempts FROM calls c "
     "JOIN accounts a ON a.id = c.account_id WHERE c.voiceid = $1"
 )
-_ATTEMPT_COLUMNS = (
-    "voiceid, attempt, status, sip_code, q850, submit_at, invite_at, ring_at, answer_at, "
-    "end_at, duration, worker, detail"
-)
 
 
-def voiceid_number(call_id: str) -> int | None:
-    """The voiceid as the integer key of ``calls``, or None when it cannot be one."""
-    if call_id.isascii() and call_id.isdigit() and len(call_id) <= 19:
-        number = int(call_id)
-        return number if number < 2**63 else None
-    return None
+class LockedCall(NamedTuple):
+    """A call row locked for its end, with what its account says about the end."""
 
+    state: str
+    claimed_by: str | None  # the worker holding the lease
+    account_id: int
+    mobile: str
+    created_at: float  # the Submit's time
+    account: str  # the account's name
+    callback_url: str  # "" when the account wants no status push
+    refund_unconnected: bool | None  # the account's charge policy; None: the server's
+    attempts: int
 
-@dataclass(frozen=True)
-class AttemptRecord:
-    """One dial attempt of a call, as recorded (times Unix seconds, None: did not happen)."""
-
-    voiceid: str
-    attempt: int
-    status: str
-    sip_code: int | None
-    q850: int | None
-    submit_at: float
-    invite_at: float | None
-    ring_at: float | None
-    answer_at: float | None
-    end_at: float | None
-    duration_s: float
-    worker: str | None
-    detail: str
+    @classmethod
+    def from_row(cls, row: Row) -> LockedCall:
+        state, claimed_by, account_id, mobile, created_at, account, url, refund, attempts = row
+        return cls(
+            state=str(state),
+            claimed_by=None if claimed_by is None else str(claimed_by),
+            account_id=int(account_id),
+            mobile=str(mobile),
+            created_at=float(created_at),
+            account=str(account),
+            callback_url=str(url or ""),
+            refund_unconnected=None if refund is None else bool(refund),
+            attempts=int(attempts),
+        )
 
 
 class SqlFence:
@@ -96,7 +101,7 @@ class SqlFence:
         self.language, self.repeat = language, repeat
         self.refund_unconnected = refund_unconnected
         self._clock = clock
-        self._lock_call = row_lock(store, "FOR UPDATE OF c")
+        self._lock_call = _LOCK_CALL + store.row_lock("FOR UPDATE OF c")
         self.on_finished = on_finished
 
     async def claim_for_dialing(
@@ -107,22 +112,24 @@ class SqlFence:
             return Claim(ClaimVerdict.SETTLED)
 
         async def work(tx: Tx) -> Claim:
-            row = await tx.fetchrow(_GRANT, number, attempt, worker, now + lease_s)
-            if row is not None:
-                ticket = CallTicket(call_id, str(row[0]), str(row[1]), self.language, self.repeat)
+            granted = await tx.fetchrow(_GRANT, number, attempt, worker, now + lease_s)
+            if granted is not None:
+                mobile, code = granted
+                ticket = CallTicket(call_id, str(mobile), str(code), self.language, self.repeat)
                 return Claim(ClaimVerdict.GRANTED, attempt, ticket)
             found = await tx.fetchrow(
                 "SELECT state, lease_until, attempts FROM calls WHERE voiceid = $1", number
             )
             if found is None:
                 return Claim(ClaimVerdict.SETTLED)
-            state, lease_until, attempts = str(found[0]), found[1], int(found[2])
+            state, lease_until, attempts = found
             if state == "dialing":
                 live = lease_until is not None and float(lease_until) > now
-                return Claim(ClaimVerdict.IN_FLIGHT if live else ClaimVerdict.ORPHANED, attempts)
-            return Claim(ClaimVerdict.SETTLED, attempts)  # done, or another attempt's job
+                verdict = ClaimVerdict.IN_FLIGHT if live else ClaimVerdict.ORPHANED
+                return Claim(verdict, int(attempts))
+            return Claim(ClaimVerdict.SETTLED, int(attempts))  # done, or another attempt's job
 
-        return await self.store._transact(work)
+        return await self.store.transact(work)
 
     async def finish(
         self,
@@ -141,7 +148,7 @@ class SqlFence:
 
         async def work(tx: Tx) -> int | None:
             call = await self._lock(tx, number)
-            if call is None or call[0] not in from_states:
+            if call is None or call.state not in from_states:
                 return None
             await tx.execute(
                 "UPDATE calls SET state = $2, sip_code = $3, answer_time = $4, end_time = $5, "
@@ -155,13 +162,15 @@ class SqlFence:
                 round(outcome.duration_s),
                 attempt,
             )
-            await self._record(tx, number, attempt, outcome, submit_at=call[4], worker=call[1])
+            await record_attempt_in(
+                tx, number, attempt, outcome, submit_at=call.created_at, worker=call.claimed_by
+            )
             await self._settle_charge(tx, call, number, outcome, now)
-            if call[6]:  # the account has a callback URL
+            if call.callback_url:
                 await self._queue_report(tx, call, call_id, outcome, attempt, now)
-            return int(call[2])
+            return call.account_id
 
-        account_id = await self.store._transact(work)
+        account_id = await self.store.transact(work)
         if account_id is not None and self.on_finished is not None:
             try:
                 await self.on_finished(account_id, outcome)
@@ -170,24 +179,33 @@ class SqlFence:
         return account_id is not None
 
     async def _settle_charge(
-        self, tx: Tx, call: Row, number: int, outcome: CallOutcome, now: float
+        self, tx: Tx, call: LockedCall, number: int, outcome: CallOutcome, now: float
     ) -> None:
         """Keep the held unit, or refund it (the account's policy, else the server's)."""
-        policy = self.refund_unconnected if call[7] is None else bool(call[7])
+        policy = call.refund_unconnected
+        if policy is None:
+            policy = self.refund_unconnected
         if refund_due(outcome.status.value, refund_unconnected=policy) and not _connected(outcome):
-            await adjust_in(tx, int(call[2]), 1, "refund", now, voiceid=number)
+            await adjust_in(tx, call.account_id, 1, "refund", now, voiceid=number)
 
     async def _queue_report(
-        self, tx: Tx, call: Row, call_id: str, outcome: CallOutcome, attempt: int, now: float
+        self,
+        tx: Tx,
+        call: LockedCall,
+        call_id: str,
+        outcome: CallOutcome,
+        attempt: int,
+        now: float,
     ) -> None:
         report = StatusReport.from_outcome(
             voiceid=call_id,
-            mobile=str(call[3]),
+            mobile=call.mobile,
             outcome=outcome,
-            submit_time=float(call[4]),
+            submit_time=call.created_at,
             attempts=attempt,
         )
-        await insert_outbox_in(tx, OutboxItem(report, str(call[5]), str(call[6]), now, next_at=now))
+        item = OutboxItem(report, call.account, call.callback_url, now, next_at=now)
+        await insert_outbox_in(tx, item)
 
     async def requeue(
         self, call_id: str, outcome: CallOutcome, *, attempt: int, not_before: float
@@ -198,7 +216,7 @@ class SqlFence:
 
         async def work(tx: Tx) -> bool:
             call = await self._lock(tx, number)
-            if call is None or call[0] != "dialing" or int(call[8]) != attempt:
+            if call is None or call.state != "dialing" or call.attempts != attempt:
                 return False
             await tx.execute(
                 "UPDATE calls SET state = 'queued', not_before = $2, sip_code = $3, "
@@ -207,10 +225,12 @@ class SqlFence:
                 not_before,
                 outcome.sip_code or 0,
             )
-            await self._record(tx, number, attempt, outcome, submit_at=call[4], worker=call[1])
+            await record_attempt_in(
+                tx, number, attempt, outcome, submit_at=call.created_at, worker=call.claimed_by
+            )
             return True
 
-        return await self.store._transact(work)
+        return await self.store.transact(work)
 
     async def attempts(self, call_id: str) -> list[AttemptRecord]:
         """The call records of ``call_id``, first attempt first."""
@@ -218,61 +238,15 @@ class SqlFence:
         if number is None:
             return []
         rows = await self.store.read(
-            f"SELECT {_ATTEMPT_COLUMNS} FROM call_attempts WHERE voiceid = $1 ORDER BY attempt",  # noqa: S608
+            f"SELECT {ATTEMPT_COLUMNS} FROM call_attempts WHERE voiceid = $1 ORDER BY attempt",  # noqa: S608
             number,
         )
-        return [_attempt_from_row(r) for r in rows]
+        return [attempt_from_row(r) for r in rows]
 
-    async def _lock(self, tx: Tx, number: int) -> Row | None:
-        """state, claimed_by, account_id, mobile, created_at, account name, callback URL,
-        charge policy, attempts of the call, its row locked for this transaction."""
-        return await tx.fetchrow(_LOCK_CALL + self._lock_call, number)
-
-    async def _record(
-        self,
-        tx: Tx,
-        number: int,
-        attempt: int,
-        outcome: CallOutcome,
-        *,
-        submit_at: float,
-        worker: str | None,
-    ) -> None:
-        await tx.execute(
-            f"INSERT INTO call_attempts ({_ATTEMPT_COLUMNS}) VALUES "  # noqa: S608 - constant
-            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-            number,
-            attempt,
-            outcome.status.value,
-            outcome.sip_code,
-            outcome.q850,
-            float(submit_at),
-            outcome.invite_at,
-            outcome.ring_at,
-            outcome.answer_at,
-            outcome.end_at,
-            float(outcome.duration_s),
-            None if worker is None else str(worker),
-            outcome.detail[:500],
-        )
-
-
-def _attempt_from_row(r: Row) -> AttemptRecord:
-    return AttemptRecord(
-        voiceid=str(r[0]),
-        attempt=int(r[1]),
-        status=str(r[2]),
-        sip_code=r[3],
-        q850=r[4],
-        submit_at=float(r[5]),
-        invite_at=r[6],
-        ring_at=r[7],
-        answer_at=r[8],
-        end_at=r[9],
-        duration_s=float(r[10]),
-        worker=r[11],
-        detail=str(r[12]),
-    )
+    async def _lock(self, tx: Tx, number: int) -> LockedCall | None:
+        """The call, its row locked for this transaction (None: no such call)."""
+        row = await tx.fetchrow(self._lock_call, number)
+        return None if row is None else LockedCall.from_row(row)
 
 
 def _connected(outcome: CallOutcome) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 from voiceotp.delivery.audio import PromptLibrary
 from voiceotp.delivery.config import RuntimeSettings
 from voiceotp.delivery.dialer.base import CallOutcome, CallStatus, Dialer
-from voiceotp.delivery.factory import make_dialer, make_prompts, worker_settings
+from voiceotp.delivery.factory import make_dialer, make_prompts
 from voiceotp.delivery.fence import SqlFence
 from voiceotp.delivery.metrics import DeliveryMetrics
 from voiceotp.delivery.notify import CallbackGuard, Notifier, PushSchedule
@@ -191,7 +191,7 @@ class DeliveryRuntime:
             fence=self.fence,
             dialer=dialer,
             prompts=prompts,
-            settings=worker_settings(conf, name),
+            settings=conf.worker_settings(name),
             middleware=default_middleware(policy),
             clock=self._clock,
         )

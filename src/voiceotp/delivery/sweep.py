@@ -101,7 +101,7 @@ class Sweeper:
                 )
             return [Job(str(v), float(d), int(a) + 1) for v, d, a in rows]
 
-        return await self.store._transact(work)
+        return await self.store.transact(work)
 
     async def sweep(self, now: float, *, find_lost: bool = True) -> SweepResult:
         """One round: expire, cancel orphans, and (optionally) find lost jobs."""

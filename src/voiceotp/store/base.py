@@ -41,6 +41,7 @@ from voiceotp.store.rows import (
     adjust_in,
     call_from_row,
 )
+from voiceotp.store.voiceids import voiceid_number
 
 __all__ = ["Store", "StoreError", "T", "Tx"]
 
@@ -83,7 +84,19 @@ class Store(abc.ABC):
         """Rows of one read-only query (``$1``-style parameters on both backends)."""
 
     @abc.abstractmethod
-    async def _transact(self, work: Callable[[Tx], Awaitable[T]]) -> T: ...
+    async def transact(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run ``work`` in one write transaction and return its result: committed when it
+        returns, rolled back when it raises (the error propagates). ``work`` gets a
+        :class:`~voiceotp.store.rows.Tx` (``$1``-style parameters on both backends) and
+        must not touch the store otherwise; writers are serialised per backend (SQLite:
+        ``BEGIN IMMEDIATE``; PostgreSQL: the rows ``row_lock`` locks)."""
+
+    def row_lock(self, clause: str) -> str:
+        """The row-locking ``clause`` of a ``SELECT`` inside :meth:`transact` (e.g.
+        ``"FOR UPDATE"``, ``"FOR UPDATE SKIP LOCKED"``), with a leading space, where the
+        backend needs one; empty by default (SQLite: ``BEGIN IMMEDIATE`` already
+        serialises writers)."""
+        return ""
 
     # ---- the hot path and the delivery seam --------------------------------------------
     @abc.abstractmethod
@@ -130,15 +143,17 @@ class Store(abc.ABC):
             account_id,
             key,
         )
-        return KeyUse(str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
+        if not rows:
+            return None
+        voiceid, mobile, content = rows[0]
+        return KeyUse(str(voiceid), str(mobile), str(content))
 
     async def get_call(self, voiceid: str) -> CallRecord | None:
-        if not (voiceid.isascii() and voiceid.isdigit()) or len(voiceid) > 19:
+        number = voiceid_number(voiceid)
+        if number is None:
             return None
-        if int(voiceid) >= 2**63:
-            return None  # not an id we could have given (and out of BIGINT's range)
         sql = f"SELECT {CALL_COLUMNS} FROM calls WHERE voiceid = $1"  # noqa: S608 - constant
-        rows = await self.read(sql, int(voiceid))
+        rows = await self.read(sql, number)
         return call_from_row(rows[0]) if rows else None
 
     async def count_calls(self, account_id: int | None = None) -> int:
@@ -217,7 +232,7 @@ class Store(abc.ABC):
                 await adjust_in(tx, int(row[0]), balance, "topup", now, ceiling=MAX_BALANCE)
             await tx.execute(BUMP_POLICY)
 
-        await self._transact(work)
+        await self.transact(work)
         account = await self.get_account(name)
         assert account is not None
         return account
@@ -246,7 +261,7 @@ class Store(abc.ABC):
                 raise StoreError(f"unknown account {name}")
             await tx.execute(BUMP_POLICY)
 
-        await self._transact(work)
+        await self.transact(work)
         account = await self.get_account(name)
         assert account is not None
         return account
@@ -258,7 +273,7 @@ class Store(abc.ABC):
         async def work(tx: Tx) -> int:
             return await adjust_in(tx, account_id, delta, reason, now, ceiling=MAX_BALANCE)
 
-        return await self._transact(work)
+        return await self.transact(work)
 
     async def set_blacklisted(self, account_id: int, mobile: str, listed: bool) -> None:
         """Put ``mobile`` on (or take it off) the account's blacklist."""
@@ -294,11 +309,11 @@ class Store(abc.ABC):
                 now,
             )
 
-        await self._transact(work)
+        await self.transact(work)
 
     async def _write_and_bump(self, sql: str, *args: Any) -> None:
         async def work(tx: Tx) -> None:
             await tx.execute(sql, *args)
             await tx.execute(BUMP_POLICY)
 
-        await self._transact(work)
+        await self.transact(work)

@@ -99,7 +99,10 @@ class PostgresStore(Store):
     async def read(self, sql: str, *args: Any) -> list[Row]:
         return list(await self.pool.fetch(sql, *args))
 
-    async def _transact(self, work: Callable[[Any], Awaitable[T]]) -> T:
+    def row_lock(self, clause: str) -> str:
+        return f" {clause}"
+
+    async def transact(self, work: Callable[[Any], Awaitable[T]]) -> T:
         async with self.pool.acquire() as conn, conn.transaction():
             return await work(_PgTx(conn))
 
@@ -141,14 +144,17 @@ class PostgresStore(Store):
     ) -> tuple[list[AcceptOutcome], list[int]]:
         """The batch's outcomes and the voiceids of the calls it inserted."""
         account_ids = sorted({i.account_id for i in items})
-        balances = {r[0]: r[1] for r in await conn.fetch(LOCK_BALANCES, account_ids)}
+        balances = dict(await conn.fetch(LOCK_BALANCES, account_ids))  # id -> balance
         keyed = [i for i in items if i.idem_key]
         existing = {}
         if keyed:
             rows = await conn.fetch(
                 EXISTING_KEYS, [i.account_id for i in keyed], [i.idem_key for i in keyed]
             )
-            existing = {(r[0], r[1]): KeyUse(str(r[2]), str(r[3]), str(r[4])) for r in rows}
+            existing = {
+                (account_id, key): KeyUse(str(voiceid), str(mobile), str(content))
+                for account_id, key, voiceid, mobile, content in rows
+            }
         plan = plan_batch(items, balances, existing, iter(self._ids.take, None))
         if plan.new_calls:
             new = plan.new_calls

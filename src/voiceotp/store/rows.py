@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any, Protocol
 
 from voiceotp.store.records import (
@@ -15,14 +16,11 @@ from voiceotp.store.records import (
 
 Row = Sequence[Any]
 
-ACCOUNT_COLUMNS = (
-    "id, name, apikey_enc, balance, state, require_dynamic, allow_ips, rate_per_s, "
-    "cap_minute, cap_hour, cap_day, callback_url, version, refund_unconnected"
-)
-CALL_COLUMNS = (
-    "voiceid, account_id, mobile, content, state, created_at, deadline, attempts, sip_code, "
-    "answer_time, end_time, duration, claimed_by, lease_until"
-)
+# The records' fields are the tables' column names: a record is read by name.
+_ACCOUNT_FIELDS = tuple(f.name for f in fields(AccountRecord) if f.name != "blacklist")
+_CALL_FIELDS = tuple(f.name for f in fields(CallRecord))
+ACCOUNT_COLUMNS = ", ".join(_ACCOUNT_FIELDS)
+CALL_COLUMNS = ", ".join(_CALL_FIELDS)
 
 
 BUMP_POLICY = "UPDATE counters SET value = value + 1 WHERE name = 'policy_version'"
@@ -75,40 +73,44 @@ async def adjust_in(
 
 
 def account_from_row(row: Row, blacklist: frozenset[str]) -> AccountRecord:
-    allow = tuple(p for p in str(row[6]).split(",") if p)
+    """A row of ``ACCOUNT_COLUMNS``."""
+    col = dict(zip(_ACCOUNT_FIELDS, row, strict=True))
+    refund = col["refund_unconnected"]
     return AccountRecord(
-        id=int(row[0]),
-        name=str(row[1]),
-        apikey_enc=str(row[2]),
-        balance=int(row[3]),
-        state=str(row[4]),
-        require_dynamic=bool(row[5]),
-        allow_ips=allow,
-        rate_per_s=row[7],
-        cap_minute=row[8],
-        cap_hour=row[9],
-        cap_day=row[10],
-        callback_url=str(row[11]),
-        version=int(row[12]),
-        refund_unconnected=None if row[13] is None else bool(row[13]),
+        id=int(col["id"]),
+        name=str(col["name"]),
+        apikey_enc=str(col["apikey_enc"]),
+        balance=int(col["balance"]),
+        state=str(col["state"]),
+        require_dynamic=bool(col["require_dynamic"]),
+        allow_ips=tuple(p for p in str(col["allow_ips"]).split(",") if p),
+        rate_per_s=col["rate_per_s"],
+        cap_minute=col["cap_minute"],
+        cap_hour=col["cap_hour"],
+        cap_day=col["cap_day"],
+        callback_url=str(col["callback_url"]),
+        version=int(col["version"]),
+        refund_unconnected=None if refund is None else bool(refund),
         blacklist=blacklist,
     )
 
 
 def call_from_row(row: Row) -> CallRecord:
+    """A row of ``CALL_COLUMNS``."""
+    col = dict(zip(_CALL_FIELDS, row, strict=True))
     return CallRecord(
-        voiceid=str(row[0]),
-        account_id=int(row[1]),
-        mobile=str(row[2]),
-        content=str(row[3]),
-        state=str(row[4]),
-        created_at=float(row[5]),
-        deadline=float(row[6]),
-        attempts=int(row[7]),
-        sip_code=int(row[8]),
-        answer_time=float(row[9]),
-        end_time=float(row[10]),
-        duration=int(row[11]),
-        claimed_by=row[12],
-        lease_until=row[13],
+        voiceid=str(col["voiceid"]),
+        account_id=int(col["account_id"]),
+        mobile=str(col["mobile"]),
+        content=str(col["content"]),
+        state=str(col["state"]),
+        created_at=float(col["created_at"]),
+        deadline=float(col["deadline"]),
+        attempts=int(col["attempts"]),
+        sip_code=int(col["sip_code"]),
+        answer_time=float(col["answer_time"]),
+        end_time=float(col["end_time"]),
+        duration=int(col["duration"]),
+        claimed_by=col["claimed_by"],
+        lease_until=col["lease_until"],
     )

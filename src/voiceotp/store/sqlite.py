@@ -162,7 +162,7 @@ class SQLiteStore(Store):
         assert self._rconn is not None, "store not open"
         return list(self._rconn.execute(to_sqlite(sql), args).fetchall())
 
-    async def _transact(self, work: Callable[[Any], Awaitable[T]]) -> T:
+    async def transact(self, work: Callable[[Any], Awaitable[T]]) -> T:
         conn = self._wconn
         assert conn is not None, "store not open"
         async with self._lock:

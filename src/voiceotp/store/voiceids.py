@@ -21,6 +21,15 @@ TAG_BITS = 24
 _SEQ_LIMIT = 1 << (62 - TAG_BITS)
 
 
+def voiceid_number(voiceid: str) -> int | None:
+    """The voiceid as the integer key of ``calls``, or None when it cannot be one (not
+    ASCII digits, or beyond a signed 64-bit integer: not an id we could have given)."""
+    if not (voiceid.isascii() and voiceid.isdigit()) or len(voiceid) > 19:
+        return None
+    number = int(voiceid)
+    return number if number < 2**63 else None
+
+
 class VoiceIdMint:
     """Turns sequence numbers into voiceids with a keyed tag."""
 

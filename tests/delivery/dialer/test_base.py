@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from tests.delivery.dialer.contract import check_dialer
+from voiceotp.delivery.config import DeliverySettings
 from voiceotp.delivery.dialer import (
     OUTCOME_TABLE,
+    CallOutcome,
+    CallRequest,
     CallStatus,
     canonical_row,
     outcome_for_sip,
 )
+from voiceotp.delivery.dialer.relay import Upstream
+from voiceotp.delivery.dialer.sip import SipTrunk
+from voiceotp.delivery.factory import make_dialer
 
 
 @pytest.mark.parametrize(
@@ -79,3 +88,51 @@ def test_canceled_and_expired_are_not_reachable_from_a_sip_code_alone() -> None:
     # 487 only says "we cancelled"; why (ring timeout or shutdown) is the dialer's to say.
     assert canonical_row(CallStatus.CANCELED).sip_code == 487
     assert outcome_for_sip(487)[0] is CallStatus.NO_ANSWER
+
+
+class _SyncDial:
+    def dial(self, call: CallRequest) -> CallOutcome:
+        return CallOutcome(CallStatus.FAILED, None, None)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _TwoArgDial:
+    async def dial(self, call: CallRequest, trunk: str) -> CallOutcome:
+        return CallOutcome(CallStatus.FAILED, None, None)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _NoClose:
+    async def dial(self, call: CallRequest) -> CallOutcome:
+        return CallOutcome(CallStatus.FAILED, None, None)
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        DeliverySettings(),
+        DeliverySettings(dialer="sip", trunk=SipTrunk(host="127.0.0.1")),
+        DeliverySettings(
+            dialer="relay", upstreams=(Upstream("u", "http://127.0.0.1:9/", "C1", "k"),)
+        ),
+    ],
+    ids=["simulated", "sip", "relay"],
+)
+async def test_every_dialer_the_factory_makes_keeps_the_contract(
+    conf: DeliverySettings, tmp_path: Path
+) -> None:
+    dialer = make_dialer(conf, tmp_path)
+    try:
+        check_dialer(dialer)
+    finally:
+        await dialer.aclose()
+
+
+@pytest.mark.parametrize("broken", [_SyncDial(), _TwoArgDial(), _NoClose(), object()])
+def test_the_dialer_contract_can_fail(broken: object) -> None:
+    with pytest.raises((AssertionError, TypeError)):
+        check_dialer(broken)

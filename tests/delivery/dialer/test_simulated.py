@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.delivery.dialer.conftest import make_audio
+from tests.delivery.dialer.contract import check_dialer
 from voiceotp.delivery.dialer import (
     CallRequest,
     CallStatus,
-    Dialer,
     SimulatedCarrier,
     SimulationProfile,
     g711,
@@ -45,8 +45,7 @@ def request(mobile: str = "13800138000", **kwargs: object) -> CallRequest:
 
 
 def test_is_a_dialer() -> None:
-    dialer: Dialer = SimulatedCarrier()
-    assert dialer is not None
+    check_dialer(SimulatedCarrier())
 
 
 async def test_answered_call_timeline_and_recording(tmp_path: Path) -> None:

@@ -9,8 +9,9 @@ import time
 import pytest
 
 from tests.delivery.dialer.conftest import make_audio
+from tests.delivery.dialer.contract import check_dialer
 from tests.delivery.dialer.sipp import free_udp_port
-from voiceotp.delivery.dialer import CallRequest, CallStatus, Dialer
+from voiceotp.delivery.dialer import CallRequest, CallStatus
 from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
 from voiceotp.delivery.dialer.sip.message import parse_message
 
@@ -18,8 +19,7 @@ MOBILE = "13800138000"
 
 
 def test_is_a_dialer() -> None:
-    dialer: Dialer = SipDialer(SipTrunk(host="127.0.0.1"))
-    assert dialer is not None
+    check_dialer(SipDialer(SipTrunk(host="127.0.0.1")))
 
 
 async def test_expired_call_is_never_dialed() -> None:

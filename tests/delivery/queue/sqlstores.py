@@ -91,4 +91,4 @@ async def add_call(
         )
         await adjust_in(tx, account_id, -1, "hold", created_at, voiceid=int(ticket.call_id))
 
-    await store._transact(work)
+    await store.transact(work)

@@ -1,6 +1,8 @@
-"""One contract for every Queue backend (MemoryQueue, RedisQueue)."""
+"""One contract for every Queue backend (MemoryQueue, RedisQueue, StoreQueue)."""
 
 from __future__ import annotations
+
+import pytest
 
 from tests.delivery.queue.fakes import FakeClock
 from voiceotp.delivery.queue import Job, MemoryQueue, Queue, decode_job, encode_job
@@ -26,6 +28,19 @@ async def test_a_job_is_delivered_once_then_acked(queue: Queue) -> None:
     assert await queue.pending_count() == 1
     await queue.ack(delivery)
     assert await queue.pending_count() == 0
+    assert await queue.claim_stale("w2", idle_s=0) == []
+
+
+@pytest.mark.not_for_store_queue(
+    "its jobs are the calls' rows; an ack ends the lease, and a row still queued (no worker "
+    "claimed it in the fence) is handed out again (see delivery/queue/store.py)"
+)
+async def test_an_acked_job_is_never_delivered_again(queue: Queue, clock: FakeClock) -> None:
+    await queue.enqueue(_job())
+    [delivery] = await queue.receive("w1")
+    await queue.ack(delivery)
+    clock.advance(3600)
+    assert await queue.receive("w1", count=10) == []
     assert await queue.claim_stale("w2", idle_s=0) == []
 
 

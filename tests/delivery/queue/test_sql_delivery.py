@@ -6,7 +6,7 @@ import pytest
 
 from tests.delivery.queue.sqlstores import NOW, add_account, add_call
 from voiceotp.delivery.dialer import CallOutcome, CallStatus
-from voiceotp.delivery.fence import SqlFence
+from voiceotp.delivery.fence import _LOCK_CALL, LockedCall, SqlFence
 from voiceotp.delivery.notify.sqloutbox import SqlOutbox
 from voiceotp.delivery.queue import CallTicket, ClaimVerdict, Job
 from voiceotp.delivery.sweep import Sweeper
@@ -23,6 +23,13 @@ HOOK = "http://127.0.0.1:9/hook"
 
 def ticket(call_id: str) -> CallTicket:
     return CallTicket(call_id, "13800138000", "1125")
+
+
+def test_the_locked_call_names_the_columns_it_is_read_from() -> None:
+    """LockedCall's fields are the columns the fence's lock selects, in their order."""
+    select = _LOCK_CALL.split(" FROM ")[0].removeprefix("SELECT ")
+    columns = [c.split(" AS ")[-1].split(".")[-1].strip() for c in select.split(",")]
+    assert tuple(columns) == LockedCall._fields
 
 
 async def dialed(fence: SqlFence, call_id: str, attempt: int = 1, now: float = NOW) -> None:

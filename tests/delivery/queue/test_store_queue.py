@@ -57,7 +57,7 @@ async def test_a_requeued_call_is_due_at_its_redial_time(
     assert await queue.receive("w") == []
     clock.advance(30)
     [redial] = await queue.receive("w")
-    assert redial.job == Job("1", NOW + 300, 2)
+    assert redial.job == Job("1", NOW + 300, 2, not_before=NOW + 30)
 
 
 async def test_enqueue_wakes_a_blocked_receive(sql_store: Store, db_settings: Settings) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import pytest
@@ -14,7 +16,13 @@ from voiceotp.delivery.dialer import CallOutcome, CallRequest, CallStatus, Simul
 from voiceotp.delivery.dialer.simulated import SimulationProfile
 from voiceotp.delivery.queue import CallTicket, Job, MemoryFence, MemoryQueue
 from voiceotp.delivery.queue.limits import TrunkLimits
-from voiceotp.delivery.queue.middleware import RedialPolicy, default_middleware
+from voiceotp.delivery.queue.middleware import (
+    DeadlineCheck,
+    Middleware,
+    Redial,
+    RedialPolicy,
+    default_middleware,
+)
 from voiceotp.delivery.queue.worker import DialWorker, WorkerSettings
 
 ANSWERS = "13800138000"
@@ -76,6 +84,7 @@ def _rig(
     prompts: PromptLibrary,
     limits: TrunkLimits | None = None,
     policy: RedialPolicy | None = None,
+    middleware: Sequence[Middleware] | None = None,
 ) -> Rig:
     clock = FakeClock()
     carrier = SimulatedCarrier(SimulationProfile(), clock=clock, sleep=clock.sleep)
@@ -88,7 +97,7 @@ def _rig(
         dialer=dialer,
         prompts=prompts,
         settings=settings,
-        middleware=default_middleware(policy),
+        middleware=default_middleware(policy) if middleware is None else middleware,
         clock=clock,
         sleep=clock.sleep,
     )
@@ -308,3 +317,61 @@ async def test_a_dialer_that_raises_ends_the_call_failed(rig: Rig) -> None:
         CallStatus.FAILED,
         "dialer error: RuntimeError",
     )
+
+
+class Faulty:
+    """A middleware with a bug: its ``hook`` raises for the calls in ``broken``."""
+
+    def __init__(self, hook: str, broken: set[str]) -> None:
+        self.hook, self.broken = hook, broken
+
+    def before_dial(self, job: Job, now: float) -> CallOutcome | None:
+        if self.hook == "before_dial" and job.call_id in self.broken:
+            raise KeyError("bug")
+        return None
+
+    def after_dial(self, job: Job, outcome: CallOutcome, now: float) -> Job | None:
+        if self.hook == "after_dial" and job.call_id in self.broken:
+            raise KeyError("bug")
+        return None
+
+
+async def _drain(rig: Rig) -> None:
+    async with asyncio.timeout(10):  # a wedged worker fails the test instead of hanging it
+        await rig.run_until_drained()
+
+
+async def test_a_raising_before_dial_ends_the_call_failed_undialed(
+    prompts: PromptLibrary, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = _rig(prompts, middleware=[DeadlineCheck(), Faulty("before_dial", {"bad"}), Redial()])
+    await rig.submit("bad", ANSWERS)
+    await rig.submit("next", ANSWERS)
+    await rig.submit("after", RINGS_OUT)
+    with caplog.at_level(logging.ERROR, "voiceotp.delivery.queue.middleware"):
+        await _drain(rig)
+    [(attempt, outcome)] = rig.fence.rows["bad"].outcomes
+    assert (attempt, outcome.status) == (1, CallStatus.FAILED)
+    assert outcome.detail == "middleware Faulty.before_dial: KeyError"
+    assert "bad" not in [c for c, _ in rig.dialer.starts]
+    assert any("Faulty.before_dial failed for call bad" in r.getMessage() for r in caplog.records)
+    # the worker kept going: the next jobs were dialed (and redialed) as usual
+    assert rig.outcomes("next") == [(1, CallStatus.ANSWERED)]
+    assert rig.outcomes("after") == [(1, CallStatus.NO_ANSWER), (2, CallStatus.NO_ANSWER)]
+    assert await rig.queue.pending_count() == 0
+
+
+async def test_a_raising_after_dial_means_no_redial(
+    prompts: PromptLibrary, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = _rig(prompts, middleware=[DeadlineCheck(), Faulty("after_dial", {"bad"}), Redial()])
+    await rig.submit("bad", RINGS_OUT)  # would be redialed, but the middleware breaks
+    await rig.submit("next", RINGS_OUT)
+    with caplog.at_level(logging.ERROR, "voiceotp.delivery.queue.middleware"):
+        await _drain(rig)
+    assert rig.outcomes("bad") == [(1, CallStatus.NO_ANSWER)]
+    assert rig.fence.rows["bad"].state == "done"  # finished normally, not left dialing
+    assert [c for c, _ in rig.dialer.starts].count("bad") == 1
+    assert any("Faulty.after_dial failed for call bad" in r.getMessage() for r in caplog.records)
+    assert rig.outcomes("next") == [(1, CallStatus.NO_ANSWER), (2, CallStatus.NO_ANSWER)]
+    assert await rig.queue.pending_count() == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 __all__ = [
     "CODECS",
@@ -143,8 +143,12 @@ class CallOutcome:
     detail: str = ""
 
 
+@runtime_checkable
 class Dialer(Protocol):
-    """Places calls. Implementations never raise for call failures: they return outcomes."""
+    """Places calls. Implementations never raise for call failures: they return outcomes.
+
+    ``isinstance(obj, Dialer)`` checks only that both methods exist; the dialer contract
+    (tests/delivery/dialer/contract.py) checks how the worker calls them."""
 
     async def dial(self, call: CallRequest) -> CallOutcome:
         """Place ``call`` and wait until it has ended."""

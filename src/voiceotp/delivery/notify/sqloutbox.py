@@ -19,18 +19,10 @@ from voiceotp.delivery.notify.report import StatusReport
 from voiceotp.store.base import Store
 from voiceotp.store.rows import Row, Tx
 
-__all__ = ["SqlOutbox", "insert_outbox_in", "row_lock"]
+__all__ = ["SqlOutbox", "insert_outbox_in"]
 
 _COLUMNS = "report_id, account, callback_url, report, attempts, next_at, created_at"
 _ANY_DUE = "SELECT 1 FROM outbox WHERE state = 'pending' AND next_at <= $1 LIMIT 1"
-
-
-def row_lock(store: Store, clause: str) -> str:
-    """``clause`` (e.g. ``FOR UPDATE``) on PostgreSQL; nothing on SQLite, whose
-    ``BEGIN IMMEDIATE`` already serialises writers."""
-    from voiceotp.store.postgres import PostgresStore
-
-    return f" {clause}" if isinstance(store, PostgresStore) else ""
 
 
 async def insert_outbox_in(tx: Tx, item: OutboxItem) -> None:
@@ -49,8 +41,16 @@ async def insert_outbox_in(tx: Tx, item: OutboxItem) -> None:
 
 
 def _item(row: Row) -> OutboxItem:
-    report = StatusReport(**json.loads(row[3]))
-    return OutboxItem(report, str(row[1]), str(row[2]), float(row[6]), int(row[4]), float(row[5]))
+    """A row of ``_COLUMNS``."""
+    _, account, callback_url, report, attempts, next_at, created_at = row
+    return OutboxItem(
+        report=StatusReport(**json.loads(report)),
+        account=str(account),
+        callback_url=str(callback_url),
+        created_at=float(created_at),
+        attempts=int(attempts),
+        next_at=float(next_at),
+    )
 
 
 class SqlOutbox:
@@ -60,11 +60,11 @@ class SqlOutbox:
         self.store = store
         self._pick = (
             f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND next_at <= $1 "  # noqa: S608
-            "ORDER BY next_at, created_at LIMIT $2" + row_lock(store, "FOR UPDATE SKIP LOCKED")
+            "ORDER BY next_at, created_at LIMIT $2" + store.row_lock("FOR UPDATE SKIP LOCKED")
         )
 
     async def add(self, item: OutboxItem) -> None:
-        await self.store._transact(lambda tx: insert_outbox_in(tx, item))
+        await self.store.transact(lambda tx: insert_outbox_in(tx, item))
 
     async def due(self, now: float, limit: int, *, lease_s: float = 60.0) -> list[OutboxItem]:
         # A read first: the notifier polls every second, and an empty write transaction
@@ -73,14 +73,16 @@ class SqlOutbox:
             return []
 
         async def work(tx: Tx) -> list[OutboxItem]:
-            rows = await tx.fetch(self._pick, now, limit)
-            for row in rows:
+            items = [_item(row) for row in await tx.fetch(self._pick, now, limit)]
+            for item in items:
                 await tx.execute(
-                    "UPDATE outbox SET next_at = $2 WHERE report_id = $1", row[0], now + lease_s
+                    "UPDATE outbox SET next_at = $2 WHERE report_id = $1",
+                    item.report_id,
+                    now + lease_s,
                 )
-            return [_item(r) for r in rows]
+            return items
 
-        return await self.store._transact(work)
+        return await self.store.transact(work)
 
     async def mark_delivered(self, report_ids: Sequence[str], now: float) -> None:
         async def work(tx: Tx) -> None:
@@ -92,7 +94,7 @@ class SqlOutbox:
                     f"at {now:.0f}",
                 )
 
-        await self.store._transact(work)
+        await self.store.transact(work)
 
     async def mark_retry(self, report_id: str, next_at: float, error: str) -> None:
         await self._update(
@@ -125,4 +127,4 @@ class SqlOutbox:
         async def work(tx: Tx) -> None:
             await tx.execute(sql, *args)
 
-        await self.store._transact(work)
+        await self.store.transact(work)

@@ -1,12 +1,15 @@
 """Queue behaviour as small pieces around each dial attempt (dramatiq's middleware idea).
 
 A worker asks every middleware, in order, ``before_dial`` (an outcome here replaces the
-call: it is not dialed) and ``after_dial`` (a follow-up job here is a redial). Two ship:
-:class:`DeadlineCheck` (an expired job is never dialed) and :class:`Redial`.
+call: it is not dialed) and ``after_dial`` (a follow-up job here is a redial), through
+:func:`before_dial` and :func:`after_dial`, which also keep a middleware's bug from
+failing the job. Two ship: :class:`DeadlineCheck` (an expired job is never dialed) and
+:class:`Redial`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -14,7 +17,17 @@ from typing import Protocol
 from voiceotp.delivery.dialer.base import CallOutcome, CallStatus, canonical_row
 from voiceotp.delivery.queue.base import Job
 
-__all__ = ["DeadlineCheck", "Middleware", "Redial", "RedialPolicy", "default_middleware"]
+__all__ = [
+    "DeadlineCheck",
+    "Middleware",
+    "Redial",
+    "RedialPolicy",
+    "after_dial",
+    "before_dial",
+    "default_middleware",
+]
+
+log = logging.getLogger(__name__)
 
 
 class Middleware(Protocol):
@@ -90,3 +103,37 @@ class Redial:
 def default_middleware(policy: RedialPolicy | None = None) -> list[Middleware]:
     """Deadline check, then redials per ``policy``."""
     return [DeadlineCheck(), Redial(policy)]
+
+
+def before_dial(middleware: Sequence[Middleware], job: Job, now: float) -> CallOutcome | None:
+    """The first middleware outcome, if any. A middleware that raises ends the attempt
+    FAILED (logged): a check that could not run must never let the call through."""
+    for piece in middleware:
+        try:
+            outcome = piece.before_dial(job, now)
+        except Exception as exc:
+            hook = f"{type(piece).__name__}.before_dial"
+            log.exception("%s failed for call %s; not dialed", hook, job.call_id)
+            row = canonical_row(CallStatus.FAILED)
+            detail = f"middleware {hook}: {type(exc).__name__}"
+            return CallOutcome(row.status, row.sip_code, row.q850, end_at=now, detail=detail)
+        if outcome is not None:
+            return outcome
+    return None
+
+
+def after_dial(
+    middleware: Sequence[Middleware], job: Job, outcome: CallOutcome, now: float
+) -> Job | None:
+    """The first middleware's follow-up job, if any. A middleware that raises means no
+    redial (logged): the attempt is over either way, and the call ends with its outcome."""
+    for piece in middleware:
+        try:
+            follow = piece.after_dial(job, outcome, now)
+        except Exception:
+            hook = f"{type(piece).__name__}.after_dial"
+            log.exception("%s failed for call %s; not redialed", hook, job.call_id)
+            return None
+        if follow is not None:
+            return follow
+    return None

@@ -1,15 +1,18 @@
 """The embedded Queue: the store's ``calls`` table is the queue (durable by construction).
 
-A ``queued`` call row whose ``not_before`` has come *is* a job (attempt ``attempts + 1``),
-so jobs survive any restart without a second copy, and a crash between accept and enqueue
-cannot lose one. :meth:`StoreQueue.enqueue` therefore writes nothing: it only wakes a
-waiting :meth:`receive` (the gateway calls it right after accepting, which keeps
-submit -> INVITE latency low; without it a receive polls every ``block_s``).
+A ``queued`` call row whose ``not_before`` has come *is* a job (attempt ``attempts + 1``,
+that ``not_before``), so jobs survive any restart without a second copy, and a crash
+between accept and enqueue cannot lose one. :meth:`StoreQueue.enqueue` therefore writes
+nothing: it only wakes a waiting :meth:`receive` (the gateway calls it right after
+accepting, which keeps submit -> INVITE latency low; without it a receive polls every
+``block_s``).
 
 Leases are per process and in memory (``receipt`` = voiceid): a row handed out is not handed
-out again by this queue until it is acked or goes stale. Several processes on one store
-may receive the same row; the fence grants it to one of them. For many dialer processes
-use :class:`~voiceotp.delivery.queue.redis.RedisQueue` (``voiceotp dialer`` with Redis).
+out again by this queue until it is acked or goes stale. An ack ends the lease, not the
+job: a row still ``queued`` after its ack (nobody claimed it) is handed out again — only
+the fence moves a row on. Several processes on one store may receive the same row; the
+fence grants it to one of them. For many dialer processes use
+:class:`~voiceotp.delivery.queue.redis.RedisQueue` (``voiceotp dialer`` with Redis).
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from voiceotp.store.base import Store
 __all__ = ["StoreQueue"]
 
 _DUE = (
-    "SELECT voiceid, deadline, attempts FROM calls WHERE state = 'queued' AND not_before <= $1 "
-    "ORDER BY created_at LIMIT $2"
+    "SELECT voiceid, deadline, attempts, not_before FROM calls "
+    "WHERE state = 'queued' AND not_before <= $1 ORDER BY created_at LIMIT $2"
 )
 
 
@@ -69,11 +72,12 @@ class StoreQueue:
         skip = len(self._leased) + len(self._dead_ids)
         rows = await self.store.read(_DUE, now, count + skip)
         taken: list[Delivery] = []
-        for voiceid, deadline, attempts in rows:
+        for voiceid, deadline, attempts, not_before in rows:
             receipt = str(voiceid)
             if receipt in self._leased or receipt in self._dead_ids:
                 continue
-            delivery = Delivery(Job(receipt, float(deadline), int(attempts) + 1), receipt)
+            job = Job(receipt, float(deadline), int(attempts) + 1, float(not_before))
+            delivery = Delivery(job, receipt)
             self._leased[receipt] = _Lease(delivery, now)
             taken.append(delivery)
             if len(taken) == count:

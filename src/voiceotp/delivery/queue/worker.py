@@ -30,7 +30,12 @@ from voiceotp.delivery.dialer.base import (
 )
 from voiceotp.delivery.queue.base import CallFence, CallTicket, ClaimVerdict, Delivery, Job, Queue
 from voiceotp.delivery.queue.limits import TokenBucket, TrunkLimits
-from voiceotp.delivery.queue.middleware import Middleware, default_middleware
+from voiceotp.delivery.queue.middleware import (
+    Middleware,
+    after_dial,
+    before_dial,
+    default_middleware,
+)
 from voiceotp.errors import VoiceOTPError
 from voiceotp.protocol import mask_mobile
 
@@ -256,11 +261,11 @@ class DialWorker:
         await self.queue.ack(delivery)
 
     async def _attempt(self, job: Job, ticket: CallTicket) -> None:
-        outcome = self._before_dial(job) or await self._dial(job, ticket)
+        outcome = before_dial(self.middleware, job, self._clock()) or await self._dial(job, ticket)
         grace_s = self._hung_up_after
         if grace_s is not None and outcome.status is CallStatus.CANCELED:
             outcome = replace(outcome, detail=_stopped(grace_s, outcome.detail or "dialer closed"))
-        follow = self._after_dial(job, outcome)
+        follow = after_dial(self.middleware, job, outcome, self._clock())
         log.info(
             "call %s to %s attempt %d: %s%s",
             job.call_id,
@@ -275,22 +280,6 @@ class DialWorker:
         nb = follow.not_before
         if await self.fence.requeue(job.call_id, outcome, attempt=job.attempt, not_before=nb):
             await self.queue.enqueue(follow)
-
-    def _before_dial(self, job: Job) -> CallOutcome | None:
-        now = self._clock()
-        for piece in self.middleware:
-            outcome = piece.before_dial(job, now)
-            if outcome is not None:
-                return outcome
-        return None
-
-    def _after_dial(self, job: Job, outcome: CallOutcome) -> Job | None:
-        now = self._clock()
-        for piece in self.middleware:
-            follow = piece.after_dial(job, outcome, now)
-            if follow is not None:
-                return follow
-        return None
 
     async def _dial(self, job: Job, ticket: CallTicket) -> CallOutcome:
         try:
