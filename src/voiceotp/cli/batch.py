@@ -25,7 +25,6 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from voiceotp.cli import INTERRUPTED
 from voiceotp.cli.batch_checks import (
     check_paths,
     discard,
@@ -46,6 +45,7 @@ from voiceotp.cli.batch_report import (
     write_rejects_file,
 )
 from voiceotp.cli.batch_target import settle_target
+from voiceotp.cli.exitcodes import ExitCode
 from voiceotp.cli.output import (
     JsonCommand,
     exit_with_error,
@@ -53,7 +53,7 @@ from voiceotp.cli.output import (
     print_json,
     stderr_console,
 )
-from voiceotp.cli.send import CONFIG, FAILED, OK, USAGE, client_options
+from voiceotp.cli.send import client_options
 from voiceotp.client import AsyncClient
 from voiceotp.client.batch import (
     BatchEngine,
@@ -134,7 +134,7 @@ def _open_interruptibly(
     except KeyboardInterrupt:
         remove_partial_import(args["journal_path"])
         source = "standard input" if input_path == "-" else input_path or resume
-        _error(f"interrupted while reading {source}; nothing was sent", args, INTERRUPTED)
+        _error(f"interrupted while reading {source}; nothing was sent", args, ExitCode.INTERRUPTED)
 
 
 def _open_journal(input_path: str | None, resume: Path | None, args: dict[str, Any]) -> Journal:
@@ -189,10 +189,10 @@ def _default_journal(input_path: str, dry_run: bool) -> Path:
 
 
 def _usage_error(message: str, args: dict[str, Any]) -> NoReturn:
-    _error(message, args, USAGE)
+    _error(message, args, ExitCode.USAGE)
 
 
-def _error(message: str, args: dict[str, Any], code: int) -> NoReturn:
+def _error(message: str, args: dict[str, Any], code: ExitCode) -> NoReturn:
     exit_with_error(message, as_json=args["as_json"], code=code)
 
 
@@ -212,7 +212,7 @@ def _make_client(args: dict[str, Any]) -> AsyncClient:
 # ---- dry run ---------------------------------------------------------------------------
 
 
-def _preflight(journal: Journal, args: dict[str, Any]) -> int:
+def _preflight(journal: Journal, args: dict[str, Any]) -> ExitCode:
     doc, code = preflight(
         journal,
         include_unknown=_policy(args) is not None,
@@ -262,14 +262,16 @@ def _send(journal: Journal, args: dict[str, Any]) -> BatchSummary:
         with view:
             return asyncio.run(_run(journal, options, args, view))
     except ConfigError as exc:
-        _error(f"configuration: {exc}", args, CONFIG)
+        _error(f"configuration: {exc}", args, ExitCode.CONFIG)
     except JournalError as exc:
-        _error(f"{exc}; resume when it can be written again", args, FAILED)
+        _error(f"{exc}; resume when it can be written again", args, ExitCode.FAILED)
     except KeyboardInterrupt:
         # A second Ctrl-C: requests in flight were abandoned; their rows stay `sending`
         # and become unknown on resume, so nothing is sent twice.
         _error(
-            f"interrupted; resume with: voiceotp batch --resume {journal.path}", args, INTERRUPTED
+            f"interrupted; resume with: voiceotp batch --resume {journal.path}",
+            args,
+            ExitCode.INTERRUPTED,
         )
 
 
@@ -297,12 +299,13 @@ def _interrupt(engine: BatchEngine, loop: asyncio.AbstractEventLoop, signum: int
 # ---- after the run ---------------------------------------------------------------------
 
 
-def _finish(journal: Journal, summary: BatchSummary, args: dict[str, Any]) -> int:
+def _finish(journal: Journal, summary: BatchSummary, args: dict[str, Any]) -> ExitCode:
     try:
         files, errors = write_outputs(journal, summary.counts, args)
     except KeyboardInterrupt:
         again = f"voiceotp batch --resume {journal.path}"
-        _error(f"interrupted while writing the files; `{again}` writes them", args, INTERRUPTED)
+        message = f"interrupted while writing the files; `{again}` writes them"
+        _error(message, args, ExitCode.INTERRUPTED)
     summary.extra["files"] = files
     summary.extra["journal"] = str(journal.path)
     if errors:
@@ -310,8 +313,8 @@ def _finish(journal: Journal, summary: BatchSummary, args: dict[str, Any]) -> in
     code = with_write_errors(exit_code_for(summary), errors)
     resume = None if summary.finished else f"voiceotp batch --resume {journal.path}"
     if args["as_json"]:
-        doc = {"ok": code == OK, "exit_code": code, "resume": resume} | summary_doc(summary)
-        print_json(doc)
+        doc = {"ok": code == ExitCode.OK, "exit_code": code, "resume": resume}
+        print_json(doc | summary_doc(summary))
     else:
         show_summary(summary, files, resume)
         show_write_errors(errors, journal)

@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from voiceotp.cli.send import ACCOUNT, OK, REFUSED, exit_code_for
+from voiceotp.cli.exitcodes import ExitCode
+from voiceotp.cli.send import exit_code_for
 from voiceotp.client import AsyncClient
 from voiceotp.client.batch import Journal, State
 from voiceotp.errors import ConfigError, VoiceOTPError
@@ -18,7 +19,7 @@ def preflight(
     include_unknown: bool,
     price: float | None,
     make_client: Callable[[], AsyncClient] | None,
-) -> tuple[dict[str, Any], int]:
+) -> tuple[dict[str, Any], ExitCode]:
     """Counts, cost and (unless ``make_client`` is None) the GetNum balance; and the exit
     code: 4 when the balance is short or the account refused, 1 when rows were rejected."""
     counts = journal.counts()
@@ -54,9 +55,9 @@ def _balance(make_client: Callable[[], AsyncClient]) -> tuple[int | None, VoiceO
         return None, exc
 
 
-def _exit_code(doc: dict[str, Any], error: VoiceOTPError | None) -> int:
+def _exit_code(doc: dict[str, Any], error: VoiceOTPError | None) -> ExitCode:
     if doc["balance"] is not None and doc["balance"] < doc["units"]:
-        return ACCOUNT
+        return ExitCode.ACCOUNT
     if error is not None and not isinstance(error, ConfigError):
         return exit_code_for(error)  # no account configured: the balance is just unchecked
-    return REFUSED if doc["rejected"] else OK
+    return ExitCode.REFUSED if doc["rejected"] else ExitCode.OK

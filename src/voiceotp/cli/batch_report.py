@@ -20,14 +20,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from voiceotp.cli import INTERRUPTED
+from voiceotp.cli.exitcodes import ExitCode
 from voiceotp.cli.output import stderr_console
-from voiceotp.cli.send import ACCOUNT, FAILED, OK, REFUSED, UNKNOWN
 from voiceotp.client.batch import BatchSummary, Journal, Outcome, State
 from voiceotp.client.batch.items import FINAL_STATES
 from voiceotp.client.batch.outputs import write_failed, write_rejects, write_results
-
-UNREACHABLE = 7  # stopped, or rows left pending, because the service could not be used
 
 
 class RateColumn(TextColumn):
@@ -205,10 +202,10 @@ def _write_each(
     return files, errors
 
 
-def with_write_errors(code: int, errors: Files) -> int:
+def with_write_errors(code: ExitCode, errors: Files) -> ExitCode:
     """A run whose files could not all be written exits 5, unless its own code says more
     (stopped, unknown outcomes, interrupted)."""
-    return FAILED if errors and code in (OK, REFUSED) else code
+    return ExitCode.FAILED if errors and code in (ExitCode.OK, ExitCode.REFUSED) else code
 
 
 def show_write_errors(errors: Files, journal: Journal | None) -> None:
@@ -230,7 +227,7 @@ def _stem(journal: Journal, args: dict[str, Any]) -> Path:
     return stem if isinstance(stem, Path) else journal.path.with_suffix("")
 
 
-def exit_code_for(summary: BatchSummary) -> int:
+def exit_code_for(summary: BatchSummary) -> ExitCode:
     """The documented exit code of a finished or stopped run.
 
     Precedence 130, 4, 7, 6, 1: why the run did not finish comes first (each says to
@@ -238,18 +235,18 @@ def exit_code_for(summary: BatchSummary) -> int:
     """
     stopped = summary.stopped
     if stopped is not None and stopped.kind == "interrupted":
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED
     if stopped is not None and stopped.kind == "account":
-        return ACCOUNT
+        return ExitCode.ACCOUNT
     if stopped is not None or not summary.finished:
         # The service stop, or a few rows whose connections failed (below the limit)
         # left pending: nothing of theirs was sent.
-        return UNREACHABLE
+        return ExitCode.UNREACHABLE
     if summary.counts[State.UNKNOWN]:
-        return UNKNOWN
+        return ExitCode.UNKNOWN
     if summary.counts[State.FAILED] or summary.counts[State.REJECTED]:
-        return REFUSED
-    return OK
+        return ExitCode.REFUSED
+    return ExitCode.OK
 
 
 def show_summary(summary: BatchSummary, files: dict[str, str], resume: str | None) -> None:

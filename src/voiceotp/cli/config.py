@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from voiceotp.cli.exitcodes import ExitCode
 from voiceotp.cli.output import JsonCommand, print_json
-from voiceotp.cli.send import CONFIG, OK, fail
+from voiceotp.cli.send import fail
 from voiceotp.client.config import (
     collect_settings,
     default_config_path,
@@ -145,4 +146,4 @@ def config_show(config_file: Path | None, as_json: bool) -> None:
         click.echo(f"config file: {path}")
         for key, row in rows.items():
             click.echo(f"{key}: {row['value'] or '(not set)'}  [{row['source'] or '-'}]")
-    sys.exit(OK if all(values.get(k) for k in ("account", "apikey")) else CONFIG)
+    sys.exit(ExitCode.OK if all(values.get(k) for k in ("account", "apikey")) else ExitCode.CONFIG)

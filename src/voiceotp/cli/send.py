@@ -22,6 +22,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from voiceotp.cli.exitcodes import ExitCode
 from voiceotp.cli.output import JsonCommand, print_json, stderr_console
 from voiceotp.client import Client, SendReport
 from voiceotp.client.models import outcome_unknown
@@ -36,25 +37,24 @@ from voiceotp.errors import (
 from voiceotp.protocol import mask_mobile, normalize_mobile
 
 F = TypeVar("F", bound=Callable[..., Any])
-OK, REFUSED, USAGE, CONFIG, ACCOUNT, FAILED, UNKNOWN = 0, 1, 2, 3, 4, 5, 6
 
 
-def exit_code_for(error: BaseException | None, *, submit: bool = False) -> int:
+def exit_code_for(error: BaseException | None, *, submit: bool = False) -> ExitCode:
     """The documented exit code for an outcome. Only a Submit can place a call, so only
     its failures can be unknown (6); the same failure of a GetNum or Query is 5."""
     if error is None:
-        return OK
+        return ExitCode.OK
     if submit and outcome_unknown(None, error):
-        return UNKNOWN
+        return ExitCode.UNKNOWN
     for kind, code in (
-        (AccountError, ACCOUNT),
-        (APIError, REFUSED),
-        (ConfigError, CONFIG),
-        (InvalidMobile | InvalidCode, USAGE),
+        (AccountError, ExitCode.ACCOUNT),
+        (APIError, ExitCode.REFUSED),
+        (ConfigError, ExitCode.CONFIG),
+        (InvalidMobile | InvalidCode, ExitCode.USAGE),
     ):
         if isinstance(error, kind):
             return code
-    return FAILED
+    return ExitCode.FAILED
 
 
 # Where the APIKEY comes from: never an option, so it stays out of shell history and `ps`.
@@ -205,7 +205,7 @@ def _submit(client: Client, mobile: str, code: str, as_json: bool) -> SendReport
             print_json({"ok": False, "error": "Interrupted", "message": message})
         else:
             stderr_console().print(f"[red]interrupted[/red]: {escape(message)}")
-        sys.exit(UNKNOWN)
+        sys.exit(ExitCode.UNKNOWN)
 
 
 def _masked(mobile: str) -> str:
