@@ -21,7 +21,7 @@ SUBCOMMANDS: dict[str, str] = {
     "balance": "voiceotp.cli.send:balance",
     "query": "voiceotp.cli.send:query",
     "config": "voiceotp.cli.config:config",
-    "batch": "voiceotp.cli.batch:batch",
+    "batch": "voiceotp.cli.batch.command:batch",
     "serve": "voiceotp.cli.serve:serve",
     "admin": "voiceotp.cli.admin:admin",
     "db": "voiceotp.cli.db:db",

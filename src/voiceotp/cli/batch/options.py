@@ -1,4 +1,4 @@
-"""The options and help text of ``voiceotp batch`` (the command itself: cli/batch.py)."""
+"""The options and help text of ``voiceotp batch`` (the command itself: command.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from voiceotp.cli.batch_checks import check_encoding
+from voiceotp.cli.batch.checks import check_encoding
 from voiceotp.client.batch import InputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
