@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from tests.error_page import serve_error_page
 from voiceotp.cli import cli
+from voiceotp.cli.batch.run import engine_options
 from voiceotp.testing import DEFAULT_ACCOUNT, FakeIhuyi
 
 MOBILES = [f"1380013{i:04d}" for i in range(10)]
@@ -347,3 +348,11 @@ def test_a_service_answering_error_pages_stops_the_run_with_exit_7(env: dict[str
     assert 10 <= doc["counts"]["unknown"] <= 11  # the limit at -c 2, plus one in flight
     assert doc["counts"]["pending"] == 30 - doc["counts"]["unknown"]
     assert doc["counts"]["failed"] == 0
+
+
+def test_the_command_tunes_the_collector_of_its_own_process() -> None:
+    # The library leaves the garbage collector alone unless asked; the command owns its
+    # process and asks (docs/batch.md, "What makes it fast").
+    args = {"concurrency": 3, "rate": None, "max_attempts": 2}
+    args |= {"replay_unknown": False, "resend_unknown": False}
+    assert engine_options(args).freeze_gc is True

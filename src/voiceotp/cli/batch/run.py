@@ -52,15 +52,22 @@ def unknown_policy(args: dict[str, Any]) -> UnknownPolicy | None:
     return None
 
 
-def send(journal: Journal, args: dict[str, Any]) -> BatchSummary:
-    """Run the engine over ``journal`` with a progress bar; exits on what stops it."""
-    policy = unknown_policy(args)
-    options = BatchOptions(
+def engine_options(args: dict[str, Any]) -> BatchOptions:
+    """How the engine runs for these arguments. The process is ours, so the garbage
+    collector is tuned for the run (``freeze_gc``, docs/batch.md)."""
+    return BatchOptions(
         concurrency=args["concurrency"],
         rate=args["rate"],
         max_attempts=args["max_attempts"],
-        unknown=policy or UnknownPolicy.KEEP,
+        unknown=unknown_policy(args) or UnknownPolicy.KEEP,
+        freeze_gc=True,
     )
+
+
+def send(journal: Journal, args: dict[str, Any]) -> BatchSummary:
+    """Run the engine over ``journal`` with a progress bar; exits on what stops it."""
+    policy = unknown_policy(args)
+    options = engine_options(args)
     counts = journal.counts()
     total = counts[State.PENDING]
     if policy is not None:

@@ -67,7 +67,9 @@ class BatchOptions:
     unknown: UnknownPolicy = UnknownPolicy.KEEP
     replay_window_s: int = DEFAULT_WINDOW_S - 30  # margin for clock skew and the trip
     page_size: int = 1000
-    freeze_gc: bool = True  # see _settled_heap
+    # Tune the process's garbage collector during the run (see _settled_heap): opt-in, the
+    # collector belongs to the whole program. `voiceotp batch` turns it on for its process.
+    freeze_gc: bool = False
     # Rows in a row that got no readable answer (connect failures with no attempts left,
     # unknown outcomes) before the run stops; None: max(10, 2 * concurrency), see batch.md.
     trouble_limit: int | None = None
