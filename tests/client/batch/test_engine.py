@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import gc
 import time
 from collections.abc import Callable, Iterator
@@ -8,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.client.batch.conftest import numbers
+from tests.clock import FakeClock
 from voiceotp.client.batch import (
     BatchEngine,
     BatchOptions,
@@ -23,23 +23,6 @@ from voiceotp.client.batch import (
 from voiceotp.client.batch.records import Mark
 from voiceotp.errors import ConnectError, UnknownOutcome
 from voiceotp.protocol import ACCOUNT_CODES
-
-
-class FakeClock:
-    """Monotonic time that only moves when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.slept += seconds
-        await asyncio.sleep(0)
-
 
 MakeJournal = Callable[..., Journal]
 FAST = BatchOptions(concurrency=4, retry_delay_s=0)
