@@ -29,6 +29,7 @@ from voiceotp.cli.batch.checks import (
     remove_partial_import,
 )
 from voiceotp.cli.batch.options import EPILOG, batch_options
+from voiceotp.cli.batch.pacing import given_on_command_line, pacing_doc, settle_pacing
 from voiceotp.cli.batch.preflight import preflight
 from voiceotp.cli.batch.report import (
     exit_code_for,
@@ -78,15 +79,23 @@ def batch(input_path: str | None, resume: Path | None, **args: Any) -> None:
     try:
         if args["dry_run"]:
             sys.exit(_preflight(journal, args))
-        note = settle_target(journal, args)
-        if note and not args["as_json"]:
-            stderr_console().print(f"note: {escape(note)}")
+        _settle(journal, args)
         summary = send(journal, args)
         sys.exit(_finish(journal, summary, args))
     finally:
         journal.close()
         if args["dry_run"] and not args["journal_path"] and resume is None:
             shutil.rmtree(journal.path.parent, ignore_errors=True)  # our temporary directory
+
+
+def _settle(journal: Journal, args: dict[str, Any]) -> None:
+    # Where and how fast the rest of the run sends: as it started, unless told otherwise.
+    note = settle_target(journal, args)
+    given = given_on_command_line(click.get_current_context())
+    args["pacing_changed"], notes = settle_pacing(journal, args, given)
+    if not args["as_json"]:
+        for line in [note, *notes] if note else notes:
+            stderr_console().print(f"note: {escape(line)}")
 
 
 def _check_usage(input_path: str | None, resume: Path | None, args: dict[str, Any]) -> None:
@@ -218,6 +227,8 @@ def _finish(journal: Journal, summary: BatchSummary, args: dict[str, Any]) -> Ex
         _error(message, args, ExitCode.INTERRUPTED)
     summary.extra["files"] = files
     summary.extra["journal"] = str(journal.path)
+    summary.extra["pacing"] = pacing_doc(args)
+    summary.extra["pacing_changed"] = args["pacing_changed"]
     if errors:
         summary.extra["write_errors"] = errors
     code = with_write_errors(exit_code_for(summary), errors)

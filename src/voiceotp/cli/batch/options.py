@@ -49,7 +49,10 @@ def batch_options(command: F) -> F:
 _OPTIONS: list[Callable[[Any], Any]] = [
     click.argument("input_path", metavar="[INPUT]", required=False),
     click.option(
-        "--resume", type=click.Path(dir_okay=False, path_type=Path), help="Continue a journal."
+        "--resume",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Continue a journal: where and as fast as its run sent (--concurrency, --rate,"
+        " --max-attempts, --timeout), unless given again.",
     ),
     click.option(
         "--journal",
