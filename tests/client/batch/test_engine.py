@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Callable, Iterator
@@ -342,3 +343,35 @@ async def test_a_library_run_leaves_the_heap_alone_by_default(make_journal: Make
     sender = HeapWatcher()
     await BatchEngine(journal, sender, BatchOptions(concurrency=4)).run()
     assert sender.seen == {(False, 700)}
+
+
+class HeldSender(MemorySender):
+    """Holds every request until released; says when ``expected`` are waiting."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+        self.waiting = 0
+        self.all_waiting = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def submit(self, mobile: str, code: str, *, time: int | None = None) -> MemoryReport:
+        self.waiting += 1
+        if self.waiting == self.expected:
+            self.all_waiting.set()
+        await self.release.wait()
+        return await super().submit(mobile, code, time=time)
+
+
+async def test_in_flight_counts_the_requests_awaiting_an_answer(make_journal: MakeJournal) -> None:
+    journal = make_journal([(m, "1234") for m in numbers(10)])
+    sender = HeldSender(expected=4)
+    engine = BatchEngine(journal, sender, FAST)
+    run = asyncio.ensure_future(engine.run())
+    await sender.all_waiting.wait()
+    assert engine.in_flight == 4
+    engine.stop()
+    sender.release.set()
+    summary = await run
+    assert engine.in_flight == 0
+    assert summary.counts[State.SENT] == 4

@@ -58,6 +58,10 @@ class BatchProgress:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
+    def note(self, message: str) -> None:
+        """A line for the user above the bar (or alone, without one), unwrapped."""
+        self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
+
     def on_outcome(self, outcome: Outcome) -> None:
         if outcome.state in FINAL_STATES:
             self._progress.advance(self._task)

@@ -96,7 +96,7 @@ async def _run(
         engine = BatchEngine(journal, client, options, on_outcome=view.on_outcome)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, _interrupt, engine, loop, signum)
+            loop.add_signal_handler(signum, _interrupt, engine, view, signum)
         try:
             return await engine.run()
         finally:
@@ -104,7 +104,21 @@ async def _run(
                 loop.remove_signal_handler(signum)
 
 
-def _interrupt(engine: BatchEngine, loop: asyncio.AbstractEventLoop, signum: int) -> None:
-    # First signal: finish what is in flight. A second one gets Python's default handling.
+def _interrupt(engine: BatchEngine, view: BatchProgress, signum: int) -> None:
+    # First signal: finish what is in flight, and say so (that can take up to --timeout).
+    # A second one gets Python's default handling.
     engine.stop()
-    loop.remove_signal_handler(signum)
+    asyncio.get_running_loop().remove_signal_handler(signum)
+    view.note(finishing_message(engine.in_flight, signum))
+
+
+def finishing_message(in_flight: int, signum: int) -> str:
+    """What the first Ctrl-C (or SIGTERM) says while the requests in flight finish."""
+    if not in_flight:
+        return "stopping (no request in flight)"
+    again = "Ctrl-C again" if signum == signal.SIGINT else "a second SIGTERM"
+    requests = "request" if in_flight == 1 else "requests"
+    return (
+        f"finishing {in_flight} {requests} in flight ({again} to abandon them;"
+        " they will be 'unknown')"
+    )
