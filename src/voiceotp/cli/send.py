@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from voiceotp.cli.exitcodes import ExitCode
+from voiceotp.cli.hints import hint_for
 from voiceotp.cli.output import JsonCommand, print_json, stderr_console
 from voiceotp.client import Client, SendReport
 from voiceotp.client.models import outcome_unknown
@@ -138,11 +139,20 @@ def _client(opts: dict[str, Any]) -> Iterator[Client]:
 def fail(error: VoiceOTPError, as_json: bool) -> NoReturn:
     """Print ``error`` (JSON or for people) and exit with its documented code."""
     code = exit_code_for(error)
+    hint = hint_for(error)
     if as_json:
-        print_json({"ok": False, "error": type(error).__name__, "message": str(error)})
+        doc = {"ok": False, "error": type(error).__name__, "message": str(error), "hint": hint}
+        print_json(doc)
     else:
         stderr_console().print(f"[red]{type(error).__name__}[/red]: {escape(str(error))}")
+        show_hint(hint)
     sys.exit(code)
+
+
+def show_hint(hint: str | None) -> None:
+    """The English explanation and next step, on its own line below the message."""
+    if hint is not None:
+        stderr_console().print(f"hint: {escape(hint)}")
 
 
 EXIT_CODES = """\b
@@ -229,6 +239,7 @@ def _show_report(report: SendReport, code: str, as_json: bool) -> None:
                 "outcome_unknown": report.outcome_unknown,
                 "error": type(report.error).__name__ if report.error else None,
                 "message": str(report.error) if report.error else None,
+                "hint": hint_for(report.error),
             }
         )
     elif report.ok:
@@ -243,6 +254,7 @@ def _show_report(report: SendReport, code: str, as_json: bool) -> None:
             if report.outcome_unknown
             else f"[red]not sent[/red] to {masked}: {error}"
         )
+        show_hint(hint_for(report.error))
 
 
 @click.command(

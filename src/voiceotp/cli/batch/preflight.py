@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from voiceotp.cli.exitcodes import ExitCode
+from voiceotp.cli.hints import hint_for
 from voiceotp.cli.send import exit_code_for
 from voiceotp.client import AsyncClient
 from voiceotp.client.batch import Journal, State
@@ -36,11 +37,13 @@ def preflight(
         "cost": None if price is None else round(to_send * price, 4),
         "balance": None,
         "balance_error": None,
+        "balance_hint": None,
     }
     error: VoiceOTPError | None = None
     if make_client is not None:
         doc["balance"], error = _balance(make_client)
         doc["balance_error"] = None if error is None else f"{type(error).__name__}: {error}"
+        doc["balance_hint"] = hint_for(error)
     return doc, _exit_code(doc, error)
 
 

@@ -11,7 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from voiceotp.cli.exitcodes import ExitCode
+from voiceotp.cli.hints import hint_for_code
 from voiceotp.cli.output import stderr_console
+from voiceotp.cli.send import show_hint
 from voiceotp.client.batch import BatchSummary, Journal, State
 from voiceotp.client.batch.outputs import write_failed, write_rejects, write_results
 
@@ -80,6 +82,7 @@ def show_preflight(doc: dict[str, Any]) -> None:
         out.print(f"balance: {doc['balance']:,} units — {verdict}")
     elif doc["balance_error"]:
         out.print(f"balance: not checked ({escape(doc['balance_error'])})")
+        show_hint(doc.get("balance_hint"))
     if doc["rejects_file"]:
         out.print(f"rejects: {escape(doc['rejects_file'])} (invalid rows and why)")
     if doc.get("journal"):
@@ -200,6 +203,7 @@ def show_summary(summary: BatchSummary, files: dict[str, str], resume: str | Non
     if summary.stopped is not None:
         later = "; resume later" if summary.stopped.kind == "service" else ""
         out.print(f"[red]stopped[/red]: {escape(summary.stopped.message)}{later}")
+        show_hint(hint_for_code(summary.stopped.code))
     elif not summary.finished:
         out.print(
             f"[red]{summary.counts[State.PENDING]:,} row(s) not sent[/red]: the service could"
