@@ -18,8 +18,8 @@ from voiceotp.cli.exitcodes import ExitCode
 SUBCOMMANDS: dict[str, str] = {
     "audio": "voiceotp.cli.audio:audio",
     "send": "voiceotp.cli.send:send",
-    "balance": "voiceotp.cli.send:balance",
-    "query": "voiceotp.cli.send:query",
+    "balance": "voiceotp.cli.lookup:balance",
+    "query": "voiceotp.cli.lookup:query",
     "config": "voiceotp.cli.config:config",
     "batch": "voiceotp.cli.batch.command:batch",
     "serve": "voiceotp.cli.serve:serve",

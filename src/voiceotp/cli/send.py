@@ -1,4 +1,5 @@
-"""``voiceotp send``, ``balance`` and ``query``: one request at a time.
+"""``voiceotp send`` (one request at a time), and what every client command shares: the
+service options, the client, exit codes, printing a failure.
 
 Exit codes (docs/client.md): 0 success; 1 the service refused (code != 2); 2 usage
 error or a number/code refused locally; 3 configuration error; 4 account-level refusal
@@ -120,7 +121,7 @@ DEDUPE_OPTION = click.option(
 
 
 @contextmanager
-def _client(opts: dict[str, Any]) -> Iterator[Client]:
+def service_client(opts: dict[str, Any]) -> Iterator[Client]:
     try:
         client = Client(
             opts["account"],
@@ -163,13 +164,6 @@ code refused locally; 3 configuration error (missing credentials, unreadable con
 call may have been placed, do not simply re-send.
 """
 
-# balance and query never place a call, so no outcome of theirs is "unknown" (6).
-READ_EXIT_CODES = """\b
-Exit codes: 0 success; 1 the service refused (code != 2); 2 usage error; 3 configuration
-error (missing credentials, unreadable config); 4 account-level refusal (fix the account);
-5 no usable answer (could not connect, no answer in time, or an unreadable answer).
-"""
-
 SEND_EPILOG = f"""\b
 Examples:
   voiceotp send 13800138000 1234
@@ -196,7 +190,7 @@ def send(mobile: str, code: str | None, length: int, **opts: Any) -> None:
     code = (
         code if code is not None else "".join(secrets.choice("0123456789") for _ in range(length))
     )
-    with _client(opts) as client:
+    with service_client(opts) as client:
         report = _submit(client, mobile, code, opts["as_json"])
     _show_report(report, code, opts["as_json"])
     sys.exit(exit_code_for(report.error, submit=True))
@@ -255,42 +249,3 @@ def _show_report(report: SendReport, code: str, as_json: bool) -> None:
             else f"[red]not sent[/red] to {masked}: {error}"
         )
         show_hint(hint_for(report.error))
-
-
-@click.command(
-    cls=JsonCommand,
-    epilog=f"\b\nExamples:\n  voiceotp balance\n  voiceotp balance --json\n\n{READ_EXIT_CODES}",
-)
-@read_options
-def balance(**opts: Any) -> None:
-    """Print how many calls the account can still place (GetNum)."""
-    with _client(opts) as client:
-        try:
-            num = client.balance()
-        except VoiceOTPError as exc:
-            fail(exc, opts["as_json"])
-    if opts["as_json"]:
-        print_json({"ok": True, "num": num})
-    else:
-        click.echo(num)
-
-
-@click.command(
-    cls=JsonCommand,
-    epilog="\b\nExamples:\n  voiceotp query 60495654\n  voiceotp query 60495654 --json"
-    f"\n\n{READ_EXIT_CODES}",
-)
-@click.argument("voiceid")
-@read_options
-def query(voiceid: str, **opts: Any) -> None:
-    """Print the status of call VOICEID (voiceotp gateway extension)."""
-    with _client(opts) as client:
-        try:
-            result = client.query(voiceid)
-        except VoiceOTPError as exc:
-            fail(exc, opts["as_json"])
-    fields = dict(result.fields())
-    if opts["as_json"]:
-        print_json({"ok": True, **fields})
-    else:
-        click.echo(" ".join(f"{k}={v}" for k, v in fields.items()))
