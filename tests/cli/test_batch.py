@@ -198,6 +198,15 @@ def test_undecodable_input_is_a_usage_error(env: dict[str, str]) -> None:
     assert run(env, "gbk.csv", "--encoding", "gbk", "--journal", "g.journal").exit_code == 0
 
 
+def test_an_import_that_fails_halfway_leaves_no_part_file(env: dict[str, str]) -> None:
+    rows = "".join(f"{m},1234\n" for m in MOBILES).encode()
+    Path("in.csv").write_bytes(b"mobile,code\n" + rows * 500 + b"\xff\xfe,1234\n")  # not UTF-8
+    result = run(env, "in.csv")
+    assert result.exit_code == 2, result.output
+    assert "--encoding gbk" in result.output
+    assert sorted(p.name for p in Path().iterdir()) == ["in.csv"]
+
+
 def test_missing_credentials_are_a_configuration_error(
     env: dict[str, str], fake: FakeIhuyi
 ) -> None:
