@@ -9,6 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from tests.client.test_http import closed_port_url
 from tests.error_page import serve_error_page
 from voiceotp.cli import cli
 from voiceotp.cli.batch.run import engine_options
@@ -252,6 +253,17 @@ def test_dry_run_without_an_account_leaves_the_balance_unchecked(
     doc = json.loads(result.stdout)
     assert doc["balance"] is None
     assert doc["balance_error"].startswith("ConfigError")
+
+
+def test_dry_run_with_the_service_unreachable_exits_7(env: dict[str, str]) -> None:
+    # 7 is batch's "the service was unreachable" (docs/batch.md); 5 means a file there.
+    source = write_csv(Path("in.csv"), [(MOBILES[0], "1234")])
+    url = closed_port_url()
+    result = run(env, str(source), "--dry-run", "--base-url", url)
+    assert result.exit_code == 7, result.output
+    assert f"balance: not checked (ConnectError: could not connect to {url}" in result.stderr
+    with serve_error_page() as broken:
+        assert run(env, str(source), "--dry-run", "--base-url", broken).exit_code == 7
 
 
 def test_dry_run_with_a_wrong_key_is_an_account_refusal(env: dict[str, str]) -> None:

@@ -6,8 +6,9 @@ were rejected; 2 usage error (bad input, journal exists/missing); 3 configuratio
 not be written (nothing unmarked was sent), or an output file could not be (the journal
 holds every outcome); 6 some outcomes are unknown (a call may have been placed); 7 stopped
 because the service was unreachable or its answers unreadable, or rows left pending after
-connect failures (resume later); 130 interrupted (resume with --resume; during the import:
-nothing was sent). Precedence: 130, 4, 7, 6, 5, 1.
+connect failures (resume later), or (dry run) the balance could not be asked; 130
+interrupted (resume with --resume; during the import: nothing was sent). Precedence: 130,
+4, 7, 6, 5, 1.
 """
 
 from __future__ import annotations

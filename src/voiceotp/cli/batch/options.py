@@ -34,8 +34,8 @@ Exit codes: 0 all sent; 1 some rows failed or were rejected; 2 usage error; 3 co
 error; 4 stopped on an account-level code (fix the account, then --resume) or, with --dry-run,
 balance too low; 5 the journal or an output file could not be written; 6 some outcomes
 unknown (calls may have been placed); 7 the service was unreachable or its answers
-unreadable: the run stopped, or rows could not connect and stay pending (resume later);
-130 interrupted. Precedence: 130, 4, 7, 6, 5, 1.
+unreadable: the run stopped, or rows could not connect and stay pending (resume later),
+or --dry-run could not ask the balance; 130 interrupted. Precedence: 130, 4, 7, 6, 5, 1.
 """
 
 

@@ -11,7 +11,7 @@ from voiceotp.cli.hints import hint_for
 from voiceotp.cli.send import exit_code_for
 from voiceotp.client import AsyncClient
 from voiceotp.client.batch import Journal, State
-from voiceotp.errors import ConfigError, VoiceOTPError
+from voiceotp.errors import ConfigError, ProtocolError, TransportError, VoiceOTPError
 
 
 def preflight(
@@ -22,7 +22,8 @@ def preflight(
     make_client: Callable[[], AsyncClient] | None,
 ) -> tuple[dict[str, Any], ExitCode]:
     """Counts, cost and (unless ``make_client`` is None) the GetNum balance; and the exit
-    code: 4 when the balance is short or the account refused, 1 when rows were rejected."""
+    code: 4 when the balance is short or the account refused, 7 when the service could not
+    be reached or read, 1 when rows were rejected."""
     counts = journal.counts()
     to_send = counts[State.PENDING] + (counts[State.UNKNOWN] if include_unknown else 0)
     doc: dict[str, Any] = {
@@ -61,6 +62,8 @@ def _balance(make_client: Callable[[], AsyncClient]) -> tuple[int | None, VoiceO
 def _exit_code(doc: dict[str, Any], error: VoiceOTPError | None) -> ExitCode:
     if doc["balance"] is not None and doc["balance"] < doc["units"]:
         return ExitCode.ACCOUNT
+    if isinstance(error, TransportError | ProtocolError):
+        return ExitCode.UNREACHABLE  # as for a run: the service could not be used
     if error is not None and not isinstance(error, ConfigError):
         return exit_code_for(error)  # no account configured: the balance is just unchecked
     return ExitCode.REFUSED if doc["rejected"] else ExitCode.OK
