@@ -8,6 +8,7 @@ Figures are wall-clock on a shared machine: run once, read as orders of magnitud
 
 from __future__ import annotations
 
+import argparse
 import struct
 import sys
 import tempfile
@@ -81,6 +82,9 @@ def bench_render(cache: Path) -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bench_clips(Path(tmp))
         bench_g711()

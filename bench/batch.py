@@ -153,7 +153,8 @@ async def engine_run(
     path = tmp / f"bench-{concurrency}-{time.monotonic_ns()}.journal"
     journal = create_journal(path, pairs_to_rows((m, "1234") for m in numbers), fsync=fsync)
     async with AsyncClient(ACCOUNT, APIKEY, base_url=url, limit=max(100, concurrency)) as client:
-        engine = BatchEngine(journal, client, BatchOptions(concurrency=concurrency))
+        options = BatchOptions(concurrency=concurrency, freeze_gc=True)  # as `voiceotp batch`
+        engine = BatchEngine(journal, client, options)
         start = time.perf_counter()
         summary = await engine.run()
         elapsed = time.perf_counter() - start
@@ -278,7 +279,7 @@ def rss_child(source: str, tmp: str) -> None:
     with open(source, encoding="utf-8", newline="") as stream:
         journal = create_journal(Path(tmp) / "big.journal", read_rows(stream))
     imported = time.perf_counter()
-    engine = BatchEngine(journal, InstantSender(), BatchOptions(concurrency=50))
+    engine = BatchEngine(journal, InstantSender(), BatchOptions(concurrency=50, freeze_gc=True))
     summary = asyncio.run(engine.run())
     sent = time.perf_counter()
     write_results(journal, Path(tmp) / "big.results.csv", show_numbers=False)

@@ -6,6 +6,7 @@ Target: >= 20,000 parses/s on one core (issue 2).
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +31,13 @@ def rate(fn: Callable[[], object], seconds: float = 1.0) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=1.0, help="length of each of 3 timed runs (default 1)"
+    )
+    seconds = parser.parse_args().seconds
     results = {
         "SubmitResult": SubmitResult(2, "提交成功", "60495654"),
         "GetNumResult": GetNumResult(2, "查询成功", 20023),
@@ -43,8 +51,8 @@ def main() -> None:
         ):
             body = render_result(result, fmt, namespace=ns)
             assert parse_result(body) == result
-            r = rate(lambda: render_result(result, fmt, namespace=ns))  # noqa: B023
-            p = rate(lambda: parse_result(body))  # noqa: B023
+            r = rate(lambda: render_result(result, fmt, namespace=ns), seconds)  # noqa: B023
+            p = rate(lambda: parse_result(body), seconds)  # noqa: B023
             print(f"{name:<14}{label:<14}{r:>12,.0f}{p:>12,.0f}")
     print("\nreproduce: .venv/bin/python bench/protocol.py   (target: >= 20,000 parses/s)")
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from tests.client.test_http import closed_port_url
 from tests.error_page import serve_error_page
 from voiceotp.cli import cli
+from voiceotp.cli.batch.run import engine_options
 from voiceotp.testing import DEFAULT_ACCOUNT, FakeIhuyi
 
 MOBILES = [f"1380013{i:04d}" for i in range(10)]
@@ -197,6 +199,15 @@ def test_undecodable_input_is_a_usage_error(env: dict[str, str]) -> None:
     assert run(env, "gbk.csv", "--encoding", "gbk", "--journal", "g.journal").exit_code == 0
 
 
+def test_an_import_that_fails_halfway_leaves_no_part_file(env: dict[str, str]) -> None:
+    rows = "".join(f"{m},1234\n" for m in MOBILES).encode()
+    Path("in.csv").write_bytes(b"mobile,code\n" + rows * 500 + b"\xff\xfe,1234\n")  # not UTF-8
+    result = run(env, "in.csv")
+    assert result.exit_code == 2, result.output
+    assert "--encoding gbk" in result.output
+    assert sorted(p.name for p in Path().iterdir()) == ["in.csv"]
+
+
 def test_missing_credentials_are_a_configuration_error(
     env: dict[str, str], fake: FakeIhuyi
 ) -> None:
@@ -242,6 +253,17 @@ def test_dry_run_without_an_account_leaves_the_balance_unchecked(
     doc = json.loads(result.stdout)
     assert doc["balance"] is None
     assert doc["balance_error"].startswith("ConfigError")
+
+
+def test_dry_run_with_the_service_unreachable_exits_7(env: dict[str, str]) -> None:
+    # 7 is batch's "the service was unreachable" (docs/batch.md); 5 means a file there.
+    source = write_csv(Path("in.csv"), [(MOBILES[0], "1234")])
+    url = closed_port_url()
+    result = run(env, str(source), "--dry-run", "--base-url", url)
+    assert result.exit_code == 7, result.output
+    assert f"balance: not checked (ConnectError: could not connect to {url}" in result.stderr
+    with serve_error_page() as broken:
+        assert run(env, str(source), "--dry-run", "--base-url", broken).exit_code == 7
 
 
 def test_dry_run_with_a_wrong_key_is_an_account_refusal(env: dict[str, str]) -> None:
@@ -347,3 +369,11 @@ def test_a_service_answering_error_pages_stops_the_run_with_exit_7(env: dict[str
     assert 10 <= doc["counts"]["unknown"] <= 11  # the limit at -c 2, plus one in flight
     assert doc["counts"]["pending"] == 30 - doc["counts"]["unknown"]
     assert doc["counts"]["failed"] == 0
+
+
+def test_the_command_tunes_the_collector_of_its_own_process() -> None:
+    # The library leaves the garbage collector alone unless asked; the command owns its
+    # process and asks (docs/batch.md, "What makes it fast").
+    args = {"concurrency": 3, "rate": None, "max_attempts": 2}
+    args |= {"replay_unknown": False, "resend_unknown": False}
+    assert engine_options(args).freeze_gc is True

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -174,6 +175,7 @@ def test_ctrl_c_finishes_in_flight_saves_and_prints_the_resume_command(
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130, err.decode()
     assert "voiceotp batch --resume in.journal" in err.decode()
+    assert re.search(r"^finishing \d+ requests? in flight \(Ctrl-C again", err.decode(), re.M)
     rows = journal_rows(tmp_path / "in.journal")
     states = [state for state, _ in rows.values()]
     assert "sending" not in states  # in-flight requests finished
@@ -199,7 +201,12 @@ def test_a_second_ctrl_c_abandons_in_flight_requests_safely(
             assert time.monotonic() < deadline
             time.sleep(0.001)
         process.send_signal(signal.SIGINT)
-        time.sleep(0.5)
+        assert process.stderr is not None
+        said = process.stderr.readline().decode()  # at once, not after the answers
+        assert said == (
+            f"finishing {CONCURRENCY} requests in flight (Ctrl-C again to abandon them;"
+            " they will be 'unknown')\n"
+        )
         assert process.poll() is None  # still waiting for the in-flight answers
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)

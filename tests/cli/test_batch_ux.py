@@ -134,6 +134,20 @@ def test_show_codes_puts_the_generated_codes_in_a_private_results_file(
     assert MOBILES[0] not in Path("in.results.csv").read_text()  # still masked
 
 
+def test_show_codes_gives_a_skipped_duplicate_the_code_its_callee_heard(
+    env: dict[str, str], fake: FakeIhuyi
+) -> None:
+    numbers = [MOBILES[0], MOBILES[1], MOBILES[0], MOBILES[0]]
+    source = write_csv(Path("in.csv"), [(m, "") for m in numbers])  # codes generated
+    result = run(env, str(source), "--show-codes")
+    assert result.exit_code == 0, result.output
+    rows = read_csv(Path("in.results.csv"))
+    heard = {call.mobile: call.content for call in fake.calls}
+    assert len(fake.calls) == 2
+    assert [r["status"] for r in rows] == ["sent", "sent", "skipped", "skipped"]
+    assert [r["spoken_code"] for r in rows] == [heard[m] for m in numbers]
+
+
 def test_without_show_codes_no_code_is_written(env: dict[str, str], fake: FakeIhuyi) -> None:
     source = write_csv(Path("in.csv"), [(m, "") for m in MOBILES[:3]])
     assert run(env, str(source), "--results", "out.jsonl").exit_code == 0

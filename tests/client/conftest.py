@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.clock import FakeClock
 from voiceotp.client import AsyncClient, AsyncMemoryTransport, Client, MemoryTransport, RetryPolicy
 from voiceotp.client.transports.memory import Handler
 from voiceotp.testing import DEFAULT_ACCOUNT, DEFAULT_APIKEY, FakeIhuyi
@@ -51,13 +52,16 @@ def fake() -> FakeIhuyi:
 async def make_twin(request: pytest.FixtureRequest, fake: FakeIhuyi) -> AsyncIterator[MakeTwin]:
     """``make_twin(**client_kwargs)``: a Client or AsyncClient (per the param) on ``fake``.
 
-    Without ``base_url`` the client talks in memory to ``handler`` (default: ``fake``).
+    Without ``base_url`` the client talks in memory to ``handler`` (default: ``fake``);
+    with ``clock=FakeClock()`` it sleeps on that clock.
     """
     made: list[Twin] = []
     sync = request.param == "sync"
 
-    def make(handler: Handler | None = None, **kwargs: Any) -> Twin:
+    def make(handler: Handler | None = None, clock: FakeClock | None = None, **kwargs: Any) -> Twin:
         kwargs.setdefault("retry", FAST_RETRY)
+        if clock is not None:
+            kwargs["sleep"] = clock.sleep_sync if sync else clock.sleep
         if "base_url" not in kwargs:
             handler = handler or fake.handle_post
             kwargs["transport"] = (

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
@@ -212,3 +215,28 @@ def test_subprocess_send(env: dict[str, str], fake: FakeIhuyi) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["voiceid"] == fake.calls[0].voiceid
+
+
+@pytest.fixture
+def shanghai_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is UTC+8 for the test (then put back)."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("shanghai_time")
+def test_query_prints_local_iso_times_and_json_keeps_numbers(
+    env: dict[str, str], fake: FakeIhuyi
+) -> None:
+    voiceid = json.loads(run(env, "send", MOBILE, "1234", "--json").output)["voiceid"]
+    doc = json.loads(run(env, "query", voiceid, "--json").output)
+    assert isinstance(doc["submit_time"], int)
+    text = run(env, "query", voiceid).output
+    local = datetime.fromtimestamp(doc["submit_time"], ZoneInfo("Asia/Shanghai"))
+    assert f"submit_time={local.isoformat(timespec='seconds')}" in text
+    assert f"end_time={(local + timedelta(seconds=12)).isoformat(timespec='seconds')}" in text
+    assert "+08:00" in text
+    assert str(doc["submit_time"]) not in text

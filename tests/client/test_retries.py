@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import pytest
 
 from tests.client.conftest import MakeTwin
+from tests.clock import FakeClock
 from voiceotp import errors
 from voiceotp.client import RetryPolicy
 from voiceotp.client.transports.memory import MemoryReply
@@ -133,21 +134,10 @@ async def test_read_only_requests_are_retried_after_a_lost_answer(
     assert fake.requests == 3
 
 
-async def test_backoff_sleeps_between_attempts(
-    make_twin: MakeTwin, fake: FakeIhuyi, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import asyncio
-    import time
-
-    slept: list[float] = []
-
-    async def async_sleep(delay: float) -> None:
-        slept.append(delay)
-
-    monkeypatch.setattr(asyncio, "sleep", async_sleep)
-    monkeypatch.setattr(time, "sleep", slept.append)
+async def test_backoff_sleeps_between_attempts(make_twin: MakeTwin, fake: FakeIhuyi) -> None:
+    clock = FakeClock()
     policy = RetryPolicy(max_attempts=3, backoff_base_s=0.05, jitter=0.0)
     fake.script(MOBILE, 4090, 0)
-    report = await make_twin(retry=policy).submit(MOBILE, "1234")
+    report = await make_twin(retry=policy, clock=clock).submit(MOBILE, "1234")
     assert report.ok
-    assert slept == [0.05, 0.1]
+    assert clock.sleeps == [0.05, 0.1]

@@ -12,15 +12,16 @@ from typing import Any, TextIO
 import click
 
 from voiceotp import __version__
+from voiceotp.cli.exitcodes import ExitCode
 
 # name -> "module:attribute" of a click command; one line per subcommand.
 SUBCOMMANDS: dict[str, str] = {
     "audio": "voiceotp.cli.audio:audio",
     "send": "voiceotp.cli.send:send",
-    "balance": "voiceotp.cli.send:balance",
-    "query": "voiceotp.cli.send:query",
+    "balance": "voiceotp.cli.lookup:balance",
+    "query": "voiceotp.cli.lookup:query",
     "config": "voiceotp.cli.config:config",
-    "batch": "voiceotp.cli.batch:batch",
+    "batch": "voiceotp.cli.batch.command:batch",
     "serve": "voiceotp.cli.serve:serve",
     "admin": "voiceotp.cli.admin:admin",
     "db": "voiceotp.cli.db:db",
@@ -52,9 +53,6 @@ writes. Every command has --help with examples (and exit codes where they matter
 """
 
 
-INTERRUPTED = 130  # as a shell reports a command killed by SIGINT
-
-
 class LazyGroup(click.Group):
     """A click group whose commands are imported on first use."""
 
@@ -81,7 +79,7 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
-            raise click.exceptions.Exit(INTERRUPTED) from None
+            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
 
 
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from voiceotp.cli.exitcodes import ExitCode
 from voiceotp.cli.serve import gateway_options, load_settings
 
 T = TypeVar("T")
@@ -22,7 +23,7 @@ pass_opts = click.make_pass_decorator(dict)
 class InvalidInput(click.ClickException):
     """An operator mistake the Admin service refused (exit 2, like a usage error)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class Bounded(click.ParamType[int]):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from voiceotp.cli.exitcodes import ExitCode
 from voiceotp.cli.output import JsonCommand, print_json
-from voiceotp.cli.send import CONFIG, OK, fail
+from voiceotp.cli.send import fail
 from voiceotp.client.config import (
     collect_settings,
     default_config_path,
@@ -140,9 +141,9 @@ def config_show(config_file: Path | None, as_json: bool) -> None:
         for k in ("account", "apikey", "base_url")
     }
     if as_json:
-        print_json({"config_file": str(path), **rows})
+        print_json({"config_file": str(path), "config_file_exists": path.is_file(), **rows})
     else:
-        click.echo(f"config file: {path}")
+        click.echo(f"config file: {path}" + ("" if path.is_file() else " (does not exist)"))
         for key, row in rows.items():
             click.echo(f"{key}: {row['value'] or '(not set)'}  [{row['source'] or '-'}]")
-    sys.exit(OK if all(values.get(k) for k in ("account", "apikey")) else CONFIG)
+    sys.exit(ExitCode.OK if all(values.get(k) for k in ("account", "apikey")) else ExitCode.CONFIG)

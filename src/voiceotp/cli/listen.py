@@ -12,17 +12,17 @@ import socket
 
 import click
 
-__all__ = ["LISTEN_FAILED", "ListenError", "base_url", "bind_listeners", "url_host"]
+from voiceotp.cli.exitcodes import ExitCode
 
-#: exit status when the address cannot be bound (uvicorn's own start-up failure status)
-LISTEN_FAILED = 3
+__all__ = ["ListenError", "base_url", "bind_listeners", "url_host"]
+
 BACKLOG = 2048  # uvicorn's default
 
 
 class ListenError(click.ClickException):
-    """The host/port cannot be listened on; exits with :data:`LISTEN_FAILED`."""
+    """The host/port cannot be listened on; exits with ``ExitCode.LISTEN_FAILED``."""
 
-    exit_code = LISTEN_FAILED
+    exit_code = ExitCode.LISTEN_FAILED
 
 
 def url_host(host: str) -> str:

@@ -13,6 +13,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from voiceotp.cli.exitcodes import ExitCode
+
 ErrorDoc = Callable[[str], dict[str, Any]]
 
 
@@ -25,7 +27,7 @@ def print_json(doc: dict[str, Any]) -> None:
     click.echo(json.dumps(doc, ensure_ascii=False))
 
 
-def exit_with_error(message: str, *, as_json: bool, code: int) -> NoReturn:
+def exit_with_error(message: str, *, as_json: bool, code: ExitCode) -> NoReturn:
     """``{"ok": false, "error": message}`` on stdout, or ``error: message`` on stderr."""
     if as_json:
         print_json(message_doc(message))

@@ -1,4 +1,5 @@
-"""``voiceotp send``, ``balance`` and ``query``: one request at a time.
+"""``voiceotp send`` (one request at a time), and what every client command shares: the
+service options, the client, exit codes, printing a failure.
 
 Exit codes (docs/client.md): 0 success; 1 the service refused (code != 2); 2 usage
 error or a number/code refused locally; 3 configuration error; 4 account-level refusal
@@ -22,6 +23,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from voiceotp.cli.exitcodes import ExitCode
+from voiceotp.cli.hints import hint_for
 from voiceotp.cli.output import JsonCommand, print_json, stderr_console
 from voiceotp.client import Client, SendReport
 from voiceotp.client.models import outcome_unknown
@@ -36,25 +39,24 @@ from voiceotp.errors import (
 from voiceotp.protocol import mask_mobile, normalize_mobile
 
 F = TypeVar("F", bound=Callable[..., Any])
-OK, REFUSED, USAGE, CONFIG, ACCOUNT, FAILED, UNKNOWN = 0, 1, 2, 3, 4, 5, 6
 
 
-def exit_code_for(error: BaseException | None, *, submit: bool = False) -> int:
+def exit_code_for(error: BaseException | None, *, submit: bool = False) -> ExitCode:
     """The documented exit code for an outcome. Only a Submit can place a call, so only
     its failures can be unknown (6); the same failure of a GetNum or Query is 5."""
     if error is None:
-        return OK
+        return ExitCode.OK
     if submit and outcome_unknown(None, error):
-        return UNKNOWN
+        return ExitCode.UNKNOWN
     for kind, code in (
-        (AccountError, ACCOUNT),
-        (APIError, REFUSED),
-        (ConfigError, CONFIG),
-        (InvalidMobile | InvalidCode, USAGE),
+        (AccountError, ExitCode.ACCOUNT),
+        (APIError, ExitCode.REFUSED),
+        (ConfigError, ExitCode.CONFIG),
+        (InvalidMobile | InvalidCode, ExitCode.USAGE),
     ):
         if isinstance(error, kind):
             return code
-    return FAILED
+    return ExitCode.FAILED
 
 
 # Where the APIKEY comes from: never an option, so it stays out of shell history and `ps`.
@@ -119,7 +121,7 @@ DEDUPE_OPTION = click.option(
 
 
 @contextmanager
-def _client(opts: dict[str, Any]) -> Iterator[Client]:
+def service_client(opts: dict[str, Any]) -> Iterator[Client]:
     try:
         client = Client(
             opts["account"],
@@ -138,11 +140,20 @@ def _client(opts: dict[str, Any]) -> Iterator[Client]:
 def fail(error: VoiceOTPError, as_json: bool) -> NoReturn:
     """Print ``error`` (JSON or for people) and exit with its documented code."""
     code = exit_code_for(error)
+    hint = hint_for(error)
     if as_json:
-        print_json({"ok": False, "error": type(error).__name__, "message": str(error)})
+        doc = {"ok": False, "error": type(error).__name__, "message": str(error), "hint": hint}
+        print_json(doc)
     else:
         stderr_console().print(f"[red]{type(error).__name__}[/red]: {escape(str(error))}")
+        show_hint(hint)
     sys.exit(code)
+
+
+def show_hint(hint: str | None) -> None:
+    """The English explanation and next step, on its own line below the message."""
+    if hint is not None:
+        stderr_console().print(f"hint: {escape(hint)}")
 
 
 EXIT_CODES = """\b
@@ -151,13 +162,6 @@ code refused locally; 3 configuration error (missing credentials, unreadable con
 4 account-level refusal (fix the account); 5 could not connect: nothing was sent;
 6 outcome unknown (no answer, an unreadable answer, or Ctrl-C while waiting for it): the
 call may have been placed, do not simply re-send.
-"""
-
-# balance and query never place a call, so no outcome of theirs is "unknown" (6).
-READ_EXIT_CODES = """\b
-Exit codes: 0 success; 1 the service refused (code != 2); 2 usage error; 3 configuration
-error (missing credentials, unreadable config); 4 account-level refusal (fix the account);
-5 no usable answer (could not connect, no answer in time, or an unreadable answer).
 """
 
 SEND_EPILOG = f"""\b
@@ -186,7 +190,7 @@ def send(mobile: str, code: str | None, length: int, **opts: Any) -> None:
     code = (
         code if code is not None else "".join(secrets.choice("0123456789") for _ in range(length))
     )
-    with _client(opts) as client:
+    with service_client(opts) as client:
         report = _submit(client, mobile, code, opts["as_json"])
     _show_report(report, code, opts["as_json"])
     sys.exit(exit_code_for(report.error, submit=True))
@@ -205,7 +209,7 @@ def _submit(client: Client, mobile: str, code: str, as_json: bool) -> SendReport
             print_json({"ok": False, "error": "Interrupted", "message": message})
         else:
             stderr_console().print(f"[red]interrupted[/red]: {escape(message)}")
-        sys.exit(UNKNOWN)
+        sys.exit(ExitCode.UNKNOWN)
 
 
 def _masked(mobile: str) -> str:
@@ -229,6 +233,7 @@ def _show_report(report: SendReport, code: str, as_json: bool) -> None:
                 "outcome_unknown": report.outcome_unknown,
                 "error": type(report.error).__name__ if report.error else None,
                 "message": str(report.error) if report.error else None,
+                "hint": hint_for(report.error),
             }
         )
     elif report.ok:
@@ -243,42 +248,4 @@ def _show_report(report: SendReport, code: str, as_json: bool) -> None:
             if report.outcome_unknown
             else f"[red]not sent[/red] to {masked}: {error}"
         )
-
-
-@click.command(
-    cls=JsonCommand,
-    epilog=f"\b\nExamples:\n  voiceotp balance\n  voiceotp balance --json\n\n{READ_EXIT_CODES}",
-)
-@read_options
-def balance(**opts: Any) -> None:
-    """Print how many calls the account can still place (GetNum)."""
-    with _client(opts) as client:
-        try:
-            num = client.balance()
-        except VoiceOTPError as exc:
-            fail(exc, opts["as_json"])
-    if opts["as_json"]:
-        print_json({"ok": True, "num": num})
-    else:
-        click.echo(num)
-
-
-@click.command(
-    cls=JsonCommand,
-    epilog="\b\nExamples:\n  voiceotp query 60495654\n  voiceotp query 60495654 --json"
-    f"\n\n{READ_EXIT_CODES}",
-)
-@click.argument("voiceid")
-@read_options
-def query(voiceid: str, **opts: Any) -> None:
-    """Print the status of call VOICEID (voiceotp gateway extension)."""
-    with _client(opts) as client:
-        try:
-            result = client.query(voiceid)
-        except VoiceOTPError as exc:
-            fail(exc, opts["as_json"])
-    fields = dict(result.fields())
-    if opts["as_json"]:
-        print_json({"ok": True, **fields})
-    else:
-        click.echo(" ".join(f"{k}={v}" for k, v in fields.items()))
+        show_hint(hint_for(report.error))

@@ -13,7 +13,7 @@ import uvicorn
 from rich.console import Console
 
 from voiceotp.cli.banner import banner_lines
-from voiceotp.cli.listen import LISTEN_FAILED
+from voiceotp.cli.exitcodes import ExitCode
 from voiceotp.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway import create_app
 from voiceotp.gateway.settings import Settings
@@ -52,7 +52,7 @@ def run_server(
     server = AnnouncingServer(config, started)
     server.run(sockets=listeners)
     if not server.started:
-        sys.exit(LISTEN_FAILED)  # the app did not start (uvicorn logged why)
+        sys.exit(ExitCode.LISTEN_FAILED)  # the app did not start (uvicorn logged why)
 
 
 class AnnouncingServer(uvicorn.Server):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -28,6 +29,7 @@ class AsyncClient(BaseClient):
     ``submit`` never raises for the service's or the network's answers (it returns a
     SendReport); ``send`` raises typed exceptions from ``voiceotp.errors``.
     ``http_options`` go to AiohttpTransport (``limit``, ``proxy``, ``ssl``, ...).
+    ``sleep`` waits between retries (the test seam: a fake clock's sleep).
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class AsyncClient(BaseClient):
         server_dedupes: bool = False,
         raise_on_error: bool = True,
         format: Format = Format.XML,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         **http_options: Any,
     ) -> None:
         super().__init__(
@@ -61,6 +64,7 @@ class AsyncClient(BaseClient):
         if transport is not None and http_options:
             raise TypeError("http_options apply to the default transport only")
         self.transport = transport if transport is not None else AiohttpTransport(**http_options)
+        self._sleep = sleep
 
     async def _exchange(self, prepared: Prepared) -> tuple[Outcome, int]:
         attempt, slept = 0, 0.0
@@ -74,7 +78,7 @@ class AsyncClient(BaseClient):
             decision = self._decide(prepared, outcome, attempt, slept)
             if not decision.retry:
                 return outcome, attempt
-            await asyncio.sleep(decision.delay_s)
+            await self._sleep(decision.delay_s)
             slept += decision.delay_s
 
     async def submit(self, mobile: str, code: str, *, time: int | None = None) -> SendReport:

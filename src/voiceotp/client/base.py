@@ -17,6 +17,7 @@ from typing import TypeVar
 from voiceotp.client.config import Settings, resolve_settings
 from voiceotp.client.models import DEFAULT_TOTAL_S, SendReport, Timeout
 from voiceotp.client.retry import Decision, Outcome, RetryPolicy, should_retry
+from voiceotp.client.transports.base import display_url
 from voiceotp.errors import InvalidCode, InvalidMobile, error_for_code
 from voiceotp.protocol import (
     Format,
@@ -180,9 +181,9 @@ class BaseClient:
         try:
             result = parse_result(body, prepared.method)
         except ProtocolError as exc:
-            return exc
+            return unreadable(exc.reason, prepared, body)
         if result.root != f"{prepared.method.value}Result":
-            return ProtocolError(f"expected a {prepared.method.value}Result", body)
+            return unreadable(f"expected a {prepared.method.value}Result", prepared, body)
         return result
 
     def _decide(self, prepared: Prepared, outcome: Outcome, attempt: int, slept: float) -> Decision:
@@ -229,6 +230,15 @@ class BaseClient:
     def _refused(mobile: str, exc: VoiceOTPError) -> SendReport:
         log.info("refused locally before sending: %s", exc)
         return SendReport(str(mobile), None, exc, 0, None)
+
+
+def unreadable(reason: str, prepared: Prepared, body: bytes) -> ProtocolError:
+    """A body that is not the answer asked for, named by where it came from (and its HTTP
+    status, when the transport kept one: a wrong path answers 404)."""
+    status = getattr(body, "status", None)
+    where = display_url(prepared.url)
+    origin = f"HTTP {status} from {where}" if status is not None else f"the answer from {where}"
+    return ProtocolError(f"{origin}: {reason}", body)
 
 
 def api_error(result: Result) -> VoiceOTPError:

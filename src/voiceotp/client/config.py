@@ -105,12 +105,22 @@ def resolve_settings(
     )
     for key in ("account", "apikey"):
         if key not in values:
-            raise ConfigError(
-                f"missing {key}: pass {key}=... (CLI: --account; the APIKEY never on the"
-                f" command line), set {_ENV[key]}, add {key} to {path}, or run"
-                " `voiceotp config init`"
-            )
+            named = not config_file and (os.environ if env is None else env).get(ENV_CONFIG)
+            raise _missing(key, path, named_by_env=bool(named))
     return Settings(values["account"], values["apikey"], values["base_url"], sources)
+
+
+_INIT = "`voiceotp config init`"
+
+
+def _missing(key: str, path: Path, *, named_by_env: bool) -> ConfigError:
+    ways = f"pass {key}=... (CLI: --account; the APIKEY never on the command line), set {_ENV[key]}"
+    if path.is_file():
+        return ConfigError(f"missing {key}: {ways}, add {key} to {path}, or run {_INIT}")
+    named = f" (named by {ENV_CONFIG})" if named_by_env else ""
+    return ConfigError(
+        f"missing {key}: {ways}, or run {_INIT}; the config file {path}{named} does not exist"
+    )
 
 
 def mask_secret(secret: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time as _time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -28,6 +29,7 @@ class Client(BaseClient):
     ``submit`` never raises for the service's or the network's answers (it returns a
     SendReport); ``send`` raises typed exceptions from ``voiceotp.errors``.
     ``http_options`` go to ``httpx2.Client`` (``proxy``, ``verify``, ``limits``, ...).
+    ``sleep`` waits between retries (the test seam: a fake clock's sleep).
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class Client(BaseClient):
         server_dedupes: bool = False,
         raise_on_error: bool = True,
         format: Format = Format.XML,
+        sleep: Callable[[float], object] = _time.sleep,
         **http_options: Any,
     ) -> None:
         super().__init__(
@@ -61,6 +64,7 @@ class Client(BaseClient):
         if transport is not None and http_options:
             raise TypeError("http_options apply to the default transport only")
         self.transport = transport if transport is not None else HTTPXTransport(**http_options)
+        self._sleep = sleep
 
     def _exchange(self, prepared: Prepared) -> tuple[Outcome, int]:
         attempt, slept = 0, 0.0
@@ -74,7 +78,7 @@ class Client(BaseClient):
             decision = self._decide(prepared, outcome, attempt, slept)
             if not decision.retry:
                 return outcome, attempt
-            _time.sleep(decision.delay_s)
+            self._sleep(decision.delay_s)
             slept += decision.delay_s
 
     def submit(self, mobile: str, code: str, *, time: int | None = None) -> SendReport:

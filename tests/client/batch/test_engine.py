@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.client.batch.conftest import numbers
+from tests.clock import FakeClock
 from voiceotp.client.batch import (
     BatchEngine,
     BatchOptions,
@@ -24,25 +25,9 @@ from voiceotp.client.batch.records import Mark
 from voiceotp.errors import ConnectError, UnknownOutcome
 from voiceotp.protocol import ACCOUNT_CODES
 
-
-class FakeClock:
-    """Monotonic time that only moves when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.slept += seconds
-        await asyncio.sleep(0)
-
-
 MakeJournal = Callable[..., Journal]
 FAST = BatchOptions(concurrency=4, retry_delay_s=0)
+FREEZE_GC = BatchOptions(concurrency=4, retry_delay_s=0, freeze_gc=True)
 
 
 def by_row(journal: Journal) -> dict[int, State]:
@@ -330,7 +315,7 @@ def default_gc() -> Iterator[None]:
 async def test_the_heap_is_frozen_only_while_the_run_sends(make_journal: MakeJournal) -> None:
     journal = make_journal([(m, "1234") for m in numbers(20)])
     sender = HeapWatcher()
-    await BatchEngine(journal, sender, FAST).run()
+    await BatchEngine(journal, sender, FREEZE_GC).run()
     assert sender.seen == {(True, 10_000)}
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold()[0] == 700
@@ -341,19 +326,52 @@ async def test_a_heap_someone_froze_or_tuned_is_left_alone(make_journal: MakeJou
     journal = make_journal([(m, "1234") for m in numbers(20)])
     gc.freeze()
     sender = HeapWatcher()
-    await BatchEngine(journal, sender, FAST).run()
+    await BatchEngine(journal, sender, FREEZE_GC).run()
     assert sender.seen == {(True, 700)}
     assert gc.get_freeze_count() > 0  # still the caller's
     gc.unfreeze()
     gc.set_threshold(5000)
     journal = make_journal([(m, "1234") for m in numbers(20, start=20)])
-    await BatchEngine(journal, sender := HeapWatcher(), FAST).run()
+    await BatchEngine(journal, sender := HeapWatcher(), FREEZE_GC).run()
     assert sender.seen == {(False, 5000)}
 
 
 @pytest.mark.usefixtures("default_gc")
-async def test_the_heap_is_left_alone_when_asked(make_journal: MakeJournal) -> None:
+async def test_a_library_run_leaves_the_heap_alone_by_default(make_journal: MakeJournal) -> None:
+    # The collector is the process's, not the library's: tuning it is opt-in.
     journal = make_journal([(m, "1234") for m in numbers(20)])
     sender = HeapWatcher()
-    await BatchEngine(journal, sender, BatchOptions(concurrency=4, freeze_gc=False)).run()
+    await BatchEngine(journal, sender, BatchOptions(concurrency=4)).run()
     assert sender.seen == {(False, 700)}
+
+
+class HeldSender(MemorySender):
+    """Holds every request until released; says when ``expected`` are waiting."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+        self.waiting = 0
+        self.all_waiting = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def submit(self, mobile: str, code: str, *, time: int | None = None) -> MemoryReport:
+        self.waiting += 1
+        if self.waiting == self.expected:
+            self.all_waiting.set()
+        await self.release.wait()
+        return await super().submit(mobile, code, time=time)
+
+
+async def test_in_flight_counts_the_requests_awaiting_an_answer(make_journal: MakeJournal) -> None:
+    journal = make_journal([(m, "1234") for m in numbers(10)])
+    sender = HeldSender(expected=4)
+    engine = BatchEngine(journal, sender, FAST)
+    run = asyncio.ensure_future(engine.run())
+    await sender.all_waiting.wait()
+    assert engine.in_flight == 4
+    engine.stop()
+    sender.release.set()
+    summary = await run
+    assert engine.in_flight == 0
+    assert summary.counts[State.SENT] == 4

@@ -25,6 +25,7 @@ from voiceotp.client.batch import (
     pairs_to_rows,
 )
 from voiceotp.client.batch.records import Mark, Outcome
+from voiceotp.client.batch.run import validated
 from voiceotp.client.batch.sqlitefile import WAL_BYTES, claim_file
 
 
@@ -46,22 +47,34 @@ def test_an_existing_journal_is_never_overwritten(tmp_path: Path) -> None:
         create_journal(path, pairs_to_rows([]))
 
 
+def rows_then(error: BaseException) -> Iterator[InputRow]:
+    yield from pairs_to_rows([(m, "1234") for m in numbers(3)])
+    raise error
+
+
 def test_a_crash_mid_import_leaves_no_journal_and_the_next_import_starts_over(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "a.journal"
-
-    def rows_then_crash() -> Iterator[InputRow]:
-        yield from pairs_to_rows([(m, "1234") for m in numbers(3)])
-        raise KeyboardInterrupt
-
+    part = tmp_path / "a.journal.part"
+    crashed = Journal.create(part, {}, lock=claim_file(part))  # what a killed import leaves
     with pytest.raises(KeyboardInterrupt):
-        create_journal(path, rows_then_crash())
+        crashed.import_rows(validated(rows_then(KeyboardInterrupt()), 6))
+    crashed.close()
     assert not path.exists()
-    assert (tmp_path / "a.journal.part").exists()
     journal = create_journal(path, pairs_to_rows([(m, "1234") for m in numbers(2)]))
     assert journal.counts()[State.PENDING] == 2
     assert not (tmp_path / "a.journal.part").exists()
+    journal.close()
+
+
+@pytest.mark.parametrize("error", [ValueError("bad row"), KeyboardInterrupt()])
+def test_an_import_that_fails_leaves_nothing_behind(tmp_path: Path, error: BaseException) -> None:
+    with pytest.raises(type(error)):
+        create_journal(tmp_path / "a.journal", rows_then(error))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    journal = create_journal(tmp_path / "a.journal", pairs_to_rows([(numbers(1)[0], "1234")]))
+    assert journal.counts()[State.PENDING] == 1
     journal.close()
 
 

@@ -77,6 +77,23 @@ async def test_results_with_spoken_codes_are_private_even_over_an_old_file(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+async def test_a_skipped_duplicate_carries_the_code_its_number_is_called_with(
+    make_journal: MakeJournal, tmp_path: Path
+) -> None:
+    # Row 3 and 4 repeat row 1's number with other codes (4's generated): nobody hears
+    # those; the callee of 138****0000 hears row 1's 1234, and the app must check that.
+    mobiles = numbers(2)
+    journal = make_journal(
+        [(mobiles[0], "1234"), (mobiles[1], "5678"), (mobiles[0], "9999"), (mobiles[0], None)]
+    )
+    await run_batch(journal, MemorySender())
+    write_results(journal, tmp_path / "r.csv", show_numbers=False, show_codes=True)
+    rows = list(csv.DictReader((tmp_path / "r.csv").read_text(encoding="utf-8").splitlines()))
+    assert [r["status"] for r in rows] == ["sent", "sent", "skipped", "skipped"]
+    assert [r["spoken_code"] for r in rows] == ["1234", "5678", "1234", "1234"]
+    assert [r["reason"] for r in rows[2:]] == ["duplicate of row 1"] * 2
+
+
 async def test_results_with_full_numbers_are_private(
     make_journal: MakeJournal, tmp_path: Path
 ) -> None:

@@ -4,23 +4,12 @@ import asyncio
 
 import pytest
 
+from tests.clock import FakeClock
 from voiceotp.client.batch.ratelimit import AdaptiveRate, TokenBucket
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
 async def test_bucket_paces_to_the_rate_after_the_burst() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     bucket = TokenBucket(10, burst=5, clock=clock, sleep=clock.sleep)
     for _ in range(5):
         await bucket.acquire()
@@ -31,7 +20,7 @@ async def test_bucket_paces_to_the_rate_after_the_burst() -> None:
 
 
 async def test_unlimited_bucket_never_waits() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     bucket = TokenBucket(None, clock=clock, sleep=clock.sleep)
     for _ in range(1000):
         await bucket.acquire()
@@ -39,7 +28,7 @@ async def test_unlimited_bucket_never_waits() -> None:
 
 
 async def test_concurrent_acquirers_share_the_rate() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     bucket = TokenBucket(100, burst=1, clock=clock, sleep=clock.sleep)
     await asyncio.gather(*(bucket.acquire() for _ in range(51)))
     assert clock.now == pytest.approx(0.5, rel=0.05)
@@ -51,7 +40,7 @@ def test_bucket_refuses_a_non_positive_rate() -> None:
 
 
 def test_slow_down_halves_once_per_cooldown_and_speed_up_returns_to_the_ceiling() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     rate = AdaptiveRate(100, clock=clock, sleep=clock.sleep, cooldown_s=1.0)
     rate.slow_down()
     rate.slow_down()  # same burst of refusals
@@ -66,7 +55,7 @@ def test_slow_down_halves_once_per_cooldown_and_speed_up_returns_to_the_ceiling(
 
 
 def test_slow_down_never_goes_below_the_floor() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     rate = AdaptiveRate(4, clock=clock, sleep=clock.sleep, min_rate=1.0, cooldown_s=0)
     for _ in range(10):
         rate.slow_down()
@@ -74,7 +63,7 @@ def test_slow_down_never_goes_below_the_floor() -> None:
 
 
 async def test_unlimited_rate_limits_at_half_the_observed_rate_then_recovers() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     rate = AdaptiveRate(None, clock=clock, sleep=clock.sleep)
     for i in range(11):
         clock.now = i * 0.01  # 100 requests per second
@@ -87,7 +76,7 @@ async def test_unlimited_rate_limits_at_half_the_observed_rate_then_recovers() -
 
 
 async def test_a_waiting_acquire_gives_up_when_told() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     bucket = TokenBucket(0.1, burst=1, clock=clock, sleep=clock.sleep)
     assert await bucket.acquire()
     stop_at = 0.35
@@ -100,7 +89,7 @@ async def test_a_waiting_acquire_gives_up_when_told() -> None:
 
 
 def test_try_take_takes_only_a_token_that_is_there_now() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     bucket = TokenBucket(10, burst=2, clock=clock, sleep=clock.sleep)
     assert [bucket.try_take() for _ in range(3)] == [True, True, False]
     clock.now += 0.1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.clock import FakeClock
 from voiceotp.client import RetryPolicy
 from voiceotp.delivery.dialer import CallRequest, CallStatus
 from voiceotp.delivery.dialer.relay import RelayDialer, Upstream
@@ -36,23 +37,6 @@ def _closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/webservice/voice.php"
 
 
-class FakeTime:
-    """Clock and sleep for polling: sleeping advances the clock, and may run a hook."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-        self.sleeps: list[float] = []
-        self.on_sleep: Callable[[int], None] = lambda n: None
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        self.on_sleep(len(self.sleeps))
-
-
 @pytest.fixture
 async def servers() -> AsyncIterator[Servers]:
     first, second = FakeIhuyi(), FakeIhuyi()
@@ -77,7 +61,7 @@ async def test_accepted_without_query_is_reported_relayed(servers: Servers) -> N
 
 async def test_query_upstream_is_polled_until_a_final_status(servers: Servers) -> None:
     first, one, _, _ = servers
-    fake_time = FakeTime()
+    fake_time = FakeClock()
 
     def progress(n: int) -> None:
         first.statuses[first.calls[0].voiceid] = "DIALING" if n == 1 else "BUSY"
@@ -87,7 +71,7 @@ async def test_query_upstream_is_polled_until_a_final_status(servers: Servers) -
         _upstream("a", one.url, supports_query=True),
         retry=ONE_SHOT,
         poll_interval_s=2.0,
-        clock=fake_time.clock,
+        clock=fake_time.time,
         sleep=fake_time.sleep,
     )
     outcome = await relay.dial(_call())
@@ -99,7 +83,7 @@ async def test_query_upstream_is_polled_until_a_final_status(servers: Servers) -
 async def test_answered_upstream_call_carries_its_times(servers: Servers) -> None:
     first, one, _, _ = servers
     relay = await _relay(
-        _upstream("a", one.url, supports_query=True), retry=ONE_SHOT, sleep=FakeTime().sleep
+        _upstream("a", one.url, supports_query=True), retry=ONE_SHOT, sleep=FakeClock().sleep
     )
     outcome = await relay.dial(_call())
     await relay.aclose()
@@ -111,14 +95,14 @@ async def test_answered_upstream_call_carries_its_times(servers: Servers) -> Non
 
 async def test_poll_budget_is_bounded_then_relayed(servers: Servers) -> None:
     first, one, _, _ = servers
-    fake_time = FakeTime()
+    fake_time = FakeClock()
     fake_time.on_sleep = lambda n: first.statuses.__setitem__(first.calls[0].voiceid, "DIALING")
     relay = await _relay(
         _upstream("a", one.url, supports_query=True),
         retry=ONE_SHOT,
         poll_interval_s=10.0,
         poll_extra_s=0.0,
-        clock=fake_time.clock,
+        clock=fake_time.time,
         sleep=fake_time.sleep,
     )
     outcome = await relay.dial(_call(ring_timeout_s=30.0, max_duration_s=30.0))

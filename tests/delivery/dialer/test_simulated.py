@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clock import FakeClock
 from tests.delivery.dialer.conftest import make_audio
 from tests.delivery.dialer.contract import check_dialer
 from voiceotp.delivery.dialer import (
@@ -18,26 +19,10 @@ from voiceotp.delivery.dialer import (
 )
 
 
-class FakeTime:
-    """A clock that moves only when the code under test sleeps."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 def carrier(
-    time: FakeTime, profile: SimulationProfile | None = None, **kwargs: object
+    time: FakeClock, profile: SimulationProfile | None = None, **kwargs: object
 ) -> SimulatedCarrier:
-    return SimulatedCarrier(profile, clock=time.clock, sleep=time.sleep, **kwargs)  # type: ignore[arg-type]
+    return SimulatedCarrier(profile, clock=time.time, sleep=time.sleep, **kwargs)  # type: ignore[arg-type]
 
 
 def request(mobile: str = "13800138000", **kwargs: object) -> CallRequest:
@@ -49,7 +34,7 @@ def test_is_a_dialer() -> None:
 
 
 async def test_answered_call_timeline_and_recording(tmp_path: Path) -> None:
-    time = FakeTime()
+    time = FakeClock()
     start = time.now
     outcome = await carrier(time, record_dir=tmp_path).dial(request())
 
@@ -59,6 +44,7 @@ async def test_answered_call_timeline_and_recording(tmp_path: Path) -> None:
     assert outcome.answer_at == start + 4.0
     assert outcome.duration_s == 1.5
     assert outcome.end_at == start + 5.5 == time.now
+    assert min(time.sleeps) >= 0
     with wave.open(str(tmp_path / "v1.wav")) as recorded:
         assert (recorded.getframerate(), recorded.getsampwidth()) == (8000, 2)
         frames = recorded.readframes(recorded.getnframes())
@@ -83,12 +69,12 @@ async def test_suffix_rules_decide_the_outcome(
     # the mix alone would give the opposite answer: rules must win
     other = CallStatus.FAILED if status is CallStatus.ANSWERED else CallStatus.ANSWERED
     profile = SimulationProfile(mix={other: 1.0})
-    outcome = await carrier(FakeTime(), profile).dial(request(mobile))
+    outcome = await carrier(FakeClock(), profile).dial(request(mobile))
     assert (outcome.status, outcome.sip_code) == (status, sip_code)
 
 
 async def test_unanswered_call_rings_until_the_ring_timeout() -> None:
-    time = FakeTime()
+    time = FakeClock()
     start = time.now
     outcome = await carrier(time).dial(request("13800000487", ring_timeout_s=12.0))
     assert outcome.status is CallStatus.NO_ANSWER
@@ -98,35 +84,35 @@ async def test_unanswered_call_rings_until_the_ring_timeout() -> None:
 
 async def test_answer_slower_than_ring_timeout_is_no_answer() -> None:
     profile = SimulationProfile(answer_after_s=10.0)
-    outcome = await carrier(FakeTime(), profile).dial(request(ring_timeout_s=5.0))
+    outcome = await carrier(FakeClock(), profile).dial(request(ring_timeout_s=5.0))
     assert outcome.status is CallStatus.NO_ANSWER
 
 
 async def test_call_cap_cuts_what_is_heard(tmp_path: Path) -> None:
-    outcome = await carrier(FakeTime(), record_dir=tmp_path).dial(request(max_duration_s=0.5))
+    outcome = await carrier(FakeClock(), record_dir=tmp_path).dial(request(max_duration_s=0.5))
     assert outcome.duration_s == 0.5
     with wave.open(str(tmp_path / "v1.wav")) as recorded:
         assert recorded.getnframes() == 4000
 
 
 async def test_past_deadline_is_expired_without_ringing() -> None:
-    time = FakeTime()
+    time = FakeClock()
     outcome = await carrier(time).dial(request(deadline=time.now - 1))
     assert outcome.status is CallStatus.EXPIRED
     assert outcome.invite_at is None
-    assert time.slept == []
+    assert time.sleeps == []
 
 
 async def test_mix_is_honoured_with_a_seeded_rng() -> None:
     mix = {CallStatus.ANSWERED: 3.0, CallStatus.BUSY: 1.0}
-    sim = carrier(FakeTime(), SimulationProfile(mix=mix, rules={}), rng=random.Random(5))
+    sim = carrier(FakeClock(), SimulationProfile(mix=mix, rules={}), rng=random.Random(5))
     statuses = [sim.choose_outcome("13812345678")[0] for _ in range(4000)]
     assert set(statuses) == {CallStatus.ANSWERED, CallStatus.BUSY}
     assert 0.70 < statuses.count(CallStatus.ANSWERED) / len(statuses) < 0.80
 
 
 async def test_closed_carrier_cancels() -> None:
-    sim = carrier(FakeTime())
+    sim = carrier(FakeClock())
     await sim.aclose()
     assert (await sim.dial(request())).status is CallStatus.CANCELED
 
@@ -159,7 +145,7 @@ async def test_closing_hangs_up_calls_in_flight(answer_after_s: float, answered:
 
 
 async def test_call_id_cannot_escape_the_record_dir(tmp_path: Path) -> None:
-    sim = carrier(FakeTime(), record_dir=tmp_path)
+    sim = carrier(FakeClock(), record_dir=tmp_path)
     await sim.dial(CallRequest("../../etc/x", "13800138000", make_audio(0.1)))
     assert [p.name for p in tmp_path.iterdir()] == [".._.._etc_x.wav"]
 

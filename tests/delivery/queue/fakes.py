@@ -1,24 +1,7 @@
-"""A fake clock for delivery tests: sleeping advances it instantly (and yields once)."""
+"""The fake clock of the delivery tests: the tests' shared one (tests/clock.py)."""
 
 from __future__ import annotations
 
-import asyncio
+from tests.clock import FakeClock
 
-
-class FakeClock:
-    """``clock()`` and ``sleep()`` for components that take injected time."""
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
-        self.slept = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-        self.slept += max(0.0, seconds)
-        await asyncio.sleep(0)
+__all__ = ["FakeClock"]

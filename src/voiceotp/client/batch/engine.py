@@ -11,8 +11,6 @@ and become ``unknown``; they are sent again only under an explicit :class:`Unkno
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from voiceotp.client.batch.commit import GroupCommitter
+from voiceotp.client.batch.heap import settled_heap
 from voiceotp.client.batch.items import Item, State
 from voiceotp.client.batch.journal import Journal, JournalError
 from voiceotp.client.batch.ratelimit import AdaptiveRate, Clock, Sleep
@@ -67,7 +66,9 @@ class BatchOptions:
     unknown: UnknownPolicy = UnknownPolicy.KEEP
     replay_window_s: int = DEFAULT_WINDOW_S - 30  # margin for clock skew and the trip
     page_size: int = 1000
-    freeze_gc: bool = True  # see _settled_heap
+    # Tune the process's garbage collector during the run (heap.py): opt-in, the
+    # collector belongs to the whole program. `voiceotp batch` turns it on for its process.
+    freeze_gc: bool = False
     # Rows in a row that got no readable answer (connect failures with no attempts left,
     # unknown outcomes) before the run stops; None: max(10, 2 * concurrency), see batch.md.
     trouble_limit: int | None = None
@@ -144,6 +145,12 @@ class BatchEngine:
         self._trouble = TroubleStreak(self.options.trouble_limit, self.options.concurrency)
         self._requests = 0
         self._too_old = 0
+        self._in_flight = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent whose answer has not come back yet."""
+        return self._in_flight
 
     def is_stopping(self) -> bool:
         """True once :meth:`stop` was called, or an account code or outage stopped the run."""
@@ -160,7 +167,7 @@ class BatchEngine:
         recovered = self.journal.recover()
         committer = GroupCommitter(self.journal)
         try:
-            with _settled_heap(self.options.freeze_gc):
+            with settled_heap(self.options.freeze_gc):
                 await self._send_all(committer)
         except* JournalError:
             pass  # re-raised, once, by close(): no request left without its mark
@@ -227,7 +234,11 @@ class BatchEngine:
             stamp = item.time if replay else str(int(self._wall()))
             await committer.mark(Mark(item.row, stamp, attempts, self._wall()))
             self._requests += 1
-            report = await self._submit(item, stamp)
+            self._in_flight += 1
+            try:
+                report = await self._submit(item, stamp)
+            finally:
+                self._in_flight -= 1
             attempts += max(1, report.attempts)
             verdict = judge(report, retryable=attempt + 1 < self.options.max_attempts)
             self._adapt(verdict, item)
@@ -271,35 +282,6 @@ class BatchEngine:
         committer.record(outcome)
         if self._on_outcome is not None and not verdict.retry:
             self._on_outcome(outcome)
-
-
-@contextlib.contextmanager
-def _settled_heap(enabled: bool) -> Iterator[None]:
-    """Keep CPython's cyclic garbage collector out of the way while a run sends.
-
-    Group commit releases many workers at once, so their requests allocate in bursts,
-    and the collector ran ~15x as often as for the same requests sent one at a time
-    (measured with gc.callbacks), now and then walking every object of the process
-    (aiohttp, sqlite3, ...: ~20 ms each). During the run the objects that existed
-    before it are frozen (skipped, not leaked: they are put back at the end) and the
-    youngest generation is collected every 10,000 allocations instead of 700. A caller
-    who froze objects already (pre-fork servers) or tuned the thresholds is left alone.
-    """
-    thresholds = gc.get_threshold()
-    if not enabled or gc.get_freeze_count() or thresholds[0] != _DEFAULT_GEN0:
-        yield
-        return
-    gc.freeze()
-    gc.set_threshold(_RUN_GEN0, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
-_DEFAULT_GEN0 = 700  # CPython's own default
-_RUN_GEN0 = 10_000
 
 
 def _as_int(stamp: str | None) -> int | None:

@@ -58,6 +58,17 @@ _RESULT_COLUMNS = (
     " strftime('%Y-%m-%dT%H:%M:%fZ', finished_at, 'unixepoch'), reason"
 )
 
+# A skipped row's reason; the row it names is the one its number is called for.
+DUPLICATE_OF = "duplicate of row "
+# The code a row's number hears: a skipped duplicate's own code is never spoken, the code
+# of the row it duplicates is (looked up by that row's number, the primary key).
+_SKIPPED, _ROW_AT = State.SKIPPED.value, len(DUPLICATE_OF) + 1
+_SPOKEN_CODE = (
+    f"CASE WHEN items.state = '{_SKIPPED}' THEN (SELECT first.code"  # noqa: S608 - constants
+    f" FROM items AS first WHERE first.row = CAST(substr(items.reason, {_ROW_AT}) AS INTEGER))"
+    " ELSE items.code END"
+)
+
 
 class Journal:
     """A batch's journal file. Use one instance from one thread at a time."""
@@ -172,12 +183,12 @@ class Journal:
         with self._conn:
             self._conn.execute("CREATE INDEX IF NOT EXISTS items_mobile ON items (mobile, row)")
             self._conn.execute(
-                "UPDATE items SET state = ?, reason = 'duplicate of row ' || ("
+                "UPDATE items SET state = ?, reason = ? || ("
                 " SELECT MIN(first.row) FROM items AS first WHERE first.mobile = items.mobile)"
                 " WHERE state = ? AND EXISTS ("
                 " SELECT 1 FROM items AS first"
                 " WHERE first.mobile = items.mobile AND first.row < items.row)",
-                (State.SKIPPED.value, State.PENDING.value),
+                (State.SKIPPED.value, DUPLICATE_OF, State.PENDING.value),
             )
             self._conn.execute("DROP INDEX items_mobile")
 
@@ -248,8 +259,9 @@ class Journal:
         """Every row as (row, mobile, state, code, msg, voiceid, attempts, started_at,
         finished_at, reason), times as ISO 8601 UTC text; streamed, formatted by SQLite
         (a million rows would spend most of their time in ``datetime`` otherwise).
-        ``spoken_code`` appends the row's spoken code."""
-        columns = f"{_RESULT_COLUMNS}, code" if spoken_code else _RESULT_COLUMNS
+        ``spoken_code`` appends the code the row's number is called with: a skipped
+        duplicate's is that of the row it duplicates (its own code is never spoken)."""
+        columns = f"{_RESULT_COLUMNS}, {_SPOKEN_CODE}" if spoken_code else _RESULT_COLUMNS
         yield from self._conn.execute(f"SELECT {columns} FROM items ORDER BY row")  # noqa: S608
 
     def records(self, states: Iterable[State] | None = None) -> Iterator[Record]:

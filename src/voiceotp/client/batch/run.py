@@ -35,8 +35,9 @@ def create_journal(
     """A new journal at ``path`` holding every row of ``rows``, validated and deduped.
 
     The import is built beside ``path`` (``.part``) and renamed into place when complete,
-    so a journal that exists always holds its whole input; a crash mid-import leaves only
-    a ``.part`` file (nothing was sent from it) that the next attempt replaces. The
+    so a journal that exists always holds its whole input. An import that fails (a bad
+    input, Ctrl-C) removes its ``.part``; one killed mid-import leaves it (nothing was sent
+    from it) for the next attempt to replace. The
     ``.part`` is locked from its creation until the finished journal is open (the lock
     moves with the rename), so two runs started on one input cannot both import, and the
     second is told so at once.
@@ -59,6 +60,7 @@ def create_journal(
         os.replace(part, final)
         _sync_directory(final.parent)
     except BaseException:
+        remove_database(part)  # ours (locked): only a killed import leaves a .part behind
         os.close(lock)
         raise
     return Journal.open(final, fsync=fsync, lock=lock)

@@ -15,7 +15,13 @@ from typing import Any
 import aiohttp
 
 from voiceotp.client.models import Timeout
-from voiceotp.client.transports.base import FORM_CONTENT_TYPE, AsyncTransport, encode_form
+from voiceotp.client.transports.base import (
+    FORM_CONTENT_TYPE,
+    AsyncTransport,
+    answer_body,
+    display_url,
+    encode_form,
+)
 from voiceotp.errors import ConnectError, UnknownOutcome
 
 # Raised before a single byte of the request was written: safe to retry.
@@ -89,11 +95,12 @@ class AiohttpTransport(AsyncTransport):
             async with session.post(
                 url, data=encode_form(form), timeout=self._client_timeout(timeout)
             ) as response:
-                return await response.read()
+                return answer_body(await response.read(), response.status)
         except _NOT_SENT as exc:
-            raise ConnectError(f"could not connect: {exc}") from exc
+            raise ConnectError(f"could not connect to {display_url(url)}: {exc}") from exc
         except _MAYBE_SENT as exc:
-            raise UnknownOutcome(f"no answer after sending: {exc!r}") from exc
+            where = display_url(url)
+            raise UnknownOutcome(f"no answer from {where} after sending: {exc!r}") from exc
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -10,7 +10,9 @@ whether a failed request could have reached the server:
 
 The client's retry rules rest on that distinction (docs/retries.md). HTTP status codes
 are not errors here: the ihuyi API answers application errors with HTTP 200, and any
-other body is judged by the parser.
+other body is judged by the parser. An HTTP transport returns the body of a non-2xx
+answer as a :class:`StatusBody`, so that a body the parser cannot read is reported with
+its status (a wrong path: "HTTP 404 from ...").
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from voiceotp.client.models import Timeout
 
@@ -39,6 +41,32 @@ def encode_form(form: Mapping[str, str]) -> bytes:
     if all(safe(k) and safe(v) for k, v in form.items()):
         return "&".join([f"{k}={v}" for k, v in form.items()]).encode()
     return urlencode(form).encode()
+
+
+class StatusBody(bytes):
+    """The body of an answer whose HTTP status was not 2xx; reads like any other body."""
+
+    status: int
+
+    def __new__(cls, body: bytes, status: int) -> StatusBody:
+        answer = super().__new__(cls, body)
+        answer.status = status
+        return answer
+
+
+def answer_body(body: bytes, status: int) -> bytes:
+    """``body`` as a transport returns it: with its status when that is not 2xx."""
+    return body if 200 <= status < 300 else StatusBody(body, status)
+
+
+def display_url(url: str) -> str:
+    """``url`` for messages: scheme, host, port and path (no user:password, no query)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 class Transport(ABC):

@@ -12,7 +12,13 @@ from typing import Any
 import httpx2
 
 from voiceotp.client.models import Timeout
-from voiceotp.client.transports.base import FORM_CONTENT_TYPE, Transport, encode_form
+from voiceotp.client.transports.base import (
+    FORM_CONTENT_TYPE,
+    Transport,
+    answer_body,
+    display_url,
+    encode_form,
+)
 from voiceotp.errors import ConnectError, UnknownOutcome
 
 # Raised before the request was written: safe to retry.
@@ -64,10 +70,11 @@ class HTTPXTransport(Transport):
                 timeout=self._httpx_timeout(timeout),
             )
         except _NOT_SENT as exc:
-            raise ConnectError(f"could not connect: {exc!r}") from exc
+            raise ConnectError(f"could not connect to {display_url(url)}: {exc!r}") from exc
         except _MAYBE_SENT as exc:
-            raise UnknownOutcome(f"no answer after sending: {exc!r}") from exc
-        return response.content
+            where = display_url(url)
+            raise UnknownOutcome(f"no answer from {where} after sending: {exc!r}") from exc
+        return answer_body(response.content, response.status_code)
 
     def close(self) -> None:
         self._client.close()

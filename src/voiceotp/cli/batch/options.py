@@ -1,4 +1,4 @@
-"""The options and help text of ``voiceotp batch`` (the command itself: cli/batch.py)."""
+"""The options and help text of ``voiceotp batch`` (the command itself: command.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from voiceotp.cli.batch_checks import check_encoding
+from voiceotp.cli.batch.checks import check_encoding
 from voiceotp.client.batch import InputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,8 +34,8 @@ Exit codes: 0 all sent; 1 some rows failed or were rejected; 2 usage error; 3 co
 error; 4 stopped on an account-level code (fix the account, then --resume) or, with --dry-run,
 balance too low; 5 the journal or an output file could not be written; 6 some outcomes
 unknown (calls may have been placed); 7 the service was unreachable or its answers
-unreadable: the run stopped, or rows could not connect and stay pending (resume later);
-130 interrupted. Precedence: 130, 4, 7, 6, 5, 1.
+unreadable: the run stopped, or rows could not connect and stay pending (resume later),
+or --dry-run could not ask the balance; 130 interrupted. Precedence: 130, 4, 7, 6, 5, 1.
 """
 
 
@@ -49,7 +49,10 @@ def batch_options(command: F) -> F:
 _OPTIONS: list[Callable[[Any], Any]] = [
     click.argument("input_path", metavar="[INPUT]", required=False),
     click.option(
-        "--resume", type=click.Path(dir_okay=False, path_type=Path), help="Continue a journal."
+        "--resume",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Continue a journal: where and as fast as its run sent (--concurrency, --rate,"
+        " --max-attempts, --timeout), unless given again.",
     ),
     click.option(
         "--journal",

@@ -6,15 +6,14 @@ were rejected; 2 usage error (bad input, journal exists/missing); 3 configuratio
 not be written (nothing unmarked was sent), or an output file could not be (the journal
 holds every outcome); 6 some outcomes are unknown (a call may have been placed); 7 stopped
 because the service was unreachable or its answers unreadable, or rows left pending after
-connect failures (resume later); 130 interrupted (resume with --resume; during the import:
-nothing was sent). Precedence: 130, 4, 7, 6, 5, 1.
+connect failures (resume later), or (dry run) the balance could not be asked; 130
+interrupted (resume with --resume; during the import: nothing was sent). Precedence: 130,
+4, 7, 6, 5, 1.
 """
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import signal
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -22,20 +21,18 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from rich.console import Console
 from rich.markup import escape
 
-from voiceotp.cli import INTERRUPTED
-from voiceotp.cli.batch_checks import (
+from voiceotp.cli.batch.checks import (
     check_paths,
     discard,
     is_empty,
     remove_partial_import,
 )
-from voiceotp.cli.batch_options import EPILOG, batch_options
-from voiceotp.cli.batch_preflight import preflight
-from voiceotp.cli.batch_report import (
-    BatchProgress,
+from voiceotp.cli.batch.options import EPILOG, batch_options
+from voiceotp.cli.batch.pacing import given_on_command_line, pacing_doc, settle_pacing
+from voiceotp.cli.batch.preflight import preflight
+from voiceotp.cli.batch.report import (
     exit_code_for,
     show_preflight,
     show_summary,
@@ -45,7 +42,9 @@ from voiceotp.cli.batch_report import (
     write_outputs,
     write_rejects_file,
 )
-from voiceotp.cli.batch_target import settle_target
+from voiceotp.cli.batch.run import make_client, send, unknown_policy
+from voiceotp.cli.batch.target import settle_target
+from voiceotp.cli.exitcodes import ExitCode
 from voiceotp.cli.output import (
     JsonCommand,
     exit_with_error,
@@ -53,29 +52,18 @@ from voiceotp.cli.output import (
     print_json,
     stderr_console,
 )
-from voiceotp.cli.send import CONFIG, FAILED, OK, USAGE, client_options
-from voiceotp.client import AsyncClient
+from voiceotp.cli.send import client_options
 from voiceotp.client.batch import (
-    BatchEngine,
-    BatchOptions,
     BatchSummary,
     InputError,
     InputFormat,
     Journal,
     JournalError,
-    State,
-    UnknownPolicy,
     create_journal,
     open_source,
     read_rows,
 )
 from voiceotp.client.batch.inputs import format_for_path
-from voiceotp.client.retry import RetryPolicy
-from voiceotp.errors import ConfigError
-
-# The engine owns retries of 0/4090 (with adaptive slow-down); the client only retries what
-# never left (connect failures) and, against a deduping server, replays lost answers exactly.
-BATCH_RETRY = RetryPolicy(max_attempts=2, retry_codes=frozenset(), backoff_base_s=0.2)
 
 
 @click.command(cls=JsonCommand, error_doc=message_doc, epilog=EPILOG)
@@ -92,15 +80,23 @@ def batch(input_path: str | None, resume: Path | None, **args: Any) -> None:
     try:
         if args["dry_run"]:
             sys.exit(_preflight(journal, args))
-        note = settle_target(journal, args)
-        if note and not args["as_json"]:
-            stderr_console().print(f"note: {escape(note)}")
-        summary = _send(journal, args)
+        _settle(journal, args)
+        summary = send(journal, args)
         sys.exit(_finish(journal, summary, args))
     finally:
         journal.close()
         if args["dry_run"] and not args["journal_path"] and resume is None:
             shutil.rmtree(journal.path.parent, ignore_errors=True)  # our temporary directory
+
+
+def _settle(journal: Journal, args: dict[str, Any]) -> None:
+    # Where and how fast the rest of the run sends: as it started, unless told otherwise.
+    note = settle_target(journal, args)
+    given = given_on_command_line(click.get_current_context())
+    args["pacing_changed"], notes = settle_pacing(journal, args, given)
+    if not args["as_json"]:
+        for line in [note, *notes] if note else notes:
+            stderr_console().print(f"note: {escape(line)}")
 
 
 def _check_usage(input_path: str | None, resume: Path | None, args: dict[str, Any]) -> None:
@@ -134,7 +130,7 @@ def _open_interruptibly(
     except KeyboardInterrupt:
         remove_partial_import(args["journal_path"])
         source = "standard input" if input_path == "-" else input_path or resume
-        _error(f"interrupted while reading {source}; nothing was sent", args, INTERRUPTED)
+        _error(f"interrupted while reading {source}; nothing was sent", args, ExitCode.INTERRUPTED)
 
 
 def _open_journal(input_path: str | None, resume: Path | None, args: dict[str, Any]) -> Journal:
@@ -189,35 +185,22 @@ def _default_journal(input_path: str, dry_run: bool) -> Path:
 
 
 def _usage_error(message: str, args: dict[str, Any]) -> NoReturn:
-    _error(message, args, USAGE)
+    _error(message, args, ExitCode.USAGE)
 
 
-def _error(message: str, args: dict[str, Any], code: int) -> NoReturn:
+def _error(message: str, args: dict[str, Any], code: ExitCode) -> NoReturn:
     exit_with_error(message, as_json=args["as_json"], code=code)
-
-
-def _make_client(args: dict[str, Any]) -> AsyncClient:
-    return AsyncClient(
-        args["account"],
-        base_url=args["base_url"],
-        config_file=args["config_file"],
-        timeout=args["timeout"],
-        retry=BATCH_RETRY,
-        server_dedupes=args["dedupe"],
-        raise_on_error=False,
-        limit=max(100, args["concurrency"]),
-    )
 
 
 # ---- dry run ---------------------------------------------------------------------------
 
 
-def _preflight(journal: Journal, args: dict[str, Any]) -> int:
+def _preflight(journal: Journal, args: dict[str, Any]) -> ExitCode:
     doc, code = preflight(
         journal,
-        include_unknown=_policy(args) is not None,
+        include_unknown=unknown_policy(args) is not None,
         price=args["price"],
-        make_client=None if args["no_balance"] else lambda: _make_client(args),
+        make_client=None if args["no_balance"] else lambda: make_client(args),
     )
     if args["journal_path"]:
         doc["journal"] = str(journal.path)
@@ -233,85 +216,27 @@ def _preflight(journal: Journal, args: dict[str, Any]) -> int:
     return with_write_errors(code, errors)
 
 
-# ---- the run ---------------------------------------------------------------------------
-
-
-def _policy(args: dict[str, Any]) -> UnknownPolicy | None:
-    if args["replay_unknown"]:
-        return UnknownPolicy.REPLAY
-    if args["resend_unknown"]:
-        return UnknownPolicy.RESEND
-    return None
-
-
-def _send(journal: Journal, args: dict[str, Any]) -> BatchSummary:
-    policy = _policy(args)
-    options = BatchOptions(
-        concurrency=args["concurrency"],
-        rate=args["rate"],
-        max_attempts=args["max_attempts"],
-        unknown=policy or UnknownPolicy.KEEP,
-    )
-    counts = journal.counts()
-    total = counts[State.PENDING]
-    if policy is not None:
-        total += counts[State.UNKNOWN] + counts[State.SENDING]
-    console = Console(stderr=True)
-    view = BatchProgress(console, total, enabled=args["progress"] and not args["as_json"])
-    try:
-        with view:
-            return asyncio.run(_run(journal, options, args, view))
-    except ConfigError as exc:
-        _error(f"configuration: {exc}", args, CONFIG)
-    except JournalError as exc:
-        _error(f"{exc}; resume when it can be written again", args, FAILED)
-    except KeyboardInterrupt:
-        # A second Ctrl-C: requests in flight were abandoned; their rows stay `sending`
-        # and become unknown on resume, so nothing is sent twice.
-        _error(
-            f"interrupted; resume with: voiceotp batch --resume {journal.path}", args, INTERRUPTED
-        )
-
-
-async def _run(
-    journal: Journal, options: BatchOptions, args: dict[str, Any], view: BatchProgress
-) -> BatchSummary:
-    async with _make_client(args) as client:
-        engine = BatchEngine(journal, client, options, on_outcome=view.on_outcome)
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, _interrupt, engine, loop, signum)
-        try:
-            return await engine.run()
-        finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
-
-
-def _interrupt(engine: BatchEngine, loop: asyncio.AbstractEventLoop, signum: int) -> None:
-    # First signal: finish what is in flight. A second one gets Python's default handling.
-    engine.stop()
-    loop.remove_signal_handler(signum)
-
-
 # ---- after the run ---------------------------------------------------------------------
 
 
-def _finish(journal: Journal, summary: BatchSummary, args: dict[str, Any]) -> int:
+def _finish(journal: Journal, summary: BatchSummary, args: dict[str, Any]) -> ExitCode:
     try:
         files, errors = write_outputs(journal, summary.counts, args)
     except KeyboardInterrupt:
         again = f"voiceotp batch --resume {journal.path}"
-        _error(f"interrupted while writing the files; `{again}` writes them", args, INTERRUPTED)
+        message = f"interrupted while writing the files; `{again}` writes them"
+        _error(message, args, ExitCode.INTERRUPTED)
     summary.extra["files"] = files
     summary.extra["journal"] = str(journal.path)
+    summary.extra["pacing"] = pacing_doc(args)
+    summary.extra["pacing_changed"] = args["pacing_changed"]
     if errors:
         summary.extra["write_errors"] = errors
     code = with_write_errors(exit_code_for(summary), errors)
     resume = None if summary.finished else f"voiceotp batch --resume {journal.path}"
     if args["as_json"]:
-        doc = {"ok": code == OK, "exit_code": code, "resume": resume} | summary_doc(summary)
-        print_json(doc)
+        doc = {"ok": code == ExitCode.OK, "exit_code": code, "resume": resume}
+        print_json(doc | summary_doc(summary))
     else:
         show_summary(summary, files, resume)
         show_write_errors(errors, journal)

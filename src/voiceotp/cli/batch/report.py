@@ -1,4 +1,4 @@
-"""What ``voiceotp batch`` shows and leaves: progress bar, summaries, output files, exit code."""
+"""What ``voiceotp batch`` shows and leaves: summaries, output files, exit code."""
 
 from __future__ import annotations
 
@@ -7,74 +7,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
-from voiceotp.cli import INTERRUPTED
+from voiceotp.cli.exitcodes import ExitCode
+from voiceotp.cli.hints import hint_for_code
 from voiceotp.cli.output import stderr_console
-from voiceotp.cli.send import ACCOUNT, FAILED, OK, REFUSED, UNKNOWN
-from voiceotp.client.batch import BatchSummary, Journal, Outcome, State
-from voiceotp.client.batch.items import FINAL_STATES
+from voiceotp.cli.send import show_hint
+from voiceotp.client.batch import BatchSummary, Journal, State
 from voiceotp.client.batch.outputs import write_failed, write_rejects, write_results
-
-UNREACHABLE = 7  # stopped, or rows left pending, because the service could not be used
-
-
-class RateColumn(TextColumn):
-    """Rows per second, as rich measures them."""
-
-    def __init__(self) -> None:
-        super().__init__("")
-
-    def render(self, task: Any) -> Any:
-        speed = task.finished_speed or task.speed
-        self.text_format = f"{speed:,.0f}/s" if speed else "-/s"
-        return super().render(task)
-
-
-class BatchProgress:
-    """A rich progress bar fed by the engine's outcome hook (rows finished, rate, ETA)."""
-
-    def __init__(self, console: Console, total: int, *, enabled: bool) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]sending"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            RateColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not enabled,
-            transient=False,
-        )
-        self._task = self._progress.add_task("send", total=total)
-        self.failed = 0
-
-    def __enter__(self) -> BatchProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def on_outcome(self, outcome: Outcome) -> None:
-        if outcome.state in FINAL_STATES:
-            self._progress.advance(self._task)
-            if outcome.state is not State.SENT:
-                self.failed += 1
-
 
 _STATE_NOTES = {
     State.REJECTED: "invalid input row (see the rejects file)",
@@ -141,6 +82,7 @@ def show_preflight(doc: dict[str, Any]) -> None:
         out.print(f"balance: {doc['balance']:,} units — {verdict}")
     elif doc["balance_error"]:
         out.print(f"balance: not checked ({escape(doc['balance_error'])})")
+        show_hint(doc.get("balance_hint"))
     if doc["rejects_file"]:
         out.print(f"rejects: {escape(doc['rejects_file'])} (invalid rows and why)")
     if doc.get("journal"):
@@ -205,10 +147,10 @@ def _write_each(
     return files, errors
 
 
-def with_write_errors(code: int, errors: Files) -> int:
+def with_write_errors(code: ExitCode, errors: Files) -> ExitCode:
     """A run whose files could not all be written exits 5, unless its own code says more
     (stopped, unknown outcomes, interrupted)."""
-    return FAILED if errors and code in (OK, REFUSED) else code
+    return ExitCode.FAILED if errors and code in (ExitCode.OK, ExitCode.REFUSED) else code
 
 
 def show_write_errors(errors: Files, journal: Journal | None) -> None:
@@ -230,7 +172,7 @@ def _stem(journal: Journal, args: dict[str, Any]) -> Path:
     return stem if isinstance(stem, Path) else journal.path.with_suffix("")
 
 
-def exit_code_for(summary: BatchSummary) -> int:
+def exit_code_for(summary: BatchSummary) -> ExitCode:
     """The documented exit code of a finished or stopped run.
 
     Precedence 130, 4, 7, 6, 1: why the run did not finish comes first (each says to
@@ -238,18 +180,18 @@ def exit_code_for(summary: BatchSummary) -> int:
     """
     stopped = summary.stopped
     if stopped is not None and stopped.kind == "interrupted":
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED
     if stopped is not None and stopped.kind == "account":
-        return ACCOUNT
+        return ExitCode.ACCOUNT
     if stopped is not None or not summary.finished:
         # The service stop, or a few rows whose connections failed (below the limit)
         # left pending: nothing of theirs was sent.
-        return UNREACHABLE
+        return ExitCode.UNREACHABLE
     if summary.counts[State.UNKNOWN]:
-        return UNKNOWN
+        return ExitCode.UNKNOWN
     if summary.counts[State.FAILED] or summary.counts[State.REJECTED]:
-        return REFUSED
-    return OK
+        return ExitCode.REFUSED
+    return ExitCode.OK
 
 
 def show_summary(summary: BatchSummary, files: dict[str, str], resume: str | None) -> None:
@@ -261,6 +203,7 @@ def show_summary(summary: BatchSummary, files: dict[str, str], resume: str | Non
     if summary.stopped is not None:
         later = "; resume later" if summary.stopped.kind == "service" else ""
         out.print(f"[red]stopped[/red]: {escape(summary.stopped.message)}{later}")
+        show_hint(hint_for_code(summary.stopped.code))
     elif not summary.finished:
         out.print(
             f"[red]{summary.counts[State.PENDING]:,} row(s) not sent[/red]: the service could"
