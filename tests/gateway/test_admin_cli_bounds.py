@@ -32,6 +32,7 @@ def runner(request: pytest.FixtureRequest, tmp_path: Path) -> CliRunner:
         asyncio.run(reset_postgres(url))
         env["VOICEOTP_DATABASE_URL"] = url
     runner = CliRunner(env=env)
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0  # admin makes no store
     created = runner.invoke(cli, ["admin", "create", "--name", NAME, "--balance", "3"])
     assert created.exit_code == 0, created.output
     return runner

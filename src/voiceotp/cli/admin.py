@@ -12,11 +12,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from voiceotp.cli.serve import gateway_options, load_settings
+from voiceotp.cli.storeplace import (
+    gateway_options,
+    load_settings,
+    open_place,
+    pass_opts,
+    store_errors,
+    subcommand_options,
+)
 
 T = TypeVar("T")
 console = Console()
-pass_opts = click.make_pass_decorator(dict)
 
 
 class InvalidInput(click.ClickException):
@@ -46,18 +52,18 @@ class Bounded(click.ParamType[int]):
 
 
 def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
-    """Open the store, run ``action(admin)``, close; operator mistakes exit 2."""
+    """Open the existing store (never a new one), run ``action(admin)``, close; operator
+    mistakes exit 2."""
     from voiceotp.gateway.admin import Admin, AdminError
     from voiceotp.gateway.keys import KeyBox
     from voiceotp.gateway.store import make_store
-    from voiceotp.gateway.store.migrate import upgrade_async
 
     settings = load_settings(**ctx_obj)
 
     async def go() -> T:
         import time
 
-        await upgrade_async(settings.effective_database_url)
+        await open_place(settings, command="voiceotp admin")
         store = make_store(settings)
         await store.open()
         try:
@@ -66,7 +72,8 @@ def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
             await store.close()
 
     try:
-        return asyncio.run(go())
+        with store_errors(settings):
+            return asyncio.run(go())
     except AdminError as exc:
         raise InvalidInput(str(exc)) from exc
 
@@ -74,15 +81,20 @@ def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
 ADMIN_EXAMPLES = """Examples:
 
 \b
-  voiceotp admin --dev create --balance 100          # prints the APIKEY once
-  voiceotp admin --dev topup V12345678 50
-  voiceotp admin --dev configure V12345678 --per-minute 2 --callback-url https://example.com/hook
-  voiceotp admin --dev blacklist V12345678 13800138000 --remove
-  voiceotp admin --dev policy deny_ip 203.0.113.0/24
-  voiceotp admin genkey                               # a server key for VOICEOTP_SECRET_KEY
+  voiceotp admin create --dev --balance 100     # prints the APIKEY once
+  voiceotp admin topup --dev V12345678 50
+  voiceotp admin topup --dev V12345678 -20      # a negative number removes units
+  voiceotp admin configure --dev V12345678 --per-minute 2 --callback-url https://example.com/hook
+  voiceotp admin configure --dev V12345678 --abuse-prefix-burst 5000   # a big batch to one range
+  voiceotp admin clear-abuse --dev V12345678    # lift an abuse freeze (code 408)
+  voiceotp admin blacklist --dev V12345678 13800138000 --remove
+  voiceotp admin policy --dev deny_ip 203.0.113.0/24
+  voiceotp admin list --data-dir /srv/voiceotp  # the store of `serve --data-dir /srv/voiceotp`
+  voiceotp admin genkey                         # a server key for VOICEOTP_SECRET_KEY
 
-The commands work on the store directly (the same --database-url / --data-dir / --config
-as `voiceotp serve`); a running gateway sees the change within cache_ttl_s.
+The commands work on an existing store, the one `voiceotp serve` made (they never make
+one): give them the same --data-dir / --database-url / --config / --dev as serve, before
+or after the subcommand. A running gateway sees a change within cache_ttl_s.
 """
 
 
@@ -109,6 +121,7 @@ def genkey() -> None:
 
 
 @admin.command("list")
+@subcommand_options
 @pass_opts
 def list_accounts(opts: dict[str, Any]) -> None:
     """List accounts."""
@@ -124,17 +137,31 @@ def list_accounts(opts: dict[str, Any]) -> None:
 
 @admin.command()
 @click.argument("name")
+@subcommand_options
 @pass_opts
 def show(opts: dict[str, Any], name: str) -> None:
     """Show one account (never its APIKEY)."""
     click.echo(json.dumps(run(opts, lambda a: a.describe(name)), ensure_ascii=False, indent=2))
 
 
-@admin.command()
+CREATE_EXAMPLES = """Examples:
+
+\b
+  voiceotp admin create --dev --balance 100      # the store of `voiceotp serve --dev` here
+  voiceotp admin create --name V12345678 --balance 1000 --data-dir /srv/voiceotp
+  voiceotp admin create --database-url postgresql://voiceotp@db/voiceotp --balance 100
+
+The APIKEY is printed once: hand it to the account's owner (their ihuyi password). Outside
+--dev, VOICEOTP_SECRET_KEY must be the gateway's: it encrypts the APIKEY in the store.
+"""
+
+
+@admin.command(epilog=CREATE_EXAMPLES)
 @click.option("--name", help="APIID (V + 8 digits); random if omitted.")
 @click.option(
     "--balance", type=Bounded("balance"), default=0, show_default=True, help="Units to start with."
 )
+@subcommand_options
 @pass_opts
 def create(opts: dict[str, Any], name: str | None, balance: int) -> None:
     """Create an account; its APIKEY is printed once."""
@@ -146,6 +173,7 @@ def create(opts: dict[str, Any], name: str | None, balance: int) -> None:
 
 @admin.command("rotate-key")
 @click.argument("name")
+@subcommand_options
 @pass_opts
 def rotate_key(opts: dict[str, Any], name: str) -> None:
     """Replace the APIKEY (the new one is printed once)."""
@@ -155,13 +183,20 @@ def rotate_key(opts: dict[str, Any], name: str) -> None:
     )
 
 
-@admin.command()
+# "-100" is a number here, not an option: click would read it as -1 -0 -0.
+@admin.command(context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("units", type=Bounded("units"))
 @click.option("--reason", default="topup", show_default=True, help="Note for the ledger row.")
+@subcommand_options
 @pass_opts
 def topup(opts: dict[str, Any], name: str, units: int, reason: str) -> None:
-    """Add UNITS (negative removes; never below zero)."""
+    """Add UNITS to an account's balance (negative removes; never below zero).
+
+    \b
+    Examples:
+      voiceotp admin topup --dev V12345678 50
+      voiceotp admin topup --dev V12345678 -20 --reason refund"""
     balance = run(opts, lambda a: a.top_up(name, units, reason))
     console.print(f"{name}: balance {balance}")
 
@@ -169,6 +204,7 @@ def topup(opts: dict[str, Any], name: str, units: int, reason: str) -> None:
 def _state_command(command: str, state: str, doc: str) -> None:
     @admin.command(command, help=doc)
     @click.argument("name")
+    @subcommand_options
     @pass_opts
     def set_state(opts: dict[str, Any], name: str) -> None:
         run(opts, lambda a: a.set_state(name, state))
@@ -212,6 +248,7 @@ _state_command("clear-abuse", "active", "Clear an abuse auto-freeze (code 408)."
     default=None,
     help="Charge policy: refund calls that never connected, or keep the unit.",
 )
+@subcommand_options
 @pass_opts
 def configure(
     opts: dict[str, Any], /, name: str, any_ip: bool, allow_ips: tuple[str, ...], **kw: Any
@@ -230,6 +267,7 @@ def configure(
 @click.argument("name")
 @click.argument("mobile")
 @click.option("--remove", is_flag=True, help="Take MOBILE off the blacklist instead.")
+@subcommand_options
 @pass_opts
 def blacklist(opts: dict[str, Any], name: str, mobile: str, remove: bool) -> None:
     """Put a number on (or --remove it from) an account's blacklist."""
@@ -245,6 +283,7 @@ def blacklist(opts: dict[str, Any], name: str, mobile: str, remove: bool) -> Non
 @click.argument("kind", type=click.Choice(["deny_ip", "blacklist", "sensitive_word"]))
 @click.argument("value")
 @click.option("--remove", is_flag=True, help="Remove VALUE from the list instead.")
+@subcommand_options
 @pass_opts
 def policy(opts: dict[str, Any], kind: str, value: str, remove: bool) -> None:
     """Server-wide lists: deny_ip IP/CIDR, blacklist MOBILE, sensitive_word WORD."""

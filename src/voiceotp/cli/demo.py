@@ -54,7 +54,7 @@ def demo(count: int, data_dir: Path, timeout: float) -> None:
     SQLite store in --data-dir and dials through the simulated carrier (no real calls);
     the WAV of what each callee heard goes to --data-dir/calls/.
     """
-    from voiceotp.cli.serve import load_settings
+    from voiceotp.cli.storeplace import load_settings
 
     if not 1 <= count <= 100:
         raise click.BadParameter("between 1 and 100", param_hint="--count")

@@ -152,6 +152,31 @@ def _check_ranges(s: Settings) -> None:
     if not 0 < s.port < 65536 and s.port != 0:
         raise SettingsError("port out of range")
     _check_public_url(s.public_url)
+    _check_database_url(s.database_url)
+
+
+# The URLs a store can be opened with (gateway.store.make_store); the message names them.
+SQLITE_PREFIX = "sqlite:///"
+POSTGRES_PREFIXES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+SUPPORTED_DATABASE_URLS = (
+    "sqlite:///PATH (a SQLite file; four slashes for an absolute path: sqlite:////srv/x.db)"
+    " or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB"
+)
+
+
+def _check_database_url(url: str) -> None:
+    """SQLite or PostgreSQL, or "" (SQLite in the data dir). Only the scheme is echoed
+    back: a URL may hold a password."""
+    if not url or url.startswith(POSTGRES_PREFIXES):
+        return
+    if url.startswith(SQLITE_PREFIX) and url[len(SQLITE_PREFIX) :].strip():
+        return
+    scheme = url.split("://", 1)[0] + "://" if "://" in url else ""
+    if scheme == "sqlite://" or url.startswith("sqlite:"):
+        got = "a sqlite URL without a file path after sqlite:///"
+    else:
+        got = f"a {scheme} URL" if scheme else "a value that is not a URL"
+    raise SettingsError(f"database_url: voiceotp supports {SUPPORTED_DATABASE_URLS}; got {got}")
 
 
 def _check_public_url(url: str) -> None:

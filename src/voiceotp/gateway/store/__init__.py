@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from voiceotp.gateway.settings import Settings
+from voiceotp.gateway.settings import POSTGRES_PREFIXES, Settings
 from voiceotp.gateway.store.base import Store, StoreError
 from voiceotp.gateway.store.records import (
     Acceptance,
@@ -41,7 +41,7 @@ __all__ = [
 
 
 def is_postgres_url(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://"))
+    return url.startswith(POSTGRES_PREFIXES)
 
 
 def make_store(settings: Settings) -> Store:
@@ -54,8 +54,9 @@ def make_store(settings: Settings) -> Store:
         return PostgresStore(url, id_key=id_key, batch_max=settings.batch_max)
     from voiceotp.gateway.store.sqlite import SQLiteStore, sqlite_path
 
-    path = sqlite_path(url)
-    path.parent.mkdir(parents=True, exist_ok=True)
     return SQLiteStore(
-        path, id_key=id_key, batch_max=settings.batch_max, synchronous=settings.sqlite_synchronous
+        sqlite_path(url),
+        id_key=id_key,
+        batch_max=settings.batch_max,
+        synchronous=settings.sqlite_synchronous,
     )
