@@ -213,7 +213,13 @@ def _state_command(command: str, state: str, doc: str) -> None:
 
 _state_command("freeze", "frozen", "Freeze an account (code 4050).")
 _state_command("unfreeze", "active", "Unfreeze an account.")
-_state_command("clear-abuse", "active", "Clear an abuse auto-freeze (code 408).")
+_state_command(
+    "clear-abuse",
+    "active",
+    "Clear an abuse auto-freeze (code 408). When the traffic was legitimate and goes on,"
+    " raise the account's allowance first (configure --abuse-prefix-burst /"
+    " --abuse-distinct-numbers), or it freezes again.",
+)
 
 
 @admin.command()
@@ -248,15 +254,43 @@ _state_command("clear-abuse", "active", "Clear an abuse auto-freeze (code 408)."
     default=None,
     help="Charge policy: refund calls that never connected, or keep the unit.",
 )
+@click.option(
+    "--abuse-prefix-burst",
+    type=Bounded("abuse_prefix_burst"),
+    help="Abuse allowance: Submits to one 7-digit prefix within the server's window before"
+    " an auto-freeze, e.g. for batches to the account's own range (0 = never).",
+)
+@click.option(
+    "--abuse-distinct-numbers",
+    type=Bounded("abuse_distinct_numbers"),
+    help="Abuse allowance: distinct numbers within the server's window before an"
+    " auto-freeze (0 = never).",
+)
+@click.option("--abuse-defaults", is_flag=True, help="Back to the server's abuse thresholds.")
 @subcommand_options
 @pass_opts
 def configure(
-    opts: dict[str, Any], /, name: str, any_ip: bool, allow_ips: tuple[str, ...], **kw: Any
+    opts: dict[str, Any],
+    /,
+    name: str,
+    any_ip: bool,
+    allow_ips: tuple[str, ...],
+    abuse_defaults: bool,
+    **kw: Any,
 ) -> None:
-    """Change an account's settings."""
+    """Change an account's settings.
+
+    \b
+    Examples:
+      voiceotp admin configure --dev V12345678 --per-minute 2 --rate 20
+      voiceotp admin configure --dev V12345678 --allow-ip 203.0.113.0/24
+      voiceotp admin configure --dev V12345678 --abuse-prefix-burst 5000
+      voiceotp admin configure --dev V12345678 --abuse-defaults"""
     changes = {k: v for k, v in kw.items() if v is not None}
     if allow_ips or any_ip:
         changes["allow_ips"] = list(allow_ips)
+    if abuse_defaults:
+        changes.update(abuse_distinct_numbers=None, abuse_prefix_burst=None)
     if not changes:
         raise click.UsageError("nothing to change")
     run(opts, lambda a: a.configure(name, **changes))

@@ -12,9 +12,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from voiceotp.gateway.abuse import AbuseDetector, AbuseLimits
+from voiceotp.gateway.abuse import AbuseDetector
 from voiceotp.gateway.admin import Admin
-from voiceotp.gateway.directory import Directory, IPAddress
+from voiceotp.gateway.directory import Directory, IPAddress, abuse_limits
 from voiceotp.gateway.keys import KeyBox
 from voiceotp.gateway.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
 from voiceotp.gateway.observe import Observer
@@ -143,7 +143,8 @@ class Gateway:
         assert ctx.account is not None
         self.observer.accepted()
         try:
-            await self.abuse.accepted(ctx.account.id, ctx.param("mobile"), ctx.now)
+            account = ctx.account
+            await self.abuse.accepted(account.id, ctx.param("mobile"), ctx.now, account.abuse)
         except Exception:
             log.exception("abuse detection failed after accepting %s", voiceid)
         if self.on_accepted is not None:
@@ -164,6 +165,14 @@ class Gateway:
             now=self.clock(),
         )
         self.directory.forget(name)
+        log.warning(
+            "abuse detector %s froze account %s (%s); it is answered 408 until an operator"
+            " clears it: voiceotp admin clear-abuse %s",
+            detector,
+            name,
+            detail,
+            name,
+        )
 
 
 def _unknown_method(gw: Gateway, ctx: Ctx) -> Answer:
@@ -171,17 +180,6 @@ def _unknown_method(gw: Gateway, ctx: Ctx) -> Answer:
     if gw.directory.policy.denies_ip(ctx.client_ip):
         return Answer(Code.IP_DENIED)
     return Answer(Code.FAILED)
-
-
-def abuse_limits(settings: Settings) -> AbuseLimits:
-    return AbuseLimits(
-        distinct_numbers=settings.abuse_distinct_numbers,
-        distinct_window_s=settings.abuse_distinct_window_s,
-        prefix_burst=settings.abuse_prefix_burst,
-        prefix_window_s=settings.abuse_prefix_window_s,
-        failure_ratio=settings.abuse_failure_ratio,
-        failure_min_calls=settings.abuse_failure_min_calls,
-    )
 
 
 def build_result(method: Method, answer: Answer) -> Result:

@@ -68,10 +68,11 @@ class Settings:
     batch_max: int = 512  # most acceptances committed in one transaction
     sqlite_synchronous: str = "FULL"
     # Abuse auto-freeze (408); 0 switches a detector off. See voiceotp.gateway.abuse.
-    abuse_distinct_numbers: int = 1000
+    # Why these values: voiceotp.gateway.abuse, docs/gateway.md "Abuse auto-freeze".
+    abuse_distinct_numbers: int = 5000
     abuse_distinct_window_s: float = 600.0
-    abuse_prefix_burst: int = 100
-    abuse_prefix_window_s: float = 60.0
+    abuse_prefix_burst: int = 500
+    abuse_prefix_window_s: float = 600.0
     abuse_failure_ratio: float = 0.0
     abuse_failure_min_calls: int = 100
     # Dialer, trunk, redials, prompts, status push: see voiceotp.gateway.delivery.config.

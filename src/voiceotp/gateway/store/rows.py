@@ -17,7 +17,8 @@ Row = Sequence[Any]
 
 ACCOUNT_COLUMNS = (
     "id, name, apikey_enc, balance, state, require_dynamic, allow_ips, rate_per_s, "
-    "cap_minute, cap_hour, cap_day, callback_url, version, refund_unconnected"
+    "cap_minute, cap_hour, cap_day, callback_url, version, refund_unconnected, "
+    "abuse_distinct_numbers, abuse_prefix_burst"
 )
 CALL_COLUMNS = (
     "voiceid, account_id, mobile, content, state, created_at, deadline, attempts, sip_code, "
@@ -91,6 +92,8 @@ def account_from_row(row: Row, blacklist: frozenset[str]) -> AccountRecord:
         callback_url=str(row[11]),
         version=int(row[12]),
         refund_unconnected=None if row[13] is None else bool(row[13]),
+        abuse_distinct_numbers=row[14],
+        abuse_prefix_burst=row[15],
         blacklist=blacklist,
     )
 
