@@ -83,3 +83,34 @@ def test_a_dev_first_start_still_prints_a_demo_account(tmp_path: Path) -> None:
     asyncio.run(prepare(settings, console, "http://127.0.0.1:8080"))
     assert "APIKEY (password)" in console.export_text()
     assert len(asyncio.run(account_names(settings))) == 1
+
+
+async def first_voiceid(settings: Settings) -> str:
+    """The voiceid of the first Submit a store accepts."""
+    from voiceotp.gateway.keys import KeyBox
+    from voiceotp.gateway.store import Acceptance
+
+    await asyncio.to_thread(upgrade, settings.effective_database_url)
+    store = make_store(settings)
+    await store.open()
+    try:
+        keybox = KeyBox(settings.secret_key)
+        account = await store.create_account(name="V10000001", apikey_enc=keybox.seal("k"), now=0)
+        await store.adjust_balance(account.id, 1, "topup", 0)
+        outcome = await store.accept(Acceptance(account.id, "13800138000", "1125", 0, 300))
+        return outcome.voiceid
+    finally:
+        await store.close()
+
+
+async def test_fresh_stores_with_the_dev_key_hand_out_different_voiceids(tmp_path: Path) -> None:
+    """Every development store shares the well-known key; its voiceids must still differ
+    (the demo's repeated across fresh data folders). Equal by chance once in 16.7 million."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    ids = [
+        await first_voiceid(Settings.from_mapping({"dev_mode": True, "data_dir": folder}))
+        for folder in (first, second)
+    ]
+    assert ids[0] != ids[1]
