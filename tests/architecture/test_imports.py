@@ -162,25 +162,11 @@ def test_no_cycle_between_packages() -> None:
     assert cycles(package_graph(module_graph())) == []
 
 
-# Runtime module cycles left on purpose, each with its owner; remove an entry once fixed
-# (test_known_module_cycles_are_still_there fails when one is gone).
-KNOWN_MODULE_CYCLES = [
-    # cli/ (its own engineer): dialer imports serve's options at module level, serve
-    # imports dialer.with_delivery lazily in a function
-    ["voiceotp.cli.dialer", "voiceotp.cli.serve"],
-]
-
-
 def test_no_cycle_between_modules_at_run_time() -> None:
     """Modules that need each other at run time (imports under ``if TYPE_CHECKING:`` do
     not count: annotations only) are one module in two files, or a half-done split."""
     found = cycles(module_graph(typing_only=False))
-    assert [c for c in found if c not in KNOWN_MODULE_CYCLES] == []
-
-
-def test_known_module_cycles_are_still_there() -> None:
-    found = cycles(module_graph(typing_only=False))
-    assert [c for c in KNOWN_MODULE_CYCLES if c not in found] == []
+    assert found == []
 
 
 def test_no_stage_imports_one_above_it() -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
-from tests.gateway.harness import FIXTURE, running
+import pytest
+
+from tests.gateway.harness import FIXTURE, Harness, running
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.submit.abuse import AbuseDetector, AbuseLimits
 from voiceotp.protocol import Code, Method, parse_result
@@ -92,3 +95,63 @@ async def test_freeze_answers_408_until_an_operator_clears_it(
         assert events[-1].detail.startswith("distinct_numbers")
         await harness.gateway.admin.set_state("V10000001", "active")
         assert await submit("13800000009") == Code.OK
+
+
+# ---- issue 10: defaults that fit real traffic, an account's allowance, the log ------------
+KEY = "0123456789abcdef0123456789abcdef"  # V10000001's APIKEY in the fixture
+
+
+async def submit_code(harness: Harness, mobile: str) -> int:
+    form = {"account": "V10000001", "password": KEY, "mobile": mobile, "content": "1125"}
+    response = await harness.submit(**form)
+    return parse_result(response.content, Method.SUBMIT).code
+
+
+async def test_an_ordinary_batch_to_one_prefix_passes_the_default_limits(
+    store: Store, settings: Settings
+) -> None:
+    """200 customers in a company's own range (one 7-digit prefix) froze the account at
+    the old default (100 in 60 s)."""
+    async with running(store, settings, now=NOW) as harness:
+        await harness.gateway.admin.top_up("V10000001", 1000)
+        codes = [await submit_code(harness, f"1380013{i:04d}") for i in range(200)]
+        assert set(codes) == {Code.OK}
+        account = await store.get_account("V10000001")
+        assert account is not None
+        assert account.state == "active"
+
+
+async def test_an_accounts_allowance_replaces_the_server_thresholds(
+    store: Store, settings: Settings
+) -> None:
+    strict = dataclasses.replace(settings, abuse_prefix_burst=3, abuse_distinct_numbers=4)
+    async with running(store, strict, now=NOW) as harness:
+        admin = harness.gateway.admin
+        await admin.top_up("V10000001", 1000)
+        # Its own range: 10 to one prefix, and 10 distinct numbers, are fine for it.
+        await admin.configure("V10000001", abuse_prefix_burst=10, abuse_distinct_numbers=0)
+        described = await admin.describe("V10000001")
+        assert (described["abuse_prefix_burst"], described["abuse_distinct_numbers"]) == (10, 0)
+        codes = [await submit_code(harness, f"1380013{i:04d}") for i in range(11)]
+        assert codes == [Code.OK] * 11  # the 11th crossed the account's own line
+        assert await submit_code(harness, "13800139999") == Code.ABUSE_FROZEN
+        await admin.configure("V10000001", abuse_prefix_burst=None)  # the server's again
+        assert (await admin.describe("V10000001"))["abuse_prefix_burst"] is None
+
+
+async def test_a_freeze_is_logged_by_apiid_with_the_way_to_clear_it(
+    store: Store, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    strict = dataclasses.replace(settings, abuse_prefix_burst=2)
+    async with running(store, strict, now=NOW) as harness:
+        with caplog.at_level(logging.WARNING, logger="voiceotp.gateway"):
+            codes = [await submit_code(harness, f"1380013{i:04d}") for i in range(4)]
+        assert codes == [Code.OK, Code.OK, Code.OK, Code.ABUSE_FROZEN]
+        account = await store.get_account("V10000001")
+        assert account is not None
+    frozen = [r.getMessage() for r in caplog.records if "froze" in r.getMessage()]
+    assert len(frozen) == 1
+    assert "prefix_burst froze account V10000001" in frozen[0]
+    assert "voiceotp admin clear-abuse V10000001" in frozen[0]
+    assert f"account id {account.id}" not in frozen[0]
+    assert "13800130002" not in frozen[0]  # never a full number

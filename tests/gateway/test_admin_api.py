@@ -123,3 +123,30 @@ async def test_openapi_document_lists_every_endpoint(store: Store, settings: Set
         assert doc["openapi"].startswith("3.")
         assert "patch" in doc["paths"][API + "/accounts/{name}"]
         assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+async def test_an_accounts_abuse_allowance_is_set_over_the_api(
+    store: Store, settings: Settings
+) -> None:
+    async with running(store, settings, now=NOW) as harness:
+        api = admin(harness)
+        url = f"{API}/accounts/V10000001"
+        changed = await api.patch(url, json={"abuse_prefix_burst": 5000})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["abuse_prefix_burst"] == 5000
+        assert changed.json()["abuse_distinct_numbers"] is None  # the server's
+        account = await store.get_account("V10000001")
+        assert account is not None
+        assert account.abuse_prefix_burst == 5000
+        assert (await api.patch(url, json={"abuse_prefix_burst": -1})).status_code == 400
+        assert (await api.patch(url, json={"abuse_distinct_numbers": "x"})).status_code == 400
+        back = await api.patch(url, json={"abuse_prefix_burst": None})
+        assert back.json()["abuse_prefix_burst"] is None
+        doc = (await api.get(API + "/openapi.json")).json()
+        body = doc["paths"][API + "/accounts/{name}"]["patch"]["requestBody"]
+        schema = body["content"]["application/json"]["schema"]["properties"]
+        assert schema["abuse_prefix_burst"] == {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 2**31 - 1,
+        }

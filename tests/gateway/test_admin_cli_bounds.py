@@ -32,6 +32,7 @@ def runner(request: pytest.FixtureRequest, tmp_path: Path) -> CliRunner:
         asyncio.run(reset_postgres(url))
         env["VOICEOTP_DATABASE_URL"] = url
     runner = CliRunner(env=env)
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0  # admin makes no store
     created = runner.invoke(cli, ["admin", "create", "--name", NAME, "--balance", "3"])
     assert created.exit_code == 0, created.output
     return runner
@@ -50,6 +51,7 @@ def runner(request: pytest.FixtureRequest, tmp_path: Path) -> CliRunner:
         (["configure", NAME, "--rate", "3000000000"], "rate_per_s must be between 0 and"),
         (["configure", NAME, "--per-day", "-1"], "cap_day must be between 0 and"),
         (["configure", NAME, "--callback-url", "http://a.example/\x00"], "control characters"),
+        (["configure", NAME, "--abuse-prefix-burst", "-1"], "abuse_prefix_burst must be between"),
         (["policy", "sensitive_word", "bad\x00word"], "control characters"),
         (["show", "V1234567\x00"], "APIID"),
     ],
@@ -73,6 +75,20 @@ def test_bounds_are_inclusive(runner: CliRunner) -> None:
     assert f"balance {10**12}" in topped.output
     rate = runner.invoke(cli, ["admin", "configure", NAME, "--rate", str(2**31 - 1)])
     assert rate.exit_code == 0, rate.output
+
+
+def test_an_accounts_abuse_allowance_is_stored_and_cleared(runner: CliRunner) -> None:
+    set_it = ["admin", "configure", NAME, "--abuse-prefix-burst", "5000"]
+    set_it += ["--abuse-distinct-numbers", "0"]
+    assert runner.invoke(cli, set_it).exit_code == 0
+    shown = runner.invoke(cli, ["admin", "show", NAME]).output
+    assert '"abuse_prefix_burst": 5000' in shown
+    assert '"abuse_distinct_numbers": 0' in shown
+    cleared = runner.invoke(cli, ["admin", "configure", NAME, "--abuse-defaults"])
+    assert cleared.exit_code == 0, cleared.output
+    shown = runner.invoke(cli, ["admin", "show", NAME]).output
+    assert '"abuse_prefix_burst": null' in shown
+    assert '"abuse_distinct_numbers": null' in shown
 
 
 @pytest.fixture

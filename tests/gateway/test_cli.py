@@ -77,6 +77,7 @@ def test_serve_prints_a_demo_account_that_works(
         asyncio.run(reset_postgres(url))
         env["VOICEOTP_DATABASE_URL"] = url
     policy = CliRunner(env={k: v for k, v in env.items() if k.startswith("VOICEOTP_")})
+    invoke(policy, "db", "upgrade")  # admin works on an existing store only
     invoke(policy, "admin", "policy", "deny_ip", "203.0.113.5")
     command = [sys.executable, "-m", "voiceotp", "serve", "--port", "0"]
     process = subprocess.Popen(

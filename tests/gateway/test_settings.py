@@ -69,6 +69,8 @@ def test_toml_then_environment_then_overrides(tmp_path: Path) -> None:
         {"caps": "1,2"},
         {"nonsense": "1"},
         {"sqlite_synchronous": "OFF"},
+        {"database_url": "mysql://u:p@db/voiceotp"},
+        {"database_url": "sqlite://relative.db"},
     ],
 )
 def test_bad_values_are_refused_with_their_name(bad: dict[str, str]) -> None:

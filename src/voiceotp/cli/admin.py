@@ -2,88 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from voiceotp.cli.exitcodes import ExitCode
-from voiceotp.cli.serve import gateway_options, load_settings
+from voiceotp.cli.admin_run import Bounded, run
+from voiceotp.cli.storeplace import gateway_options, pass_opts, subcommand_options
 
-T = TypeVar("T")
 console = Console()
-pass_opts = click.make_pass_decorator(dict)
-
-
-class InvalidInput(click.ClickException):
-    """An operator mistake the Admin service refused (exit 2, like a usage error)."""
-
-    exit_code = ExitCode.USAGE
-
-
-class Bounded(click.ParamType[int]):
-    """An integer the admin accepts for ``field`` (admincheck.INT_RANGES): a bad one fails
-    here, before the store is opened. The check is imported on use: ``voiceotp --help``
-    stays free of the gateway's imports."""
-
-    name = "integer"
-
-    def __init__(self, field: str) -> None:
-        self.field = field
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        from voiceotp.gateway.admincheck import AdminError, check_int
-
-        try:
-            return check_int(self.field, value if isinstance(value, int) else int(value))
-        except ValueError as exc:  # AdminError is one; int() of a non-number another
-            message = str(exc) if isinstance(exc, AdminError) else f"{value!r} is not an integer"
-            self.fail(message, param, ctx)
-
-
-def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
-    """Open the store, run ``action(admin)``, close; operator mistakes exit 2."""
-    from voiceotp.gateway.admin import Admin, AdminError
-    from voiceotp.store import make_store
-    from voiceotp.store.keys import KeyBox
-    from voiceotp.store.migrate import upgrade_async
-
-    settings = load_settings(**ctx_obj)
-
-    async def go() -> T:
-        import time
-
-        await upgrade_async(settings.effective_database_url)
-        store = make_store(settings)
-        await store.open()
-        try:
-            return await action(Admin(store, KeyBox(settings.secret_key), time.time))
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(go())
-    except AdminError as exc:
-        raise InvalidInput(str(exc)) from exc
 
 
 ADMIN_EXAMPLES = """Examples:
 
 \b
-  voiceotp admin --dev create --balance 100          # prints the APIKEY once
-  voiceotp admin --dev topup V12345678 50
-  voiceotp admin --dev configure V12345678 --per-minute 2 --callback-url https://example.com/hook
-  voiceotp admin --dev blacklist V12345678 13800138000 --remove
-  voiceotp admin --dev policy deny_ip 203.0.113.0/24
-  voiceotp admin genkey                               # a server key for VOICEOTP_SECRET_KEY
+  voiceotp admin create --dev --balance 100     # prints the APIKEY once
+  voiceotp admin topup --dev V12345678 50
+  voiceotp admin topup --dev V12345678 -20      # a negative number removes units
+  voiceotp admin configure --dev V12345678 --per-minute 2 --callback-url https://example.com/hook
+  voiceotp admin configure --dev V12345678 --abuse-prefix-burst 5000   # a big batch to one range
+  voiceotp admin clear-abuse --dev V12345678    # lift an abuse freeze (code 408)
+  voiceotp admin blacklist --dev V12345678 13800138000 --remove
+  voiceotp admin policy --dev deny_ip 203.0.113.0/24
+  voiceotp admin list --data-dir /srv/voiceotp  # the store of `serve --data-dir /srv/voiceotp`
+  voiceotp admin genkey                         # a server key for VOICEOTP_SECRET_KEY
 
-The commands work on the store directly (the same --database-url / --data-dir / --config
-as `voiceotp serve`); a running gateway sees the change within cache_ttl_s.
+The commands work on an existing store, the one `voiceotp serve` made (they never make
+one): give them the same --data-dir / --database-url / --config / --dev as serve, before
+or after the subcommand. A running gateway sees a change within cache_ttl_s.
 """
 
 
@@ -110,6 +59,7 @@ def genkey() -> None:
 
 
 @admin.command("list")
+@subcommand_options
 @pass_opts
 def list_accounts(opts: dict[str, Any]) -> None:
     """List accounts."""
@@ -125,17 +75,31 @@ def list_accounts(opts: dict[str, Any]) -> None:
 
 @admin.command()
 @click.argument("name")
+@subcommand_options
 @pass_opts
 def show(opts: dict[str, Any], name: str) -> None:
     """Show one account (never its APIKEY)."""
     click.echo(json.dumps(run(opts, lambda a: a.describe(name)), ensure_ascii=False, indent=2))
 
 
-@admin.command()
+CREATE_EXAMPLES = """Examples:
+
+\b
+  voiceotp admin create --dev --balance 100      # the store of `voiceotp serve --dev` here
+  voiceotp admin create --name V12345678 --balance 1000 --data-dir /srv/voiceotp
+  voiceotp admin create --database-url postgresql://voiceotp@db/voiceotp --balance 100
+
+The APIKEY is printed once: hand it to the account's owner (their ihuyi password). Outside
+--dev, VOICEOTP_SECRET_KEY must be the gateway's: it encrypts the APIKEY in the store.
+"""
+
+
+@admin.command(epilog=CREATE_EXAMPLES)
 @click.option("--name", help="APIID (V + 8 digits); random if omitted.")
 @click.option(
     "--balance", type=Bounded("balance"), default=0, show_default=True, help="Units to start with."
 )
+@subcommand_options
 @pass_opts
 def create(opts: dict[str, Any], name: str | None, balance: int) -> None:
     """Create an account; its APIKEY is printed once."""
@@ -147,6 +111,7 @@ def create(opts: dict[str, Any], name: str | None, balance: int) -> None:
 
 @admin.command("rotate-key")
 @click.argument("name")
+@subcommand_options
 @pass_opts
 def rotate_key(opts: dict[str, Any], name: str) -> None:
     """Replace the APIKEY (the new one is printed once)."""
@@ -156,13 +121,20 @@ def rotate_key(opts: dict[str, Any], name: str) -> None:
     )
 
 
-@admin.command()
+# "-100" is a number here, not an option: click would read it as -1 -0 -0.
+@admin.command(context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("units", type=Bounded("units"))
 @click.option("--reason", default="topup", show_default=True, help="Note for the ledger row.")
+@subcommand_options
 @pass_opts
 def topup(opts: dict[str, Any], name: str, units: int, reason: str) -> None:
-    """Add UNITS (negative removes; never below zero)."""
+    """Add UNITS to an account's balance (negative removes; never below zero).
+
+    \b
+    Examples:
+      voiceotp admin topup --dev V12345678 50
+      voiceotp admin topup --dev V12345678 -20 --reason refund"""
     balance = run(opts, lambda a: a.top_up(name, units, reason))
     console.print(f"{name}: balance {balance}")
 
@@ -170,6 +142,7 @@ def topup(opts: dict[str, Any], name: str, units: int, reason: str) -> None:
 def _state_command(command: str, state: str, doc: str) -> None:
     @admin.command(command, help=doc)
     @click.argument("name")
+    @subcommand_options
     @pass_opts
     def set_state(opts: dict[str, Any], name: str) -> None:
         run(opts, lambda a: a.set_state(name, state))
@@ -178,7 +151,13 @@ def _state_command(command: str, state: str, doc: str) -> None:
 
 _state_command("freeze", "frozen", "Freeze an account (code 4050).")
 _state_command("unfreeze", "active", "Unfreeze an account.")
-_state_command("clear-abuse", "active", "Clear an abuse auto-freeze (code 408).")
+_state_command(
+    "clear-abuse",
+    "active",
+    "Clear an abuse auto-freeze (code 408). When the traffic was legitimate and goes on,"
+    " raise the account's allowance first (configure --abuse-prefix-burst /"
+    " --abuse-distinct-numbers), or it freezes again.",
+)
 
 
 @admin.command()
@@ -213,14 +192,43 @@ _state_command("clear-abuse", "active", "Clear an abuse auto-freeze (code 408)."
     default=None,
     help="Charge policy: refund calls that never connected, or keep the unit.",
 )
+@click.option(
+    "--abuse-prefix-burst",
+    type=Bounded("abuse_prefix_burst"),
+    help="Abuse allowance: Submits to one 7-digit prefix within the server's window before"
+    " an auto-freeze, e.g. for batches to the account's own range (0 = never).",
+)
+@click.option(
+    "--abuse-distinct-numbers",
+    type=Bounded("abuse_distinct_numbers"),
+    help="Abuse allowance: distinct numbers within the server's window before an"
+    " auto-freeze (0 = never).",
+)
+@click.option("--abuse-defaults", is_flag=True, help="Back to the server's abuse thresholds.")
+@subcommand_options
 @pass_opts
 def configure(
-    opts: dict[str, Any], /, name: str, any_ip: bool, allow_ips: tuple[str, ...], **kw: Any
+    opts: dict[str, Any],
+    /,
+    name: str,
+    any_ip: bool,
+    allow_ips: tuple[str, ...],
+    abuse_defaults: bool,
+    **kw: Any,
 ) -> None:
-    """Change an account's settings."""
+    """Change an account's settings.
+
+    \b
+    Examples:
+      voiceotp admin configure --dev V12345678 --per-minute 2 --rate 20
+      voiceotp admin configure --dev V12345678 --allow-ip 203.0.113.0/24
+      voiceotp admin configure --dev V12345678 --abuse-prefix-burst 5000
+      voiceotp admin configure --dev V12345678 --abuse-defaults"""
     changes = {k: v for k, v in kw.items() if v is not None}
     if allow_ips or any_ip:
         changes["allow_ips"] = list(allow_ips)
+    if abuse_defaults:
+        changes.update(abuse_distinct_numbers=None, abuse_prefix_burst=None)
     if not changes:
         raise click.UsageError("nothing to change")
     run(opts, lambda a: a.configure(name, **changes))
@@ -231,6 +239,7 @@ def configure(
 @click.argument("name")
 @click.argument("mobile")
 @click.option("--remove", is_flag=True, help="Take MOBILE off the blacklist instead.")
+@subcommand_options
 @pass_opts
 def blacklist(opts: dict[str, Any], name: str, mobile: str, remove: bool) -> None:
     """Put a number on (or --remove it from) an account's blacklist."""
@@ -246,6 +255,7 @@ def blacklist(opts: dict[str, Any], name: str, mobile: str, remove: bool) -> Non
 @click.argument("kind", type=click.Choice(["deny_ip", "blacklist", "sensitive_word"]))
 @click.argument("value")
 @click.option("--remove", is_flag=True, help="Remove VALUE from the list instead.")
+@subcommand_options
 @pass_opts
 def policy(opts: dict[str, Any], kind: str, value: str, remove: bool) -> None:
     """Server-wide lists: deny_ip IP/CIDR, blacklist MOBILE, sensitive_word WORD."""

@@ -85,6 +85,10 @@ def audio(
     """Write what the callee hears for CODE (digits) to a WAV file, 8 kHz mono."""
     from voiceotp.delivery.audio import Timing, load_prompt_set, render_prompt
 
+    if not output.parent.is_dir():  # before rendering: say it at once
+        raise click.ClickException(
+            f"cannot write {output}: the folder {output.parent} does not exist"
+        )
     try:
         prompts = load_prompt_set(language, directory=prompts_dir, cache_dir=cache_dir)
         prompt = render_prompt(
@@ -94,7 +98,10 @@ def audio(
         raise click.BadParameter(str(exc), param_hint="CODE") from exc
     except VoiceOTPError as exc:  # espeak-ng missing, unreadable clips ...
         raise click.ClickException(str(exc)) from exc
-    prompt.to_wav(output, codec=codec)
+    try:
+        prompt.to_wav(output, codec=codec)
+    except OSError as exc:  # a missing folder, no permission, a full disk
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
     Console(stderr=True).print(
         f"wrote [bold]{output}[/]: {prompt.duration_s:.2f} s, {codec}, 8000 Hz mono, "
         f"{language} x{repeat} ({prompts.source})"

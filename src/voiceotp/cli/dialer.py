@@ -16,10 +16,24 @@ from typing import Any
 
 import click
 
-from voiceotp.cli.serve import gateway_options, load_settings, store_errors
+from voiceotp.cli.storeplace import gateway_options, load_settings, open_place, store_errors
+
+DIALER_EXAMPLES = """Examples:
+
+\b
+  voiceotp dialer --dev                         # beside `serve --dev` in this folder
+  voiceotp dialer --dev --data-dir /tmp/gw      # beside `serve --dev --data-dir /tmp/gw`
+  VOICEOTP_SECRET_KEY=$(cat secret.key) VOICEOTP_REDIS_URL=redis://127.0.0.1:6379/0 \\
+    voiceotp dialer --database-url postgresql://voiceotp@db/voiceotp --name dialer-1
+  voiceotp dialer --dev --dialer sip --config trunk.toml --metrics-port 9102
+
+It works on the store that `voiceotp serve` made, found with the same options as serve;
+it never makes one. Without Redis the store is the queue (one host); with
+VOICEOTP_REDIS_URL the jobs come from Redis, for dialers on several hosts.
+"""
 
 
-@click.command()
+@click.command(epilog=DIALER_EXAMPLES)
 @gateway_options
 @click.option("--name", default=None, help="Worker name (default host-pid; a fixed name "
               "ends its previous run's calls at start).")  # fmt: skip
@@ -81,9 +95,8 @@ async def run_dialer(
     its metrics at ``metrics_at``, when given)."""
     from voiceotp.delivery.runtime import DeliveryRuntime
     from voiceotp.store import make_store
-    from voiceotp.store.migrate import upgrade_async
 
-    await upgrade_async(settings.effective_database_url)
+    await open_place(settings, command="voiceotp dialer")
     store = make_store(settings)
     await store.open()
     stop = asyncio.Event()

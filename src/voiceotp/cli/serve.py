@@ -3,68 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import shlex
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def gateway_options(command: F) -> F:
-    """Options every gateway command shares (settings also come from VOICEOTP_*)."""
-    options = [
-        click.option(
-            "--config",
-            type=click.Path(path_type=Path, dir_okay=False),
-            envvar="VOICEOTP_CONFIG",
-            help="TOML settings file ([gateway] table).",
-        ),
-        click.option(
-            "--database-url",
-            help="sqlite:///path or postgresql://user@host/db (default: SQLite in the data"
-            " dir; VOICEOTP_DATABASE_URL).",
-        ),
-        click.option(
-            "--data-dir",
-            type=click.Path(path_type=Path, file_okay=False),
-            help="Folder for the SQLite database and recorded calls (default"
-            " ./voiceotp-data; VOICEOTP_DATA_DIR).",
-        ),
-        click.option(
-            "--dev",
-            is_flag=True,
-            default=False,
-            help="Development mode: well-known secrets are allowed and filled in (same as"
-            " VOICEOTP_DEV_MODE=1). Never on a reachable server.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def load_settings(
-    config: Path | None, database_url: str | None, data_dir: Path | None, dev: bool, **more: Any
-) -> Any:
-    """Settings from file + environment + these options, or a clean CLI error."""
-    from voiceotp.gateway.settings import Settings, SettingsError
-
-    try:
-        return Settings.load(
-            config,
-            database_url=database_url,
-            data_dir=data_dir,
-            dev_mode=True if dev else None,
-            **more,
-        )
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-
+from voiceotp.cli.storeplace import (
+    gateway_options,
+    load_settings,
+    open_place,
+    store_errors,
+    uses_default_data_dir,
+)
 
 SERVE_EXAMPLES = """Examples:
 
@@ -129,7 +82,7 @@ def serve(
     bound_port = int(listeners[0].getsockname()[1])
     console = Console()
     with store_errors(settings):
-        asyncio.run(prepare(settings, console, base_url(settings.host, bound_port)))
+        asyncio.run(prepare(settings, console, base_url(settings.host, bound_port), config))
         asyncio.run(check_api_slot(settings))
     # The WAL fsync thread needs the GIL back to report a flush; the busy loop would hold
     # it for up to the default 5 ms switch interval, and every waiting Submit with it
@@ -140,36 +93,29 @@ def serve(
     run_server(settings, listeners, bound_port, console, access_log=access_log)
 
 
-@contextlib.contextmanager
-def store_errors(settings: Any) -> Iterator[None]:
-    """A database that cannot be reached or opened is one line, not a traceback."""
-    from voiceotp.cli.banner import masked_url
-    from voiceotp.store import StoreUnavailable
-
-    try:
-        yield
-    except StoreUnavailable as exc:
-        url = masked_url(settings.effective_database_url)
-        raise click.ClickException(
-            f"cannot open the database {url}: {exc}. Check --database-url"
-            " (a PostgreSQL database must exist: createdb NAME) and that the server runs."
-        ) from None
-
-
-async def prepare(settings: Any, console: Console, base_url: str) -> None:
-    """Migrate, and on an empty store create and print a ready demo account."""
+async def prepare(
+    settings: Any, console: Console, base_url: str, config: Path | None = None
+) -> None:
+    """Migrate (a first start makes the store); on an empty store print, in dev mode, a
+    ready demo account, else the command that creates the first account."""
     import time
 
     from voiceotp.gateway.admin import Admin
     from voiceotp.store import make_store
     from voiceotp.store.keys import KeyBox
-    from voiceotp.store.migrate import upgrade_async
 
-    await upgrade_async(settings.effective_database_url)
+    await open_place(
+        settings,
+        command="voiceotp serve",
+        create=True,
+        make_folder=uses_default_data_dir(settings),
+    )
     store = make_store(settings)
     await store.open()
     try:
-        demo = await Admin(store, KeyBox(settings.secret_key), time.time).ensure_demo_account()
+        admin = Admin(store, KeyBox(settings.secret_key), time.time)
+        empty = not await store.list_accounts()
+        demo = await admin.ensure_demo_account() if empty and settings.dev_mode else None
     finally:
         await store.close()
     if demo is not None:
@@ -177,3 +123,30 @@ async def prepare(settings: Any, console: Console, base_url: str) -> None:
         console.print(f"  APIID  (account)  [bold]{demo.account}[/bold]")
         console.print(f"  APIKEY (password) [bold]{demo.apikey}[/bold]   (shown once)")
         console.print(f"  endpoint          {base_url}/webservice/voice.php", markup=False)
+    elif empty:
+        for line in first_account_hint(settings, config):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def first_account_hint(settings: Any, config: Path | None) -> list[str]:
+    """What to run for the first account of an empty production store: the exact command,
+    on this store (a database password shows as ***, never in clear)."""
+    from voiceotp.cli.banner import masked_url
+
+    args = ["voiceotp", "admin", "create"]
+    if config is not None:
+        args += ["--config", str(config.absolute())]
+    url = settings.database_url
+    if url:
+        args += ["--database-url", masked_url(url)]
+    else:
+        args += ["--data-dir", str(Path(settings.data_dir).absolute())]
+    args += ["--balance", "100"]
+    lines = [
+        "Empty store: no accounts yet. Create the first one (its APIKEY is printed once),"
+        " with this server's VOICEOTP_SECRET_KEY set:",
+        "  " + shlex.join(args),
+    ]
+    if url and masked_url(url) != url:
+        lines.append("  (put the database password in place of ***)")
+    return lines

@@ -183,4 +183,6 @@ def describe(a: AccountRecord) -> dict[str, Any]:
         "cap_day": a.cap_day,
         "callback_url": a.callback_url,
         "refund_unconnected": a.refund_unconnected,
+        "abuse_distinct_numbers": a.abuse_distinct_numbers,
+        "abuse_prefix_burst": a.abuse_prefix_burst,
     }

@@ -33,6 +33,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "cap_minute": (0, INT32_MAX),
     "cap_hour": (0, INT32_MAX),
     "cap_day": (0, INT32_MAX),
+    "abuse_distinct_numbers": (0, INT32_MAX),
+    "abuse_prefix_burst": (0, INT32_MAX),
 }
 MAX_REASON = 32  # ledger.reason is VARCHAR(32)
 MAX_WORD = 128  # policy_entries.value is VARCHAR(128)
@@ -49,9 +51,21 @@ SETTINGS: dict[str, type] = {
     "cap_day": int,
     "callback_url": str,
     "refund_unconnected": bool,  # None: the server's charge policy
+    "abuse_distinct_numbers": int,  # abuse allowance; None: the server's setting, 0: off
+    "abuse_prefix_burst": int,
     "state": str,
 }
-NULLABLE = frozenset({"rate_per_s", "cap_minute", "cap_hour", "cap_day", "refund_unconnected"})
+NULLABLE = frozenset(
+    {
+        "rate_per_s",
+        "cap_minute",
+        "cap_hour",
+        "cap_day",
+        "refund_unconnected",
+        "abuse_distinct_numbers",
+        "abuse_prefix_burst",
+    }
+)
 
 
 def check_int(field: str, value: Any) -> int:

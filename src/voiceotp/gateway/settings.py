@@ -21,6 +21,7 @@ from voiceotp.errors import (
     SettingsError as SettingsError,  # re-exported: defined in voiceotp.errors
 )
 from voiceotp.protocol import DEFAULT_WINDOW_S
+from voiceotp.store import POSTGRES_PREFIXES, SQLITE_PREFIX
 
 # Well-known development secrets: usable with ``dev_mode`` only.
 DEV_SECRET_KEY = "ZGV2LW9ubHktc2VjcmV0LWtleS1kby1ub3QtdXNlISE="  # noqa: S105 - dev mode only
@@ -70,10 +71,11 @@ class Settings:
     batch_max: int = 512  # most acceptances committed in one transaction
     sqlite_synchronous: str = "FULL"
     # Abuse auto-freeze (408); 0 switches a detector off. See voiceotp.gateway.submit.abuse.
-    abuse_distinct_numbers: int = 1000
+    # Why these values: voiceotp.gateway.submit.abuse, docs/gateway.md "Abuse auto-freeze".
+    abuse_distinct_numbers: int = 5000
     abuse_distinct_window_s: float = 600.0
-    abuse_prefix_burst: int = 100
-    abuse_prefix_window_s: float = 60.0
+    abuse_prefix_burst: int = 500
+    abuse_prefix_window_s: float = 600.0
     abuse_failure_ratio: float = 0.0
     abuse_failure_min_calls: int = 100
     # Dialer, trunk, redials, prompts, status push: see voiceotp.delivery.config.
@@ -154,6 +156,29 @@ def _check_ranges(s: Settings) -> None:
     if not 0 < s.port < 65536 and s.port != 0:
         raise SettingsError("port out of range")
     _check_public_url(s.public_url)
+    _check_database_url(s.database_url)
+
+
+# The URLs a store can be opened with (store.make_store); the message names them.
+SUPPORTED_DATABASE_URLS = (
+    "sqlite:///PATH (a SQLite file; four slashes for an absolute path: sqlite:////srv/x.db)"
+    " or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB"
+)
+
+
+def _check_database_url(url: str) -> None:
+    """SQLite or PostgreSQL, or "" (SQLite in the data dir). Only the scheme is echoed
+    back: a URL may hold a password."""
+    if not url or url.startswith(POSTGRES_PREFIXES):
+        return
+    if url.startswith(SQLITE_PREFIX) and url[len(SQLITE_PREFIX) :].strip():
+        return
+    scheme = url.split("://", 1)[0] + "://" if "://" in url else ""
+    if scheme == "sqlite://" or url.startswith("sqlite:"):
+        got = "a sqlite URL without a file path after sqlite:///"
+    else:
+        got = f"a {scheme} URL" if scheme else "a value that is not a URL"
+    raise SettingsError(f"database_url: voiceotp supports {SUPPORTED_DATABASE_URLS}; got {got}")
 
 
 def _check_public_url(url: str) -> None:

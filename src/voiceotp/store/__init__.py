@@ -23,8 +23,11 @@ from voiceotp.store.records import (
     StoreUnavailable,
     refund_due,
 )
+from voiceotp.store.urls import POSTGRES_PREFIXES, SQLITE_PREFIX, is_postgres_url, sqlite_path
 
 __all__ = [
+    "POSTGRES_PREFIXES",
+    "SQLITE_PREFIX",
     "AcceptOutcome",
     "AcceptStatus",
     "Acceptance",
@@ -39,11 +42,8 @@ __all__ = [
     "is_postgres_url",
     "make_store",
     "refund_due",
+    "sqlite_path",
 ]
-
-
-def is_postgres_url(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://"))
 
 
 class StoreSettings(Protocol):
@@ -67,10 +67,11 @@ def make_store(settings: StoreSettings) -> Store:
         from voiceotp.store.postgres import PostgresStore
 
         return PostgresStore(url, id_key=id_key, batch_max=settings.batch_max)
-    from voiceotp.store.sqlite import SQLiteStore, sqlite_path
+    from voiceotp.store.sqlite import SQLiteStore
 
-    path = sqlite_path(url)
-    path.parent.mkdir(parents=True, exist_ok=True)
     return SQLiteStore(
-        path, id_key=id_key, batch_max=settings.batch_max, synchronous=settings.sqlite_synchronous
+        sqlite_path(url),
+        id_key=id_key,
+        batch_max=settings.batch_max,
+        synchronous=settings.sqlite_synchronous,
     )

@@ -15,8 +15,7 @@ import contextlib
 import fcntl
 import os
 from pathlib import Path
-
-import asyncpg
+from typing import Any
 
 __all__ = ["API_LOCK_KEY", "ProcessLock", "flock_api", "pg_lock_api"]
 
@@ -26,17 +25,17 @@ API_LOCK_KEY = 0x766F_6963_656F_7470  # "voiceotp": the advisory lock's key
 class ProcessLock:
     """A held (or refused: ``held`` False) API process lock; release it at stop."""
 
-    def __init__(self, held: bool, release: object = None) -> None:
+    def __init__(self, held: bool, release: Any = None) -> None:
         self.held = held
         self._release = release
 
     async def release(self) -> None:
         release, self._release = self._release, None
-        if isinstance(release, asyncpg.Connection):
+        if isinstance(release, int):
+            os.close(release)  # closing the descriptor drops the flock
+        elif release is not None:  # the asyncpg connection holding the advisory lock
             with contextlib.suppress(Exception):
                 await release.close()
-        elif isinstance(release, int):
-            os.close(release)  # closing the descriptor drops the flock
 
 
 def flock_api(database: Path, *, shared: bool) -> ProcessLock:
@@ -52,6 +51,8 @@ def flock_api(database: Path, *, shared: bool) -> ProcessLock:
 
 async def pg_lock_api(dsn: str, *, shared: bool) -> ProcessLock:
     """The advisory lock, on a connection of its own held until :meth:`release`."""
+    import asyncpg  # the postgres extra: only a PostgreSQL store gets here
+
     conn = await asyncpg.connect(dsn, timeout=10)
     take = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
     if await conn.fetchval(f"SELECT {take}($1)", API_LOCK_KEY):

@@ -51,6 +51,9 @@ class AccountRecord:
     callback_url: str = ""
     version: int = 1
     refund_unconnected: bool | None = None  # charge policy; None: the server's default
+    # Abuse allowance: the account's detector thresholds (None: the server's; 0: off).
+    abuse_distinct_numbers: int | None = None
+    abuse_prefix_burst: int | None = None
     blacklist: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -66,6 +69,8 @@ ACCOUNT_SETTABLE = (
     "cap_day",
     "callback_url",
     "refund_unconnected",  # charge policy override (None: the server's default)
+    "abuse_distinct_numbers",  # abuse allowance (None: the server's setting, 0: off)
+    "abuse_prefix_burst",
 )
 
 

@@ -91,6 +91,8 @@ def account_from_row(row: Row, blacklist: frozenset[str]) -> AccountRecord:
         callback_url=str(col["callback_url"]),
         version=int(col["version"]),
         refund_unconnected=None if refund is None else bool(refund),
+        abuse_distinct_numbers=col["abuse_distinct_numbers"],
+        abuse_prefix_burst=col["abuse_prefix_burst"],
         blacklist=blacklist,
     )
 

@@ -47,6 +47,10 @@ accounts = Table(
     Column("created_at", Float, nullable=False),
     # Charge policy (migration 0002): refund calls that never connected? NULL = server default.
     Column("refund_unconnected", Boolean, nullable=True),
+    # Abuse allowance (migration 0004): the account's own detector thresholds; NULL = the
+    # server's, 0 = off for this account.
+    Column("abuse_distinct_numbers", Integer, nullable=True),
+    Column("abuse_prefix_burst", Integer, nullable=True),
     CheckConstraint("balance >= 0", name="balance_not_negative"),
     # Migration 0003: the hard ceiling of every balance (records.BALANCE_LIMIT).
     CheckConstraint(f"balance <= {BALANCE_LIMIT}", name="balance_within_limit"),

@@ -54,13 +54,6 @@ def to_sqlite(sql: str) -> str:
     return _PLACEHOLDER.sub(r"?\1", sql)
 
 
-def sqlite_path(url: str) -> Path:
-    """The file of a ``sqlite:///path`` URL."""
-    if not url.startswith("sqlite:///"):
-        raise ValueError(f"not a sqlite URL: {url!r}")
-    return Path(url[len("sqlite:///") :])
-
-
 class _SQLiteTx:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn

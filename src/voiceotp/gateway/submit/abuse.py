@@ -6,41 +6,57 @@
 
 A detector that fires freezes the account (state ``abuse_frozen``), writes an audit
 event naming it, and stays quiet until an operator clears the freeze. A threshold of 0
-switches a detector off. State is per process.
+switches a detector off. An account may carry its own thresholds (its allowance, e.g.
+for batches to its own number range): :meth:`AbuseDetector.accepted` takes the limits
+that apply to it. State is per process.
+
+Why the defaults (docs/gateway.md, "Abuse auto-freeze"): login codes spread over the
+whole numbering plan, so an account rarely reaches even a few numbers of one 7-digit
+prefix (10,000 numbers) in ten minutes, while a company's batch to its own range
+reaches hundreds of them at once (a batch of 200 froze an account at the old 100 in
+60 s). 500 in 10 minutes lets such batches through and still stops a pumping run of one
+call a second through a range within minutes; larger batches are an account's
+allowance. Likewise 5,000 distinct numbers in 10 minutes (about 8 new numbers a second
+for 10 minutes) is above what an ordinary account sends, and a leaked key spraying at
+the batch sender's pace still trips it within minutes.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-log = logging.getLogger(__name__)
 Freeze = Callable[[int, str, str], Awaitable[None]]  # account_id, detector, detail
 
 
 @dataclass(frozen=True, slots=True)
 class AbuseLimits:
-    distinct_numbers: int = 1000  # distinct numbers per account ...
+    distinct_numbers: int = 5000  # distinct numbers per account ...
     distinct_window_s: float = 600.0  # ... within this window
-    prefix_burst: int = 100  # accepted Submits to one 7-digit prefix ...
-    prefix_window_s: float = 60.0  # ... within this window
+    prefix_burst: int = 500  # accepted Submits to one 7-digit prefix ...
+    prefix_window_s: float = 600.0  # ... within this window
     failure_ratio: float = 0.0  # fraction of failed calls (0 = off) ...
     failure_min_calls: int = 100  # ... once this many calls finished
 
 
 @dataclass
 class _Window:
-    """Timestamped items inside a sliding window."""
+    """Timestamped items inside a sliding window, and how often each occurs (so the
+    number of distinct items costs nothing per Submit, whatever the threshold)."""
 
     span: float
     items: deque[tuple[float, str]] = field(default_factory=deque)
+    counts: Counter[str] = field(default_factory=Counter)
 
     def add(self, now: float, item: str) -> None:
         self.items.append((now, item))
+        self.counts[item] += 1
         while self.items and now - self.items[0][0] >= self.span:
-            self.items.popleft()
+            _, gone = self.items.popleft()
+            self.counts[gone] -= 1
+            if not self.counts[gone]:
+                del self.counts[gone]
 
 
 class AbuseDetector:
@@ -53,22 +69,30 @@ class AbuseDetector:
         self._prefixes: dict[tuple[int, str], _Window] = {}
         self._outcomes: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # [calls, failed]
 
-    async def accepted(self, account_id: int, mobile: str, now: float) -> None:
-        """Record one accepted Submit."""
-        limits = self._limits
+    async def accepted(
+        self, account_id: int, mobile: str, now: float, limits: AbuseLimits | None = None
+    ) -> None:
+        """Record one accepted Submit, judged by ``limits`` (default: the server's)."""
+        limits = limits or self._limits
         if limits.distinct_numbers:
             window = self._numbers.setdefault(account_id, _Window(limits.distinct_window_s))
             window.add(now, mobile)
-            distinct = len({m for _, m in window.items})
+            distinct = len(window.counts)
             if distinct > limits.distinct_numbers:
-                await self._fire(account_id, "distinct_numbers", f"{distinct} numbers")
+                detail = f"{distinct} distinct numbers within {limits.distinct_window_s:g} s"
+                await self._fire(
+                    account_id, "distinct_numbers", f"{detail} (limit {limits.distinct_numbers})"
+                )
                 return
         if limits.prefix_burst:
             key = (account_id, mobile[:7])
             window = self._prefixes.setdefault(key, _Window(limits.prefix_window_s))
             window.add(now, mobile)
             if len(window.items) > limits.prefix_burst:
-                await self._fire(account_id, "prefix_burst", f"{len(window.items)} to {key[1]}")
+                detail = f"{len(window.items)} to {key[1]}xxxx within {limits.prefix_window_s:g} s"
+                await self._fire(
+                    account_id, "prefix_burst", f"{detail} (limit {limits.prefix_burst})"
+                )
 
     async def call_finished(self, account_id: int, connected: bool) -> None:
         """Record a finished call (delivery calls this)."""
@@ -90,5 +114,4 @@ class AbuseDetector:
 
     async def _fire(self, account_id: int, detector: str, detail: str) -> None:
         self.forget(account_id)
-        log.warning("abuse detector %s froze account id %d (%s)", detector, account_id, detail)
-        await self._freeze(account_id, detector, detail)
+        await self._freeze(account_id, detector, detail)  # it logs, by the account's APIID

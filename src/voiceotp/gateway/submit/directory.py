@@ -11,9 +11,10 @@ import asyncio
 import ipaddress
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voiceotp.gateway.settings import IPNetwork, NumberCaps, Settings
+from voiceotp.gateway.submit.abuse import AbuseLimits
 from voiceotp.store import AccountRecord, Store
 from voiceotp.store.keys import KeyBox
 
@@ -36,6 +37,7 @@ class AccountState:
     rate_per_s: int
     caps: NumberCaps
     callback_url: str
+    abuse: AbuseLimits  # the server's, with the account's allowance in place
 
     def allows_ip(self, ip: IPAddress | None) -> bool:
         """Empty allow-list = any IP."""
@@ -72,6 +74,7 @@ class Directory:
         self._store = store
         self._keybox = keybox
         self._settings = settings
+        self._abuse = abuse_limits(settings)
         self._accounts: dict[str, AccountState | None] = {}
         self._policy = ServerPolicy()
         self._version = -1
@@ -144,8 +147,25 @@ class Directory:
                 per_24h=_pick(record.cap_day, defaults.per_24h),
             ),
             callback_url=record.callback_url,
+            abuse=replace(
+                self._abuse,
+                distinct_numbers=_pick(record.abuse_distinct_numbers, self._abuse.distinct_numbers),
+                prefix_burst=_pick(record.abuse_prefix_burst, self._abuse.prefix_burst),
+            ),
         )
 
 
 def _pick(value: int | None, default: int) -> int:
     return default if value is None else value
+
+
+def abuse_limits(settings: Settings) -> AbuseLimits:
+    """The server's abuse limits (an account's allowance replaces some, see AccountState)."""
+    return AbuseLimits(
+        distinct_numbers=settings.abuse_distinct_numbers,
+        distinct_window_s=settings.abuse_distinct_window_s,
+        prefix_burst=settings.abuse_prefix_burst,
+        prefix_window_s=settings.abuse_prefix_window_s,
+        failure_ratio=settings.abuse_failure_ratio,
+        failure_min_calls=settings.abuse_failure_min_calls,
+    )

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.submit.abuse import AbuseDetector, AbuseLimits
-from voiceotp.gateway.submit.directory import Directory, IPAddress
+from voiceotp.gateway.submit.abuse import AbuseDetector
+from voiceotp.gateway.submit.directory import Directory, IPAddress, abuse_limits
 from voiceotp.gateway.submit.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
 from voiceotp.gateway.submit.rules import Answer, Ctx, run_pipeline
 from voiceotp.protocol import (
@@ -146,7 +146,8 @@ class Gateway:
         assert ctx.account is not None
         self.observer.accepted()
         try:
-            await self.abuse.accepted(ctx.account.id, ctx.param("mobile"), ctx.now)
+            account = ctx.account
+            await self.abuse.accepted(account.id, ctx.param("mobile"), ctx.now, account.abuse)
         except Exception:
             log.exception("abuse detection failed after accepting %s", voiceid)
         if self.on_accepted is not None:
@@ -167,6 +168,14 @@ class Gateway:
             now=self.clock(),
         )
         self.directory.forget(name)
+        log.warning(
+            "abuse detector %s froze account %s (%s); it is answered 408 until an operator"
+            " clears it: voiceotp admin clear-abuse %s",
+            detector,
+            name,
+            detail,
+            name,
+        )
 
 
 def _unknown_method(gw: Gateway, ctx: Ctx) -> Answer:
@@ -174,17 +183,6 @@ def _unknown_method(gw: Gateway, ctx: Ctx) -> Answer:
     if gw.directory.policy.denies_ip(ctx.client_ip):
         return Answer(Code.IP_DENIED)
     return Answer(Code.FAILED)
-
-
-def abuse_limits(settings: Settings) -> AbuseLimits:
-    return AbuseLimits(
-        distinct_numbers=settings.abuse_distinct_numbers,
-        distinct_window_s=settings.abuse_distinct_window_s,
-        prefix_burst=settings.abuse_prefix_burst,
-        prefix_window_s=settings.abuse_prefix_window_s,
-        failure_ratio=settings.abuse_failure_ratio,
-        failure_min_calls=settings.abuse_failure_min_calls,
-    )
 
 
 def build_result(method: Method, answer: Answer) -> Result:
