@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.gateway.conftest import postgres_database
+from tests.stores import postgres_database
 from voiceotp.cli import cli
 
 NAME = "V12345678"

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from tests.gateway.conftest import reset_postgres
+from tests.stores import reset_postgres
 from voiceotp.cli import cli
 from voiceotp.cli.serve import prepare
 from voiceotp.gateway.settings import Settings
