@@ -25,8 +25,10 @@ from voiceotp.delivery.notify.report import StatusReport
 from voiceotp.delivery.notify.sqloutbox import insert_outbox_in, row_lock
 from voiceotp.delivery.queue.base import CallTicket, Claim, ClaimVerdict
 from voiceotp.store.base import Store
+from voiceotp.store.keys import KeyBox
 from voiceotp.store.records import refund_due
 from voiceotp.store.rows import Row, Tx, adjust_in
+from voiceotp.store.verify import ERASE_SEALED, SEALED_CODE
 
 __all__ = ["AttemptRecord", "SqlFence", "voiceid_number"]
 
@@ -89,10 +91,13 @@ class SqlFence:
         refund_unconnected: bool = False,
         clock: Callable[[], float] = time.time,
         on_finished: Callable[[int, CallOutcome], Awaitable[None]] | None = None,
+        keybox: KeyBox | None = None,
     ) -> None:
         """``on_finished`` is called after a finish committed, with the account id and the
-        outcome (the gateway's abuse detectors count failures); its errors are logged."""
+        outcome (the gateway's abuse detectors count failures); its errors are logged.
+        ``keybox`` opens the sealed codes of Verify calls (their ``content`` is empty)."""
         self.store = store
+        self._keybox = keybox
         self.language, self.repeat = language, repeat
         self.refund_unconnected = refund_unconnected
         self._clock = clock
@@ -109,7 +114,8 @@ class SqlFence:
         async def work(tx: Tx) -> Claim:
             row = await tx.fetchrow(_GRANT, number, attempt, worker, now + lease_s)
             if row is not None:
-                ticket = CallTicket(call_id, str(row[0]), str(row[1]), self.language, self.repeat)
+                content = str(row[1]) or await self._sealed_code(tx, number)
+                ticket = CallTicket(call_id, str(row[0]), content, self.language, self.repeat)
                 return Claim(ClaimVerdict.GRANTED, attempt, ticket)
             found = await tx.fetchrow(
                 "SELECT state, lease_until, attempts FROM calls WHERE voiceid = $1", number
@@ -123,6 +129,14 @@ class SqlFence:
             return Claim(ClaimVerdict.SETTLED, attempts)  # done, or another attempt's job
 
         return await self.store._transact(work)
+
+    async def _sealed_code(self, tx: Tx, number: int) -> str:
+        """The code of a Verify call, opened (it is never stored in clear)."""
+        found = await tx.fetchrow(SEALED_CODE, number)
+        if found is None or found[0] is None or self._keybox is None:
+            log.error("call %d has no content and no code this fence can open", number)
+            return ""
+        return self._keybox.open(str(found[0]))
 
     async def finish(
         self,
@@ -155,6 +169,7 @@ class SqlFence:
                 round(outcome.duration_s),
                 attempt,
             )
+            await tx.execute(ERASE_SEALED, number)  # a Verify's code: not needed any more
             await self._record(tx, number, attempt, outcome, submit_at=call[4], worker=call[1])
             await self._settle_charge(tx, call, number, outcome, now)
             if call[6]:  # the account has a callback URL

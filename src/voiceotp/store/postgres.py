@@ -17,6 +17,7 @@ from voiceotp.store.base import Store, T
 from voiceotp.store.batch import Committed, GroupCommitWriter, plan_batch
 from voiceotp.store.records import Acceptance, AcceptOutcome, KeyUse
 from voiceotp.store.rows import Row
+from voiceotp.store.verify import write_codes_pg
 from voiceotp.store.voiceids import IdPool, VoiceIdMint
 
 LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE"
@@ -131,6 +132,7 @@ class PostgresStore(Store):
                 list(plan.debits),
                 list(plan.debits.values()),
             )
+            await write_codes_pg(conn, new)
         return plan.outcomes
 
     async def _reserve_ids(self, n: int) -> None:

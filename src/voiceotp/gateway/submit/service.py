@@ -17,9 +17,12 @@ from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.submit.abuse import AbuseDetector, AbuseLimits
 from voiceotp.gateway.submit.directory import Directory, IPAddress
+from voiceotp.gateway.submit.fraud import FraudGuard
 from voiceotp.gateway.submit.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
 from voiceotp.gateway.submit.rules import Answer, Ctx, run_pipeline
+from voiceotp.gateway.submit.verify import Verifier
 from voiceotp.protocol import (
+    CheckResult,
     Code,
     GetNumResult,
     IncomingRequest,
@@ -27,6 +30,7 @@ from voiceotp.protocol import (
     QueryResult,
     Result,
     SubmitResult,
+    VerifyResult,
     message_for,
 )
 from voiceotp.store import KeyUse, Store
@@ -101,6 +105,13 @@ class Gateway:
         self.observer = observer or Observer()
         store.add_batch_listener(self.observer.batch.observe)
         self.on_accepted = on_accepted
+        self.verifier = Verifier(store, self.keybox, settings.secret_key, settings.verify)
+        self.fraud = FraudGuard(
+            store, settings.verify, self._record_audit, registry=self.observer.registry
+        )
+
+    async def _record_audit(self, account_id: int, kind: str, detail: str, now: float) -> None:
+        await self.store.record_audit(account_id=account_id, kind=kind, detail=detail, now=now)
 
     async def start(self) -> None:
         """Load policy, and warm in-process caps from the last 24 h of calls."""
@@ -192,8 +203,12 @@ def build_result(method: Method, answer: Answer) -> Result:
     msg = answer.msg or message_for(answer.code, method, n=answer.n)
     if method is Method.GETNUM:
         return GetNumResult(answer.code, msg, answer.num)
+    if method is Method.VERIFY:
+        return VerifyResult(answer.code, msg, answer.voiceid)
+    if method is Method.CHECK:
+        return CheckResult(answer.code, msg, answer.voiceid)
     if method is Method.QUERY:
-        call = answer.call
+        call, verify = answer.call, answer.code_status
         if call is None:
             return QueryResult(answer.code, msg)
         return QueryResult(
@@ -207,5 +222,7 @@ def build_result(method: Method, answer: Answer) -> Result:
             int(call.end_time),
             call.duration,
             call.attempts,
+            verify.status if verify else "",
+            int(verify.verified_at) if verify else 0,
         )
     return SubmitResult(answer.code, msg, answer.voiceid)
