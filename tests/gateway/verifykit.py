@@ -12,9 +12,11 @@ AUTH = {"account": "V10000001", "password": KEY1}
 MOBILE = "13800138000"
 
 
-async def verify(harness: Harness, mobile: str = MOBILE, **extra: str) -> VerifyResult:
+async def verify(
+    harness: Harness, mobile: str = MOBILE, auth: dict[str, str] = AUTH, **extra: str
+) -> VerifyResult:
     response = await harness.client().post(
-        VOICE, params={"method": "Verify"}, data={**AUTH, "mobile": mobile, **extra}
+        VOICE, params={"method": "Verify"}, data={**auth, "mobile": mobile, **extra}
     )
     assert response.status_code == 200
     result = parse_result(response.content, Method.VERIFY)
@@ -22,10 +24,11 @@ async def verify(harness: Harness, mobile: str = MOBILE, **extra: str) -> Verify
     return result
 
 
-async def check(harness: Harness, code: str, mobile: str = MOBILE, **extra: str) -> CheckResult:
-    response = await harness.client().post(
-        VOICE, params={"method": "Check"}, data={**AUTH, "mobile": mobile, "code": code, **extra}
-    )
+async def check(
+    harness: Harness, code: str, mobile: str = MOBILE, auth: dict[str, str] = AUTH, **extra: str
+) -> CheckResult:
+    form = {**auth, "mobile": mobile, "code": code, **extra}
+    response = await harness.client().post(VOICE, params={"method": "Check"}, data=form)
     assert response.status_code == 200
     result = parse_result(response.content, Method.CHECK)
     assert isinstance(result, CheckResult), response.content

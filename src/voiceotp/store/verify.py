@@ -140,6 +140,30 @@ async def code_status(store: Store, voiceid: str, now: float) -> CodeStatus | No
     return CodeStatus(state, float(verified_at or 0.0))
 
 
+async def set_fraud_override(
+    store: Store,
+    account_id: int,
+    *,
+    min_conversion: float | None = None,
+    min_codes: int | None = None,
+    allow_prefixes: Sequence[str] = (),
+) -> None:
+    """The account's fraud-guard thresholds (None: the server's) and allowed prefixes."""
+
+    async def work(tx: Tx) -> None:
+        await tx.execute("DELETE FROM fraud_overrides WHERE account_id = $1", account_id)
+        await tx.execute(
+            "INSERT INTO fraud_overrides (account_id, min_conversion, min_codes, allow_prefixes) "
+            "VALUES ($1, $2, $3, $4)",
+            account_id,
+            min_conversion,
+            min_codes,
+            ",".join(allow_prefixes),
+        )
+
+    await store._transact(work)
+
+
 def _code_from_row(r: Row) -> CodeRow:
     return CodeRow(
         int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), int(r[6]), float(r[7])
