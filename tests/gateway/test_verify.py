@@ -4,9 +4,14 @@ superseded and reused codes fail with their codes; concurrency; Query's fields."
 from __future__ import annotations
 
 import asyncio
+from unittest.mock import patch
+
+import pytest
 
 from tests.gateway.harness import FIXTURE, running
 from tests.gateway.verifykit import check, query, spoken, verify, wrong
+from voiceotp import errors
+from voiceotp.client import ASGITransport, AsyncClient
 from voiceotp.gateway.settings import Settings
 from voiceotp.protocol import Code, Method, message_for
 from voiceotp.store import Store
@@ -102,3 +107,22 @@ async def test_wrong_codes_are_throttled_across_codes(store: Store, settings: Se
                 harness.clock_value[0] += 86_400  # past the 24 h cap
         assert (await check(harness, "000000")).code == Code.CHECK_THROTTLED
         assert (await check(harness, "000000", mobile="13800138009")).code == Code.NO_PENDING_CODE
+
+
+async def test_client_against_the_gateway(store: Store, settings: Settings) -> None:
+    """The client's verify/check round-trip through the real app (dynamic passwords)."""
+    async with running(store, settings, now=NOW) as harness:
+        client = AsyncClient(
+            "V10000001",
+            "0123456789abcdef0123456789abcdef",
+            base_url="http://gw/webservice/voice.php",
+            transport=ASGITransport(harness.app),
+        )
+        with patch("voiceotp.client.base._time.time", return_value=NOW):
+            sent = await client.verify("13800138000", length=5)
+            code = await spoken(harness, sent.voiceid)
+            assert len(code) == 5
+            with pytest.raises(errors.WrongCode):
+                await client.check("13800138000", wrong(code))
+            assert (await client.check("13800138000", code, voiceid=sent.voiceid)).ok
+        await client.aclose()
