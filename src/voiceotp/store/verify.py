@@ -10,6 +10,7 @@ answers exactly one succeeds, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -109,16 +110,59 @@ async def find_code(
     return _code_from_row(rows[0]) if rows else None
 
 
-async def record_attempt(store: Store, row: CodeRow, *, correct: bool, now: float) -> CheckVerdict:
-    """Count one attempt on ``row``; the verdict (a lost race reads the row again)."""
+Attempt = tuple[int, int, float, "asyncio.Future[str | None]"]  # row id, right?, now, answer
 
-    async def work(tx: Tx) -> Row | None:
-        return await tx.fetchrow(_ATTEMPT, row.id, 1 if correct else 0, now)
 
-    updated = await store._transact(work)
-    if updated is not None:
-        return CheckVerdict.VERIFIED if str(updated[0]) == VERIFIED else CheckVerdict.WRONG
-    rows = await store.read(f"SELECT {_CODE_COLUMNS} FROM verifications WHERE id = $1", row.id)  # noqa: S608
+class AttemptCounter:
+    """Counts Check attempts in batches: one transaction (and, on SQLite, one WAL flush)
+    for every attempt queued meanwhile — the group commit Submit's acceptances have.
+
+    Each attempt is still its own conditional UPDATE, in arrival order, so two attempts
+    on one code in one batch see each other. No task outlives the last batch.
+    """
+
+    def __init__(self, store: Store, *, batch_max: int = 512) -> None:
+        self._store, self._batch_max = store, batch_max
+        self._queue: list[Attempt] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def count(self, row: CodeRow, *, correct: bool, now: float) -> CheckVerdict:
+        """Count one attempt on ``row``; the verdict (a lost race reads the row again)."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[str | None] = loop.create_future()
+        self._queue.append((row.id, 1 if correct else 0, now, answer))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush(), name="check-attempts")
+        state = await answer
+        if state is not None:
+            return CheckVerdict.VERIFIED if state == VERIFIED else CheckVerdict.WRONG
+        return await _verdict_after_race(self._store, row, now)
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the attempts of this loop pass queue up first
+        while self._queue:
+            batch = self._queue[: self._batch_max]
+            del self._queue[: len(batch)]
+
+            async def work(tx: Tx, batch: list[Attempt] = batch) -> list[str | None]:
+                rows = [await tx.fetchrow(_ATTEMPT, i, right, now) for i, right, now, _ in batch]
+                return [None if r is None else str(r[0]) for r in rows]
+
+            try:
+                states = await self._store._transact(work)
+            except Exception as exc:  # rolled back: no attempt of the batch was counted
+                for *_, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(exc)
+                continue
+            for (*_, answer), state in zip(batch, states, strict=True):
+                if not answer.done():
+                    answer.set_result(state)
+
+
+async def _verdict_after_race(store: Store, row: CodeRow, now: float) -> CheckVerdict:
+    sql = f"SELECT {_CODE_COLUMNS} FROM verifications WHERE id = $1"  # noqa: S608 - constant
+    rows = await store.read(sql, row.id)
     fresh = _code_from_row(rows[0]) if rows else None
     verdict = fresh.verdict_without_attempt(now) if fresh is not None else None
     return verdict or CheckVerdict.NO_PENDING

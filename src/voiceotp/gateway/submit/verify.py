@@ -23,7 +23,7 @@ from voiceotp.protocol import Code, mask_mobile
 from voiceotp.store import Store
 from voiceotp.store.keys import KeyBox
 from voiceotp.store.records import VerifySeal
-from voiceotp.store.verify import CheckVerdict, CodeRow, find_code, record_attempt
+from voiceotp.store.verify import AttemptCounter, CheckVerdict, CodeRow, find_code
 
 log = logging.getLogger(__name__)
 _VERDICT_CODES = {
@@ -83,6 +83,7 @@ class Verifier:
         self.store, self.settings, self._keybox = store, settings, keybox
         self._mac_key = hashlib.sha256(b"verify-code:" + secret_key.encode()).digest()
         self.guard = WrongCodeGuard(settings)
+        self.attempts = AttemptCounter(store)
         self.on_verified = on_verified
 
     def mac(self, salt: str, code: str) -> str:
@@ -125,9 +126,7 @@ class Verifier:
         blocked = row.verdict_without_attempt(ctx.now)
         if blocked is not None:
             return Answer(_VERDICT_CODES[blocked])
-        verdict = await record_attempt(
-            self.store, row, correct=self._matches(row, given), now=ctx.now
-        )
+        verdict = await self.attempts.count(row, correct=self._matches(row, given), now=ctx.now)
         if verdict is CheckVerdict.WRONG:
             self.guard.wrong(ctx.account.id, mobile, ctx.now)
             log.info("wrong code for %s (call %s)", mask_mobile(mobile), row.voiceid)
