@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, str] = {
     "send": "voiceotp.cli.send:send",
     "balance": "voiceotp.cli.send:balance",
     "query": "voiceotp.cli.send:query",
+    "verify": "voiceotp.cli.verify:verify",
+    "check": "voiceotp.cli.verify:check",
     "config": "voiceotp.cli.config:config",
     "batch": "voiceotp.cli.batch:batch",
     "serve": "voiceotp.cli.serve:serve",
