@@ -28,7 +28,7 @@ from voiceotp.store.base import Store
 from voiceotp.store.keys import KeyBox
 from voiceotp.store.records import refund_due
 from voiceotp.store.rows import Row, Tx, adjust_in
-from voiceotp.store.verify import ERASE_SEALED, SEALED_CODE
+from voiceotp.store.verify import ERASE_SEALED, SEALED_CODE, code_status_in
 
 __all__ = ["AttemptRecord", "SqlFence", "voiceid_number"]
 
@@ -102,6 +102,7 @@ class SqlFence:
         self.refund_unconnected = refund_unconnected
         self._clock = clock
         self._lock_call = row_lock(store, "FOR UPDATE OF c")
+        self._lock_code = row_lock(store, "FOR UPDATE")
         self.on_finished = on_finished
 
     async def claim_for_dialing(
@@ -195,12 +196,16 @@ class SqlFence:
     async def _queue_report(
         self, tx: Tx, call: Row, call_id: str, outcome: CallOutcome, attempt: int, now: float
     ) -> None:
+        # Locked: a Check that verifies the code now waits, then sees this call final
+        # (and pushes its own report); so no verification goes unreported.
+        verify = await code_status_in(tx, int(call_id), now, lock=self._lock_code)
         report = StatusReport.from_outcome(
             voiceid=call_id,
             mobile=str(call[3]),
             outcome=outcome,
             submit_time=float(call[4]),
             attempts=attempt,
+            verify=("", 0.0) if verify is None else (verify.status, verify.verified_at),
         )
         await insert_outbox_in(tx, OutboxItem(report, str(call[5]), str(call[6]), now, next_at=now))
 

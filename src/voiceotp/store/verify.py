@@ -168,17 +168,25 @@ async def _verdict_after_race(store: Store, row: CodeRow, now: float) -> CheckVe
     return verdict or CheckVerdict.NO_PENDING
 
 
+_STATUS = "SELECT state, expires_at, verified_at FROM verifications WHERE voiceid = $1"
+
+
 async def code_status(store: Store, voiceid: str, now: float) -> CodeStatus | None:
     """The code of a Verify call, or None for a Submit's call."""
     if not (voiceid.isascii() and voiceid.isdigit()) or len(voiceid) > 18:
         return None
-    rows = await store.read(
-        "SELECT state, expires_at, verified_at FROM verifications WHERE voiceid = $1",
-        int(voiceid),
-    )
-    if not rows:
-        return None
-    state, expires_at, verified_at = str(rows[0][0]), float(rows[0][1]), rows[0][2]
+    rows = await store.read(_STATUS, int(voiceid))
+    return _status(rows[0], now) if rows else None
+
+
+async def code_status_in(tx: Tx, voiceid: int, now: float, *, lock: str = "") -> CodeStatus | None:
+    """:func:`code_status` inside a transaction (``lock``: e.g. `` FOR UPDATE``)."""
+    row = await tx.fetchrow(_STATUS + lock, voiceid)
+    return None if row is None else _status(row, now)
+
+
+def _status(row: Row, now: float) -> CodeStatus:
+    state, expires_at, verified_at = str(row[0]), float(row[1]), row[2]
     if state == PENDING and expires_at <= now:
         state = EXPIRED
     return CodeStatus(state, float(verified_at or 0.0))

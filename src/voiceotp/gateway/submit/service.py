@@ -21,6 +21,7 @@ from voiceotp.gateway.submit.fraud import FraudGuard
 from voiceotp.gateway.submit.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
 from voiceotp.gateway.submit.rules import Answer, Ctx, run_pipeline
 from voiceotp.gateway.submit.verify import Verifier
+from voiceotp.gateway.submit.verifypush import push_verified
 from voiceotp.protocol import (
     CheckResult,
     Code,
@@ -105,10 +106,15 @@ class Gateway:
         self.observer = observer or Observer()
         store.add_batch_listener(self.observer.batch.observe)
         self.on_accepted = on_accepted
-        self.verifier = Verifier(store, self.keybox, settings.secret_key, settings.verify)
+        self.verifier = Verifier(
+            store, self.keybox, settings.secret_key, settings.verify, on_verified=self._verified
+        )
         self.fraud = FraudGuard(
             store, settings.verify, self._record_audit, registry=self.observer.registry
         )
+
+    async def _verified(self, account_id: int, voiceid: str, now: float) -> None:
+        await push_verified(self.store, voiceid, now)
 
     async def _record_audit(self, account_id: int, kind: str, detail: str, now: float) -> None:
         await self.store.record_audit(account_id=account_id, kind=kind, detail=detail, now=now)
