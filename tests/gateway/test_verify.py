@@ -4,6 +4,7 @@ superseded and reused codes fail with their codes; concurrency; Query's fields."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from unittest.mock import patch
 
 import pytest
@@ -12,7 +13,7 @@ from tests.gateway.harness import FIXTURE, running
 from tests.gateway.verifykit import check, query, spoken, verify, wrong
 from voiceotp import errors
 from voiceotp.client import ASGITransport, AsyncClient
-from voiceotp.gateway.settings import Settings
+from voiceotp.gateway.settings import NumberCaps, Settings
 from voiceotp.protocol import Code, Method, message_for
 from voiceotp.store import Store
 
@@ -126,3 +127,13 @@ async def test_client_against_the_gateway(store: Store, settings: Settings) -> N
                 await client.check("13800138000", wrong(code))
             assert (await client.check("13800138000", code, voiceid=sent.voiceid)).ok
         await client.aclose()
+
+
+async def test_verifies_in_one_batch_leave_one_pending(store: Store, settings: Settings) -> None:
+    uncapped = dataclasses.replace(settings, caps=NumberCaps(0, 0, 0))
+    async with running(store, uncapped, now=NOW) as harness:
+        sent = await asyncio.gather(*(verify(harness) for _ in range(3)))
+        statuses = [(await query(harness, s.voiceid)).verify_status for s in sent]
+        assert sorted(statuses) == ["pending", "superseded", "superseded"]
+        latest = sent[statuses.index("pending")]
+        assert (await check(harness, await spoken(harness, latest.voiceid))).code == Code.OK

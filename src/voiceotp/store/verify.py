@@ -10,7 +10,6 @@ answers exactly one succeeds, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,23 +27,29 @@ SUPERSEDE = (
     "UPDATE verifications SET state = 'superseded' "
     "WHERE account_id = $1 AND mobile = $2 AND state = 'pending'"
 )
-INSERT_CODE = (
+_CODE_INSERT = (
     "INSERT INTO verifications (voiceid, account_id, mobile, salt, code_mac, code_enc, state, "
-    "attempts, max_attempts, created_at, expires_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8, $9)"
+    "max_attempts, created_at, expires_at, attempts) "
 )
-_CODE_COLUMNS = "id, voiceid, salt, code_mac, state, attempts, max_attempts, expires_at"
-_LATEST = (
-    f"SELECT {_CODE_COLUMNS} FROM verifications "  # noqa: S608 - constant
+INSERT_CODE = _CODE_INSERT + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)"
+INSERT_CODES = (
+    _CODE_INSERT  # noqa: S608 - constant
+    + "SELECT v, a, m, s, h, e, st, x, c, t, 0 FROM unnest($1::bigint[], "
+    "$2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], "
+    "$9::float8[], $10::float8[]) AS u(v, a, m, s, h, e, st, x, c, t)"
+)
+CODE_COLUMNS = "id, voiceid, salt, code_mac, state, attempts, max_attempts, expires_at"
+LATEST = (
+    f"SELECT {CODE_COLUMNS} FROM verifications "  # noqa: S608 - constant
     "WHERE account_id = $1 AND mobile = $2 ORDER BY id DESC LIMIT 1"
 )
-_BY_VOICEID = (
-    f"SELECT {_CODE_COLUMNS} FROM verifications "  # noqa: S608 - constant
+BY_VOICEID = (
+    f"SELECT {CODE_COLUMNS} FROM verifications "  # noqa: S608 - constant
     "WHERE account_id = $1 AND mobile = $2 AND voiceid = $3"
 )
 # $2 = 1 for a right code. A right code ends the row (and erases the sealed code: it was
 # heard); a wrong one counts, and the last allowed wrong one exhausts the row.
-_ATTEMPT = (
+ATTEMPT = (
     "UPDATE verifications SET attempts = attempts + 1, "
     "state = CASE WHEN $2 = 1 THEN 'verified' "
     "WHEN attempts + 1 >= max_attempts THEN 'exhausted' ELSE 'pending' END, "
@@ -104,66 +109,16 @@ async def find_code(
 ) -> CodeRow | None:
     """The number's latest code (or the one of ``voiceid``) of this account."""
     if voiceid is None:
-        rows = await store.read(_LATEST, account_id, mobile)
+        rows = await store.read(LATEST, account_id, mobile)
     else:
-        rows = await store.read(_BY_VOICEID, account_id, mobile, voiceid)
-    return _code_from_row(rows[0]) if rows else None
+        rows = await store.read(BY_VOICEID, account_id, mobile, voiceid)
+    return code_from_row(rows[0]) if rows else None
 
 
-Attempt = tuple[int, int, float, "asyncio.Future[str | None]"]  # row id, right?, now, answer
-
-
-class AttemptCounter:
-    """Counts Check attempts in batches: one transaction (and, on SQLite, one WAL flush)
-    for every attempt queued meanwhile — the group commit Submit's acceptances have.
-
-    Each attempt is still its own conditional UPDATE, in arrival order, so two attempts
-    on one code in one batch see each other. No task outlives the last batch.
-    """
-
-    def __init__(self, store: Store, *, batch_max: int = 512) -> None:
-        self._store, self._batch_max = store, batch_max
-        self._queue: list[Attempt] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def count(self, row: CodeRow, *, correct: bool, now: float) -> CheckVerdict:
-        """Count one attempt on ``row``; the verdict (a lost race reads the row again)."""
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[str | None] = loop.create_future()
-        self._queue.append((row.id, 1 if correct else 0, now, answer))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = loop.create_task(self._flush(), name="check-attempts")
-        state = await answer
-        if state is not None:
-            return CheckVerdict.VERIFIED if state == VERIFIED else CheckVerdict.WRONG
-        return await _verdict_after_race(self._store, row, now)
-
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let the attempts of this loop pass queue up first
-        while self._queue:
-            batch = self._queue[: self._batch_max]
-            del self._queue[: len(batch)]
-
-            async def work(tx: Tx, batch: list[Attempt] = batch) -> list[str | None]:
-                rows = [await tx.fetchrow(_ATTEMPT, i, right, now) for i, right, now, _ in batch]
-                return [None if r is None else str(r[0]) for r in rows]
-
-            try:
-                states = await self._store._transact(work)
-            except Exception as exc:  # rolled back: no attempt of the batch was counted
-                for *_, answer in batch:
-                    if not answer.done():
-                        answer.set_exception(exc)
-                continue
-            for (*_, answer), state in zip(batch, states, strict=True):
-                if not answer.done():
-                    answer.set_result(state)
-
-
-async def _verdict_after_race(store: Store, row: CodeRow, now: float) -> CheckVerdict:
-    sql = f"SELECT {_CODE_COLUMNS} FROM verifications WHERE id = $1"  # noqa: S608 - constant
+async def verdict_after_race(store: Store, row: CodeRow, now: float) -> CheckVerdict:
+    sql = f"SELECT {CODE_COLUMNS} FROM verifications WHERE id = $1"  # noqa: S608 - constant
     rows = await store.read(sql, row.id)
-    fresh = _code_from_row(rows[0]) if rows else None
+    fresh = code_from_row(rows[0]) if rows else None
     verdict = fresh.verdict_without_attempt(now) if fresh is not None else None
     return verdict or CheckVerdict.NO_PENDING
 
@@ -216,43 +171,50 @@ async def set_fraud_override(
     await store._transact(work)
 
 
-def _code_from_row(r: Row) -> CodeRow:
+def code_from_row(r: Row) -> CodeRow:
     return CodeRow(
         int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), int(r[6]), float(r[7])
     )
 
 
-def code_args(voiceid: int, item: Acceptance) -> tuple[Any, ...]:
-    """INSERT_CODE's parameters for an acceptance carrying a code."""
-    seal = item.verify
-    assert seal is not None
-    return (
-        voiceid,
-        item.account_id,
-        item.mobile,
-        seal.salt,
-        seal.code_mac,
-        seal.code_enc,
-        seal.max_attempts,
-        item.now,
-        seal.expires_at,
-    )
+def code_rows(new_calls: Sequence[tuple[int, Acceptance]]) -> list[tuple[Any, ...]]:
+    """INSERT_CODE's parameters for the batch's Verifies; of several to one number in one
+    batch, only the last is pending (the others are superseded at once)."""
+    made = [(v, i, i.verify) for v, i in new_calls if i.verify is not None]
+    last = {(i.account_id, i.mobile): v for v, i, _ in made}
+    return [
+        (
+            v,
+            i.account_id,
+            i.mobile,
+            seal.salt,
+            seal.code_mac,
+            seal.code_enc,
+            PENDING if last[i.account_id, i.mobile] == v else SUPERSEDED,
+            seal.max_attempts,
+            i.now,
+            seal.expires_at,
+        )
+        for v, i, seal in made
+    ]
 
 
 def write_codes_sqlite(
     conn: sqlite3.Connection, new_calls: Sequence[tuple[int, Acceptance]], to_sqlite: Any
 ) -> None:
-    """Inside a batch's transaction: each Verify's code row, in order (the last one of a
-    number wins)."""
-    for voiceid, item in new_calls:
-        if item.verify is not None:
-            conn.execute(to_sqlite(SUPERSEDE), (item.account_id, item.mobile))
-            conn.execute(to_sqlite(INSERT_CODE), code_args(voiceid, item))
+    """Inside a batch's transaction: supersede the numbers' pending codes, then write the
+    batch's code rows."""
+    rows = code_rows(new_calls)
+    if rows:
+        numbers = {(r[1], r[2]) for r in rows}
+        conn.executemany(to_sqlite(SUPERSEDE), sorted(numbers))
+        conn.executemany(to_sqlite(INSERT_CODE), rows)
 
 
 async def write_codes_pg(conn: Any, new_calls: Sequence[tuple[int, Acceptance]]) -> None:
     """:func:`write_codes_sqlite` on an asyncpg connection."""
-    for voiceid, item in new_calls:
-        if item.verify is not None:
-            await conn.execute(SUPERSEDE, item.account_id, item.mobile)
-            await conn.execute(INSERT_CODE, *code_args(voiceid, item))
+    rows = code_rows(new_calls)
+    if rows:
+        # Per number (pipelined): the plain equality keeps its index scan in any plan cache.
+        await conn.executemany(SUPERSEDE, sorted({(r[1], r[2]) for r in rows}))
+        await conn.execute(INSERT_CODES, *([r[k] for r in rows] for k in range(10)))

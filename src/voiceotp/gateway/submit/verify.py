@@ -21,9 +21,10 @@ from voiceotp.gateway.submit.rules import Answer, Ctx
 from voiceotp.gateway.submit.verifyconf import TTL_MAX_S, TTL_MIN_S, VerifySettings
 from voiceotp.protocol import Code, mask_mobile
 from voiceotp.store import Store
+from voiceotp.store.checks import CheckBatcher, CheckQuery
 from voiceotp.store.keys import KeyBox
 from voiceotp.store.records import VerifySeal
-from voiceotp.store.verify import AttemptCounter, CheckVerdict, CodeRow, find_code
+from voiceotp.store.verify import CheckVerdict, CodeRow
 
 log = logging.getLogger(__name__)
 _VERDICT_CODES = {
@@ -83,7 +84,7 @@ class Verifier:
         self.store, self.settings, self._keybox = store, settings, keybox
         self._mac_key = hashlib.sha256(b"verify-code:" + secret_key.encode()).digest()
         self.guard = WrongCodeGuard(settings)
-        self.attempts = AttemptCounter(store)
+        self.checks = CheckBatcher(store)
         self.on_verified = on_verified
 
     def mac(self, salt: str, code: str) -> str:
@@ -120,18 +121,18 @@ class Verifier:
         voiceid = _voiceid(ctx.param("voiceid"))
         if voiceid == -1:
             return Answer(Code.NO_PENDING_CODE)
-        row = await find_code(self.store, ctx.account.id, mobile, voiceid)
+        query = CheckQuery(
+            ctx.account.id, mobile, voiceid, ctx.now, lambda row: self._matches(row, given)
+        )
+        verdict, row = await self.checks.check(query)
         if row is None:
             return Answer(Code.NO_PENDING_CODE)
-        blocked = row.verdict_without_attempt(ctx.now)
-        if blocked is not None:
-            return Answer(_VERDICT_CODES[blocked])
-        verdict = await self.attempts.count(row, correct=self._matches(row, given), now=ctx.now)
         if verdict is CheckVerdict.WRONG:
             self.guard.wrong(ctx.account.id, mobile, ctx.now)
             log.info("wrong code for %s (call %s)", mask_mobile(mobile), row.voiceid)
         elif verdict is CheckVerdict.VERIFIED:
-            await self._verified(ctx.account.id, row.voiceid, ctx.now)
+            if ctx.account.callback_url:  # only a status push needs to know
+                await self._verified(ctx.account.id, row.voiceid, ctx.now)
             return Answer(Code.OK, voiceid=row.voiceid)
         return Answer(_VERDICT_CODES[verdict])
 
