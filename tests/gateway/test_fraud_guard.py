@@ -13,7 +13,6 @@ from voiceotp.gateway.submit.verifyconf import VerifySettings
 from voiceotp.protocol import Code, Method, parse_result
 from voiceotp.store import Store
 from voiceotp.store.keys import KeyBox
-from voiceotp.store.verify import set_fraud_override
 
 NOW = float(FIXTURE["now"])
 APIKEY = "cd" * 16
@@ -85,5 +84,12 @@ async def test_pumped_prefix_is_throttled_normal_traffic_is_not(
         assert "voiceotp_fraud_throttled_prefixes 1.0" in metrics
         assert "voiceotp_fraud_refusals_total 2.0" in metrics
 
-        await set_fraud_override(store, app_id, allow_prefixes=[PUMPED])  # an operator
+        admin = {"authorization": "Bearer dev-admin-token"}
+        listed = await harness.client().get("/admin/api/fraud", headers=admin)
+        assert [(t["account"], t["prefix"]) for t in listed.json()] == [("V40000001", PUMPED)]
+        bad = {"min_conversion": 2}
+        path = "/admin/api/accounts/V40000001/fraud"
+        assert (await harness.client().put(path, json=bad, headers=admin)).status_code == 400
+        allow = {"allow_prefixes": [PUMPED]}  # an operator vouches for the range
+        assert (await harness.client().put(path, json=allow, headers=admin)).status_code == 200
         assert (await verify(harness, f"{PUMPED}9996", auth=APP)).code == Code.OK

@@ -34,6 +34,7 @@ _VERDICT_CODES = {
     CheckVerdict.EXHAUSTED: Code.ATTEMPTS_USED_UP,
     CheckVerdict.NO_PENDING: Code.NO_PENDING_CODE,
 }
+MAX_TRACKED = 100_000  # (account, number) pairs with recent wrong codes before a sweep
 Verified = Callable[[int, str, float], Awaitable[None]]  # account id, voiceid, time
 
 
@@ -55,6 +56,9 @@ class WrongCodeGuard:
         return any(limit and self._count((account_id, key), now) >= limit for key, limit in limits)
 
     def wrong(self, account_id: int, mobile: str, now: float) -> None:
+        if len(self._wrong) >= MAX_TRACKED:  # numbers guessed at once and never again
+            for key in list(self._wrong):
+                self._count(key, now)  # drops the keys whose window has passed
         for key in ((account_id, mobile), (account_id, "")):
             self._wrong[key].append(now)
 
