@@ -10,11 +10,11 @@ from unittest.mock import patch
 import pytest
 
 from tests.gateway.harness import FIXTURE, running
-from tests.gateway.verifykit import check, query, spoken, verify, wrong
+from tests.gateway.verifykit import KEY1, MOBILE, check, query, spoken, verify, wrong
 from voiceotp import errors
 from voiceotp.client import ASGITransport, AsyncClient
 from voiceotp.gateway.settings import NumberCaps, Settings
-from voiceotp.protocol import Code, Method, message_for
+from voiceotp.protocol import Code, Method, dynamic_password, message_for
 from voiceotp.store import Store
 
 NOW = float(FIXTURE["now"])
@@ -137,3 +137,20 @@ async def test_verifies_in_one_batch_leave_one_pending(store: Store, settings: S
         assert sorted(statuses) == ["pending", "superseded", "superseded"]
         latest = sent[statuses.index("pending")]
         assert (await check(harness, await spoken(harness, latest.voiceid))).code == Code.OK
+
+
+async def test_dynamic_password_replay_is_one_call(store: Store, settings: Settings) -> None:
+    """A Verify repeated exactly (same dynamic password and time) is deduped like Submit."""
+    async with running(store, settings, now=NOW) as harness:
+        time = str(int(NOW))
+        password = dynamic_password("V10000001", KEY1, time, mobile=MOBILE, content="")
+        form = {"account": "V10000001", "password": password, "time": time}
+        first = await verify(harness, auth=form)
+        again = await verify(harness, auth=form)
+        assert (first.code, again.code, again.voiceid) == (Code.OK, Code.OK, first.voiceid)
+        assert await store.count_calls() == 1
+        signed = dynamic_password("V10000001", KEY1, time, mobile=MOBILE, content="1234")
+        checked = await check(harness, "1234", auth={**form, "password": signed})
+        assert checked.code in (Code.CODE_WRONG, Code.OK)
+        bad = await check(harness, "1234", auth=form)  # Verify's password does not sign a Check
+        assert bad.code == Code.AUTH_FAILED
