@@ -22,19 +22,22 @@ from voiceotp.store.verify import (
     BY_VOICEID,
     LATEST,
     VERIFIED,
+    WRONG_COUNT,
     CheckVerdict,
     CodeRow,
     code_from_row,
     verdict_after_race,
 )
 
-# v's columns are verify.CODE_COLUMNS, in that order.
+# v's columns are verify.CODE_COLUMNS, in that order; then WRONG_COUNT's value.
 _FIND_PG = (
-    "SELECT k.seq, v.* FROM unnest($1::int[], $2::text[], $3::bigint[], $4::int[]) "
-    "AS k(a, m, vid, seq) CROSS JOIN LATERAL (SELECT id, voiceid, salt, code_mac, state, "
-    "attempts, max_attempts, expires_at FROM verifications WHERE account_id = k.a "
-    "AND mobile = k.m "
-    "AND (k.vid IS NULL OR voiceid = k.vid) ORDER BY id DESC LIMIT 1) v"
+    "SELECT k.seq, v.*, (SELECT COALESCE(SUM(w.attempts), 0) - COUNT(w.verified_at) "
+    "FROM verifications w WHERE w.account_id = k.a AND w.mobile = k.m "
+    "AND w.created_at >= k.since) FROM unnest($1::int[], $2::text[], $3::bigint[], "
+    "$4::int[], $5::float8[]) AS k(a, m, vid, seq, since) CROSS JOIN LATERAL (SELECT id, "
+    "voiceid, salt, code_mac, state, attempts, max_attempts, expires_at FROM verifications "
+    "WHERE account_id = k.a AND mobile = k.m AND (k.vid IS NULL OR voiceid = k.vid) "
+    "ORDER BY id DESC LIMIT 1) v"
 )
 _COUNT_PG = (
     "UPDATE verifications v SET attempts = v.attempts + 1, "
@@ -57,6 +60,10 @@ class CheckQuery:
     voiceid: int | None  # None: the number's latest code
     now: float
     matches: Callable[[CodeRow], bool]
+    # THROTTLED once the number's codes made since ``wrong_since`` took this many wrong
+    # attempts (0: no limit). Counted in the store, so every gateway process agrees.
+    wrong_limit: int = 0
+    wrong_since: float = 0.0
 
 
 Decided = tuple[CheckVerdict | None, CodeRow | None]  # verdict None: lost a race
@@ -111,13 +118,11 @@ class CheckBatcher:
                     p.answer.set_result(outcome)
 
     async def _decide(self, tx: Tx, queries: list[CheckQuery]) -> list[Decided]:
-        rows = await self._find(tx, queries)
+        found = await self._find(tx, queries)
         decided: list[Decided] = []
         attempts: list[tuple[int, int, float, int]] = []  # row id, right?, now, position
-        for position, (query, row) in enumerate(zip(queries, rows, strict=True)):
-            blocked = (
-                CheckVerdict.NO_PENDING if row is None else row.verdict_without_attempt(query.now)
-            )
+        for position, (query, (row, wrong)) in enumerate(zip(queries, found, strict=True)):
+            blocked = _blocked(query, row, wrong)
             decided.append((blocked, row))
             if blocked is None and row is not None:
                 attempts.append((row.id, 1 if query.matches(row) else 0, query.now, position))
@@ -126,28 +131,36 @@ class CheckBatcher:
             decided[position] = (verdict, decided[position][1])
         return decided
 
-    async def _find(self, tx: Tx, queries: list[CheckQuery]) -> list[CodeRow | None]:
+    async def _find(self, tx: Tx, queries: list[CheckQuery]) -> list[tuple[CodeRow | None, int]]:
+        """Each query's code row, and the wrong attempts on its number's recent codes."""
         if not self._pg:
-            found = [
-                await (
-                    tx.fetchrow(LATEST, q.account_id, q.mobile)
-                    if q.voiceid is None
-                    else tx.fetchrow(BY_VOICEID, q.account_id, q.mobile, q.voiceid)
-                )
-                for q in queries
-            ]
-            return [None if r is None else code_from_row(r) for r in found]
+            return [await self._find_one(tx, q) for q in queries]
         rows = await tx.fetch(
             _FIND_PG,
             [q.account_id for q in queries],
             [q.mobile for q in queries],
             [q.voiceid for q in queries],
             list(range(len(queries))),
+            [q.wrong_since for q in queries],
         )
-        by_position: list[CodeRow | None] = [None] * len(queries)
+        by_position: list[tuple[CodeRow | None, int]] = [(None, 0)] * len(queries)
         for r in rows:
-            by_position[int(r[0])] = code_from_row(r[1:])
+            by_position[int(r[0])] = (code_from_row(r[1:9]), int(r[9]))
         return by_position
+
+    @staticmethod
+    async def _find_one(tx: Tx, q: CheckQuery) -> tuple[CodeRow | None, int]:
+        if q.voiceid is None:
+            row = await tx.fetchrow(LATEST, q.account_id, q.mobile)
+        else:
+            row = await tx.fetchrow(BY_VOICEID, q.account_id, q.mobile, q.voiceid)
+        if row is None:
+            return None, 0
+        wrong = 0
+        if q.wrong_limit:
+            counted = await tx.fetchrow(WRONG_COUNT, q.account_id, q.mobile, q.wrong_since)
+            wrong = int(counted[0]) if counted is not None else 0
+        return code_from_row(row), wrong
 
     async def _count(
         self, tx: Tx, attempts: list[tuple[int, int, float, int]]
@@ -166,6 +179,15 @@ class CheckBatcher:
             )
             states.update({int(seq): str(state) for seq, state in updated})
         return states
+
+
+def _blocked(query: CheckQuery, row: CodeRow | None, wrong: int) -> CheckVerdict | None:
+    """Why no attempt is counted for ``query``, or None when one is."""
+    if row is None:
+        return CheckVerdict.NO_PENDING
+    if query.wrong_limit and wrong >= query.wrong_limit:
+        return CheckVerdict.THROTTLED
+    return row.verdict_without_attempt(query.now)
 
 
 def _verdict(state: str) -> CheckVerdict:

@@ -47,6 +47,11 @@ BY_VOICEID = (
     f"SELECT {CODE_COLUMNS} FROM verifications "  # noqa: S608 - constant
     "WHERE account_id = $1 AND mobile = $2 AND voiceid = $3"
 )
+# Wrong attempts on the number's codes made since $3 (a right attempt ends its code).
+WRONG_COUNT = (
+    "SELECT COALESCE(SUM(attempts), 0) - COUNT(verified_at) FROM verifications "
+    "WHERE account_id = $1 AND mobile = $2 AND created_at >= $3"
+)
 # $2 = 1 for a right code. A right code ends the row (and erases the sealed code: it was
 # heard); a wrong one counts, and the last allowed wrong one exhausts the row.
 ATTEMPT = (
@@ -70,6 +75,7 @@ class CheckVerdict(StrEnum):
     EXPIRED = "expired"
     EXHAUSTED = "exhausted"  # attempts used up before this one
     NO_PENDING = "no_pending"  # none sent, already verified, or superseded
+    THROTTLED = "throttled"  # too many wrong codes for this number lately, across codes
 
 
 @dataclass(frozen=True, slots=True)

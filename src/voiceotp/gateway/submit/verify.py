@@ -33,8 +33,8 @@ _VERDICT_CODES = {
     CheckVerdict.EXPIRED: Code.CODE_EXPIRED,
     CheckVerdict.EXHAUSTED: Code.ATTEMPTS_USED_UP,
     CheckVerdict.NO_PENDING: Code.NO_PENDING_CODE,
+    CheckVerdict.THROTTLED: Code.CHECK_THROTTLED,
 }
-MAX_TRACKED = 100_000  # (account, number) pairs with recent wrong codes before a sweep
 Verified = Callable[[int, str, float], Awaitable[None]]  # account id, voiceid, time
 
 
@@ -44,25 +44,21 @@ def make_code(length: int) -> str:
 
 
 class WrongCodeGuard:
-    """Wrong codes per number and per account in a sliding window, across codes."""
+    """Wrong codes per account in a sliding window, across numbers and codes (this
+    process's count; the per-number limit is counted in the store, see CheckQuery)."""
 
     def __init__(self, settings: VerifySettings) -> None:
         self._s = settings
-        self._wrong: dict[tuple[int, str], deque[float]] = defaultdict(deque)
+        self._wrong: dict[int, deque[float]] = defaultdict(deque)
 
-    def blocks(self, account_id: int, mobile: str, now: float) -> bool:
-        s = self._s
-        limits = ((mobile, s.wrong_per_number), ("", s.wrong_per_account))
-        return any(limit and self._count((account_id, key), now) >= limit for key, limit in limits)
+    def blocks(self, account_id: int, now: float) -> bool:
+        limit = self._s.wrong_per_account
+        return bool(limit) and self._count(account_id, now) >= limit
 
-    def wrong(self, account_id: int, mobile: str, now: float) -> None:
-        if len(self._wrong) >= MAX_TRACKED:  # numbers guessed at once and never again
-            for key in list(self._wrong):
-                self._count(key, now)  # drops the keys whose window has passed
-        for key in ((account_id, mobile), (account_id, "")):
-            self._wrong[key].append(now)
+    def wrong(self, account_id: int, now: float) -> None:
+        self._wrong[account_id].append(now)
 
-    def _count(self, key: tuple[int, str], now: float) -> int:
+    def _count(self, key: int, now: float) -> int:
         times = self._wrong.get(key)
         if times is None:
             return 0
@@ -113,9 +109,10 @@ class Verifier:
         return None
 
     def throttled(self, ctx: Ctx) -> Answer | None:
-        """4505 when this number or account guessed wrong too often lately."""
+        """4505 when this account guessed wrong too often lately (the number's own limit
+        is judged with its code, in the store)."""
         assert ctx.account is not None
-        blocked = self.guard.blocks(ctx.account.id, ctx.param("mobile"), ctx.now)
+        blocked = self.guard.blocks(ctx.account.id, ctx.now)
         return Answer(Code.CHECK_THROTTLED) if blocked else None
 
     async def check(self, ctx: Ctx) -> Answer:
@@ -126,13 +123,19 @@ class Verifier:
         if voiceid == -1:
             return Answer(Code.NO_PENDING_CODE)
         query = CheckQuery(
-            ctx.account.id, mobile, voiceid, ctx.now, lambda row: self._matches(row, given)
+            ctx.account.id,
+            mobile,
+            voiceid,
+            ctx.now,
+            lambda row: self._matches(row, given),
+            wrong_limit=self.settings.wrong_per_number,
+            wrong_since=ctx.now - self.settings.wrong_window_s,
         )
         verdict, row = await self.checks.check(query)
         if row is None:
             return Answer(Code.NO_PENDING_CODE)
         if verdict is CheckVerdict.WRONG:
-            self.guard.wrong(ctx.account.id, mobile, ctx.now)
+            self.guard.wrong(ctx.account.id, ctx.now)
             log.info("wrong code for %s (call %s)", mask_mobile(mobile), row.voiceid)
         elif verdict is CheckVerdict.VERIFIED:
             if ctx.account.callback_url:  # only a status push needs to know
