@@ -2,10 +2,12 @@
 
 A Verify's code row is written with its call, in the group-commit batch
 (:func:`write_codes_sqlite` / :func:`write_codes_pg`), superseding the number's pending
-code. A Check reads the latest row (:func:`find_code`) and then counts the attempt with
-ONE conditional UPDATE (:func:`record_attempt`): ``WHERE state = 'pending'`` and the
-attempt and expiry limits decide atomically, so of any number of concurrent right
-answers exactly one succeeds, on SQLite and PostgreSQL alike.
+code. Checks are answered in batches by :mod:`voiceotp.store.checks` with the SQL here:
+the latest row of the number, then ONE conditional UPDATE per attempt (``WHERE state =
+'pending'`` and the attempt and expiry limits decide atomically), so of any number of
+concurrent right answers exactly one succeeds, on SQLite and PostgreSQL alike. Query,
+the status push and the fraud guard read the rows; the fence opens and erases the sealed
+copy.
 """
 
 from __future__ import annotations
@@ -108,17 +110,6 @@ class CodeStatus:
 
     status: str  # pending | verified | exhausted | superseded | expired
     verified_at: float
-
-
-async def find_code(
-    store: Store, account_id: int, mobile: str, voiceid: int | None
-) -> CodeRow | None:
-    """The number's latest code (or the one of ``voiceid``) of this account."""
-    if voiceid is None:
-        rows = await store.read(LATEST, account_id, mobile)
-    else:
-        rows = await store.read(BY_VOICEID, account_id, mobile, voiceid)
-    return code_from_row(rows[0]) if rows else None
 
 
 async def verdict_after_race(store: Store, row: CodeRow, now: float) -> CheckVerdict:

@@ -4,8 +4,9 @@ keeps only a keyed hash of it (and a sealed copy for the dialer), and compares.
 A Verify runs Submit's pipeline with :meth:`Verifier.prepare` in place of the content
 rules: the code comes from a CSPRNG and leaves this module only sealed. A Check is
 :meth:`Verifier.check`: the latest code of the number, a constant-time comparison of
-HMACs, then one conditional UPDATE that counts the attempt (store/verify.py).
-:class:`WrongCodeGuard` throttles guessing across codes (4505).
+HMACs, then one conditional UPDATE that counts the attempt, in batches
+(store/checks.py). Guessing across codes is throttled (4505) per number in the store and
+per account by :class:`WrongCodeGuard`.
 """
 
 from __future__ import annotations
