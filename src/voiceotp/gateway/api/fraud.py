@@ -41,13 +41,15 @@ async def override(admin: Admin, request: Request, body: dict[str, Any]) -> Any:
         raise AdminError("min_codes must be an integer from 0 to 1000000, or null")
     if not isinstance(prefixes, list) or not all(_is_prefix(p) for p in prefixes):
         raise AdminError("allow_prefixes must be a list of 1 to 11 ASCII digits each")
+    gw = request.app.state.gateway
     await set_fraud_override(
-        request.app.state.gateway.store,
+        gw.store,
         account.id,
         min_conversion=None if conversion is None else float(conversion),
         min_codes=codes,
         allow_prefixes=prefixes,
     )
+    await gw.fraud.refresh(gw.clock())  # in force at once, in this process
     return {"ok": True}
 
 

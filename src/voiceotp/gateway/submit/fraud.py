@@ -9,7 +9,8 @@ and Submit alike, until its conversion recovers (the windows slide) or an operat
 allows it.
 
 The judgement is recomputed from the store (the ``verifications`` rows: shared by every
-gateway process) at most every ``refresh_s``, by the first request after that. Codes
+gateway process) every ``refresh_s``, in the background (started by the first request
+after that, which does not wait for it), and at start. Codes
 younger than ``grace_s`` and not yet verified are not judged. Accounts that never had a
 code verified in the longest window (Submit-only, or not using Check) are not judged.
 Each throttle and release is an audit event, a log line and a metric.
@@ -18,6 +19,7 @@ Each throttle and release is an audit event, a log line and a metric.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -89,15 +91,16 @@ class FraudGuard:
     def prefix(self, mobile: str) -> str:
         return mobile[: self.settings.prefix_digits]
 
-    async def blocks(self, account_id: int, mobile: str, now: float) -> bool:
-        """True when calls from this account to this number's range are throttled."""
+    def blocks(self, account_id: int, mobile: str, now: float) -> bool:
+        """True when calls from this account to this number's range are throttled.
+
+        Never waits: when the judgement is due, it is recomputed in the background and
+        this request is judged by the last one (at most ``refresh_s`` old)."""
         if not self.settings.fraud_guard:
             return False
-        if now >= self._next_refresh:
-            try:
-                await self.refresh(now)
-            except Exception:  # judge with what was known: a store hiccup stops no call
-                log.exception("fraud guard could not refresh its judgement")
+        if now >= self._next_refresh and (self._refreshing is None or self._refreshing.done()):
+            self._next_refresh = now + self.settings.refresh_s
+            self._refreshing = asyncio.ensure_future(self._recompute_logged(now))
         prefix = self.prefix(mobile)
         if (account_id, prefix) not in self.throttled or self._allowed(account_id, mobile):
             return False
@@ -112,11 +115,24 @@ class FraudGuard:
         return self.overrides.get(account_id) or Override()
 
     async def refresh(self, now: float) -> None:
-        """Recompute the judgement (one refresh at a time; the others wait for it)."""
-        if self._refreshing is None or self._refreshing.done():
-            self._next_refresh = now + self.settings.refresh_s
-            self._refreshing = asyncio.ensure_future(self._recompute(now))
-        await asyncio.shield(self._refreshing)
+        """Recompute the judgement now (at start, and in tests); waits for one running."""
+        if self._refreshing is not None and not self._refreshing.done():
+            await asyncio.shield(self._refreshing)
+        self._next_refresh = now + self.settings.refresh_s
+        await self._recompute(now)
+
+    async def stop(self) -> None:
+        """Cancel a refresh in flight (before the store closes)."""
+        if self._refreshing is not None and not self._refreshing.done():
+            self._refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
+
+    async def _recompute_logged(self, now: float) -> None:
+        try:
+            await self._recompute(now)
+        except Exception:  # judge with what was known: a store hiccup stops no call
+            log.exception("fraud guard could not refresh its judgement")
 
     async def _recompute(self, now: float) -> None:
         self.overrides = await self._load_overrides()

@@ -201,9 +201,9 @@ def verify_options(gw: Gateway, ctx: Ctx) -> RuleResult:
     return gw.verifier.prepare(ctx)  # 4071, 4072, or the sealed code in ctx.seal
 
 
-async def fraud_guard(gw: Gateway, ctx: Ctx) -> RuleResult:
+def fraud_guard(gw: Gateway, ctx: Ctx) -> RuleResult:
     assert ctx.account is not None
-    blocked = await gw.fraud.blocks(ctx.account.id, ctx.param("mobile"), ctx.now)
+    blocked = gw.fraud.blocks(ctx.account.id, ctx.param("mobile"), ctx.now)
     return Answer(Code.PREFIX_THROTTLED) if blocked else None
 
 

@@ -122,6 +122,8 @@ class Gateway:
     async def start(self) -> None:
         """Load policy, and warm in-process caps from the last 24 h of calls."""
         await self.directory.load()
+        if self.settings.verify.fraud_guard:
+            await self.fraud.refresh(self.clock())
         if isinstance(self.caps, MemoryNumberCaps):
             self.caps.warm(await self.store.recent_calls(self.clock() - 86_400))
 
