@@ -23,7 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.gateway_inproc import ACCOUNT, prepare, scope_of
+try:
+    from bench.gateway_inproc import ACCOUNT, prepare, scope_of
+except ModuleNotFoundError:  # run as a script: bench/ itself is on sys.path
+    from gateway_inproc import ACCOUNT, prepare, scope_of  # type: ignore[no-redef]
 from voiceotp.gateway import create_app
 from voiceotp.gateway.settings import Settings
 from voiceotp.store.keys import KeyBox
