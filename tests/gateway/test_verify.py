@@ -10,11 +10,11 @@ from unittest.mock import patch
 import pytest
 
 from tests.gateway.harness import FIXTURE, running
-from tests.gateway.verifykit import KEY1, MOBILE, check, query, spoken, verify, wrong
+from tests.gateway.verifykit import AUTH, KEY1, MOBILE, check, query, spoken, verify, wrong
 from voiceotp import errors
 from voiceotp.client import ASGITransport, AsyncClient
 from voiceotp.gateway.settings import NumberCaps, Settings
-from voiceotp.protocol import Code, Method, dynamic_password, message_for
+from voiceotp.protocol import Code, Method, dynamic_password, message_for, parse_result
 from voiceotp.store import Store
 
 NOW = float(FIXTURE["now"])
@@ -154,3 +154,21 @@ async def test_dynamic_password_replay_is_one_call(store: Store, settings: Setti
         assert checked.code in (Code.CODE_WRONG, Code.OK)
         bad = await check(harness, "1234", auth=form)  # Verify's password does not sign a Check
         assert bad.code == Code.AUTH_FAILED
+
+
+async def test_idempotency_key_replays_a_verify(store: Store, settings: Settings) -> None:
+    """A stray ``content`` changes nothing: a Verify's call speaks its own code."""
+    async with running(store, settings, now=NOW) as harness:
+        headers = {"Idempotency-Key": "signup-42"}
+        form = {**AUTH, "mobile": MOBILE, "content": "1234"}
+        answers = [
+            await harness.client().post(
+                "/webservice/voice.php", params={"method": "Verify"}, data=form, headers=headers
+            )
+            for _ in range(2)
+        ]
+        first, again = (parse_result(a.content, Method.VERIFY) for a in answers)
+        assert (first.code, again.code, again.voiceid) == (Code.OK, Code.OK, first.voiceid)
+        assert await store.count_calls() == 1
+        code = await spoken(harness, first.voiceid)
+        assert len(code) == 6  # made up by the gateway, never the given content

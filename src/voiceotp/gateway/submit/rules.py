@@ -66,12 +66,18 @@ class Ctx:
         return self.request.get(name)
 
     @property
+    def content(self) -> str:
+        """What the call speaks, as the request gives it: Submit's ``content``; "" for a
+        Verify (its code is made up, never a parameter), whatever else was sent."""
+        return self.param("content") if self.method is Method.SUBMIT else ""
+
+    @property
     def idem_key(self) -> str | None:
         """The idempotency key of a Submit: the header's, else the dynamic password's."""
         if self.idempotency_header:
             key = "h:" + self.idempotency_header
         elif self.verdict is Verdict.DYNAMIC:
-            key = f"d:{self.param('mobile')}:{self.param('content')}:{self.param('time')}"
+            key = f"d:{self.param('mobile')}:{self.content}:{self.param('time')}"
         else:
             return None
         # Bounded, so no client can make a batch's insert fail (``time`` may be zero-padded).
@@ -152,9 +158,7 @@ def credentials(gw: Gateway, ctx: Ctx) -> RuleResult:
 def _signed_content(ctx: Ctx) -> str:
     """What a dynamic password signs after the mobile: Submit's content, Check's code,
     nothing for Verify (docs/verify.md)."""
-    if ctx.method is Method.CHECK:
-        return ctx.param("code")
-    return ctx.param("content") if ctx.method is Method.SUBMIT else ""
+    return ctx.param("code") if ctx.method is Method.CHECK else ctx.content
 
 
 # ---- 4. freezes --------------------------------------------------------------------------
@@ -217,7 +221,7 @@ async def idempotent_replay(gw: Gateway, ctx: Ctx) -> RuleResult:
     if used is None:
         ctx.owned_key = key
         return None
-    if used.fits(ctx.param("mobile"), ctx.param("content")):
+    if used.fits(ctx.param("mobile"), ctx.content):
         return Answer(Code.OK, voiceid=used.voiceid)
     return KEY_REUSED
 
@@ -244,7 +248,7 @@ async def hold_and_queue(gw: Gateway, ctx: Ctx) -> RuleResult:
     item = Acceptance(
         account_id=ctx.account.id,
         mobile=ctx.param("mobile"),
-        content=ctx.param("content") if ctx.seal is None else "",
+        content=ctx.content,
         now=ctx.now,
         deadline=ctx.now + gw.settings.call_validity_s,
         idem_key=ctx.idem_key,

@@ -157,7 +157,7 @@ class Gateway:
         if ctx.owned_key is not None and ctx.account is not None:
             used = None
             if answer.code == Code.OK:
-                used = KeyUse(answer.voiceid, ctx.param("mobile"), ctx.param("content"))
+                used = KeyUse(answer.voiceid, ctx.param("mobile"), ctx.content)
             self.replays.release(ctx.account.id, ctx.owned_key, used)
 
     async def after_accept(self, ctx: Ctx, voiceid: str) -> None:
