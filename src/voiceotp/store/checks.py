@@ -104,10 +104,13 @@ class CheckBatcher:
         while self._queue:
             batch = self._queue[: self._batch_max]
             del self._queue[: len(batch)]
+            queries = [p.query for p in batch]
+
+            async def work(tx: Tx, queries: list[CheckQuery] = queries) -> list[Decided]:
+                return await self._decide(tx, queries)
+
             try:
-                decided = await self._store._transact(
-                    lambda tx, b=batch: self._decide(tx, [p.query for p in b])  # type: ignore[misc]
-                )
+                decided = await self._store._transact(work)
             except Exception as exc:  # rolled back: no attempt of the batch was counted
                 for p in batch:
                     if not p.answer.done():
