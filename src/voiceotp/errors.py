@@ -21,8 +21,15 @@
         │   ├── InsufficientBalance  4051
         │   └── IPNotAllowed      400, 4052
         ├── NumberError           4030, 406, 4081, 4086, 4082
-        ├── RequestError          403, 404, 407, 4070, 4100 and unknown codes
+        │   └── PrefixThrottled   4506: the number's range converts too rarely (fraud guard)
+        ├── RequestError          403, 404, 407, 4070, 4507, 4508, 4100 and unknown codes
+        │   └── CheckFailed       Check: the code was not accepted
+        │       ├── WrongCode     4500, 4501
+        │       ├── CodeExpired   4502
+        │       ├── AttemptsUsedUp  4503
+        │       └── NoPendingCode   4504: never sent, already used, or superseded
         └── TransientError        0, 4090: nothing was accepted, retry later
+            └── CheckThrottled    4505: too many wrong codes lately
 
     Batch sender (client/batch):
     ├── InputError                the input as a whole cannot be read (ValueError)
@@ -52,10 +59,14 @@ __all__ = [
     "AccountError",
     "AccountFrozen",
     "AdminError",
+    "AttemptsUsedUp",
     "AudioError",
     "AuthError",
     "BlockedAddress",
     "BodyTooLarge",
+    "CheckFailed",
+    "CheckThrottled",
+    "CodeExpired",
     "ConfigError",
     "ConnectError",
     "DigestError",
@@ -67,8 +78,10 @@ __all__ = [
     "InvalidMobile",
     "JournalError",
     "MissingClip",
+    "NoPendingCode",
     "NotFound",
     "NumberError",
+    "PrefixThrottled",
     "ProtocolError",
     "RequestError",
     "SettingsError",
@@ -80,6 +93,7 @@ __all__ = [
     "UnknownOutcome",
     "UnreadableXml",
     "VoiceOTPError",
+    "WrongCode",
     "error_for_code",
 ]
 
@@ -162,6 +176,35 @@ class TransientError(APIError):
     pass
 
 
+class PrefixThrottled(NumberError):
+    """The fraud guard throttles calls to this number's range (codes sent there are
+    rarely checked: traffic pumping)."""
+
+
+class CheckFailed(RequestError):
+    """Check: the code was not accepted (the subclass says why)."""
+
+
+class WrongCode(CheckFailed):
+    pass
+
+
+class CodeExpired(CheckFailed):
+    pass
+
+
+class AttemptsUsedUp(CheckFailed):
+    """Too many wrong codes for this code: ask for a new one."""
+
+
+class NoPendingCode(CheckFailed):
+    """No code waits for this number: never sent, already used, or superseded."""
+
+
+class CheckThrottled(TransientError):
+    """Too many wrong codes for this number or account lately: wait, then retry."""
+
+
 # ---- batch sender -------------------------------------------------------------------------
 class InputError(VoiceOTPError, ValueError):
     """The input as a whole cannot be read (not one bad row: those become rejects)."""
@@ -225,6 +268,13 @@ _BY_CODE: dict[int, type[APIError]] = {
     Code.BALANCE_LOW: InsufficientBalance,
     Code.IP_DENIED: IPNotAllowed,
     Code.IP_NOT_ALLOWED: IPNotAllowed,
+    Code.PREFIX_THROTTLED: PrefixThrottled,
+    Code.CODE_EMPTY: WrongCode,
+    Code.CODE_WRONG: WrongCode,
+    Code.CODE_EXPIRED: CodeExpired,
+    Code.ATTEMPTS_USED_UP: AttemptsUsedUp,
+    Code.NO_PENDING_CODE: NoPendingCode,
+    Code.CHECK_THROTTLED: CheckThrottled,
 }
 _BY_CLASS: dict[CodeClass, type[APIError]] = {
     CodeClass.ACCOUNT: AccountError,

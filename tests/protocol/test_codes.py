@@ -27,9 +27,9 @@ from voiceotp.protocol import (
 def test_classes_follow_the_reference_table() -> None:
     expected = {
         CodeClass.SUCCESS: {2},
-        CodeClass.TRANSIENT: {0, 4090},
-        CodeClass.NUMBER: {4030, 406, 4081, 4086, 4082},
-        CodeClass.REQUEST: {403, 404, 407, 4070, 4100},
+        CodeClass.TRANSIENT: {0, 4090, 4505},
+        CodeClass.NUMBER: {4030, 406, 4081, 4086, 4082, 4506},
+        CodeClass.REQUEST: {403, 404, 407, 4070, 4100, 4507, 4508, 4500, 4501, 4502, 4503, 4504},
         CodeClass.ACCOUNT: {400, 401, 402, 405, 40501, 4050, 4051, 4052, 408},
     }
     for cls, codes in expected.items():
@@ -52,6 +52,8 @@ def test_code_2_message_depends_on_method() -> None:
     assert message_for(2, Method.SUBMIT) == "提交成功"
     assert message_for(2, Method.GETNUM) == "查询成功"
     assert message_for(2, Method.QUERY) == "查询成功"
+    assert message_for(2, Method.VERIFY) == "提交成功"
+    assert message_for(2, Method.CHECK) == "验证成功"
 
 
 def test_method_code_lists() -> None:

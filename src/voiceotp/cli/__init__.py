@@ -20,6 +20,8 @@ SUBCOMMANDS: dict[str, str] = {
     "send": "voiceotp.cli.send:send",
     "balance": "voiceotp.cli.lookup:balance",
     "query": "voiceotp.cli.lookup:query",
+    "verify": "voiceotp.cli.verify:verify",
+    "check": "voiceotp.cli.verify:check",
     "config": "voiceotp.cli.config:config",
     "batch": "voiceotp.cli.batch.command:batch",
     "serve": "voiceotp.cli.serve:serve",

@@ -14,7 +14,14 @@ from voiceotp.client.retry import Outcome, RetryPolicy
 from voiceotp.client.transports.aiohttp_transport import AiohttpTransport
 from voiceotp.client.transports.base import AsyncTransport
 from voiceotp.errors import InvalidCode, InvalidMobile, TransportError
-from voiceotp.protocol import Format, GetNumResult, QueryResult, SubmitResult
+from voiceotp.protocol import (
+    CheckResult,
+    Format,
+    GetNumResult,
+    QueryResult,
+    SubmitResult,
+    VerifyResult,
+)
 
 
 class AsyncClient(BaseClient):
@@ -95,6 +102,36 @@ class AsyncClient(BaseClient):
         prepared = self._prepare_submit(mobile, code, time)
         outcome, attempts = await self._exchange(prepared)
         return self._unwrap_submit(self._report(prepared, outcome, attempts))
+
+    async def verify(
+        self,
+        mobile: str,
+        *,
+        length: int | None = None,
+        ttl: int | None = None,
+        time: int | None = None,
+    ) -> VerifyResult:
+        """Have the gateway make up a code and call ``mobile`` (voiceotp extension).
+
+        The answer holds the voiceid, never the code. A lost answer raises
+        UnknownOutcome: the call may have been placed, so it is never sent again (unless
+        ``server_dedupes``: then it is replayed exactly, and the gateway dedupes it).
+        """
+        prepared = self._prepare_verify(mobile, length, ttl, time)
+        outcome, _ = await self._exchange(prepared)
+        return self._unwrap(outcome, VerifyResult)
+
+    async def check(self, mobile: str, code: str, *, voiceid: str | None = None) -> CheckResult:
+        """Is ``code`` the one last spoken to ``mobile`` (or in call ``voiceid``)?
+
+        Code 2 consumes the code. Otherwise raises WrongCode, CodeExpired, AttemptsUsedUp,
+        NoPendingCode or CheckThrottled (all CheckFailed but the last), unless
+        ``raise_on_error=False``. Never retried after the request may have left: a
+        repeat would spend an attempt, or find a code the first one consumed.
+        """
+        prepared = self._prepare_check(mobile, code, voiceid)
+        outcome, _ = await self._exchange(prepared)
+        return self._unwrap(outcome, CheckResult)
 
     async def get_num(self) -> GetNumResult:
         """The GetNum result (raises on failure unless ``raise_on_error=False``)."""

@@ -20,6 +20,8 @@ from voiceotp.client.retry import Decision, Outcome, RetryPolicy, should_retry
 from voiceotp.client.transports.base import display_url
 from voiceotp.errors import InvalidCode, InvalidMobile, error_for_code
 from voiceotp.protocol import (
+    CheckRequest,
+    CheckResult,
     Format,
     GetNumRequest,
     GetNumResult,
@@ -30,6 +32,8 @@ from voiceotp.protocol import (
     Result,
     SubmitRequest,
     SubmitResult,
+    VerifyRequest,
+    VerifyResult,
     dynamic_password,
     mask_mobile,
     normalize_mobile,
@@ -50,7 +54,9 @@ _CANONICAL_SUBMIT = re.compile(
     rb"<voiceid>([0-9]{1,40})</voiceid>\n</SubmitResult>\n"
 )
 _FINAL = Decision(False, "success")
-R = TypeVar("R", SubmitResult, GetNumResult, QueryResult)
+R = TypeVar("R", SubmitResult, GetNumResult, QueryResult, VerifyResult, CheckResult)
+_READ_ONLY = frozenset({Method.GETNUM, Method.QUERY})
+_REPLAYABLE = frozenset({Method.SUBMIT, Method.VERIFY})  # the gateway dedupes exact replays
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,8 @@ class Prepared:
 
     @property
     def idempotent(self) -> bool:
-        return self.method is not Method.SUBMIT
+        """Safe to repeat blindly: a repeat cannot ring again or spend a Check attempt."""
+        return self.method in _READ_ONLY
 
 
 def method_url(base_url: str, method: Method) -> str:
@@ -159,6 +166,38 @@ class BaseClient:
         )
         return Prepared(Method.SUBMIT, self._urls[Method.SUBMIT], request.to_form(), normalised, t)
 
+    def _prepare_verify(
+        self, mobile: str, length: int | None, ttl: int | None, time: int | None
+    ) -> Prepared:
+        normalised = check_mobile(mobile)
+        if length is not None and not 4 <= length <= 6:
+            raise InvalidCode("the code length must be 4 to 6 digits")
+        t = self._time(time)
+        request = VerifyRequest(
+            self.settings.account,
+            self._password(t, mobile=normalised, content=""),
+            normalised,
+            "" if length is None else str(int(length)),
+            "" if ttl is None else str(int(ttl)),
+            t,
+            self.format,
+        )
+        return Prepared(Method.VERIFY, self._urls[Method.VERIFY], request.to_form(), normalised, t)
+
+    def _prepare_check(self, mobile: str, code: str, voiceid: str | None) -> Prepared:
+        normalised, given = check_mobile(mobile), check_code(code)
+        t = self._time(None)
+        request = CheckRequest(
+            self.settings.account,
+            self._password(t, mobile=normalised, content=given),
+            normalised,
+            given,
+            voiceid or "",
+            t,
+            self.format,
+        )
+        return Prepared(Method.CHECK, self._urls[Method.CHECK], request.to_form(), normalised, t)
+
     def _prepare_getnum(self) -> Prepared:
         t = self._time(None)
         request = GetNumRequest(self.settings.account, self._password(t), t, self.format)
@@ -195,7 +234,7 @@ class BaseClient:
             slept_s=slept,
             policy=self.retry,
             idempotent=prepared.idempotent,
-            server_dedupes=self.server_dedupes,
+            server_dedupes=self.server_dedupes and prepared.method in _REPLAYABLE,
         )
 
     def _report(self, prepared: Prepared, outcome: Outcome, attempts: int) -> SendReport:

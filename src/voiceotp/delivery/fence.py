@@ -31,8 +31,10 @@ from voiceotp.delivery.notify.report import StatusReport
 from voiceotp.delivery.notify.sqloutbox import insert_outbox_in
 from voiceotp.delivery.queue.base import CallTicket, Claim, ClaimVerdict
 from voiceotp.store.base import Store
+from voiceotp.store.keys import KeyBox
 from voiceotp.store.records import refund_due
 from voiceotp.store.rows import Row, Tx, adjust_in
+from voiceotp.store.verify import ERASE_SEALED, SEALED_CODE, code_status_in
 from voiceotp.store.voiceids import voiceid_number
 
 __all__ = ["AttemptRecord", "LockedCall", "SqlFence"]
@@ -94,14 +96,18 @@ class SqlFence:
         refund_unconnected: bool = False,
         clock: Callable[[], float] = time.time,
         on_finished: Callable[[int, CallOutcome], Awaitable[None]] | None = None,
+        keybox: KeyBox | None = None,
     ) -> None:
         """``on_finished`` is called after a finish committed, with the account id and the
-        outcome (the gateway's abuse detectors count failures); its errors are logged."""
+        outcome (the gateway's abuse detectors count failures); its errors are logged.
+        ``keybox`` opens the sealed codes of Verify calls (their ``content`` is empty)."""
         self.store = store
+        self._keybox = keybox
         self.language, self.repeat = language, repeat
         self.refund_unconnected = refund_unconnected
         self._clock = clock
         self._lock_call = _LOCK_CALL + store.row_lock("FOR UPDATE OF c")
+        self._lock_code = store.row_lock("FOR UPDATE")
         self.on_finished = on_finished
 
     async def claim_for_dialing(
@@ -115,7 +121,8 @@ class SqlFence:
             granted = await tx.fetchrow(_GRANT, number, attempt, worker, now + lease_s)
             if granted is not None:
                 mobile, code = granted
-                ticket = CallTicket(call_id, str(mobile), str(code), self.language, self.repeat)
+                code = str(code) or await self._sealed_code(tx, number)
+                ticket = CallTicket(call_id, str(mobile), code, self.language, self.repeat)
                 return Claim(ClaimVerdict.GRANTED, attempt, ticket)
             found = await tx.fetchrow(
                 "SELECT state, lease_until, attempts FROM calls WHERE voiceid = $1", number
@@ -130,6 +137,14 @@ class SqlFence:
             return Claim(ClaimVerdict.SETTLED, int(attempts))  # done, or another attempt's job
 
         return await self.store.transact(work)
+
+    async def _sealed_code(self, tx: Tx, number: int) -> str:
+        """The code of a Verify call, opened (it is never stored in clear)."""
+        found = await tx.fetchrow(SEALED_CODE, number)
+        if found is None or found[0] is None or self._keybox is None:
+            log.error("call %d has no content and no code this fence can open", number)
+            return ""
+        return self._keybox.open(str(found[0]))
 
     async def finish(
         self,
@@ -162,6 +177,7 @@ class SqlFence:
                 round(outcome.duration_s),
                 attempt,
             )
+            await tx.execute(ERASE_SEALED, number)  # a Verify's code: not needed any more
             await record_attempt_in(
                 tx, number, attempt, outcome, submit_at=call.created_at, worker=call.claimed_by
             )
@@ -197,12 +213,16 @@ class SqlFence:
         attempt: int,
         now: float,
     ) -> None:
+        # Locked: a Check that verifies the code now waits, then sees this call final
+        # (and pushes its own report); so no verification goes unreported.
+        verify = await code_status_in(tx, int(call_id), now, lock=self._lock_code)
         report = StatusReport.from_outcome(
             voiceid=call_id,
             mobile=call.mobile,
             outcome=outcome,
             submit_time=call.created_at,
             attempts=attempt,
+            verify=("", 0.0) if verify is None else (verify.status, verify.verified_at),
         )
         item = OutboxItem(report, call.account, call.callback_url, now, next_at=now)
         await insert_outbox_in(tx, item)

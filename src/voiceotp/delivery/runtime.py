@@ -73,6 +73,7 @@ class DeliveryRuntime:
             refund_unconnected=settings.refund_unconnected,
             clock=clock,
             on_finished=self._finished,
+            keybox=KeyBox(settings.secret_key),
         )
         self._on_call_finished: CallFinished | None = None
         self.metrics = (

@@ -134,6 +134,7 @@ def create_app(
                 await watcher
             if runtime is not None:
                 await runtime.stop()  # calls in flight: delivery.stop_grace_s, then hung up
+            await gateway.fraud.stop()
             await the_store.close()
             await api_lock.release()
             if redis_client is not None:

@@ -20,6 +20,7 @@ from voiceotp.delivery.config import DeliverySettings
 from voiceotp.errors import (
     SettingsError as SettingsError,  # re-exported: defined in voiceotp.errors
 )
+from voiceotp.gateway.submit.verifyconf import VerifySettings, coerce_verify
 from voiceotp.protocol import DEFAULT_WINDOW_S
 from voiceotp.store import POSTGRES_PREFIXES, SQLITE_PREFIX
 
@@ -80,6 +81,8 @@ class Settings:
     abuse_failure_min_calls: int = 100
     # Dialer, trunk, redials, prompts, status push: see voiceotp.delivery.config.
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    # Verify/Check and the fraud guard: see voiceotp.gateway.submit.verifyconf.
+    verify: VerifySettings = field(default_factory=VerifySettings)
 
     @classmethod
     def load(
@@ -268,6 +271,7 @@ def _delivery(raw: Any) -> DeliverySettings:
 
 _COERCERS: dict[str, Any] = {
     "delivery": _delivery,
+    "verify": coerce_verify,
     "dev_mode": _bool,
     "refund_unconnected": _bool,
     "allow_unshared_caps": _bool,

@@ -6,8 +6,10 @@ both build on it, so the two cannot drift.
 
 from voiceotp.protocol.codes import (
     ACCOUNT_CODES,
+    CHECK_CODES,
     GETNUM_CODES,
     SUBMIT_CODES,
+    VERIFY_CODES,
     Code,
     CodeClass,
     classify,
@@ -17,6 +19,8 @@ from voiceotp.protocol.errors import ProtocolError, VoiceOTPError
 from voiceotp.protocol.mobile import is_valid_mobile, mask_mobile, normalize_mobile
 from voiceotp.protocol.models import (
     RESULT_TYPES,
+    CheckRequest,
+    CheckResult,
     Format,
     GetNumRequest,
     GetNumResult,
@@ -27,6 +31,8 @@ from voiceotp.protocol.models import (
     Result,
     SubmitRequest,
     SubmitResult,
+    VerifyRequest,
+    VerifyResult,
 )
 from voiceotp.protocol.parse import parse_result
 from voiceotp.protocol.password import DEFAULT_WINDOW_S, Verdict, dynamic_password, verify_password
@@ -40,11 +46,15 @@ from voiceotp.protocol.request import (
 
 __all__ = [
     "ACCOUNT_CODES",
+    "CHECK_CODES",
     "CONTENT_TYPES",
     "DEFAULT_WINDOW_S",
     "GETNUM_CODES",
     "RESULT_TYPES",
     "SUBMIT_CODES",
+    "VERIFY_CODES",
+    "CheckRequest",
+    "CheckResult",
     "Code",
     "CodeClass",
     "Format",
@@ -60,6 +70,8 @@ __all__ = [
     "SubmitRequest",
     "SubmitResult",
     "Verdict",
+    "VerifyRequest",
+    "VerifyResult",
     "VoiceOTPError",
     "body_kind",
     "classify",

@@ -46,6 +46,17 @@ class Code(IntEnum):
     NUMBER_DAY_CAP = 4082
     RATE_LIMITED = 4090
     VOICEID_UNKNOWN = 4100
+    # Verify/Check (voiceotp extensions; docs/verify.md). 45xx is unused by ihuyi (4071 and
+    # 4072 are its voice-notification template codes, so the option errors are 4507/4508).
+    LENGTH_INVALID = 4507
+    TTL_INVALID = 4508
+    CODE_EMPTY = 4500
+    CODE_WRONG = 4501
+    CODE_EXPIRED = 4502
+    ATTEMPTS_USED_UP = 4503
+    NO_PENDING_CODE = 4504
+    CHECK_THROTTLED = 4505
+    PREFIX_THROTTLED = 4506
 
     @property
     def code_class(self) -> CodeClass:
@@ -79,12 +90,54 @@ _TABLE: dict[Code, tuple[str, CodeClass]] = {
     Code.NUMBER_DAY_CAP: ("超出同一手机号一天之内{n}条限制", CodeClass.NUMBER),
     Code.RATE_LIMITED: ("提交过于频繁,请稍后再试", CodeClass.TRANSIENT),
     Code.VOICEID_UNKNOWN: ("语音流水号不存在", CodeClass.REQUEST),
+    # English glosses in docs/verify.md.
+    Code.LENGTH_INVALID: ("验证码长度必须为4-6位", CodeClass.REQUEST),
+    Code.TTL_INVALID: ("验证码有效期必须为60-3600秒", CodeClass.REQUEST),
+    Code.CODE_EMPTY: ("验证码不能为空", CodeClass.REQUEST),
+    Code.CODE_WRONG: ("验证码不正确", CodeClass.REQUEST),
+    Code.CODE_EXPIRED: ("验证码已过期,请重新获取", CodeClass.REQUEST),
+    Code.ATTEMPTS_USED_UP: ("验证码错误次数过多,请重新获取", CodeClass.REQUEST),
+    Code.NO_PENDING_CODE: ("没有待验证的验证码", CodeClass.REQUEST),
+    Code.CHECK_THROTTLED: ("验证过于频繁,请稍后再试", CodeClass.TRANSIENT),
+    Code.PREFIX_THROTTLED: ("该号段验证转化率过低,已暂停呼叫", CodeClass.NUMBER),
 }
 _CLASSES: dict[Code, CodeClass] = {code: cls for code, (_, cls) in _TABLE.items()}
 _QUERY_OK = "查询成功"
+_CHECK_OK = "验证成功"
+_CHECK_ONLY = frozenset(
+    {
+        Code.CODE_EMPTY,
+        Code.CODE_WRONG,
+        Code.CODE_EXPIRED,
+        Code.ATTEMPTS_USED_UP,
+        Code.NO_PENDING_CODE,
+        Code.CHECK_THROTTLED,
+    }
+)
+_NOT_SUBMIT = _CHECK_ONLY | {Code.VOICEID_UNKNOWN, Code.LENGTH_INVALID, Code.TTL_INVALID}
 
 # Codes each method can answer (for docs, SOAP and tests); order is the table's order.
-SUBMIT_CODES: tuple[Code, ...] = tuple(c for c in _TABLE if c is not Code.VOICEID_UNKNOWN)
+SUBMIT_CODES: tuple[Code, ...] = tuple(c for c in _TABLE if c not in _NOT_SUBMIT)
+# Verify answers Submit's codes but those of the content (404, 407, 4070), plus its own.
+_CONTENT_CODES = {Code.CONTENT_EMPTY, Code.CONTENT_SENSITIVE, Code.CONTENT_INVALID}
+VERIFY_CODES: tuple[Code, ...] = tuple(
+    c for c in _TABLE if c not in _CHECK_ONLY | _CONTENT_CODES | {Code.VOICEID_UNKNOWN}
+)
+CHECK_CODES: tuple[Code, ...] = (
+    Code.FAILED,
+    Code.OK,
+    Code.IP_DENIED,
+    Code.ACCOUNT_EMPTY,
+    Code.PASSWORD_EMPTY,
+    Code.MOBILE_EMPTY,
+    Code.AUTH_FAILED,
+    Code.PASSWORD_EXPIRED,
+    Code.ACCOUNT_FROZEN,
+    Code.IP_NOT_ALLOWED,
+    Code.MOBILE_INVALID,
+    Code.ABUSE_FROZEN,
+    *(c for c in _TABLE if c in _CHECK_ONLY),
+)
 GETNUM_CODES: tuple[Code, ...] = (
     Code.OK,
     Code.IP_DENIED,
@@ -108,8 +161,8 @@ def message_for(code: int, method: Method = Method.SUBMIT, *, n: int | None = No
     ``n`` fills the limit in the per-number cap messages (4081/4086/4082).
     Unknown codes get the generic failure message.
     """
-    if code == Code.OK and method is not Method.SUBMIT:
-        return _QUERY_OK
+    if code == Code.OK and method not in (Method.SUBMIT, Method.VERIFY):
+        return _CHECK_OK if method is Method.CHECK else _QUERY_OK
     try:
         template = _TABLE[Code(code)][0]
     except ValueError:

@@ -10,6 +10,8 @@ class Method(StrEnum):
     SUBMIT = "Submit"
     GETNUM = "GetNum"
     QUERY = "Query"  # voiceotp extension: status of one voiceid
+    VERIFY = "Verify"  # voiceotp extension: the gateway makes up the code and calls
+    CHECK = "Check"  # voiceotp extension: compare a code the user typed
 
     @classmethod
     def lookup(cls, value: str | None) -> Method | None:
@@ -88,7 +90,57 @@ class QueryRequest:
         return _finish_form(form, self.time, self.format)
 
 
-Request = SubmitRequest | GetNumRequest | QueryRequest
+@dataclass(frozen=True, slots=True)
+class VerifyRequest:
+    """voiceotp extension: the gateway generates the code (``length`` digits, valid
+    ``ttl`` seconds; "" = the gateway's defaults) and places the call."""
+
+    account: str
+    password: str
+    mobile: str
+    length: str = ""
+    ttl: str = ""
+    time: str | None = None
+    format: Format = Format.XML
+
+    method = Method.VERIFY
+
+    def to_form(self) -> dict[str, str]:
+        form = {"account": self.account, "password": self.password, "mobile": self.mobile}
+        if self.length:
+            form["length"] = self.length
+        if self.ttl:
+            form["ttl"] = self.ttl
+        return _finish_form(form, self.time, self.format)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRequest:
+    """voiceotp extension: is ``code`` the one last spoken to ``mobile``?"""
+
+    account: str
+    password: str
+    mobile: str
+    code: str
+    voiceid: str = ""
+    time: str | None = None
+    format: Format = Format.XML
+
+    method = Method.CHECK
+
+    def to_form(self) -> dict[str, str]:
+        form = {
+            "account": self.account,
+            "password": self.password,
+            "mobile": self.mobile,
+            "code": self.code,
+        }
+        if self.voiceid:
+            form["voiceid"] = self.voiceid
+        return _finish_form(form, self.time, self.format)
+
+
+Request = SubmitRequest | GetNumRequest | QueryRequest | VerifyRequest | CheckRequest
 
 
 def _finish_form(form: dict[str, str], time: str | None, fmt: Format) -> dict[str, str]:
@@ -148,6 +200,10 @@ class QueryResult:
     end_time: int = 0
     duration: int = 0
     attempts: int = 0
+    # Calls placed by Verify: pending | verified | expired | exhausted | superseded;
+    # "" for a Submit's call. ``verify_time``: when Check succeeded (0: not verified).
+    verify_status: str = ""
+    verify_time: int = 0
 
     root = "QueryResult"
 
@@ -167,18 +223,73 @@ class QueryResult:
             ("end_time", self.end_time),
             ("duration", self.duration),
             ("attempts", self.attempts),
+            ("verify_status", self.verify_status),
+            ("verify_time", self.verify_time),
         )
 
 
-Result = SubmitResult | GetNumResult | QueryResult
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """voiceotp extension: the call placed for a generated code (never the code itself)."""
+
+    code: int
+    msg: str
+    voiceid: str = "0"
+
+    root = "VerifyResult"
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 2
+
+    def fields(self) -> tuple[tuple[str, int | str], ...]:
+        return (("code", self.code), ("msg", self.msg), ("voiceid", self.voiceid))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """voiceotp extension: code 2 when the code was right (the voiceid of its call)."""
+
+    code: int
+    msg: str
+    voiceid: str = "0"
+
+    root = "CheckResult"
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 2
+
+    def fields(self) -> tuple[tuple[str, int | str], ...]:
+        return (("code", self.code), ("msg", self.msg), ("voiceid", self.voiceid))
+
+
+Result = SubmitResult | GetNumResult | QueryResult | VerifyResult | CheckResult
 
 # QueryResult's integer fields after code/msg/voiceid/status, and every field carried as a
 # JSON integer (the rest, voiceid included, are strings).
-QUERY_INT_FIELDS = ("sip_code", "submit_time", "answer_time", "end_time", "duration", "attempts")
+QUERY_INT_FIELDS = (
+    "sip_code",
+    "submit_time",
+    "answer_time",
+    "end_time",
+    "duration",
+    "attempts",
+    "verify_time",
+)
 INT_FIELDS = frozenset({"code", "num", *QUERY_INT_FIELDS})
 
-RESULT_TYPES: dict[Method, type[SubmitResult] | type[GetNumResult] | type[QueryResult]] = {
+ResultType = (
+    type[SubmitResult]
+    | type[GetNumResult]
+    | type[QueryResult]
+    | type[VerifyResult]
+    | type[CheckResult]
+)
+RESULT_TYPES: dict[Method, ResultType] = {
     Method.SUBMIT: SubmitResult,
     Method.GETNUM: GetNumResult,
     Method.QUERY: QueryResult,
+    Method.VERIFY: VerifyResult,
+    Method.CHECK: CheckResult,
 }

@@ -15,18 +15,22 @@ from typing import Any
 
 from voiceotp.protocol.errors import ProtocolError
 from voiceotp.protocol.models import (
+    QUERY_INT_FIELDS,
     RESULT_TYPES,
+    CheckResult,
     GetNumResult,
     Method,
     QueryResult,
     Result,
     SubmitResult,
+    VerifyResult,
 )
 
 _DECLARATION = re.compile(rb"^<\?xml[^>]*?\?>", re.IGNORECASE)
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", re.IGNORECASE)
 _ROOTS = {cls.root: method for method, cls in RESULT_TYPES.items()}
 _BOMS = (b"\xef\xbb\xbf",)
+_VOICEID_METHODS = (Method.QUERY, Method.VERIFY, Method.CHECK)
 
 
 def parse_result(body: bytes, method: Method | None = None) -> Result:
@@ -97,7 +101,7 @@ def _guess_method(fields: dict[str, str], method: Method | None) -> Method:
     if "status" in fields:
         return Method.QUERY
     if "voiceid" in fields:
-        return method if method is Method.QUERY else Method.SUBMIT
+        return method if method in _VOICEID_METHODS else Method.SUBMIT
     return method or Method.SUBMIT
 
 
@@ -110,18 +114,13 @@ def _build(fields: dict[str, str], method: Method, body: bytes) -> Result:
         return GetNumResult(code, msg, _int(fields.get("num") or "0", "num", body))
     voiceid = fields.get("voiceid") or fields.get("smsid") or "0"
     if method is Method.QUERY:
-        ints = {
-            name: _int(fields.get(name) or "0", name, body)
-            for name in (
-                "sip_code",
-                "submit_time",
-                "answer_time",
-                "end_time",
-                "duration",
-                "attempts",
-            )
-        }
-        return QueryResult(code, msg, voiceid, fields.get("status", ""), **ints)
+        ints = {name: _int(fields.get(name) or "0", name, body) for name in QUERY_INT_FIELDS}
+        status, verify_status = fields.get("status", ""), fields.get("verify_status", "")
+        return QueryResult(code, msg, voiceid, status, verify_status=verify_status, **ints)
+    if method is Method.VERIFY:
+        return VerifyResult(code, msg, voiceid)
+    if method is Method.CHECK:
+        return CheckResult(code, msg, voiceid)
     return SubmitResult(code, msg, voiceid)
 
 

@@ -21,6 +21,7 @@ from voiceotp.store.batch import Committed, GroupCommitWriter, plan_batch
 from voiceotp.store.pgcommit import commit_outcome
 from voiceotp.store.records import Acceptance, AcceptOutcome, KeyUse
 from voiceotp.store.rows import Row
+from voiceotp.store.verify import write_codes_pg
 from voiceotp.store.voiceids import IdPool, VoiceIdMint
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,7 @@ class PostgresStore(Store):
                 list(plan.debits),
                 list(plan.debits.values()),
             )
+            await write_codes_pg(conn, new)
         return plan.outcomes, [v for v, _ in plan.new_calls]
 
     async def _reserve_ids(self, n: int) -> None:

@@ -75,8 +75,27 @@ ACCOUNT_SETTABLE = (
 
 
 @dataclass(frozen=True, slots=True)
+class VerifySeal:
+    """A code the gateway made up (method=Verify), as stored: never in clear.
+
+    ``code_mac`` is HMAC-SHA256(server key, salt + code), what Check compares with;
+    ``code_enc`` the code sealed with the server key, what the dialer speaks.
+    """
+
+    salt: str
+    code_mac: str
+    code_enc: str
+    expires_at: float
+    max_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
 class Acceptance:
-    """A Submit that passed every rule: hold one unit and queue the call, or refuse."""
+    """A Submit that passed every rule: hold one unit and queue the call, or refuse.
+
+    A Verify is an acceptance with ``verify`` set (and ``content`` empty): its code row is
+    written in the same transaction, superseding the number's pending code.
+    """
 
     account_id: int
     mobile: str
@@ -84,6 +103,7 @@ class Acceptance:
     now: float
     deadline: float
     idem_key: str | None = None
+    verify: VerifySeal | None = None
 
 
 class AcceptStatus(StrEnum):

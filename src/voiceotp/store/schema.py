@@ -178,3 +178,39 @@ outbox = Table(
     Column("note", Text, nullable=False, default=""),
     Index("outbox_due", "state", "next_at"),
 )
+
+# ---- Verify/Check (migration 0006) --------------------------------------------------------
+# One row per code the gateway made up (method=Verify). The code itself is never stored in
+# clear: ``code_mac`` is HMAC-SHA256(server key, salt + code) for Check, and ``code_enc``
+# the code sealed with the server key (Fernet) for the dialer, erased when the call ends.
+# state: pending -> verified | exhausted | superseded (expiry is ``expires_at``).
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("voiceid", BigInteger, nullable=False),
+    Column("account_id", Integer, nullable=False),
+    Column("mobile", String(16), nullable=False),
+    Column("salt", String(32), nullable=False),
+    Column("code_mac", String(64), nullable=False),
+    Column("code_enc", Text, nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("verified_at", Float, nullable=True),
+    Index("verifications_by_voiceid", "voiceid", unique=True),
+    Index("verifications_by_number", "account_id", "mobile", "id"),
+    Index("verifications_by_time", "created_at"),  # the fraud guard's windows
+)
+
+# Per-account fraud-guard settings; NULL = the server's default.
+fraud_overrides = Table(
+    "fraud_overrides",
+    metadata,
+    Column("account_id", Integer, primary_key=True, autoincrement=False),
+    Column("min_conversion", Float, nullable=True),
+    Column("min_codes", Integer, nullable=True),
+    Column("allow_prefixes", Text, nullable=False, server_default=text("''")),
+)

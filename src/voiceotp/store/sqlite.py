@@ -32,6 +32,7 @@ from voiceotp.store.base import Store, T
 from voiceotp.store.batch import Committed, GroupCommitWriter, plan_batch
 from voiceotp.store.records import Acceptance, AcceptOutcome, KeyUse
 from voiceotp.store.rows import Row
+from voiceotp.store.verify import write_codes_sqlite
 from voiceotp.store.voiceids import IdPool, VoiceIdMint
 from voiceotp.store.walsync import WalFlusher
 
@@ -225,6 +226,7 @@ class SQLiteStore(Store):
             conn.execute(INSERT_CALLS + ",".join([CALL_VALUES] * rows), call_args)
             hold_args = [arg for vid, i in plan.new_calls for arg in (i.account_id, vid, i.now)]
             conn.execute(INSERT_HOLDS + ",".join([HOLD_VALUES] * rows), hold_args)
+            write_codes_sqlite(conn, plan.new_calls, to_sqlite)
         return plan.outcomes
 
     def _reserve_ids(self, conn: sqlite3.Connection, n: int) -> None:

@@ -12,6 +12,10 @@
 
     with fake.serve() as server:          # real HTTP on 127.0.0.1, any language
         print(server.url)
+
+    client.verify("13800138000")          # Verify/Check (voiceotp extensions):
+    code = fake.spoken_code("13800138000")  # the code the fake "spoke"
+    assert client.check("13800138000", code).ok
 """
 
 from voiceotp.testing.fake import DEFAULT_ACCOUNT, DEFAULT_APIKEY, FakeAccount, FakeCall, FakeIhuyi

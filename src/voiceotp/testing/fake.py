@@ -39,6 +39,7 @@ from voiceotp.protocol import (
     verify_password,
 )
 from voiceotp.testing.asgi import fake_asgi_app
+from voiceotp.testing.fakeverify import FakeVerify
 from voiceotp.testing.server import FakeServer
 
 DEFAULT_ACCOUNT = "V12345678"
@@ -101,6 +102,7 @@ class FakeIhuyi:
         self._replays: dict[tuple[str, str, str, str], str] = {}
         self._ids = itertools.count(60495654)
         self._lock = threading.Lock()
+        self.verification = FakeVerify(self)  # Verify/Check: see spoken_code()
 
     # ---- scripting ------------------------------------------------------------------
 
@@ -122,6 +124,24 @@ class FakeIhuyi:
         """Refuse the next ``count`` requests before they are sent (in-memory transports)."""
         with self._lock:
             self._refusals += count
+
+    def spoken_code(self, mobile: str | None = None, *, voiceid: str | None = None) -> str:
+        """The code a Verify made up and "spoke": the latest to ``mobile``, or that of
+        call ``voiceid`` (KeyError when there is none)."""
+        with self._lock:
+            if voiceid is not None:
+                return self.verification.by_voiceid[voiceid].code
+            latest = [c for c in self.verification.latest.values() if c.mobile == mobile]
+            if not latest:
+                raise KeyError(f"no code was spoken to {mobile}")
+            return max(latest, key=lambda c: c.created_at).code
+
+    def record_call(
+        self, voiceid: str, account: str, mobile: str, content: str, time: str | None
+    ) -> None:
+        """An accepted call (Submit, or Verify with the code it made up)."""
+        self.calls.append(FakeCall(voiceid, account, mobile, content, time, self.clock()))
+        self.submits[mobile] += 1
 
     def balance_of(self, account: str = DEFAULT_ACCOUNT) -> int:
         return self.accounts[account].balance
@@ -170,6 +190,10 @@ class FakeIhuyi:
             return self._getnum(request), False
         if request.method is Method.QUERY:
             return self._query(request), False
+        if request.method is Method.VERIFY:
+            return self.verification.verify(request)
+        if request.method is Method.CHECK:
+            return self.verification.check(request), False
         return self._submit(request)
 
     def _auth(self, request: IncomingRequest, method: Method, **submit: str) -> Code | None:
@@ -227,8 +251,7 @@ class FakeIhuyi:
             return _failed(Code.BALANCE_LOW), False
         account.balance -= 1
         voiceid = str(next(self._ids))
-        self.calls.append(FakeCall(voiceid, key[0], key[1], key[2], key[3] or None, self.clock()))
-        self.submits[key[1]] += 1
+        self.record_call(voiceid, key[0], key[1], key[2], key[3] or None)
         if self._is_dynamic(request):
             self._replays[key] = voiceid
         dropped = self._losses[key[1]] > 0
@@ -258,9 +281,20 @@ class FakeIhuyi:
             return QueryResult(Code.VOICEID_UNKNOWN, message_for(Code.VOICEID_UNKNOWN))
         status = self.statuses.get(voiceid, "ANSWERED")
         sip = 200 if status == "ANSWERED" else 486 if status == "BUSY" else 0
-        when = int(call.accepted_at)
+        when, made = int(call.accepted_at), self.verification.by_voiceid.get(voiceid)
+        verify = ("", 0) if made is None else (made.status(self.clock()), int(made.verified_at))
         return QueryResult(
-            2, message_for(2, Method.QUERY), voiceid, status, sip, when, when, when + 12, 12, 1
+            2,
+            message_for(2, Method.QUERY),
+            voiceid,
+            status,
+            sip,
+            when,
+            when,
+            when + 12,
+            12,
+            1,
+            *verify,
         )
 
 

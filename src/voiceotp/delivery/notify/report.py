@@ -37,12 +37,24 @@ class StatusReport:
     end_time: int
     duration: int
     attempts: int
+    # Calls placed by Verify only (omitted from the body otherwise): the code's status
+    # (pending | verified | expired | exhausted | superseded) and when Check succeeded.
+    verify_status: str = ""
+    verify_time: int = 0
 
     @classmethod
     def from_outcome(
-        cls, *, voiceid: str, mobile: str, outcome: CallOutcome, submit_time: float, attempts: int
+        cls,
+        *,
+        voiceid: str,
+        mobile: str,
+        outcome: CallOutcome,
+        submit_time: float,
+        attempts: int,
+        verify: tuple[str, float] = ("", 0.0),
     ) -> StatusReport:
-        """The report of a call that ended with ``outcome`` after ``attempts`` attempts."""
+        """The report of a call that ended with ``outcome`` after ``attempts`` attempts;
+        ``verify``: the status of a Verify's code and when it was verified."""
         return cls(
             report_id=report_id_for(voiceid, attempts),
             voiceid=voiceid,
@@ -55,9 +67,18 @@ class StatusReport:
             end_time=int(outcome.end_at or 0),
             duration=round(outcome.duration_s),
             attempts=attempts,
+            verify_status=verify[0],
+            verify_time=int(verify[1]),
         )
+
+    def to_doc(self) -> dict[str, object]:
+        """The report as pushed: the verify fields only for a call placed by Verify."""
+        doc = asdict(self)
+        if not self.verify_status:
+            del doc["verify_status"], doc["verify_time"]
+        return doc
 
 
 def encode_reports(reports: Sequence[StatusReport]) -> bytes:
     """The POST body: a compact JSON array, keys in field order, UTF-8."""
-    return json.dumps([asdict(r) for r in reports], separators=(",", ":")).encode()
+    return json.dumps([r.to_doc() for r in reports], separators=(",", ":")).encode()

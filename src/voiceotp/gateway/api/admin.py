@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from voiceotp.gateway.admin import Admin, AdminError, NotFound, describe
 from voiceotp.gateway.admincheck import INT_RANGES, SETTINGS
+from voiceotp.gateway.api import fraud
 from voiceotp.gateway.api.body import BodyTooLarge, read_body
 from voiceotp.gateway.submit.service import Gateway
 
@@ -106,6 +107,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/policy", _policy, "Server-wide deny IPs, blacklist, sensitive words"),
     Endpoint("PUT", "/policy/{kind}/{value:path}", _policy_entry, "Add a server-wide entry"),
     Endpoint("DELETE", "/policy/{kind}/{value:path}", _policy_entry, "Remove a server-wide entry"),
+    Endpoint("GET", "/fraud", fraud.throttled, "Number prefixes the fraud guard throttles"),
+    Endpoint("PUT", "/accounts/{name}/fraud", fraud.override, "Fraud-guard overrides",
+             fraud.OVERRIDE_BODY),
 )  # fmt: skip
 
 

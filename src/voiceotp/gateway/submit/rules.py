@@ -19,6 +19,8 @@ from voiceotp.gateway.submit.limits import CapRefusal, Reservation
 from voiceotp.protocol import Code, IncomingRequest, Method, Verdict, is_valid_mobile
 from voiceotp.protocol import verify_password as check_password
 from voiceotp.store import Acceptance, AcceptStatus, CallRecord
+from voiceotp.store.records import VerifySeal
+from voiceotp.store.verify import CodeStatus, code_status
 
 if TYPE_CHECKING:
     from voiceotp.gateway.submit.service import Gateway
@@ -26,6 +28,10 @@ if TYPE_CHECKING:
 _CONTENT = re.compile(r"[0-9]{4,6}")
 ALL = frozenset(Method)
 SUBMIT = frozenset({Method.SUBMIT})
+CALLS = frozenset({Method.SUBMIT, Method.VERIFY})  # the methods that place a call
+VERIFY = frozenset({Method.VERIFY})
+CHECK = frozenset({Method.CHECK})
+NUMBERED = CALLS | CHECK  # the methods that name a number
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,7 @@ class Answer:
     n: int | None = None  # the limit in 4081/4086/4082 messages
     call: CallRecord | None = None
     msg: str | None = None  # instead of the code's message (only where the code is shared)
+    code_status: CodeStatus | None = None  # Query of a Verify's call
 
 
 @dataclass(slots=True)
@@ -53,9 +60,16 @@ class Ctx:
     verdict: Verdict | None = None
     reservation: Reservation | None = None
     owned_key: str | None = None  # idempotency key this request owns until it answers
+    seal: VerifySeal | None = None  # Verify: the code made up for this call, sealed
 
     def param(self, name: str) -> str:
         return self.request.get(name)
+
+    @property
+    def content(self) -> str:
+        """What the call speaks, as the request gives it: Submit's ``content``; "" for a
+        Verify (its code is made up, never a parameter), whatever else was sent."""
+        return self.param("content") if self.method is Method.SUBMIT else ""
 
     @property
     def idem_key(self) -> str | None:
@@ -63,7 +77,7 @@ class Ctx:
         if self.idempotency_header:
             key = "h:" + self.idempotency_header
         elif self.verdict is Verdict.DYNAMIC:
-            key = f"d:{self.param('mobile')}:{self.param('content')}:{self.param('time')}"
+            key = f"d:{self.param('mobile')}:{self.content}:{self.param('time')}"
         else:
             return None
         # Bounded, so no client can make a batch's insert fail (``time`` may be zero-padded).
@@ -111,6 +125,7 @@ account_given = _required("account", Code.ACCOUNT_EMPTY)
 password_given = _required("password", Code.PASSWORD_EMPTY)
 mobile_given = _required("mobile", Code.MOBILE_EMPTY)
 content_given = _required("content", Code.CONTENT_EMPTY)
+code_given = _required("code", Code.CODE_EMPTY)
 
 
 # ---- 3. credentials ----------------------------------------------------------------------
@@ -123,21 +138,27 @@ def credentials(gw: Gateway, ctx: Ctx) -> RuleResult:
     account = ctx.account
     if account is None:
         return Answer(Code.AUTH_FAILED)
-    submit = ctx.method is Method.SUBMIT
+    numbered = ctx.method in NUMBERED
     ctx.verdict = check_password(
         ctx.param("password"),
         account=account.name,
         apikey=account.apikey,
         time=ctx.param("time") or None,
         now=ctx.now,
-        mobile=ctx.param("mobile") if submit else None,
-        content=ctx.param("content") if submit else None,
+        mobile=ctx.param("mobile") if numbered else None,
+        content=_signed_content(ctx) if numbered else None,
         window_s=gw.settings.password_window_s,
         allow_static=not account.require_dynamic,
     )
     if ctx.verdict is Verdict.EXPIRED:
         return Answer(Code.PASSWORD_EXPIRED)
     return Answer(Code.AUTH_FAILED) if ctx.verdict is Verdict.WRONG else None
+
+
+def _signed_content(ctx: Ctx) -> str:
+    """What a dynamic password signs after the mobile: Submit's content, Check's code,
+    nothing for Verify (docs/verify.md)."""
+    return ctx.param("code") if ctx.method is Method.CHECK else ctx.content
 
 
 # ---- 4. freezes --------------------------------------------------------------------------
@@ -179,6 +200,17 @@ def sensitive_words(gw: Gateway, ctx: Ctx) -> RuleResult:
     return Answer(Code.CONTENT_SENSITIVE) if hit else None
 
 
+# ---- Verify: the code; both: the fraud guard ----------------------------------------------
+def verify_options(gw: Gateway, ctx: Ctx) -> RuleResult:
+    return gw.verifier.prepare(ctx)  # 4507, 4508, or the sealed code in ctx.seal
+
+
+def fraud_guard(gw: Gateway, ctx: Ctx) -> RuleResult:
+    assert ctx.account is not None
+    blocked = gw.fraud.blocks(ctx.account.id, ctx.param("mobile"), ctx.now)
+    return Answer(Code.PREFIX_THROTTLED) if blocked else None
+
+
 # ---- idempotency: before the caps, or a retry would be refused as a second send ----------
 async def idempotent_replay(gw: Gateway, ctx: Ctx) -> RuleResult:
     key = ctx.idem_key
@@ -189,7 +221,7 @@ async def idempotent_replay(gw: Gateway, ctx: Ctx) -> RuleResult:
     if used is None:
         ctx.owned_key = key
         return None
-    if used.fits(ctx.param("mobile"), ctx.param("content")):
+    if used.fits(ctx.param("mobile"), ctx.content):
         return Answer(Code.OK, voiceid=used.voiceid)
     return KEY_REUSED
 
@@ -216,10 +248,11 @@ async def hold_and_queue(gw: Gateway, ctx: Ctx) -> RuleResult:
     item = Acceptance(
         account_id=ctx.account.id,
         mobile=ctx.param("mobile"),
-        content=ctx.param("content"),
+        content=ctx.content,
         now=ctx.now,
         deadline=ctx.now + gw.settings.call_validity_s,
         idem_key=ctx.idem_key,
+        verify=ctx.seal,
     )
     outcome = await gw.store.accept(item)
     if outcome.status is AcceptStatus.ACCEPTED:
@@ -244,30 +277,45 @@ async def report_call(gw: Gateway, ctx: Ctx) -> RuleResult:
     call = await gw.store.get_call(ctx.param("voiceid"))
     if call is None or call.account_id != ctx.account.id:
         return Answer(Code.VOICEID_UNKNOWN)
-    return Answer(Code.OK, voiceid=call.voiceid, call=call)
+    status = await code_status(gw.store, call.voiceid, ctx.now)
+    return Answer(Code.OK, voiceid=call.voiceid, call=call, code_status=status)
+
+
+# ---- Check ----------------------------------------------------------------------------------
+def check_throttle(gw: Gateway, ctx: Ctx) -> RuleResult:
+    return gw.verifier.throttled(ctx)  # 4505
+
+
+async def check_code(gw: Gateway, ctx: Ctx) -> RuleResult:
+    return await gw.verifier.check(ctx)  # 2, 4501, 4502, 4503, 4504
 
 
 PIPELINE: tuple[Step, ...] = (
     Step("deny_ip", deny_ip),  # 400
     Step("account_given", account_given),  # 401
     Step("password_given", password_given),  # 402
-    Step("mobile_given", mobile_given, SUBMIT),  # 403
+    Step("mobile_given", mobile_given, NUMBERED),  # 403
     Step("content_given", content_given, SUBMIT),  # 404
+    Step("code_given", code_given, CHECK),  # 4500
     Step("load_account", load_account),
     Step("credentials", credentials),  # 405, 40501
     Step("abuse_frozen", abuse_frozen),  # 408
     Step("operator_frozen", operator_frozen),  # 4050
     Step("allow_list", allow_list),  # 4052
-    Step("mobile_format", mobile_format, SUBMIT),  # 406
-    Step("blacklist", blacklist, SUBMIT),  # 4030
+    Step("mobile_format", mobile_format, NUMBERED),  # 406
+    Step("blacklist", blacklist, CALLS),  # 4030
     Step("content_format", content_format, SUBMIT),  # 4070
     Step("sensitive_words", sensitive_words, SUBMIT),  # 407
-    Step("idempotent_replay", idempotent_replay, SUBMIT),  # 2 with the original voiceid
-    Step("rate_cap", rate_cap, SUBMIT),  # 4090
-    Step("number_caps", number_caps, SUBMIT),  # 4081, 4086, 4082
-    Step("hold_and_queue", hold_and_queue, SUBMIT),  # 4051 or 2
+    Step("verify_options", verify_options, VERIFY),  # 4507, 4508
+    Step("fraud_guard", fraud_guard, CALLS),  # 4506
+    Step("idempotent_replay", idempotent_replay, CALLS),  # 2 with the original voiceid
+    Step("rate_cap", rate_cap, CALLS),  # 4090
+    Step("number_caps", number_caps, CALLS),  # 4081, 4086, 4082
+    Step("hold_and_queue", hold_and_queue, CALLS),  # 4051 or 2
     Step("report_balance", report_balance, frozenset({Method.GETNUM})),  # 2 + num
     Step("report_call", report_call, frozenset({Method.QUERY})),  # 2 + status, or 4100
+    Step("check_throttle", check_throttle, CHECK),  # 4505
+    Step("check_code", check_code, CHECK),  # 2, 4501-4504
 )
 
 

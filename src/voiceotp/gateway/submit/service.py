@@ -17,9 +17,13 @@ from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.submit.abuse import AbuseDetector
 from voiceotp.gateway.submit.directory import Directory, IPAddress, abuse_limits
+from voiceotp.gateway.submit.fraud import FraudGuard
 from voiceotp.gateway.submit.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
 from voiceotp.gateway.submit.rules import Answer, Ctx, run_pipeline
+from voiceotp.gateway.submit.verify import Verifier
+from voiceotp.gateway.submit.verifypush import push_verified
 from voiceotp.protocol import (
+    CheckResult,
     Code,
     GetNumResult,
     IncomingRequest,
@@ -27,6 +31,7 @@ from voiceotp.protocol import (
     QueryResult,
     Result,
     SubmitResult,
+    VerifyResult,
     message_for,
 )
 from voiceotp.store import KeyUse, Store
@@ -101,10 +106,24 @@ class Gateway:
         self.observer = observer or Observer()
         store.add_batch_listener(self.observer.batch.observe)
         self.on_accepted = on_accepted
+        self.verifier = Verifier(
+            store, self.keybox, settings.secret_key, settings.verify, on_verified=self._verified
+        )
+        self.fraud = FraudGuard(
+            store, settings.verify, self._record_audit, registry=self.observer.registry
+        )
+
+    async def _verified(self, account_id: int, voiceid: str, now: float) -> None:
+        await push_verified(self.store, voiceid, now)
+
+    async def _record_audit(self, account_id: int, kind: str, detail: str, now: float) -> None:
+        await self.store.record_audit(account_id=account_id, kind=kind, detail=detail, now=now)
 
     async def start(self) -> None:
         """Load policy, and warm in-process caps from the last 24 h of calls."""
         await self.directory.load()
+        if self.settings.verify.fraud_guard:
+            await self.fraud.refresh(self.clock())
         if isinstance(self.caps, MemoryNumberCaps):
             self.caps.warm(await self.store.recent_calls(self.clock() - 86_400))
 
@@ -138,7 +157,7 @@ class Gateway:
         if ctx.owned_key is not None and ctx.account is not None:
             used = None
             if answer.code == Code.OK:
-                used = KeyUse(answer.voiceid, ctx.param("mobile"), ctx.param("content"))
+                used = KeyUse(answer.voiceid, ctx.param("mobile"), ctx.content)
             self.replays.release(ctx.account.id, ctx.owned_key, used)
 
     async def after_accept(self, ctx: Ctx, voiceid: str) -> None:
@@ -190,8 +209,12 @@ def build_result(method: Method, answer: Answer) -> Result:
     msg = answer.msg or message_for(answer.code, method, n=answer.n)
     if method is Method.GETNUM:
         return GetNumResult(answer.code, msg, answer.num)
+    if method is Method.VERIFY:
+        return VerifyResult(answer.code, msg, answer.voiceid)
+    if method is Method.CHECK:
+        return CheckResult(answer.code, msg, answer.voiceid)
     if method is Method.QUERY:
-        call = answer.call
+        call, verify = answer.call, answer.code_status
         if call is None:
             return QueryResult(answer.code, msg)
         return QueryResult(
@@ -205,5 +228,7 @@ def build_result(method: Method, answer: Answer) -> Result:
             int(call.end_time),
             call.duration,
             call.attempts,
+            verify.status if verify else "",
+            int(verify.verified_at) if verify else 0,
         )
     return SubmitResult(answer.code, msg, answer.voiceid)
