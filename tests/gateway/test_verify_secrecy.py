@@ -14,8 +14,7 @@ from tests.gateway.verifykit import AUTH, spoken, wrong
 from tests.stores import TABLES
 from voiceotp.gateway.settings import Settings
 from voiceotp.protocol import Code, Method, parse_result
-from voiceotp.store import Store, is_postgres_url
-from voiceotp.store.sqlite import sqlite_path
+from voiceotp.store import Store, is_postgres_url, sqlite_path
 
 NOW = float(FIXTURE["now"])
 
