@@ -104,6 +104,12 @@ Settings also come from VOICEOTP_* variables and --config (docs/gateway.md).
     help="Run dialer worker and status push in this process (default: on). Without them"
     " accepted calls still go to the queue (Redis when configured) for `voiceotp dialer`.",
 )
+@click.option(
+    "--console/--no-console",
+    "with_console",
+    default=True,
+    help="Serve the operator console at /console/ (default: on; docs/console.md).",
+)
 def serve(
     config: Path | None,
     database_url: str | None,
@@ -114,8 +120,10 @@ def serve(
     access_log: bool,
     dialer_kind: str | None,
     delivery: bool | None,
+    with_console: bool,
 ) -> None:
-    """Run the ihuyi-compatible gateway (API, dialer worker and status push)."""
+    """Run the ihuyi-compatible gateway (API, dialer worker, status push and the operator
+    console)."""
     from voiceotp.cli.dialer import with_delivery
     from voiceotp.cli.listen import base_url, bind_listeners
 
@@ -128,14 +136,17 @@ def serve(
     bound_port = int(listeners[0].getsockname()[1])
     console = Console()
     with store_errors(settings):
-        asyncio.run(prepare(settings, console, base_url(settings.host, bound_port)))
+        url = base_url(settings.host, bound_port)
+        asyncio.run(prepare(settings, console, url, with_console=with_console))
     # The WAL fsync thread needs the GIL back to report a flush; the busy loop would hold
     # it for up to the default 5 ms switch interval, and every waiting Submit with it
     # (measured: median server CPU 140 -> 118 us/Submit on SQLite FULL at c50).
     sys.setswitchinterval(0.0005)
     from voiceotp.cli.serving import run_server  # uvicorn and the gateway: imported late
 
-    run_server(settings, listeners, bound_port, console, access_log=access_log)
+    run_server(
+        settings, listeners, bound_port, console, access_log=access_log, with_console=with_console
+    )
 
 
 @contextlib.contextmanager
@@ -154,22 +165,32 @@ def store_errors(settings: Any) -> Iterator[None]:
         ) from None
 
 
-async def prepare(settings: Any, console: Console, base_url: str) -> None:
-    """Migrate, and on an empty store create and print a ready demo account."""
+async def prepare(
+    settings: Any, console: Console, base_url: str, *, with_console: bool = False
+) -> None:
+    """Migrate, and on an empty store create and print a ready demo account; say how to
+    make the first console operator when there is none."""
     import time
 
     from voiceotp.gateway.admin import Admin
     from voiceotp.store import make_store
     from voiceotp.store.keys import KeyBox
     from voiceotp.store.migrate import upgrade_async
+    from voiceotp.store.web import list_web_users
 
     await upgrade_async(settings.effective_database_url)
     store = make_store(settings)
     await store.open()
     try:
         demo = await Admin(store, KeyBox(settings.secret_key), time.time).ensure_demo_account()
+        nobody = with_console and not await list_web_users(store, kind="operator")
     finally:
         await store.close()
+    if nobody:
+        console.print(
+            f"Console: {base_url}/console/ — no operator yet; create one with", markup=False
+        )
+        console.print("  voiceotp admin operator create NAME --role admin", markup=False)
     if demo is not None:
         console.print("[bold green]Empty store: created a demo account[/bold green]")
         console.print(f"  APIID  (account)  [bold]{demo.account}[/bold]")
