@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -164,9 +165,10 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture(scope="session")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def screenshots() -> Path:
     chosen = os.environ.get("VOICEOTP_SCREENSHOTS")
-    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    # Outside pytest's numbered folders, which later runs delete.
+    folder = Path(chosen) if chosen else Path(tempfile.gettempdir()) / "voiceotp-console-shots"
     folder.mkdir(parents=True, exist_ok=True)
     SHOTS.append(folder)
     return folder
