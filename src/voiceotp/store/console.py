@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voiceotp.store.base import Store
-from voiceotp.store.records import AccountRecord, AuditEvent
+from voiceotp.store.records import DIALING, FINAL_STATES, QUEUED, AccountRecord, AuditEvent
 from voiceotp.store.rows import ACCOUNT_COLUMNS, account_from_row
 
 __all__ = [
@@ -151,14 +151,32 @@ async def account_events(store: Store, *, account_id: int, limit: int = 20) -> l
 async def search_calls(
     store: Store, *, where: CallFilter, after: int | None = None, limit: int = 50
 ) -> list[CallRow]:
-    """Call records matching ``where``, newest first, the page after voiceid ``after``."""
+    """Call records matching ``where``, newest first, the page after voiceid ``after``.
+
+    By account or number, pages follow voiceids (their indexes end with it); by status or
+    time alone they follow ``created_at`` (the status and time indexes), so a rare status
+    or an old time range is a short index range, not a scan of every record.
+    """
     clauses, args = _call_clauses(where)
-    if after is not None:
+    by_time = where.account_id is None and where.mobile is None and where.voiceid is None
+    by_time = by_time and (
+        where.state is not None or where.since is not None or where.until is not None
+    )
+    if after is not None and by_time:
+        rows = await store.read("SELECT created_at FROM calls WHERE voiceid = $1", after)
+        if rows:
+            args += [float(rows[0][0]), after]
+            n = len(args)
+            clauses.append(
+                f"(c.created_at < ${n - 1} OR (c.created_at = ${n - 1} AND c.voiceid < ${n}))"
+            )
+    elif after is not None:
         args.append(after)
         clauses.append(f"c.voiceid < ${len(args)}")
     args.append(limit)
     where_sql = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = f"{CALL_LIST} {where_sql} ORDER BY c.voiceid DESC LIMIT ${len(args)}"
+    order = "c.created_at DESC, c.voiceid DESC" if by_time else "c.voiceid DESC"
+    sql = f"{CALL_LIST} {where_sql} ORDER BY {order} LIMIT ${len(args)}"
     rows = await store.read(sql, *args)
     return [
         CallRow(
@@ -237,10 +255,14 @@ async def call_pushes(store: Store, *, voiceid: int) -> list[PushRow]:
 
 async def count_by_state(store: Store, *, since: float) -> dict[str, int]:
     """Calls accepted since ``since`` by state (queued, dialing and every final one)."""
-    rows = await store.read(
-        "SELECT state, COUNT(*) FROM calls WHERE created_at >= $1 GROUP BY state", since
-    )
-    return {str(s): int(n) for s, n in rows}
+    counts = {}
+    for state in (QUEUED, DIALING, *FINAL_STATES):  # each an index range (calls_by_state)
+        rows = await store.read(
+            "SELECT COUNT(*) FROM calls WHERE state = $1 AND created_at >= $2", state, since
+        )
+        if int(rows[0][0]):
+            counts[state] = int(rows[0][0])
+    return counts
 
 
 async def submit_to_answer(store: Store, *, since: float, limit: int = 5000) -> list[float]:
