@@ -253,19 +253,22 @@ async def call_pushes(store: Store, *, voiceid: int) -> list[PushRow]:
     ]
 
 
-async def count_by_state(store: Store, *, since: float) -> dict[str, int]:
-    """Calls accepted since ``since`` by state (queued, dialing and every final one)."""
+async def count_by_state(store: Store, *, since: float, until: float) -> dict[str, int]:
+    """Calls accepted in [since, until) by state (queued, dialing and every final one)."""
     counts = {}
     for state in (QUEUED, DIALING, *FINAL_STATES):  # each an index range (calls_by_state)
         rows = await store.read(
-            "SELECT COUNT(*) FROM calls WHERE state = $1 AND created_at >= $2", state, since
+            "SELECT COUNT(*) FROM calls WHERE state = $1 AND created_at >= $2 AND created_at < $3",
+            state,
+            since,
+            until,
         )
         if int(rows[0][0]):
             counts[state] = int(rows[0][0])
     return counts
 
 
-async def submit_to_answer(store: Store, *, since: float, limit: int = 5000) -> list[float]:
+async def submit_to_answer(store: Store, *, since: float, limit: int = 2000) -> list[float]:
     """Seconds from Submit to answer of the latest answered calls since ``since``."""
     rows = await store.read(
         "SELECT answer_time - created_at FROM calls WHERE created_at >= $1 "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.responses import Response
@@ -151,7 +152,9 @@ async def apikey(page: Page) -> Response:
     """Reveal or rotate the APIKEY: the operator's password again, the key shown once."""
     assert page.user is not None
     name = page.request.path_params["name"]
-    if not verify_password(page.user.password_hash, page.field("password")):
+    if not await asyncio.to_thread(
+        verify_password, page.user.password_hash, page.field("password")
+    ):
         await page.audit("account.apikey_refused", name)
         return await _detail(page, status=403, error="Wrong password.")
     try:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.responses import Response
 
+from voiceotp.store import Store
 from voiceotp.store import console as q
 from voiceotp.web.console.core import SUPPORT, Page, view
 
@@ -56,11 +58,41 @@ class Figures:
     frozen: list[Any]
 
 
+BUCKET_S = 3600
+SETTLED_S = 3600  # an hour of calls that ended this long ago no longer changes
+
+
+@dataclass
+class OutcomeCounts:
+    """Calls by state over a window, from hourly buckets: a settled hour is counted once
+    per process, so a refresh counts only the window's edges and the last hours; the
+    event loop gets a turn between buckets (SQLite reads run on it)."""
+
+    settled: dict[int, Counter[str]] = field(default_factory=dict)
+
+    async def window(self, store: Store, since: float, now: float) -> Counter[str]:
+        first = math.ceil(since / BUCKET_S) * BUCKET_S
+        stable_end = max(first, math.floor((now - SETTLED_S) / BUCKET_S) * BUCKET_S)
+        total = Counter(await q.count_by_state(store, since=since, until=min(first, now)))
+        for start in range(int(first), int(stable_end), BUCKET_S):
+            if start not in self.settled:
+                self.settled[start] = Counter(
+                    await q.count_by_state(store, since=start, until=start + BUCKET_S)
+                )
+                await asyncio.sleep(0)
+            total += self.settled[start]
+        total += Counter(await q.count_by_state(store, since=stable_end, until=now + 1))
+        for start in [s for s in self.settled if s < now - 8 * 86400]:
+            del self.settled[start]
+        return total
+
+
 @dataclass
 class DashboardState:
     """Per process: cached figures by window, and samples of the Submit counters."""
 
     figures: dict[str, Figures] = field(default_factory=dict)
+    outcomes: OutcomeCounts = field(default_factory=OutcomeCounts)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     samples: deque[tuple[float, dict[str, float]]] = field(
         default_factory=lambda: deque(maxlen=720)
@@ -81,21 +113,22 @@ async def dashboard_figures(page: Page, window: str) -> Figures:
         cached = state.figures.get(window)
         now = time.time()
         if cached is None or now - cached.at > FRESH_S[window]:
-            cached = state.figures[window] = await _compute(page, now - WINDOWS[window], now)
+            since = now - WINDOWS[window]
+            cached = state.figures[window] = await _compute(page, state, since, now)
             _sample_submits(page, state, now)
     return cached
 
 
-async def _compute(page: Page, since: float, now: float) -> Figures:
+async def _compute(page: Page, state: DashboardState, since: float, now: float) -> Figures:
     store = page.store
-    by_state = await q.count_by_state(store, since=since)
+    by_state = await state.outcomes.window(store, since, now)
     finals = sum(n for s, n in by_state.items() if s in FINAL_OUTCOMES)
     latencies = await q.submit_to_answer(store, since=since)
     low, frozen = await q.accounts_needing_care(store, low_balance=LOW_BALANCE)
     return Figures(
         at=now,
         accepted=sum(by_state.values()),
-        outcomes=by_state,
+        outcomes=dict(by_state),
         answer_rate=by_state.get("ANSWERED", 0) / finals if finals else None,
         p50=_quantile(latencies, 0.5),
         p95=_quantile(latencies, 0.95),
