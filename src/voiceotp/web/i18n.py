@@ -118,6 +118,8 @@ ZH: dict[str, str] = {
     "Note": "备注",
     "What the callee heard": "被叫听到的内容",
     "No recording of this call.": "此呼叫没有录音。",
+    "Carrier recording": "运营商录音",
+    "Rendered prompt": "按设置合成的语音",
     "Code": "验证码",
     "No calls match.": "没有符合条件的呼叫。",
     "Full-number searches are written to the audit log.": "完整号码搜索会记录到审计日志。",

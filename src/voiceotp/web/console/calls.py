@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -11,7 +13,8 @@ from pathlib import Path
 
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from voiceotp.delivery.factory import record_dir
+from voiceotp.delivery.factory import make_prompts, record_dir
+from voiceotp.errors import VoiceOTPError
 from voiceotp.protocol import is_valid_mobile, mask_mobile
 from voiceotp.store import console as q
 from voiceotp.store.console import CallFilter
@@ -19,6 +22,8 @@ from voiceotp.store.records import FINAL_STATES
 from voiceotp.web.console.core import SUPPORT, Page, refusal, view
 
 __all__ = ["call_audio", "call_page", "calls_csv", "calls_page"]
+
+log = logging.getLogger(__name__)
 
 STATES = ("queued", "dialing", *FINAL_STATES)
 PAGE_SIZE = 50
@@ -139,16 +144,21 @@ async def call_page(page: Page) -> Response:
         ("Answered", (last.answer_at if last else None) or call.answer_time or None),
         ("Ended", (last.end_at if last else None) or call.end_time or None),
     ]
+    source = "Carrier recording" if _recording(page, call.voiceid) else "Rendered prompt"
     return page.render(
         "call.html", section="calls", call=call, account=account, attempts=attempts,
-        pushes=pushes, timeline=timeline, has_audio=_recording(page, call.voiceid) is not None,
+        pushes=pushes, timeline=timeline, audio_source=source,
     )  # fmt: skip
 
 
 @view(SUPPORT)
 async def call_audio(page: Page) -> Response:
-    """The WAV the callee heard, with Range support (seeking in the player)."""
-    path = _recording(page, page.request.path_params["voiceid"])
+    """The WAV the callee heard (the carrier's recording, else the prompt rendered as the
+    dialer renders it), with Range support (seeking in the player)."""
+    call = await page.store.get_call(page.request.path_params["voiceid"])
+    if call is None:
+        return refusal(page, 404, "Not found", "No recording of this call.")
+    path = _recording(page, call.voiceid) or await _rendered(page, call.voiceid, call.content)
     if path is None:
         return refusal(page, 404, "Not found", "No recording of this call.")
     if page.request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
@@ -164,3 +174,26 @@ def _recording(page: Page, voiceid: str) -> Path | None:
     settings = page.gateway.settings
     path = record_dir(settings.delivery, settings.data_dir) / f"{voiceid}.wav"
     return path if path.is_file() else None
+
+
+async def _rendered(page: Page, voiceid: str, code: str) -> Path | None:
+    """The call's prompt rendered with the delivery settings, cached in the data folder."""
+    settings = page.gateway.settings
+    path = settings.data_dir / "console-prompts" / f"{voiceid}.wav"
+    if path.is_file():
+        return path
+    library = getattr(page.request.app.state, "console_prompts", None)
+    if library is None:
+        library = page.request.app.state.console_prompts = make_prompts(settings.delivery)
+    try:
+        prompt = await asyncio.to_thread(
+            library.render, code, None, settings.delivery.prompt_repeat
+        )
+    except (VoiceOTPError, ValueError):
+        log.exception("cannot render the prompt of call %s", voiceid)
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    await asyncio.to_thread(prompt.to_wav, partial)
+    partial.replace(path)
+    return path
