@@ -50,12 +50,15 @@ async def test_call_records_filters_and_pages(console: Console) -> None:
         # not dialed yet: the prompt rendered as the dialer renders it
         assert "按设置合成的语音" in detail.text
         audio = await client.get(f"/console/calls/{voiceids[0]}/audio")
-        assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
-        assert audio.content[:4] == b"RIFF" and len(audio.content) > 8000
+        assert audio.status_code == 200
+        assert audio.headers["content-type"] == "audio/wav"
+        assert audio.content[:4] == b"RIFF"
+        assert len(audio.content) > 8000
         part = await client.get(
             f"/console/calls/{voiceids[0]}/audio", headers={"range": "bytes=100-199"}
         )
-        assert part.status_code == 206 and part.content == audio.content[100:200]
+        assert part.status_code == 206
+        assert part.content == audio.content[100:200]
         csv = await client.get("/console/calls.csv", params={"account": account})
         assert csv.text.count("\n") == 4
         assert "138****8003" in csv.text
