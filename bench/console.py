@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.gateway import free_port, pg_database, run_wrk, server_env, start
 
 ACCOUNTS = 100
-FIRST_ID = 2**40  # above any voiceid the running gateway hands out during the bench
+FIRST_ID = 2**61  # above every voiceid a gateway hands out (n << 24 with n < 2**37)
 SPAN_S = 7 * 86400  # the seeded calls spread over the last week
 PASSWORD = "bench password 1"
 STATES = ("ANSWERED", "ANSWERED", "ANSWERED", "ANSWERED", "BUSY", "NO_ANSWER", "FAILED",
