@@ -9,6 +9,7 @@ page in both languages go to a folder printed at the end of the run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -93,6 +94,7 @@ def chromium() -> Path:
     return CHROMIUM
 
 
+@contextlib.contextmanager
 def start_server(data_dir: Path) -> Iterator[Server]:
     """``voiceotp serve`` on a free port until the caller is done."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +144,8 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], data_dir: Path)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from start_server(tmp_path_factory.mktemp("console"))
+    with start_server(tmp_path_factory.mktemp("console")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

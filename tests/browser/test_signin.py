@@ -40,7 +40,7 @@ def test_a_wrong_password_is_refused(page: Page, server: Server) -> None:
 
 
 def test_lock_out_after_repeated_failures(page: Page, tmp_path: Path) -> None:
-    for fresh in start_server(tmp_path / "lockout"):  # its own server: the lock is per IP too
+    with start_server(tmp_path / "lockout") as fresh:  # its own server: the lock is per IP too
         for _ in range(4):
             sign_in(page, fresh, "alice", "wrong password")
             expect(page.get_by_role("alert")).to_have_text("用户名或密码错误。")

@@ -37,6 +37,11 @@ async def test_users_and_sessions(store: Store) -> None:
         assert (await db.get_session(store, token_hash="t1")).seen_at == 9.0  # type: ignore[union-attr]
         await db.revoke_session(store, user_id=user.id)
         assert await db.get_session(store, token_hash="t1") is None
+        await db.create_session(store, token_hash="t2", user_id=user.id, csrf="c", ip="", now=7.0)
+        await db.prune_sessions(store, created_before=6.0)
+        assert await db.get_session(store, token_hash="t2") is not None
+        await db.prune_sessions(store, created_before=8.0)
+        assert await db.get_session(store, token_hash="t2") is None
         await db.update_web_user(store, user_id=user.id, language="en")
         assert (await db.get_web_user(store, kind="operator", login="alice")).language == "en"  # type: ignore[union-attr]
     finally:

@@ -25,6 +25,7 @@ __all__ = [
     "get_web_user",
     "list_audit",
     "list_web_users",
+    "prune_sessions",
     "record_signin_failure",
     "revoke_session",
     "signin_locked_until",
@@ -167,6 +168,11 @@ async def get_session(store: Store, *, token_hash: str) -> WebSession | None:
         return None
     row = rows[0]
     return WebSession(token_hash, _user(row[3:]), str(row[0]), float(row[1]), float(row[2]))
+
+
+async def prune_sessions(store: Store, *, created_before: float) -> None:
+    """Forget sessions that can no longer be used (older than the absolute timeout)."""
+    await _write(store, "DELETE FROM web_sessions WHERE created_at < $1", created_before)
 
 
 async def touch_session(store: Store, *, token_hash: str, now: float) -> None:

@@ -133,14 +133,15 @@ class WebAuth:
 
     async def start(self, request: Request, response: Response, user: WebUser) -> None:
         """A new session for ``user``: stored, and its cookie set on ``response``."""
-        token = secrets.token_urlsafe(32)
+        token, store, now = secrets.token_urlsafe(32), _gateway(request).store, self.clock()
+        await db.prune_sessions(store, created_before=now - self.policy.absolute_s)
         await db.create_session(
-            _gateway(request).store,
+            store,
             token_hash=token_hash(token),
             user_id=user.id,
             csrf=secrets.token_urlsafe(32),
             ip=request_ip(request),
-            now=self.clock(),
+            now=now,
         )
         response.set_cookie(
             self.policy.cookie,
