@@ -85,3 +85,39 @@ def test_migration_0005_goes_down_and_up_again(settings: Settings) -> None:
     url = settings.effective_database_url
     command.downgrade(alembic_config(url), "0003")
     upgrade(url)
+
+
+async def test_call_pages_by_status_neither_skip_nor_repeat_ties(store: Store) -> None:
+    from voiceotp.store import console as q
+    from voiceotp.store.rows import Tx
+
+    await store.open()
+    try:
+        account = await store.create_account(name="V1", apikey_enc="x", now=0.0)
+
+        async def work(tx: Tx) -> None:
+            for voiceid, created in [(11, 5.0), (12, 5.0), (13, 5.0), (14, 6.0), (15, 4.0)]:
+                await tx.execute(
+                    "INSERT INTO calls (voiceid, account_id, mobile, content, state, "
+                    "created_at, deadline, attempts, sip_code, answer_time, end_time, duration, "
+                    "not_before) VALUES ($1, $2, '13800138000', '1234', 'BUSY', $3, 0, 0, 0, "
+                    "0, 0, 0, 0)",
+                    voiceid,
+                    account.id,
+                    created,
+                )
+
+        await store._transact(work)
+        seen: list[str] = []
+        after = None
+        for _ in range(5):
+            page = await q.search_calls(
+                store, where=q.CallFilter(state="BUSY"), after=after, limit=2
+            )
+            seen += [row.voiceid for row in page]
+            if len(page) < 2:
+                break
+            after = int(page[-1].voiceid)
+        assert seen == ["14", "13", "12", "11", "15"]
+    finally:
+        await store.close()
