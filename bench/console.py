@@ -170,6 +170,10 @@ def refreshing_dashboard(base: str, every_s: float, stop: threading.Event) -> in
     return count
 
 
+def watch(base: str, every_s: float, stop: threading.Event, result: list[int]) -> None:
+    result.append(refreshing_dashboard(base, every_s, stop))
+
+
 def bench_store(name: str, database_url: str, data_dir: Path, args: argparse.Namespace) -> None:
     print(f"\n{name}")
     env = server_env(data_dir, database_url)
@@ -191,9 +195,7 @@ def bench_store(name: str, database_url: str, data_dir: Path, args: argparse.Nam
             alone.append(run_wrk(port, apikey, args, server.pid))
             stop = threading.Event()
             result: list[int] = []
-            thread = threading.Thread(
-                target=lambda: result.append(refreshing_dashboard(base, args.refresh, stop))
-            )
+            thread = threading.Thread(target=watch, args=(base, args.refresh, stop, result))
             thread.start()
             try:
                 watched.append(run_wrk(port, apikey, args, server.pid))
