@@ -147,8 +147,18 @@ async def call_page(page: Page) -> Response:
     source = "Carrier recording" if _recording(page, call.voiceid) else "Rendered prompt"
     return page.render(
         "call.html", section="calls", call=call, account=account, attempts=attempts,
-        pushes=pushes, timeline=timeline, audio_source=source,
+        pushes=pushes, timeline=timeline, audio_source=source, dialer=_dialer(page),
     )  # fmt: skip
+
+
+def _dialer(page: Page) -> str:
+    """How this gateway's calls go out (the attempt rows name the worker that dialed)."""
+    conf = page.gateway.settings.delivery
+    if conf.dialer == "sip" and conf.trunk is not None:
+        return f"sip: {conf.trunk.host}"
+    if conf.dialer == "relay":
+        return f"relay: {len(conf.upstreams)} upstream(s)"
+    return conf.dialer
 
 
 @view(SUPPORT)
