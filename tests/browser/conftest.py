@@ -148,8 +148,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: Path) -> Iterator[Browser]:
+    """Per module: while Playwright's sync API runs, its event loop is this thread's, and
+    the other folders' tests call asyncio.run (tests/browser runs before most of them)."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(chromium), headless=True, args=["--no-sandbox"]
