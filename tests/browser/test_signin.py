@@ -50,6 +50,8 @@ def test_lock_out_after_repeated_failures(page: Page, tmp_path: Path) -> None:
         expect(page.get_by_role("alert")).to_have_text("失败次数过多，请稍后再试。")
         sign_in(page, fresh, "sam")  # nor another login from the same address
         expect(page.get_by_role("alert")).to_have_text("失败次数过多，请稍后再试。")
+        locked = fresh.sql("SELECT actor, ip FROM web_audit WHERE action = 'session.locked'")
+        assert ("alice", "127.0.0.1") in locked
 
 
 @pytest.mark.parametrize(

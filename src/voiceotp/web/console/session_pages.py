@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from voiceotp.store import web as db
-from voiceotp.web.auth import CSRF_FIELD, SignIn, same_origin
+from voiceotp.web.auth import CSRF_FIELD, SignIn, request_ip, same_origin
 from voiceotp.web.console.core import (
     BASE,
     KIND,
@@ -44,12 +45,22 @@ async def sign_in_page(request: Request) -> Response:
         request, page.field("login"), page.field("password"), page.field("otp")
     )
     if outcome is not SignIn.OK or user is None:
+        if outcome is SignIn.LOCKED:
+            await _audit(request, page.field("login")[:64], "session.locked")
         status = 429 if outcome is SignIn.LOCKED else 401 if outcome is SignIn.BAD else 200
         return await _form(page, message=MESSAGES[outcome], status=status)
     response = redirect(safe_next(page.field("next", BASE + "/"))[len(BASE) :])
     await auth.start(request, response, user)
+    await _audit(request, user.login, "session.sign_in")
     response.delete_cookie(PRE_COOKIE, path=BASE)
     return response
+
+
+async def _audit(request: Request, login: str, action: str) -> None:
+    await db.write_audit(
+        Page(request, None).store, actor=login, actor_kind=KIND, action=action, target="",
+        before="", after="", ip=request_ip(request), now=time.time(),
+    )  # fmt: skip
 
 
 async def _form(page: Page, *, message: str, status: int) -> Response:
