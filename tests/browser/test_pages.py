@@ -13,9 +13,10 @@ from tests.browser.test_calls import place_call
 
 HEADINGS = {
     "zh": {"dashboard": "概览", "accounts": "账户", "calls": "呼叫记录", "rules": "服务器规则",
-           "audit": "审计日志", "signin": "登录"},
+           "audit": "审计日志", "signin": "登录", "operators": "操作员", "me": "我的账号"},
     "en": {"dashboard": "Dashboard", "accounts": "Accounts", "calls": "Call records",
-           "rules": "Server rules", "audit": "Audit log", "signin": "Sign in"},
+           "rules": "Server rules", "audit": "Audit log", "signin": "Sign in",
+           "operators": "Operators", "me": "My account"},
 }  # fmt: skip
 ACCOUNT = {"zh": "账户", "en": "Account"}
 CALL = {"zh": "语音ID", "en": "Voice ID"}
@@ -46,6 +47,8 @@ def test_every_page_renders_in_both_languages(
         "call": f"/calls/{voiceid}",
         "rules": "/rules",
         "audit": "/audit",
+        "operators": "/operators",
+        "me": "/me",
     }
     for name, path in pages.items():
         page.goto(server.url + path)
@@ -61,7 +64,7 @@ def test_every_page_renders_in_both_languages(
     if lang == "en":  # back to the default for the other tests on this server
         page.get_by_label("Language").select_option("zh")
         page.get_by_role("button", name="OK").click()
-        expect(page.get_by_role("heading", level=1)).to_have_text("审计日志")
+        expect(page.get_by_role("heading", level=1)).to_have_text("我的账号")
 
 
 def test_the_dashboard_refreshes_itself(page: Page, server: Server, voiceid: str) -> None:

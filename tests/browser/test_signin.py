@@ -84,7 +84,7 @@ def test_support_cannot_change_anything(page: Page, server: Server) -> None:
     for route in page_routes():
         if "POST" not in (route.methods or ()) or getattr(route.endpoint, "role", "") != ADMIN:
             continue
-        path = route.path.format(name=server.key.account, voiceid="1")
+        path = route.path.format(name=server.key.account, voiceid="1", login="alice")
         form = {
             "csrf_token": csrf, "units": "5", "op": "rotate", "state": "frozen", "reason": "x",
             "mobile": "13800138000", "kind": "deny_ip", "value": "203.0.113.9",
@@ -93,7 +93,7 @@ def test_support_cannot_change_anything(page: Page, server: Server) -> None:
         answer = page.request.post(f"{server.url}{path}", form=form, max_redirects=0)
         assert answer.status == 403, (path, answer.status)
         tried += 1
-    assert tried >= 7  # create, balance, state, settings, blacklist, apikey, rules
+    assert tried >= 8  # create, balance, state, settings, blacklist, apikey, rules, operators
     assert server.sql("SELECT balance, state, callback_url FROM accounts") == before
     assert server.sql("SELECT COUNT(*) FROM policy_entries") == [(0,)]
 

@@ -27,7 +27,7 @@ def texts_in_code() -> set[str]:
     found |= set(dashboard.WINDOW_LABELS.values()) | set(rules.KIND_LABELS.values())
     found |= {"Submitted", "Queued", "Dialing", "Ringing", "Answered", "Ended", "Saved."}
     found |= {"No recording of this call.", "Wrong password.", "active", "frozen", "abuse_frozen"}
-    found |= {"Carrier recording", "Rendered prompt"}
+    found |= {"Carrier recording", "Rendered prompt", "Wrong one-time code."}
     return found
 
 

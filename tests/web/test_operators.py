@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from tests.web.conftest import CSRF_META, PASSWORD, Console
 from voiceotp.cli import cli
-from voiceotp.store.web import update_web_user
+from voiceotp.store.web import list_audit, update_web_user
 
 
 def test_operator_create_list_and_sign_out(tmp_path: Path) -> None:
@@ -58,3 +59,45 @@ async def test_totp_is_asked_for_and_checked(console: Console) -> None:
         right = await client.post("/console/signin", data={**form, "otp": pyotp.TOTP(secret).now()})
         assert right.status_code == 303
         assert (await client.get("/console/accounts")).status_code == 200
+
+
+async def test_own_password_and_second_factor(console: Console) -> None:
+    client, csrf = await console.signed_in("sam")
+    async with contextlib.aclosing(client):
+        me = await client.get("/console/me")
+        secret = re.search(r'name="secret" value="([A-Z2-7]{32})"', me.text)
+        assert secret is not None
+        code = pyotp.TOTP(secret.group(1)).now()
+        form = {"csrf_token": csrf, "current_password": PASSWORD, "op": "enable"}
+        wrong = await client.post(
+            "/console/me/totp", data={**form, "secret": secret.group(1), "otp": "x"}
+        )
+        assert wrong.status_code == 400
+        on = await client.post(
+            "/console/me/totp", data={**form, "secret": secret.group(1), "otp": code}
+        )
+        assert on.status_code == 303
+        changed = await client.post(
+            "/console/me/password",
+            data={
+                "csrf_token": csrf,
+                "current_password": PASSWORD,
+                "new_password": "another long one",
+            },
+        )
+        assert changed.status_code == 303
+        assert (await client.get("/console/me")).status_code == 303  # every session ended
+    actions = [e.action for e in await list_audit(console.gateway.store)]
+    assert actions[:2] == ["operator.password", "operator.totp"]
+
+
+async def test_an_admin_ends_every_session_of_an_operator(console: Console) -> None:
+    sam, _ = await console.signed_in("sam")
+    admin, csrf = await console.signed_in("alice")
+    async with contextlib.aclosing(sam), contextlib.aclosing(admin):
+        assert (await sam.get("/console/accounts")).status_code == 200
+        ended = await admin.post("/console/operators/sam/signout", data={"csrf_token": csrf})
+        assert ended.status_code == 303
+        assert (await sam.get("/console/accounts")).status_code == 303
+        assert "sam" in (await admin.get("/console/operators")).text
+        assert (await sam.get("/console/operators")).status_code == 303

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from voiceotp.web.console import accounts, calls, dashboard, rules, session_pages
+from voiceotp.web.console import accounts, calls, dashboard, people, rules, session_pages
 from voiceotp.web.console.core import BASE
 from voiceotp.web.templating import STATIC_DIR
 
@@ -40,6 +40,11 @@ def page_routes() -> list[Route]:
         Route("/rules", rules.rules_page, methods=get),
         Route("/rules", rules.change_rule, methods=post),
         Route("/audit", rules.audit_page, methods=get),
+        Route("/operators", people.operators_page, methods=get),
+        Route("/operators/{login}/signout", people.sign_out_operator, methods=post),
+        Route("/me", people.me_page, methods=get),
+        Route("/me/password", people.change_password, methods=post),
+        Route("/me/totp", people.set_totp, methods=post),
     ]
 
 

@@ -19,12 +19,12 @@ KIND_LABELS = {
 
 
 @view(SUPPORT)
-async def rules_page(page: Page, *, error: str = "", status: int = 200) -> Response:
+async def rules_page(page: Page) -> Response:
     policy = await page.admin.server_policy()
     changes = [e for e in await list_audit(page.store, limit=200) if e.action.startswith("rules.")]
     return page.render(
-        "rules.html", status_code=status, section="rules", policy=policy, kinds=KIND_LABELS,
-        changes=changes[:30], error=error, flash="done" in page.request.query_params,
+        "rules.html", section="rules", policy=policy, kinds=KIND_LABELS,
+        changes=changes[:30], error="", flash="done" in page.request.query_params,
     )  # fmt: skip
 
 
