@@ -89,3 +89,26 @@ async def test_dashboard_rules_and_audit(console: Console) -> None:
         audit = await client.get("/console/audit")
         assert "rules.add" in audit.text
         assert "203.0.113.0/24" in audit.text
+
+
+async def test_call_page_shows_its_status_pushes(console: Console) -> None:
+    from voiceotp.store.rows import Tx
+
+    _, voiceids = await submit_calls(console)
+
+    async def work(tx: Tx) -> None:
+        await tx.execute(
+            "INSERT INTO outbox (report_id, account, callback_url, report, state, attempts, "
+            "next_at, created_at, note) VALUES ($1, 'V10000002', 'https://hooks.example/v', "
+            "'{}', 'pending', 2, 9e9, 1.0, 'HTTP 503')",
+            f"{voiceids[0]}-1",
+        )
+
+    await console.gateway.store._transact(work)
+    client, _ = await console.signed_in("sam")
+    async with contextlib.aclosing(client):
+        page = await client.get(f"/console/calls/{voiceids[0]}")
+        assert "https://hooks.example/v" in page.text
+        assert "HTTP 503" in page.text
+        other = await client.get(f"/console/calls/{voiceids[1]}")
+        assert "hooks.example" not in other.text
