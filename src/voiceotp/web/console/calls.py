@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 from starlette.responses import FileResponse, Response, StreamingResponse
 
@@ -79,7 +80,7 @@ async def calls_page(page: Page) -> Response:
     rows = await q.search_calls(page.store, where=where, after=after, limit=PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    query = "&".join(f"{k}={v}" for k, v in form.items() if v)
+    query = urlencode({k: v for k, v in form.items() if v})
     return page.render(
         "calls.html", section="calls", rows=rows, form=form, states=STATES, error=error,
         next_after=rows[-1].voiceid if more and rows else None, query=query,
