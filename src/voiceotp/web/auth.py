@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import time
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from voiceotp.store import web as db
 from voiceotp.store.web import WebSession, WebUser
 from voiceotp.web.passwords import verify_password
 
-__all__ = ["AuthPolicy", "SignIn", "WebAuth", "request_ip"]
+__all__ = ["AuthPolicy", "SignIn", "WebAuth", "is_https", "request_ip"]
 
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "x-csrf-token"
 TOUCH_EVERY_S = 30.0  # seen_at is written at most this often (a write per page is waste)
@@ -62,6 +63,19 @@ def request_ip(request: Request) -> str:
         peer, request.headers.get("x-forwarded-for"), gateway.settings.trusted_proxies
     )
     return str(address) if address else ""
+
+
+def is_https(request: Request) -> bool:
+    """The browser's connection is https: ours, or a trusted proxy's (X-Forwarded-Proto)."""
+    if request.url.scheme == "https":
+        return True
+    gateway: Gateway = request.app.state.gateway
+    try:
+        peer = ipaddress.ip_address(request.client.host) if request.client else None
+    except ValueError:
+        return False
+    trusted = peer is not None and any(peer in net for net in gateway.settings.trusted_proxies)
+    return trusted and request.headers.get("x-forwarded-proto", "").lower() == "https"
 
 
 def token_hash(token: str) -> str:
@@ -150,7 +164,7 @@ class WebAuth:
             path=self.policy.path,
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=is_https(request),
         )
 
     async def end(self, request: Request, response: Response) -> None:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from voiceotp.store import web as db
-from voiceotp.web.auth import CSRF_FIELD, SignIn, request_ip, same_origin
+from voiceotp.web.auth import CSRF_FIELD, SignIn, is_https, request_ip, same_origin
 from voiceotp.web.console.core import (
     BASE,
     KIND,
@@ -83,7 +83,7 @@ async def _form(page: Page, *, message: str, status: int) -> Response:
         path=BASE,
         httponly=True,
         samesite="strict",
-        secure=page.request.url.scheme == "https",
+        secure=is_https(page.request),
     )
     return response
 
