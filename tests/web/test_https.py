@@ -19,8 +19,10 @@ def request(scheme: str, peer: str, proto: str | None) -> Request:
         )
     )
     headers = [(b"x-forwarded-proto", proto.encode())] if proto else []
-    scope = {"type": "http", "scheme": scheme, "client": (peer, 1234), "headers": headers,
-             "app": app, "path": "/", "query_string": b"", "server": ("gw", 80), "method": "GET"}  # fmt: skip
+    scope = {
+        "type": "http", "scheme": scheme, "client": (peer, 1234), "headers": headers,
+        "app": app, "path": "/", "query_string": b"", "server": ("gw", 80), "method": "GET",
+    }  # fmt: skip
     return Request(scope)
 
 
