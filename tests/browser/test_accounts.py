@@ -52,6 +52,11 @@ def test_stored_markup_renders_inert_everywhere(page: Page, server: Server) -> N
     page.get_by_label("回调地址").fill("https://example.com/x?<script>window.__xss=3</script>")
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("status")).to_have_text("已保存。")
+    listed = page.get_by_role("region", name="黑名单")
+    listed.get_by_role("textbox", name="手机号").fill("13900000001")
+    listed.get_by_role("textbox", name="备注").fill(XSS)  # a blacklist note
+    listed.get_by_role("button", name="添加").click()
+    expect(page.get_by_test_id("note")).to_have_text(XSS)
     page.get_by_role("link", name="服务器规则").click()
     words = page.get_by_role("region", name="敏感词")
     words.get_by_role("textbox", name="敏感词").fill(XSS)

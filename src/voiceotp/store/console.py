@@ -12,7 +12,7 @@ from typing import Any
 
 from voiceotp.store.base import Store
 from voiceotp.store.records import DIALING, FINAL_STATES, QUEUED, AccountRecord, AuditEvent
-from voiceotp.store.rows import ACCOUNT_COLUMNS, account_from_row
+from voiceotp.store.rows import ACCOUNT_COLUMNS, Tx, account_from_row
 
 __all__ = [
     "ACCOUNT_SORTS",
@@ -23,6 +23,7 @@ __all__ = [
     "PushRow",
     "account_events",
     "accounts_needing_care",
+    "blacklist_notes",
     "call_attempts",
     "call_pushes",
     "calls_in_state",
@@ -31,6 +32,7 @@ __all__ = [
     "ledger_rows",
     "outbox_pending",
     "search_calls",
+    "set_blacklist_note",
     "submit_to_answer",
 ]
 
@@ -122,6 +124,26 @@ async def find_accounts(
     pattern = "%" + search.replace("\\", "").replace("%", "").replace("_", "") + "%"
     rows = await store.read(sql, pattern, limit)
     return [account_from_row(r, frozenset()) for r in rows]
+
+
+async def blacklist_notes(store: Store, *, account_id: int) -> dict[str, str]:
+    """The account's blacklisted numbers with their notes."""
+    rows = await store.read(
+        "SELECT mobile, note FROM account_blacklist WHERE account_id = $1", account_id
+    )
+    return {str(m): str(n) for m, n in rows}
+
+
+async def set_blacklist_note(store: Store, *, account_id: int, mobile: str, note: str) -> None:
+    async def work(tx: Tx) -> None:
+        await tx.execute(
+            "UPDATE account_blacklist SET note = $3 WHERE account_id = $1 AND mobile = $2",
+            account_id,
+            mobile,
+            note,
+        )
+
+    await store._transact(work)
 
 
 async def ledger_rows(store: Store, *, account_id: int, limit: int = 50) -> list[LedgerRow]:

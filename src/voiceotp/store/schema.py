@@ -57,6 +57,8 @@ account_blacklist = Table(
     metadata,
     Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
     Column("mobile", String(32), primary_key=True),
+    # Migration 0005: why the number is listed (the console shows it).
+    Column("note", Text, nullable=False, server_default=text("''")),
 )
 
 # Server-wide lists: kind is deny_ip | blacklist | sensitive_word.

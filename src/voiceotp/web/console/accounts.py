@@ -59,6 +59,7 @@ async def _detail(page: Page, *, status: int = 200, **notes: Any) -> Response:
     except AdminError:
         return refusal(page, 404, "Not found", "Not found")
     ledger = await q.ledger_rows(page.store, account_id=account.id)
+    notes = await q.blacklist_notes(page.store, account_id=account.id)
     events = await q.account_events(page.store, account_id=account.id)
     from voiceotp.store.web import list_audit
 
@@ -66,6 +67,7 @@ async def _detail(page: Page, *, status: int = 200, **notes: Any) -> Response:
     done = "done" in page.request.query_params
     return page.render(
         "account.html", status_code=status, section="accounts", a=account, ledger=ledger,
+        notes=notes,
         events=events, changes=changes, error=notes.get("error", ""),
         flash=notes.get("flash", "Saved." if done else ""), apikey=notes.get("apikey", ""),
     )  # fmt: skip
@@ -141,10 +143,17 @@ async def configure(page: Page) -> Response:
 async def blacklist(page: Page) -> Response:
     """Put a number on, or take it off, the account's blacklist."""
     name, listed = page.request.path_params["name"], page.field("op") != "remove"
-    mobile = page.field("mobile")
-    return await _change(
-        page, "account.blacklist", lambda: page.admin.set_blacklisted(name, mobile, listed)
-    )
+    mobile, note = page.field("mobile"), page.field("note")
+
+    async def work() -> None:
+        if len(note) > 200:
+            raise AdminError("a note is at most 200 characters")
+        await page.admin.set_blacklisted(name, mobile, listed)
+        if listed and note:
+            account = await page.admin.account(name)
+            await q.set_blacklist_note(page.store, account_id=account.id, mobile=mobile, note=note)
+
+    return await _change(page, "account.blacklist", work)
 
 
 @view(ADMIN)

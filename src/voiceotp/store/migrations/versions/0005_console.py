@@ -1,6 +1,8 @@
-"""console: web users (operators), server-side sessions, sign-in throttling, web audit log
+"""console: web users (operators), server-side sessions, sign-in throttling, web audit log,
+call-record indexes, a note per account blacklist entry
 
-Self-contained (only new tables), so it can be re-chained after other revisions.
+Self-contained (new tables, indexes and one column), so it can be re-chained after
+other revisions.
 
 Revision ID: 0005
 Revises: 0003
@@ -67,12 +69,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("web_audit_by_time", "web_audit", ["at"])
+    with op.batch_alter_table("account_blacklist", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("note", sa.Text(), server_default=sa.text("''"), nullable=False)
+        )
     # Console lists of call records: by account and by mobile, newest first (keyset).
     op.create_index("calls_by_account", "calls", ["account_id", "voiceid"])
     op.create_index("calls_by_mobile", "calls", ["mobile", "voiceid"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("account_blacklist", schema=None) as batch_op:
+        batch_op.drop_column("note")
     op.drop_index("calls_by_mobile", table_name="calls")
     op.drop_index("calls_by_account", table_name="calls")
     op.drop_index("web_audit_by_time", table_name="web_audit")
