@@ -41,6 +41,8 @@
     │   └── NotFound              no such account
     ├── BodyTooLarge              a request body over the configured limit
     └── UnreadableXml             a SOAP body that is not XML we accept (ValueError)
+    Web faces (console, user center):
+    └── WebInputError             a form value refused (ValueError); the message says why
     Delivery:
     ├── AudioError                audio that cannot be read, converted or rendered
     ├── SipParseError             a datagram that is not SIP we can read (ValueError)
@@ -93,6 +95,7 @@ __all__ = [
     "UnknownOutcome",
     "UnreadableXml",
     "VoiceOTPError",
+    "WebInputError",
     "WrongCode",
     "error_for_code",
 ]
@@ -238,6 +241,11 @@ class BodyTooLarge(VoiceOTPError):
 
 class UnreadableXml(VoiceOTPError, ValueError):
     """The body is not XML we accept; the message says why (it goes into SOAP Faults)."""
+
+
+# ---- web faces --------------------------------------------------------------------------------
+class WebInputError(VoiceOTPError, ValueError):
+    """A value typed into a web form was refused; the message says why."""
 
 
 # ---- delivery -----------------------------------------------------------------------------

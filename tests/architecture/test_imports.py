@@ -23,7 +23,7 @@ FORBIDDEN = {
     "testing": {"gateway", "store", "delivery", "cli", "web"},
     "store": {"gateway", "delivery", "cli", "web", "client", "testing"},
     "delivery": {"gateway", "cli", "web"},
-    "gateway": {"cli"},
+    "gateway": {"cli", "web"},
     "web": {"cli"},
 }
 

@@ -37,7 +37,7 @@ def test_0006_matches_the_schema_and_reverts(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}"
     upgrade(url)
     assert _diffs(url) == []
-    command.downgrade(alembic_config(url), "0003")
+    command.downgrade(alembic_config(url), "0005")
     engine = sa.create_engine(url)
     assert not OWN & set(sa.inspect(engine).get_table_names())
     engine.dispose()

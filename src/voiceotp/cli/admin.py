@@ -261,3 +261,12 @@ def policy(opts: dict[str, Any], kind: str, value: str, remove: bool) -> None:
     """Server-wide lists: deny_ip IP/CIDR, blacklist MOBILE, sensitive_word WORD."""
     run(opts, lambda a: a.set_server_entry(kind, value, not remove))
     click.echo(json.dumps(run(opts, lambda a: a.server_policy()), ensure_ascii=False))
+
+
+def _register_operator() -> None:
+    from voiceotp.cli.operators import operator
+
+    admin.add_command(operator)
+
+
+_register_operator()

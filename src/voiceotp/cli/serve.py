@@ -57,6 +57,12 @@ Settings also come from VOICEOTP_* variables and --config (docs/gateway.md).
     help="Run dialer worker and status push in this process (default: on). Without them"
     " accepted calls still go to the queue (Redis when configured) for `voiceotp dialer`.",
 )
+@click.option(
+    "--console/--no-console",
+    "with_console",
+    default=True,
+    help="Serve the operator console at /console/ (default: on; docs/console.md).",
+)
 def serve(
     config: Path | None,
     database_url: str | None,
@@ -67,8 +73,10 @@ def serve(
     access_log: bool,
     dialer_kind: str | None,
     delivery: bool | None,
+    with_console: bool,
 ) -> None:
-    """Run the ihuyi-compatible gateway (API, dialer worker and status push)."""
+    """Run the ihuyi-compatible gateway (API, dialer worker, status push and the operator
+    console)."""
     from voiceotp.cli.apislot import check_api_slot
     from voiceotp.cli.dialer import with_delivery
     from voiceotp.cli.listen import base_url, bind_listeners
@@ -82,7 +90,8 @@ def serve(
     bound_port = int(listeners[0].getsockname()[1])
     console = Console()
     with store_errors(settings):
-        asyncio.run(prepare(settings, console, base_url(settings.host, bound_port), config))
+        url = base_url(settings.host, bound_port)
+        asyncio.run(prepare(settings, console, url, config, with_console=with_console))
         asyncio.run(check_api_slot(settings))
     # The WAL fsync thread needs the GIL back to report a flush; the busy loop would hold
     # it for up to the default 5 ms switch interval, and every waiting Submit with it
@@ -90,19 +99,28 @@ def serve(
     sys.setswitchinterval(0.0005)
     from voiceotp.cli.serving import run_server  # uvicorn and the gateway: imported late
 
-    run_server(settings, listeners, bound_port, console, access_log=access_log)
+    run_server(
+        settings, listeners, bound_port, console, access_log=access_log, with_console=with_console
+    )
 
 
 async def prepare(
-    settings: Any, console: Console, base_url: str, config: Path | None = None
+    settings: Any,
+    console: Console,
+    base_url: str,
+    config: Path | None = None,
+    *,
+    with_console: bool = False,
 ) -> None:
     """Migrate (a first start makes the store); on an empty store print, in dev mode, a
-    ready demo account, else the command that creates the first account."""
+    ready demo account, else the command that creates the first account; say how to make
+    the first console operator when there is none."""
     import time
 
     from voiceotp.gateway.admin import Admin
     from voiceotp.store import make_store
     from voiceotp.store.keys import KeyBox
+    from voiceotp.store.web import list_web_users
 
     await open_place(
         settings,
@@ -116,8 +134,14 @@ async def prepare(
         admin = Admin(store, KeyBox(settings.secret_key), time.time)
         empty = not await store.list_accounts()
         demo = await admin.ensure_demo_account() if empty and settings.dev_mode else None
+        nobody = with_console and not await list_web_users(store, kind="operator")
     finally:
         await store.close()
+    if nobody:
+        console.print(
+            f"Console: {base_url}/console/ — no operator yet; create one with", markup=False
+        )
+        console.print("  voiceotp admin operator create NAME --role admin", markup=False)
     if demo is not None:
         console.print("[bold green]Empty store: created a demo account[/bold green]")
         console.print(f"  APIID  (account)  [bold]{demo.account}[/bold]")

@@ -28,10 +28,19 @@ def run_server(
     console: Console,
     *,
     access_log: bool,
+    with_console: bool = True,
 ) -> None:
     """Serve on ``listeners`` until SIGINT/SIGTERM; print the banner once serving."""
+    extra = []
+    if with_console:
+        from voiceotp.web.console import console_routes
+
+        extra = console_routes()
+    app = create_app(
+        settings, migrate=False, tune_gc=True, delivery=DeliveryRuntime, extra_routes=extra
+    )
     config = uvicorn.Config(
-        create_app(settings, migrate=False, tune_gc=True, delivery=DeliveryRuntime),
+        app,
         host=settings.host,
         port=port,
         access_log=False,  # ours masks numbers and keys; uvicorn's would log raw queries

@@ -11,13 +11,13 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from voiceotp.delivery.metrics import DeliveryMetrics
@@ -73,6 +73,7 @@ def create_app(
     migrate: bool = True,
     tune_gc: bool = False,
     delivery: DeliveryFactory | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The gateway app. ``store`` and ``clock`` are injectable (tests, embedding).
 
@@ -83,6 +84,9 @@ def create_app(
 
     ``delivery`` (e.g. ``DeliveryRuntime``, as ``voiceotp serve`` passes it) runs the
     dialer worker, notifier and sweep in this process; without it the app only accepts.
+
+    ``extra_routes`` are served beside the API (``voiceotp serve`` passes the operator
+    console's); they reach the running gateway as ``request.app.state.gateway``.
     """
 
     # A malformed multipart body is the client's problem, answered like any bad request;
@@ -146,6 +150,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *admin_routes(),
+        *extra_routes,
     ]
     return GatewayApp(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
 

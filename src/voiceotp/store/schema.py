@@ -61,6 +61,8 @@ account_blacklist = Table(
     metadata,
     Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
     Column("mobile", String(32), primary_key=True),
+    # Migration 0007: why the number is listed (the console shows it).
+    Column("note", Text, nullable=False, server_default=text("''")),
 )
 
 # Server-wide lists: kind is deny_ip | blacklist | sensitive_word.
@@ -109,6 +111,9 @@ calls = Table(
     ),
     Index("calls_by_state", "state", "created_at"),  # the delivery queue's claims
     Index("calls_by_time", "created_at"),  # warming per-number caps at start
+    # Console call records (migration 0007): by account or number, newest first (keyset).
+    Index("calls_by_account", "account_id", "voiceid"),
+    Index("calls_by_mobile", "mobile", "voiceid"),
 )
 
 # Every balance change with its reason: sum(delta) per account == accounts.balance.
@@ -213,4 +218,62 @@ fraud_overrides = Table(
     Column("min_conversion", Float, nullable=True),
     Column("min_codes", Integer, nullable=True),
     Column("allow_prefixes", Text, nullable=False, server_default=text("''")),
+)
+
+# ---- web faces (migration 0007) ---------------------------------------------------------------
+# People who sign in to a browser face; ``kind`` is operator (console) or customer (user
+# center), so one set of tables serves both. Roles: admin | support (operators).
+web_users = Table(
+    "web_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("login", String(64), nullable=False),
+    Column("password_hash", Text, nullable=False),  # argon2id, encoded with its parameters
+    Column("role", String(16), nullable=False),
+    Column("totp_secret", Text, nullable=True),  # base32, sealed with the server key
+    Column("language", String(8), nullable=False, server_default=text("'zh'")),
+    Column("disabled", Boolean, nullable=False, server_default=text("FALSE")),
+    Column("created_at", Float, nullable=False),
+    Index("web_users_login", "kind", "login", unique=True),
+)
+
+# Server-side sessions: the cookie holds a random token, the row its SHA-256.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("web_users.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("ip", String(64), nullable=False, server_default=text("''")),
+    Column("created_at", Float, nullable=False),
+    Column("seen_at", Float, nullable=False),
+    Column("revoked", Boolean, nullable=False, server_default=text("FALSE")),
+    Index("web_sessions_by_user", "user_id"),
+)
+
+# Sign-in throttling: failures per key (kind:login, or ip:ADDRESS) in a window, a lock.
+web_signin_failures = Table(
+    "web_signin_failures",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", Float, nullable=False),
+    Column("locked_until", Float, nullable=False, server_default=text("0")),
+)
+
+# Who changed what through a web face: actor, action, target, before/after (JSON), client IP.
+web_audit = Table(
+    "web_audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("target", String(128), nullable=False, server_default=text("''")),
+    Column("before", Text, nullable=False, server_default=text("''")),
+    Column("after", Text, nullable=False, server_default=text("''")),
+    Column("ip", String(64), nullable=False, server_default=text("''")),
+    Index("web_audit_by_time", "at"),
 )

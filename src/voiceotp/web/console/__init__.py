@@ -1,0 +1,54 @@
+"""The operator console at ``/console/`` (served by ``voiceotp serve``; ``--no-console``
+turns it off). ``console_routes()`` is what the CLI hands to ``create_app``.
+
+Roles: ``admin`` may do everything, ``support`` reads (and listens to calls). Every route
+but sign-in and the static files is behind a session; every POST needs the CSRF token.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from voiceotp.web.console import accounts, calls, dashboard, people, rules, session_pages
+from voiceotp.web.console.core import BASE
+from voiceotp.web.templating import STATIC_DIR
+
+__all__ = ["BASE", "console_routes", "page_routes"]
+
+
+def page_routes() -> list[Route]:
+    """Every console page (paths relative to ``BASE``)."""
+    get, post = ["GET"], ["POST"]
+    return [
+        Route("/", dashboard.dashboard_page, methods=get),
+        Route("/signin", session_pages.sign_in_page, methods=["GET", "POST"]),
+        Route("/signout", session_pages.sign_out, methods=post),
+        Route("/language", session_pages.set_language, methods=post),
+        Route("/accounts", accounts.accounts_page, methods=get),
+        Route("/accounts", accounts.create_account, methods=post),
+        Route("/accounts/{name}", accounts.account_page, methods=get),
+        Route("/accounts/{name}/balance", accounts.adjust_balance, methods=post),
+        Route("/accounts/{name}/state", accounts.set_state, methods=post),
+        Route("/accounts/{name}/settings", accounts.configure, methods=post),
+        Route("/accounts/{name}/blacklist", accounts.blacklist, methods=post),
+        Route("/accounts/{name}/apikey", accounts.apikey, methods=post),
+        Route("/calls", calls.calls_page, methods=get),
+        Route("/calls.csv", calls.calls_csv, methods=get),
+        Route("/calls/{voiceid}", calls.call_page, methods=get),
+        Route("/calls/{voiceid}/audio", calls.call_audio, methods=get),
+        Route("/rules", rules.rules_page, methods=get),
+        Route("/rules", rules.change_rule, methods=post),
+        Route("/audit", rules.audit_page, methods=get),
+        Route("/operators", people.operators_page, methods=get),
+        Route("/operators/{login}/signout", people.sign_out_operator, methods=post),
+        Route("/me", people.me_page, methods=get),
+        Route("/me/password", people.change_password, methods=post),
+        Route("/me/totp", people.set_totp, methods=post),
+    ]
+
+
+def console_routes() -> list[BaseRoute]:
+    """The console, mounted at ``/console`` (``/console`` itself redirects to ``/console/``)."""
+    static = Mount("/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+    return [Mount(BASE, routes=[static, *page_routes()], name="console")]
