@@ -16,6 +16,8 @@ from voiceotp.store.web import list_audit, update_web_user
 
 def test_operator_create_list_and_sign_out(tmp_path: Path) -> None:
     runner = CliRunner(env={"VOICEOTP_DEV_MODE": "1", "VOICEOTP_DATA_DIR": str(tmp_path)})
+    assert runner.invoke(cli, ["admin", "operator", "list"]).exit_code == 1  # no store yet
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0  # as serve would make it
     made = runner.invoke(
         cli, ["admin", "operator", "create", "alice", "--role", "admin", "--password-stdin",
               "--totp"], input=PASSWORD + "\n",
