@@ -40,6 +40,8 @@ def test_a_call_appears_with_timeline_and_audio(page: Page, server: Server) -> N
     expect(row).to_contain_text("ANSWERED")
     row.get_by_role("link", name=voiceid).click()
     expect(page.get_by_test_id("call-state")).to_have_text("ANSWERED")
+    attempt = page.get_by_role("table", name="尝试").get_by_role("row").filter(has_text="ANSWERED")
+    expect(attempt).to_contain_text("simulated")  # the dialer that placed it
     timeline = page.get_by_role("list", name="时间线")
     for step in ("提交", "排队", "拨号", "振铃", "接听", "结束"):
         expect(timeline.get_by_role("listitem").filter(has_text=step)).to_contain_text("20")

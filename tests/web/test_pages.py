@@ -4,8 +4,15 @@ pages, a call's detail, CSV, the dashboard and its fragment, rules, the audit lo
 from __future__ import annotations
 
 import contextlib
+import re
+import time
 
 from tests.web.conftest import Console
+from voiceotp.delivery.dialer import CallOutcome, CallStatus
+from voiceotp.delivery.fence import SqlFence
+from voiceotp.delivery.notify import PushAttempt
+from voiceotp.delivery.notify.sqloutbox import SqlOutbox
+from voiceotp.delivery.queue import ClaimVerdict
 
 MOBILES = ("13800138001", "13800138002", "13800138003")
 
@@ -112,3 +119,59 @@ async def test_call_page_shows_its_status_pushes(console: Console) -> None:
         assert "HTTP 503" in page.text
         other = await client.get(f"/console/calls/{voiceids[1]}")
         assert "hooks.example" not in other.text
+
+
+def _table_rows(html: str, label: str, columns: int) -> list[list[str]]:
+    """The cells of the table labelled ``label``, row by row."""
+    table = html.split(f'<table aria-label="{label}">', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", table.split("<tbody>", 1)[1], re.S)
+    return [cells[i : i + columns] for i in range(0, len(cells), columns)]
+
+
+async def test_call_page_lists_every_push_with_its_http_status_and_the_dialer_per_attempt(
+    console: Console,
+) -> None:
+    _, voiceids = await submit_calls(console)
+    voiceid, store, now = voiceids[0], console.gateway.store, time.time()
+    fence = SqlFence(store)
+    for attempt, outcome in (
+        (1, CallOutcome(CallStatus.NO_ANSWER, 487, 19, dialer="sip:trunk.example.net")),
+        (2, CallOutcome(CallStatus.ANSWERED, 200, 16, dialer="relay:backup")),
+    ):
+        claim = await fence.claim_for_dialing(
+            voiceid, attempt=attempt, worker="w1", now=now, lease_s=60
+        )
+        assert claim.verdict is ClaimVerdict.GRANTED
+        if attempt == 1:
+            assert await fence.requeue(voiceid, outcome, attempt=1, not_before=now)
+        else:
+            assert await fence.finish(voiceid, outcome, attempt=2)
+    report = f"{voiceid}-2"
+    await SqlOutbox(store).record_push_attempts(
+        [
+            PushAttempt(report, voiceid, 1, now, 503, "", 0.2),
+            PushAttempt(report, voiceid, 2, now + 30, 0, "TimeoutError", 10.0),
+            PushAttempt(report, voiceid, 3, now + 90, 204, "", 0.1),
+            PushAttempt(f"{voiceids[1]}-1", voiceids[1], 1, now, 500, "", 0.1),  # another call
+        ]
+    )
+    client, csrf = await console.signed_in("sam")
+    async with contextlib.aclosing(client):
+        page = await client.get(f"/console/calls/{voiceid}")
+        await client.post("/console/language", data={"csrf_token": csrf, "language": "en"})
+        english = await client.get(f"/console/calls/{voiceid}")
+    assert page.status_code == english.status_code == 200
+    assert _table_rows(english.text, "Push attempts", 6) == _table_rows(page.text, "推送尝试", 6)
+    assert "<th>HTTP status</th>" in english.text
+    attempts = _table_rows(page.text, "尝试", 12)
+    assert [(row[0], row[1], row[4], row[5]) for row in attempts] == [
+        ("1", "NO_ANSWER", "sip:trunk.example.net", "w1"),
+        ("2", "ANSWERED", "relay:backup", "w1"),
+    ]
+    pushes = _table_rows(page.text, "推送尝试", 6)
+    assert [(row[1], row[2], row[3], row[4]) for row in pushes] == [
+        (report, "1", "503", ""),
+        (report, "2", "—", "TimeoutError"),
+        (report, "3", "204", ""),
+    ]
+    assert "HTTP 状态码" in page.text

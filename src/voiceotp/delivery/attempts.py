@@ -1,6 +1,6 @@
-"""Call records: one row of ``call_attempts`` per dial attempt (migration 0002), written
-by :class:`~voiceotp.delivery.fence.SqlFence` in the transaction that ends or requeues
-the attempt."""
+"""Call records: one row of ``call_attempts`` per dial attempt (migration 0002; the dialer
+that placed it since 0008), written by :class:`~voiceotp.delivery.fence.SqlFence` in the
+transaction that ends or requeues the attempt."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ __all__ = ["ATTEMPT_COLUMNS", "AttemptRecord", "attempt_from_row", "record_attem
 
 ATTEMPT_COLUMNS = (
     "voiceid, attempt, status, sip_code, q850, submit_at, invite_at, ring_at, answer_at, "
-    "end_at, duration, worker, detail"
+    "end_at, duration, worker, detail, dialer"
 )
 
 
@@ -34,6 +34,7 @@ class AttemptRecord:
     duration_s: float
     worker: str | None
     detail: str
+    dialer: str | None = None  # what placed the call (migration 0008); None: not dialed
 
 
 async def record_attempt_in(
@@ -49,7 +50,7 @@ async def record_attempt_in(
     already there is left alone)."""
     await tx.execute(
         f"INSERT INTO call_attempts ({ATTEMPT_COLUMNS}) VALUES "  # noqa: S608 - constant
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
         number,
         attempt,
         outcome.status.value,
@@ -63,13 +64,14 @@ async def record_attempt_in(
         float(outcome.duration_s),
         worker,
         outcome.detail[:500],
+        outcome.dialer[:200] or None,
     )
 
 
 def attempt_from_row(row: Row) -> AttemptRecord:
     """A row of ``ATTEMPT_COLUMNS``: the record's fields, in its order."""
-    voiceid, attempt, status, sip_code, q850, submit_at, *times, duration, worker, detail = row
-    invite_at, ring_at, answer_at, end_at = times
+    voiceid, attempt, status, sip_code, q850, submit_at = row[:6]
+    invite_at, ring_at, answer_at, end_at, duration, worker, detail, dialer = row[6:]
     return AttemptRecord(
         voiceid=str(voiceid),
         attempt=int(attempt),
@@ -84,4 +86,5 @@ def attempt_from_row(row: Row) -> AttemptRecord:
         duration_s=float(duration),
         worker=worker,
         detail=str(detail),
+        dialer=None if dialer is None else str(dialer),
     )

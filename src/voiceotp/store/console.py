@@ -1,5 +1,6 @@
 """Read queries of the operator console: accounts, ledger, call records (keyset pages),
-one call's attempts and pushes, and dashboard figures. Keyword-only, both backends.
+one call's attempts, its reports and every push of them, and dashboard figures.
+Keyword-only, both backends.
 
 Every query is bounded (LIMIT, or an indexed range) so a page stays fast with millions
 of call records.
@@ -11,7 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from voiceotp.store.base import Store
-from voiceotp.store.records import DIALING, FINAL_STATES, QUEUED, AccountRecord, AuditEvent
+from voiceotp.store.records import (
+    DIALING,
+    FINAL_STATES,
+    QUEUED,
+    AccountRecord,
+    AuditEvent,
+    PushAttempt,
+)
 from voiceotp.store.rows import ACCOUNT_COLUMNS, Tx, account_from_row
 
 __all__ = [
@@ -31,6 +39,7 @@ __all__ = [
     "find_accounts",
     "ledger_rows",
     "outbox_pending",
+    "push_attempts",
     "search_calls",
     "set_blacklist_note",
     "submit_to_answer",
@@ -89,6 +98,7 @@ class AttemptRow:
     duration: float
     worker: str
     detail: str
+    dialer: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +257,7 @@ def _call_clauses(where: CallFilter) -> tuple[list[str], list[Any]]:
 async def call_attempts(store: Store, *, voiceid: int) -> list[AttemptRow]:
     rows = await store.read(
         "SELECT attempt, status, sip_code, q850, submit_at, invite_at, ring_at, answer_at, "
-        "end_at, duration, worker, detail FROM call_attempts WHERE voiceid = $1 "
+        "end_at, duration, worker, detail, dialer FROM call_attempts WHERE voiceid = $1 "
         "ORDER BY attempt",
         voiceid,
     )
@@ -265,6 +275,7 @@ async def call_attempts(store: Store, *, voiceid: int) -> list[AttemptRow]:
             float(r[9]),
             str(r[10] or ""),
             str(r[11] or ""),
+            str(r[12] or ""),
         )
         for r in rows
     ]
@@ -280,6 +291,20 @@ async def call_pushes(store: Store, *, voiceid: int) -> list[PushRow]:
     )
     return [
         PushRow(str(r[0]), str(r[1]), str(r[2]), int(r[3]), float(r[4]), float(r[5]), str(r[6]))
+        for r in rows
+    ]
+
+
+async def push_attempts(store: Store, *, voiceid: int, limit: int = 200) -> list[PushAttempt]:
+    """Every push of the call's reports, oldest first (at most ``limit``: ~30 a report)."""
+    rows = await store.read(
+        "SELECT report_id, voiceid, attempt, at, http_status, error, duration "
+        "FROM push_attempts WHERE voiceid = $1 ORDER BY id LIMIT $2",
+        voiceid,
+        limit,
+    )
+    return [
+        PushAttempt(str(r[0]), str(r[1]), int(r[2]), float(r[3]), int(r[4]), str(r[5]), float(r[6]))
         for r in rows
     ]
 

@@ -168,3 +168,19 @@ class AuditEvent:
     kind: str
     detail: str
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PushAttempt:
+    """One status-push POST as it concerned one report (a POST carrying three reports is
+    three of these). ``http_status`` 0: no HTTP answer came, ``error`` says why (short, the
+    callback's host at most: never its path, query or credentials); ``duration_s`` is how
+    long the POST took."""
+
+    report_id: str
+    voiceid: str
+    attempt: int  # 1 = the report's first push
+    at: float
+    http_status: int
+    error: str
+    duration_s: float

@@ -166,6 +166,9 @@ call_attempts = Table(
     Column("duration", Float, nullable=False, default=0),
     Column("worker", String(64), nullable=True),
     Column("detail", Text, nullable=False, default=""),
+    # Migration 0008: what placed the call (simulated, sip:<trunk host>, relay:<upstream>);
+    # NULL when it was never dialed (expired in the queue, ended by the sweep).
+    Column("dialer", String(200), nullable=True),
 )
 
 # Status reports waiting to be pushed (written in the transaction that finishes the call).
@@ -182,6 +185,24 @@ outbox = Table(
     Column("created_at", Float, nullable=False),
     Column("note", Text, nullable=False, default=""),
     Index("outbox_due", "state", "next_at"),
+)
+
+# Migration 0008: every status-push POST, one row per report it carried (the console's call
+# page lists them). ``http_status`` 0: no HTTP answer (``error`` says why: a timeout, a
+# refused connection; never the URL's path, query or credentials). Rows are small and a
+# report is tried at most ~30 times (24 h of backoff); retention comes with issue 17.
+push_attempts = Table(
+    "push_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("report_id", String(64), nullable=False),
+    Column("voiceid", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("http_status", Integer, nullable=False),
+    Column("error", String(200), nullable=False, server_default=text("''")),
+    Column("duration", Float, nullable=False),
+    Index("push_attempts_by_voiceid", "voiceid", "id"),
 )
 
 # ---- Verify/Check (migration 0006) --------------------------------------------------------

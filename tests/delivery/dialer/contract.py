@@ -13,7 +13,9 @@ CALL = CallRequest("v1", "13800138000", {}, code="1125")
 
 def check_dialer(dialer: object) -> None:
     """AssertionError unless ``dialer`` can serve the worker (see the module docstring)."""
-    assert isinstance(dialer, Dialer), f"{dialer!r} lacks dial() or aclose()"
+    assert isinstance(dialer, Dialer), f"{dialer!r} lacks name, dial() or aclose()"
+    assert isinstance(dialer.name, str)
+    assert dialer.name, "call records name the dialer that placed each call"
     for method in (dialer.dial, dialer.aclose):
         assert inspect.iscoroutinefunction(method), f"{method.__qualname__} is not async"
     inspect.signature(dialer.dial).bind(CALL)  # TypeError: the worker's call would fail

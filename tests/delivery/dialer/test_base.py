@@ -136,3 +136,40 @@ async def test_every_dialer_the_factory_makes_keeps_the_contract(
 def test_the_dialer_contract_can_fail(broken: object) -> None:
     with pytest.raises((AssertionError, TypeError)):
         check_dialer(broken)
+
+
+@pytest.mark.parametrize(
+    ("conf", "name"),
+    [
+        (DeliverySettings(), "simulated"),
+        (
+            DeliverySettings(
+                dialer="sip",
+                trunk=SipTrunk(host="trunk.example.net", username="u1", password="s3cret"),
+            ),
+            "sip:trunk.example.net",
+        ),
+        (
+            DeliverySettings(dialer="sip", trunk=SipTrunk(host="trunk.example.net", port=5070)),
+            "sip:trunk.example.net:5070",
+        ),
+        (
+            DeliverySettings(
+                dialer="relay",
+                upstreams=(
+                    Upstream("main", "http://u:pw@127.0.0.1:9/", "C1", "k3y"),
+                    Upstream("backup", "http://127.0.0.1:8/", "C2", "k3y"),
+                ),
+            ),
+            "relay:main,backup",
+        ),
+    ],
+)
+async def test_each_dialer_names_itself_for_the_call_records(
+    conf: DeliverySettings, name: str, tmp_path: Path
+) -> None:
+    dialer = make_dialer(conf, tmp_path)
+    try:
+        assert dialer.name == name  # no user, password, APIKEY or URL
+    finally:
+        await dialer.aclose()

@@ -119,6 +119,8 @@ async def test_fails_over_when_the_first_upstream_refuses_connections(servers: S
     await relay.aclose()
     assert outcome.status is CallStatus.RELAYED
     assert "relayed to b" in outcome.detail
+    assert outcome.dialer == "relay:b"  # the upstream that took the call, not the first
+    assert relay.name == "relay:down,b"
     assert second.submits[MOBILE] == 1
 
 

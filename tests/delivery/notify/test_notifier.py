@@ -19,10 +19,12 @@ from voiceotp.delivery.notify import (
     CallbackGuard,
     MemoryOutbox,
     Notifier,
+    Outbox,
     OutboxItem,
     StatusReport,
     verify_signature,
 )
+from voiceotp.delivery.notify.notifier import scrub_urls
 
 KEYS = {"V1": "0123456789abcdef0123456789abcdef", "V2": "fedcba9876543210fedcba9876543210"}
 
@@ -88,7 +90,7 @@ async def _keys(account: str) -> str | None:
 LOCAL = CallbackGuard(["127.0.0.0/8"])  # the receiver is on this machine
 
 
-def _notifier(outbox: MemoryOutbox, clock: FakeClock, **options: object) -> Notifier:
+def _notifier(outbox: Outbox, clock: FakeClock, **options: object) -> Notifier:
     options.setdefault("guard", LOCAL)
     return Notifier(outbox, _keys, clock=clock, sleep=clock.sleep, rand=lambda: 0.0, **options)  # type: ignore[arg-type]
 
@@ -111,6 +113,55 @@ async def test_retries_until_the_receiver_accepts(receiver: Receiver, clock: Fak
     assert receiver.pushes == [("V1", ["1-1", "2-1"], True)] * 3  # same reports, signed each time
     assert outbox.state("1-1") == outbox.state("2-1") == "delivered"
     assert outbox.entries["1-1"].item.attempts == 3
+
+
+async def test_every_push_is_recorded_per_report_with_its_http_status(
+    outbox: Outbox, receiver: Receiver, clock: FakeClock
+) -> None:
+    receiver.failures, receiver.status_when_failing = 2, 503
+    await outbox.add(_item("11", receiver.url, clock))
+    await outbox.add(_item("12", receiver.url, clock))
+    notifier = _notifier(outbox, clock)
+    starts = []
+    for _ in range(3):
+        starts.append(clock())
+        await notifier.deliver_due()
+        clock.advance(3600)  # past the next retry
+    await notifier.aclose()
+    assert [ids for _, ids, _ in receiver.pushes] == [["11-1", "12-1"]] * 3  # 3 POSTs of 2
+    for voiceid in ("11", "12"):  # one row per report per POST
+        attempts = await outbox.push_attempts(voiceid)
+        assert [(a.report_id, a.attempt, a.at, a.http_status, a.error) for a in attempts] == [
+            (f"{voiceid}-1", 1, starts[0], 503, ""),
+            (f"{voiceid}-1", 2, starts[1], 503, ""),
+            (f"{voiceid}-1", 3, starts[2], 204, ""),
+        ]
+        assert all(0 <= a.duration_s < 10 for a in attempts)
+
+
+async def test_a_push_without_an_http_answer_records_why_but_no_secrets(
+    outbox: Outbox, clock: FakeClock
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://hook:s3cret@127.0.0.1:{port}/hook/V1?token=t0ken"
+    report = _item("21", "unused", clock).report
+    await outbox.add(OutboxItem(report, "V1", url, created_at=clock(), next_at=clock()))
+    notifier = _notifier(outbox, clock)
+    await notifier.deliver_due()
+    await notifier.aclose()
+    [attempt] = await outbox.push_attempts("21")
+    assert (attempt.report_id, attempt.attempt, attempt.http_status) == ("21-1", 1, 0)
+    assert "ClientConnectorError" in attempt.error
+    assert "s3cret" not in attempt.error
+    assert "t0ken" not in attempt.error
+
+
+def test_errors_keep_only_the_scheme_and_host_of_urls() -> None:
+    text = "InvalidURL: http://user:pw@hooks.example:8443/p/a?t=secret refused"
+    assert scrub_urls(text) == "InvalidURL: http://hooks.example:8443 refused"
+    assert len(scrub_urls("x" * 500)) == 200
 
 
 async def test_one_signed_push_per_account(receiver: Receiver, clock: FakeClock) -> None:

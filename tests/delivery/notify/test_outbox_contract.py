@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from tests.delivery.queue.sqlstores import NOW, SQL_KINDS, open_store, sql_settings
+from tests.delivery.queue.sqlstores import NOW
 from voiceotp.delivery.dialer import CallOutcome, CallStatus
-from voiceotp.delivery.notify import MemoryOutbox, Outbox, OutboxItem, StatusReport
-from voiceotp.delivery.notify.sqloutbox import SqlOutbox
-from voiceotp.gateway.settings import Settings
+from voiceotp.delivery.notify import Outbox, OutboxItem, PushAttempt, StatusReport
 
 
 def item(voiceid: str, created_at: float = NOW, next_at: float = NOW) -> OutboxItem:
@@ -20,20 +13,6 @@ def item(voiceid: str, created_at: float = NOW, next_at: float = NOW) -> OutboxI
         voiceid=voiceid, mobile="13800138000", outcome=outcome, submit_time=NOW, attempts=1
     )
     return OutboxItem(report, "V1", "http://127.0.0.1:9/hook", created_at, next_at=next_at)
-
-
-@pytest.fixture(params=["memory", *SQL_KINDS])
-def outbox_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings | None:
-    return None if request.param == "memory" else sql_settings(request, request.param, tmp_path)
-
-
-@pytest.fixture
-async def outbox(outbox_settings: Settings | None) -> AsyncIterator[Outbox]:
-    if outbox_settings is None:
-        yield MemoryOutbox()
-        return
-    async for store in open_store(outbox_settings):
-        yield SqlOutbox(store)
 
 
 async def test_due_items_come_oldest_first_and_are_leased(outbox: Outbox) -> None:
@@ -72,3 +51,28 @@ async def test_limit_is_respected(outbox: Outbox) -> None:
         await outbox.add(item(str(n), created_at=NOW + n))
     assert len(await outbox.due(NOW, 3)) == 3
     assert len(await outbox.due(NOW, 3)) == 2
+
+
+def push(report_id: str, attempt: int, status: int, error: str = "") -> PushAttempt:
+    voiceid = report_id.split("-")[0]
+    return PushAttempt(report_id, voiceid, attempt, NOW + attempt, status, error, 0.25)
+
+
+async def test_push_attempts_are_kept_per_call_in_order(outbox: Outbox) -> None:
+    refused = push("7-1", 1, 0, "ClientConnectorError: Cannot connect to host hooks.example")
+    await outbox.record_push_attempts([refused, push("8-1", 1, 0, refused.error)])  # one POST
+    await outbox.record_push_attempts([push("7-1", 2, 503), push("8-1", 2, 503)])
+    await outbox.record_push_attempts([push("7-1", 3, 204)])
+    await outbox.record_push_attempts([])  # a POST of nothing records nothing
+    assert await outbox.push_attempts("7") == [refused, push("7-1", 2, 503), push("7-1", 3, 204)]
+    assert [(a.attempt, a.http_status) for a in await outbox.push_attempts("8")] == [
+        (1, 0),
+        (2, 503),
+    ]
+    assert await outbox.push_attempts("9") == []
+
+
+async def test_a_long_push_error_is_kept_short(outbox: Outbox) -> None:
+    await outbox.record_push_attempts([push("7-1", 1, 0, "x" * 1000)])
+    [kept] = await outbox.push_attempts("7")
+    assert kept.error == "x" * 200

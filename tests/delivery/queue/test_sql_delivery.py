@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.delivery.queue.sqlstores import NOW, add_account, add_call
@@ -102,8 +104,27 @@ async def test_a_redial_keeps_one_record_per_attempt(
     assert await fence.finish("13", ANSWERED, attempt=2)
     records = await fence.attempts("13")
     assert [(r.attempt, r.status) for r in records] == [(1, "NO_ANSWER"), (2, "ANSWERED")]
+    assert [r.dialer for r in records] == [None, None]  # these outcomes name no dialer
     assert await SqlOutbox(sql_store).get("13-2") is not None
     assert await SqlOutbox(sql_store).get("13-1") is None  # only the final status is pushed
+
+
+async def test_each_attempt_record_keeps_the_dialer_that_placed_it(
+    sql_store: Store, db_settings: Settings
+) -> None:
+    account_id = await add_account(sql_store, db_settings)
+    await add_call(sql_store, ticket("14"), account_id=account_id)
+    fence = SqlFence(sql_store)
+    await dialed(fence, "14")
+    first = replace(NO_ANSWER, dialer="sip:trunk.example.net")
+    assert await fence.requeue("14", first, attempt=1, not_before=NOW + 62)
+    await dialed(fence, "14", attempt=2, now=NOW + 62)
+    assert await fence.finish("14", replace(ANSWERED, dialer="relay:backup"), attempt=2)
+    records = await fence.attempts("14")
+    assert [(r.attempt, r.dialer, r.worker) for r in records] == [
+        (1, "sip:trunk.example.net", "w1"),
+        (2, "relay:backup", "w1"),
+    ]
 
 
 async def test_the_sweep_expires_cancels_orphans_and_finds_lost_jobs(
@@ -127,7 +148,7 @@ async def test_the_sweep_expires_cancels_orphans_and_finds_lost_jobs(
     assert states == {"21": "EXPIRED", "22": "CANCELED", "23": "queued", "24": "queued"}
     assert await sql_store.get_balance(account_id) == 10 - 4 + 2  # both never connected
     assert await sql_store.consistency_problems() == []
-    assert [r.status for r in await fence.attempts("22")] == ["CANCELED"]
+    assert [(r.status, r.dialer) for r in await fence.attempts("22")] == [("CANCELED", None)]
     claim = await fence.claim_for_dialing("22", attempt=2, worker="w2", now=NOW + 62, lease_s=9)
     assert claim.verdict is ClaimVerdict.SETTLED  # never dialed again
     again = await sweeper.sweep(NOW + 62)

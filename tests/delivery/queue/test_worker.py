@@ -42,6 +42,10 @@ class Recording:
     active: int = 0
     peak: int = 0
 
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
     async def dial(self, call: CallRequest) -> CallOutcome:
         self.starts.append((call.call_id, self.clock()))
         self.active += 1
@@ -123,6 +127,17 @@ async def test_an_expired_job_is_never_dialed(rig: Rig) -> None:
     await rig.run_until_drained()
     assert rig.outcomes("old") == [(1, CallStatus.EXPIRED)]
     assert rig.dialer.starts == []
+    assert rig.fence.rows["old"].outcomes[0][1].dialer == ""  # no dialer placed it
+
+
+async def test_each_attempt_names_the_dialer_that_placed_it(rig: Rig) -> None:
+    await rig.submit("r", RINGS_OUT)  # no answer, redialed once (the default policy)
+    await rig.run_until_drained()
+    attempts = [(n, o.status, o.dialer) for n, o in rig.fence.rows["r"].outcomes]
+    assert attempts == [
+        (1, CallStatus.NO_ANSWER, "simulated"),
+        (2, CallStatus.NO_ANSWER, "simulated"),
+    ]
 
 
 async def test_a_duplicated_job_is_dialed_once(rig: Rig) -> None:
@@ -227,6 +242,8 @@ async def test_a_job_delivered_too_often_is_dead_lettered(rig: Rig) -> None:
 class HangingDialer:
     """Calls last until the dialer is closed; then they end CANCELED (like SipDialer)."""
 
+    name = "hanging"
+
     def __init__(self) -> None:
         self.entered = 0
         self.closed = asyncio.Event()
@@ -245,6 +262,8 @@ class HangingDialer:
 
 
 class BrokenDialer:
+    name = "broken"
+
     async def dial(self, call: CallRequest) -> CallOutcome:
         raise RuntimeError("bug")
 
@@ -299,12 +318,14 @@ async def test_stop_ends_calls_a_stuck_dialer_never_returns(rig: Rig) -> None:
         assert (attempt, outcome.status) == (1, CallStatus.CANCELED)
         assert "stop grace" in outcome.detail
         assert "did not end the call" in outcome.detail
+        assert outcome.dialer == "hanging"  # it placed the call, and never ended it
 
 
 async def test_calls_hung_up_at_stop_say_so(rig: Rig) -> None:
     await _stop_mid_call(rig, HangingDialer())
     [(_, outcome)] = rig.fence.rows["a"].outcomes
     assert outcome.detail == "gateway stopping: hung up after the 0.01 s stop grace (dialer closed)"
+    assert outcome.dialer == "hanging"
 
 
 async def test_a_dialer_that_raises_ends_the_call_failed(rig: Rig) -> None:
@@ -312,10 +333,11 @@ async def test_a_dialer_that_raises_ends_the_call_failed(rig: Rig) -> None:
     await rig.submit("bug", ANSWERS)
     await rig.run_until_drained()
     [(attempt, outcome)] = rig.fence.rows["bug"].outcomes
-    assert (attempt, outcome.status, outcome.detail) == (
+    assert (attempt, outcome.status, outcome.detail, outcome.dialer) == (
         1,
         CallStatus.FAILED,
         "dialer error: RuntimeError",
+        "broken",  # it may have placed the call
     )
 
 

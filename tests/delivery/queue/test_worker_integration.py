@@ -25,6 +25,8 @@ from voiceotp.testing import DEFAULT_ACCOUNT, DEFAULT_APIKEY, FakeIhuyi
 class HangingDialer:
     """Every call rings forever; counts dials."""
 
+    name = "hanging"
+
     def __init__(self) -> None:
         self.dials = 0
         self.all_in = asyncio.Event()

@@ -130,7 +130,12 @@ class CallRequest:
 
 @dataclass(frozen=True)
 class CallOutcome:
-    """How a call ended; times are Unix seconds, ``None`` when the step never happened."""
+    """How a call ended; times are Unix seconds, ``None`` when the step never happened.
+
+    ``dialer`` names what placed the call, as the call record keeps it (``""``: not dialed,
+    or not known). The worker fills in :attr:`Dialer.name`; a dialer sets it itself only
+    when it knows better (the relay names the upstream that took the call).
+    """
 
     status: CallStatus
     sip_code: int | None
@@ -141,14 +146,21 @@ class CallOutcome:
     end_at: float | None = None
     duration_s: float = 0.0
     detail: str = ""
+    dialer: str = ""
 
 
 @runtime_checkable
 class Dialer(Protocol):
     """Places calls. Implementations never raise for call failures: they return outcomes.
 
-    ``isinstance(obj, Dialer)`` checks only that both methods exist; the dialer contract
-    (tests/delivery/dialer/contract.py) checks how the worker calls them."""
+    ``isinstance(obj, Dialer)`` checks only that ``name`` and both methods exist; the
+    dialer contract (tests/delivery/dialer/contract.py) checks how the worker calls them."""
+
+    @property
+    def name(self) -> str:
+        """What the call records say placed a call: ``simulated``, ``sip:<trunk host>``,
+        ``relay:<upstream names>``. No secrets (no credentials, no URLs)."""
+        ...
 
     async def dial(self, call: CallRequest) -> CallOutcome:
         """Place ``call`` and wait until it has ended."""

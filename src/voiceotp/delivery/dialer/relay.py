@@ -25,7 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from voiceotp.client import AsyncClient, RetryPolicy, SendReport, Timeout
 from voiceotp.delivery.dialer.base import (
@@ -100,6 +100,11 @@ class RelayDialer:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    @property
+    def name(self) -> str:
+        """``relay:<upstream names>``; an outcome names the one upstream that took its call."""
+        return "relay:" + ",".join(up.name for up in self.upstreams)
+
     async def dial(self, call: CallRequest) -> CallOutcome:
         """Hand ``call`` to the first upstream that accepts it (see the module docstring)."""
         if call.code is None:
@@ -130,7 +135,8 @@ class RelayDialer:
             reason = f"{upstream.name}: {_describe(report)}"
             if not proves_nothing_accepted(report.error):
                 log.warning("relay of %s stopped: %s", mask_mobile(call.mobile), reason)
-                return _ended(CallStatus.FAILED, self._clock(), "; ".join([*refusals, reason]))
+                stopped = _ended(CallStatus.FAILED, self._clock(), "; ".join([*refusals, reason]))
+                return replace(stopped, dialer=_name(upstream))
             log.info("relay of %s fails over: %s", mask_mobile(call.mobile), reason)
             refusals.append(reason)
         detail = "no upstream accepted: " + "; ".join(refusals)
@@ -148,10 +154,17 @@ class RelayDialer:
             while self._clock() < budget_end and await self._pause(self.poll_interval_s):
                 result = await self._clients[upstream.name].query(voiceid)
                 if result.ok and result.status in _FINAL:
-                    return _from_query(result, submitted_at, relayed)
+                    outcome = _from_query(result, submitted_at, relayed)
+                    return replace(outcome, dialer=_name(upstream))
             relayed += "; its final status is unknown (poll budget spent or relay closed)"
         return CallOutcome(
-            CallStatus.RELAYED, None, None, submitted_at, end_at=self._clock(), detail=relayed
+            CallStatus.RELAYED,
+            None,
+            None,
+            submitted_at,
+            end_at=self._clock(),
+            detail=relayed,
+            dialer=_name(upstream),
         )
 
     async def _pause(self, seconds: float) -> bool:
@@ -173,6 +186,11 @@ class RelayDialer:
         await self._idle.wait()
         for client in self._clients.values():
             await client.aclose()
+
+
+def _name(upstream: Upstream) -> str:
+    """The dialer an outcome names when ``upstream`` took (or may have taken) the call."""
+    return f"relay:{upstream.name}"
 
 
 def _describe(report: SendReport) -> str:

@@ -80,6 +80,8 @@ class SimulationProfile:
 class SimulatedCarrier:
     """A :class:`~voiceotp.delivery.dialer.base.Dialer` that pretends to be a phone network."""
 
+    name = "simulated"
+
     def __init__(
         self,
         profile: SimulationProfile | None = None,

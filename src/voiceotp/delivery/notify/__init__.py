@@ -4,7 +4,7 @@ a growing backoff for up to 24 h (protocol README §7, docs/delivery.md)."""
 from voiceotp.delivery.notify.backoff import PushSchedule, compute_push_delay, next_push_at
 from voiceotp.delivery.notify.guard import BlockedAddress, CallbackGuard
 from voiceotp.delivery.notify.notifier import KeyLookup, Notifier
-from voiceotp.delivery.notify.outbox import MemoryOutbox, Outbox, OutboxItem
+from voiceotp.delivery.notify.outbox import MemoryOutbox, Outbox, OutboxItem, PushAttempt
 from voiceotp.delivery.notify.report import StatusReport, encode_reports, report_id_for
 from voiceotp.delivery.notify.signing import (
     SIGNATURE_HEADER,
@@ -24,6 +24,7 @@ __all__ = [
     "Notifier",
     "Outbox",
     "OutboxItem",
+    "PushAttempt",
     "PushSchedule",
     "StatusReport",
     "compute_push_delay",

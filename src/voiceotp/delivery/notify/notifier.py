@@ -3,7 +3,9 @@
 Due reports are grouped per (account, URL) into one signed POST of a JSON array. A 2xx
 answer acknowledges the whole batch; anything else (another status, a redirect, a timeout,
 a refused connection) schedules each report again per :class:`PushSchedule`, until 24 h
-after the report was created. Delivery is at least once: receivers drop duplicates by
+after the report was created. Every POST is recorded in the outbox, one
+:class:`~voiceotp.delivery.notify.outbox.PushAttempt` per report it carried (HTTP status,
+or 0 and why not). Delivery is at least once: receivers drop duplicates by
 ``report_id``. Only addresses :class:`~voiceotp.delivery.notify.guard.CallbackGuard`
 permits are reached (no loopback or private networks unless allowed); a URL it refuses
 outright is given up at once, a name that resolves only to refused addresses is retried
@@ -15,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -26,11 +29,11 @@ import aiohttp
 from voiceotp import __version__
 from voiceotp.delivery.notify.backoff import PushSchedule, next_push_at
 from voiceotp.delivery.notify.guard import BlockedAddress, CallbackGuard, guarded_session
-from voiceotp.delivery.notify.outbox import Outbox, OutboxItem
+from voiceotp.delivery.notify.outbox import ERROR_LIMIT, Outbox, OutboxItem, PushAttempt
 from voiceotp.delivery.notify.report import encode_reports
 from voiceotp.delivery.notify.signing import signature_headers
 
-__all__ = ["KeyLookup", "Notifier", "PushStats"]
+__all__ = ["KeyLookup", "Notifier", "PushStats", "scrub_urls"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,42 @@ def _host(url: str) -> str:
         return urlsplit(url).netloc.rpartition("@")[2] or "?"
     except ValueError:
         return "?"
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def scrub_urls(text: str, limit: int = ERROR_LIMIT) -> str:
+    """``text`` with every URL cut to its scheme and host (no credentials, path or query),
+    at most ``limit`` characters: fit for the outbox, the push attempts and the logs."""
+    scrubbed = _URL.sub(lambda m: _origin(m.group()), text)
+    return scrubbed if len(scrubbed) <= limit else scrubbed[: limit - 1] + "…"
+
+
+def _origin(url: str) -> str:
+    return f"{url.partition('://')[0]}://{_host(url)}"
+
+
+class _Answer(NamedTuple):
+    """One POST: when it started, how long it took, the HTTP status (0: none came) and
+    why it did not acknowledge its reports (None: a 2xx did)."""
+
+    at: float
+    duration_s: float
+    status: int
+    error: str | None
+
+    def attempt_of(self, item: OutboxItem) -> PushAttempt:
+        """This POST as it concerned ``item``'s report (its ``attempts + 1``-th push)."""
+        return PushAttempt(
+            report_id=item.report_id,
+            voiceid=item.report.voiceid,
+            attempt=item.attempts + 1,
+            at=self.at,
+            http_status=self.status,
+            error="" if self.status else (self.error or ""),
+            duration_s=round(self.duration_s, 3),
+        )
 
 
 class Notifier:
@@ -110,35 +149,41 @@ class Notifier:
             return 0
         body = encode_reports([item.report for item in items])
         async with self._parallel:
-            error = await self._post(url, body, apikey)
+            answer = await self._post(url, body, apikey)
         if self.stats is not None:
-            self.stats.posted(error is None)
-        if error is None:
+            self.stats.posted(answer.error is None)
+        if answer.error is None:
             await self.outbox.mark_delivered([i.report_id for i in items], self._clock())
             self._count("delivered", len(items))
-            return len(items)
-        log.info("push of %d reports to %s failed: %s", len(items), _host(url), error)
-        for item in items:
-            await self._retry_or_give_up(item, error)
-        return 0
+        else:
+            log.info("push of %d reports to %s failed: %s", len(items), _host(url), answer.error)
+            for item in items:
+                await self._retry_or_give_up(item, answer.error)
+        # Settled first: a record that fails loses the record, never causes a second push.
+        await self.outbox.record_push_attempts([answer.attempt_of(item) for item in items])
+        return len(items) if answer.error is None else 0
 
-    async def _post(self, url: str, body: bytes, apikey: str) -> str | None:
-        """None when a 2xx acknowledged ``body``, else why not."""
-        headers = signature_headers(body, int(self._clock()), apikey)
+    async def _post(self, url: str, body: bytes, apikey: str) -> _Answer:
+        """How the receiver answered ``body`` (``error`` None: a 2xx acknowledged it)."""
+        at, started = self._clock(), time.perf_counter()
+        headers = signature_headers(body, int(at), apikey)
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = f"voiceotp/{__version__}"
+        status, error = 0, None
         try:
             async with self._client().post(
                 url, data=body, headers=headers, allow_redirects=False, timeout=self._timeout
             ) as response:
                 await response.read()
-                return None if 200 <= response.status < 300 else f"HTTP {response.status}"
+                status = response.status
+                error = None if 200 <= status < 300 else f"HTTP {status}"
         except aiohttp.ClientConnectorError as exc:
-            if isinstance(exc.os_error, BlockedAddress):
-                return str(exc.os_error)
-            return f"{type(exc).__name__}: {exc}"
+            blocked = isinstance(exc.os_error, BlockedAddress)
+            error = str(exc.os_error) if blocked else f"{type(exc).__name__}: {exc}"
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        error = None if error is None else scrub_urls(error)
+        return _Answer(at, time.perf_counter() - started, status, error)
 
     async def _retry_or_give_up(self, item: OutboxItem, error: str) -> None:
         next_at = next_push_at(

@@ -1,7 +1,9 @@
-"""The outbox: status reports waiting to be pushed, and what became of each.
+"""The outbox: status reports waiting to be pushed, what became of each, and every push
+tried (:class:`PushAttempt`: one per report per POST, for the console's call page).
 
 The SQL store implements :class:`Outbox` over an ``outbox`` table written in the same
-transaction that finishes the call; :class:`MemoryOutbox` is the reference for tests.
+transaction that finishes the call (and a ``push_attempts`` table);
+:class:`MemoryOutbox` is the reference for tests.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from voiceotp.delivery.notify.report import StatusReport
+from voiceotp.store.records import PushAttempt
 
-__all__ = ["MemoryOutbox", "Outbox", "OutboxItem"]
+__all__ = ["ERROR_LIMIT", "MemoryOutbox", "Outbox", "OutboxItem", "PushAttempt"]
+
+#: what a push attempt keeps of its error text (``push_attempts.error`` is VARCHAR(200))
+ERROR_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,15 @@ class Outbox(Protocol):
         """Stop trying (24 h are over, or no key/URL any more); kept for the record."""
         ...
 
+    async def record_push_attempts(self, attempts: Sequence[PushAttempt]) -> None:
+        """Keep these pushes (one POST: one attempt per report it carried); an ``error``
+        is cut to :data:`ERROR_LIMIT` characters."""
+        ...
+
+    async def push_attempts(self, voiceid: str) -> list[PushAttempt]:
+        """The pushes of the reports of call ``voiceid``, in the order they were recorded."""
+        ...
+
 
 @dataclass
 class _Entry:
@@ -71,6 +86,7 @@ class MemoryOutbox:
 
     def __init__(self) -> None:
         self.entries: dict[str, _Entry] = {}
+        self.attempts: list[PushAttempt] = []
 
     async def add(self, item: OutboxItem) -> None:
         self.entries.setdefault(item.report_id, _Entry(item))
@@ -97,6 +113,12 @@ class MemoryOutbox:
     async def give_up(self, report_id: str, reason: str) -> None:
         entry = self.entries[report_id]
         entry.state, entry.note = "abandoned", reason
+
+    async def record_push_attempts(self, attempts: Sequence[PushAttempt]) -> None:
+        self.attempts.extend(replace(a, error=a.error[:ERROR_LIMIT]) for a in attempts)
+
+    async def push_attempts(self, voiceid: str) -> list[PushAttempt]:
+        return [a for a in self.attempts if a.voiceid == voiceid]
 
     def state(self, report_id: str) -> str:
         """pending, delivered or abandoned."""

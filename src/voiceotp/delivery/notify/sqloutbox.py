@@ -5,7 +5,8 @@
 SqlFence` in the transaction that finishes the call (:func:`insert_outbox_in`), so a
 finished call and its report commit together. ``due`` leases what it returns (``next_at``
 moves ``lease_s`` ahead) so two notifier processes never push one report at once; on
-PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``.
+PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``. Every push tried is a row
+of ``push_attempts`` (migration 0008), read back by the console (``store.console``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from voiceotp.delivery.notify.outbox import OutboxItem
+from voiceotp.delivery.notify.outbox import ERROR_LIMIT, OutboxItem, PushAttempt
 from voiceotp.delivery.notify.report import StatusReport
+from voiceotp.store import console
 from voiceotp.store.base import Store
 from voiceotp.store.rows import Row, Tx
 
@@ -111,6 +113,28 @@ class SqlOutbox:
             report_id,
             reason[:500],
         )
+
+    async def record_push_attempts(self, attempts: Sequence[PushAttempt]) -> None:
+        async def work(tx: Tx) -> None:
+            for attempt in attempts:
+                await tx.execute(
+                    "INSERT INTO push_attempts (report_id, voiceid, attempt, at, http_status, "
+                    "error, duration) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    attempt.report_id,
+                    int(attempt.voiceid),
+                    attempt.attempt,
+                    attempt.at,
+                    attempt.http_status,
+                    attempt.error[:ERROR_LIMIT],
+                    attempt.duration_s,
+                )
+
+        await self.store.transact(work)
+
+    async def push_attempts(self, voiceid: str) -> list[PushAttempt]:
+        if not (voiceid.isascii() and voiceid.isdigit()):
+            return []
+        return await console.push_attempts(self.store, voiceid=int(voiceid))
 
     async def state(self, report_id: str) -> str | None:
         """pending, delivered or abandoned (None: no such report)."""

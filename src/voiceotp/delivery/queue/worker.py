@@ -198,6 +198,7 @@ class DialWorker:
         """End a claimed call whose task had to be cancelled at stop."""
         detail = _stopped(self._hung_up_after or 0.0, "the dialer did not end the call")
         outcome = _ended(CallStatus.CANCELED, self._clock(), detail)
+        outcome = replace(outcome, dialer=self.dialer.name)  # it did place the call
         try:
             await self.fence.finish(call_id, outcome, attempt=attempt)
         except Exception:  # the sweep ends it once the lease runs out
@@ -297,9 +298,11 @@ class DialWorker:
             code=ticket.code,
         )
         try:
-            return await self.dialer.dial(request)
+            outcome = await self.dialer.dial(request)
         except Exception as exc:
             # Dialers return outcomes; one that raises has a bug. The call may have gone
             # out, so it ends FAILED (never redialed) rather than staying "dialing".
             log.exception("dialer raised for call %s", job.call_id)
-            return _ended(CallStatus.FAILED, self._clock(), f"dialer error: {type(exc).__name__}")
+            detail = f"dialer error: {type(exc).__name__}"
+            outcome = _ended(CallStatus.FAILED, self._clock(), detail)
+        return outcome if outcome.dialer else replace(outcome, dialer=self.dialer.name)

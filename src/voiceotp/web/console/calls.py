@@ -129,12 +129,14 @@ def _iso(ts: float) -> str:
 
 @view(SUPPORT)
 async def call_page(page: Page) -> Response:
-    """One call: timeline, SIP/Q.850, dialer, pushes, and what the callee heard."""
+    """One call: timeline, SIP/Q.850 and dialer per attempt, its status reports and every
+    push of them (HTTP status), and what the callee heard."""
     call = await page.store.get_call(page.request.path_params["voiceid"])
     if call is None:
         return refusal(page, 404, "Not found", "Not found")
     attempts = await q.call_attempts(page.store, voiceid=int(call.voiceid))
     pushes = await q.call_pushes(page.store, voiceid=int(call.voiceid))
+    push_log = await q.push_attempts(page.store, voiceid=int(call.voiceid))
     account = await page.store.account_name(call.account_id)
     last = attempts[-1] if attempts else None
     timeline = [
@@ -148,12 +150,14 @@ async def call_page(page: Page) -> Response:
     source = "Carrier recording" if _recording(page, call.voiceid) else "Rendered prompt"
     return page.render(
         "call.html", section="calls", call=call, account=account, attempts=attempts,
-        pushes=pushes, timeline=timeline, audio_source=source, dialer=_dialer(page),
+        pushes=pushes, push_log=push_log, timeline=timeline, audio_source=source,
+        dialer=_dialer(page),
     )  # fmt: skip
 
 
 def _dialer(page: Page) -> str:
-    """How this gateway's calls go out (the attempt rows name the worker that dialed)."""
+    """How this gateway's calls go out now (each attempt row names the dialer and the
+    worker that placed it)."""
     conf = page.gateway.settings.delivery
     if conf.dialer == "sip" and conf.trunk is not None:
         return f"sip: {conf.trunk.host}"

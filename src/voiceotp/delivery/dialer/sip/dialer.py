@@ -64,6 +64,12 @@ class SipDialer:
             return self._transport
 
     @property
+    def name(self) -> str:
+        """``sip:<trunk host>`` (``:<port>`` unless 5060): no user, no password."""
+        port = "" if self.trunk.port == 5060 else f":{self.trunk.port}"
+        return f"sip:{self.trunk.host}{port}"
+
+    @property
     def active_calls(self) -> int:
         return len(self._calls)
 

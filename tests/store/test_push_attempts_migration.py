@@ -1,0 +1,63 @@
+"""Migration 0008 creates ``push_attempts`` and ``call_attempts.dialer`` as store/schema.py
+has them, and reverts, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.store.test_verify_migration import _tables
+from voiceotp.gateway.settings import Settings
+from voiceotp.store.migrate import alembic_config, alembic_url, upgrade
+from voiceotp.store.schema import metadata
+
+Found = tuple[list[object], set[str], set[str]]
+
+
+def _look(conn: sa.Connection) -> Found:
+    """The schema differences that concern 0008, the tables, call_attempts' columns."""
+    diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    inspector = sa.inspect(conn)
+    columns = {c["name"] for c in inspector.get_columns("call_attempts")}
+    ours = [d for d in diffs if "push_attempts" in _tables(d) or "dialer" in repr(d)]
+    return ours, set(inspector.get_table_names()), columns
+
+
+async def _look_async(url: str) -> Found:
+    engine = create_async_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(_look)
+    finally:
+        await engine.dispose()
+
+
+def _inspect(url: str) -> Found:
+    url = alembic_url(url)
+    if url.startswith("postgresql+asyncpg"):
+        return asyncio.run(_look_async(url))
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return _look(conn)
+    finally:
+        engine.dispose()
+
+
+def test_0008_matches_the_schema_and_reverts(settings: Settings) -> None:
+    url = settings.effective_database_url
+    diffs, tables, columns = _inspect(url)
+    assert diffs == []
+    assert "push_attempts" in tables
+    assert "dialer" in columns
+    command.downgrade(alembic_config(url), "0007")
+    _, tables, columns = _inspect(url)
+    assert "push_attempts" not in tables
+    assert "dialer" not in columns
+    upgrade(url)
+    assert _inspect(url)[0] == []
