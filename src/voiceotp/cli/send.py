@@ -121,7 +121,8 @@ DEDUPE_OPTION = click.option(
 
 
 @contextmanager
-def service_client(opts: dict[str, Any]) -> Iterator[Client]:
+def service_client(opts: dict[str, Any], *, raise_on_error: bool = True) -> Iterator[Client]:
+    """The client the options name; a configuration error is the command's failure."""
     try:
         client = Client(
             opts["account"],
@@ -129,7 +130,7 @@ def service_client(opts: dict[str, Any]) -> Iterator[Client]:
             config_file=opts["config_file"],
             timeout=opts["timeout"],
             server_dedupes=opts.get("dedupe", False),
-            raise_on_error=True,
+            raise_on_error=raise_on_error,
         )
     except ConfigError as exc:
         fail(exc, opts["as_json"])

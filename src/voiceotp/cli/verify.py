@@ -9,8 +9,7 @@ up or missing code, and 6 when its answer was lost (the code may have been consu
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -18,34 +17,17 @@ from rich.console import Console
 from rich.markup import escape
 
 from voiceotp.cli.output import JsonCommand, print_json, stderr_console
-from voiceotp.cli.send import EXIT_CODES, client_options, exit_code_for, fail
+from voiceotp.cli.send import EXIT_CODES, client_options, exit_code_for, fail, service_client
 from voiceotp.client import Client
 from voiceotp.client.base import api_error
-from voiceotp.errors import ConfigError, InvalidCode, InvalidMobile, VoiceOTPError
+from voiceotp.errors import InvalidCode, InvalidMobile, VoiceOTPError
 from voiceotp.protocol import CheckResult, VerifyResult, mask_mobile, normalize_mobile
 
 GATEWAY = "--base-url http://127.0.0.1:8080/webservice/voice.php"
 
 
-@contextmanager
-def _client(opts: dict[str, Any]) -> Iterator[Client]:
-    try:
-        client = Client(
-            opts["account"],
-            base_url=opts["base_url"],
-            config_file=opts["config_file"],
-            timeout=opts["timeout"],
-            server_dedupes=opts.get("dedupe", False),
-            raise_on_error=False,
-        )
-    except ConfigError as exc:
-        fail(exc, opts["as_json"])
-    with client:
-        yield client
-
-
 def _call(opts: dict[str, Any], request: Callable[[Client], Any]) -> Any:
-    with _client(opts) as client:
+    with service_client(opts, raise_on_error=False) as client:
         try:
             return request(client)
         except (InvalidMobile, InvalidCode) as exc:
