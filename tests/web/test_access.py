@@ -33,7 +33,9 @@ def routes() -> list[tuple[str, str, str]]:
 def test_the_console_mount_holds_only_the_pages_and_static() -> None:
     from voiceotp.web.console import console_routes
 
-    (mount,) = console_routes()
+    redirect, mount = console_routes()  # /console -> /console/ (no page of its own)
+    assert isinstance(redirect, Route)
+    assert redirect.path == "/console"
     assert isinstance(mount, Mount)
     assert len(mount.routes) == len(page_routes()) + 1  # + static
 
@@ -111,3 +113,9 @@ async def test_every_post_needs_the_csrf_token(console: Console) -> None:
     )  # fmt: skip
     assert '"active"' in entry.before
     assert '"frozen"' in entry.after
+
+
+async def test_the_console_without_its_slash_redirects_relatively(console: Console) -> None:
+    response = await console.client().get("/console", headers={"Host": "attacker.example"})
+    assert response.status_code == 308
+    assert response.headers["location"] == "/console/"
