@@ -52,7 +52,7 @@ async def account_page(page: Page) -> Response:
     return await _detail(page)
 
 
-async def _detail(page: Page, *, status: int = 200, **notes: Any) -> Response:
+async def _detail(page: Page, *, status: int = 200, **shown: Any) -> Response:
     name = page.request.path_params["name"]
     try:
         account = await page.admin.account(name)
@@ -68,8 +68,8 @@ async def _detail(page: Page, *, status: int = 200, **notes: Any) -> Response:
     return page.render(
         "account.html", status_code=status, section="accounts", a=account, ledger=ledger,
         notes=notes,
-        events=events, changes=changes, error=notes.get("error", ""),
-        flash=notes.get("flash", "Saved." if done else ""), apikey=notes.get("apikey", ""),
+        events=events, changes=changes, error=shown.get("error", ""),
+        flash=shown.get("flash", "Saved." if done else ""), apikey=shown.get("apikey", ""),
     )  # fmt: skip
 
 
