@@ -85,6 +85,7 @@ ZH: dict[str, str] = {
     "Lowest share of codes checked (0 to 1; empty: server default)": "验证码最低核验比例（0 到 1；留空：服务器默认）",
     "Codes in a window before judging (empty: server default)": "窗口内达到多少条验证码才评判（留空：服务器默认）",
     "Prefixes never throttled (separated by spaces)": "永不限流的号段（以空格分隔）",
+    "Save the fraud guard overrides": "保存防欺诈设置",
     "Save": "保存",
     "Blacklist": "黑名单",
     "Mobile": "手机号",
