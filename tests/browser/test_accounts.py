@@ -50,7 +50,7 @@ def test_stored_markup_renders_inert_everywhere(page: Page, server: Server) -> N
     page.get_by_role("button", name="充值").click()
     expect(page.get_by_role("status")).to_have_text("已保存。")
     page.get_by_label("回调地址").fill("https://example.com/x?<script>window.__xss=3</script>")
-    page.get_by_role("button", name="保存").click()
+    page.get_by_role("button", name="保存", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("已保存。")
     listed = page.get_by_role("region", name="黑名单")
     listed.get_by_role("textbox", name="手机号").fill("13900000001")

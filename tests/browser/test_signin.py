@@ -75,7 +75,7 @@ def test_support_cannot_change_anything(page: Page, server: Server) -> None:
     expect(
         page.get_by_role("heading", name=f"账户 {server.key.account}", exact=True)
     ).to_be_visible()
-    for name in ("充值", "冻结", "保存", "添加", "更换 APIKEY"):
+    for name in ("充值", "冻结", "保存", "保存防欺诈设置", "添加", "更换 APIKEY"):
         expect(page.get_by_role("button", name=name)).to_have_count(0)
     csrf = page.locator('input[name="csrf_token"]').first.get_attribute("value")
     assert csrf

@@ -22,7 +22,14 @@ from voiceotp.errors import NotFound as NotFound
 from voiceotp.protocol import is_valid_mobile
 from voiceotp.store.records import ACCOUNT_STATES, MAX_BALANCE, POLICY_KINDS
 
-__all__ = ["INT32_MAX", "INT_RANGES", "MAX_BALANCE", "AdminError", "NotFound"]
+__all__ = [
+    "INT32_MAX",
+    "INT_RANGES",
+    "MAX_BALANCE",
+    "AdminError",
+    "NotFound",
+    "check_fraud_override",
+]
 
 INT32_MAX = 2**31 - 1
 # Integer fields: (lowest, highest) accepted.
@@ -183,3 +190,32 @@ def _check_allow_ips(value: list[Any]) -> list[str]:
     for item in value:
         network(item)
     return list(value)
+
+
+MAX_FRAUD_MIN_CODES = 10**6
+
+
+def check_fraud_override(
+    conversion: Any, codes: Any, prefixes: Any
+) -> tuple[float | None, int | None, list[str]]:
+    """An account's fraud-guard override: ``min_conversion`` from 0 to 1 and ``min_codes``
+    (None: the server's), ``allow_prefixes`` a list of 1 to 11 ASCII digits each."""
+    if conversion is not None and (
+        isinstance(conversion, bool)
+        or not isinstance(conversion, int | float)
+        or not 0 <= conversion <= 1
+    ):
+        raise AdminError("min_conversion must be a number from 0 to 1, or null")
+    if codes is not None and (
+        isinstance(codes, bool)
+        or not isinstance(codes, int)
+        or not 0 <= codes <= MAX_FRAUD_MIN_CODES
+    ):
+        raise AdminError(f"min_codes must be an integer from 0 to {MAX_FRAUD_MIN_CODES}, or null")
+    if not isinstance(prefixes, list) or not all(_is_prefix(p) for p in prefixes):
+        raise AdminError("allow_prefixes must be a list of 1 to 11 ASCII digits each")
+    return None if conversion is None else float(conversion), codes, prefixes
+
+
+def _is_prefix(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 11 and value.isascii() and value.isdigit()

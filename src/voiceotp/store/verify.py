@@ -168,6 +168,22 @@ async def set_fraud_override(
     await store.transact(work)
 
 
+async def fraud_override(store: Store, account_id: int) -> dict[str, Any]:
+    """The account's fraud-guard override as :func:`set_fraud_override` takes it (None:
+    the server's thresholds)."""
+    rows = await store.read(
+        "SELECT min_conversion, min_codes, allow_prefixes FROM fraud_overrides "
+        "WHERE account_id = $1",
+        account_id,
+    )
+    conversion, codes, allow = rows[0] if rows else (None, None, "")
+    return {
+        "min_conversion": None if conversion is None else float(conversion),
+        "min_codes": None if codes is None else int(codes),
+        "allow_prefixes": [p for p in str(allow).split(",") if p],
+    }
+
+
 def code_from_row(r: Row) -> CodeRow:
     return CodeRow(
         int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), int(r[6]), float(r[7])

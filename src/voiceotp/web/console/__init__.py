@@ -33,6 +33,7 @@ def page_routes() -> list[Route]:
         Route("/accounts/{name}/balance", accounts.adjust_balance, methods=post),
         Route("/accounts/{name}/state", accounts.set_state, methods=post),
         Route("/accounts/{name}/settings", accounts.configure, methods=post),
+        Route("/accounts/{name}/fraud", accounts.fraud_override, methods=post),
         Route("/accounts/{name}/blacklist", accounts.blacklist, methods=post),
         Route("/accounts/{name}/apikey", accounts.apikey, methods=post),
         Route("/calls", calls.calls_page, methods=get),

@@ -9,11 +9,22 @@ from starlette.responses import Response
 
 from voiceotp.errors import AdminError, NotFound
 from voiceotp.gateway.admin import describe
+from voiceotp.gateway.api.fraud import store_override, throttled_prefixes
 from voiceotp.store import console as q
+from voiceotp.store.verify import fraud_override as stored_override
 from voiceotp.web.console.core import ADMIN, SUPPORT, Page, redirect, refusal, view
 from voiceotp.web.passwords import verify_password
 
 __all__ = ["account_page", "accounts_page", "create_account"]
+
+LIMITS = (
+    "rate_per_s",
+    "cap_minute",
+    "cap_hour",
+    "cap_day",
+    "abuse_prefix_burst",
+    "abuse_distinct_numbers",
+)
 
 
 @view(SUPPORT)
@@ -52,7 +63,7 @@ async def account_page(page: Page) -> Response:
     return await _detail(page)
 
 
-async def _detail(page: Page, *, status: int = 200, **notes: Any) -> Response:
+async def _detail(page: Page, *, status: int = 200, **shown: Any) -> Response:
     name = page.request.path_params["name"]
     try:
         account = await page.admin.account(name)
@@ -67,9 +78,10 @@ async def _detail(page: Page, *, status: int = 200, **notes: Any) -> Response:
     done = "done" in page.request.query_params
     return page.render(
         "account.html", status_code=status, section="accounts", a=account, ledger=ledger,
-        notes=notes,
-        events=events, changes=changes, error=notes.get("error", ""),
-        flash=notes.get("flash", "Saved." if done else ""), apikey=notes.get("apikey", ""),
+        notes=notes, events=events, changes=changes, error=shown.get("error", ""),
+        flash=shown.get("flash", "Saved." if done else ""), apikey=shown.get("apikey", ""),
+        defaults=page.gateway.settings, fraud=await stored_override(page.store, account.id),
+        throttled=await throttled_prefixes(page.gateway, account.id),
     )  # fmt: skip
 
 
@@ -121,12 +133,13 @@ async def set_state(page: Page) -> Response:
 
 @view(ADMIN)
 async def configure(page: Page) -> Response:
-    """Limits, caps, allow-list, callback URL, charge policy, dynamic passwords."""
+    """Limits, caps, abuse allowance, allow-list, callback URL, charge policy, dynamic
+    passwords. An empty number is the server's default (abuse allowance: 0 is off)."""
     name = page.request.path_params["name"]
 
     async def work() -> None:
         changes: dict[str, Any] = {}
-        for key in ("rate_per_s", "cap_minute", "cap_hour", "cap_day"):
+        for key in LIMITS:
             text = page.field(key)
             changes[key] = _int(text) if text else None
         changes["allow_ips"] = [p.strip() for p in page.field("allow_ips").split() if p.strip()]
@@ -137,6 +150,37 @@ async def configure(page: Page) -> Response:
         await page.admin.configure(name, **changes)
 
     return await _change(page, "account.settings", work)
+
+
+@view(ADMIN)
+async def fraud_override(page: Page) -> Response:
+    """The account's fraud-guard thresholds (empty: the server's) and allowed prefixes."""
+    name = page.request.path_params["name"]
+    try:
+        account = await page.admin.account(name)
+        before = await stored_override(page.store, account.id)
+        conversion, codes = page.field("min_conversion"), page.field("min_codes")
+        await store_override(
+            page.gateway,
+            account.id,
+            _number(conversion, float) if conversion else None,
+            _number(codes, int) if codes else None,
+            page.field("allow_prefixes").replace(",", " ").split(),
+        )
+    except NotFound:
+        return refusal(page, 404, "Not found", "Not found")
+    except AdminError as exc:
+        return await _detail(page, status=400, error=str(exc))
+    after = await stored_override(page.store, account.id)
+    await page.audit("account.fraud", name, before, after)
+    return redirect(f"/accounts/{name}?done=1")
+
+
+def _number(text: str, kind: type[float] | type[int]) -> float | int:
+    try:
+        return kind(text)
+    except ValueError:
+        raise AdminError(f"not a number: {text[:20]!r}") from None
 
 
 @view(ADMIN)

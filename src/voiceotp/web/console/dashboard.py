@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from voiceotp.gateway.api.fraud import throttled_prefixes
 from voiceotp.store import Store
 from voiceotp.store import console as q
 from voiceotp.web.console.core import SUPPORT, Page, view
@@ -195,5 +196,5 @@ async def dashboard_page(page: Page) -> Response:
     )
     return page.render(
         template, section="dashboard", f=figures, window=window, windows=WINDOW_LABELS,
-        chart=chart, outcomes=FINAL_OUTCOMES,
+        chart=chart, outcomes=FINAL_OUTCOMES, throttled=await throttled_prefixes(page.gateway),
     )  # fmt: skip
