@@ -13,6 +13,7 @@ from voiceotp.delivery.fence import SqlFence
 from voiceotp.delivery.notify import PushAttempt
 from voiceotp.delivery.notify.sqloutbox import SqlOutbox
 from voiceotp.delivery.queue import ClaimVerdict
+from voiceotp.store.web import list_audit
 
 MOBILES = ("13800138001", "13800138002", "13800138003")
 
@@ -175,3 +176,20 @@ async def test_call_page_lists_every_push_with_its_http_status_and_the_dialer_pe
         (report, "3", "204", ""),
     ]
     assert "HTTP 状态码" in page.text
+
+
+async def test_every_way_of_fetching_a_calls_audio_is_audited(console: Console) -> None:
+    """A suffix or mid-file Range still hands out the audio: the listen is audited (once a
+    few minutes per operator and call, not once per seek)."""
+    _, voiceids = await submit_calls(console)
+    client, _ = await console.signed_in("sam")
+    async with contextlib.aclosing(client):
+        for voiceid, ranges in zip(voiceids, ("bytes=-999999999", "bytes=1-"), strict=False):
+            for _ in range(3):
+                audio = await client.get(
+                    f"/console/calls/{voiceid}/audio", headers={"range": ranges}
+                )
+                assert audio.status_code == 206
+        entries = await list_audit(console.gateway.store, limit=50)
+        listens = sorted(e.target for e in entries if e.action == "calls.listen")
+        assert listens == sorted(voiceids[:2])
