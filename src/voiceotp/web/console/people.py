@@ -21,7 +21,7 @@ from voiceotp.web.console.core import (
     refusal,
     view,
 )
-from voiceotp.web.passwords import hash_password, verify_password
+from voiceotp.web.passwords import hash_password
 
 __all__ = ["change_password", "me_page", "operators_page", "set_totp", "sign_out_operator"]
 
@@ -65,8 +65,7 @@ async def _render_me(page: Page, *, error: str = "", status: int = 200) -> Respo
 
 async def _password_ok(page: Page) -> bool:
     assert page.user is not None
-    current = page.field("current_password")
-    return await asyncio.to_thread(verify_password, page.user.password_hash, current)
+    return await auth.reauth(page.request, page.user, page.field("current_password"))
 
 
 @view(SELF)
