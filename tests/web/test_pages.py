@@ -193,3 +193,25 @@ async def test_every_way_of_fetching_a_calls_audio_is_audited(console: Console) 
         entries = await list_audit(console.gateway.store, limit=50)
         listens = sorted(e.target for e in entries if e.action == "calls.listen")
         assert listens == sorted(voiceids[:2])
+
+
+async def test_the_audit_log_page_masks_the_numbers_it_holds(console: Console) -> None:
+    """A full-number search is audited with the number, but the Audit log page is a list
+    every operator reads: numbers in it are masked like everywhere else (the store keeps
+    them for an investigation)."""
+    _, voiceids = await submit_calls(console)
+    admin, _ = await console.signed_in("alice")
+    async with contextlib.aclosing(admin):
+        assert (await admin.get("/console/calls", params={"mobile": MOBILES[1]})).is_success
+        assert (await admin.get("/console/calls.csv", params={"mobile": MOBILES[2]})).is_success
+    support, _ = await console.signed_in("sam")
+    async with contextlib.aclosing(support):
+        page = await support.get("/console/audit")
+        assert page.status_code == 200
+        assert "calls.search_mobile" in page.text
+        assert MOBILES[1] not in page.text
+        assert MOBILES[2] not in page.text
+        assert "138****8002" in page.text
+        listen = await support.get(f"/console/calls/{voiceids[0]}/audio")
+        assert listen.status_code == 200
+        assert voiceids[0] in (await support.get("/console/audit")).text  # ids stay whole
