@@ -128,3 +128,14 @@ async def test_the_password_asked_again_is_throttled_like_sign_in(console: Conso
             data={"csrf_token": csrf, "current_password": PASSWORD, "new_password": "x" * 12},
         )
         assert again.status_code in (403, 429)
+
+
+async def test_a_malformed_totp_secret_is_a_400_not_a_500(console: Console) -> None:
+    client, csrf = await console.signed_in("sam")
+    async with contextlib.aclosing(client):
+        form = {"csrf_token": csrf, "current_password": PASSWORD, "op": "enable"}
+        for secret in ("!" * 32, "a" * 31 + "1", "é" * 32):
+            answer = await client.post(
+                "/console/me/totp", data={**form, "secret": secret, "otp": "123456"}
+            )
+            assert answer.status_code == 400, secret
