@@ -215,3 +215,14 @@ async def test_the_audit_log_page_masks_the_numbers_it_holds(console: Console) -
         listen = await support.get(f"/console/calls/{voiceids[0]}/audio")
         assert listen.status_code == 200
         assert voiceids[0] in (await support.get("/console/audit")).text  # ids stay whole
+
+
+async def test_the_csv_export_is_not_cached(console: Console) -> None:
+    """Call records leave as CSV with the pages' no-store and nosniff headers."""
+    await submit_calls(console)
+    client, _ = await console.signed_in("sam")
+    async with contextlib.aclosing(client):
+        csv = await client.get("/console/calls.csv")
+        assert csv.status_code == 200
+        assert csv.headers["cache-control"] == "no-store"
+        assert csv.headers["x-content-type-options"] == "nosniff"

@@ -121,7 +121,11 @@ async def calls_csv(page: Page) -> Response:
     return StreamingResponse(
         lines(),
         media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="calls-{stamp}.csv"'},
+        headers={
+            "content-disposition": f'attachment; filename="calls-{stamp}.csv"',
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        },
     )
 
 
@@ -181,7 +185,8 @@ async def call_audio(page: Page) -> Response:
     if not await _listened_lately(page, call.voiceid):
         await page.audit("calls.listen", call.voiceid)  # once a play, whatever the Range
     # Starlette answers Range requests (206, Content-Range) for files.
-    return FileResponse(path, media_type="audio/wav", headers={"cache-control": "no-store"})
+    headers = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+    return FileResponse(path, media_type="audio/wav", headers=headers)
 
 
 async def _listened_lately(page: Page, voiceid: str) -> bool:
