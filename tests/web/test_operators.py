@@ -103,3 +103,39 @@ async def test_an_admin_ends_every_session_of_an_operator(console: Console) -> N
         assert (await sam.get("/console/accounts")).status_code == 303
         assert "sam" in (await admin.get("/console/operators")).text
         assert (await sam.get("/console/operators")).status_code == 303
+
+
+async def test_the_password_asked_again_is_throttled_like_sign_in(console: Console) -> None:
+    """A taken-over session cannot guess the operator's password without limit through
+    the APIKEY reveal (or the own-password page): after the sign-in's failure limit even
+    the right password reveals nothing for a while."""
+    client, csrf = await console.signed_in("alice")
+    async with contextlib.aclosing(client):
+        for n in range(5):
+            wrong = await client.post(
+                "/console/accounts/V10000001/apikey",
+                data={"csrf_token": csrf, "password": f"guess-{n:06d}", "op": "reveal"},
+            )
+            assert wrong.status_code == 403
+        right = await client.post(
+            "/console/accounts/V10000001/apikey",
+            data={"csrf_token": csrf, "password": PASSWORD, "op": "reveal"},
+        )
+        assert right.status_code in (403, 429)
+        assert 'aria-label="APIKEY"' not in right.text
+        again = await client.post(
+            "/console/me/password",
+            data={"csrf_token": csrf, "current_password": PASSWORD, "new_password": "x" * 12},
+        )
+        assert again.status_code in (403, 429)
+
+
+async def test_a_malformed_totp_secret_is_a_400_not_a_500(console: Console) -> None:
+    client, csrf = await console.signed_in("sam")
+    async with contextlib.aclosing(client):
+        form = {"csrf_token": csrf, "current_password": PASSWORD, "op": "enable"}
+        for secret in ("!" * 32, "a" * 31 + "1", "é" * 32):
+            answer = await client.post(
+                "/console/me/totp", data={**form, "secret": secret, "otp": "123456"}
+            )
+            assert answer.status_code == 400, secret

@@ -13,6 +13,7 @@ from voiceotp.delivery.fence import SqlFence
 from voiceotp.delivery.notify import PushAttempt
 from voiceotp.delivery.notify.sqloutbox import SqlOutbox
 from voiceotp.delivery.queue import ClaimVerdict
+from voiceotp.store.web import list_audit
 
 MOBILES = ("13800138001", "13800138002", "13800138003")
 
@@ -175,3 +176,53 @@ async def test_call_page_lists_every_push_with_its_http_status_and_the_dialer_pe
         (report, "3", "204", ""),
     ]
     assert "HTTP 状态码" in page.text
+
+
+async def test_every_way_of_fetching_a_calls_audio_is_audited(console: Console) -> None:
+    """A suffix or mid-file Range still hands out the audio: the listen is audited (once a
+    few minutes per operator and call, not once per seek)."""
+    _, voiceids = await submit_calls(console)
+    client, _ = await console.signed_in("sam")
+    async with contextlib.aclosing(client):
+        for voiceid, ranges in zip(voiceids, ("bytes=-999999999", "bytes=1-"), strict=False):
+            for _ in range(3):
+                audio = await client.get(
+                    f"/console/calls/{voiceid}/audio", headers={"range": ranges}
+                )
+                assert audio.status_code == 206
+        entries = await list_audit(console.gateway.store, limit=50)
+        listens = sorted(e.target for e in entries if e.action == "calls.listen")
+        assert listens == sorted(voiceids[:2])
+
+
+async def test_the_audit_log_page_masks_the_numbers_it_holds(console: Console) -> None:
+    """A full-number search is audited with the number, but the Audit log page is a list
+    every operator reads: numbers in it are masked like everywhere else (the store keeps
+    them for an investigation)."""
+    _, voiceids = await submit_calls(console)
+    admin, _ = await console.signed_in("alice")
+    async with contextlib.aclosing(admin):
+        assert (await admin.get("/console/calls", params={"mobile": MOBILES[1]})).is_success
+        assert (await admin.get("/console/calls.csv", params={"mobile": MOBILES[2]})).is_success
+    support, _ = await console.signed_in("sam")
+    async with contextlib.aclosing(support):
+        page = await support.get("/console/audit")
+        assert page.status_code == 200
+        assert "calls.search_mobile" in page.text
+        assert MOBILES[1] not in page.text
+        assert MOBILES[2] not in page.text
+        assert "138****8002" in page.text
+        listen = await support.get(f"/console/calls/{voiceids[0]}/audio")
+        assert listen.status_code == 200
+        assert voiceids[0] in (await support.get("/console/audit")).text  # ids stay whole
+
+
+async def test_the_csv_export_is_not_cached(console: Console) -> None:
+    """Call records leave as CSV with the pages' no-store and nosniff headers."""
+    await submit_calls(console)
+    client, _ = await console.signed_in("sam")
+    async with contextlib.aclosing(client):
+        csv = await client.get("/console/calls.csv")
+        assert csv.status_code == 200
+        assert csv.headers["cache-control"] == "no-store"
+        assert csv.headers["x-content-type-options"] == "nosniff"

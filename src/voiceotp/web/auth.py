@@ -141,6 +141,25 @@ class WebAuth:
             locked = max(locked, until)
         return (SignIn.LOCKED if locked > now else SignIn.BAD), None
 
+    async def reauth(self, request: Request, user: WebUser, password: str) -> bool:
+        """The signed-in user's password, asked again before a sensitive change, with the
+        sign-in's throttling of the login (a taken-over session cannot guess on)."""
+        store, now = _gateway(request).store, self.clock()
+        key = f"{self.policy.kind}:{user.login.lower()[:64]}"
+        if await db.signin_locked_until(store, key=key) > now:
+            return False
+        if await asyncio.to_thread(verify_password, user.password_hash, password):
+            return True
+        await db.record_signin_failure(
+            store,
+            key=key,
+            now=now,
+            window_s=self.policy.failure_window_s,
+            limit=self.policy.max_failures,
+            lock_s=self.policy.lock_s,
+        )
+        return False
+
     def _totp_ok(self, request: Request, sealed: str, otp: str) -> bool:
         secret = _gateway(request).keybox.open(sealed)
         return pyotp.TOTP(secret).verify(otp.strip(), valid_window=1)

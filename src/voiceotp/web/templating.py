@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -15,6 +16,8 @@ __all__ = ["HTMX", "STATIC_DIR", "make_templates"]
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 HTMX = "vendor/htmx-2.0.11/htmx.min.js"
+# A mainland mobile number inside free text (not part of a longer digit run: voiceids).
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
 
 
 def make_templates(face_dir: Path) -> Jinja2Templates:
@@ -28,6 +31,7 @@ def make_templates(face_dir: Path) -> Jinja2Templates:
     )
     env.globals["HTMX"] = HTMX
     env.filters["mask"] = mask_mobile
+    env.filters["mask_numbers"] = mask_numbers
     env.filters["datetime"] = format_time
     return Jinja2Templates(env=env)
 
@@ -36,3 +40,8 @@ def format_time(ts: float) -> str:
     """Seconds since the epoch as the server's local time, to the millisecond."""
     whole = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
     return f"{whole}.{int(ts * 1000) % 1000:03d}"
+
+
+def mask_numbers(text: str) -> str:
+    """Every mobile number in ``text`` masked (``138****8000``), e.g. an audit row's JSON."""
+    return _MOBILE_IN_TEXT.sub(r"\1****\2", text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.responses import Response
@@ -12,8 +11,7 @@ from voiceotp.gateway.admin import describe
 from voiceotp.gateway.api.fraud import store_override, throttled_prefixes
 from voiceotp.store import console as q
 from voiceotp.store.verify import fraud_override as stored_override
-from voiceotp.web.console.core import ADMIN, SUPPORT, Page, redirect, refusal, view
-from voiceotp.web.passwords import verify_password
+from voiceotp.web.console.core import ADMIN, SUPPORT, Page, auth, redirect, refusal, view
 
 __all__ = ["account_page", "accounts_page", "create_account"]
 
@@ -205,9 +203,7 @@ async def apikey(page: Page) -> Response:
     """Reveal or rotate the APIKEY: the operator's password again, the key shown once."""
     assert page.user is not None
     name = page.request.path_params["name"]
-    if not await asyncio.to_thread(
-        verify_password, page.user.password_hash, page.field("password")
-    ):
+    if not await auth.reauth(page.request, page.user, page.field("password")):
         await page.audit("account.apikey_refused", name)
         return await _detail(page, status=403, error="Wrong password.")
     try:

@@ -20,6 +20,7 @@ from voiceotp.protocol import is_valid_mobile, mask_mobile
 from voiceotp.store import console as q
 from voiceotp.store.console import CallFilter
 from voiceotp.store.records import FINAL_STATES
+from voiceotp.store.web import list_audit
 from voiceotp.web.console.core import SUPPORT, Page, refusal, view
 
 __all__ = ["call_audio", "call_page", "calls_csv", "calls_page"]
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 STATES = ("queued", "dialing", *FINAL_STATES)
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000
+LISTEN_AUDIT_S = 10 * 60  # one audited listen per operator and call in this long
 
 
 async def _filter(page: Page) -> tuple[CallFilter, dict[str, str], str]:
@@ -119,7 +121,11 @@ async def calls_csv(page: Page) -> Response:
     return StreamingResponse(
         lines(),
         media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="calls-{stamp}.csv"'},
+        headers={
+            "content-disposition": f'attachment; filename="calls-{stamp}.csv"',
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        },
     )
 
 
@@ -176,10 +182,22 @@ async def call_audio(page: Page) -> Response:
     path = _recording(page, call.voiceid) or await _rendered(page, call.voiceid, call.content)
     if path is None:
         return refusal(page, 404, "Not found", "No recording of this call.")
-    if page.request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
-        await page.audit("calls.listen", page.request.path_params["voiceid"])  # once a play
+    if not await _listened_lately(page, call.voiceid):
+        await page.audit("calls.listen", call.voiceid)  # once a play, whatever the Range
     # Starlette answers Range requests (206, Content-Range) for files.
-    return FileResponse(path, media_type="audio/wav", headers={"cache-control": "no-store"})
+    headers = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+    return FileResponse(path, media_type="audio/wav", headers=headers)
+
+
+async def _listened_lately(page: Page, voiceid: str) -> bool:
+    """This operator's listen to this call is already in the audit log (a player's seeks
+    and re-reads are one play; any Range, even one not from byte 0, hands out the audio)."""
+    assert page.user is not None
+    since = time.time() - LISTEN_AUDIT_S
+    entries = await list_audit(page.store, target=voiceid, limit=20)
+    return any(
+        e.action == "calls.listen" and e.actor == page.user.login and e.at >= since for e in entries
+    )
 
 
 def _recording(page: Page, voiceid: str) -> Path | None:

@@ -4,6 +4,7 @@ page (password, TOTP second factor)."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pyotp
 from starlette.responses import Response
@@ -21,7 +22,9 @@ from voiceotp.web.console.core import (
     refusal,
     view,
 )
-from voiceotp.web.passwords import hash_password, verify_password
+from voiceotp.web.passwords import hash_password
+
+_BASE32_SECRET = re.compile(r"[A-Z2-7]{32}")  # what pyotp.random_base32() makes (me page)
 
 __all__ = ["change_password", "me_page", "operators_page", "set_totp", "sign_out_operator"]
 
@@ -65,8 +68,7 @@ async def _render_me(page: Page, *, error: str = "", status: int = 200) -> Respo
 
 async def _password_ok(page: Page) -> bool:
     assert page.user is not None
-    current = page.field("current_password")
-    return await asyncio.to_thread(verify_password, page.user.password_hash, current)
+    return await auth.reauth(page.request, page.user, page.field("current_password"))
 
 
 @view(SELF)
@@ -98,7 +100,9 @@ async def set_totp(page: Page) -> Response:
         await page.audit("operator.totp", page.user.login, "on", "off")
         return redirect("/me?done=1")
     secret = page.field("secret")
-    if len(secret) != 32 or not pyotp.TOTP(secret).verify(page.field("otp"), valid_window=1):
+    if not _BASE32_SECRET.fullmatch(secret) or not pyotp.TOTP(secret).verify(
+        page.field("otp"), valid_window=1
+    ):
         return await _me_error(page, "Wrong one-time code.", 400)
     sealed = page.gateway.keybox.seal(secret)
     await db.update_web_user(page.store, user_id=page.user.id, totp_secret=sealed)
