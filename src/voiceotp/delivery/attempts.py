@@ -1,40 +1,14 @@
-"""Call records: one row of ``call_attempts`` per dial attempt (migration 0002; the dialer
-that placed it since 0008), written by :class:`~voiceotp.delivery.fence.SqlFence` in the
-transaction that ends or requeues the attempt."""
+"""Writing call records (``call_attempts``, see :mod:`voiceotp.store.attempts`), done by
+:class:`~voiceotp.delivery.fence.SqlFence` in the transaction that ends or requeues the
+attempt."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from voiceotp.delivery.dialer.base import CallOutcome
-from voiceotp.store.rows import Row, Tx
+from voiceotp.store.attempts import ATTEMPT_COLUMNS
+from voiceotp.store.rows import Tx
 
-__all__ = ["ATTEMPT_COLUMNS", "AttemptRecord", "attempt_from_row", "record_attempt_in"]
-
-ATTEMPT_COLUMNS = (
-    "voiceid, attempt, status, sip_code, q850, submit_at, invite_at, ring_at, answer_at, "
-    "end_at, duration, worker, detail, dialer"
-)
-
-
-@dataclass(frozen=True)
-class AttemptRecord:
-    """One dial attempt of a call, as recorded (times Unix seconds, None: did not happen)."""
-
-    voiceid: str
-    attempt: int
-    status: str
-    sip_code: int | None
-    q850: int | None
-    submit_at: float
-    invite_at: float | None
-    ring_at: float | None
-    answer_at: float | None
-    end_at: float | None
-    duration_s: float
-    worker: str | None
-    detail: str
-    dialer: str | None = None  # what placed the call (migration 0008); None: not dialed
+__all__ = ["record_attempt_in"]
 
 
 async def record_attempt_in(
@@ -65,26 +39,4 @@ async def record_attempt_in(
         worker,
         outcome.detail[:500],
         outcome.dialer[:200] or None,
-    )
-
-
-def attempt_from_row(row: Row) -> AttemptRecord:
-    """A row of ``ATTEMPT_COLUMNS``: the record's fields, in its order."""
-    voiceid, attempt, status, sip_code, q850, submit_at = row[:6]
-    invite_at, ring_at, answer_at, end_at, duration, worker, detail, dialer = row[6:]
-    return AttemptRecord(
-        voiceid=str(voiceid),
-        attempt=int(attempt),
-        status=str(status),
-        sip_code=sip_code,
-        q850=q850,
-        submit_at=float(submit_at),
-        invite_at=invite_at,
-        ring_at=ring_at,
-        answer_at=answer_at,
-        end_at=end_at,
-        duration_s=float(duration),
-        worker=worker,
-        detail=str(detail),
-        dialer=None if dialer is None else str(dialer),
     )

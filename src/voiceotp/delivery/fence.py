@@ -19,17 +19,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from voiceotp.delivery.attempts import (
-    ATTEMPT_COLUMNS,
-    AttemptRecord,
-    attempt_from_row,
-    record_attempt_in,
-)
+from voiceotp.delivery.attempts import record_attempt_in
 from voiceotp.delivery.dialer.base import CallOutcome
 from voiceotp.delivery.notify.outbox import OutboxItem
 from voiceotp.delivery.notify.report import StatusReport
 from voiceotp.delivery.notify.sqloutbox import insert_outbox_in
 from voiceotp.delivery.queue.base import CallTicket, Claim, ClaimVerdict
+from voiceotp.store.attempts import AttemptRecord, call_attempts
 from voiceotp.store.base import Store
 from voiceotp.store.keys import KeyBox
 from voiceotp.store.records import refund_due
@@ -257,11 +253,7 @@ class SqlFence:
         number = voiceid_number(call_id)
         if number is None:
             return []
-        rows = await self.store.read(
-            f"SELECT {ATTEMPT_COLUMNS} FROM call_attempts WHERE voiceid = $1 ORDER BY attempt",  # noqa: S608
-            number,
-        )
-        return [attempt_from_row(r) for r in rows]
+        return await call_attempts(self.store, voiceid=number)
 
     async def _lock(self, tx: Tx, number: int) -> LockedCall | None:
         """The call, its row locked for this transaction (None: no such call)."""

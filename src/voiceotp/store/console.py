@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from voiceotp.store.attempts import call_attempts
 from voiceotp.store.base import Store
 from voiceotp.store.records import (
     DIALING,
@@ -24,7 +25,6 @@ from voiceotp.store.rows import ACCOUNT_COLUMNS, Tx, account_from_row
 
 __all__ = [
     "ACCOUNT_SORTS",
-    "AttemptRow",
     "CallFilter",
     "CallRow",
     "LedgerRow",
@@ -82,23 +82,6 @@ class CallRow:
     duration: int
     sip_code: int
     attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRow:
-    attempt: int
-    status: str
-    sip_code: int | None
-    q850: int | None
-    submit_at: float
-    invite_at: float | None
-    ring_at: float | None
-    answer_at: float | None
-    end_at: float | None
-    duration: float
-    worker: str
-    detail: str
-    dialer: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,33 +235,6 @@ def _call_clauses(where: CallFilter) -> tuple[list[str], list[Any]]:
             args.append(value)
             clauses.append(f"{column}${len(args)}")
     return clauses, args
-
-
-async def call_attempts(store: Store, *, voiceid: int) -> list[AttemptRow]:
-    rows = await store.read(
-        "SELECT attempt, status, sip_code, q850, submit_at, invite_at, ring_at, answer_at, "
-        "end_at, duration, worker, detail, dialer FROM call_attempts WHERE voiceid = $1 "
-        "ORDER BY attempt",
-        voiceid,
-    )
-    return [
-        AttemptRow(
-            int(r[0]),
-            str(r[1]),
-            r[2],
-            r[3],
-            float(r[4]),
-            r[5],
-            r[6],
-            r[7],
-            r[8],
-            float(r[9]),
-            str(r[10] or ""),
-            str(r[11] or ""),
-            str(r[12] or ""),
-        )
-        for r in rows
-    ]
 
 
 async def call_pushes(store: Store, *, voiceid: int) -> list[PushRow]:
