@@ -77,7 +77,6 @@ def serve(
 ) -> None:
     """Run the ihuyi-compatible gateway (API, dialer worker, status push and the operator
     console)."""
-    from voiceotp.cli.apislot import check_api_slot
     from voiceotp.cli.dialer import with_delivery
     from voiceotp.cli.listen import base_url, bind_listeners
 
@@ -92,7 +91,6 @@ def serve(
     with store_errors(settings):
         url = base_url(settings.host, bound_port)
         asyncio.run(prepare(settings, console, url, config, with_console=with_console))
-        asyncio.run(check_api_slot(settings))
     # The WAL fsync thread needs the GIL back to report a flush; the busy loop would hold
     # it for up to the default 5 ms switch interval, and every waiting Submit with it
     # (measured: median server CPU 140 -> 118 us/Submit on SQLite FULL at c50).
@@ -112,9 +110,10 @@ async def prepare(
     *,
     with_console: bool = False,
 ) -> None:
-    """Migrate (a first start makes the store); on an empty store print, in dev mode, a
-    ready demo account, else the command that creates the first account; say how to make
-    the first console operator when there is none."""
+    """Migrate (a first start makes the store); refuse to be a second API process where
+    caps are not shared; on an empty store print, in dev mode, a ready demo account, else the
+    command that creates the first account; say how to make the first console operator when
+    there is none."""
     import time
 
     from voiceotp.gateway.admin import Admin
@@ -131,6 +130,7 @@ async def prepare(
     store = make_store(settings)
     await store.open()
     try:
+        await check_api_slot(store, settings)  # before anything is written to the store
         admin = Admin(store, KeyBox(settings.secret_key), time.time)
         empty = not await store.list_accounts()
         demo = await admin.ensure_demo_account() if empty and settings.dev_mode else None
@@ -174,3 +174,17 @@ def first_account_hint(settings: Any, config: Path | None) -> list[str]:
     if url and masked_url(url) != url:
         lines.append("  (put the database password in place of ***)")
     return lines
+
+
+async def check_api_slot(store: Any, settings: Any) -> None:
+    """May this process be an API process on the store (gateway/processes.py)? A one-line
+    error instead of a failed start-up with a traceback; the app takes the lock for real
+    in its lifespan."""
+    from voiceotp.errors import SettingsError
+    from voiceotp.gateway.processes import claim_api_slot
+
+    try:
+        lock = await claim_api_slot(store, settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    await lock.release()
