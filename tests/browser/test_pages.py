@@ -76,3 +76,19 @@ def test_the_dashboard_refreshes_itself(page: Page, server: Server, voiceid: str
     ):
         pass  # htmx polls every 5 s
     expect(page.get_by_test_id("accepted")).not_to_have_text("0")
+
+
+def test_a_narrow_window_never_scrolls_the_page_sideways(
+    page: Page, server: Server, voiceid: str, screenshots: Path
+) -> None:
+    """A phone-width window (390 px): the navigation wraps and wide tables scroll inside
+    themselves; the page itself never gets wider than the window."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, server, "alice")
+    for name, path in {"dashboard": "/", "account": f"/accounts/{server.key.account}",
+                       "calls": "/calls", "call": f"/calls/{voiceid}"}.items():  # fmt: skip
+        page.goto(server.url + path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        page.screenshot(path=screenshots / f"narrow-zh-{name}.png", full_page=True)
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the window"

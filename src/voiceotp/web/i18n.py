@@ -92,6 +92,7 @@ ZH: dict[str, str] = {
     "Add": "添加",
     "Remove": "移除",
     "APIKEY": "APIKEY",
+    "Reveal APIKEY": "显示 APIKEY",
     "Rotate APIKEY": "更换 APIKEY",
     "Your password (to confirm)": "您的密码（确认身份）",
     "New APIKEY, shown once:": "新 APIKEY（仅显示一次）：",
