@@ -8,6 +8,7 @@ from pathlib import Path
 from voiceotp.web.console import dashboard, rules, session_pages
 from voiceotp.web.console.core import _CSRF_MESSAGE
 from voiceotp.web.i18n import ZH, translator
+from voiceotp.web.usercenter import signup
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "voiceotp" / "web"
 CALL = re.compile(r"""\bt\(\s*(?:"([^"]+)"|'([^']+)')\s*\)""")
@@ -28,6 +29,8 @@ def texts_in_code() -> set[str]:
     found |= {"Submitted", "Queued", "Dialing", "Ringing", "Answered", "Ended", "Saved."}
     found |= {"No recording of this call.", "Wrong password.", "active", "frozen", "abuse_frozen"}
     found |= {"Carrier recording", "Rendered prompt", "Wrong one-time code."}
+    found |= set(signup.MESSAGES) | {"voiceotp console", "voiceotp user center"}
+    found |= {"a password has at least 10 characters", "a password has at most 1024 characters"}
     return found
 
 

@@ -21,6 +21,7 @@ from voiceotp.errors import (
     SettingsError as SettingsError,  # re-exported: defined in voiceotp.errors
 )
 from voiceotp.gateway.submit.verifyconf import VerifySettings, coerce_verify
+from voiceotp.gateway.usercenterconf import UserCenterSettings, coerce_user_center
 from voiceotp.protocol import DEFAULT_WINDOW_S
 from voiceotp.store import POSTGRES_PREFIXES, SQLITE_PREFIX
 
@@ -83,6 +84,8 @@ class Settings:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     # Verify/Check and the fraud guard: see voiceotp.gateway.submit.verifyconf.
     verify: VerifySettings = field(default_factory=VerifySettings)
+    # The customer user center at /user/: see voiceotp.gateway.usercenterconf.
+    user_center: UserCenterSettings = field(default_factory=UserCenterSettings)
 
     @classmethod
     def load(
@@ -272,6 +275,7 @@ def _delivery(raw: Any) -> DeliverySettings:
 _COERCERS: dict[str, Any] = {
     "delivery": _delivery,
     "verify": coerce_verify,
+    "user_center": coerce_user_center,
     "dev_mode": _bool,
     "refund_unconnected": _bool,
     "allow_unshared_caps": _bool,

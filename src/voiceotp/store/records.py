@@ -54,6 +54,13 @@ class AccountRecord:
     # Abuse allowance: the account's detector thresholds (None: the server's; 0: off).
     abuse_distinct_numbers: int | None = None
     abuse_prefix_burst: int | None = None
+    # User center (migration 0009).
+    trial: bool = False  # calls only trial_numbers until certified
+    trial_numbers: tuple[str, ...] = ()
+    old_apikey_enc: str = ""  # the APIKEY before a rotation, valid until old_apikey_until
+    old_apikey_until: float = 0.0
+    low_balance_alert: int | None = None  # push when the balance falls below (None: off)
+    low_balance_alerted: bool = False
     blacklist: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -71,6 +78,12 @@ ACCOUNT_SETTABLE = (
     "refund_unconnected",  # charge policy override (None: the server's default)
     "abuse_distinct_numbers",  # abuse allowance (None: the server's setting, 0: off)
     "abuse_prefix_burst",
+    "trial",
+    "trial_numbers",
+    "old_apikey_enc",
+    "old_apikey_until",
+    "low_balance_alert",
+    "low_balance_alerted",
 )
 
 
