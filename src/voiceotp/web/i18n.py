@@ -209,6 +209,7 @@ ZH: dict[str, str] = {
     "a password has at most 1024 characters": "密码最多 1024 个字符",
     "Welcome! Your account is ready.": "欢迎！您的账户已开通。",
     "Trial account: calls go only to the number you verified": "体验账户：只能呼叫您验证过的号码",
+    ".": "。",
     "Complete the enterprise certification to call any number.": "完成企业认证后即可呼叫任意号码。",
     "Calls today": "今日呼叫",
     "Calls this month": "本月呼叫",
