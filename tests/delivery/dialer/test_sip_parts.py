@@ -218,3 +218,14 @@ def test_proxy_challenge_is_answered_with_proxy_authorization() -> None:
     assert name == "Proxy-Authorization"
     assert 'uri="sip:1@t"' in value
     assert answer_challenge(challenge, invite, username="u", password="") is None
+
+
+def test_ack_of_a_2xx_repeats_the_invites_proxy_credentials() -> None:
+    leg = CallLeg("sip:1@t", "sip:u@t", "sip:u@h:1", "h:1")
+    invite = leg.invite(b"", auth=("Proxy-Authorization", 'Digest username="u", response="r"'))
+    answer = response_to(invite, 200, "OK")
+    answer.headers.append(("Contact", "<sip:callee@10.0.0.9>"))
+    leg.confirm(answer)
+    ack = leg.ack_success(invite)
+    assert ack.get("Proxy-Authorization") == invite.get("Proxy-Authorization")  # §13.2.2.4
+    assert ack.uri == "sip:callee@10.0.0.9"

@@ -133,6 +133,8 @@ async def test_digest_challenge_is_answered(sipp: StartSipp, rtp_sink: socket.so
 
     assert outcome.status is CallStatus.ANSWERED
     first, second = only(far_end.received(), "INVITE")
+    (ack,) = only(far_end.received(), "ACK")[1:]  # the first ACKs the 401
+    assert ack.get("Authorization") == second.get("Authorization")  # RFC 3261 §13.2.2.4
     assert second.cseq == (2, "INVITE")
     assert second.branch != first.branch
     auth = dict(part.strip().split("=", 1) for part in second.get("Authorization")[7:].split(","))
