@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.delivery.dialer.carrier import Carrier, rtp_socket, sdp
-from tests.delivery.dialer.conftest import make_audio
+from tests.delivery.dialer.conftest import bind_media_pair, make_audio
 from tests.delivery.dialer.rtpcheck import drain
 from voiceotp.delivery.dialer import CallOutcome, CallRequest, CallStatus
 from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
@@ -251,23 +252,36 @@ async def test_options_keepalive_outside_a_call_gets_200(carrier: Carrier) -> No
 async def test_rtp_ports_come_from_the_range_and_exhaustion_fails_clearly(
     carrier: Carrier, rtp: socket.socket
 ) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        low = int(probe.getsockname()[1])
-    dialer, call, invite = await dialing(carrier, rtp_port_min=low, rtp_port_max=low)
+    probe = bind_media_pair()
+    low = int(probe[0].getsockname()[1])  # even; low + 1 was free too
+    for sock in probe:
+        sock.close()
+    dialer, call, invite = await dialing(carrier, rtp_port_min=low, rtp_port_max=low + 1)
     offer_port = int(invite.body.decode().split("m=audio ")[1].split()[0])
-    second = await dialer.dial(CallRequest("v-2", MOBILE, make_audio(0.1)))  # port is taken
+    rtcp_taken = _udp_port_taken(low + 1)
+    second = await dialer.dial(CallRequest("v-2", MOBILE, make_audio(0.1)))  # pair is taken
     carrier.respond(invite, 486, "Busy Here")
     await carrier.recv("ACK")
     first = await ended(dialer, call)
 
-    assert offer_port == low
+    assert (offer_port, rtcp_taken) == (low, True)  # RTP even, RTCP on the odd port next
     assert first.status is CallStatus.BUSY
     assert (second.status, second.invite_at) == (CallStatus.FAILED, None)
-    assert f"no free RTP port in {low}-{low}" in second.detail
+    assert f"no free RTP/RTCP port pair in {low}-{low + 1}" in second.detail
     assert "widen rtp_port_min..rtp_port_max" in second.detail
-    with pytest.raises(ValueError, match="rtp_port_min"):
-        SipTrunk(host="h", rtp_port_min=5000, rtp_port_max=4000)
+    for bad in ((5000, 4000), (5001, 5002), (5000, 5000)):  # no even/odd pair inside
+        with pytest.raises(ValueError, match="rtp_port_min"):
+            SipTrunk(host="h", rtp_port_min=bad[0], rtp_port_max=bad[1])
+    SipTrunk(host="h", rtp_port_min=5001, rtp_port_max=5003)
+
+
+def _udp_port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
 
 
 async def test_challenged_bye_is_answered_with_credentials(
@@ -292,3 +306,43 @@ async def test_challenged_bye_is_answered_with_credentials(
     assert second.branch != first.branch
     assert 'username="otp"' in second.get("Proxy-Authorization")
     assert 'uri="sip:c@127.0.0.1"' in second.get("Proxy-Authorization")
+
+
+# -- RTCP ---------------------------------------------------------------------------------
+def _rtp(seq: int, timestamp: int, ssrc: int) -> bytes:
+    return struct.pack("!BBHII", 0x80, 0, seq, timestamp, ssrc) + b"\xff" * 160
+
+
+async def test_callee_rtp_loss_and_its_rtcp_report_are_kept_on_the_call_record(
+    carrier: Carrier,
+) -> None:
+    rtp, rtcp = bind_media_pair()
+    dialer, call, invite = await dialing(carrier, seconds=5.0)
+    ours = int(invite.body.decode().split("m=audio ")[1].split()[0])
+    carrier.respond(
+        invite, 200, "OK", headers=[("Contact", "<sip:c@127.0.0.1>")], body=sdp(rtp_port(rtp))
+    )
+    await carrier.recv("ACK")
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(5):
+        first = await loop.sock_recv(rtp, 4096)
+    our_ssrc = struct.unpack_from("!I", first, 8)[0]
+    for seq in (*range(100, 105), *range(107, 112)):  # 106 and 105 never arrive: 2 lost
+        rtp.sendto(_rtp(seq, seq * 160, 0xCA11EE), ("127.0.0.1", ours))
+    # RR (RFC 3550 §6.4.2) from the callee: fraction 26/256, 3 lost, jitter 80 (10 ms)
+    block = struct.pack("!IIIIII", our_ssrc, (26 << 24) | 3, 1234, 80, 0, 0)
+    rtcp.sendto(struct.pack("!BBHI", 0x81, 201, 7, 0xCA11EE) + block, ("127.0.0.1", ours + 1))
+    # asyncio reads one datagram per socket and loop iteration: let 15 of the pacer's
+    # 20 ms ticks pass (each one an iteration) before hanging up
+    async with asyncio.timeout(5):
+        for _ in range(15):
+            await loop.sock_recv(rtp, 4096)
+    carrier.send(carrier.request("BYE", invite, 1, "bye1"))
+    await carrier.recv()
+    outcome = await ended(dialer, call)
+    rtp.close()
+    rtcp.close()
+
+    assert "callee hung up" in outcome.detail
+    assert "RTP in 10 packets, 2 lost, jitter" in outcome.detail
+    assert "callee RTCP: 3 lost (10.2 %), jitter 10.0 ms" in outcome.detail

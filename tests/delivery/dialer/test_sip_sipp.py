@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import re
 import socket
 from collections.abc import Callable
 
@@ -12,7 +13,7 @@ import pytest
 
 from tests.delivery.dialer.conftest import make_audio
 from tests.delivery.dialer.lossy import LossyRelay
-from tests.delivery.dialer.rtpcheck import correlation, drain, reassemble
+from tests.delivery.dialer.rtpcheck import correlation, drain, drain_rtcp, reassemble
 from tests.delivery.dialer.sipp import Sipp
 from voiceotp.delivery.dialer import CallOutcome, CallRequest, CallStatus
 from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
@@ -43,9 +44,17 @@ def only(messages: list[SipMessage], method: str) -> list[SipMessage]:
     return [m for m in messages if m.method == method]
 
 
+def offer_port(invite: SipMessage) -> int:
+    return int(invite.body.decode().split("m=audio ")[1].split()[0])
+
+
 @pytest.mark.parametrize(("codec", "payload_type"), [("PCMU", 0), ("PCMA", 8)])
 async def test_answered_call_plays_the_audio_then_hangs_up(
-    sipp: StartSipp, rtp_sink: socket.socket, codec: str, payload_type: int
+    sipp: StartSipp,
+    rtp_sink: socket.socket,
+    rtcp_sink: socket.socket,
+    codec: str,
+    payload_type: int,
 ) -> None:
     far_end = sipp(
         "answer",
@@ -75,6 +84,17 @@ async def test_answered_call_plays_the_audio_then_hangs_up(
     assert correlation(codec, sent_audio, reassemble(packets)) >= 0.99
 
     invite, ack, bye = (only(far_end.received(), m)[0] for m in ("INVITE", "ACK", "BYE"))
+    # RTCP (RFC 3550 §11): RTP on an even port, RTCP from the odd one after it, to the
+    # callee's RTP port + 1; the last compound is SR + SDES + BYE with the final counts
+    our_port = offer_port(invite)
+    assert our_port % 2 == 0
+    reports = drain_rtcp(rtcp_sink)
+    assert reports
+    assert {source for _, source in reports} == {("127.0.0.1", our_port + 1)}
+    final = reports[-1][0]
+    assert final.types == [200, 202, 203]
+    assert (final.ssrc, final.packets, final.octets) == (packets[0].ssrc, 30, 30 * 160)
+    assert "no RTP from callee" in outcome.detail  # sipp sent none: the record says so
     assert ack.cseq == (1, "ACK")
     assert ack.branch != invite.branch
     assert header_params(ack.get("To"))["tag"] == header_params(bye.get("To"))["tag"]
@@ -238,3 +258,39 @@ async def test_concurrent_calls_share_one_socket(sipp: StartSipp, rtp_sink: sock
         by_stream[packet.ssrc] = by_stream.get(packet.ssrc, 0) + 1
     assert sorted(by_stream.values()) == [20] * 5
     assert len({m.call_id for m in only(far_end.received(), "INVITE")}) == 5
+
+
+async def test_rtp_from_the_callee_is_counted_on_the_call_record(sipp: StartSipp) -> None:
+    far_end = sipp("answer_echo", extra=["-rtp_echo"])  # sipp sends our RTP back to us
+    outcome = await place(far_end, seconds=0.6)
+    finish(far_end)
+
+    assert outcome.status is CallStatus.ANSWERED
+    # counted once our BYE is answered; sipp's echo thread may still hold the last packet
+    assert re.search(r"RTP in (29|30) packets, 0 lost, jitter \d+\.\d ms", outcome.detail)
+
+
+async def test_rtp_ports_in_a_range_are_even_with_rtcp_next(
+    sipp: StartSipp, rtp_sink: socket.socket
+) -> None:
+    far_end = sipp(
+        "answer",
+        calls=4,
+        variables={"rtp_port": str(rtp_sink.getsockname()[1]), "pt": "0", "codec": "PCMU"},
+    )
+    low = rtp_sink.getsockname()[1] + 101  # odd: the first pair starts one above
+    trunk = SipTrunk(
+        host="127.0.0.1", port=far_end.port, t1_s=0.1, rtp_port_min=low, rtp_port_max=low + 40
+    )
+    dialer = SipDialer(trunk)
+    try:
+        outcomes = await asyncio.gather(
+            *(dialer.dial(CallRequest(f"v{n}", MOBILE, make_audio(0.2))) for n in range(4))
+        )
+    finally:
+        await dialer.aclose()
+    finish(far_end)
+
+    assert [o.status for o in outcomes] == [CallStatus.ANSWERED] * 4
+    ports = sorted(offer_port(m) for m in only(far_end.received(), "INVITE"))
+    assert ports == [low + 1, low + 3, low + 5, low + 7]  # never an odd one, never shared

@@ -93,8 +93,7 @@ class RtpStream:
         self._finish()
 
     def stop(self) -> None:
-        """End the stream early (hang-up or call cap)."""
-        self.sent = self.frames
+        """End the stream early (hang-up or call cap); ``sent`` keeps what was sent."""
         self._finish()
 
     def _finish(self) -> None:

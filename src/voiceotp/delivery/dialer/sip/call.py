@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import secrets
 import time
 from dataclasses import dataclass, field
 
@@ -26,9 +27,10 @@ from voiceotp.delivery.dialer.rtp import RtpPacer
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answer
 from voiceotp.delivery.dialer.sip.digest import answer_challenge
+from voiceotp.delivery.dialer.sip.media import MediaPorts, RtcpSender, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
 from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
-from voiceotp.delivery.dialer.sip.sdp import build_offer, parse_answer
+from voiceotp.delivery.dialer.sip.sdp import MediaAnswer, build_offer, parse_answer
 from voiceotp.delivery.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
 
@@ -62,7 +64,7 @@ class SipCall:
     env: CallEnv
     request: CallRequest
     leg: CallLeg
-    rtp: asyncio.DatagramTransport
+    media: MediaPorts
     inbox: asyncio.Queue[SipMessage | None] = field(default_factory=asyncio.Queue)
     closing: bool = False
     times: _Times = field(default_factory=_Times)
@@ -136,7 +138,8 @@ class SipCall:
 
     async def _invite_with_auth(self) -> tuple[SipMessage | None, SipMessage]:
         offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
-        host, port = self.rtp.get_extra_info("sockname")[:2]
+        host = self.media.rtp.get_extra_info("sockname")[0]
+        port = self.media.port
         sdp = build_offer(
             session_id=int(time.time()),
             host=self.env.trunk.public_host or str(host),
@@ -221,7 +224,7 @@ class SipCall:
         status, q850 = outcome_for_sip(final.status)  # a 2xx: ANSWERED, Q.850 16
         offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
         media = parse_answer(final.body or self.early_sdp, offered)
-        reason = ""
+        reason, ended_by_callee, ssrc = "", False, None
         if self.closing:
             status, self.detail = CallStatus.CANCELED, "dialer closed as the call was answered"
         elif media is None:
@@ -229,24 +232,33 @@ class SipCall:
             self.detail = f"no common codec with our offer ({'/'.join(offered)}) in the answer"
             reason = f'Q.850;cause={q850};text="no common codec"'
         else:
-            payload = self.request.audio[media.codec][: int(self.request.max_duration_s * 8000)]
-            stream = self.env.pacer.start(
-                self.rtp, (media.host, media.port), payload, media.payload_type
-            )
-            stream.on_done = lambda: self.inbox.put_nowait(None)
-            ended_by_callee = await self._play(stream.done)
-            stream.stop()
-            self.detail = f"played {stream.sent * 0.02:.2f} s of {media.codec}"
+            ended_by_callee, ssrc = await self._stream(media)
             if ended_by_callee:
-                self.times.end_at = time.time()
                 self.detail += "; callee hung up"
-                return self._outcome(status, final.status, q850)
-            if self._closing():
+            elif self._closing():
                 status = CallStatus.CANCELED
                 self.detail += "; dialer closed during playback"
         self.times.end_at = time.time()
-        await self._hang_up(reason)
+        if not ended_by_callee:
+            await self._hang_up(reason)
+        if ssrc is not None:  # after the BYE: the callee's last packets have arrived
+            self.detail += f"; {media_summary(self.media, ssrc)}"
         return self._outcome(status, final.status, q850)
+
+    async def _stream(self, media: MediaAnswer) -> tuple[bool, int]:
+        """Play the code with RTCP beside it; (callee hung up, our SSRC)."""
+        payload = self.request.audio[media.codec][: int(self.request.max_duration_s * 8000)]
+        stream = self.env.pacer.start(
+            self.media.rtp, (media.host, media.port), payload, media.payload_type
+        )
+        stream.on_done = lambda: self.inbox.put_nowait(None)
+        rtcp = RtcpSender(self.media, media.rtcp_address, stream, secrets.token_hex(8))
+        rtcp.start()
+        ended_by_callee = await self._play(stream.done)
+        stream.stop()
+        rtcp.close()
+        self.detail = f"played {stream.sent * 0.02:.2f} s of {media.codec}"
+        return ended_by_callee, stream.ssrc
 
     async def _play(self, done: asyncio.Event) -> bool:
         """Wait for the end of playback or the call cap; ``True`` if the callee sent BYE."""

@@ -18,7 +18,8 @@ class SipTrunk:
     401/407 digest challenges (username defaults to ``from_user``). ``public_host`` is
     the address written in Via, Contact and SDP when it differs from ``bind_host``
     (behind NAT, or binding 0.0.0.0). ``rtp_port_min``..``rtp_port_max`` pins each
-    call's RTP socket to a range the firewall opens (both 0: ephemeral ports).
+    call's RTP (even port) and RTCP (the next odd one) sockets to a range the firewall
+    opens (both 0: ephemeral ports).
     """
 
     host: str
@@ -44,11 +45,11 @@ class SipTrunk:
             raise ValueError(f"codecs must be a non-empty subset of {sorted(CODECS)}")
         if self.t1_s <= 0 or self.t2_s < self.t1_s:
             raise ValueError("need 0 < t1_s <= t2_s")
-        ports = (self.rtp_port_min, self.rtp_port_max)
-        if ports != (0, 0) and not 1024 <= ports[0] <= ports[1] <= 65535:
+        low, high = self.rtp_port_min, self.rtp_port_max
+        if (low, high) != (0, 0) and not 1024 <= low < low + low % 2 + 1 <= high <= 65535:
             raise ValueError(
-                "rtp_port_min..rtp_port_max must satisfy 1024 <= min <= max <= 65535 "
-                "(or both be 0 for ephemeral ports)"
+                "rtp_port_min..rtp_port_max must satisfy 1024 <= min < max <= 65535 and hold "
+                "an even RTP port with its odd RTCP neighbour (or both be 0 for ephemeral ports)"
             )
 
     @property

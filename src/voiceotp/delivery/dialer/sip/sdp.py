@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voiceotp.delivery.dialer.base import CODECS
 
@@ -18,6 +18,11 @@ class MediaAnswer:
     port: int
     codec: str
     payload_type: int
+    rtcp_port: int = 0  # 0: the RTP port + 1 (RFC 3550 §11); else from a=rtcp (RFC 3605)
+
+    @property
+    def rtcp_address(self) -> tuple[str, int]:
+        return self.host, self.rtcp_port or self.port + 1
 
 
 def build_offer(*, session_id: int, host: str, port: int, codecs: Sequence[str]) -> bytes:
@@ -39,7 +44,7 @@ def build_offer(*, session_id: int, host: str, port: int, codecs: Sequence[str])
 
 def parse_answer(body: bytes, offered: Sequence[str]) -> MediaAnswer | None:
     """The first audio format of the answer we offered, or ``None`` if there is none."""
-    host, media_host, port = "", "", 0
+    host, media_host, port, rtcp_port = "", "", 0, 0
     formats: list[int] = []
     rtpmap: dict[int, str] = {}
     in_audio = False
@@ -60,7 +65,10 @@ def parse_answer(body: bytes, offered: Sequence[str]) -> MediaAnswer | None:
             number, _, encoding = value[len("rtpmap:") :].partition(" ")
             if number.isdigit():
                 rtpmap[int(number)] = encoding.split("/")[0].upper()
-    return _choose(media_host or host, port, formats, rtpmap, offered)
+        elif kind == "a" and in_audio and value.startswith("rtcp:"):
+            rtcp_port = _port(value[len("rtcp:") :].split()[0] if value[5:].split() else "")
+    answer = _choose(media_host or host, port, formats, rtpmap, offered)
+    return replace(answer, rtcp_port=rtcp_port) if answer and rtcp_port else answer
 
 
 def _port(field: str) -> int:
