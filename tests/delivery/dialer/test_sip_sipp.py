@@ -209,7 +209,9 @@ async def test_callee_hang_up_is_acknowledged(sipp: StartSipp, rtp_sink: socket.
 
     assert outcome.status is CallStatus.ANSWERED
     assert "callee hung up" in outcome.detail
-    assert 0 < len(drain(rtp_sink)) < 250
+    packets = drain(rtp_sink)
+    assert 0 < len(packets) < 250
+    assert outcome.detail.startswith(f"played {len(packets) * 0.02:.2f} s")  # not all 5 s
     assert not only(far_end.received(), "BYE")
 
 
@@ -222,6 +224,7 @@ async def test_call_cap_cuts_playback(sipp: StartSipp, rtp_sink: socket.socket) 
 
     assert outcome.status is CallStatus.ANSWERED
     assert len(drain(rtp_sink)) == 15
+    assert outcome.detail.startswith("played 0.30 s of PCMU")  # what was sent, not the file
 
 
 async def test_closing_the_dialer_cancels_a_ringing_call(sipp: StartSipp) -> None:
@@ -257,7 +260,12 @@ async def test_concurrent_calls_share_one_socket(sipp: StartSipp, rtp_sink: sock
     for packet in drain(rtp_sink):
         by_stream[packet.ssrc] = by_stream.get(packet.ssrc, 0) + 1
     assert sorted(by_stream.values()) == [20] * 5
-    assert len({m.call_id for m in only(far_end.received(), "INVITE")}) == 5
+    invites = only(far_end.received(), "INVITE")
+    assert len({m.call_id for m in invites}) == 5
+    origins = [
+        next(x for x in m.body.decode().split("\r\n") if x.startswith("o=")) for m in invites
+    ]
+    assert len({o.split()[1] for o in origins}) == 5  # RFC 4566 §5.2: a unique session id
 
 
 async def test_rtp_from_the_callee_is_counted_on_the_call_record(sipp: StartSipp) -> None:

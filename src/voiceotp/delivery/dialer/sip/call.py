@@ -141,7 +141,7 @@ class SipCall:
         host = self.media.rtp.get_extra_info("sockname")[0]
         port = self.media.port
         sdp = build_offer(
-            session_id=int(time.time()),
+            session_id=secrets.randbits(62),  # unique per call (RFC 4566 §5.2), not a clock
             host=self.env.trunk.public_host or str(host),
             port=int(port),
             codecs=offered,
