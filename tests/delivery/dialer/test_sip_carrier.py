@@ -346,3 +346,18 @@ async def test_callee_rtp_loss_and_its_rtcp_report_are_kept_on_the_call_record(
     assert "callee hung up" in outcome.detail
     assert "RTP in 10 packets, 2 lost, jitter" in outcome.detail
     assert "callee RTCP: 3 lost (10.2 %), jitter 10.0 ms" in outcome.detail
+
+
+# -- ICMP ---------------------------------------------------------------------------------
+async def test_a_refused_reply_to_another_node_does_not_end_the_call(carrier: Carrier) -> None:
+    dialer, call, invite = await dialing(carrier)
+    node2 = rtp_socket()  # another node of the carrier pings the call, then goes away
+    node2.sendto(carrier.request("OPTIONS", invite, 1, "opt1").to_bytes(), carrier.dialer)
+    node2.close()  # our 200 to it comes back as ICMP port unreachable
+    again = await carrier.recv("INVITE")  # Timer A: the call is still trying the trunk
+    carrier.respond(again, 486, "Busy Here")
+    await carrier.recv("ACK")
+    outcome = await ended(dialer, call)
+
+    assert again.branch == invite.branch
+    assert (outcome.status, outcome.sip_code) == (CallStatus.BUSY, 486)

@@ -19,6 +19,7 @@ from voiceotp.delivery.dialer.sip.digest import (
     digest_response,
     parse_challenge,
 )
+from voiceotp.delivery.dialer.sip.icmp import call_id_of
 from voiceotp.delivery.dialer.sip.message import (
     SipParseError,
     header_params,
@@ -229,3 +230,11 @@ def test_ack_of_a_2xx_repeats_the_invites_proxy_credentials() -> None:
     ack = leg.ack_success(invite)
     assert ack.get("Proxy-Authorization") == invite.get("Proxy-Authorization")  # §13.2.2.4
     assert ack.uri == "sip:callee@10.0.0.9"
+
+
+def test_call_id_is_read_from_the_start_of_a_refused_datagram() -> None:
+    invite = CallLeg("sip:1@t", "sip:u@t", "sip:u@h:1", "h:1").invite(b"v=0\r\n" * 200)
+    quoted = invite.to_bytes()[:548]  # what an ICMP error quotes of a long INVITE
+    assert call_id_of(quoted) == invite.call_id
+    assert call_id_of(b"BYE sip:x SIP/2.0\r\ni: abc@h\r\nCSeq: 1 BYE\r\n") == "abc@h"
+    assert call_id_of(b"\x80\x00 not SIP") == ""

@@ -27,6 +27,7 @@ from voiceotp.delivery.dialer.rtp import RtpPacer
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answer
 from voiceotp.delivery.dialer.sip.digest import answer_challenge
+from voiceotp.delivery.dialer.sip.icmp import Refusal
 from voiceotp.delivery.dialer.sip.media import MediaPorts, RtcpSender, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
 from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
@@ -73,10 +74,17 @@ class SipCall:
     detail: str = ""
     last_ack: SipMessage | None = None
     early_sdp: bytes = b""  # from a 18x: the answer when a carrier's 200 repeats none
+    refusal: str = ""  # the network refused our datagram to the trunk (ICMP)
     _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
 
     def deliver(self, message: SipMessage, source: Address) -> None:
         self.inbox.put_nowait(message)
+
+    def refused(self, refusal: Refusal) -> None:
+        """The network refused a datagram of this call (RFC 3261 §18.4: a transport error)."""
+        if refusal.destination == self.env.trunk_address:  # not a reply to another node
+            self.refusal = refusal.reason
+            self.inbox.put_nowait(None)
 
     def close(self) -> None:
         """Ask the call to end now (CANCEL or BYE); it returns CANCELED."""
@@ -189,6 +197,9 @@ class SipCall:
                 self.cancel_reason = CallStatus.CANCELED if self.closing else CallStatus.NO_ANSWER
                 tx.cancel(now)
             self.cancel_sent = tx.canceling is not None
+            if self.refusal and not tx.proceeding and tx.canceling is None:
+                self.detail = f"trunk unreachable: the network refused the INVITE ({self.refusal})"
+                return None
             failure = tx.on_timer(now)
             if failure is None and self.closing and not tx.proceeding:
                 failure = "dialer closed before the trunk answered"

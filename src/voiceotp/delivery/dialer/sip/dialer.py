@@ -131,7 +131,7 @@ class SipDialer:
         call_id = sip_call.leg.call_id
         self._calls[call_id] = sip_call
         self._idle.clear()
-        transport.register(call_id, sip_call.deliver)
+        transport.register(call_id, sip_call.deliver, sip_call.refused)
         try:
             return await sip_call.run()
         finally:
