@@ -361,3 +361,58 @@ async def test_a_refused_reply_to_another_node_does_not_end_the_call(carrier: Ca
 
     assert again.branch == invite.branch
     assert (outcome.status, outcome.sip_code) == (CallStatus.BUSY, 486)
+
+
+# -- keys ---------------------------------------------------------------------------------
+def _event(key: int, seq: int, timestamp: int, *, end: bool) -> bytes:
+    """An RFC 4733 telephone-event packet (payload type 101 as we offered it)."""
+    payload = struct.pack("!BBH", key, (0x80 if end else 0) | 10, 400)
+    return struct.pack("!BBHII", 0x80, 101, seq, timestamp, 0xCA11EE) + payload
+
+
+async def test_repeat_key_after_the_code_ended_resumes_it_after_a_pause(
+    carrier: Carrier, rtp: socket.socket
+) -> None:
+    dialer, call, invite = await dialing(carrier, repeat_key="1", repeat_wait_s=10.0, max_repeats=1)
+    ours = int(invite.body.decode().split("m=audio ")[1].split()[0])
+    carrier.respond(
+        invite, 200, "OK", headers=[("Contact", "<sip:c@127.0.0.1>")], body=sdp(rtp_port(rtp))
+    )
+    await carrier.recv("ACK")
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(5):
+        first = [await loop.sock_recv(rtp, 4096) for _ in range(10)]  # the whole 0.2 s code
+        for n, end in enumerate((False, False, True, True, True)):  # one press, end x3
+            rtp.sendto(_event(1, 500 + n, 8000, end=end), ("127.0.0.1", ours))
+        second = [await loop.sock_recv(rtp, 4096) for _ in range(10)]
+    bye = await carrier.recv("BYE")  # at once: max_repeats=1 leaves nothing to listen for
+    carrier.respond(bye, 200, "OK")
+    outcome = await ended(dialer, call)
+
+    assert "callee pressed 1, replayed 1x" in outcome.detail
+    header = struct.Struct("!BBHII")
+    (_, _, s1, t1, c1), (_, m2, s2, t2, c2) = (
+        header.unpack_from(p) for p in (first[-1], second[0])
+    )
+    assert (m2 & 0x80, c2, (s2 - s1) & 0xFFFF) == (0x80, c1, 1)  # marker: talkspurt after a pause
+    assert (t2 - t1) & 0xFFFFFFFF >= 160  # the pause counts in the timestamps
+    assert [p[12:] for p in second] == [p[12:] for p in first]
+
+
+async def test_info_without_a_key_gets_415(carrier: Carrier, rtp: socket.socket) -> None:
+    dialer, call, invite = await dialing(carrier, seconds=2.0)
+    carrier.respond(
+        invite, 200, "OK", headers=[("Contact", "<sip:c@127.0.0.1>")], body=sdp(rtp_port(rtp))
+    )
+    await carrier.recv("ACK")
+    info = carrier.request("INFO", invite, 1, "info1")
+    info.headers.append(("Content-Type", "application/media_control+xml"))
+    info.body = b"<media_control/>"
+    carrier.send(info)
+    answer = await carrier.recv()
+    carrier.send(carrier.request("BYE", invite, 2, "bye1"))
+    await carrier.recv()
+    outcome = await ended(dialer, call)
+
+    assert (answer.status, answer.cseq) == (415, (1, "INFO"))
+    assert "pressed" not in outcome.detail

@@ -13,7 +13,7 @@ import pytest
 
 from tests.delivery.dialer.conftest import make_audio
 from tests.delivery.dialer.lossy import LossyRelay
-from tests.delivery.dialer.rtpcheck import correlation, drain, drain_rtcp, reassemble
+from tests.delivery.dialer.rtpcheck import Packet, correlation, drain, drain_rtcp, reassemble
 from tests.delivery.dialer.sipp import Sipp
 from voiceotp.delivery.dialer import CallOutcome, CallRequest, CallStatus
 from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
@@ -302,3 +302,51 @@ async def test_rtp_ports_in_a_range_are_even_with_rtcp_next(
     assert [o.status for o in outcomes] == [CallStatus.ANSWERED] * 4
     ports = sorted(offer_port(m) for m in only(far_end.received(), "INVITE"))
     assert ports == [low + 1, low + 3, low + 5, low + 7]  # never an odd one, never shared
+
+
+# -- press 1 to repeat (按1重听) ------------------------------------------------------------
+async def dial_for_keys(far_end: Sipp, repeat_key: str) -> CallOutcome:
+    trunk = SipTrunk(
+        host="127.0.0.1", port=far_end.port, t1_s=0.1, repeat_key=repeat_key, repeat_wait_s=0.5
+    )
+    dialer = SipDialer(trunk)
+    try:
+        return await dialer.dial(CallRequest("v-keys", MOBILE, make_audio(1.0)))
+    finally:
+        await dialer.aclose()
+
+
+def assert_one_continuous_stream(packets: list[Packet]) -> None:
+    assert len({p.ssrc for p in packets}) == 1
+    assert all((b.seq - a.seq) & 0xFFFF == 1 for a, b in itertools.pairwise(packets))
+    assert all(b.timestamp - a.timestamp == 160 for a, b in itertools.pairwise(packets))
+
+
+@pytest.mark.parametrize("scenario", ["dtmf_rtp", "dtmf_info"])
+async def test_pressing_the_repeat_key_plays_the_code_again(
+    sipp: StartSipp, rtp_sink: socket.socket, scenario: str
+) -> None:
+    far_end = sipp(scenario, variables={"rtp_port": str(rtp_sink.getsockname()[1])})
+    outcome = await dial_for_keys(far_end, repeat_key="1")
+    finish(far_end)  # for INFO: sipp got our 200
+
+    assert outcome.status is CallStatus.ANSWERED
+    assert "callee pressed 1, replayed 1x" in outcome.detail
+    packets = drain(rtp_sink)
+    assert len(packets) > 50  # the start of the code, then all of it again
+    assert_one_continuous_stream(packets)  # same SSRC, no gap in sequence or time
+    again = reassemble(packets[-50:])
+    assert correlation("PCMU", make_audio(1.0)["PCMU"], again) >= 0.99
+    (invite,) = only(far_end.received(), "INVITE")
+    assert b"a=rtpmap:101 telephone-event/8000" in invite.body
+
+
+async def test_another_key_is_noted_but_does_not_repeat(
+    sipp: StartSipp, rtp_sink: socket.socket
+) -> None:
+    far_end = sipp("dtmf_rtp", variables={"rtp_port": str(rtp_sink.getsockname()[1])})
+    outcome = await dial_for_keys(far_end, repeat_key="#")
+    finish(far_end)
+
+    assert "callee pressed 1, replayed 0x" in outcome.detail
+    assert len(drain(rtp_sink)) == 50

@@ -27,10 +27,12 @@ from voiceotp.delivery.dialer.rtp import RtpPacer
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answer
 from voiceotp.delivery.dialer.sip.digest import answer_challenge
+from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, info_key
 from voiceotp.delivery.dialer.sip.icmp import Refusal
-from voiceotp.delivery.dialer.sip.media import MediaPorts, RtcpSender, media_summary
+from voiceotp.delivery.dialer.sip.media import MediaPorts, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
 from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
+from voiceotp.delivery.dialer.sip.playback import Playback
 from voiceotp.delivery.dialer.sip.sdp import MediaAnswer, build_offer, parse_answer
 from voiceotp.delivery.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
@@ -126,7 +128,9 @@ class SipCall:
             if ack is not None and message.status >= 200:
                 self._send(ack)
             return
-        if message.method != "ACK":
+        if message.method == "INFO":  # a key outside playback: answered, not acted upon
+            self._answer_info(message)
+        elif message.method != "ACK":
             self._reply(message, *stray_answer(message.method))
 
     # -- the call -----------------------------------------------------------------------
@@ -153,6 +157,7 @@ class SipCall:
             host=self.env.trunk.public_host or str(host),
             port=int(port),
             codecs=offered,
+            telephone_event=EVENT_PAYLOAD_TYPE if self.env.trunk.repeat_key else None,
         )
         ring_deadline = _now() + self.request.ring_timeout_s
         self.times.invite_at = time.time()
@@ -257,35 +262,51 @@ class SipCall:
         return self._outcome(status, final.status, q850)
 
     async def _stream(self, media: MediaAnswer) -> tuple[bool, int]:
-        """Play the code with RTCP beside it; (callee hung up, our SSRC)."""
-        payload = self.request.audio[media.codec][: int(self.request.max_duration_s * 8000)]
-        stream = self.env.pacer.start(
-            self.media.rtp, (media.host, media.port), payload, media.payload_type
+        """Play the code (again on the repeat key); (callee hung up, our SSRC)."""
+        playback = Playback(
+            trunk=self.env.trunk,
+            pacer=self.env.pacer,
+            ports=self.media,
+            answer=media,
+            payload=self.request.audio[media.codec][: int(self.request.max_duration_s * 8000)],
+            wake=lambda: self.inbox.put_nowait(None),
         )
-        stream.on_done = lambda: self.inbox.put_nowait(None)
-        rtcp = RtcpSender(self.media, media.rtcp_address, stream, secrets.token_hex(8))
-        rtcp.start()
-        ended_by_callee = await self._play(stream.done)
-        stream.stop()
-        rtcp.close()
-        self.detail = f"played {stream.sent * 0.02:.2f} s of {media.codec}"
-        return ended_by_callee, stream.ssrc
+        ended_by_callee = await self._play(playback)
+        playback.stop()
+        self.detail = playback.summary()
+        return ended_by_callee, playback.stream.ssrc
 
-    async def _play(self, done: asyncio.Event) -> bool:
-        """Wait for the end of playback or the call cap; ``True`` if the callee sent BYE."""
+    async def _play(self, playback: Playback) -> bool:
+        """Play, then listen ``repeat_wait_s`` for the repeat key while it may replay, until
+        the call cap; ``True`` if the callee sent BYE."""
         cap = _now() + self.request.max_duration_s
-        while not done.is_set() and not self.closing:
-            message = await self._receive(cap)
+        listen_until = math.inf
+        while not self.closing and _now() < cap:
+            if playback.take_keys() or playback.playing:
+                listen_until = math.inf
+            elif not playback.may_repeat:
+                return False
+            elif listen_until == math.inf:
+                listen_until = _now() + self.env.trunk.repeat_wait_s
+            elif _now() >= listen_until:
+                return False
+            message = await self._receive(min(cap, listen_until))
             if message is None:
-                if _now() >= cap:
-                    self.detail = "call cap reached"
-                    return False
                 continue
             if message.is_request and message.method == "BYE":
                 self._reply(message, 200, "OK")
                 return True
+            if message.is_request and message.method == "INFO":
+                playback.press(self._answer_info(message))
+                continue
             self._handle_stray(message)
         return False
+
+    def _answer_info(self, message: SipMessage) -> str | None:
+        """200 to an INFO carrying a key (returned), 415 to any other (RFC 6086 §4.2.2)."""
+        key = info_key(message.get("Content-Type"), message.body)
+        self._reply(message, *((200, "OK") if key else (415, "Unsupported Media Type")))
+        return key
 
     def _answer_challenge(
         self, challenge: SipMessage, request: SipMessage

@@ -19,7 +19,7 @@ from voiceotp.delivery.dialer.sip.message import (
 
 __all__ = ["ALLOW", "CallLeg", "response_to", "stray_answer"]
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 _CREDENTIALS = ("authorization", "proxy-authorization")
 
 
@@ -132,4 +132,4 @@ def stray_answer(method: str) -> tuple[int, str]:
         return 200, "OK"
     if method == "INVITE":  # a re-INVITE: the session stays as it is (§14.2); the call lives
         return 488, "Not Acceptable Here"
-    return 501, "Not Implemented"  # UPDATE, INFO, REFER...: not in our Allow header
+    return 501, "Not Implemented"  # UPDATE, REFER...: not in our Allow header

@@ -33,7 +33,7 @@ class RtpReceiver(asyncio.DatagramProtocol):
 
     def __init__(self) -> None:
         self.stats = ReceptionStats()
-        self.event_payload_type: int | None = None
+        self.event_payload_types: frozenset[int] = frozenset()
         self.on_event: Callable[[bytes, int], None] | None = None
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
@@ -41,7 +41,7 @@ class RtpReceiver(asyncio.DatagramProtocol):
             return
         first, second, seq, timestamp, ssrc = _RTP_HEADER.unpack_from(data)
         payload_type = second & 0x7F
-        event = payload_type == self.event_payload_type
+        event = payload_type in self.event_payload_types
         self.stats.on_packet(ssrc, seq, timestamp, time.monotonic(), media=not event)
         if event and self.on_event is not None:
             start = 12 + 4 * (first & 0x0F)
@@ -122,11 +122,10 @@ class RtcpSender:
         if rtcp_in.last_sr is not None:
             lsr = rtcp_in.last_sr[0]
             dlsr = int((time.monotonic() - rtcp_in.last_sr[1]) * 65536)
-        elapsed = max(0.0, time.monotonic() - stream.start)  # the pacer's default clock
         report = sender_report(
             stream.ssrc,
             unix_s=time.time(),
-            rtp_timestamp=stream.first_timestamp + int(elapsed * CLOCK_RATE),
+            rtp_timestamp=stream.timestamp_at(time.monotonic()),  # the pacer's default clock
             packets=stream.sent,
             octets=stream.sent * FRAME_BYTES,
             block=self.ports.rtp_in.stats.report(lsr, dlsr),

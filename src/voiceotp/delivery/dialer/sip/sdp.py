@@ -19,15 +19,31 @@ class MediaAnswer:
     codec: str
     payload_type: int
     rtcp_port: int = 0  # 0: the RTP port + 1 (RFC 3550 §11); else from a=rtcp (RFC 3605)
+    event_payload_type: int | None = None  # the answer's telephone-event (RFC 4733), if any
 
     @property
     def rtcp_address(self) -> tuple[str, int]:
         return self.host, self.rtcp_port or self.port + 1
 
 
-def build_offer(*, session_id: int, host: str, port: int, codecs: Sequence[str]) -> bytes:
-    """An SDP offer of ``codecs`` (names from :data:`CODECS`, preferred first)."""
+def build_offer(
+    *,
+    session_id: int,
+    host: str,
+    port: int,
+    codecs: Sequence[str],
+    telephone_event: int | None = None,
+) -> bytes:
+    """An SDP offer of ``codecs`` (names from :data:`CODECS`, preferred first), and of
+    RFC 4733 telephone-events 0-15 (keys) as payload type ``telephone_event`` when given."""
     types = [CODECS[c] for c in codecs]
+    events: list[str] = []
+    if telephone_event is not None:
+        types.append(telephone_event)
+        events = [
+            f"a=rtpmap:{telephone_event} telephone-event/8000",
+            f"a=fmtp:{telephone_event} 0-15",
+        ]
     lines = [
         "v=0",
         f"o=voiceotp {session_id} {session_id} IN IP4 {host}",
@@ -36,6 +52,7 @@ def build_offer(*, session_id: int, host: str, port: int, codecs: Sequence[str])
         "t=0 0",
         f"m=audio {port} RTP/AVP {' '.join(str(t) for t in types)}",
         *(f"a=rtpmap:{CODECS[c]} {c}/8000" for c in codecs),
+        *events,
         "a=ptime:20",
         "a=sendrecv",
     ]
@@ -68,7 +85,10 @@ def parse_answer(body: bytes, offered: Sequence[str]) -> MediaAnswer | None:
         elif kind == "a" and in_audio and value.startswith("rtcp:"):
             rtcp_port = _port(value[len("rtcp:") :].split()[0] if value[5:].split() else "")
     answer = _choose(media_host or host, port, formats, rtpmap, offered)
-    return replace(answer, rtcp_port=rtcp_port) if answer and rtcp_port else answer
+    events = [pt for pt in formats if rtpmap.get(pt) == "TELEPHONE-EVENT"]
+    if answer is None:
+        return None
+    return replace(answer, rtcp_port=rtcp_port, event_payload_type=events[0] if events else None)
 
 
 def _port(field: str) -> int:
