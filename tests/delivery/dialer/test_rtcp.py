@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import socket
 import struct
 
+from voiceotp.delivery.dialer.rtp import RtpPacer
+from voiceotp.delivery.dialer.sip.media import RtcpSender
 from voiceotp.delivery.dialer.sip.rtcp import (
     ReceptionStats,
     ReportBlock,
@@ -15,6 +19,7 @@ from voiceotp.delivery.dialer.sip.rtcp import (
     sdes_cname,
     sender_report,
 )
+from voiceotp.delivery.dialer.sip.rtpport import RtpPorts
 
 
 def test_report_block_round_trips_a_negative_cumulative_loss() -> None:
@@ -66,3 +71,35 @@ def test_report_interval_is_the_randomised_minimum() -> None:
     assert max(firsts) < 2.5 * 1.5 / 1.21828
     assert min(laters) > 5.0 * 0.5 / 1.21828
     assert max(laters) < 5.0 * 1.5 / 1.21828
+
+
+async def test_reports_repeat_until_the_stream_says_goodbye(
+    media_pair: tuple[socket.socket, socket.socket],
+) -> None:
+    callee_rtp, callee_rtcp = media_pair
+    ports = await RtpPorts("127.0.0.1").open()
+    pacer = RtpPacer()
+    stream = pacer.start(ports.rtp, callee_rtp.getsockname(), b"\xff" * 1600, 0)
+    intervals: list[bool] = []
+
+    def interval(*, first: bool) -> float:
+        intervals.append(first)
+        return 0.01  # instead of ~2.5 s, then ~5 s
+
+    sender = RtcpSender(ports, callee_rtcp.getsockname(), stream, "cname1", interval=interval)
+    sender.start()
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(5):
+        periodic = [await loop.sock_recv(callee_rtcp, 4096) for _ in range(2)]
+    sender.close()
+    async with asyncio.timeout(5):
+        last = await loop.sock_recv(callee_rtcp, 4096)
+    await pacer.aclose()
+    ports.close()
+
+    assert intervals[:2] == [True, False]
+    assert [p[1] for p in periodic] == [200, 200]  # SR first in every compound
+    assert all(struct.unpack_from("!I", p, 4)[0] == stream.ssrc for p in (*periodic, last))
+    assert [t for t, _, _, _ in parse_compound(last)] == [200]
+    assert last[-8:-4] == struct.pack("!BBH", 0x81, 203, 1)  # ends with our BYE
+    assert b"cname1" in last

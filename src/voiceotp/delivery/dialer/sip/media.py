@@ -90,11 +90,20 @@ class RtcpSender:
     """Sends SR + SDES compounds for ``stream`` every ~5 s (the first after ~2.5 s) and a
     final SR + SDES + BYE from :meth:`close`."""
 
-    def __init__(self, ports: MediaPorts, address: Address, stream: RtpStream, cname: str) -> None:
+    def __init__(
+        self,
+        ports: MediaPorts,
+        address: Address,
+        stream: RtpStream,
+        cname: str,
+        *,
+        interval: Callable[..., float] = next_interval,
+    ) -> None:
         self.ports = ports
         self.address = address
         self.stream = stream
         self.cname = cname
+        self._interval = interval  # (first=bool) -> seconds
         self.sent = 0
         self._timer: asyncio.TimerHandle | None = None
 
@@ -110,7 +119,7 @@ class RtcpSender:
 
     def _schedule(self, *, first: bool) -> None:
         loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(next_interval(first=first), self._tick)
+        self._timer = loop.call_later(self._interval(first=first), self._tick)
 
     def _tick(self) -> None:
         self._send()
