@@ -42,6 +42,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "cap_day": (0, INT32_MAX),
     "abuse_distinct_numbers": (0, INT32_MAX),
     "abuse_prefix_burst": (0, INT32_MAX),
+    "low_balance_alert": (1, MAX_BALANCE),
 }
 MAX_REASON = 32  # ledger.reason is VARCHAR(32)
 MAX_WORD = 128  # policy_entries.value is VARCHAR(128)
@@ -60,6 +61,7 @@ SETTINGS: dict[str, type] = {
     "refund_unconnected": bool,  # None: the server's charge policy
     "abuse_distinct_numbers": int,  # abuse allowance; None: the server's setting, 0: off
     "abuse_prefix_burst": int,
+    "low_balance_alert": int,  # push when the balance falls below; None: off
     "state": str,
 }
 NULLABLE = frozenset(
@@ -71,6 +73,7 @@ NULLABLE = frozenset(
         "refund_unconnected",
         "abuse_distinct_numbers",
         "abuse_prefix_burst",
+        "low_balance_alert",
     }
 )
 

@@ -19,8 +19,10 @@ from voiceotp.store.web import insert_web_user
 __all__ = [
     "CERT_STATES",
     "Certification",
+    "LowBalance",
     "Signup",
     "call_counts",
+    "claim_low_balance",
     "count_signups",
     "decide_certification",
     "finish_signup",
@@ -30,6 +32,7 @@ __all__ = [
     "list_certifications",
     "list_signups",
     "open_trial_account",
+    "rearm_low_balance",
     "record_signup",
     "submit_certification",
 ]
@@ -314,6 +317,49 @@ async def call_counts(store: Store, *, account_id: int, since: tuple[float, ...]
         )
         counts.append(int(rows[0][0]))
     return counts
+
+
+# ---- the low-balance alert (delivery/notify/alerts.py) -----------------------------------------
+@dataclass(frozen=True, slots=True)
+class LowBalance:
+    account: str
+    balance: int
+    threshold: int
+    callback_url: str
+
+
+async def rearm_low_balance(store: Store) -> None:
+    """Accounts alerted whose balance is above the threshold again (or that turned the
+    alert off) may be alerted at the next fall. Writes only when there is one."""
+    condition = "low_balance_alerted AND (low_balance_alert IS NULL OR balance > low_balance_alert)"
+    if await store.read(f"SELECT id FROM accounts WHERE {condition} LIMIT 1"):  # noqa: S608
+        await _write(store, f"UPDATE accounts SET low_balance_alerted = FALSE WHERE {condition}")  # noqa: S608
+
+
+async def claim_low_balance(store: Store, *, limit: int = 50) -> list[LowBalance]:
+    """Accounts with a callback URL whose balance fell below their threshold and that
+    were not alerted yet, now marked alerted (each claimed by one caller only)."""
+    pick = (
+        "SELECT id FROM accounts WHERE low_balance_alert IS NOT NULL "
+        "AND balance < low_balance_alert AND NOT low_balance_alerted AND callback_url <> ''"
+    )
+    if not await store.read(pick + " LIMIT 1"):
+        return []  # the common case, without taking the write lock
+
+    async def work(tx: Tx) -> list[LowBalance]:
+        claimed = []
+        for (account_id,) in await tx.fetch(pick + " LIMIT $1", limit):
+            row = await tx.fetchrow(
+                "UPDATE accounts SET low_balance_alerted = TRUE WHERE id = $1 "
+                "AND NOT low_balance_alerted RETURNING name, balance, low_balance_alert, "
+                "callback_url",
+                account_id,
+            )
+            if row is not None:
+                claimed.append(LowBalance(str(row[0]), int(row[1]), int(row[2]), str(row[3])))
+        return claimed
+
+    return await store.transact(work)
 
 
 async def _write(store: Store, sql: str, *args: Any) -> None:

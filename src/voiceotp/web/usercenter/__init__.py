@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from voiceotp.web.templating import STATIC_DIR
-from voiceotp.web.usercenter import overview, signup
+from voiceotp.web.usercenter import account_settings, me, overview, records, signup
 from voiceotp.web.usercenter.core import BASE
 from voiceotp.web.usercenter.session_pages import set_language, sign_in_page, sign_out
 
@@ -34,6 +34,16 @@ def page_routes() -> list[Route]:
         Route("/language", set_language, methods=post),
         Route("/signup", signup.signup_page, methods=both),
         Route("/signup/confirm", signup.confirm_page, methods=both),
+        # ---- ucpages: APIKEY, records, settings, own password ----
+        Route("/apikey", overview.apikey, methods=post),
+        Route("/records", records.records_page, methods=get),
+        Route("/records.csv", records.records_csv, methods=get),
+        Route("/records/{voiceid}", records.record_page, methods=get),
+        Route("/settings", account_settings.settings_page, methods=get),
+        Route("/settings", account_settings.save_settings, methods=post),
+        Route("/settings/test-push", account_settings.test_push, methods=post),
+        Route("/me", me.me_page, methods=get),
+        Route("/me/password", me.change_password, methods=post),
     ]
 
 
