@@ -21,8 +21,8 @@ from voiceotp.store import Store
 from voiceotp.store.usercenter import open_trial_account
 from voiceotp.store.web import create_web_user
 from voiceotp.web.console import console_routes
-from voiceotp.web.usercenter import user_center_routes
 from voiceotp.web.passwords import hash_password
+from voiceotp.web.usercenter import user_center_routes
 
 __all__ = ["pg_url", "settings", "sqlite_template", "store"]
 
