@@ -22,10 +22,10 @@ class Examples:
     php: str
 
 
-def examples(*, endpoint: str, apiid: str, apikey: str = "", mobile: str = "") -> Examples:
-    """The three samples for ``apiid`` at ``endpoint`` (``mobile``: a trial account's
-    verified number, the one it may call)."""
-    key, number = apikey or KEY_PLACEHOLDER, mobile or SAMPLE_MOBILE
+def examples(*, endpoint: str, apiid: str, apikey: str = "") -> Examples:
+    """The three samples for ``apiid`` at ``endpoint`` (the number is a placeholder: pages
+    show numbers masked)."""
+    key, number = apikey or KEY_PLACEHOLDER, SAMPLE_MOBILE
     return Examples(
         curl=_CURL.format(endpoint=endpoint, apiid=apiid, key=key, mobile=number, code=SAMPLE_CODE),
         python=_PYTHON.format(

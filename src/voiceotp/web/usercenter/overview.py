@@ -39,14 +39,13 @@ async def render_overview(page: Page, *, status: int = 200, **shown: Any) -> Res
     )
     certification = await uc_db.latest_certification(page.store, account_id=account.id)
     endpoint, key = endpoint_url(page), shown.get("apikey", "")
-    mobile = account.trial_numbers[0] if account.trial and account.trial_numbers else ""
     low = account.low_balance_alert
     return page.render(
         "overview.html", status_code=status, section="overview", account=account,
         today=today, this_month=this_month, certification=certification, endpoint=endpoint,
         welcome="welcome" in page.request.query_params, apikey=key,
         rotated=shown.get("rotated", False), error=shown.get("error", ""),
-        examples=examples(endpoint=endpoint, apiid=account.name, apikey=key, mobile=mobile),
+        examples=examples(endpoint=endpoint, apiid=account.name, apikey=key),
         low_balance=low is not None and account.balance < low,
         grace_until=account.old_apikey_until if account.old_apikey_until > now else 0,
         max_grace_h=page.gateway.settings.user_center.max_key_grace_s / 3600,
