@@ -33,7 +33,7 @@ def texts_in_code() -> set[str]:
     found |= {"a password has at least 10 characters", "a password has at most 1024 characters"}
     # ucpages: the user center's APIKEY, records, settings and own-password pages
     found |= set(overview.MESSAGES) | set(records.MESSAGES) | set(account_settings.MESSAGES)
-    found |= set(me.MESSAGES)
+    found |= set(me.MESSAGES) | set(records.STATE_LABELS.values())
     return found
 
 

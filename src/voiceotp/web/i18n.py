@@ -239,6 +239,13 @@ ZH: dict[str, str] = {
     "Test push:": "测试推送：",
     "Set a callback URL first.": "请先设置回调地址。",
     "Every session of yours ends: sign in again with the new password.": "修改后您的所有会话都将结束，请用新密码重新登录。",
+    "Busy": "忙线",
+    "No answer": "无人接听",
+    "Rejected": "拒接",
+    "Failed": "呼叫失败",
+    "Expired": "已过期",
+    "Canceled": "已取消",
+    "Relayed to an upstream": "已转交上游",
 }
 
 

@@ -24,6 +24,12 @@ from voiceotp.web.usercenter.core import SELF, Page, account_of, view
 __all__ = ["MESSAGES", "record_page", "records_csv", "records_page"]
 
 STATES = ("queued", "dialing", *FINAL_STATES)
+# What each status means, beside the code itself (the API's and the pushes' vocabulary).
+STATE_LABELS = {
+    "queued": "Queued", "dialing": "Dialing", "ANSWERED": "Answered", "BUSY": "Busy",
+    "NO_ANSWER": "No answer", "REJECTED": "Rejected", "FAILED": "Failed",
+    "EXPIRED": "Expired", "CANCELED": "Canceled", "RELAYED": "Relayed to an upstream",
+}  # fmt: skip
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000
 BAD_MOBILE = "Enter a mainland China mobile number (11 digits, starting with 1)."
@@ -72,7 +78,8 @@ async def records_page(page: Page) -> Response:
     query = urlencode({k: v for k, v in form.items() if v})
     return page.render(
         "records.html", section="records", rows=rows, form=form, states=STATES,
-        error=error, query=query, next_after=rows[-1].voiceid if more and rows else None,
+        labels=STATE_LABELS, error=error, query=query,
+        next_after=rows[-1].voiceid if more and rows else None,
     )  # fmt: skip
 
 
@@ -128,5 +135,10 @@ async def record_page(page: Page) -> Response:
     attempts = await call_attempts(page.store, voiceid=int(call.voiceid))
     push_log = await q.push_attempts(page.store, voiceid=int(call.voiceid))
     return page.render(
-        "record.html", section="records", call=call, attempts=attempts, push_log=push_log
+        "record.html",
+        section="records",
+        call=call,
+        attempts=attempts,
+        push_log=push_log,
+        labels=STATE_LABELS,
     )
