@@ -291,3 +291,18 @@ async def test_a_new_password_ends_every_session(user_center: UserCenter) -> Non
         )
         assert signed.status_code == 303
         await fresh.aclose()
+
+
+async def test_test_pushes_are_limited_per_account(user_center: UserCenter) -> None:
+    from voiceotp.web.usercenter.account_settings import TEST_PUSHES_PER_MINUTE
+
+    a = CUSTOMER_A
+    client, csrf = await user_center.customer(a)
+    async with contextlib.aclosing(client), run_receiver(Receiver(a.apikey, failures=0)) as hook:
+        await user_center.gateway.admin.configure(a.account, callback_url=hook.url)
+        for _ in range(TEST_PUSHES_PER_MINUTE):
+            answer = await client.post("/user/settings/test-push", data={"csrf_token": csrf})
+            assert answer.status_code == 200
+        answer = await client.post("/user/settings/test-push", data={"csrf_token": csrf})
+        assert answer.status_code == 429
+    assert len(hook.pushes) == TEST_PUSHES_PER_MINUTE

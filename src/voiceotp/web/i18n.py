@@ -238,6 +238,7 @@ ZH: dict[str, str] = {
     "Send a test push": "发送测试推送",
     "Test push:": "测试推送：",
     "Set a callback URL first.": "请先设置回调地址。",
+    "Too many test pushes. Try again in a minute.": "测试推送过于频繁，请一分钟后再试。",
     "Every session of yours ends: sign in again with the new password.": "修改后您的所有会话都将结束，请用新密码重新登录。",
     "Busy": "忙线",
     "No answer": "无人接听",

@@ -5,6 +5,7 @@ dynamic-password-only switch. Every change is audited with the before and after.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.responses import Response
@@ -14,6 +15,7 @@ from voiceotp.delivery.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from voiceotp.errors import AdminError
 from voiceotp.gateway.admin import describe
 from voiceotp.store import AccountRecord
+from voiceotp.store.web import list_audit
 from voiceotp.web.auth import request_ip
 from voiceotp.web.usercenter.core import OWNER, SELF, Page, account_of, redirect, view
 
@@ -21,7 +23,9 @@ __all__ = ["MESSAGES", "save_settings", "settings_page", "test_push"]
 
 NO_CALLBACK = "Set a callback URL first."
 BAD_THRESHOLD = "The threshold is a whole number of units (empty: off)."
-MESSAGES = (NO_CALLBACK, BAD_THRESHOLD, "Saved.")
+TOO_MANY_PUSHES = "Too many test pushes. Try again in a minute."
+MESSAGES = (NO_CALLBACK, BAD_THRESHOLD, TOO_MANY_PUSHES, "Saved.")
+TEST_PUSHES_PER_MINUTE = 5  # per account, counted in the audit log (every process agrees)
 
 
 @view(SELF)
@@ -79,6 +83,8 @@ async def test_push(page: Page) -> Response:
     account = await account_of(page)
     if not account.callback_url:
         return await _render(page, account, status=400, error=NO_CALLBACK)
+    if await _recent_test_pushes(page, account.name) >= TEST_PUSHES_PER_MINUTE:
+        return await _render(page, account, status=429, error=TOO_MANY_PUSHES)
     gateway = page.gateway
     conf, now = gateway.settings.delivery, gateway.clock()
     doc = {"type": "test", "account": account.name, "time": int(now)}
@@ -91,3 +97,10 @@ async def test_push(page: Page) -> Response:
         "customer.test_push", account.name, "", {"status": result.status, "error": result.error}
     )
     return await _render(page, account, push=result)
+
+
+async def _recent_test_pushes(page: Page, account: str) -> int:
+    """Test pushes of the account in the last minute (the button is no request cannon)."""
+    since = time.time() - 60  # audit rows are stamped with the wall clock
+    entries = await list_audit(page.store, target=account, limit=50)
+    return sum(1 for e in entries if e.action == "customer.test_push" and e.at >= since)
