@@ -181,8 +181,9 @@ async def test_settings_are_saved_checked_and_audited(user_center: UserCenter) -
         assert bad.status_code == 400
         bad = await client.post("/user/settings", data={**form, "callback_url": "ftp://x"})
         assert bad.status_code == 400
-        bad = await client.post("/user/settings", data={**form, "low_balance_alert": "-1"})
-        assert bad.status_code == 400
+        for threshold in ("-1", "0", "2147483648", "1e3"):
+            bad = await client.post("/user/settings", data={**form, "low_balance_alert": threshold})
+            assert bad.status_code == 400, threshold
         overview = await client.get("/user/")
         assert 'data-testid="low-balance-alert">&lt; 5<' in overview.text
     record = await user_center.gateway.admin.describe(a.account)
@@ -247,11 +248,14 @@ async def test_the_low_balance_alert_is_pushed_once_per_fall(user_center: UserCe
         assert await alerts.check() == {}
         await gateway.admin.top_up(a.account, -3)  # 7: a new fall
         assert len(await alerts.check()) == 1
+        await gateway.admin.configure(a.account, low_balance_alert=8)  # a new threshold
+        assert len(await alerts.check()) == 1  # armed afresh: 7 is below 8
         bodies = [body for _, valid, body in hook.pushes if valid]
-    assert len(hook.pushes) == 2
+    assert len(hook.pushes) == 3
     assert [(b["type"], b["balance"], b["threshold"]) for b in bodies] == [  # type: ignore[index,call-overload]
         ("low_balance", 8, 9),
         ("low_balance", 7, 9),
+        ("low_balance", 7, 8),
     ]
 
 

@@ -42,7 +42,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "cap_day": (0, INT32_MAX),
     "abuse_distinct_numbers": (0, INT32_MAX),
     "abuse_prefix_burst": (0, INT32_MAX),
-    "low_balance_alert": (1, MAX_BALANCE),
+    "low_balance_alert": (1, INT32_MAX),  # INTEGER column
 }
 MAX_REASON = 32  # ledger.reason is VARCHAR(32)
 MAX_WORD = 128  # policy_entries.value is VARCHAR(128)
