@@ -23,8 +23,8 @@ __all__ = [
     "Signup",
     "call_counts",
     "claim_low_balance",
-    "count_signups",
     "decide_certification",
+    "drop_signup",
     "finish_signup",
     "get_certification",
     "get_signup",
@@ -33,7 +33,8 @@ __all__ = [
     "list_signups",
     "open_trial_account",
     "rearm_low_balance",
-    "record_signup",
+    "reserve_signup",
+    "set_signup_call",
     "submit_certification",
 ]
 
@@ -116,29 +117,64 @@ def _cert(row: Row) -> Certification:
 
 
 # ---- sign-ups ---------------------------------------------------------------------------------
-async def record_signup(
-    store: Store, *, token_hash: str, mobile: str, ip: str, voiceid: str, now: float
-) -> None:
-    """A voice code was called to ``mobile`` for the sign-up form holding the token."""
+async def reserve_signup(
+    store: Store,
+    *,
+    token_hash: str,
+    mobile: str,
+    ip: str,
+    now: float,
+    per_ip_hour: int,
+    per_number_day: int,
+    lock_account_id: int,
+) -> str:
+    """Count this sign-up call against the limits and record it, atomically: "" when
+    recorded, else what refused it ("ip" or "number"; nothing recorded).
+
+    Sign-ups serialise on ``lock_account_id``'s row (the sign-up account: rare writes),
+    so concurrent requests in any process cannot all pass the same count.
+    """
+
+    async def work(tx: Tx) -> str:
+        lock = store.row_lock("FOR UPDATE")
+        await tx.fetchrow(f"SELECT id FROM accounts WHERE id = $1{lock}", lock_account_id)  # noqa: S608
+        for column, value, limit, window in (
+            ("ip", ip, per_ip_hour, 3600.0),
+            ("mobile", mobile, per_number_day, 86_400.0),
+        ):
+            if not limit:
+                continue
+            row = await tx.fetchrow(
+                f"SELECT COUNT(*) FROM signups WHERE {column} = $1 AND created_at >= $2",  # noqa: S608
+                value,
+                now - window,
+            )
+            if row is not None and int(row[0]) >= limit:
+                return "ip" if column == "ip" else "number"
+        await tx.execute(
+            "INSERT INTO signups (token_hash, mobile, ip, voiceid, state, created_at) "
+            "VALUES ($1, $2, $3, '', $4, $5)",
+            token_hash,
+            mobile,
+            ip,
+            CALLING,
+            now,
+        )
+        return ""
+
+    return await store.transact(work)
+
+
+async def set_signup_call(store: Store, *, token_hash: str, voiceid: str) -> None:
+    """The call placed for a reserved sign-up."""
     await _write(
-        store,
-        "INSERT INTO signups (token_hash, mobile, ip, voiceid, state, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        token_hash,
-        mobile,
-        ip,
-        voiceid,
-        CALLING,
-        now,
+        store, "UPDATE signups SET voiceid = $2 WHERE token_hash = $1", token_hash, voiceid
     )
 
 
-async def count_signups(store: Store, *, since: float, mobile: str = "", ip: str = "") -> int:
-    """Sign-up calls since ``since`` to one number, or from one client IP."""
-    column, value = ("mobile", mobile) if mobile else ("ip", ip)
-    sql = f"SELECT COUNT(*) FROM signups WHERE {column} = $1 AND created_at >= $2"  # noqa: S608
-    rows = await store.read(sql, value, since)
-    return int(rows[0][0])
+async def drop_signup(store: Store, *, token_hash: str) -> None:
+    """A reserved sign-up whose call was refused (it placed no call: it counts for nothing)."""
+    await _write(store, "DELETE FROM signups WHERE token_hash = $1", token_hash)
 
 
 async def get_signup(store: Store, *, token_hash: str) -> Signup | None:
