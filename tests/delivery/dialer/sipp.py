@@ -56,8 +56,9 @@ class Sipp:
         calls: int = 1,
         variables: dict[str, str] | None = None,
         extra: list[str] | None = None,
+        port: int | None = None,
     ) -> None:
-        self.port = free_udp_port()
+        self.port = port or free_udp_port()
         self.media_port = free_udp_port()
         self.workdir = workdir
         self.log = workdir / f"sipp-{scenario}.log"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 
 from voiceotp.delivery.dialer.base import UNREACHABLE, CallOutcome, CallRequest, CallStatus
@@ -14,24 +13,13 @@ from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg
 from voiceotp.delivery.dialer.sip.media import MediaPorts
 from voiceotp.delivery.dialer.sip.rtpport import RtpPorts
-from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
+from voiceotp.delivery.dialer.sip.transport import Address, SipTransport, resolve_ipv4
 from voiceotp.protocol import mask_mobile
 
 __all__ = ["SipDialer"]
 
 log = logging.getLogger(__name__)
 NO_RESOURCE_Q850 = 47  # resource unavailable, unspecified
-
-
-async def _resolve(host: str, port: int) -> Address:
-    """The trunk's IPv4 address; resolved once so sends never block on DNS."""
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
-    except OSError as exc:
-        raise OSError(f"cannot resolve SIP trunk {host!r}: {exc}") from exc
-    address = infos[0][4]
-    return str(address[0]), int(address[1])
 
 
 class SipDialer:
@@ -58,7 +46,7 @@ class SipDialer:
         """Resolve the trunk once and open the signalling socket (idempotent)."""
         async with self._open_lock:
             if self._transport is None:
-                self._trunk_address = await _resolve(self.trunk.host, self.trunk.port)
+                self._trunk_address = await resolve_ipv4(self.trunk.host, self.trunk.port)
                 self._transport = await SipTransport.bind(
                     self.trunk.bind_host, self.trunk.bind_port
                 )
@@ -141,9 +129,7 @@ class SipDialer:
             if sip_call.last_ack is None:
                 transport.unregister(call_id)
             else:
-                transport.linger(
-                    call_id, sip_call.last_ack, self._trunk_address, self.trunk.linger_s
-                )
+                transport.linger(call_id, sip_call.last_ack, sip_call.target, self.trunk.linger_s)
 
     def _env(self, transport: SipTransport) -> CallEnv:
         return CallEnv(self.trunk, transport, self.pacer, self._trunk_address)
