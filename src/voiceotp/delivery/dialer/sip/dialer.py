@@ -12,6 +12,7 @@ from voiceotp.delivery.dialer.sip.call import CallEnv, SipCall
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg
 from voiceotp.delivery.dialer.sip.media import MediaPorts
+from voiceotp.delivery.dialer.sip.register import RegisterLeg, Registration, RegistrationState
 from voiceotp.delivery.dialer.sip.rtpport import RtpPorts
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport, resolve_ipv4
 from voiceotp.protocol import mask_mobile
@@ -38,19 +39,44 @@ class SipDialer:
         self._open_lock = asyncio.Lock()
         self._rtp_ports = RtpPorts(trunk.bind_host, trunk.rtp_port_min, trunk.rtp_port_max)
         self._calls: dict[str, SipCall] = {}
+        self._registration: Registration | None = None
         self._closed = False
         self._idle = asyncio.Event()
         self._idle.set()
 
     async def start(self) -> SipTransport:
-        """Resolve the trunk once and open the signalling socket (idempotent)."""
+        """Resolve the trunk once, open the signalling socket and, when the trunk wants
+        it, start registering (idempotent)."""
         async with self._open_lock:
             if self._transport is None:
                 self._trunk_address = await resolve_ipv4(self.trunk.host, self.trunk.port)
+                registrar = await resolve_ipv4(*self.trunk.registrar_address)
                 self._transport = await SipTransport.bind(
                     self.trunk.bind_host, self.trunk.bind_port
                 )
+                if self.trunk.register:
+                    self._registration = self._registrar(self._transport, registrar)
+                    self._registration.start()
             return self._transport
+
+    def _registrar(self, transport: SipTransport, registrar: Address) -> Registration:
+        via_host, contact_uri = self._local(transport)
+        user, domain = self.trunk.username or self.trunk.from_user, self.trunk.sip_domain
+        leg = RegisterLeg(
+            request_uri=f"sip:{domain}",
+            aor=f"sip:{user}@{domain}",
+            contact_uri=contact_uri,
+            via_host=via_host,
+            user_agent=self.trunk.user_agent,
+        )
+        return Registration(self.trunk, transport, registrar, leg)
+
+    @property
+    def registration_state(self) -> RegistrationState:
+        """``off`` unless the trunk wants registration; for health pages and metrics."""
+        if self._registration is None:
+            return RegistrationState.OFF
+        return self._registration.state
 
     @property
     def name(self) -> str:
@@ -76,6 +102,8 @@ class SipDialer:
             return CallOutcome(
                 UNREACHABLE.status, None, UNREACHABLE.q850, end_at=time.time(), detail=str(exc)
             )
+        if self._registration is not None:  # a trunk that wants it knows us before a call
+            await self._registration.first_attempt()
         try:
             media = await self._rtp_ports.open()
         except OSError as exc:  # port range exhausted, or out of file descriptors
@@ -134,15 +162,20 @@ class SipDialer:
     def _env(self, transport: SipTransport) -> CallEnv:
         return CallEnv(self.trunk, transport, self.pacer, self._trunk_address)
 
-    def _new_leg(self, transport: SipTransport, mobile: str) -> CallLeg:
+    def _local(self, transport: SipTransport) -> tuple[str, str]:
+        """Our Via host:port and Contact URI."""
         host, port = transport.local_address
         public = self.trunk.public_host or host
+        return f"{public}:{port}", f"sip:{self.trunk.from_user}@{public}:{port}"
+
+    def _new_leg(self, transport: SipTransport, mobile: str) -> CallLeg:
+        via_host, contact_uri = self._local(transport)
         domain = self.trunk.sip_domain
         return CallLeg(
             request_uri=f"sip:{mobile}@{domain}",
             from_uri=f"sip:{self.trunk.from_user}@{domain}",
-            contact_uri=f"sip:{self.trunk.from_user}@{public}:{port}",
-            via_host=f"{public}:{port}",
+            contact_uri=contact_uri,
+            via_host=via_host,
             user_agent=self.trunk.user_agent,
         )
 
@@ -152,6 +185,8 @@ class SipDialer:
         for sip_call in list(self._calls.values()):
             sip_call.close()
         await self._idle.wait()  # each call finishes its CANCEL/BYE transaction (<= 64*T1)
+        if self._registration is not None:
+            await self._registration.aclose()  # un-REGISTER (<= 64*T1)
         await self.pacer.aclose()
         if self._transport is not None:
             self._transport.close()
