@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import socket
 from collections.abc import Callable
 
 import pytest
@@ -134,3 +135,19 @@ async def test_the_first_call_waits_for_the_registration(sipp: StartSipp) -> Non
     assert order == ["REGISTER", "INVITE", "REGISTER"]  # registered, called, removed
     log = trunk_sipp.messages()
     assert log.index("SIP/2.0 200 OK") < log.index("INVITE sip:")  # not before the 200
+
+
+async def test_closing_while_a_call_waits_for_a_silent_registrar() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as registrar:
+        registrar.bind(("127.0.0.1", 0))
+        registrar.setblocking(False)
+        trunk = SipTrunk(host="127.0.0.1", port=registrar.getsockname()[1], register=True)
+        dialer = SipDialer(trunk)
+        call = asyncio.create_task(dialer.dial(CallRequest("v", "13800138000", make_audio(0.1))))
+        register = await asyncio.get_running_loop().sock_recv(registrar, 4096)
+        assert register.startswith(b"REGISTER ")
+        await dialer.aclose()
+        outcome = await call
+
+    assert outcome.status is CallStatus.CANCELED
+    assert dialer.registration_state is RegistrationState.REGISTERING  # never answered

@@ -148,6 +148,12 @@ class Registration:
         self.transport.unregister(self.leg.call_id)
 
     async def _keep(self) -> None:
+        try:
+            await self._refresh_forever()
+        finally:  # stopped before the first answer: calls waiting for it go on
+            self._tried.set()
+
+    async def _refresh_forever(self) -> None:
         while True:
             granted = await self._register(self.trunk.register_expires)
             self._tried.set()
