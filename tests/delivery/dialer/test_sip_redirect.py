@@ -107,12 +107,22 @@ async def test_redirects_stop_at_the_limit(sipp: StartSipp) -> None:
     assert outcome.detail.count("redirected to") == 2
 
 
-async def test_a_redirect_off_the_trunk_is_refused_unless_allowed(sipp: StartSipp) -> None:
-    # 127.0.0.2 is loopback too, but not the trunk's address: refused by default
-    first = sipp("redirect", variables={"contact": contact(5060, host="127.0.0.2")})
-    outcome = await place(first)
+@pytest.mark.parametrize("allowed", [(), ("127.0.0.2/32",)])
+async def test_a_redirect_off_the_trunk_is_refused_unless_allowed(
+    sipp: StartSipp, allowed: tuple[str, ...]
+) -> None:
+    # 127.0.0.2 is loopback too, but not the trunk's address: another host
+    variables = {"rtp_port": str(free_udp_port()), "pt": "0", "codec": "PCMU"}
+    elsewhere = sipp("answer", host="127.0.0.2", variables=variables)
+    first = sipp("redirect", variables={"contact": contact(elsewhere.port, host="127.0.0.2")})
+    outcome = await place(first, redirect_networks=allowed)
     finish(first)
 
+    if allowed:
+        finish(elsewhere)
+        assert outcome.status is CallStatus.ANSWERED
+        assert outcome.detail.startswith(f"redirected to 127.0.0.2:{elsewhere.port}; played")
+        return
     assert (outcome.status, outcome.sip_code) == (CallStatus.FAILED, 302)
-    assert "redirect to 127.0.0.2:5060 refused" in outcome.detail
-    assert len(invites(first)) == 1
+    assert f"redirect to 127.0.0.2:{elsewhere.port} refused" in outcome.detail
+    assert not elsewhere.received()  # never called
