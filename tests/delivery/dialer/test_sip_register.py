@@ -110,6 +110,8 @@ async def test_a_failed_register_is_logged_and_retried(
     await dialer.aclose()
     finish(registrar)
 
+    assert dialer.registration is not None
+    assert dialer.registration.last_error == ""  # the retry succeeded
     assert "SIP registration at 127.0.0.1" in caplog.text
     assert "failed (503 Service Unavailable); retrying in" in caplog.text
     assert len(registers(registrar)) == 3  # 503, retried and accepted, removed

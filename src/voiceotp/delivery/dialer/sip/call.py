@@ -212,14 +212,15 @@ class SipCall:
         elif final is None or 400 <= final.status < 600:  # try the 3xx's next Contact
             redirects.notes.append(f"{failure_detail(final) if final else self.detail}")
             self.refusal = self.detail = ""
-        else:  # 6xx: the callee's answer everywhere (RFC 3261 §21.6)
+        else:  # a 6xx is the callee's answer everywhere (RFC 3261 §21.6); 305, 380: no
             return False
         while (target := redirects.next_target()) is not None:
             try:
                 address = await resolve_ipv4(target.host, target.port)
             except OSError:
-                address = None
-            if address is None or not redirects.allowed(address[0]):
+                redirects.notes.append(f"redirect to {target.where}: name does not resolve")
+                continue
+            if not redirects.allowed(address[0]):
                 redirects.notes.append(f"redirect to {target.where} refused: not allowed")
                 log.warning("call %s: redirect to %s refused", self.request.call_id, target.where)
                 continue

@@ -72,6 +72,11 @@ class SipDialer:
         return Registration(self.trunk, transport, registrar, leg)
 
     @property
+    def registration(self) -> Registration | None:
+        """The binding kept at the registrar (``expires_at``, ``last_error``), if any."""
+        return self._registration
+
+    @property
     def registration_state(self) -> RegistrationState:
         """``off`` unless the trunk wants registration; for health pages and metrics."""
         if self._registration is None:

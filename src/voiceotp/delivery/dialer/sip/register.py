@@ -124,9 +124,7 @@ class Registration:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self.transport.register(
-            self.leg.call_id, lambda message, _: self._inbox.put_nowait(message)
-        )
+        self.transport.register(self.leg.call_id, self._deliver)
         self._task = asyncio.get_running_loop().create_task(self._keep(), name="sip-register")
 
     def _deliver(self, message: SipMessage, source: Address) -> None:
@@ -142,8 +140,9 @@ class Registration:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        registered = self.state is RegistrationState.REGISTERED
-        if registered and await self._register(0) is not None:
+        # also after a failed refresh: the binding lives until it expires
+        held = self.expires_at is not None and self.expires_at > time.time()
+        if held and await self._register(0) is not None:
             self.state, self.expires_at = RegistrationState.UNREGISTERED, None
         self.transport.unregister(self.leg.call_id)
 
