@@ -311,3 +311,42 @@ async def test_the_form_needs_its_csrf_token(user_center: UserCenter) -> None:
         answer = await send(customer, "forged", PNG)
         assert answer.status_code == 403
     assert stored(user_center) == []
+
+
+async def test_operators_see_sign_ups_and_trial_state(user_center: UserCenter) -> None:
+    store = user_center.gateway.store
+    await uc_db.record_signup(
+        store, token_hash="a" * 64, mobile=CUSTOMER_A.login, ip="203.0.113.7", voiceid="77",
+        now=1.0,
+    )  # fmt: skip
+    (signup,) = await uc_db.list_signups(store)
+    await uc_db.finish_signup(
+        store,
+        signup_id=signup.id,
+        account_id=await account_id(user_center, CUSTOMER_A.account),
+        now=2.0,
+    )
+    await uc_db.record_signup(
+        store, token_hash="b" * 64, mobile=OTHER_MOBILE, ip="203.0.113.8", voiceid="", now=3.0
+    )
+    support, _ = await signed_in(user_center, "sam")
+    async with contextlib.aclosing(support):
+        page = await support.get("/console/signups")
+        assert page.status_code == 200
+        assert "138****0001" in page.text
+        assert "139****9000" in page.text
+        assert CUSTOMER_A.login not in page.text
+        assert OTHER_MOBILE not in page.text
+        assert "203.0.113.7" in page.text
+        assert f'href="/console/accounts/{CUSTOMER_A.account}"' in page.text
+        assert ZH["Code entered"] in page.text
+        assert ZH["Called"] in page.text
+        accounts = await support.get("/console/accounts")
+        row = accounts.text.split(f">{CUSTOMER_A.account}</a>")[1].split("</tr>")[0]
+        assert ZH["Trial"] in row
+        account = await support.get(f"/console/accounts/{CUSTOMER_A.account}")
+        assert "138****0001" in account.text
+        assert ZH["Not requested"] in account.text
+        nav = await support.get("/console/")
+        assert 'href="/console/certifications"' in nav.text
+        assert 'href="/console/signups"' in nav.text
