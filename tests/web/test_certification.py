@@ -156,6 +156,9 @@ async def test_a_rejection_reaches_the_customer_who_may_ask_again(
         assert sent.status_code == 303
         (row,) = await uc_db.list_certifications(user_center.gateway.store)
         url = f"/console/certifications/{row.id}/decision"
+        odd = await operator.post(url, data={"csrf_token": op_csrf, "op": "maybe"})
+        assert odd.status_code == 400
+        assert ZH[certifications.BAD_OP] in odd.text
         bare = await operator.post(url, data={"csrf_token": op_csrf, "op": "reject"})
         assert bare.status_code == 400
         assert ZH[certifications.NO_REASON] in bare.text
@@ -196,7 +199,7 @@ async def test_the_file_is_served_to_operators_only_and_never_inline(
         for probe in (
             f"/user/static/../uploads/{path.name}", f"/user/static/{path.name}",
             f"/console/static/{path.name}", f"/user/uploads/{path.name}", f"/uploads/{path.name}",
-            f"/user/static/%2e%2e/%2e%2e/uploads/{path.name}",
+            f"/user/static/%2e%2e/%2e%2e/uploads/{path.name}", f"/static/{path.name}",
         ):  # fmt: skip
             probed = await customer.get(probe)
             assert probed.status_code in (303, 404), probe
@@ -350,3 +353,26 @@ async def test_operators_see_sign_ups_and_trial_state(user_center: UserCenter) -
         nav = await support.get("/console/")
         assert 'href="/console/certifications"' in nav.text
         assert 'href="/console/signups"' in nav.text
+
+
+async def test_a_customer_sees_only_their_own_request(user_center: UserCenter) -> None:
+    await user_center.open_trial("V20000002", OTHER_MOBILE)
+    first, csrf = await user_center.customer()
+    async with contextlib.aclosing(first):
+        assert (await send(first, csrf, PNG, company="甲公司")).status_code == 303
+    second, csrf2 = await user_center.customer(OTHER_MOBILE)
+    async with contextlib.aclosing(second):
+        for path in ("/user/certification", "/user/"):
+            page = await second.get(path)
+            assert "甲公司" not in page.text
+            assert USCC not in page.text
+            assert state_shown(page.text) == ZH["Not requested"]
+        # its own request is its own, whatever the other account's state
+        assert (
+            await send(second, csrf2, JPEG, "b.jpg", "image/jpeg", company="乙公司")
+        ).status_code == 303
+    rows = await uc_db.list_certifications(user_center.gateway.store)
+    names = await uc_db.account_names(user_center.gateway.store, ids={r.account_id for r in rows})
+    assert sorted((names[r.account_id], r.company) for r in rows) == [
+        ("V20000001", "甲公司"), ("V20000002", "乙公司"),
+    ]  # fmt: skip

@@ -293,6 +293,7 @@ ZH: dict[str, str] = {
     "Reason for the customer": "给客户的原因",
     "A rejection needs a reason for the customer (at most 500 characters).": "驳回时须填写给客户的原因（最多 500 个字符）。",
     "This request was already decided.": "该申请已审核过。",
+    "Choose approve or reject.": "请选择通过或驳回。",
     "Approved: the account may now call any number.": "已通过：该账户现在可以呼叫任意号码。",
     "Rejected.": "已驳回。",
     "Trial account: calls go only to": "体验账户：只能呼叫",

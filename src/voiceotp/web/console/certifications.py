@@ -18,9 +18,10 @@ from voiceotp.web.uploads import read_upload
 __all__ = ["MESSAGES", "certification_file", "certifications_page", "decide", "signups_page"]
 
 NO_REASON = "A rejection needs a reason for the customer (at most 500 characters)."
+BAD_OP = "Choose approve or reject."
 DECIDED = "This request was already decided."
 APPROVED, REJECTED = "Approved: the account may now call any number.", "Rejected."
-MESSAGES = (NO_REASON, DECIDED, APPROVED, REJECTED)
+MESSAGES = (NO_REASON, BAD_OP, DECIDED, APPROVED, REJECTED)
 FILE_HEADERS = {
     "x-content-type-options": "nosniff",
     "content-security-policy": "sandbox",
@@ -53,7 +54,10 @@ async def decide(page: Page) -> Response:
     cert = await _certification(page)
     if cert is None:
         return refusal(page, 404, "Not found", "Not found")
-    approve, reason = page.field("op") == "approve", page.field("reason")
+    op, reason = page.field("op"), page.field("reason")
+    if op not in ("approve", "reject"):
+        return await _list(page, status=400, error=BAD_OP)
+    approve = op == "approve"
     if not approve and not 0 < len(reason) <= 500:
         return await _list(page, status=400, error=NO_REASON)
     decided = await uc_db.decide_certification(
