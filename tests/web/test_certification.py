@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.web.conftest import CUSTOMER_A, PASSWORD, UserCenter
+from tests.web.conftest import CUSTOMER_A, CUSTOMER_B, PASSWORD, UserCenter
 from tests.web.licences import GIF, HTML, JPEG, PNG, jpeg_with_comment, pdf
 from voiceotp.store import usercenter as uc_db
 from voiceotp.store.web import create_web_user, get_web_user, list_audit
@@ -356,11 +356,10 @@ async def test_operators_see_sign_ups_and_trial_state(user_center: UserCenter) -
 
 
 async def test_a_customer_sees_only_their_own_request(user_center: UserCenter) -> None:
-    await user_center.open_trial("V20000002", OTHER_MOBILE)
-    first, csrf = await user_center.customer()
+    first, csrf = await user_center.customer(CUSTOMER_A)
     async with contextlib.aclosing(first):
         assert (await send(first, csrf, PNG, company="甲公司")).status_code == 303
-    second, csrf2 = await user_center.customer(OTHER_MOBILE)
+    second, csrf2 = await user_center.customer(CUSTOMER_B)
     async with contextlib.aclosing(second):
         for path in ("/user/certification", "/user/"):
             page = await second.get(path)
@@ -374,5 +373,5 @@ async def test_a_customer_sees_only_their_own_request(user_center: UserCenter) -
     rows = await uc_db.list_certifications(user_center.gateway.store)
     names = await uc_db.account_names(user_center.gateway.store, ids={r.account_id for r in rows})
     assert sorted((names[r.account_id], r.company) for r in rows) == [
-        ("V20000001", "甲公司"), ("V20000002", "乙公司"),
+        (CUSTOMER_A.account, "甲公司"), (CUSTOMER_B.account, "乙公司"),
     ]  # fmt: skip
