@@ -318,20 +318,20 @@ async def test_the_form_needs_its_csrf_token(user_center: UserCenter) -> None:
 
 async def test_operators_see_sign_ups_and_trial_state(user_center: UserCenter) -> None:
     store = user_center.gateway.store
-    await uc_db.record_signup(
-        store, token_hash="a" * 64, mobile=CUSTOMER_A.login, ip="203.0.113.7", voiceid="77",
-        now=1.0,
-    )  # fmt: skip
-    (signup,) = await uc_db.list_signups(store)
-    await uc_db.finish_signup(
-        store,
-        signup_id=signup.id,
-        account_id=await account_id(user_center, CUSTOMER_A.account),
-        now=2.0,
-    )
-    await uc_db.record_signup(
-        store, token_hash="b" * 64, mobile=OTHER_MOBILE, ip="203.0.113.8", voiceid="", now=3.0
-    )
+    own = await account_id(user_center, CUSTOMER_A.account)
+    for token, mobile, ip, now in (
+        ("a" * 64, CUSTOMER_A.login, "203.0.113.7", 1.0),
+        ("b" * 64, OTHER_MOBILE, "203.0.113.8", 3.0),
+    ):
+        refused = await uc_db.reserve_signup(
+            store, token_hash=token, mobile=mobile, ip=ip, now=now, per_ip_hour=0,
+            per_number_day=0, lock_account_id=own,
+        )  # fmt: skip
+        assert refused == ""
+    await uc_db.set_signup_call(store, token_hash="a" * 64, voiceid="77")
+    signup = await uc_db.get_signup(store, token_hash="a" * 64)
+    assert signup is not None
+    await uc_db.finish_signup(store, signup_id=signup.id, account_id=own, now=2.0)
     support, _ = await signed_in(user_center, "sam")
     async with contextlib.aclosing(support):
         page = await support.get("/console/signups")
