@@ -9,6 +9,7 @@
     │   └── MissingClip           a recorded prompt folder lacks a clip
     ├── InvalidMobile             refused locally, before any billable request
     ├── InvalidCode               refused locally: not 4-6 ASCII digits
+    ├── TemplateSyntaxError       a notification template's text breaks the syntax (ValueError)
     ├── ProtocolError             the body is not an ihuyi document (carries an excerpt)
     ├── TransportError            the HTTP exchange failed
     │   ├── ConnectError          failed before the request was sent: safe to retry
@@ -55,7 +56,7 @@
 from __future__ import annotations
 
 from voiceotp.protocol.codes import Code, CodeClass, classify
-from voiceotp.protocol.errors import ProtocolError, VoiceOTPError
+from voiceotp.protocol.errors import ProtocolError, TemplateSyntaxError, VoiceOTPError
 
 __all__ = [
     "APIError",
@@ -91,6 +92,7 @@ __all__ = [
     "SipParseError",
     "StoreError",
     "StoreUnavailable",
+    "TemplateSyntaxError",
     "TransientError",
     "TransportError",
     "TrialRestricted",

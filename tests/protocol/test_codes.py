@@ -15,6 +15,7 @@ from voiceotp.errors import (
 from voiceotp.protocol import (
     ACCOUNT_CODES,
     GETNUM_CODES,
+    NOTICE_CODES,
     SUBMIT_CODES,
     Code,
     CodeClass,
@@ -29,7 +30,8 @@ def test_classes_follow_the_reference_table() -> None:
         CodeClass.SUCCESS: {2},
         CodeClass.TRANSIENT: {0, 4090, 4505},
         CodeClass.NUMBER: {4030, 406, 4081, 4086, 4082, 4506},
-        CodeClass.REQUEST: {403, 404, 407, 4070, 4100, 4507, 4508, 4500, 4501, 4502, 4503, 4504},
+        CodeClass.REQUEST: {403, 404, 407, 4070, 4100, 4507, 4508, 4500, 4501, 4502, 4503, 4504}
+        | {4071, 4072, 40722, 4073},  # voice notifications
         CodeClass.ACCOUNT: {400, 401, 402, 405, 40501, 4050, 4051, 4052, 4053, 408},
     }
     for cls, codes in expected.items():
@@ -54,6 +56,15 @@ def test_code_2_message_depends_on_method() -> None:
     assert message_for(2, Method.QUERY) == "查询成功"
     assert message_for(2, Method.VERIFY) == "提交成功"
     assert message_for(2, Method.CHECK) == "验证成功"
+
+
+def test_notice_codes_and_messages() -> None:
+    assert message_for(4071) == "没有提交备案模板"
+    assert message_for(4072) == "提交的语音内容必须与报备过的模板格式相匹配"
+    assert message_for(40722, n=8) == "变量内容超过指定的长度【8】"
+    assert {4071, 4072, 40722, 4073, 4082, 406, 407} <= set(NOTICE_CODES)
+    assert Code.CONTENT_INVALID not in NOTICE_CODES  # a notice's content is text
+    assert Code.TEMPLATE_NONE not in SUBMIT_CODES
 
 
 def test_method_code_lists() -> None:

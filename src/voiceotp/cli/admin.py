@@ -265,9 +265,11 @@ def policy(opts: dict[str, Any], kind: str, value: str, remove: bool) -> None:
 
 def _register_operator() -> None:
     from voiceotp.cli.operators import customer, operator
+    from voiceotp.cli.templates import template
 
     admin.add_command(operator)
     admin.add_command(customer)
+    admin.add_command(template)
 
 
 _register_operator()

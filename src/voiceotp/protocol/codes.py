@@ -58,6 +58,12 @@ class Code(IntEnum):
     NO_PENDING_CODE = 4504
     CHECK_THROTTLED = 4505
     PREFIX_THROTTLED = 4506
+    # Voice notifications (语音通知, docs/notify.md): ihuyi's codes of that product, and
+    # 4073 (voiceotp's: ihuyi's code for a content over 180 characters is not public).
+    TEMPLATE_NONE = 4071
+    TEMPLATE_MISMATCH = 4072
+    VARIABLE_TOO_LONG = 40722
+    NOTICE_TOO_LONG = 4073
 
     @property
     def code_class(self) -> CodeClass:
@@ -105,6 +111,10 @@ _TABLE: dict[Code, tuple[str, CodeClass]] = {
     Code.NO_PENDING_CODE: ("没有待验证的验证码", CodeClass.REQUEST),
     Code.CHECK_THROTTLED: ("验证过于频繁,请稍后再试", CodeClass.TRANSIENT),
     Code.PREFIX_THROTTLED: ("该号段验证转化率过低,已暂停呼叫", CodeClass.NUMBER),
+    Code.TEMPLATE_NONE: ("没有提交备案模板", CodeClass.REQUEST),
+    Code.TEMPLATE_MISMATCH: ("提交的语音内容必须与报备过的模板格式相匹配", CodeClass.REQUEST),
+    Code.VARIABLE_TOO_LONG: ("变量内容超过指定的长度【{n}】", CodeClass.REQUEST),
+    Code.NOTICE_TOO_LONG: ("语音内容不能超过180个字", CodeClass.REQUEST),
 }
 _CLASSES: dict[Code, CodeClass] = {code: cls for code, (_, cls) in _TABLE.items()}
 _QUERY_OK = "查询成功"
@@ -119,14 +129,26 @@ _CHECK_ONLY = frozenset(
         Code.CHECK_THROTTLED,
     }
 )
-_NOT_SUBMIT = _CHECK_ONLY | {Code.VOICEID_UNKNOWN, Code.LENGTH_INVALID, Code.TTL_INVALID}
+# The codes only a voice notification's Submit answers (docs/notify.md).
+_NOTICE_ONLY = frozenset(
+    {Code.TEMPLATE_NONE, Code.TEMPLATE_MISMATCH, Code.VARIABLE_TOO_LONG, Code.NOTICE_TOO_LONG}
+)
+_NOT_SUBMIT = (
+    _CHECK_ONLY | _NOTICE_ONLY | {Code.VOICEID_UNKNOWN, Code.LENGTH_INVALID, Code.TTL_INVALID}
+)
 
 # Codes each method can answer (for docs, SOAP and tests); order is the table's order.
 SUBMIT_CODES: tuple[Code, ...] = tuple(c for c in _TABLE if c not in _NOT_SUBMIT)
 # Verify answers Submit's codes but those of the content (404, 407, 4070), plus its own.
 _CONTENT_CODES = {Code.CONTENT_EMPTY, Code.CONTENT_SENSITIVE, Code.CONTENT_INVALID}
 VERIFY_CODES: tuple[Code, ...] = tuple(
-    c for c in _TABLE if c not in _CHECK_ONLY | _CONTENT_CODES | {Code.VOICEID_UNKNOWN}
+    c
+    for c in _TABLE
+    if c not in _CHECK_ONLY | _CONTENT_CODES | _NOTICE_ONLY | {Code.VOICEID_UNKNOWN}
+)
+# A notice's Submit: Submit's codes, but 4070 (its content is text), plus its own.
+NOTICE_CODES: tuple[Code, ...] = tuple(
+    c for c in _TABLE if c in _NOTICE_ONLY or (c in SUBMIT_CODES and c != Code.CONTENT_INVALID)
 )
 CHECK_CODES: tuple[Code, ...] = (
     Code.FAILED,

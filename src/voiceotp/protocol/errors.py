@@ -14,3 +14,7 @@ class ProtocolError(VoiceOTPError, ValueError):
         self.reason = reason
         self.excerpt = body[:200].decode("utf-8", "replace")
         super().__init__(f"{reason}: {self.excerpt!r}" if body else reason)
+
+
+class TemplateSyntaxError(VoiceOTPError, ValueError):
+    """A voice-notification template's text breaks the syntax (the message says where)."""

@@ -139,7 +139,8 @@ class Store(abc.ABC):
     async def find_idempotent(self, account_id: int, key: str) -> KeyUse | None:
         """The call stored under this idempotency key (its voiceid, mobile, content)."""
         rows = await self.read(
-            "SELECT voiceid, mobile, content FROM calls WHERE account_id = $1 AND idem_key = $2",
+            "SELECT voiceid, mobile, content || notice_text FROM calls "
+            "WHERE account_id = $1 AND idem_key = $2",
             account_id,
             key,
         )

@@ -19,7 +19,7 @@ from voiceotp.store.apilock import ProcessLock, pg_lock_api
 from voiceotp.store.base import Store, T
 from voiceotp.store.batch import Committed, GroupCommitWriter, plan_batch
 from voiceotp.store.pgcommit import commit_outcome
-from voiceotp.store.records import Acceptance, AcceptOutcome, KeyUse
+from voiceotp.store.records import CODE, NOTICE, Acceptance, AcceptOutcome, KeyUse
 from voiceotp.store.rows import Row
 from voiceotp.store.verify import write_codes_pg
 from voiceotp.store.voiceids import IdPool, VoiceIdMint
@@ -27,7 +27,8 @@ from voiceotp.store.voiceids import IdPool, VoiceIdMint
 log = logging.getLogger(__name__)
 LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE"
 EXISTING_KEYS = (
-    "SELECT c.account_id, c.idem_key, c.voiceid, c.mobile, c.content FROM calls c "
+    "SELECT c.account_id, c.idem_key, c.voiceid, c.mobile, c.content || c.notice_text "
+    "FROM calls c "
     "JOIN unnest($1::int[], $2::text[]) AS k(a, key) ON c.account_id = k.a AND c.idem_key = k.key"
 )
 # One round trip for every write of a batch: debit the accounts, insert the calls, and
@@ -36,9 +37,12 @@ WRITE_BATCH = (
     "WITH debit AS (UPDATE accounts a SET balance = a.balance - d.n "
     "FROM unnest($8::int[], $9::bigint[]) AS d(id, n) WHERE a.id = d.id RETURNING a.id), "
     "c AS (INSERT INTO calls (voiceid, account_id, mobile, content, state, idem_key, "
-    "created_at, deadline, attempts, sip_code, answer_time, end_time, duration) "
-    "SELECT v, a, m, c, 'queued', k, t, d, 0, 0, 0, 0, 0 FROM unnest($1::bigint[], $2::int[], "
-    "$3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[]) AS u(v, a, m, c, k, t, d) "
+    "created_at, deadline, attempts, sip_code, answer_time, end_time, duration, not_before, "
+    "kind, notice_text, template_id) "
+    "SELECT v, a, m, c, 'queued', k, t, d, 0, 0, 0, 0, 0, nb, kd, nt, tp FROM unnest("
+    "$1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[], "
+    "$10::float8[], $11::text[], $12::text[], $13::int[]) "
+    "AS u(v, a, m, c, k, t, d, nb, kd, nt, tp) "
     "RETURNING voiceid, account_id, created_at) "
     "INSERT INTO ledger (account_id, delta, reason, voiceid, created_at) "
     "SELECT account_id, -1, 'hold', voiceid, created_at FROM c"
@@ -164,12 +168,16 @@ class PostgresStore(Store):
                 [v for v, _ in new],
                 [i.account_id for _, i in new],
                 [i.mobile for _, i in new],
-                [i.content for _, i in new],
+                [i.stored_content for _, i in new],
                 [i.idem_key for _, i in new],
                 [float(i.now) for _, i in new],
                 [float(i.deadline) for _, i in new],
                 list(plan.debits),
                 list(plan.debits.values()),
+                [float(i.not_before) for _, i in new],
+                [CODE if i.notice is None else NOTICE for _, i in new],
+                ["" if i.notice is None else i.content for _, i in new],
+                [None if i.notice is None else i.notice.template_id for _, i in new],
             )
             await write_codes_pg(conn, new)
         return plan.outcomes, [v for v, _ in plan.new_calls]

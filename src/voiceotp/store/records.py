@@ -20,7 +20,9 @@ FINAL_STATES = (
     "EXPIRED",
     "CANCELED",
     "RELAYED",  # handed to an upstream that accepted it; its final status is unknown
+    "QUIET_EXPIRED",  # a notice held for quiet hours past its validity: never dialed
 )
+CODE, NOTICE = "code", "notice"  # calls.kind
 POLICY_KINDS = ("deny_ip", "blacklist", "sensitive_word")
 
 # Balances. Operators may raise a balance to MAX_BALANCE, and no single change may move
@@ -61,6 +63,9 @@ class AccountRecord:
     old_apikey_until: float = 0.0
     low_balance_alert: int | None = None  # push when the balance falls below (None: off)
     low_balance_alerted: bool = False
+    # Voice notifications (migration 0010): None = the server's setting.
+    quiet_hours: str | None = None  # "21:00-08:00"; "" none
+    time_zone: str | None = None  # IANA name, e.g. Asia/Shanghai
     blacklist: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -84,6 +89,8 @@ ACCOUNT_SETTABLE = (
     "old_apikey_until",
     "low_balance_alert",
     "low_balance_alerted",
+    "quiet_hours",
+    "time_zone",
 )
 
 
@@ -103,6 +110,14 @@ class VerifySeal:
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeFill:
+    """The approved template a notice's text fills (the text is the acceptance's
+    ``content``, stored in ``calls.notice_text``)."""
+
+    template_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Acceptance:
     """A Submit that passed every rule: hold one unit and queue the call, or refuse.
 
@@ -117,6 +132,13 @@ class Acceptance:
     deadline: float
     idem_key: str | None = None
     verify: VerifySeal | None = None
+    notice: NoticeFill | None = None  # a voice notification: ``content`` is its text
+    not_before: float = 0.0  # not dialed before (a notice accepted in quiet hours)
+
+    @property
+    def stored_content(self) -> str:
+        """What ``calls.content`` holds: a code's digits; empty for a notice."""
+        return "" if self.notice is not None else self.content
 
 
 class AcceptStatus(StrEnum):
@@ -166,6 +188,15 @@ class CallRecord:
     duration: int = 0
     claimed_by: str | None = None
     lease_until: float | None = None
+    not_before: float = 0.0
+    kind: str = CODE  # code | notice
+    notice_text: str = ""  # a notice's text (content is empty then)
+    template_id: int | None = None
+
+    @property
+    def spoken(self) -> str:
+        """What the call says: a notice's text, else the content (a code's digits)."""
+        return self.notice_text if self.kind == NOTICE else self.content
 
 
 def refund_due(state: str, *, refund_unconnected: bool) -> bool:

@@ -99,6 +99,8 @@ def account_from_row(row: Row, blacklist: frozenset[str]) -> AccountRecord:
         old_apikey_until=float(col["old_apikey_until"]),
         low_balance_alert=col["low_balance_alert"],
         low_balance_alerted=bool(col["low_balance_alerted"]),
+        quiet_hours=col["quiet_hours"],
+        time_zone=col["time_zone"],
         blacklist=blacklist,
     )
 
@@ -121,4 +123,8 @@ def call_from_row(row: Row) -> CallRecord:
         duration=int(col["duration"]),
         claimed_by=col["claimed_by"],
         lease_until=col["lease_until"],
+        not_before=float(col["not_before"]),
+        kind=str(col["kind"]),
+        notice_text=str(col["notice_text"]),
+        template_id=col["template_id"],
     )

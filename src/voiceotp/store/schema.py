@@ -61,6 +61,10 @@ accounts = Table(
     Column("old_apikey_until", Float, nullable=False, server_default=text("0")),
     Column("low_balance_alert", Integer, nullable=True),
     Column("low_balance_alerted", Boolean, nullable=False, server_default=text("FALSE")),
+    # Voice notifications (migration 0010): no notice is dialed within quiet_hours
+    # ("21:00-08:00"; "" none; NULL the server's) in time_zone (IANA; NULL the server's).
+    Column("quiet_hours", String(11), nullable=True),
+    Column("time_zone", String(64), nullable=True),
     CheckConstraint("balance >= 0", name="balance_not_negative"),
     # Migration 0003: the hard ceiling of every balance (records.BALANCE_LIMIT).
     CheckConstraint(f"balance <= {BALANCE_LIMIT}", name="balance_within_limit"),
@@ -110,6 +114,11 @@ calls = Table(
     Column("duration", Integer, nullable=False, default=0),
     # Delivery (migration 0002): a requeued call (redial) is not due before this time.
     Column("not_before", Float, nullable=False, server_default=text("0")),
+    # Voice notifications (migration 0010): kind is code | notice; a notice's text is
+    # notice_text (content, VARCHAR(8), stays empty), filled from template_id.
+    Column("kind", String(8), nullable=False, server_default=text("'code'")),
+    Column("notice_text", Text, nullable=False, server_default=text("''")),
+    Column("template_id", Integer, nullable=True),
     # Partial: most Submits carry no key, and their rows need no entry here.
     Index(
         "calls_idempotency",
@@ -355,4 +364,26 @@ certifications = Table(
     Column("decided_at", Float, nullable=False, server_default=text("0")),
     Index("certifications_by_account", "account_id", "id"),
     Index("certifications_by_state", "state", "submitted_at"),
+)
+
+
+# Voice-notification templates (migration 0010): filed by a customer (user center) or an
+# operator, approved or rejected by an operator with a reason. ``text`` uses 【变量】 and
+# {name} / {name:N} placeholders (protocol/notice.py); ``var_max`` is the default length
+# limit of its variables. state: pending | approved | rejected.
+notice_templates = Table(
+    "notice_templates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("var_max", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text, nullable=False, server_default=text("''")),
+    Column("submitted_by", String(64), nullable=False),
+    Column("submitted_at", Float, nullable=False),
+    Column("decided_by", String(64), nullable=False, server_default=text("''")),
+    Column("decided_at", Float, nullable=False, server_default=text("0")),
+    Index("notice_templates_by_account", "account_id", "state"),
+    Index("notice_templates_by_state", "state", "submitted_at"),
 )

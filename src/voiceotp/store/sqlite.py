@@ -30,7 +30,7 @@ from typing import Any
 from voiceotp.store.apilock import ProcessLock, flock_api
 from voiceotp.store.base import Store, T
 from voiceotp.store.batch import Committed, GroupCommitWriter, plan_batch
-from voiceotp.store.records import Acceptance, AcceptOutcome, KeyUse
+from voiceotp.store.records import CODE, NOTICE, Acceptance, AcceptOutcome, KeyUse
 from voiceotp.store.rows import Row
 from voiceotp.store.verify import write_codes_sqlite
 from voiceotp.store.voiceids import IdPool, VoiceIdMint
@@ -42,11 +42,30 @@ CHECKPOINT_S = 1.0
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 INSERT_CALLS = (
     "INSERT INTO calls (voiceid, account_id, mobile, content, state, idem_key, created_at, "
-    "deadline, attempts, sip_code, answer_time, end_time, duration) VALUES "
+    "deadline, attempts, sip_code, answer_time, end_time, duration, not_before, kind, "
+    "notice_text, template_id) VALUES "
 )
-CALL_VALUES = "(?, ?, ?, ?, 'queued', ?, ?, ?, 0, 0, 0, 0, 0)"
+CALL_VALUES = "(?, ?, ?, ?, 'queued', ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, ?, ?)"
 INSERT_HOLDS = "INSERT INTO ledger (account_id, delta, reason, voiceid, created_at) VALUES "
 HOLD_VALUES = "(?, -1, 'hold', ?, ?)"
+
+
+def _call_values(voiceid: int, item: Acceptance) -> tuple[object, ...]:
+    """One ``CALL_VALUES`` row: a notice's text goes to notice_text, never content."""
+    notice = item.notice
+    return (
+        voiceid,
+        item.account_id,
+        item.mobile,
+        item.stored_content,
+        item.idem_key,
+        item.now,
+        item.deadline,
+        item.not_before,
+        CODE if notice is None else NOTICE,
+        "" if notice is None else item.content,
+        None if notice is None else notice.template_id,
+    )
 
 
 @lru_cache(maxsize=256)
@@ -203,7 +222,7 @@ class SQLiteStore(Store):
         for item in items:
             if item.idem_key:
                 row = conn.execute(
-                    "SELECT voiceid, mobile, content FROM calls "
+                    "SELECT voiceid, mobile, content || notice_text FROM calls "
                     "WHERE account_id = ? AND idem_key = ?",
                     (item.account_id, item.idem_key),
                 ).fetchone()
@@ -218,11 +237,7 @@ class SQLiteStore(Store):
             )
         if plan.new_calls:  # one multi-row INSERT each: one statement step, not one per row
             rows = len(plan.new_calls)
-            call_args = [
-                arg
-                for vid, i in plan.new_calls
-                for arg in (vid, i.account_id, i.mobile, i.content, i.idem_key, i.now, i.deadline)
-            ]
+            call_args = [arg for vid, i in plan.new_calls for arg in _call_values(vid, i)]
             conn.execute(INSERT_CALLS + ",".join([CALL_VALUES] * rows), call_args)
             hold_args = [arg for vid, i in plan.new_calls for arg in (i.account_id, vid, i.now)]
             conn.execute(INSERT_HOLDS + ",".join([HOLD_VALUES] * rows), hold_args)

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from voiceotp.gateway.admin import Admin, AdminError, NotFound, describe
 from voiceotp.gateway.admincheck import INT_RANGES, SETTINGS
-from voiceotp.gateway.api import fraud
+from voiceotp.gateway.api import fraud, templates
 from voiceotp.gateway.api.body import BodyTooLarge, read_body
 from voiceotp.gateway.submit.service import Gateway
 
@@ -110,6 +110,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/fraud", fraud.throttled, "Number prefixes the fraud guard throttles"),
     Endpoint("PUT", "/accounts/{name}/fraud", fraud.override, "Fraud-guard overrides",
              fraud.OVERRIDE_BODY),
+    Endpoint("GET", "/templates", templates.listed,
+             "Voice-notification templates (?state=pending|approved|rejected)"),
+    Endpoint("GET", "/accounts/{name}/templates", templates.of_account,
+             "The account's notification templates"),
+    Endpoint("POST", "/accounts/{name}/templates", templates.file,
+             "File a notification template (pending until approved)", templates.FILE_BODY),
+    Endpoint("POST", "/templates/{id}/approve", templates.approve, "Approve a pending template",
+             templates.REASON_BODY),
+    Endpoint("POST", "/templates/{id}/reject", templates.reject,
+             "Reject a pending template (reason required)", templates.REASON_BODY),
+    Endpoint("DELETE", "/templates/{id}", templates.remove, "Delete a template"),
 )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from voiceotp.gateway.submit.limits import MemoryNumberCaps, NumberCapCounter, R
 from voiceotp.gateway.submit.rules import Answer, Ctx, run_pipeline
 from voiceotp.gateway.submit.verify import Verifier
 from voiceotp.gateway.submit.verifypush import push_verified
+from voiceotp.gateway.templates import Templates
 from voiceotp.protocol import (
     CheckResult,
     Code,
@@ -102,6 +103,7 @@ class Gateway:
         self.rate_limiter = RateLimiter()
         self.replays = ReplayGuard(store)
         self.admin = Admin(store, self.keybox, clock, on_change=self.directory.load)
+        self.templates = Templates(store, clock, on_change=self.directory.load)
         self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze)
         self.observer = observer or Observer()
         store.add_batch_listener(self.observer.batch.observe)

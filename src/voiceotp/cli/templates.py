@@ -1,0 +1,127 @@
+"""``voiceotp admin template``: voice-notification templates (file, list, approve,
+reject, delete) straight on the gateway's store (docs/notify.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from voiceotp.cli.admin_run import InvalidInput
+from voiceotp.cli.operators import run_store
+from voiceotp.cli.storeplace import pass_opts, subcommand_options
+
+console = Console()
+BY = "cli"
+
+TEMPLATE_EXAMPLES = """Examples:
+
+\b
+  voiceotp admin template file --dev V12345678 "您的快递【变量】已到达{station:12},请取件"
+  voiceotp admin template list --dev --state pending
+  voiceotp admin template approve --dev 3
+  voiceotp admin template reject --dev 4 --reason "含营销内容"
+  voiceotp admin template delete --dev 3
+
+Variables: 【变量】 (ihuyi's style, limited to --var-max characters, default 8) or named,
+{name} / {name:20} (its own limit). A notice's content must fill an approved template.
+"""
+
+
+def _run(opts: dict[str, Any], action: Any) -> Any:
+    """Run ``action(templates, admin)`` on the store; operator mistakes exit 2."""
+    import time
+
+    from voiceotp.gateway.admin import Admin, AdminError
+    from voiceotp.gateway.templates import Templates
+
+    async def go(store: Any) -> Any:
+        admin = Admin(store, _keybox(opts), time.time)
+        return await action(Templates(store, time.time), admin)
+
+    try:
+        return run_store(opts, go)
+    except AdminError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def _keybox(opts: dict[str, Any]) -> Any:
+    from voiceotp.cli.storeplace import load_settings
+    from voiceotp.store.keys import KeyBox
+
+    return KeyBox(load_settings(**opts).secret_key)
+
+
+@click.group(epilog=TEMPLATE_EXAMPLES)
+def template() -> None:
+    """Voice-notification templates (语音通知模板)."""
+
+
+@template.command("file")
+@click.argument("account")
+@click.argument("text")
+@click.option("--var-max", type=int, help="Length limit of its variables (default 8).")
+@subcommand_options
+@pass_opts
+def file_template(opts: dict[str, Any], account: str, text: str, var_max: int | None) -> None:
+    """File TEXT as a template of ACCOUNT (pending until approved)."""
+
+    async def act(templates: Any, admin: Any) -> Any:
+        record = await admin.account(account)
+        return await templates.file(record.id, text, var_max=var_max, by=BY)
+
+    filed = _run(opts, act)
+    click.echo(f"template {filed.id} of {account}: {filed.state}")
+
+
+@template.command("list")
+@click.option("--state", type=click.Choice(["pending", "approved", "rejected"]))
+@click.option("--account", help="Only this account's templates.")
+@subcommand_options
+@pass_opts
+def list_templates(opts: dict[str, Any], state: str | None, account: str | None) -> None:
+    """List templates, newest first."""
+
+    async def act(templates: Any, admin: Any) -> Any:
+        owner = (await admin.account(account)).id if account else None
+        return await templates.list(owner, state)
+
+    table = Table("id", "account id", "state", "text", "reason")
+    for t in _run(opts, act):
+        table.add_row(str(t.id), str(t.account_id), t.state, t.text, t.reason)
+    console.print(table)
+
+
+@template.command()
+@click.argument("template_id")
+@click.option("--reason", default="", help="A note kept with the decision.")
+@subcommand_options
+@pass_opts
+def approve(opts: dict[str, Any], template_id: str, reason: str) -> None:
+    """Approve a pending template: notices may fill it from now on."""
+    decided = _run(opts, lambda t, a: t.decide(template_id, approve=True, reason=reason, by=BY))
+    click.echo(json.dumps({"id": decided.id, "state": decided.state}))
+
+
+@template.command()
+@click.argument("template_id")
+@click.option("--reason", required=True, help="Why (the customer sees it).")
+@subcommand_options
+@pass_opts
+def reject(opts: dict[str, Any], template_id: str, reason: str) -> None:
+    """Reject a pending template, with a reason."""
+    decided = _run(opts, lambda t, a: t.decide(template_id, approve=False, reason=reason, by=BY))
+    click.echo(json.dumps({"id": decided.id, "state": decided.state}))
+
+
+@template.command()
+@click.argument("template_id")
+@subcommand_options
+@pass_opts
+def delete(opts: dict[str, Any], template_id: str) -> None:
+    """Delete a template (calls made from it keep its id)."""
+    _run(opts, lambda t, a: t.delete(template_id))
+    click.echo(f"template {template_id} deleted")

@@ -1,0 +1,87 @@
+"""Notification templates through the admin API and ``voiceotp admin template``: filing
+checks the syntax and the sensitive words; a decision is made once; a rejection needs a
+reason; approval reaches the running gateway at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx2
+from click.testing import CliRunner
+
+from tests.gateway.harness import FIXTURE, Harness, running
+from voiceotp.cli import cli
+from voiceotp.gateway.settings import DEV_ADMIN_TOKEN, Settings
+from voiceotp.store import Store
+
+NOW = float(FIXTURE["now"])
+API = "/admin/api"
+ACCOUNT = FIXTURE["accounts"][0]["account"]
+SENSITIVE = FIXTURE["sensitive_words"][0]
+
+
+def admin(harness: Harness) -> httpx2.AsyncClient:
+    client = harness.client()
+    client.headers.update({"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"})
+    return client
+
+
+async def test_file_approve_reject_over_the_admin_api(store: Store, settings: Settings) -> None:
+    async with running(store, settings, now=NOW) as harness:
+        api = admin(harness)
+        url = f"{API}/accounts/{ACCOUNT}/templates"
+        filed = await api.post(
+            url, json={"text": "您的快递【变量】已到达{station:12}", "var_max": 10}
+        )
+        assert filed.status_code == 200, filed.text
+        template = filed.json()
+        assert (template["state"], template["var_max"], template["account"]) == (
+            "pending",
+            10,
+            ACCOUNT,
+        )
+        bad = await api.post(url, json={"text": "【变量】{a}"})
+        assert bad.status_code == 400
+        assert "side by side" in bad.json()["error"]
+        word = await api.post(url, json={"text": f"您好{SENSITIVE}【变量】"})
+        assert word.status_code == 400
+        assert "sensitive" in word.json()["error"]
+        pending = (await api.get(API + "/templates", params={"state": "pending"})).json()
+        assert [t["id"] for t in pending] == [template["id"]]
+        no_reason = await api.post(f"{API}/templates/{template['id']}/reject", json={})
+        assert no_reason.status_code == 400
+        approved = await api.post(f"{API}/templates/{template['id']}/approve", json={})
+        assert approved.json()["state"] == "approved"
+        twice = await api.post(f"{API}/templates/{template['id']}/reject", json={"reason": "x"})
+        assert twice.status_code == 400
+        assert "not pending" in twice.json()["error"]
+        assert (await api.post(f"{API}/templates/999/approve", json={})).status_code == 404
+        listed = (await api.get(url)).json()
+        assert [t["state"] for t in listed] == ["approved"]
+        audit = (await api.get(f"{API}/accounts/{ACCOUNT}/audit")).json()
+        assert "template_approved" in [e["kind"] for e in audit]
+        assert (await api.delete(f"{API}/templates/{template['id']}")).status_code == 200
+        assert (await api.get(url)).json() == []
+
+
+def test_the_cli_files_lists_and_decides(tmp_path: Path) -> None:
+    runner = CliRunner(env={"VOICEOTP_DEV_MODE": "1", "VOICEOTP_DATA_DIR": str(tmp_path)})
+
+    def invoke(*args: str) -> str:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    invoke("db", "upgrade")
+    invoke("admin", "create", "--name", "V12345678")
+    assert "template 1 of V12345678: pending" in invoke(
+        "admin", "template", "file", "V12345678", "您的验证码【变量】,5分钟内有效"
+    )
+    assert "您的验证码" in invoke("admin", "template", "list", "--state", "pending")
+    assert '"approved"' in invoke("admin", "template", "approve", "1")
+    invoke("admin", "template", "file", "V12345678", "{who}您好,账单已出")
+    assert '"rejected"' in invoke("admin", "template", "reject", "2", "--reason", "营销")
+    refused = runner.invoke(cli, ["admin", "template", "file", "V12345678", "【变量】"])
+    assert refused.exit_code == 2
+    assert "no fixed text" in refused.output
+    assert "deleted" in invoke("admin", "template", "delete", "1")
