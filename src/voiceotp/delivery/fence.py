@@ -28,7 +28,7 @@ from voiceotp.delivery.queue.base import CallTicket, Claim, ClaimVerdict
 from voiceotp.store.attempts import AttemptRecord, call_attempts
 from voiceotp.store.base import Store
 from voiceotp.store.keys import KeyBox
-from voiceotp.store.records import refund_due
+from voiceotp.store.records import NOTICE, refund_due
 from voiceotp.store.rows import Row, Tx, adjust_in
 from voiceotp.store.verify import ERASE_SEALED, SEALED_CODE, code_status_in
 from voiceotp.store.voiceids import voiceid_number
@@ -38,7 +38,8 @@ __all__ = ["AttemptRecord", "LockedCall", "SqlFence"]
 log = logging.getLogger(__name__)
 _GRANT = (
     "UPDATE calls SET state = 'dialing', attempts = $2, claimed_by = $3, lease_until = $4 "
-    "WHERE voiceid = $1 AND state = 'queued' AND attempts = $2 - 1 RETURNING mobile, content"
+    "WHERE voiceid = $1 AND state = 'queued' AND attempts = $2 - 1 "
+    "RETURNING mobile, content, kind, notice_text"
 )
 _LOCK_CALL = (  # the columns of LockedCall, in its order
     "SELECT c.state, c.claimed_by, c.account_id, c.mobile, c.created_at, a.name AS account, "
@@ -116,7 +117,12 @@ class SqlFence:
         async def work(tx: Tx) -> Claim:
             granted = await tx.fetchrow(_GRANT, number, attempt, worker, now + lease_s)
             if granted is not None:
-                mobile, code = granted
+                mobile, code, kind, notice = granted
+                if kind == NOTICE:  # a notification speaks its text, never a code
+                    ticket = CallTicket(
+                        call_id, str(mobile), "", self.language, self.repeat, notice=str(notice)
+                    )
+                    return Claim(ClaimVerdict.GRANTED, attempt, ticket)
                 code = str(code) or await self._sealed_code(tx, number)
                 ticket = CallTicket(call_id, str(mobile), code, self.language, self.repeat)
                 return Claim(ClaimVerdict.GRANTED, attempt, ticket)

@@ -153,9 +153,10 @@ class DeliveryRuntime:
             connected = outcome.status in (CallStatus.ANSWERED, CallStatus.RELAYED)
             await self._on_call_finished(account_id, connected)
 
-    async def accepted(self, voiceid: str, deadline: float) -> None:
-        """A call was accepted (committed): hand it to the queue."""
-        await self.queue.enqueue(Job(voiceid, deadline))
+    async def accepted(self, voiceid: str, deadline: float, not_before: float = 0.0) -> None:
+        """A call was accepted (committed): hand it to the queue (a notice accepted in
+        quiet hours is not due before they end)."""
+        await self.queue.enqueue(Job(voiceid, deadline, not_before=not_before))
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop the sweep and the notifier; calls in flight get ``grace_s`` (default: the

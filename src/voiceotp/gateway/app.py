@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from voiceotp.delivery.metrics import DeliveryMetrics
 from voiceotp.gateway.api.admin import admin_routes
-from voiceotp.gateway.api.voice import VoiceEndpoint
+from voiceotp.gateway.api.voice import NOTICE_PATH, VOICE_PATH, VoiceEndpoint
 from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, Observer, flush_access_log
 from voiceotp.gateway.processes import claim_api_slot
 from voiceotp.gateway.settings import Settings
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     DeliveryFactory = Callable[..., DeliveryRuntime]
 
 log = logging.getLogger(__name__)
-VOICE_PATH = "/webservice/voice.php"
+IHUYI_PATHS = frozenset({VOICE_PATH, NOTICE_PATH})
 
 
 class GatewayApp(Starlette):
@@ -58,7 +58,7 @@ class GatewayApp(Starlette):
         self.router.redirect_slashes = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == VOICE_PATH:
+        if scope["type"] == "http" and scope["path"] in IHUYI_PATHS:
             scope["app"] = self
             await self._voice(scope, receive, send)
             return
@@ -147,6 +147,7 @@ def create_app(
 
     routes = [
         Route(VOICE_PATH, VoiceEndpoint()),  # every method: the endpoint answers 405 itself
+        Route(NOTICE_PATH, VoiceEndpoint()),  # voice notifications (docs/notify.md)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *admin_routes(),

@@ -20,6 +20,7 @@ from voiceotp.delivery.config import DeliverySettings
 from voiceotp.errors import (
     SettingsError as SettingsError,  # re-exported: defined in voiceotp.errors
 )
+from voiceotp.gateway.submit.notifyconf import NotifySettings, coerce_notify
 from voiceotp.gateway.submit.verifyconf import VerifySettings, coerce_verify
 from voiceotp.gateway.usercenterconf import UserCenterSettings, coerce_user_center
 from voiceotp.protocol import DEFAULT_WINDOW_S
@@ -86,6 +87,8 @@ class Settings:
     verify: VerifySettings = field(default_factory=VerifySettings)
     # The customer user center at /user/: see voiceotp.gateway.usercenterconf.
     user_center: UserCenterSettings = field(default_factory=UserCenterSettings)
+    # Voice notifications (语音通知): see voiceotp.gateway.submit.notifyconf.
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     @classmethod
     def load(
@@ -153,7 +156,7 @@ def _check_ranges(s: Settings) -> None:
     for name in positive:
         if getattr(s, name) <= 0:
             raise SettingsError(f"{name} must be > 0")
-    if s.batch_max > 4096:  # SQLite: 7 parameters per row must stay under 32766
+    if s.batch_max > 4096:  # SQLite: a batch's parameters per statement stay under 32766
         raise SettingsError("batch_max must be <= 4096")
     if min(s.caps.per_minute, s.caps.per_hour, s.caps.per_24h) < 0:
         raise SettingsError("per-number caps must be >= 0 (0 = no cap)")
@@ -275,6 +278,7 @@ def _delivery(raw: Any) -> DeliverySettings:
 _COERCERS: dict[str, Any] = {
     "delivery": _delivery,
     "verify": coerce_verify,
+    "notify": coerce_notify,
     "user_center": coerce_user_center,
     "dev_mode": _bool,
     "refund_unconnected": _bool,

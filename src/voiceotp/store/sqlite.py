@@ -46,6 +46,7 @@ INSERT_CALLS = (
     "notice_text, template_id) VALUES "
 )
 CALL_VALUES = "(?, ?, ?, ?, 'queued', ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, ?, ?)"
+CALL_ROWS_MAX = 2048
 INSERT_HOLDS = "INSERT INTO ledger (account_id, delta, reason, voiceid, created_at) VALUES "
 HOLD_VALUES = "(?, -1, 'hold', ?, ?)"
 
@@ -235,10 +236,14 @@ class SQLiteStore(Store):
             conn.execute(
                 "UPDATE accounts SET balance = balance - ? WHERE id = ?", (units, account_id)
             )
-        if plan.new_calls:  # one multi-row INSERT each: one statement step, not one per row
+        # One multi-row INSERT per chunk: one statement step, not one per row. Chunks keep
+        # 11 parameters a row under SQLite's 32766 whatever batch_max is (<= 4096).
+        for start in range(0, len(plan.new_calls), CALL_ROWS_MAX):
+            chunk = plan.new_calls[start : start + CALL_ROWS_MAX]
+            call_args = [arg for vid, i in chunk for arg in _call_values(vid, i)]
+            conn.execute(INSERT_CALLS + ",".join([CALL_VALUES] * len(chunk)), call_args)
+        if plan.new_calls:
             rows = len(plan.new_calls)
-            call_args = [arg for vid, i in plan.new_calls for arg in _call_values(vid, i)]
-            conn.execute(INSERT_CALLS + ",".join([CALL_VALUES] * rows), call_args)
             hold_args = [arg for vid, i in plan.new_calls for arg in (i.account_id, vid, i.now)]
             conn.execute(INSERT_HOLDS + ",".join([HOLD_VALUES] * rows), hold_args)
             write_codes_sqlite(conn, plan.new_calls, to_sqlite)

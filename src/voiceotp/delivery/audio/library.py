@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from voiceotp.delivery.audio.notice import NoticeRenderer
 from voiceotp.delivery.audio.prompt import DEFAULT_TIMING, Prompt, Timing, render_prompt
 from voiceotp.delivery.audio.prompts import EspeakRunner, PromptSet, load_prompt_set, run_espeak
 from voiceotp.delivery.audio.voices import DEFAULT_LANGUAGE, LANGUAGES
@@ -39,6 +40,7 @@ class PromptLibrary:
         self.default_language = default_language
         self._runner = runner
         self._sets: dict[str, PromptSet] = {}
+        self._notices = NoticeRenderer(runner, timing)
         self._lock = threading.Lock()  # one load per language, even from several threads
 
     def prompt_set(self, language: str | None = None) -> PromptSet:
@@ -60,6 +62,11 @@ class PromptLibrary:
             prompts = self.prompt_set(lang)
             prompts.encoded("ulaw")
             prompts.encoded("alaw")
+
+    def render_notice(self, text: str, language: str | None = None, repeat: int = 2) -> Prompt:
+        """What the callee hears for a voice notification's ``text`` (runs espeak-ng
+        unless cached: call it off the event loop)."""
+        return self._notices.render(text, language or self.default_language, repeat)
 
     def render(self, code: str, language: str | None = None, repeat: int = 2) -> Prompt:
         """What the callee hears for ``code`` (see :func:`render_prompt`)."""

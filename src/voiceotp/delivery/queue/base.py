@@ -132,6 +132,7 @@ class CallTicket:
     code: str
     language: str | None = None  # None: the gateway's default prompt language
     repeat: int = 2
+    notice: str = ""  # a voice notification's text ("" for a code's call)
 
 
 @dataclass(frozen=True)

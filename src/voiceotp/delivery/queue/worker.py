@@ -284,7 +284,11 @@ class DialWorker:
 
     async def _dial(self, job: Job, ticket: CallTicket) -> CallOutcome:
         try:
-            prompt = self.prompts.render(ticket.code, ticket.language, ticket.repeat)
+            if ticket.notice:  # espeak-ng in a subprocess: off the loop
+                render = self.prompts.render_notice
+                prompt = await asyncio.to_thread(render, ticket.notice, ticket.language, 1)
+            else:
+                prompt = self.prompts.render(ticket.code, ticket.language, ticket.repeat)
         except (AudioError, VoiceOTPError, ValueError) as exc:
             return _ended(CallStatus.FAILED, self._clock(), f"prompt: {exc}")
         await self._bucket.take()
@@ -295,7 +299,7 @@ class DialWorker:
             ring_timeout_s=self.settings.ring_timeout_s,
             max_duration_s=self.settings.max_duration_s,
             deadline=job.deadline,
-            code=ticket.code,
+            code=ticket.code or None,
         )
         try:
             outcome = await self.dialer.dial(request)

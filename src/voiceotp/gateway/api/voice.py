@@ -25,7 +25,8 @@ from starlette.types import Receive, Scope, Send
 from voiceotp.gateway.api import soap, wsdl
 from voiceotp.gateway.api.body import BodyTooLarge, read_asgi_body
 from voiceotp.gateway.clientip import client_ip
-from voiceotp.gateway.submit.rules import Answer
+from voiceotp.gateway.settings import Settings
+from voiceotp.gateway.submit.rules import Answer, Product
 from voiceotp.gateway.submit.service import Gateway, build_result
 from voiceotp.protocol import (
     CONTENT_TYPES,
@@ -49,6 +50,10 @@ WANTED = frozenset(
     {b"content-type", b"content-length", b"idempotency-key", b"x-forwarded-for", b"soapaction"}
 )
 ALLOW = b"GET, POST"
+VOICE_PATH = "/webservice/voice.php"
+# The notification product's own path (ihuyi serves it as api.vm.ihuyi.com's
+# /webservice/voice.php: a host in ``notify.hosts`` gets it on VOICE_PATH too).
+NOTICE_PATH = "/vm/webservice/voice.php"
 _TYPES = {fmt: ctype.encode() for fmt, ctype in CONTENT_TYPES.items()}
 
 Answered = tuple[int, bytes, bytes]  # HTTP status, content-type, body
@@ -81,12 +86,30 @@ async def voice_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def product_of(scope: Scope, settings: Settings) -> Product:
+    """What the request reaches: the notification product on its own path, or on
+    VOICE_PATH of a host name the operator mapped to it (``notify.hosts``). The Host
+    header only selects between our two products here; it never builds a URL."""
+    if scope["path"] == NOTICE_PATH:
+        return Product.NOTICE
+    hosts = settings.notify.hosts
+    if hosts:
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value.decode("latin-1").strip().lower()
+                host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+                return Product.NOTICE if host.rstrip(".") in hosts else Product.CODE
+    return Product.CODE
+
+
 async def answer(gw: Gateway, scope: Scope, receive: Receive) -> Answered:
     headers = wanted_headers(scope)
     query = parse_urlencoded(scope.get("query_string", b""))
     verb = scope["method"]
+    product = product_of(scope, gw.settings)
     if verb in ("GET", "HEAD") and wsdl.wants_wsdl(query):
-        location = wsdl.service_location(scope, gw.settings)
+        path = NOTICE_PATH if product is Product.NOTICE else VOICE_PATH
+        location = wsdl.service_location(scope, gw.settings, path)
         return 200, _TYPES[Format.XML], wsdl.render_wsdl(gw.settings.soap_namespace, location)
     if verb not in ("GET", "POST"):  # a HEAD must not place a call: only the WSDL has one
         return failure(gw, scope, 405)
@@ -106,11 +129,11 @@ async def answer(gw: Gateway, scope: Scope, receive: Receive) -> Answered:
         if version is not None or body:
             envelope = soap.read_envelope(body, version)
             if isinstance(envelope, soap.Call):
-                return await answer_soap(gw, scope, headers, envelope)
+                return await answer_soap(gw, scope, headers, envelope, product)
             if isinstance(envelope, soap.Fault):
                 return fault(gw, envelope)
     incoming = decode_request(query, await form_pairs(scope, kind, body))
-    result = await handle(gw, scope, headers, incoming, soap=False)
+    result = await handle(gw, scope, headers, incoming, soap=False, product=product)
     return 200, _TYPES[incoming.format], render(result, incoming.format, gw)
 
 
@@ -177,7 +200,12 @@ def submit_template(
 
 
 async def handle(
-    gw: Gateway, scope: Scope, headers: dict[bytes, str], incoming: IncomingRequest, soap: bool
+    gw: Gateway,
+    scope: Scope,
+    headers: dict[bytes, str],
+    incoming: IncomingRequest,
+    soap: bool,
+    product: Product = Product.CODE,
 ) -> Result:
     """Run the pipeline, then count, time and log the request (numbers masked)."""
     started = time.perf_counter()
@@ -187,15 +215,20 @@ async def handle(
         headers.get(b"x-forwarded-for"),
         gw.settings.trusted_proxies,
     )
-    result = await gw.handle(incoming, ip, idempotency_key=headers.get(b"idempotency-key"))
+    key = headers.get(b"idempotency-key")
+    result = await gw.handle(incoming, ip, idempotency_key=key, product=product)
     gw.observer.request(ip, incoming, result, time.perf_counter() - started, soap)
     return result
 
 
 async def answer_soap(
-    gw: Gateway, scope: Scope, headers: dict[bytes, str], call: soap.Call
+    gw: Gateway,
+    scope: Scope,
+    headers: dict[bytes, str],
+    call: soap.Call,
+    product: Product = Product.CODE,
 ) -> Answered:
-    result = await handle(gw, scope, headers, call.request, soap=True)
+    result = await handle(gw, scope, headers, call.request, soap=True, product=product)
     body = soap.render_envelope(result, gw.settings.soap_namespace, call.version)
     return 200, soap.media_type(call.version), body
 

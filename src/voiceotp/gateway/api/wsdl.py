@@ -39,9 +39,10 @@ def wants_wsdl(query: list[tuple[str, str]]) -> bool:
     return any(name.lower() == "wsdl" for name, _ in query)
 
 
-def service_location(scope: Scope, settings: Settings) -> str:
-    """The endpoint's absolute URL: ``public_url`` + path, else the connection's address."""
-    path: str = scope["path"]
+def service_location(scope: Scope, settings: Settings, path: str | None = None) -> str:
+    """The endpoint's absolute URL: ``public_url`` + path (the request's, unless given),
+    else the connection's address."""
+    path = scope["path"] if path is None else path
     if settings.public_url:
         return settings.public_url.rstrip("/") + path
     server = scope.get("server")

@@ -11,12 +11,16 @@ import asyncio
 import ipaddress
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo
 
 from voiceotp.gateway.settings import IPNetwork, NumberCaps, Settings
 from voiceotp.gateway.submit.abuse import AbuseLimits
+from voiceotp.gateway.submit.quiet import QuietHours, parse_quiet_hours, zone
+from voiceotp.protocol.notice import Template, TemplateSyntaxError, parse_template
 from voiceotp.store import AccountRecord, Store
 from voiceotp.store.keys import KeyBox
+from voiceotp.store.notify import NoticeTemplate, approved_templates
 
 log = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -42,6 +46,11 @@ class AccountState:
     trial_numbers: frozenset[str] = frozenset()
     old_apikey: str = ""  # the key before a rotation, accepted until old_apikey_until
     old_apikey_until: float = 0.0
+    # Voice notifications: approved templates (matched in this order), quiet hours
+    # (None: none) in the account's time zone.
+    templates: tuple[Template, ...] = ()
+    quiet: QuietHours | None = None
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
 
     def allows_ip(self, ip: IPAddress | None) -> bool:
         """Empty allow-list = any IP."""
@@ -105,7 +114,11 @@ class Directory:
         if not (name.isascii() and name.isalnum() and len(name) <= 16):
             return None  # cannot exist: no store read for junk (NUL bytes, megabyte names)
         record = await self._store.get_account(name)
-        state = self._state_of(record) if record is not None else None
+        state = None
+        if record is not None:
+            approved = await approved_templates(self._store, account_id=record.id)
+            parsed = (_parsed(t) for t in approved)
+            state = self._state_of(record, tuple(t for t in parsed if t is not None))
         if state is not None or len(self._accounts) < _NEGATIVE_CACHE_MAX:
             self._accounts[name] = state
         return state
@@ -130,8 +143,9 @@ class Directory:
             except Exception:  # a database blip must not kill the watcher
                 log.exception("policy refresh failed")
 
-    def _state_of(self, record: AccountRecord) -> AccountState:
+    def _state_of(self, record: AccountRecord, templates: tuple[Template, ...]) -> AccountState:
         defaults = self._settings.caps
+        quiet, tz = self._quiet_of(record)
         return AccountState(
             id=record.id,
             name=record.name,
@@ -160,7 +174,31 @@ class Directory:
             trial_numbers=frozenset(record.trial_numbers),
             old_apikey=self._keybox.open(record.old_apikey_enc) if record.old_apikey_enc else "",
             old_apikey_until=record.old_apikey_until,
+            templates=templates,
+            quiet=quiet,
+            tz=tz,
         )
+
+    def _quiet_of(self, record: AccountRecord) -> tuple[QuietHours | None, ZoneInfo]:
+        """The account's quiet hours and zone (None in the record: the server's)."""
+        server = self._settings.notify
+        spec = server.quiet_hours if record.quiet_hours is None else record.quiet_hours
+        name = record.time_zone or server.time_zone
+        try:
+            return parse_quiet_hours(spec), zone(name)
+        except ValueError:  # admincheck refuses these; a hand-edited row falls back
+            log.warning("account %s: bad quiet hours or time zone; the server's apply", record.name)
+            return parse_quiet_hours(server.quiet_hours), zone(server.time_zone)
+
+
+def _parsed(template: NoticeTemplate) -> Template | None:
+    """A stored template, parsed (it was checked when filed; one that no longer parses
+    is left out rather than failing every Submit)."""
+    try:
+        return parse_template(template.text, template.id, var_max=template.var_max)
+    except TemplateSyntaxError:
+        log.warning("template %d no longer parses; it is not matched", template.id)
+        return None
 
 
 def _pick(value: int | None, default: int) -> int:

@@ -12,20 +12,39 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from voiceotp.gateway.submit.directory import AccountState, IPAddress
 from voiceotp.gateway.submit.limits import CapRefusal, Reservation
-from voiceotp.protocol import Code, IncomingRequest, Method, Verdict, is_valid_mobile
+from voiceotp.gateway.submit.notice import Match, fill_notice
+from voiceotp.protocol import Code, IncomingRequest, Method, Verdict, is_valid_mobile, message_for
 from voiceotp.protocol import verify_password as check_password
+from voiceotp.protocol.notice import MAX_CONTENT, TooLong, is_valid_callee
 from voiceotp.store import Acceptance, AcceptStatus, CallRecord
-from voiceotp.store.records import VerifySeal
+from voiceotp.store.records import NoticeFill, VerifySeal
 from voiceotp.store.verify import CodeStatus, code_status
 
 if TYPE_CHECKING:
     from voiceotp.gateway.submit.service import Gateway
 
 _CONTENT = re.compile(r"[0-9]{4,6}")
+
+
+class Product(StrEnum):
+    """What the endpoint sells: voice codes (ihuyi's api.ihuyi.com product) or voice
+    notifications (api.vm.ihuyi.com, docs/notify.md). Same methods and answers; the
+    steps of the table differ where a rule's ``products`` says so."""
+
+    CODE = "code"
+    NOTICE = "notice"
+
+
+BOTH = frozenset(Product)
+CODES = frozenset({Product.CODE})
+NOTICES = frozenset({Product.NOTICE})
+# The notification product has Submit, GetNum and Query (Verify and Check are codes').
+NOTICE_METHODS = frozenset({Method.SUBMIT, Method.GETNUM, Method.QUERY})
 ALL = frozenset(Method)
 SUBMIT = frozenset({Method.SUBMIT})
 CALLS = frozenset({Method.SUBMIT, Method.VERIFY})  # the methods that place a call
@@ -61,14 +80,18 @@ class Ctx:
     reservation: Reservation | None = None
     owned_key: str | None = None  # idempotency key this request owns until it answers
     seal: VerifySeal | None = None  # Verify: the code made up for this call, sealed
+    product: Product = Product.CODE
+    filled: Match | None = None  # a notice: the template its text fills, and the text
 
     def param(self, name: str) -> str:
         return self.request.get(name)
 
     @property
     def content(self) -> str:
-        """What the call speaks, as the request gives it: Submit's ``content``; "" for a
-        Verify (its code is made up, never a parameter), whatever else was sent."""
+        """What the call speaks: Submit's ``content`` (a notice's filled text once its
+        template matched); "" for a Verify (its code is made up, never a parameter)."""
+        if self.filled is not None:
+            return self.filled.text
         return self.param("content") if self.method is Method.SUBMIT else ""
 
     @property
@@ -100,6 +123,7 @@ class Step:
     name: str
     rule: Rule
     methods: frozenset[Method] = ALL
+    products: frozenset[Product] = BOTH
     is_async: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -163,8 +187,8 @@ def _password_verdict(gw: Gateway, ctx: Ctx, apikey: str) -> Verdict:
 
 
 def _signed_content(ctx: Ctx) -> str:
-    """What a dynamic password signs after the mobile: Submit's content, Check's code,
-    nothing for Verify (docs/verify.md)."""
+    """What a dynamic password signs after the mobile: Submit's content (a notice's as
+    sent), Check's code, nothing for Verify (docs/verify.md)."""
     return ctx.param("code") if ctx.method is Method.CHECK else ctx.content
 
 
@@ -211,9 +235,39 @@ def content_format(gw: Gateway, ctx: Ctx) -> RuleResult:
 
 
 def sensitive_words(gw: Gateway, ctx: Ctx) -> RuleResult:
-    content = ctx.param("content")
+    content = ctx.content  # a notice's filled text
     hit = any(word in content for word in gw.directory.policy.sensitive_words)
     return Answer(Code.CONTENT_SENSITIVE) if hit else None
+
+
+# ---- a notice: the number, the length, the template -------------------------------------
+def callee_format(gw: Gateway, ctx: Ctx) -> RuleResult:
+    """A notice may call a landline (区号 + number) as well as a mobile."""
+    return None if is_valid_callee(ctx.param("mobile")) else Answer(Code.MOBILE_INVALID)
+
+
+def notice_length(gw: Gateway, ctx: Ctx) -> RuleResult:
+    too_long = len(ctx.param("content")) > MAX_CONTENT
+    return Answer(Code.NOTICE_TOO_LONG) if too_long else None
+
+
+def notice_template(gw: Gateway, ctx: Ctx) -> RuleResult:
+    """4071 without an approved template, 4072 (naming the nearest template and where it
+    stopped fitting) or 40722 (the variable's limit); else ``ctx.filled``."""
+    assert ctx.account is not None
+    found = fill_notice(ctx.account.templates, ctx.param("content"), ctx.param("templateid"))
+    if isinstance(found, Match):
+        if len(found.text) > MAX_CONTENT:  # templateid mode: the filled text is longer
+            return Answer(Code.NOTICE_TOO_LONG)
+        ctx.filled = found
+        return None
+    if isinstance(found, TooLong):
+        return Answer(Code.VARIABLE_TOO_LONG, n=found.variable.max_len)
+    if found is None:
+        return Answer(Code.TEMPLATE_NONE)
+    detail = found.describe()
+    base = message_for(Code.TEMPLATE_MISMATCH)
+    return Answer(Code.TEMPLATE_MISMATCH, msg=f"{base}({detail})" if detail else base)
 
 
 # ---- Verify: the code; both: the fraud guard ----------------------------------------------
@@ -261,25 +315,37 @@ async def number_caps(gw: Gateway, ctx: Ctx) -> RuleResult:
 # ---- 10-11. hold a unit and store the call -----------------------------------------------
 async def hold_and_queue(gw: Gateway, ctx: Ctx) -> RuleResult:
     assert ctx.account is not None
-    item = Acceptance(
-        account_id=ctx.account.id,
-        mobile=ctx.param("mobile"),
-        content=ctx.content,
-        now=ctx.now,
-        deadline=ctx.now + gw.settings.call_validity_s,
-        idem_key=ctx.idem_key,
-        verify=ctx.seal,
-    )
+    item = _acceptance(gw, ctx)
     outcome = await gw.store.accept(item)
     if outcome.status is AcceptStatus.ACCEPTED:
         ctx.reservation = None  # the slot is now a real call
-        await gw.after_accept(ctx, outcome.voiceid)
+        await gw.after_accept(ctx, outcome.voiceid, item)
         return Answer(Code.OK, voiceid=outcome.voiceid)
     if outcome.status is AcceptStatus.REPLAY:
         return Answer(Code.OK, voiceid=outcome.voiceid)
     if outcome.status is AcceptStatus.KEY_REUSED:
         return KEY_REUSED
     return Answer(Code.BALANCE_LOW)
+
+
+def _acceptance(gw: Gateway, ctx: Ctx) -> Acceptance:
+    assert ctx.account is not None
+    notice = ctx.filled
+    validity = gw.settings.call_validity_s if notice is None else gw.settings.notify.validity_s
+    not_before = 0.0
+    if notice is not None and ctx.account.quiet is not None:
+        not_before = ctx.account.quiet.opens_at(ctx.now, ctx.account.tz)
+    return Acceptance(
+        account_id=ctx.account.id,
+        mobile=ctx.param("mobile"),
+        content=ctx.content,
+        now=ctx.now,
+        deadline=ctx.now + validity,
+        idem_key=ctx.idem_key,
+        verify=ctx.seal,
+        notice=None if notice is None else NoticeFill(notice.template_id),
+        not_before=not_before,
+    )
 
 
 # ---- GetNum and Query ----------------------------------------------------------------------
@@ -318,11 +384,14 @@ PIPELINE: tuple[Step, ...] = (
     Step("abuse_frozen", abuse_frozen),  # 408
     Step("operator_frozen", operator_frozen),  # 4050
     Step("allow_list", allow_list),  # 4052
-    Step("mobile_format", mobile_format, NUMBERED),  # 406
+    Step("mobile_format", mobile_format, NUMBERED, CODES),  # 406
+    Step("callee_format", callee_format, NUMBERED, NOTICES),  # 406 (landlines too)
     Step("trial_numbers", trial_numbers, CALLS),  # 4053 (voiceotp extension)
     Step("blacklist", blacklist, CALLS),  # 4030
-    Step("content_format", content_format, SUBMIT),  # 4070
-    Step("sensitive_words", sensitive_words, SUBMIT),  # 407
+    Step("content_format", content_format, SUBMIT, CODES),  # 4070
+    Step("notice_length", notice_length, SUBMIT, NOTICES),  # 4073
+    Step("notice_template", notice_template, SUBMIT, NOTICES),  # 4071, 4072, 40722
+    Step("sensitive_words", sensitive_words, SUBMIT),  # 407 (a notice: the filled text)
     Step("verify_options", verify_options, VERIFY),  # 4507, 4508
     Step("fraud_guard", fraud_guard, CALLS),  # 4506
     Step("idempotent_replay", idempotent_replay, CALLS),  # 2 with the original voiceid
@@ -336,15 +405,21 @@ PIPELINE: tuple[Step, ...] = (
 )
 
 
-# The table filtered per method once, so the runner does not test every step's methods.
-_STEPS_BY_METHOD = {m: tuple(s for s in PIPELINE if m in s.methods) for m in Method}
+# The table filtered per product and method once, so the runner does not test every
+# step's methods.
+_STEPS = {
+    (p, m): tuple(s for s in PIPELINE if m in s.methods and p in s.products)
+    for p in Product
+    for m in Method
+}
 
 
 async def run_pipeline(gw: Gateway, ctx: Ctx, steps: tuple[Step, ...] | None = None) -> Answer:
-    """Run the steps for ``ctx.method`` in order (default: the table); first answer wins."""
-    chosen = _STEPS_BY_METHOD[ctx.method] if steps is None else steps
+    """Run the steps for ``ctx.method`` of ``ctx.product`` in order (default: the table);
+    first answer wins."""
+    chosen = _STEPS[ctx.product, ctx.method] if steps is None else steps
     for step in chosen:
-        if ctx.method not in step.methods:
+        if ctx.method not in step.methods or ctx.product not in step.products:
             continue
         result = step.rule(gw, ctx)
         if step.is_async:

@@ -19,7 +19,7 @@ from voiceotp.gateway.submit.abuse import AbuseDetector
 from voiceotp.gateway.submit.directory import Directory, IPAddress, abuse_limits
 from voiceotp.gateway.submit.fraud import FraudGuard
 from voiceotp.gateway.submit.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
-from voiceotp.gateway.submit.rules import Answer, Ctx, run_pipeline
+from voiceotp.gateway.submit.rules import NOTICE_METHODS, Answer, Ctx, Product, run_pipeline
 from voiceotp.gateway.submit.verify import Verifier
 from voiceotp.gateway.submit.verifypush import push_verified
 from voiceotp.gateway.templates import Templates
@@ -35,7 +35,7 @@ from voiceotp.protocol import (
     VerifyResult,
     message_for,
 )
-from voiceotp.store import KeyUse, Store
+from voiceotp.store import Acceptance, KeyUse, Store
 from voiceotp.store.keys import KeyBox
 
 log = logging.getLogger(__name__)
@@ -90,10 +90,11 @@ class Gateway:
         clock: Clock = time.time,
         caps: NumberCapCounter | None = None,
         observer: Observer | None = None,
-        on_accepted: Callable[[str, float], Awaitable[None]] | None = None,
+        on_accepted: Callable[[str, float, float], Awaitable[None]] | None = None,
     ) -> None:
-        """``on_accepted`` is called with (voiceid, deadline) of every newly accepted
-        call (delivery's queue); ``observer`` holds the metrics (a new one by default)."""
+        """``on_accepted`` is called with (voiceid, deadline, not_before) of every newly
+        accepted call (delivery's queue); ``observer`` holds the metrics (a new one by
+        default)."""
         self.settings = settings
         self.store = store
         self.clock = clock
@@ -135,13 +136,19 @@ class Gateway:
         client_ip: IPAddress | None,
         *,
         idempotency_key: str | None = None,
+        product: Product = Product.CODE,
     ) -> Result:
-        """Answer one decoded request (the pipeline, then the result document's fields)."""
+        """Answer one decoded request (the pipeline, then the result document's fields);
+        ``product`` is what the path or host sells (voice codes, or notifications)."""
         method = request.method or Method.SUBMIT
         ctx = Ctx(method, request, client_ip, self.clock(), idempotency_key or None)
+        ctx.product = product
+        known = request.method is not None
+        if product is Product.NOTICE and method not in NOTICE_METHODS:
+            known = False  # Verify and Check are the code product's
         answer = Answer(Code.FAILED)
         try:
-            answer = await run_pipeline(self, ctx) if request.method else _unknown_method(self, ctx)
+            answer = await run_pipeline(self, ctx) if known else _unknown_method(self, ctx)
         except Exception:
             log.exception("request failed inside the pipeline; answering code 0")
         finally:
@@ -162,8 +169,9 @@ class Gateway:
                 used = KeyUse(answer.voiceid, ctx.param("mobile"), ctx.content)
             self.replays.release(ctx.account.id, ctx.owned_key, used)
 
-    async def after_accept(self, ctx: Ctx, voiceid: str) -> None:
-        """Feed the abuse detectors; the call is already committed, so never fail here."""
+    async def after_accept(self, ctx: Ctx, voiceid: str, item: Acceptance) -> None:
+        """Feed the abuse detectors, queue the call (not before ``item.not_before``); it
+        is already committed, so never fail here."""
         assert ctx.account is not None
         self.observer.accepted()
         try:
@@ -173,7 +181,7 @@ class Gateway:
             log.exception("abuse detection failed after accepting %s", voiceid)
         if self.on_accepted is not None:
             try:
-                await self.on_accepted(voiceid, ctx.now + self.settings.call_validity_s)
+                await self.on_accepted(voiceid, item.deadline, item.not_before)
             except Exception:  # the row is queued: the delivery sweep enqueues it again
                 log.exception("could not enqueue call %s", voiceid)
 
