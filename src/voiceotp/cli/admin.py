@@ -188,6 +188,12 @@ _state_command(
     help='Where signed status reports are pushed (an http(s) URL; "" removes it).',
 )
 @click.option(
+    "--quiet-hours",
+    help='No voice notification is dialed within HH:MM-HH:MM ("" none; the server\'s'
+    " default 21:00-08:00 otherwise).",
+)
+@click.option("--time-zone", help="The account's IANA time zone for its quiet hours.")
+@click.option(
     "--refund-unconnected/--keep-unconnected",
     default=None,
     help="Charge policy: refund calls that never connected, or keep the unit.",

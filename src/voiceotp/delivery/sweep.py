@@ -52,16 +52,20 @@ class Sweeper:
         self.requeue_after_s, self.batch = requeue_after_s, batch
 
     async def expire(self, now: float) -> list[str]:
-        """End queued calls past their deadline EXPIRED."""
+        """End queued calls past their deadline EXPIRED (QUIET_EXPIRED: a notice that quiet
+        hours held past it, its ``not_before`` at or after the deadline)."""
         rows = await self.store.read(
-            "SELECT voiceid, attempts, deadline FROM calls WHERE state = 'queued' "
+            "SELECT voiceid, attempts, deadline, not_before FROM calls WHERE state = 'queued' "
             "AND deadline <= $1 ORDER BY created_at LIMIT $2",
             now,
             self.batch,
         )
         done = []
-        for voiceid, attempts, deadline in rows:
-            outcome = ended(CallStatus.EXPIRED, now, f"{now - float(deadline):.0f} s past deadline")
+        for voiceid, attempts, deadline, not_before in rows:
+            held = float(not_before) >= float(deadline)
+            status = CallStatus.QUIET_EXPIRED if held else CallStatus.EXPIRED
+            detail = "held by quiet hours; " if held else ""
+            outcome = ended(status, now, f"{detail}{now - float(deadline):.0f} s past deadline")
             attempt = int(attempts) + 1
             if await self.fence.finish(str(voiceid), outcome, attempt=attempt, from_states=_QUEUED):
                 done.append(str(voiceid))

@@ -201,4 +201,6 @@ def describe(a: AccountRecord) -> dict[str, Any]:
         "abuse_distinct_numbers": a.abuse_distinct_numbers,
         "abuse_prefix_burst": a.abuse_prefix_burst,
         "low_balance_alert": a.low_balance_alert,
+        "quiet_hours": a.quiet_hours,
+        "time_zone": a.time_zone,
     }

@@ -19,6 +19,7 @@ from typing import Any
 
 from voiceotp.errors import AdminError as AdminError  # re-exported: defined in voiceotp.errors
 from voiceotp.errors import NotFound as NotFound
+from voiceotp.gateway.submit.quiet import parse_quiet_hours, zone
 from voiceotp.protocol import is_valid_mobile
 from voiceotp.store.records import ACCOUNT_STATES, MAX_BALANCE, POLICY_KINDS
 
@@ -63,6 +64,8 @@ SETTINGS: dict[str, type] = {
     "abuse_prefix_burst": int,
     "low_balance_alert": int,  # push when the balance falls below; None: off
     "state": str,
+    "quiet_hours": str,  # notices: "21:00-08:00", "" none; None: the server's
+    "time_zone": str,  # IANA name; None: the server's
 }
 NULLABLE = frozenset(
     {
@@ -74,6 +77,8 @@ NULLABLE = frozenset(
         "abuse_distinct_numbers",
         "abuse_prefix_burst",
         "low_balance_alert",
+        "quiet_hours",
+        "time_zone",
     }
 )
 
@@ -147,7 +152,20 @@ def check_setting(key: str, value: Any) -> Any:
         raise AdminError(f"state must be one of {', '.join(ACCOUNT_STATES)}")
     if isinstance(value, str) and key == "callback_url":
         return _check_callback_url(value)
+    if isinstance(value, str) and key in ("quiet_hours", "time_zone"):
+        return _check_quiet(key, value)
     return value
+
+
+def _check_quiet(key: str, value: str) -> str:
+    """Quiet hours in one spelling ("21:00-08:00" or ""), or a known IANA zone."""
+    try:
+        if key == "time_zone":
+            return zone(value.strip()).key
+        quiet = parse_quiet_hours(value.strip())
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
+    return "" if quiet is None else str(quiet)
 
 
 def check_policy_entry(kind: str, value: str) -> str:

@@ -302,6 +302,7 @@ ZH: dict[str, str] = {
     "Code entered": "已填写验证码",
     "Called": "已呼叫",
     # end of certification
+    "Expired during quiet hours (never dialed)": "免打扰时段内过期(未呼叫)",
 }
 
 

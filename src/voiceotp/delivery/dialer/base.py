@@ -43,6 +43,9 @@ class CallStatus(enum.StrEnum):
     #: Handed to an upstream provider that accepted it; its final status is not known to
     #: us (the upstream offers no Query, or did not finish within the poll budget).
     RELAYED = "RELAYED"
+    #: A voice notification held for the account's quiet hours until its validity ran
+    #: out: never dialed (docs/notify.md).
+    QUIET_EXPIRED = "QUIET_EXPIRED"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ OUTCOME_TABLE: tuple[OutcomeRow, ...] = (
     OutcomeRow(None, None, _S.EXPIRED, canonical=True),
     OutcomeRow(487, 31, _S.CANCELED, canonical=True),
     OutcomeRow(None, None, _S.RELAYED, canonical=True),
+    OutcomeRow(None, None, _S.QUIET_EXPIRED, canonical=True),
 )
 _BY_CODE: Mapping[int, OutcomeRow] = {
     row.sip_code: row

@@ -43,12 +43,15 @@ class Middleware(Protocol):
 
 
 class DeadlineCheck:
-    """The code is only valid until the job's deadline: at or past it, EXPIRED."""
+    """The code is only valid until the job's deadline: at or past it, EXPIRED — or
+    QUIET_EXPIRED for a notice that quiet hours held past its deadline (its job was not
+    due before the deadline: nothing else makes ``not_before >= deadline``)."""
 
     def before_dial(self, job: Job, now: float) -> CallOutcome | None:
         if now < job.deadline:
             return None
-        row = canonical_row(CallStatus.EXPIRED)
+        held = job.not_before >= job.deadline
+        row = canonical_row(CallStatus.QUIET_EXPIRED if held else CallStatus.EXPIRED)
         late = now - job.deadline
         return CallOutcome(
             row.status, row.sip_code, row.q850, end_at=now, detail=f"{late:.0f} s past deadline"
@@ -68,7 +71,12 @@ class RedialPolicy:
     )
 
     def __post_init__(self) -> None:
-        never = {CallStatus.ANSWERED, CallStatus.EXPIRED, CallStatus.RELAYED}
+        never = {
+            CallStatus.ANSWERED,
+            CallStatus.EXPIRED,
+            CallStatus.RELAYED,
+            CallStatus.QUIET_EXPIRED,
+        }
         if never & set(self.delays):
             raise ValueError("answered, expired and relayed calls are never redialed")
         if any(d < 0 for delays in self.delays.values() for d in delays):

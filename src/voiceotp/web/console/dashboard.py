@@ -41,6 +41,7 @@ FINAL_OUTCOMES = (
     "EXPIRED",
     "CANCELED",
     "RELAYED",
+    "QUIET_EXPIRED",
 )
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from voiceotp.gateway.api.wsdl import service_location
 from voiceotp.gateway.api.voice import VOICE_PATH
+from voiceotp.gateway.api.wsdl import service_location
 from voiceotp.store import usercenter as uc_db
 from voiceotp.web.usercenter.core import FACE, OWNER, SELF, Page, account_of, view
 from voiceotp.web.usercenter.examples import examples

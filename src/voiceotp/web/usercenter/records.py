@@ -26,6 +26,7 @@ STATE_LABELS = {
     "queued": "Queued", "dialing": "Dialing", "ANSWERED": "Answered", "BUSY": "Busy",
     "NO_ANSWER": "No answer", "REJECTED": "Rejected", "FAILED": "Failed",
     "EXPIRED": "Expired", "CANCELED": "Canceled", "RELAYED": "Relayed to an upstream",
+    "QUIET_EXPIRED": "Expired during quiet hours (never dialed)",
 }  # fmt: skip
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000
