@@ -24,7 +24,7 @@
         │   └── TrialRestricted   4053: a trial account called a number it did not prove
         ├── NumberError           4030, 406, 4081, 4086, 4082
         │   └── PrefixThrottled   4506: the number's range converts too rarely (fraud guard)
-        ├── RequestError          403, 404, 407, 4070, 4507, 4508, 4100 and unknown codes
+        ├── RequestError          403, 404, 407, 4070-4073, 40722, 4507, 4508, 4100, unknown
         │   └── CheckFailed       Check: the code was not accepted
         │       ├── WrongCode     4500, 4501
         │       ├── CodeExpired   4502

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import dataclasses
+from unittest.mock import patch
+
+import pytest
 
 from tests.gateway.harness import running
 from tests.gateway.notifykit import (
@@ -16,6 +19,9 @@ from tests.gateway.notifykit import (
     call,
     notify,
 )
+from voiceotp import errors
+from voiceotp.client import AsyncClient
+from voiceotp.client.transports.asgi import ASGITransport
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.submit.notifyconf import NotifySettings
 from voiceotp.protocol import Method, dynamic_password, parse_result
@@ -133,3 +139,28 @@ async def test_a_mapped_host_serves_notices_on_the_ihuyi_path(
         assert parse_result(other.content, Method.SUBMIT).code == 4070  # the code product
         verify = await call(harness, "Verify", path=NOTICE, mobile="13800138002")
         assert parse_result(verify.content, Method.VERIFY).code == 0  # codes' method only
+
+
+async def test_the_client_notifies_through_the_gateway(store: Store, settings: Settings) -> None:
+    """AsyncClient.notify round-trip through the app: the notification URL is derived
+    from the code product's, dynamic passwords sign the content as sent."""
+    async with running(store, quiet_off(settings), now=NOW) as harness:
+        template_id = await approved(harness)
+        client = AsyncClient(
+            ACCOUNT,
+            APIKEY,
+            base_url="http://gw/webservice/voice.php",
+            transport=ASGITransport(harness.app),
+        )
+        assert client.notify_url == "http://gw" + NOTICE
+        with patch("voiceotp.client.base._time.time", return_value=NOW):
+            sent = await client.notify("021-5129 0000", FILLED)
+            by_id = await client.notify("13800138001", "SF9|人民路站|1234", template_id=template_id)
+            with pytest.raises(errors.RequestError) as refused:
+                await client.notify("13800138002", "您好")
+        await client.aclose()
+        stored = await harness.store.get_call(sent.voiceid)
+        assert stored is not None
+        assert (stored.mobile, stored.notice_text) == ("02151290000", FILLED)
+        assert by_id.code == 2
+        assert refused.value.code == 4072

@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "query": "voiceotp.cli.lookup:query",
     "verify": "voiceotp.cli.verify:verify",
     "check": "voiceotp.cli.verify:check",
+    "notify": "voiceotp.cli.notify:notify",
     "config": "voiceotp.cli.config:config",
     "batch": "voiceotp.cli.batch.command:batch",
     "serve": "voiceotp.cli.serve:serve",

@@ -21,12 +21,13 @@ from voiceotp.cli.send import EXIT_CODES, client_options, exit_code_for, fail, s
 from voiceotp.client import Client
 from voiceotp.client.base import api_error
 from voiceotp.errors import InvalidCode, InvalidMobile, VoiceOTPError
-from voiceotp.protocol import CheckResult, VerifyResult, mask_mobile, normalize_mobile
+from voiceotp.protocol import CheckResult, SubmitResult, VerifyResult, mask_mobile
+from voiceotp.protocol.notice import normalize_callee
 
 GATEWAY = "--base-url http://127.0.0.1:8080/webservice/voice.php"
 
 
-def _call(opts: dict[str, Any], request: Callable[[Client], Any]) -> Any:
+def call_client(opts: dict[str, Any], request: Callable[[Client], Any]) -> Any:
     with service_client(opts, raise_on_error=False) as client:
         try:
             return request(client)
@@ -48,8 +49,8 @@ def _call(opts: dict[str, Any], request: Callable[[Client], Any]) -> Any:
 @client_options
 def verify(mobile: str, length: int | None, ttl: int | None, **opts: Any) -> None:
     """Have the gateway make up a code and call MOBILE with it (voiceotp extension)."""
-    result: VerifyResult = _call(opts, lambda c: c.verify(mobile, length=length, ttl=ttl))
-    _show(result, mobile, "called", opts["as_json"])
+    result: VerifyResult = call_client(opts, lambda c: c.verify(mobile, length=length, ttl=ttl))
+    show_result(result, mobile, "called", opts["as_json"])
 
 
 @click.command(
@@ -64,12 +65,14 @@ def verify(mobile: str, length: int | None, ttl: int | None, **opts: Any) -> Non
 def check(mobile: str, code: str, voiceid: str | None, **opts: Any) -> None:
     """Check CODE, typed by the user of MOBILE (voiceotp extension). A right code is
     consumed."""
-    result: CheckResult = _call(opts, lambda c: c.check(mobile, code, voiceid=voiceid))
-    _show(result, mobile, "verified", opts["as_json"])
+    result: CheckResult = call_client(opts, lambda c: c.check(mobile, code, voiceid=voiceid))
+    show_result(result, mobile, "verified", opts["as_json"])
 
 
-def _show(result: VerifyResult | CheckResult, mobile: str, done: str, as_json: bool) -> None:
-    masked = mask_mobile(normalize_mobile(mobile) or mobile)
+def show_result(
+    result: VerifyResult | CheckResult | SubmitResult, mobile: str, done: str, as_json: bool
+) -> None:
+    masked = mask_mobile(normalize_callee(mobile) or mobile)
     if as_json:
         print_json(
             {

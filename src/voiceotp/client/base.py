@@ -40,6 +40,7 @@ from voiceotp.protocol import (
     parse_result,
 )
 from voiceotp.protocol.errors import VoiceOTPError
+from voiceotp.protocol.notice import normalize_callee, notice_url
 
 log = logging.getLogger("voiceotp.client")
 
@@ -125,6 +126,7 @@ class BaseClient:
         server_dedupes: bool = False,
         raise_on_error: bool = True,
         format: Format = Format.XML,
+        notify_url: str | None = None,
     ) -> None:
         self.settings: Settings = resolve_settings(
             account, apikey, base_url, config_file=config_file
@@ -136,6 +138,7 @@ class BaseClient:
         self.raise_on_error = raise_on_error
         self.format = Format(format)
         self._urls = {m: method_url(self.settings.base_url, m) for m in Method}
+        self.notify_url = notify_url or notice_url(self.settings.base_url)
 
     @property
     def base_url(self) -> str:
@@ -165,6 +168,27 @@ class BaseClient:
             self.settings.account, password, normalised, content, t, self.format
         )
         return Prepared(Method.SUBMIT, self._urls[Method.SUBMIT], request.to_form(), normalised, t)
+
+    def _prepare_notify(
+        self, mobile: str, content: str, template_id: int | str | None, time: int | None
+    ) -> Prepared:
+        callee = normalize_callee(mobile) if isinstance(mobile, str) else None
+        if callee is None:
+            masked = mask_mobile(str(mobile))
+            raise InvalidMobile(f"not a mainland mobile or landline number: {masked}")
+        t = self._time(time)
+        form = SubmitRequest(
+            self.settings.account,
+            self._password(t, mobile=callee, content=content),
+            callee,
+            content,
+            t,
+            self.format,
+        ).to_form()
+        if template_id is not None:
+            form["templateid"] = str(template_id)
+        url = method_url(self.notify_url, Method.SUBMIT)
+        return Prepared(Method.SUBMIT, url, form, callee, t)
 
     def _prepare_verify(
         self, mobile: str, length: int | None, ttl: int | None, time: int | None

@@ -37,6 +37,8 @@ class Client(BaseClient):
     SendReport); ``send`` raises typed exceptions from ``voiceotp.errors``.
     ``http_options`` go to ``httpx2.Client`` (``proxy``, ``verify``, ``limits``, ...).
     ``sleep`` waits between retries (the test seam: a fake clock's sleep).
+    ``notify_url``: where :meth:`notify` sends voice notifications (default: beside
+    ``base_url``, see docs/notify.md).
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class Client(BaseClient):
         server_dedupes: bool = False,
         raise_on_error: bool = True,
         format: Format = Format.XML,
+        notify_url: str | None = None,
         sleep: Callable[[float], object] = _time.sleep,
         **http_options: Any,
     ) -> None:
@@ -67,6 +70,7 @@ class Client(BaseClient):
             server_dedupes=server_dedupes,
             raise_on_error=raise_on_error,
             format=format,
+            notify_url=notify_url,
         )
         if transport is not None and http_options:
             raise TypeError("http_options apply to the default transport only")
@@ -100,6 +104,26 @@ class Client(BaseClient):
     def send(self, mobile: str, code: str, *, time: int | None = None) -> SubmitResult:
         """Submit one code; the SubmitResult, or a typed exception (see the class doc)."""
         prepared = self._prepare_submit(mobile, code, time)
+        outcome, attempts = self._exchange(prepared)
+        return self._unwrap_submit(self._report(prepared, outcome, attempts))
+
+    def notify(
+        self,
+        mobile: str,
+        content: str,
+        *,
+        template_id: int | str | None = None,
+        time: int | None = None,
+    ) -> SubmitResult:
+        """Send a voice notification (语音通知) to a mobile or a landline.
+
+        ``content`` is the notice's text, which must fill one of the account's approved
+        templates; or, with ``template_id``, that template's values separated by ``|``.
+        It goes to ``notify_url`` (by default beside ``base_url``: docs/notify.md).
+        Retried like :meth:`send`: a lost answer raises UnknownOutcome, never re-sent
+        unless ``server_dedupes``.
+        """
+        prepared = self._prepare_notify(mobile, content, template_id, time)
         outcome, attempts = self._exchange(prepared)
         return self._unwrap_submit(self._report(prepared, outcome, attempts))
 

@@ -22,12 +22,13 @@ from starlette.types import Receive, Scope, Send
 
 from voiceotp.delivery.metrics import DeliveryMetrics
 from voiceotp.gateway.api.admin import admin_routes
-from voiceotp.gateway.api.voice import NOTICE_PATH, VOICE_PATH, VoiceEndpoint
+from voiceotp.gateway.api.voice import VOICE_PATH, VoiceEndpoint
 from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, Observer, flush_access_log
 from voiceotp.gateway.processes import claim_api_slot
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.submit.limits import NumberCapCounter, RedisNumberCaps
 from voiceotp.gateway.submit.service import Clock, Gateway
+from voiceotp.protocol.notice import NOTICE_PATH
 from voiceotp.store import Store, make_store
 from voiceotp.store.migrate import upgrade_async
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from voiceotp.protocol.errors import TemplateSyntaxError
+from voiceotp.protocol.mobile import normalize_mobile
 
 __all__ = [
     "ANONYMOUS",
@@ -29,10 +31,15 @@ __all__ = [
     "is_valid_callee",
     "is_valid_landline",
     "match_template",
+    "normalize_callee",
+    "notice_url",
     "parse_template",
 ]
 
 ANONYMOUS = "【变量】"
+CODE_PATH = "/webservice/voice.php"
+NOTICE_PATH = "/vm/webservice/voice.php"  # voiceotp's; ihuyi's is CODE_PATH on api.vm.
+_IHUYI_CODES, _IHUYI_NOTICES = "api.ihuyi.com", "api.vm.ihuyi.com"
 MAX_CONTENT = 180  # characters of a notice's content (ihuyi: 支持 180 个字)
 MAX_TEMPLATE = 300  # characters of a template's text, variables included
 MAX_VARIABLES = 20
@@ -234,3 +241,43 @@ def is_valid_landline(value: str) -> bool:
 def is_valid_callee(value: str) -> bool:
     """What a notice may call: a mainland mobile (the Submit rule) or a landline."""
     return _MOBILE.fullmatch(value) is not None or is_valid_landline(value)
+
+
+def normalize_callee(value: str) -> str | None:
+    """What people type for a notice's callee, as the gateway's digits: a mobile
+    (normalised like Submit's) or a landline (separators and full-width digits allowed,
+    ``+86``/``0086`` before 区号 dropped); None when it is neither."""
+    mobile = normalize_mobile(value)
+    if mobile is not None:
+        return mobile
+    digits = re.sub(r"[\s\-().\u3000]+", "", value.translate(_FULLWIDTH))
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = "0" + digits[len(prefix) :]
+    return digits if is_valid_landline(digits) else None
+
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９＋", "0123456789+")
+
+
+def notice_url(base_url: str) -> str:
+    """The notification product's URL beside a code product's ``base_url``: ihuyi's
+    api.ihuyi.com -> api.vm.ihuyi.com (same path); a voiceotp gateway's
+    ``…/webservice/voice.php`` -> ``…/vm/webservice/voice.php``; anything else as it is."""
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    if host == _IHUYI_CODES:
+        netloc = parts.netloc.lower().replace(_IHUYI_CODES, _IHUYI_NOTICES, 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    if host.startswith("api.vm.") or parts.path.endswith(NOTICE_PATH):
+        return base_url
+    if parts.path.endswith(CODE_PATH):
+        path = parts.path[: -len(CODE_PATH)] + NOTICE_PATH
+        return urlunsplit(parts._replace(path=path))
+    return base_url
+
+
+def is_notice_target(path: str, host: str = "") -> bool:
+    """Does a request to ``path`` on ``host`` reach the notification product? (The fake
+    endpoint's rule: voiceotp's path, or an ``api.vm.`` host as ihuyi names it.)"""
+    return path.endswith(NOTICE_PATH) or host.lower().startswith("api.vm.")

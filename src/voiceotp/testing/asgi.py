@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from voiceotp.client.transports.asgi import ASGIApp, Receive, Send
 from voiceotp.protocol import CONTENT_TYPES, Format, body_kind, parse_urlencoded
+from voiceotp.protocol.notice import is_notice_target
 from voiceotp.protocol.request import FORM_URLENCODED
 
 if TYPE_CHECKING:
@@ -23,7 +24,10 @@ def fake_asgi_app(fake: FakeIhuyi) -> ASGIApp:
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         form = parse_urlencoded(body) if body_kind(content_type) == FORM_URLENCODED else []
-        reply = fake.handle(parse_urlencoded(scope.get("query_string", b"")), form)
+        host = headers.get(b"host", b"").decode("latin-1").split(":")[0]
+        notice = is_notice_target(scope.get("path", ""), host)
+        query = parse_urlencoded(scope.get("query_string", b""))
+        reply = fake.handle(query, form, notice=notice)
         if reply.delay_s > 0:
             await asyncio.sleep(reply.delay_s)
         if reply.dropped:

@@ -38,7 +38,9 @@ from voiceotp.protocol import (
     render_result,
     verify_password,
 )
+from voiceotp.protocol.notice import is_notice_target
 from voiceotp.testing.asgi import fake_asgi_app
+from voiceotp.testing.fakenotify import FakeNotices
 from voiceotp.testing.fakeverify import FakeVerify
 from voiceotp.testing.server import FakeServer
 
@@ -103,6 +105,7 @@ class FakeIhuyi:
         self._ids = itertools.count(60495654)
         self._lock = threading.Lock()
         self.verification = FakeVerify(self)  # Verify/Check: see spoken_code()
+        self.notices = FakeNotices(self)  # voice notifications: see add_template()
 
     # ---- scripting ------------------------------------------------------------------
 
@@ -135,6 +138,23 @@ class FakeIhuyi:
             if not latest:
                 raise KeyError(f"no code was spoken to {mobile}")
             return max(latest, key=lambda c: c.created_at).code
+
+    def add_template(self, text: str, account: str = DEFAULT_ACCOUNT, *, var_max: int = 8) -> int:
+        """An approved voice-notification template of ``account``; its id."""
+        with self._lock:
+            return self.notices.add_template(text, account, var_max=var_max)
+
+    def spoken_notice(self, mobile: str | None = None, *, voiceid: str | None = None) -> str:
+        """The text of the latest notice to ``mobile``, or of call ``voiceid`` (KeyError
+        when there is none)."""
+        with self._lock:
+            if voiceid is not None:
+                return self.notices.spoken[voiceid]
+            ids = [c.voiceid for c in self.calls if c.mobile == mobile]
+            found = [v for v in ids if v in self.notices.spoken]
+            if not found:
+                raise KeyError(f"no notice was spoken to {mobile}")
+            return self.notices.spoken[found[-1]]
 
     def record_call(
         self, voiceid: str, account: str, mobile: str, content: str, time: str | None
@@ -170,22 +190,33 @@ class FakeIhuyi:
             if self._refusals > 0:
                 self._refusals -= 1
                 raise ConnectError("connection refused (scripted by FakeIhuyi)")
-        return self.handle(parse_urlencoded(urlsplit(url).query), form.items())
+        parts = urlsplit(url)
+        notice = is_notice_target(parts.path, parts.hostname or "")
+        return self.handle(parse_urlencoded(parts.query), form.items(), notice=notice)
 
     def handle(
-        self, query: Iterable[tuple[str, str]], form: Iterable[tuple[str, str]] = ()
+        self,
+        query: Iterable[tuple[str, str]],
+        form: Iterable[tuple[str, str]] = (),
+        *,
+        notice: bool = False,
     ) -> MemoryReply:
-        """Answer one request given its query and form pairs."""
+        """Answer one request given its query and form pairs (``notice``: to the
+        voice-notification product)."""
         request = decode_request(query, form)
         with self._lock:
             self.requests += 1
-            result, dropped = self._dispatch(request)
+            result, dropped = self._dispatch(request, notice)
         body = render_result(result, request.format, namespace=self.namespace)
         return MemoryReply(body, self.latency, dropped)
 
     # ---- the endpoint ---------------------------------------------------------------
 
-    def _dispatch(self, request: IncomingRequest) -> tuple[Result, bool]:
+    def _dispatch(self, request: IncomingRequest, notice: bool = False) -> tuple[Result, bool]:
+        if notice and request.method in (Method.VERIFY, Method.CHECK):
+            return _failed(Code.FAILED), False  # the code product's methods
+        if notice and request.method is Method.SUBMIT:
+            return self.notices.submit(request)
         if request.method is Method.GETNUM:
             return self._getnum(request), False
         if request.method is Method.QUERY:

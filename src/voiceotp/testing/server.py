@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Self
 from aiohttp import web
 
 from voiceotp.protocol import CONTENT_TYPES, Format, body_kind, parse_urlencoded
+from voiceotp.protocol.notice import is_notice_target
 from voiceotp.protocol.request import FORM_URLENCODED, MULTIPART
 
 if TYPE_CHECKING:
@@ -45,7 +46,9 @@ class FakeServer:
             form = parse_urlencoded(await request.read())
         elif kind == MULTIPART:
             form = [(k, str(v)) for k, v in (await request.post()).items()]
-        reply = self.fake.handle(parse_urlencoded(request.query_string), form)
+        host = (request.host or "").split(":")[0]
+        notice = is_notice_target(request.path, host)
+        reply = self.fake.handle(parse_urlencoded(request.query_string), form, notice=notice)
         if reply.delay_s > 0:
             await asyncio.sleep(reply.delay_s)
         if reply.dropped or request.transport is None:

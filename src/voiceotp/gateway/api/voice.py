@@ -41,6 +41,7 @@ from voiceotp.protocol import (
     parse_urlencoded,
     render_result,
 )
+from voiceotp.protocol.notice import CODE_PATH, NOTICE_PATH
 from voiceotp.protocol.request import MULTIPART
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,9 @@ WANTED = frozenset(
     {b"content-type", b"content-length", b"idempotency-key", b"x-forwarded-for", b"soapaction"}
 )
 ALLOW = b"GET, POST"
-VOICE_PATH = "/webservice/voice.php"
-# The notification product's own path (ihuyi serves it as api.vm.ihuyi.com's
+VOICE_PATH = CODE_PATH
+# NOTICE_PATH is the notification product's own path (ihuyi serves it as api.vm.ihuyi.com's
 # /webservice/voice.php: a host in ``notify.hosts`` gets it on VOICE_PATH too).
-NOTICE_PATH = "/vm/webservice/voice.php"
 _TYPES = {fmt: ctype.encode() for fmt, ctype in CONTENT_TYPES.items()}
 
 Answered = tuple[int, bytes, bytes]  # HTTP status, content-type, body

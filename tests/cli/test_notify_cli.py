@@ -1,0 +1,29 @@
+"""``voiceotp notify`` against FakeIhuyi served over HTTP (the notification URL derived
+from the code product's)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.test_verify_cli import env, fake, run  # noqa: F401 - fixtures
+from voiceotp.testing import FakeIhuyi
+
+TEXT = "您的快递SF123已到达人民路站,请取件。"
+
+
+def test_notify_speaks_the_text_and_refusals_exit_1(env: dict[str, str], fake: FakeIhuyi) -> None:  # noqa: F811
+    refused = run(env, "notify", "02151290000", TEXT, "--json")
+    assert refused.exit_code == 1, refused.output
+    assert json.loads(refused.output)["result_code"] == 4071
+    template_id = fake.add_template("您的快递【变量】已到达{station:12},请取件。")
+    sent = run(env, "notify", "021-5129-0000", TEXT)
+    assert sent.exit_code == 0, sent.output
+    assert "02151290000" not in sent.output  # masked
+    assert fake.spoken_notice("02151290000") == TEXT
+    by_id = run(env, "notify", "13800138000", "SF9|站", "--template-id", str(template_id))
+    assert by_id.exit_code == 0, by_id.output
+    assert fake.spoken_notice("13800138000") == "您的快递SF9已到达站,请取件。"
+    mismatch = run(env, "notify", "13800138000", "您好")
+    assert mismatch.exit_code == 1
+    assert "4072" in mismatch.output
+    assert run(env, "notify", "12345", TEXT).exit_code == 2  # neither mobile nor landline
