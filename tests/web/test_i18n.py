@@ -6,10 +6,18 @@ import re
 from pathlib import Path
 
 from voiceotp.web import face, filetypes
-from voiceotp.web.console import certifications, dashboard, rules, session_pages
+from voiceotp.web.console import certifications, dashboard, rules, session_pages, templates_page
 from voiceotp.web.console.core import _CSRF_MESSAGE
 from voiceotp.web.i18n import ZH, translator
-from voiceotp.web.usercenter import account_settings, certification, me, overview, records, signup
+from voiceotp.web.usercenter import (
+    account_settings,
+    certification,
+    me,
+    notice_templates,
+    overview,
+    records,
+    signup,
+)
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "voiceotp" / "web"
 CALL = re.compile(r"""\bt\(\s*(?:"([^"]+)"|'([^']+)')\s*\)""")
@@ -38,6 +46,7 @@ def texts_in_code() -> set[str]:
     # 企业认证 (certification)
     found |= {"Too large", face.UPLOAD_TOO_LARGE} | set(filetypes.MESSAGES)
     found |= set(certification.MESSAGES) | set(certifications.MESSAGES)
+    found |= set(templates_page.MESSAGES) | set(notice_templates.MESSAGES)  # notifications
     return found
 
 

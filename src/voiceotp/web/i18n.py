@@ -303,6 +303,21 @@ ZH: dict[str, str] = {
     "Called": "已呼叫",
     # end of certification
     "Expired during quiet hours (never dialed)": "免打扰时段内过期(未呼叫)",
+    # Voice-notification templates (docs/notify.md)
+    "Notification templates": "语音通知模板",
+    "Waiting for a decision": "待审核",
+    "Decided": "已审核",
+    "Template": "模板",
+    "Variable limit": "变量长度上限",
+    "Filed by": "提交人",
+    "pending": "待审核",
+    "approved": "已通过",
+    "rejected": "已驳回",
+    "A rejection needs a reason.": "驳回需填写原因。",
+    "File for review": "提交审核",
+    "Filed: an operator will review it.": "已提交,等待运营人员审核。",
+    "The variable limit is a whole number from 1 to 180.": "变量长度上限为1到180的整数。",
+    "A voice notification's text must fill one of your approved templates. Mark each variable as 【变量】, or name it as {name}; {name:20} gives it its own length limit.": "语音通知的内容必须与您已审核通过的模板相匹配。变量写作【变量】,或命名为{name};{name:20}为该变量单独设定长度上限。",
 }
 
 

@@ -17,6 +17,7 @@ from voiceotp.web.console import (
     people,
     rules,
     session_pages,
+    templates_page,
 )
 from voiceotp.web.console.core import BASE, FACE
 
@@ -44,6 +45,8 @@ def page_routes() -> list[Route]:
         Route("/calls.csv", calls.calls_csv, methods=get),
         Route("/calls/{voiceid}", calls.call_page, methods=get),
         Route("/calls/{voiceid}/audio", calls.call_audio, methods=get),
+        Route("/templates", templates_page.templates_page, methods=get),
+        Route("/templates/{id}/decision", templates_page.decide_template, methods=post),
         Route("/rules", rules.rules_page, methods=get),
         Route("/rules", rules.change_rule, methods=post),
         Route("/audit", rules.audit_page, methods=get),
