@@ -1,4 +1,5 @@
-"""``voiceotp audio``: write the audio a callee hears for a code to a WAV file."""
+"""``voiceotp audio``: write the audio a callee hears for a code, or for a voice
+notification (``--notice``), to a WAV file."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ Examples:
   voiceotp audio 1125 -o code.wav --language en --repeat 3
   voiceotp audio 482913 -o pcmu.wav --codec ulaw      # the exact PCMU payload
   voiceotp audio 1125 -o mine.wav --prompts ./recordings/zh
+  voiceotp audio --notice "您于12月7日 18:30消费1,250.50元" -o notice.wav
+  voiceotp audio --notice "取件码8812" --template "取件码{code:6}" -o n.wav --repeat 1
 
 \b
 A prompt folder holds 0.wav ... 9.wav, intro.wav and repeat.wav (any rate,
@@ -24,7 +27,9 @@ width or channel count). Without one, the clips are generated with espeak-ng
 
 
 @click.command(epilog=_EPILOG)
-@click.argument("code")
+@click.argument("code", required=False)
+@click.option("--notice", help="A voice notification's text instead of a CODE.")
+@click.option("--template", help="The template --notice fills (its fixed parts are cached).")
 @click.option(
     "-o",
     "--output",
@@ -73,7 +78,9 @@ width or channel count). Without one, the clips are generated with espeak-ng
     help="Silence between digits.",
 )
 def audio(
-    code: str,
+    code: str | None,
+    notice: str | None,
+    template: str | None,
     output: Path,
     language: str,
     repeat: int,
@@ -89,6 +96,12 @@ def audio(
         raise click.ClickException(
             f"cannot write {output}: the folder {output.parent} does not exist"
         )
+    if (code is None) == (notice is None):
+        raise click.UsageError("give a CODE or --notice TEXT (one of them)")
+    if notice is not None:
+        _write_notice(notice, template, output, language, repeat, codec, cache_dir)
+        return
+    assert code is not None
     try:
         prompts = load_prompt_set(language, directory=prompts_dir, cache_dir=cache_dir)
         prompt = render_prompt(
@@ -106,3 +119,32 @@ def audio(
         f"wrote [bold]{output}[/]: {prompt.duration_s:.2f} s, {codec}, 8000 Hz mono, "
         f"{language} x{repeat} ({prompts.source})"
     )
+
+
+def _write_notice(
+    text: str,
+    template: str | None,
+    output: Path,
+    language: str,
+    repeat: int,
+    codec: str,
+    cache_dir: Path | None,
+) -> None:
+    """Render a notice (docs/notify.md) and say what each part reads as."""
+    from voiceotp.delivery.audio import PromptLibrary
+    from voiceotp.delivery.audio.zhtext import reading
+
+    try:
+        prompt, segments = PromptLibrary(cache_dir=cache_dir).notice_segments(
+            text, language, repeat, template or ""
+        )
+        prompt.to_wav(output, codec=codec)
+    except VoiceOTPError as exc:  # espeak-ng missing ...
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+    err = Console(stderr=True)
+    for s in segments:
+        kind = "fixed" if s.fixed else "value"
+        err.print(f"  {s.start_s:6.2f} s +{s.duration_s:5.2f} {kind:5}  {reading(s.text, spell=s.spell)}")
+    err.print(f"wrote [bold]{output}[/]: {prompt.duration_s:.2f} s, {codec}, 8000 Hz mono")

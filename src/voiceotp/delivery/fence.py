@@ -77,6 +77,16 @@ class LockedCall(NamedTuple):
         )
 
 
+async def _template_text(tx: Tx, number: int) -> str:
+    """The text of the template a notice fills (its fixed parts are rendered once)."""
+    found = await tx.fetchrow(
+        "SELECT t.text FROM calls c JOIN notice_templates t ON t.id = c.template_id "
+        "WHERE c.voiceid = $1",
+        number,
+    )
+    return "" if found is None else str(found[0])
+
+
 class SqlFence:
     """:class:`~voiceotp.delivery.queue.base.CallFence` of a SQL store.
 
@@ -120,7 +130,13 @@ class SqlFence:
                 mobile, code, kind, notice = granted
                 if kind == NOTICE:  # a notification speaks its text, never a code
                     ticket = CallTicket(
-                        call_id, str(mobile), "", self.language, self.repeat, notice=str(notice)
+                        call_id,
+                        str(mobile),
+                        "",
+                        self.language,
+                        self.repeat,
+                        notice=str(notice),
+                        template=await _template_text(tx, number),
                     )
                     return Claim(ClaimVerdict.GRANTED, attempt, ticket)
                 code = str(code) or await self._sealed_code(tx, number)

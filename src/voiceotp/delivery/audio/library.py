@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from voiceotp.delivery.audio.notice import NoticeRenderer
+from voiceotp.delivery.audio.notice import NoticeRenderer, Segment
 from voiceotp.delivery.audio.prompt import DEFAULT_TIMING, Prompt, Timing, render_prompt
 from voiceotp.delivery.audio.prompts import EspeakRunner, PromptSet, load_prompt_set, run_espeak
 from voiceotp.delivery.audio.voices import DEFAULT_LANGUAGE, LANGUAGES
@@ -40,7 +40,9 @@ class PromptLibrary:
         self.default_language = default_language
         self._runner = runner
         self._sets: dict[str, PromptSet] = {}
-        self._notices = NoticeRenderer(runner, timing)
+        self._notices = NoticeRenderer(
+            runner, timing, Path(cache_dir) if cache_dir is not None else None
+        )
         self._lock = threading.Lock()  # one load per language, even from several threads
 
     def prompt_set(self, language: str | None = None) -> PromptSet:
@@ -63,10 +65,19 @@ class PromptLibrary:
             prompts.encoded("ulaw")
             prompts.encoded("alaw")
 
-    def render_notice(self, text: str, language: str | None = None, repeat: int = 2) -> Prompt:
-        """What the callee hears for a voice notification's ``text`` (runs espeak-ng
-        unless cached: call it off the event loop)."""
-        return self._notices.render(text, language or self.default_language, repeat)
+    def render_notice(
+        self, text: str, language: str | None = None, repeat: int = 1, template: str = ""
+    ) -> Prompt:
+        """What the callee hears for a voice notification's ``text`` filling ``template``
+        (its fixed parts cached; runs espeak-ng otherwise: call it off the event loop)."""
+        return self.notice_segments(text, language, repeat, template)[0]
+
+    def notice_segments(
+        self, text: str, language: str | None = None, repeat: int = 1, template: str = ""
+    ) -> tuple[Prompt, list[Segment]]:
+        """:meth:`render_notice` and where each part of the text lies in it."""
+        lang = language or self.default_language
+        return self._notices.render(text, lang, repeat, template or None)
 
     def render(self, code: str, language: str | None = None, repeat: int = 2) -> Prompt:
         """What the callee hears for ``code`` (see :func:`render_prompt`)."""

@@ -133,6 +133,7 @@ class CallTicket:
     language: str | None = None  # None: the gateway's default prompt language
     repeat: int = 2
     notice: str = ""  # a voice notification's text ("" for a code's call)
+    template: str = ""  # the text of the template it fills ("": not known any more)
 
 
 @dataclass(frozen=True)

@@ -285,8 +285,9 @@ class DialWorker:
     async def _dial(self, job: Job, ticket: CallTicket) -> CallOutcome:
         try:
             if ticket.notice:  # espeak-ng in a subprocess: off the loop
-                render = self.prompts.render_notice
-                prompt = await asyncio.to_thread(render, ticket.notice, ticket.language, 1)
+                prompt = await asyncio.to_thread(
+                    self.prompts.render_notice, ticket.notice, ticket.language, 1, ticket.template
+                )
             else:
                 prompt = self.prompts.render(ticket.code, ticket.language, ticket.repeat)
         except (AudioError, VoiceOTPError, ValueError) as exc:
