@@ -145,6 +145,6 @@ def _write_notice(
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
     err = Console(stderr=True)
     for s in segments:
-        kind = "fixed" if s.fixed else "value"
-        err.print(f"  {s.start_s:6.2f} s +{s.duration_s:5.2f} {kind:5}  {reading(s.text, spell=s.spell)}")
+        kind, said = "fixed" if s.fixed else "value", reading(s.text, spell=s.spell)
+        err.print(f"  {s.start_s:6.2f} s +{s.duration_s:5.2f} {kind:5}  {said}")
     err.print(f"wrote [bold]{output}[/]: {prompt.duration_s:.2f} s, {codec}, 8000 Hz mono")

@@ -85,12 +85,11 @@ class NoticeRenderer:
         parts = split_along(text, template)
         # One espeak-ng process per part not cached, run side by side: the parts' start-up
         # and synthesis overlap instead of adding up.
-        clips = list(
-            self._pool.map(lambda p: self._clip(p.text, p.fixed, language, p.spell), parts)
-        )
+        clips = list(self._pool.map(lambda part: self._clip(part, language), parts))
         return self._join(parts, clips, language, repeat)
 
-    def _clip(self, text: str, fixed: bool, language: str, spell: bool = False) -> np.ndarray:
+    def _clip(self, part: Part, language: str) -> np.ndarray:
+        text, fixed, spell = part.text, part.fixed, part.spell
         if not any(ch.isalnum() for ch in text):  # punctuation only: a pause, not a word
             return np.zeros(TELEPHONE_RATE * PAUSE_MS // 1000, dtype="<i2")
         voice, speed = NOTICE_VOICES.get(language, NOTICE_VOICES["zh"])
@@ -132,9 +131,7 @@ class NoticeRenderer:
             if once:
                 once.append(gap)
                 at += len(gap)
-            segments.append(
-                Segment(part.text, part.fixed, at / rate, len(clip) / rate, part.spell)
-            )
+            segments.append(Segment(part.text, part.fixed, at / rate, len(clip) / rate, part.spell))
             once.append(clip)
             at += len(clip)
         pieces = [np.zeros(t.lead_in_ms * rate // 1000, dtype="<i2")]
