@@ -8,8 +8,8 @@ its dialer died mid-call, so it is ended CANCELED, never dialed again.
 
 :meth:`SqlFence.finish` does everything of a call's end in one transaction: the row's final
 status, the attempt's call record (``call_attempts``), the charge (kept, or refunded when the
-call never connected and the account's policy says so: the ledger stays equal to the
-balance) and, when the account has a callback URL, the status report in the outbox.
+call never connected and the account's policy says so, or always when it provably never
+left: the ledger stays equal to the balance) and, when the account has a callback URL, the status report in the outbox.
 """
 
 from __future__ import annotations
@@ -193,11 +193,13 @@ class SqlFence:
     async def _settle_charge(
         self, tx: Tx, call: LockedCall, number: int, outcome: CallOutcome, now: float
     ) -> None:
-        """Keep the held unit, or refund it (the account's policy, else the server's)."""
+        """Keep the held unit, or refund it (the account's policy, else the server's); a
+        call that provably never left is refunded whatever the policy."""
         policy = call.refund_unconnected
         if policy is None:
             policy = self.refund_unconnected
-        if refund_due(outcome.status.value, refund_unconnected=policy) and not _connected(outcome):
+        due = outcome.never_left or refund_due(outcome.status.value, refund_unconnected=policy)
+        if due and not _connected(outcome):
             await adjust_in(tx, call.account_id, 1, "refund", now, voiceid=number)
 
     async def _queue_report(
