@@ -9,7 +9,8 @@ its dialer died mid-call, so it is ended CANCELED, never dialed again.
 :meth:`SqlFence.finish` does everything of a call's end in one transaction: the row's final
 status, the attempt's call record (``call_attempts``), the charge (kept, or refunded when the
 call never connected and the account's policy says so, or always when it provably never
-left: the ledger stays equal to the balance) and, when the account has a callback URL, the status report in the outbox.
+left: the ledger stays equal to the balance) and, when the account has a callback URL, the
+status report in the outbox.
 """
 
 from __future__ import annotations

@@ -295,6 +295,7 @@ class FakeIhuyi:
             12,
             1,
             *verify,
+            when if sip else 0,  # ring_time: it rang unless it failed outright
         )
 
 

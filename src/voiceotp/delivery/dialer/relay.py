@@ -15,10 +15,11 @@ never try another upstream: the first one may be ringing the phone already. Whet
 exact dynamic-password replays (``server_dedupes=True``).
 
 A call every upstream refused, or one refused with a code about the call itself (4030,
-406, ...), or whose deadline passed between refusals, provably never left: its outcome says so (``never_left``) and the fence refunds it whatever the charge
-policy. An accepted call ends :attr:`CallStatus.RELAYED` unless the upstream answers our Query
-extension (``supports_query=True``): then it is polled, within a bounded budget, and its
-final status is reported as ours.
+406, ...), or whose deadline passed between refusals, provably never left: its outcome
+says so (``never_left``) and the fence refunds it whatever the charge policy. An accepted
+call ends :attr:`CallStatus.RELAYED` unless the upstream answers our Query extension
+(``supports_query=True``): then it is polled, within a bounded budget, and its final
+status is reported as ours.
 """
 
 from __future__ import annotations
@@ -218,6 +219,7 @@ def _from_query(result: QueryResult, submitted_at: float, relayed: str) -> CallO
         sip,
         q850,
         invite_at=submitted_at,
+        ring_at=float(result.ring_time) or None,
         answer_at=float(result.answer_time) or None,
         end_at=float(result.end_time) or None,
         duration_s=float(result.duration),

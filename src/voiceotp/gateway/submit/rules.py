@@ -19,6 +19,7 @@ from voiceotp.gateway.submit.limits import CapRefusal, Reservation
 from voiceotp.protocol import Code, IncomingRequest, Method, Verdict, is_valid_mobile
 from voiceotp.protocol import verify_password as check_password
 from voiceotp.store import Acceptance, AcceptStatus, CallRecord
+from voiceotp.store.attempts import last_ring_at
 from voiceotp.store.records import VerifySeal
 from voiceotp.store.verify import CodeStatus, code_status
 
@@ -45,6 +46,7 @@ class Answer:
     call: CallRecord | None = None
     msg: str | None = None  # instead of the code's message (only where the code is shared)
     code_status: CodeStatus | None = None  # Query of a Verify's call
+    ring_at: float = 0.0  # Query: when the phone rang (last attempt; 0.0: it never rang)
 
 
 @dataclass(slots=True)
@@ -278,7 +280,8 @@ async def report_call(gw: Gateway, ctx: Ctx) -> RuleResult:
     if call is None or call.account_id != ctx.account.id:
         return Answer(Code.VOICEID_UNKNOWN)
     status = await code_status(gw.store, call.voiceid, ctx.now)
-    return Answer(Code.OK, voiceid=call.voiceid, call=call, code_status=status)
+    ring_at = await last_ring_at(gw.store, voiceid=int(call.voiceid))
+    return Answer(Code.OK, voiceid=call.voiceid, call=call, code_status=status, ring_at=ring_at)
 
 
 # ---- Check ----------------------------------------------------------------------------------

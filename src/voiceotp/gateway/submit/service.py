@@ -230,5 +230,6 @@ def build_result(method: Method, answer: Answer) -> Result:
             call.attempts,
             verify.status if verify else "",
             int(verify.verified_at) if verify else 0,
+            int(answer.ring_at),
         )
     return SubmitResult(answer.code, msg, answer.voiceid)
