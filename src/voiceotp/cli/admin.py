@@ -205,6 +205,17 @@ _state_command(
     " auto-freeze (0 = never).",
 )
 @click.option("--abuse-defaults", is_flag=True, help="Back to the server's abuse thresholds.")
+@click.option(
+    "--keep-numbers-days",
+    type=Bounded("keep_numbers_days"),
+    help="Retention: days full numbers stay in call records before 138****8000 (docs/privacy.md).",
+)
+@click.option(
+    "--keep-audio-days",
+    type=Bounded("keep_audio_days"),
+    help="Retention: days call audio (what the callee heard) is kept.",
+)
+@click.option("--retention-defaults", is_flag=True, help="Back to the server's retention settings.")
 @subcommand_options
 @pass_opts
 def configure(
@@ -214,6 +225,7 @@ def configure(
     any_ip: bool,
     allow_ips: tuple[str, ...],
     abuse_defaults: bool,
+    retention_defaults: bool,
     **kw: Any,
 ) -> None:
     """Change an account's settings.
@@ -229,6 +241,8 @@ def configure(
         changes["allow_ips"] = list(allow_ips)
     if abuse_defaults:
         changes.update(abuse_distinct_numbers=None, abuse_prefix_burst=None)
+    if retention_defaults:
+        changes.update(keep_numbers_days=None, keep_audio_days=None)
     if not changes:
         raise click.UsageError("nothing to change")
     run(opts, lambda a: a.configure(name, **changes))

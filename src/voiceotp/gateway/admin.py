@@ -185,4 +185,6 @@ def describe(a: AccountRecord) -> dict[str, Any]:
         "refund_unconnected": a.refund_unconnected,
         "abuse_distinct_numbers": a.abuse_distinct_numbers,
         "abuse_prefix_burst": a.abuse_prefix_burst,
+        "keep_numbers_days": a.keep_numbers_days,
+        "keep_audio_days": a.keep_audio_days,
     }

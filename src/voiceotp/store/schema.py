@@ -51,6 +51,10 @@ accounts = Table(
     # server's, 0 = off for this account.
     Column("abuse_distinct_numbers", Integer, nullable=True),
     Column("abuse_prefix_burst", Integer, nullable=True),
+    # Retention (migration 0009_privacy, docs/privacy.md): days full numbers and call audio
+    # are kept; NULL = the server's setting.
+    Column("keep_numbers_days", Integer, nullable=True),
+    Column("keep_audio_days", Integer, nullable=True),
     CheckConstraint("balance >= 0", name="balance_not_negative"),
     # Migration 0003: the hard ceiling of every balance (records.BALANCE_LIMIT).
     CheckConstraint(f"balance <= {BALANCE_LIMIT}", name="balance_within_limit"),

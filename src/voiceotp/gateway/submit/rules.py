@@ -79,7 +79,9 @@ class Ctx:
         if self.idempotency_header:
             key = "h:" + self.idempotency_header
         elif self.verdict is Verdict.DYNAMIC:
-            key = f"d:{self.param('mobile')}:{self.content}:{self.param('time')}"
+            # The password stands for the content (md5 over the APIKEY, mobile, content and
+            # time): the stored key never holds the code itself (docs/privacy.md).
+            key = f"d:{self.param('mobile')}:{self.param('time')}:{self.param('password').lower()}"
         else:
             return None
         # Bounded, so no client can make a batch's insert fail (``time`` may be zero-padded).
@@ -223,9 +225,14 @@ async def idempotent_replay(gw: Gateway, ctx: Ctx) -> RuleResult:
     if used is None:
         ctx.owned_key = key
         return None
-    if used.fits(ctx.param("mobile"), ctx.content):
+    if used.fits(ctx.param("mobile"), ctx.content, _fingerprint(gw, ctx)):
         return Answer(Code.OK, voiceid=used.voiceid)
     return KEY_REUSED
+
+
+def _fingerprint(gw: Gateway, ctx: Ctx) -> str:
+    """The request's code as an ended call keeps it (docs/privacy.md)."""
+    return gw.keybox.fingerprint(ctx.param("mobile"), ctx.content) if ctx.content else ""
 
 
 # ---- 9. rate cap, per-number caps --------------------------------------------------------
@@ -255,6 +262,7 @@ async def hold_and_queue(gw: Gateway, ctx: Ctx) -> RuleResult:
         deadline=ctx.now + gw.settings.call_validity_s,
         idem_key=ctx.idem_key,
         verify=ctx.seal,
+        fingerprint=_fingerprint(gw, ctx) if ctx.idem_key else "",
     )
     outcome = await gw.store.accept(item)
     if outcome.status is AcceptStatus.ACCEPTED:
