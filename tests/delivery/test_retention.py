@@ -64,13 +64,18 @@ async def kept_rows(store: Store) -> tuple[int, int]:
 async def test_numbers_and_audio_go_after_their_days_per_account(
     sql_store: Store, db_settings: Settings, tmp_path: Path
 ) -> None:
-    record_dir = tmp_path / "calls"
+    record_dir, legacy = tmp_path / "calls", tmp_path / "console-prompts"
     await ended_calls(sql_store, db_settings, record_dir)
-    sweep = RetentionSweep(sql_store, RetentionSettings(), record_dir=record_dir)
+    sweep = RetentionSweep(
+        sql_store, RetentionSettings(), record_dir=record_dir, stale_dirs=(legacy,)
+    )
     before = await kept_rows(sql_store)
+    legacy.mkdir()
+    (legacy / "101.wav").write_bytes(b"RIFF")  # rendered from the code by older consoles
 
-    early = await sweep.sweep(NOW + 0.5 * DAY_S)  # nothing is due yet
-    assert (early.numbers_masked, early.reports_masked, early.audio_deleted) == (0, 0, 0)
+    early = await sweep.sweep(NOW + 0.5 * DAY_S)  # only the stale render is due
+    assert (early.numbers_masked, early.reports_masked, early.audio_deleted) == (0, 0, 1)
+    assert list(legacy.iterdir()) == []
 
     two_days = await sweep.sweep(NOW + 2 * DAY_S)  # V2's day has passed, not V1's 180 / 7
     assert (two_days.numbers_masked, two_days.reports_masked, two_days.audio_deleted) == (1, 1, 1)
@@ -87,7 +92,7 @@ async def test_numbers_and_audio_go_after_their_days_per_account(
     assert await numbers(sql_store) == {"101": "138****8001", "102": "139****9002"}
     assert (await sweep.sweep(NOW + 182 * DAY_S)).numbers_masked == 0  # once
     assert await kept_rows(sql_store) == before  # the ledger and the audit stay
-    assert sweep.totals == {"numbers": 2, "reports": 2, "audio": 3, "scrubs": 0}
+    assert sweep.totals == {"numbers": 2, "reports": 2, "audio": 4, "scrubs": 0}
 
 
 async def test_a_pending_report_and_a_live_call_keep_their_numbers(

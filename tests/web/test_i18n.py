@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from voiceotp.web.console import dashboard, rules, session_pages
+from voiceotp.web.console import calls, dashboard, rules, session_pages
 from voiceotp.web.console.core import _CSRF_MESSAGE
 from voiceotp.web.i18n import ZH, translator
 
@@ -28,6 +28,7 @@ def texts_in_code() -> set[str]:
     found |= {"Submitted", "Queued", "Dialing", "Ringing", "Answered", "Ended", "Saved."}
     found |= {"No recording of this call.", "Wrong password.", "active", "frozen", "abuse_frozen"}
     found |= {"Carrier recording", "Rendered prompt", "Wrong one-time code."}
+    found |= {calls.CODE_STILL_VALID, calls.NO_RECORDING}
     return found
 
 

@@ -107,10 +107,14 @@ class RetentionSweep:
         *,
         record_dir: Path | None,
         codes_erased: Callable[[], int] = lambda: 0,
+        stale_dirs: tuple[Path, ...] = (),
     ) -> None:
         """``codes_erased`` counts the codes the fence erased so far (the journal is
-        scrubbed when it moved); ``record_dir``: where call audio lies (None: nowhere)."""
+        scrubbed when it moved); ``record_dir``: where call audio lies (None: nowhere);
+        every WAV in ``stale_dirs`` goes at each sweep (per-call prompts the console of
+        earlier versions rendered from the code: ``<data dir>/console-prompts``)."""
         self.store, self.settings, self.record_dir = store, settings, record_dir
+        self.stale_dirs = stale_dirs
         self._codes_erased = codes_erased
         self._scrubbed_at = 0  # codes_erased() at the last scrub
         self._next_scrub = 0.0
@@ -136,6 +140,8 @@ class RetentionSweep:
             numbers += await self._mask_calls(account_id, now - keep_numbers * DAY_S)
             reports += await self._mask_reports(account_id, now - keep_numbers * DAY_S)
         audio = await self._delete_audio(days, now)
+        for folder in self.stale_dirs:
+            audio += await asyncio.to_thread(_unlink_existing, list(folder.glob("*.wav")))
         self.totals["numbers"] += numbers
         self.totals["reports"] += reports
         self.totals["audio"] += audio

@@ -89,6 +89,7 @@ class DeliveryRuntime:
             settings.retention,
             record_dir=record_dir(conf, settings.data_dir),
             codes_erased=lambda: self.fence.codes_erased,
+            stale_dirs=(settings.data_dir / "console-prompts",),
         )
         self._next_retention = 0.0
         self._codes_counted = 0  # fence.codes_erased already on the metrics

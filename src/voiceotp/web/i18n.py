@@ -134,6 +134,9 @@ ZH: dict[str, str] = {
     "Note": "备注",
     "What the callee heard": "被叫听到的内容",
     "No recording of this call.": "此呼叫没有录音。",
+    "The code of this call may still be valid: its audio can be played once it has expired.": (
+        "此呼叫的验证码可能仍然有效：验证码过期后才能播放录音。"
+    ),
     "Carrier recording": "运营商录音",
     "Rendered prompt": "按设置合成的语音",
     "Code": "验证码",
