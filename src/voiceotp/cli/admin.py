@@ -29,6 +29,7 @@ ADMIN_EXAMPLES = """Examples:
   voiceotp admin policy --dev deny_ip 203.0.113.0/24
   voiceotp admin list --data-dir /srv/voiceotp  # the store of `serve --data-dir /srv/voiceotp`
   voiceotp admin genkey                         # a server key for VOICEOTP_SECRET_KEY
+  voiceotp admin personal-data export --dev V12345678 --out ./request-42   # docs/privacy.md
 
 The commands work on an existing store, the one `voiceotp serve` made (they never make
 one): give them the same --data-dir / --database-url / --config / --dev as serve, before
@@ -283,4 +284,11 @@ def _register_operator() -> None:
     admin.add_command(operator)
 
 
+def _register_personal_data() -> None:
+    from voiceotp.cli.personaldata import personal_data
+
+    admin.add_command(personal_data)
+
+
 _register_operator()
+_register_personal_data()

@@ -24,8 +24,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from voiceotp.protocol import mask_mobile
 from voiceotp.store.base import Store
+from voiceotp.store.privacy import REPORTS_TO_MASK, mask_calls_in, mask_reports_in
 from voiceotp.store.rows import Tx
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "SweepCounts",
     "audio_path",
     "coerce_retention",
+    "unlink_existing",
     "wav_files",
 ]
 
@@ -141,7 +142,7 @@ class RetentionSweep:
             reports += await self._mask_reports(account_id, now - keep_numbers * DAY_S)
         audio = await self._delete_audio(days, now)
         for folder in self.stale_dirs:
-            audio += await asyncio.to_thread(_unlink_existing, list(folder.glob("*.wav")))
+            audio += await asyncio.to_thread(unlink_existing, list(folder.glob("*.wav")))
         self.totals["numbers"] += numbers
         self.totals["reports"] += reports
         self.totals["audio"] += audio
@@ -182,14 +183,7 @@ class RetentionSweep:
                 return total
 
             async def work(tx: Tx, rows: list[Any] = rows) -> None:
-                for voiceid, mobile in rows:
-                    masked = mask_mobile(str(mobile))
-                    await tx.execute(
-                        "UPDATE calls SET mobile = $2 WHERE voiceid = $1", voiceid, masked
-                    )
-                    await tx.execute(
-                        "UPDATE verifications SET mobile = $2 WHERE voiceid = $1", voiceid, masked
-                    )
+                await mask_calls_in(tx, rows)
 
             await self.store.transact(work)
             total += len(rows)
@@ -200,26 +194,16 @@ class RetentionSweep:
         total = 0
         while True:
             rows = await self.store.read(
-                "SELECT o.report_id, o.report FROM outbox o JOIN accounts a ON a.name = o.account "
-                "WHERE a.id = $1 AND o.created_at < $2 AND o.state <> 'pending' "
-                "AND o.report NOT LIKE $3 LIMIT $4",
+                REPORTS_TO_MASK + " AND o.created_at < $2 LIMIT $3",
                 account_id,
                 before,
-                "%****%",  # a masked number (no other field of a report has stars)
                 self.settings.batch,
             )
             if not rows:
                 return total
 
             async def work(tx: Tx, rows: list[Any] = rows) -> None:
-                for report_id, text in rows:
-                    report = json.loads(str(text))
-                    report["mobile"] = mask_mobile(str(report.get("mobile", "")))
-                    await tx.execute(
-                        "UPDATE outbox SET report = $2 WHERE report_id = $1",
-                        report_id,
-                        json.dumps(report, ensure_ascii=False),
-                    )
+                await mask_reports_in(tx, rows)
 
             await self.store.transact(work)
             total += len(rows)
@@ -248,7 +232,7 @@ class RetentionSweep:
                 before = default_before if keep < 0 else now - keep * DAY_S
                 if created < before:
                     doomed.append(path)
-        return await asyncio.to_thread(_unlink_existing, doomed)
+        return await asyncio.to_thread(unlink_existing, doomed)
 
 
 def wav_files(record_dir: Path) -> dict[int, tuple[Path, float]]:
@@ -262,7 +246,8 @@ def wav_files(record_dir: Path) -> dict[int, tuple[Path, float]]:
     return found
 
 
-def _unlink_existing(paths: list[Path]) -> int:
+def unlink_existing(paths: list[Path]) -> int:
+    """Delete ``paths``; how many existed."""
     deleted = 0
     for path in paths:
         try:

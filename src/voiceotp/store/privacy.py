@@ -4,14 +4,25 @@ data-subject request (export, erase)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voiceotp.protocol import mask_mobile
 from voiceotp.store.base import Store
 from voiceotp.store.records import CallRecord
-from voiceotp.store.rows import Tx
+from voiceotp.store.rows import Row, Tx
 
-__all__ = ["NumberUse", "code_valid_until", "erase_numbers", "numbers_of"]
+__all__ = [
+    "REPORTS_TO_MASK",
+    "Erased",
+    "NumberUse",
+    "code_valid_until",
+    "erase_numbers",
+    "mask_calls_in",
+    "mask_reports_in",
+    "numbers_of",
+]
 
 
 async def code_valid_until(store: Store, call: CallRecord, *, submit_window_s: float) -> float:
@@ -49,27 +60,69 @@ async def numbers_of(store: Store, account_id: int, *, mobile: str = "") -> list
     return [NumberUse(str(v), str(m), str(s), float(t)) for v, m, s, t in rows]
 
 
-async def erase_numbers(store: Store, account_id: int, *, mobile: str = "") -> list[str]:
-    """Mask the numbers of the account's ended calls (all, or those to ``mobile``) in
-    ``calls``, ``verifications`` and its status reports; the voiceids masked. Calls still
-    queued or ringing keep theirs until they end (the dialer needs it)."""
-    sql = (
-        "SELECT voiceid, mobile FROM calls WHERE account_id = $1 "
-        "AND state NOT IN ('queued', 'dialing') AND mobile NOT LIKE '%*%'"
-    )
-    args: list[object] = [account_id]
-    if mobile:
-        sql += " AND mobile = $2"
-        args.append(mobile)
+async def mask_calls_in(tx: Tx, rows: Sequence[Row]) -> None:
+    """Mask the numbers of calls ``rows`` (voiceid, mobile) in ``calls`` and
+    ``verifications``."""
+    for voiceid, number in rows:
+        masked = mask_mobile(str(number))
+        await tx.execute("UPDATE calls SET mobile = $2 WHERE voiceid = $1", voiceid, masked)
+        await tx.execute("UPDATE verifications SET mobile = $2 WHERE voiceid = $1", voiceid, masked)
 
-    async def work(tx: Tx) -> list[str]:
-        rows = await tx.fetch(sql, *args)
-        for voiceid, number in rows:
-            masked = mask_mobile(str(number))
-            await tx.execute("UPDATE calls SET mobile = $2 WHERE voiceid = $1", voiceid, masked)
-            await tx.execute(
-                "UPDATE verifications SET mobile = $2 WHERE voiceid = $1", voiceid, masked
-            )
-        return [str(v) for v, _ in rows]
+
+async def mask_reports_in(tx: Tx, rows: Sequence[Row]) -> None:
+    """Mask the number in status reports ``rows`` (report_id, report JSON)."""
+    for report_id, text in rows:
+        report = json.loads(str(text))
+        report["mobile"] = mask_mobile(str(report.get("mobile", "")))
+        await tx.execute(
+            "UPDATE outbox SET report = $2 WHERE report_id = $1",
+            report_id,
+            json.dumps(report, ensure_ascii=False),
+        )
+
+
+# Reports already pushed or given up (a pending one goes out as it was written), whose
+# number is not masked yet (no other field of a report has four stars).
+REPORTS_TO_MASK = (
+    "SELECT o.report_id, o.report FROM outbox o JOIN accounts a ON a.name = o.account "
+    "WHERE a.id = $1 AND o.state <> 'pending' AND o.report NOT LIKE '%****%'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Erased:
+    """What :func:`erase_numbers` masked."""
+
+    voiceids: list[str]  # calls whose number was masked
+    reports: int  # status reports whose number was masked
+    live: int  # calls still queued or ringing: theirs is masked once they end
+
+
+async def erase_numbers(store: Store, account_id: int, *, mobile: str = "") -> Erased:
+    """Mask the numbers of the account's ended calls (all, or those to ``mobile``) in
+    ``calls``, ``verifications`` and its status reports. Calls still queued or ringing keep
+    theirs (the dialer needs it); the retention sweep masks them later."""
+    where = "account_id = $1" + (" AND mobile = $2" if mobile else "")
+    args: list[object] = [account_id, *([mobile] if mobile else [])]
+
+    async def work(tx: Tx) -> Erased:
+        calls = await tx.fetch(
+            f"SELECT voiceid, mobile FROM calls WHERE {where} "  # noqa: S608 - constant parts
+            "AND state NOT IN ('queued', 'dialing') AND mobile NOT LIKE '%*%'",
+            *args,
+        )
+        live = await tx.fetch(
+            f"SELECT COUNT(*) FROM calls WHERE {where} "  # noqa: S608 - constant parts
+            "AND state IN ('queued', 'dialing')",
+            *args,
+        )
+        reports = [
+            r
+            for r in await tx.fetch(REPORTS_TO_MASK, account_id)
+            if not mobile or json.loads(str(r[1])).get("mobile") == mobile
+        ]
+        await mask_calls_in(tx, calls)
+        await mask_reports_in(tx, reports)
+        return Erased([str(v) for v, _ in calls], len(reports), int(live[0][0]))
 
     return await store.transact(work)

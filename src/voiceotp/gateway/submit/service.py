@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from voiceotp.delivery.factory import record_dir
 from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.settings import Settings
@@ -101,7 +102,13 @@ class Gateway:
         self.caps: NumberCapCounter = caps or MemoryNumberCaps()
         self.rate_limiter = RateLimiter()
         self.replays = ReplayGuard(store)
-        self.admin = Admin(store, self.keybox, clock, on_change=self.directory.load)
+        self.admin = Admin(
+            store,
+            self.keybox,
+            clock,
+            on_change=self.directory.load,
+            audio_dir=record_dir(settings.delivery, settings.data_dir),
+        )
         self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze)
         self.observer = observer or Observer()
         store.add_batch_listener(self.observer.batch.observe)
