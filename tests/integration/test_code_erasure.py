@@ -39,6 +39,7 @@ def settings_for(tmp_path: Path, database_url: str) -> Settings:
     delivery = DeliverySettings(
         prompt_dir=tone_clips(tmp_path / "clips"),
         prompt_cache_dir=tmp_path / "cache",
+        prompt_repeat=1,
         poll_s=0.05,
         sweep_every_s=0.05,
         simulation=SimulationSettings(ring_after_s=0.01, answer_after_s=0.01),
