@@ -43,6 +43,16 @@ async def ended_calls(store: Store, settings: Settings, record_dir: Path) -> Sql
     orphan.write_bytes(b"RIFF")
     os.utime(orphan, (NOW, NOW))
     await store.transact(lambda tx: tx.execute("UPDATE outbox SET state = 'delivered'"))
+    await store.transact(  # as if 102 had been a Verify: its code's row holds the number too
+        lambda tx: tx.execute(
+            "INSERT INTO verifications (voiceid, account_id, mobile, salt, code_mac, state, "
+            "attempts, max_attempts, created_at, expires_at) "
+            "VALUES (102, $1, '13900139002', 's', 'm', 'expired', 0, 5, $2, $3)",
+            ids["V2"],
+            NOW,
+            NOW + 300,
+        )
+    )
     return fence
 
 
@@ -81,6 +91,8 @@ async def test_numbers_and_audio_go_after_their_days_per_account(
     assert (two_days.numbers_masked, two_days.reports_masked, two_days.audio_deleted) == (1, 1, 1)
     assert await numbers(sql_store) == {"101": "13800138001", "102": "139****9002"}
     assert await reported(sql_store) == {"101": "13800138001", "102": "139****9002"}
+    verification = await sql_store.read("SELECT mobile FROM verifications")
+    assert [str(m) for (m,) in verification] == ["139****9002"]
     assert sorted(p.name for p in record_dir.iterdir()) == ["101.wav", "999.wav"]
 
     week = await sweep.sweep(NOW + 8 * DAY_S)  # V1's audio (7 days), the unknown call's
