@@ -58,8 +58,8 @@ async def run(calls: int, folder: Path) -> None:
         await store.close()
     print(f"finish (record, charge, code erased): {each * 1e3:.2f} ms per call")
     print(f"WAL truncation after {calls} ends ({size / 2**20:.1f} MiB WAL): {scrub * 1e3:.1f} ms")
-    rate = counts.numbers_masked / masking
-    print(f"retention sweep: {counts.numbers_masked} numbers masked in {masking:.2f} s ({rate:.0f}/s)")
+    masked = counts.numbers_masked
+    print(f"retention sweep: {masked} numbers masked in {masking:.2f} s ({masked / masking:.0f}/s)")
 
 
 def main() -> None:
