@@ -161,7 +161,13 @@ class SQLiteStore(Store):
         assert self._thread is not None
         loop = asyncio.get_running_loop()
         async with self._lock:
-            busy, _, _ = await loop.run_in_executor(self._thread, _truncate_wal, conn)
+            job = loop.run_in_executor(self._thread, _truncate_wal, conn)
+            try:
+                busy, _, _ = await asyncio.shield(job)
+            except asyncio.CancelledError:  # keep the lock until the thread let go of conn
+                with contextlib.suppress(sqlite3.Error):
+                    await job
+                raise
         if busy:
             log.warning("WAL not truncated: a reader held an old snapshot (will retry)")
         return not busy

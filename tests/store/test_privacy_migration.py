@@ -1,0 +1,62 @@
+"""Migration 0009_privacy adds ``accounts.keep_numbers_days`` / ``keep_audio_days`` as
+store/schema.py has them, and reverts, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from voiceotp.gateway.settings import Settings
+from voiceotp.store.migrate import alembic_config, alembic_url, upgrade
+from voiceotp.store.schema import metadata
+
+COLUMNS = {"keep_numbers_days", "keep_audio_days"}
+T = TypeVar("T")
+
+
+def _inspect(url: str, look: Callable[[sa.Connection], T]) -> T:
+    """``look(connection)`` on the database at ``url`` (sync SQLite or async PostgreSQL)."""
+    url = alembic_url(url)
+    if url.startswith("postgresql+asyncpg"):
+
+        async def run() -> T:
+            engine = create_async_engine(url, poolclass=sa.pool.NullPool)
+            try:
+                async with engine.connect() as conn:
+                    return await conn.run_sync(look)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(run())
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return look(conn)
+    finally:
+        engine.dispose()
+
+
+def _accounts_columns(conn: sa.Connection) -> set[str]:
+    return {c["name"] for c in sa.inspect(conn).get_columns("accounts")}
+
+
+def _differences(conn: sa.Connection) -> list[object]:
+    diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    return [d for d in diffs if any(name in repr(d) for name in COLUMNS)]
+
+
+def test_0009_privacy_matches_the_schema_and_reverts(settings: Settings) -> None:
+    url = settings.effective_database_url
+    assert _inspect(url, _differences) == []
+    assert _inspect(url, _accounts_columns) >= COLUMNS
+    command.downgrade(alembic_config(url), "0008")
+    assert not COLUMNS & _inspect(url, _accounts_columns)
+    upgrade(url)
+    assert _inspect(url, _differences) == []
