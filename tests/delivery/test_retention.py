@@ -19,6 +19,7 @@ from voiceotp.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway.settings import Settings
 from voiceotp.store import Store
 from voiceotp.store.keys import KeyBox
+from voiceotp.store.privacy import masked_number
 
 HOOK = "http://127.0.0.1:9/hook"
 ANSWERED = CallOutcome(CallStatus.ANSWERED, 200, 16, NOW + 1, NOW + 2, NOW + 4, NOW + 14, 10.0)
@@ -149,3 +150,9 @@ async def test_the_runtime_counts_what_retention_removed(
 
     assert (removed("numbers"), removed("reports"), removed("audio")) == (1, 1, 1)
     assert removed("journal_scrubs") == 1  # the fence had erased two codes
+
+
+def test_a_masked_number_always_has_the_stars_the_sweeps_look_for() -> None:
+    assert masked_number("13800138000") == "138****8000"
+    assert masked_number("138****8000") == "138****8000"  # masked once, stays
+    assert masked_number("") == masked_number("123") == "****"

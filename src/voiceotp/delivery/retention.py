@@ -40,7 +40,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 DAY_S = 86_400.0
-MASKED = "%*%"  # LIKE pattern of a masked number (138****8000)
+MASKED = "%****%"  # LIKE pattern of a masked number (138****8000; store.privacy)
 
 
 @dataclass(frozen=True, slots=True)

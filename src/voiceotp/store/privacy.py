@@ -21,6 +21,7 @@ __all__ = [
     "erase_numbers",
     "mask_calls_in",
     "mask_reports_in",
+    "masked_number",
     "numbers_of",
 ]
 
@@ -60,11 +61,18 @@ async def numbers_of(store: Store, account_id: int, *, mobile: str = "") -> list
     return [NumberUse(str(v), str(m), str(s), float(t)) for v, m, s, t in rows]
 
 
+def masked_number(number: str) -> str:
+    """``138****8000``; never without the four stars the sweeps look for (a short or empty
+    value, which no call has, would be masked again and again)."""
+    masked = mask_mobile(number)
+    return masked if "****" in masked else "****"
+
+
 async def mask_calls_in(tx: Tx, rows: Sequence[Row]) -> None:
     """Mask the numbers of calls ``rows`` (voiceid, mobile) in ``calls`` and
     ``verifications``."""
     for voiceid, number in rows:
-        masked = mask_mobile(str(number))
+        masked = masked_number(str(number))
         await tx.execute("UPDATE calls SET mobile = $2 WHERE voiceid = $1", voiceid, masked)
         await tx.execute("UPDATE verifications SET mobile = $2 WHERE voiceid = $1", voiceid, masked)
 
@@ -73,7 +81,7 @@ async def mask_reports_in(tx: Tx, rows: Sequence[Row]) -> None:
     """Mask the number in status reports ``rows`` (report_id, report JSON)."""
     for report_id, text in rows:
         report = json.loads(str(text))
-        report["mobile"] = mask_mobile(str(report.get("mobile", "")))
+        report["mobile"] = masked_number(str(report.get("mobile", "")))
         await tx.execute(
             "UPDATE outbox SET report = $2 WHERE report_id = $1",
             report_id,
@@ -108,7 +116,7 @@ async def erase_numbers(store: Store, account_id: int, *, mobile: str = "") -> E
     async def work(tx: Tx) -> Erased:
         calls = await tx.fetch(
             f"SELECT voiceid, mobile FROM calls WHERE {where} "  # noqa: S608 - constant parts
-            "AND state NOT IN ('queued', 'dialing') AND mobile NOT LIKE '%*%'",
+            "AND state NOT IN ('queued', 'dialing') AND mobile NOT LIKE '%****%'",
             *args,
         )
         live = await tx.fetch(
