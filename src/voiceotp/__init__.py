@@ -33,6 +33,7 @@ from voiceotp.errors import (
     RequestError,
     TransientError,
     TransportError,
+    TrialRestricted,
     UnknownOutcome,
     VoiceOTPError,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Timeout",
     "TransientError",
     "TransportError",
+    "TrialRestricted",
     "UnknownOutcome",
     "VoiceOTPError",
     "__version__",

@@ -19,7 +19,8 @@
         │   ├── AuthError         401, 402, 405, 40501
         │   ├── AccountFrozen     4050, 408
         │   ├── InsufficientBalance  4051
-        │   └── IPNotAllowed      400, 4052
+        │   ├── IPNotAllowed      400, 4052
+        │   └── TrialRestricted   4053: a trial account called a number it did not prove
         ├── NumberError           4030, 406, 4081, 4086, 4082
         │   └── PrefixThrottled   4506: the number's range converts too rarely (fraud guard)
         ├── RequestError          403, 404, 407, 4070, 4507, 4508, 4100 and unknown codes
@@ -92,6 +93,7 @@ __all__ = [
     "StoreUnavailable",
     "TransientError",
     "TransportError",
+    "TrialRestricted",
     "UnknownOutcome",
     "UnreadableXml",
     "VoiceOTPError",
@@ -165,6 +167,11 @@ class InsufficientBalance(AccountError):
 
 class IPNotAllowed(AccountError):
     pass
+
+
+class TrialRestricted(AccountError):
+    """4053 (voiceotp extension): a trial account of the user center calls only the
+    number(s) it proved at sign-up until its enterprise certification is approved."""
 
 
 class NumberError(APIError):
@@ -276,6 +283,7 @@ _BY_CODE: dict[int, type[APIError]] = {
     Code.BALANCE_LOW: InsufficientBalance,
     Code.IP_DENIED: IPNotAllowed,
     Code.IP_NOT_ALLOWED: IPNotAllowed,
+    Code.TRIAL_NUMBER: TrialRestricted,
     Code.PREFIX_THROTTLED: PrefixThrottled,
     Code.CODE_EMPTY: WrongCode,
     Code.CODE_WRONG: WrongCode,

@@ -50,6 +50,11 @@ class Server:
     key: NewKey  # an account with a balance of 10
 
     @property
+    def root(self) -> str:
+        """http://127.0.0.1:PORT (the user center is at root + /user)."""
+        return self.url.removesuffix("/console")
+
+    @property
     def database(self) -> Path:
         return self.data_dir / "voiceotp.db"
 

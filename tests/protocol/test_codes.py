@@ -34,7 +34,7 @@ def test_classes_follow_the_reference_table() -> None:
         CodeClass.TRANSIENT: {0, 4090, 4505},
         CodeClass.NUMBER: {4030, 406, 4081, 4086, 4082, 4506},
         CodeClass.REQUEST: {403, 404, 407, 4070, 4100, 4507, 4508, 4500, 4501, 4502, 4503, 4504},
-        CodeClass.ACCOUNT: {400, 401, 402, 405, 40501, 4050, 4051, 4052, 408},
+        CodeClass.ACCOUNT: {400, 401, 402, 405, 40501, 4050, 4051, 4052, 4053, 408},
     }
     for cls, codes in expected.items():
         assert {c for c in Code if classify(c) is cls} == codes

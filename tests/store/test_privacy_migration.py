@@ -1,4 +1,4 @@
-"""Migration 0009_privacy adds ``accounts.keep_numbers_days`` / ``keep_audio_days`` as
+"""Migration 0010 (privacy) adds ``accounts.keep_numbers_days`` / ``keep_audio_days`` as
 store/schema.py has them, and reverts, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -52,11 +52,11 @@ def _differences(conn: sa.Connection) -> list[object]:
     return [d for d in diffs if any(name in repr(d) for name in COLUMNS)]
 
 
-def test_0009_privacy_matches_the_schema_and_reverts(settings: Settings) -> None:
+def test_0010_privacy_matches_the_schema_and_reverts(settings: Settings) -> None:
     url = settings.effective_database_url
     assert _inspect(url, _differences) == []
     assert _inspect(url, _accounts_columns) >= COLUMNS
-    command.downgrade(alembic_config(url), "0008")
+    command.downgrade(alembic_config(url), "0009")
     assert not COLUMNS & _inspect(url, _accounts_columns)
     upgrade(url)
     assert _inspect(url, _differences) == []

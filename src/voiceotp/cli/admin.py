@@ -279,9 +279,10 @@ def policy(opts: dict[str, Any], kind: str, value: str, remove: bool) -> None:
 
 
 def _register_operator() -> None:
-    from voiceotp.cli.operators import operator
+    from voiceotp.cli.operators import customer, operator
 
     admin.add_command(operator)
+    admin.add_command(customer)
 
 
 def _register_personal_data() -> None:

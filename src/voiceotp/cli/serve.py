@@ -63,6 +63,12 @@ Settings also come from VOICEOTP_* variables and --config (docs/gateway.md).
     default=True,
     help="Serve the operator console at /console/ (default: on; docs/console.md).",
 )
+@click.option(
+    "--user-center/--no-user-center",
+    "with_user_center",
+    default=True,
+    help="Serve the customer user center at /user/ (default: on; docs/user-center.md).",
+)
 def serve(
     config: Path | None,
     database_url: str | None,
@@ -74,9 +80,10 @@ def serve(
     dialer_kind: str | None,
     delivery: bool | None,
     with_console: bool,
+    with_user_center: bool,
 ) -> None:
-    """Run the ihuyi-compatible gateway (API, dialer worker, status push and the operator
-    console)."""
+    """Run the ihuyi-compatible gateway (API, dialer worker, status push, the operator
+    console and the customer user center)."""
     from voiceotp.cli.dialer import with_delivery
     from voiceotp.cli.listen import base_url, bind_listeners
 
@@ -98,7 +105,13 @@ def serve(
     from voiceotp.cli.serving import run_server  # uvicorn and the gateway: imported late
 
     run_server(
-        settings, listeners, bound_port, console, access_log=access_log, with_console=with_console
+        settings,
+        listeners,
+        bound_port,
+        console,
+        access_log=access_log,
+        with_console=with_console,
+        with_user_center=with_user_center,
     )
 
 

@@ -31,13 +31,18 @@ def run_server(
     *,
     access_log: bool,
     with_console: bool = True,
+    with_user_center: bool = True,
 ) -> None:
     """Serve on ``listeners`` until SIGINT/SIGTERM; print the banner once serving."""
     extra = []
     if with_console:
         from voiceotp.web.console import console_routes
 
-        extra = console_routes()
+        extra += console_routes()
+    if with_user_center:
+        from voiceotp.web.usercenter import user_center_routes
+
+        extra += user_center_routes()
     app = create_app(
         settings, migrate=False, tune_gc=True, delivery=DeliveryRuntime, extra_routes=extra
     )

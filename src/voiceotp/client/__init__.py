@@ -35,6 +35,7 @@ from voiceotp.errors import (
     RequestError,
     TransientError,
     TransportError,
+    TrialRestricted,
     UnknownOutcome,
     VoiceOTPError,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "TransientError",
     "Transport",
     "TransportError",
+    "TrialRestricted",
     "UnknownOutcome",
     "VoiceOTPError",
     "compute_backoff",

@@ -21,7 +21,9 @@ from voiceotp.delivery.dialer.base import CallOutcome, CallStatus, Dialer
 from voiceotp.delivery.factory import make_dialer, make_prompts, record_dir
 from voiceotp.delivery.fence import SqlFence
 from voiceotp.delivery.metrics import DeliveryMetrics
-from voiceotp.delivery.notify import CallbackGuard, Notifier, PushSchedule
+from voiceotp.delivery.notify import Notifier, PushSchedule
+from voiceotp.delivery.notify.alerts import LowBalanceAlerts
+from voiceotp.delivery.notify.direct import push_guard
 from voiceotp.delivery.notify.sqloutbox import SqlOutbox
 from voiceotp.delivery.queue.base import Job, Queue
 from voiceotp.delivery.queue.middleware import RedialPolicy, default_middleware
@@ -93,6 +95,13 @@ class DeliveryRuntime:
         )
         self._next_retention = 0.0
         self._codes_counted = 0  # fence.codes_erased already on the metrics
+        self.alerts = LowBalanceAlerts(
+            store,
+            self._apikey,
+            push_guard(conf, dev_mode=settings.dev_mode),
+            timeout_s=conf.push_timeout_s,
+            clock=clock,
+        )
         self._queue, self._dialer, self._prompts = queue, dialer, prompts
         self._redis: Any = None
         self.worker: DialWorker | None = None
@@ -215,12 +224,11 @@ class DeliveryRuntime:
             base_s=conf.push_base_s, cap_s=conf.push_cap_s, give_up_after_s=conf.push_give_up_s
         )
         # Development mode also lets callbacks reach this machine (a local test receiver).
-        local = ("127.0.0.0/8", "::1/128") if self.settings.dev_mode else ()
         return Notifier(
             self.outbox,
             self._apikey,
             schedule=schedule,
-            guard=CallbackGuard((*conf.push_allow_networks, *local)),
+            guard=push_guard(conf, dev_mode=self.settings.dev_mode),
             timeout_s=conf.push_timeout_s,
             poll_s=conf.push_poll_s,
             stats=self.metrics,
@@ -266,7 +274,7 @@ class DeliveryRuntime:
 
     async def sweep_once(self) -> None:
         """Expire, cancel orphans, re-enqueue lost jobs (Redis only: the store queue
-        cannot lose one)."""
+        cannot lose one); then the low-balance alerts (notify/alerts.py)."""
         result = await self.sweeper.sweep(self._clock(), find_lost=self.uses_redis)
         for job in result.lost:
             await self.queue.enqueue(job)
@@ -277,3 +285,4 @@ class DeliveryRuntime:
                 len(result.canceled),
                 len(result.lost),
             )
+        await self.alerts.check()

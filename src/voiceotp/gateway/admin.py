@@ -75,10 +75,23 @@ class Admin:
         await self._audit(name, "account_created", f"balance={balance}")
         return NewKey(name, apikey)
 
-    async def rotate_key(self, name: str) -> NewKey:
+    async def rotate_key(self, name: str, *, grace_s: float = 0) -> NewKey:
+        """A new APIKEY (returned once). With ``grace_s`` the key it replaces is still
+        accepted for that long (written in the same update); without, it stops at once,
+        and so does any earlier key still in its grace."""
+        if isinstance(grace_s, bool) or not isinstance(grace_s, int | float) or grace_s < 0:
+            raise AdminError("grace_s must be a number of seconds, 0 or more")
         apikey = new_apikey()
-        await self._update(name, apikey_enc=self._keybox.seal(apikey))
-        await self._audit(name, "key_rotated", "")
+        old_enc, until = "", 0.0
+        if grace_s:
+            old_enc, until = (await self.account(name)).apikey_enc, self._clock() + grace_s
+        await self._update(
+            name,
+            apikey_enc=self._keybox.seal(apikey),
+            old_apikey_enc=old_enc,
+            old_apikey_until=until,
+        )
+        await self._audit(name, "key_rotated", f"grace {grace_s:g} s" if grace_s else "")
         return NewKey(name, apikey)
 
     async def top_up(self, name: str, units: int, reason: str = "topup") -> int:
@@ -108,10 +121,12 @@ class Admin:
         if not changes:
             raise AdminError("nothing to change")
         changes = {key: check_setting(key, value) for key, value in changes.items()}
+        if "low_balance_alert" in changes:  # a new threshold: armed afresh
+            changes["low_balance_alerted"] = False
         record = await self._update(name, **changes)
         if "state" in changes:  # freezes and unfreezes are audited as such
             await self._audit(name, "state_changed", changes["state"])
-        others = sorted(set(changes) - {"state"})
+        others = sorted(set(changes) - {"state", "low_balance_alerted"})
         if others:
             await self._audit(name, "settings_changed", ",".join(others))
         return record
@@ -225,4 +240,5 @@ def describe(a: AccountRecord) -> dict[str, Any]:
         "abuse_prefix_burst": a.abuse_prefix_burst,
         "keep_numbers_days": a.keep_numbers_days,
         "keep_audio_days": a.keep_audio_days,
+        "low_balance_alert": a.low_balance_alert,
     }

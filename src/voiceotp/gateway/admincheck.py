@@ -44,6 +44,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "abuse_prefix_burst": (0, INT32_MAX),
     "keep_numbers_days": (0, 36_500),
     "keep_audio_days": (0, 36_500),
+    "low_balance_alert": (1, INT32_MAX),  # INTEGER column
 }
 MAX_REASON = 32  # ledger.reason is VARCHAR(32)
 MAX_WORD = 128  # policy_entries.value is VARCHAR(128)
@@ -64,6 +65,7 @@ SETTINGS: dict[str, type] = {
     "abuse_prefix_burst": int,
     "keep_numbers_days": int,  # retention overrides; None: the server's setting
     "keep_audio_days": int,
+    "low_balance_alert": int,  # push when the balance falls below; None: off
     "state": str,
 }
 NULLABLE = frozenset(
@@ -77,6 +79,7 @@ NULLABLE = frozenset(
         "abuse_prefix_burst",
         "keep_numbers_days",
         "keep_audio_days",
+        "low_balance_alert",
     }
 )
 

@@ -22,6 +22,7 @@ from voiceotp.errors import (
     SettingsError as SettingsError,  # re-exported: defined in voiceotp.errors
 )
 from voiceotp.gateway.submit.verifyconf import VerifySettings, coerce_verify
+from voiceotp.gateway.usercenterconf import UserCenterSettings, coerce_user_center
 from voiceotp.protocol import DEFAULT_WINDOW_S
 from voiceotp.store import POSTGRES_PREFIXES, SQLITE_PREFIX
 
@@ -86,6 +87,8 @@ class Settings:
     verify: VerifySettings = field(default_factory=VerifySettings)
     # How long numbers and call audio are kept: see voiceotp.delivery.retention.
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    # The customer user center at /user/: see voiceotp.gateway.usercenterconf.
+    user_center: UserCenterSettings = field(default_factory=UserCenterSettings)
 
     @classmethod
     def load(
@@ -276,6 +279,7 @@ _COERCERS: dict[str, Any] = {
     "delivery": _delivery,
     "verify": coerce_verify,
     "retention": coerce_retention,
+    "user_center": coerce_user_center,
     "dev_mode": _bool,
     "refund_unconnected": _bool,
     "allow_unshared_caps": _bool,

@@ -37,6 +37,7 @@ class Code(IntEnum):
     ACCOUNT_FROZEN = 4050
     BALANCE_LOW = 4051
     IP_NOT_ALLOWED = 4052
+    TRIAL_NUMBER = 4053  # voiceotp extension: a trial account calls its proved numbers only
     MOBILE_INVALID = 406
     CONTENT_SENSITIVE = 407
     CONTENT_INVALID = 4070
@@ -78,6 +79,10 @@ _TABLE: dict[Code, tuple[str, CodeClass]] = {
     Code.ACCOUNT_FROZEN: ("账号被冻结", CodeClass.ACCOUNT),
     Code.BALANCE_LOW: ("剩余条数不足", CodeClass.ACCOUNT),
     Code.IP_NOT_ALLOWED: ("访问ip与备案ip不符", CodeClass.ACCOUNT),
+    Code.TRIAL_NUMBER: (
+        "体验账户只能呼叫注册时验证的号码,请完成企业认证",
+        CodeClass.ACCOUNT,
+    ),
     Code.MOBILE_INVALID: ("手机格式不正确", CodeClass.NUMBER),
     Code.CONTENT_SENSITIVE: ("短信内容含有敏感字符", CodeClass.REQUEST),
     Code.CONTENT_INVALID: ("语音验证码内容必须为4-6位数字", CodeClass.REQUEST),

@@ -251,8 +251,9 @@ class Store(abc.ABC):
             raise StoreError(f"not settable: {', '.join(sorted(bad))}")
         if changes.get("state", "active") not in ACCOUNT_STATES:
             raise StoreError(f"unknown state {changes['state']!r}")
-        if "allow_ips" in changes:
-            changes["allow_ips"] = ",".join(changes["allow_ips"])
+        for listed in ("allow_ips", "trial_numbers"):
+            if listed in changes:
+                changes[listed] = ",".join(changes[listed])
         names = list(changes)
         # Column names come from ACCOUNT_SETTABLE (checked above), values are parameters.
         sets = ", ".join(f"{col} = ${i + 2}" for i, col in enumerate(names))

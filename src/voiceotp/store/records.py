@@ -57,6 +57,13 @@ class AccountRecord:
     # Retention (docs/privacy.md): days full numbers / call audio are kept; None: the server's.
     keep_numbers_days: int | None = None
     keep_audio_days: int | None = None
+    # User center (migration 0009).
+    trial: bool = False  # calls only trial_numbers until certified
+    trial_numbers: tuple[str, ...] = ()
+    old_apikey_enc: str = ""  # the APIKEY before a rotation, valid until old_apikey_until
+    old_apikey_until: float = 0.0
+    low_balance_alert: int | None = None  # push when the balance falls below (None: off)
+    low_balance_alerted: bool = False
     blacklist: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -76,6 +83,12 @@ ACCOUNT_SETTABLE = (
     "abuse_prefix_burst",
     "keep_numbers_days",  # retention overrides (None: the server's setting)
     "keep_audio_days",
+    "trial",
+    "trial_numbers",
+    "old_apikey_enc",
+    "old_apikey_until",
+    "low_balance_alert",
+    "low_balance_alerted",
 )
 
 

@@ -95,6 +95,12 @@ def account_from_row(row: Row, blacklist: frozenset[str]) -> AccountRecord:
         abuse_prefix_burst=col["abuse_prefix_burst"],
         keep_numbers_days=col["keep_numbers_days"],
         keep_audio_days=col["keep_audio_days"],
+        trial=bool(col["trial"]),
+        trial_numbers=tuple(p for p in str(col["trial_numbers"]).split(",") if p),
+        old_apikey_enc=str(col["old_apikey_enc"]),
+        old_apikey_until=float(col["old_apikey_until"]),
+        low_balance_alert=col["low_balance_alert"],
+        low_balance_alerted=bool(col["low_balance_alerted"]),
         blacklist=blacklist,
     )
 

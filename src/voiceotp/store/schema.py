@@ -51,10 +51,20 @@ accounts = Table(
     # server's, 0 = off for this account.
     Column("abuse_distinct_numbers", Integer, nullable=True),
     Column("abuse_prefix_burst", Integer, nullable=True),
-    # Retention (migration 0009_privacy, docs/privacy.md): days full numbers and call audio
+    # Retention (migration 0010, docs/privacy.md): days full numbers and call audio
     # are kept; NULL = the server's setting.
     Column("keep_numbers_days", Integer, nullable=True),
     Column("keep_audio_days", Integer, nullable=True),
+    # User center (migration 0009): a trial account calls only the numbers it proved
+    # (comma-separated) until its certification is approved; the APIKEY it had before a
+    # rotation works until old_apikey_until; a push when the balance falls below
+    # low_balance_alert (NULL: off), once per fall (low_balance_alerted).
+    Column("trial", Boolean, nullable=False, server_default=text("FALSE")),
+    Column("trial_numbers", Text, nullable=False, server_default=text("''")),
+    Column("old_apikey_enc", Text, nullable=False, server_default=text("''")),
+    Column("old_apikey_until", Float, nullable=False, server_default=text("0")),
+    Column("low_balance_alert", Integer, nullable=True),
+    Column("low_balance_alerted", Boolean, nullable=False, server_default=text("FALSE")),
     CheckConstraint("balance >= 0", name="balance_not_negative"),
     # Migration 0003: the hard ceiling of every balance (records.BALANCE_LIMIT).
     CheckConstraint(f"balance <= {BALANCE_LIMIT}", name="balance_within_limit"),
@@ -260,7 +270,10 @@ web_users = Table(
     Column("language", String(8), nullable=False, server_default=text("'zh'")),
     Column("disabled", Boolean, nullable=False, server_default=text("FALSE")),
     Column("created_at", Float, nullable=False),
+    # Migration 0009: a customer belongs to one account (NULL for operators).
+    Column("account_id", Integer, ForeignKey("accounts.id", name="web_users_account")),
     Index("web_users_login", "kind", "login", unique=True),
+    Index("web_users_by_account", "account_id"),
 )
 
 # Server-side sessions: the cookie holds a random token, the row its SHA-256.
@@ -301,4 +314,49 @@ web_audit = Table(
     Column("after", Text, nullable=False, server_default=text("''")),
     Column("ip", String(64), nullable=False, server_default=text("''")),
     Index("web_audit_by_time", "at"),
+)
+
+
+# Sign-ups of the user center (migration 0009): a voice code called to ``mobile``; the
+# form's token is kept as its SHA-256; limits count rows per number and per IP.
+signups = Table(
+    "signups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("mobile", String(32), nullable=False),
+    Column("ip", String(64), nullable=False, server_default=text("''")),
+    Column("voiceid", String(24), nullable=False, server_default=text("''")),
+    Column("state", String(16), nullable=False),  # calling | done | failed
+    Column("account_id", Integer, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("done_at", Float, nullable=False, server_default=text("0")),
+    Index("signups_token", "token_hash", unique=True),
+    Index("signups_by_mobile", "mobile", "created_at"),
+    Index("signups_by_ip", "ip", "created_at"),
+)
+
+# Enterprise certification requests (migration 0009); the licence file lives on disk
+# under the data directory (file_ref), outside any served path.
+certifications = Table(
+    "certifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("company", Text, nullable=False),
+    Column("uscc", String(18), nullable=False),  # unified social credit code
+    Column("contact_name", Text, nullable=False),
+    Column("contact_phone", String(32), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("file_type", String(64), nullable=False),
+    Column("file_size", Integer, nullable=False),
+    Column("file_ref", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | approved | rejected
+    Column("reason", Text, nullable=False, server_default=text("''")),
+    Column("submitted_by", String(64), nullable=False),
+    Column("submitted_at", Float, nullable=False),
+    Column("decided_by", String(64), nullable=False, server_default=text("''")),
+    Column("decided_at", Float, nullable=False, server_default=text("0")),
+    Index("certifications_by_account", "account_id", "id"),
+    Index("certifications_by_state", "state", "submitted_at"),
 )

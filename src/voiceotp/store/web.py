@@ -23,6 +23,7 @@ __all__ = [
     "create_web_user",
     "get_session",
     "get_web_user",
+    "insert_web_user",
     "list_audit",
     "list_web_users",
     "prune_sessions",
@@ -34,7 +35,9 @@ __all__ = [
     "write_audit",
 ]
 
-USER_COLUMNS = "id, kind, login, password_hash, role, totp_secret, language, disabled, created_at"
+USER_COLUMNS = (
+    "id, kind, login, password_hash, role, totp_secret, language, disabled, created_at, account_id"
+)
 USER_SETTABLE = ("password_hash", "role", "totp_secret", "language", "disabled")
 
 
@@ -49,6 +52,7 @@ class WebUser:
     language: str
     disabled: bool
     created_at: float
+    account_id: int | None = None  # a customer's account (None for operators)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,32 +88,54 @@ def _user(row: Row) -> WebUser:
         language=str(row[6]),
         disabled=bool(row[7]),
         created_at=float(row[8]),
+        account_id=None if row[9] is None else int(row[9]),
     )
 
 
 # ---- users ------------------------------------------------------------------------------------
 async def create_web_user(
-    store: Store, *, kind: str, login: str, password_hash: str, role: str, now: float
+    store: Store,
+    *,
+    kind: str,
+    login: str,
+    password_hash: str,
+    role: str,
+    now: float,
+    account_id: int | None = None,
 ) -> WebUser:
     """A new user; StoreError when ``login`` is taken for this kind."""
     if await get_web_user(store, kind=kind, login=login) is not None:
         raise StoreError(f"{kind} {login} exists")
 
     async def work(tx: Tx) -> None:
-        await tx.execute(
-            "INSERT INTO web_users (kind, login, password_hash, role, language, disabled, "
-            "created_at) VALUES ($1, $2, $3, $4, 'zh', FALSE, $5)",
-            kind,
-            login,
-            password_hash,
-            role,
-            now,
-        )
+        await insert_web_user(tx, kind, login, password_hash, role, now, account_id)
 
     await store.transact(work)
     user = await get_web_user(store, kind=kind, login=login)
     assert user is not None
     return user
+
+
+async def insert_web_user(
+    tx: Tx,
+    kind: str,
+    login: str,
+    password_hash: str,
+    role: str,
+    now: float,
+    account_id: int | None = None,
+) -> None:
+    """The INSERT of :func:`create_web_user`, inside a caller's transaction."""
+    await tx.execute(
+        "INSERT INTO web_users (kind, login, password_hash, role, language, disabled, "
+        "created_at, account_id) VALUES ($1, $2, $3, $4, 'zh', FALSE, $5, $6)",
+        kind,
+        login,
+        password_hash,
+        role,
+        now,
+        account_id,
+    )
 
 
 async def get_web_user(store: Store, *, kind: str, login: str) -> WebUser | None:

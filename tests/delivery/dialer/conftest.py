@@ -40,12 +40,42 @@ def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
         process.stop()
 
 
+def bind_media_pair() -> tuple[socket.socket, socket.socket]:
+    """Two sockets on an even port and the odd one after it (RTP, RTCP: RFC 3550 §11)."""
+    while True:
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.bind(("127.0.0.1", 0))
+        port = rtp.getsockname()[1]
+        rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            if port % 2:
+                raise OSError("odd port")
+            rtcp.bind(("127.0.0.1", port + 1))
+        except OSError:
+            rtp.close()
+            rtcp.close()
+            continue
+        for sock in (rtp, rtcp):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sock.setblocking(False)
+        return rtp, rtcp
+
+
 @pytest.fixture
-def rtp_sink() -> Iterator[socket.socket]:
+def media_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    pair = bind_media_pair()
+    yield pair
+    for sock in pair:
+        sock.close()
+
+
+@pytest.fixture
+def rtp_sink(media_pair: tuple[socket.socket, socket.socket]) -> socket.socket:
     """A UDP socket the test owns, named as the callee's RTP address in sipp's SDP."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    sock.setblocking(False)
-    yield sock
-    sock.close()
+    return media_pair[0]
+
+
+@pytest.fixture
+def rtcp_sink(media_pair: tuple[socket.socket, socket.socket]) -> socket.socket:
+    """The callee's RTCP socket: the port after :func:`rtp_sink`'s."""
+    return media_pair[1]

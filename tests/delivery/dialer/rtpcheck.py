@@ -49,3 +49,33 @@ def correlation(codec: str, sent: bytes, received: bytes) -> float:
     var_a = sum((x - mean_a) ** 2 for x in a[:n])
     var_b = sum((y - mean_b) ** 2 for y in b[:n])
     return cov / (var_a * var_b) ** 0.5 if var_a and var_b else 0.0
+
+
+@dataclass
+class SenderReport:
+    """The SR at the head of an RTCP compound, and the types of the packets after it."""
+
+    ssrc: int
+    rtp_timestamp: int
+    packets: int
+    octets: int
+    types: list[int]
+
+
+def drain_rtcp(sock: socket.socket) -> list[tuple[SenderReport, tuple[str, int]]]:
+    """Every RTCP compound waiting on ``sock``, read independently of the dialer's code."""
+    reports = []
+    while True:
+        try:
+            data, source = sock.recvfrom(4096)
+        except BlockingIOError:
+            return reports
+        types, offset = [], 0
+        while offset < len(data):
+            first, packet_type, words = struct.unpack_from("!BBH", data, offset)
+            assert first >> 6 == 2, "RTCP version 2"
+            types.append(packet_type)
+            offset += 4 + 4 * words
+        assert offset == len(data), "lengths add up to the datagram"
+        ssrc, _msw, _lsw, timestamp, packets, octets = struct.unpack_from("!6I", data, 4)
+        reports.append((SenderReport(ssrc, timestamp, packets, octets, types), source))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.delivery.dialer.carrier import Carrier, rtp_socket, sdp
-from tests.delivery.dialer.conftest import make_audio
+from tests.delivery.dialer.conftest import bind_media_pair, make_audio
 from tests.delivery.dialer.rtpcheck import drain
 from voiceotp.delivery.dialer import CallOutcome, CallRequest, CallStatus
 from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
@@ -251,23 +252,36 @@ async def test_options_keepalive_outside_a_call_gets_200(carrier: Carrier) -> No
 async def test_rtp_ports_come_from_the_range_and_exhaustion_fails_clearly(
     carrier: Carrier, rtp: socket.socket
 ) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        low = int(probe.getsockname()[1])
-    dialer, call, invite = await dialing(carrier, rtp_port_min=low, rtp_port_max=low)
+    probe = bind_media_pair()
+    low = int(probe[0].getsockname()[1])  # even; low + 1 was free too
+    for sock in probe:
+        sock.close()
+    dialer, call, invite = await dialing(carrier, rtp_port_min=low, rtp_port_max=low + 1)
     offer_port = int(invite.body.decode().split("m=audio ")[1].split()[0])
-    second = await dialer.dial(CallRequest("v-2", MOBILE, make_audio(0.1)))  # port is taken
+    rtcp_taken = _udp_port_taken(low + 1)
+    second = await dialer.dial(CallRequest("v-2", MOBILE, make_audio(0.1)))  # pair is taken
     carrier.respond(invite, 486, "Busy Here")
     await carrier.recv("ACK")
     first = await ended(dialer, call)
 
-    assert offer_port == low
+    assert (offer_port, rtcp_taken) == (low, True)  # RTP even, RTCP on the odd port next
     assert first.status is CallStatus.BUSY
     assert (second.status, second.invite_at) == (CallStatus.FAILED, None)
-    assert f"no free RTP port in {low}-{low}" in second.detail
+    assert f"no free RTP/RTCP port pair in {low}-{low + 1}" in second.detail
     assert "widen rtp_port_min..rtp_port_max" in second.detail
-    with pytest.raises(ValueError, match="rtp_port_min"):
-        SipTrunk(host="h", rtp_port_min=5000, rtp_port_max=4000)
+    for bad in ((5000, 4000), (5001, 5002), (5000, 5000)):  # no even/odd pair inside
+        with pytest.raises(ValueError, match="rtp_port_min"):
+            SipTrunk(host="h", rtp_port_min=bad[0], rtp_port_max=bad[1])
+    SipTrunk(host="h", rtp_port_min=5001, rtp_port_max=5003)
+
+
+def _udp_port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
 
 
 async def test_challenged_bye_is_answered_with_credentials(
@@ -292,3 +306,113 @@ async def test_challenged_bye_is_answered_with_credentials(
     assert second.branch != first.branch
     assert 'username="otp"' in second.get("Proxy-Authorization")
     assert 'uri="sip:c@127.0.0.1"' in second.get("Proxy-Authorization")
+
+
+# -- RTCP ---------------------------------------------------------------------------------
+def _rtp(seq: int, timestamp: int, ssrc: int) -> bytes:
+    return struct.pack("!BBHII", 0x80, 0, seq, timestamp, ssrc) + b"\xff" * 160
+
+
+async def test_callee_rtp_loss_and_its_rtcp_report_are_kept_on_the_call_record(
+    carrier: Carrier,
+) -> None:
+    rtp, rtcp = bind_media_pair()
+    dialer, call, invite = await dialing(carrier, seconds=5.0)
+    ours = int(invite.body.decode().split("m=audio ")[1].split()[0])
+    carrier.respond(
+        invite, 200, "OK", headers=[("Contact", "<sip:c@127.0.0.1>")], body=sdp(rtp_port(rtp))
+    )
+    await carrier.recv("ACK")
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(5):
+        first = await loop.sock_recv(rtp, 4096)
+    our_ssrc = struct.unpack_from("!I", first, 8)[0]
+    for seq in (*range(100, 105), *range(107, 112)):  # 106 and 105 never arrive: 2 lost
+        rtp.sendto(_rtp(seq, seq * 160, 0xCA11EE), ("127.0.0.1", ours))
+    # RR (RFC 3550 §6.4.2) from the callee: fraction 26/256, 3 lost, jitter 80 (10 ms)
+    block = struct.pack("!IIIIII", our_ssrc, (26 << 24) | 3, 1234, 80, 0, 0)
+    rtcp.sendto(struct.pack("!BBHI", 0x81, 201, 7, 0xCA11EE) + block, ("127.0.0.1", ours + 1))
+    # asyncio reads one datagram per socket and loop iteration: let 15 of the pacer's
+    # 20 ms ticks pass (each one an iteration) before hanging up
+    async with asyncio.timeout(5):
+        for _ in range(15):
+            await loop.sock_recv(rtp, 4096)
+    carrier.send(carrier.request("BYE", invite, 1, "bye1"))
+    await carrier.recv()
+    outcome = await ended(dialer, call)
+    rtp.close()
+    rtcp.close()
+
+    assert "callee hung up" in outcome.detail
+    assert "RTP in 10 packets, 2 lost, jitter" in outcome.detail
+    assert "callee RTCP: 3 lost (10.2 %), jitter 10.0 ms" in outcome.detail
+
+
+# -- ICMP ---------------------------------------------------------------------------------
+async def test_a_refused_reply_to_another_node_does_not_end_the_call(carrier: Carrier) -> None:
+    dialer, call, invite = await dialing(carrier)
+    node2 = rtp_socket()  # another node of the carrier pings the call, then goes away
+    node2.sendto(carrier.request("OPTIONS", invite, 1, "opt1").to_bytes(), carrier.dialer)
+    node2.close()  # our 200 to it comes back as ICMP port unreachable
+    again = await carrier.recv("INVITE")  # Timer A: the call is still trying the trunk
+    carrier.respond(again, 486, "Busy Here")
+    await carrier.recv("ACK")
+    outcome = await ended(dialer, call)
+
+    assert again.branch == invite.branch
+    assert (outcome.status, outcome.sip_code) == (CallStatus.BUSY, 486)
+
+
+# -- keys ---------------------------------------------------------------------------------
+def _event(key: int, seq: int, timestamp: int, *, end: bool) -> bytes:
+    """An RFC 4733 telephone-event packet (payload type 101 as we offered it)."""
+    payload = struct.pack("!BBH", key, (0x80 if end else 0) | 10, 400)
+    return struct.pack("!BBHII", 0x80, 101, seq, timestamp, 0xCA11EE) + payload
+
+
+async def test_repeat_key_after_the_code_ended_resumes_it_after_a_pause(
+    carrier: Carrier, rtp: socket.socket
+) -> None:
+    dialer, call, invite = await dialing(carrier, repeat_key="1", repeat_wait_s=10.0, max_repeats=1)
+    ours = int(invite.body.decode().split("m=audio ")[1].split()[0])
+    carrier.respond(
+        invite, 200, "OK", headers=[("Contact", "<sip:c@127.0.0.1>")], body=sdp(rtp_port(rtp))
+    )
+    await carrier.recv("ACK")
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(5):
+        first = [await loop.sock_recv(rtp, 4096) for _ in range(10)]  # the whole 0.2 s code
+        for n, end in enumerate((False, False, True, True, True)):  # one press, end x3
+            rtp.sendto(_event(1, 500 + n, 8000, end=end), ("127.0.0.1", ours))
+        second = [await loop.sock_recv(rtp, 4096) for _ in range(10)]
+    bye = await carrier.recv("BYE")  # at once: max_repeats=1 leaves nothing to listen for
+    carrier.respond(bye, 200, "OK")
+    outcome = await ended(dialer, call)
+
+    assert "callee pressed 1, replayed 1x" in outcome.detail
+    header = struct.Struct("!BBHII")
+    (_, _, s1, t1, c1), (_, m2, s2, t2, c2) = (
+        header.unpack_from(p) for p in (first[-1], second[0])
+    )
+    assert (m2 & 0x80, c2, (s2 - s1) & 0xFFFF) == (0x80, c1, 1)  # marker: talkspurt after a pause
+    assert (t2 - t1) & 0xFFFFFFFF >= 160  # the pause counts in the timestamps
+    assert [p[12:] for p in second] == [p[12:] for p in first]
+
+
+async def test_info_without_a_key_gets_415(carrier: Carrier, rtp: socket.socket) -> None:
+    dialer, call, invite = await dialing(carrier, seconds=2.0)
+    carrier.respond(
+        invite, 200, "OK", headers=[("Contact", "<sip:c@127.0.0.1>")], body=sdp(rtp_port(rtp))
+    )
+    await carrier.recv("ACK")
+    info = carrier.request("INFO", invite, 1, "info1")
+    info.headers.append(("Content-Type", "application/media_control+xml"))
+    info.body = b"<media_control/>"
+    carrier.send(info)
+    answer = await carrier.recv()
+    carrier.send(carrier.request("BYE", invite, 2, "bye1"))
+    await carrier.recv()
+    outcome = await ended(dialer, call)
+
+    assert (answer.status, answer.cseq) == (415, (1, "INFO"))
+    assert "pressed" not in outcome.detail

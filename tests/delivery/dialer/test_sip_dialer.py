@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 
 import pytest
@@ -58,6 +59,18 @@ async def test_silent_trunk_fails_after_timer_b() -> None:
     # Timer A: sent at 0, 1, 3, 7, 15, 31 x T1 (and 63 at the same instant as Timer B)
     assert 6 <= len(invites) <= 7
     assert {m.branch for m in invites} == {invites[0].branch}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="IP_RECVERR is Linux's")
+async def test_nobody_listening_fails_at_the_icmp_refusal_not_at_timer_b() -> None:
+    # T1 = 0.5 s: Timer B would end the call only after 32 s
+    dialer = SipDialer(SipTrunk(host="127.0.0.1", port=free_udp_port()))
+    outcome = await dialer.dial(CallRequest("v", MOBILE, make_audio(0.1)))
+    await dialer.aclose()
+
+    assert (outcome.status, outcome.sip_code, outcome.q850) == (CallStatus.FAILED, None, 38)
+    assert "the network refused the INVITE (ECONNREFUSED)" in outcome.detail
+    assert "Timer B" not in outcome.detail
 
 
 async def test_unknown_call_id_gets_481_and_closed_dialer_cancels() -> None:

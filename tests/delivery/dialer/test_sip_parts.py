@@ -11,6 +11,7 @@ import pytest
 
 from voiceotp.delivery.dialer import g711
 from voiceotp.delivery.dialer.rtp import RtpStream
+from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to
 from voiceotp.delivery.dialer.sip.digest import (
     DigestError,
@@ -19,6 +20,8 @@ from voiceotp.delivery.dialer.sip.digest import (
     digest_response,
     parse_challenge,
 )
+from voiceotp.delivery.dialer.sip.dtmf import EventDecoder, info_key
+from voiceotp.delivery.dialer.sip.icmp import call_id_of
 from voiceotp.delivery.dialer.sip.message import (
     SipParseError,
     header_params,
@@ -218,3 +221,60 @@ def test_proxy_challenge_is_answered_with_proxy_authorization() -> None:
     assert name == "Proxy-Authorization"
     assert 'uri="sip:1@t"' in value
     assert answer_challenge(challenge, invite, username="u", password="") is None
+
+
+def test_ack_of_a_2xx_repeats_the_invites_proxy_credentials() -> None:
+    leg = CallLeg("sip:1@t", "sip:u@t", "sip:u@h:1", "h:1")
+    invite = leg.invite(b"", auth=("Proxy-Authorization", 'Digest username="u", response="r"'))
+    answer = response_to(invite, 200, "OK")
+    answer.headers.append(("Contact", "<sip:callee@10.0.0.9>"))
+    leg.confirm(answer)
+    ack = leg.ack_success(invite)
+    assert ack.get("Proxy-Authorization") == invite.get("Proxy-Authorization")  # §13.2.2.4
+    assert ack.uri == "sip:callee@10.0.0.9"
+
+
+def test_call_id_is_read_from_the_start_of_a_refused_datagram() -> None:
+    invite = CallLeg("sip:1@t", "sip:u@t", "sip:u@h:1", "h:1").invite(b"v=0\r\n" * 200)
+    quoted = invite.to_bytes()[:548]  # what an ICMP error quotes of a long INVITE
+    assert call_id_of(quoted) == invite.call_id
+    assert call_id_of(b"BYE sip:x SIP/2.0\r\ni: abc@h\r\nCSeq: 1 BYE\r\n") == "abc@h"
+    assert call_id_of(b"\x80\x00 not SIP") == ""
+
+
+def test_telephone_events_become_one_key_per_press() -> None:
+    decoder = EventDecoder()
+    press = [decoder.key(bytes([11, end, 0, 160]), 8000) for end in (0, 0, 0x80, 0x80)]
+    assert press == ["#", None, None, None]  # one press, however many packets
+    assert decoder.key(bytes([11, 0, 0, 160]), 9600) == "#"  # a new start: a new press
+    assert decoder.key(bytes([16, 0, 0, 160]), 11200) is None  # flash is not a key
+    assert decoder.key(b"\x01", 12800) is None
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "key"),
+    [
+        ("application/dtmf-relay", b"Signal=1\r\nDuration=160\r\n", "1"),
+        ("Application/DTMF-Relay; charset=x", b"signal= *\r\n", "*"),
+        ("application/dtmf", b"#", "#"),
+        ("application/dtmf-relay", b"Signal=A\r\n", None),
+        ("text/plain", b"1", None),
+    ],
+)
+def test_sip_info_keys(content_type: str, body: bytes, key: str | None) -> None:
+    assert info_key(content_type, body) == key
+
+
+def test_offer_with_telephone_events_and_their_answer() -> None:
+    offer = build_offer(session_id=1, host="h", port=2, codecs=["PCMU"], telephone_event=101)
+    assert b"m=audio 2 RTP/AVP 0 101\r\n" in offer
+    assert b"a=fmtp:101 0-15\r\n" in offer
+    answer = parse_answer(
+        b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP 0 96\r\n"
+        b"a=rtpmap:96 telephone-event/8000\r\na=rtcp:5009\r\n",
+        ["PCMU"],
+    )
+    assert answer is not None
+    assert (answer.event_payload_type, answer.rtcp_address) == (96, ("1.2.3.4", 5009))
+    with pytest.raises(ValueError, match="repeat_key"):
+        SipTrunk(host="h", repeat_key="11")

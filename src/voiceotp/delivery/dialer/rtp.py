@@ -58,6 +58,9 @@ class RtpStream:
         self.first_seq = secrets.randbits(16)
         self.first_timestamp = secrets.randbits(32)
         self.sent = 0
+        self._pass_start = 0  # packet number where the current pass over the payload began
+        self._marker_at = 0  # packet number that starts a talkspurt (RFC 3551 §4.1)
+        self._silence = 0  # timestamp units of pauses between passes
         self.done = asyncio.Event()
         #: Called once when the stream ends (played out or stopped).
         self.on_done: Callable[[], None] | None = None
@@ -72,19 +75,19 @@ class RtpStream:
 
     def send_due(self, clock: Callable[[], float], lateness: collections.deque[float]) -> None:
         """Send every packet due by now, recording how late each one left."""
-        while self.sent < self.frames:
+        while self.sent < self._pass_start + self.frames:
             due = self.next_due
             now = clock()
             if due > now:
                 return
-            offset = self.sent * FRAME_BYTES
+            offset = (self.sent - self._pass_start) * FRAME_BYTES
             packet = rtp_packet(
                 self.payload_type,
                 self.first_seq + self.sent,
-                self.first_timestamp + offset,
+                self.first_timestamp + self.sent * FRAME_BYTES + self._silence,
                 self.ssrc,
                 self.payload[offset : offset + FRAME_BYTES],
-                marker=self.sent == 0,
+                marker=self.sent == self._marker_at,
             )
             if not self.transport.is_closing():
                 self.transport.sendto(packet, self.address)
@@ -92,9 +95,26 @@ class RtpStream:
             self.sent += 1
         self._finish()
 
+    def timestamp_at(self, when: float) -> int:
+        """The RTP timestamp of instant ``when`` (pacer clock), as an RTCP SR states it."""
+        return (self.first_timestamp + round((when - self.start) * 8000) + self._silence) & (
+            0xFFFFFFFF
+        )
+
+    def rewind(self, resume_at: float) -> None:
+        """Play the payload again from its start, continuing sequence numbers, timestamps
+        and SSRC. A stream that had ended resumes at ``resume_at`` (pacer clock), the pause
+        counted in its timestamps; one still playing restarts with its next packet."""
+        self._pass_start = self.sent
+        if self.done.is_set():
+            pause = max(0.0, resume_at - self.next_due)
+            self.start += pause
+            self._silence += round(pause * 8000)
+            self._marker_at = self.sent
+            self.done.clear()
+
     def stop(self) -> None:
-        """End the stream early (hang-up or call cap)."""
-        self.sent = self.frames
+        """End the stream early (hang-up or call cap); ``sent`` keeps what was sent."""
         self._finish()
 
     def _finish(self) -> None:
@@ -127,16 +147,27 @@ class RtpPacer:
         payload_type: int,
     ) -> RtpStream:
         """Begin streaming on the next tick of the shared grid."""
-        elapsed = self._clock() - self._origin
-        start = self._origin + (int(elapsed / _GRID_S) + 1) * _GRID_S
-        stream = RtpStream(transport, address, payload, payload_type, start)
+        stream = RtpStream(transport, address, payload, payload_type, self._next_tick())
         if stream.frames == 0:
             stream.done.set()
             return stream
+        self._pace(stream)
+        return stream
+
+    def replay(self, stream: RtpStream) -> None:
+        """Play ``stream`` again from its start (the callee asked to hear it again)."""
+        if stream.frames:
+            stream.rewind(self._next_tick())
+            self._pace(stream)
+
+    def _next_tick(self) -> float:
+        elapsed = self._clock() - self._origin
+        return self._origin + (int(elapsed / _GRID_S) + 1) * _GRID_S
+
+    def _pace(self, stream: RtpStream) -> None:
         self._streams.add(stream)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="rtp-pacer")
-        return stream
 
     async def _run(self) -> None:
         while self._streams:

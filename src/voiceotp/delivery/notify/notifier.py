@@ -33,7 +33,7 @@ from voiceotp.delivery.notify.outbox import ERROR_LIMIT, Outbox, OutboxItem, Pus
 from voiceotp.delivery.notify.report import encode_reports
 from voiceotp.delivery.notify.signing import signature_headers
 
-__all__ = ["KeyLookup", "Notifier", "PushStats", "scrub_urls"]
+__all__ = ["KeyLookup", "Notifier", "PushStats", "post_signed", "scrub_urls"]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,37 @@ class _Answer(NamedTuple):
             error="" if self.status else (self.error or ""),
             duration_s=round(self.duration_s, 3),
         )
+
+
+async def post_signed(
+    client: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    apikey: str,
+    *,
+    at: float,
+    limits: aiohttp.ClientTimeout,
+) -> tuple[int, str | None]:
+    """POST a JSON ``body`` signed with ``apikey`` at ``at`` (no redirects followed): the
+    HTTP status (0: none came) and why it is no acknowledgement (None: a 2xx; URLs in it
+    scrubbed to their host)."""
+    headers = signature_headers(body, int(at), apikey)
+    headers["Content-Type"] = "application/json"
+    headers["User-Agent"] = f"voiceotp/{__version__}"
+    status, error = 0, None
+    try:
+        async with client.post(
+            url, data=body, headers=headers, allow_redirects=False, timeout=limits
+        ) as response:
+            await response.read()
+            status = response.status
+            error = None if 200 <= status < 300 else f"HTTP {status}"
+    except aiohttp.ClientConnectorError as exc:
+        blocked = isinstance(exc.os_error, BlockedAddress)
+        error = str(exc.os_error) if blocked else f"{type(exc).__name__}: {exc}"
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return status, None if error is None else scrub_urls(error)
 
 
 class Notifier:
@@ -166,23 +197,9 @@ class Notifier:
     async def _post(self, url: str, body: bytes, apikey: str) -> _Answer:
         """How the receiver answered ``body`` (``error`` None: a 2xx acknowledged it)."""
         at, started = self._clock(), time.perf_counter()
-        headers = signature_headers(body, int(at), apikey)
-        headers["Content-Type"] = "application/json"
-        headers["User-Agent"] = f"voiceotp/{__version__}"
-        status, error = 0, None
-        try:
-            async with self._client().post(
-                url, data=body, headers=headers, allow_redirects=False, timeout=self._timeout
-            ) as response:
-                await response.read()
-                status = response.status
-                error = None if 200 <= status < 300 else f"HTTP {status}"
-        except aiohttp.ClientConnectorError as exc:
-            blocked = isinstance(exc.os_error, BlockedAddress)
-            error = str(exc.os_error) if blocked else f"{type(exc).__name__}: {exc}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        error = None if error is None else scrub_urls(error)
+        status, error = await post_signed(
+            self._client(), url, body, apikey, at=at, limits=self._timeout
+        )
         return _Answer(at, time.perf_counter() - started, status, error)
 
     async def _retry_or_give_up(self, item: OutboxItem, error: str) -> None:

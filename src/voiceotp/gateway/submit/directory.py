@@ -38,6 +38,10 @@ class AccountState:
     caps: NumberCaps
     callback_url: str
     abuse: AbuseLimits  # the server's, with the account's allowance in place
+    trial: bool = False  # calls only trial_numbers (until certified)
+    trial_numbers: frozenset[str] = frozenset()
+    old_apikey: str = ""  # the key before a rotation, accepted until old_apikey_until
+    old_apikey_until: float = 0.0
 
     def allows_ip(self, ip: IPAddress | None) -> bool:
         """Empty allow-list = any IP."""
@@ -152,6 +156,10 @@ class Directory:
                 distinct_numbers=_pick(record.abuse_distinct_numbers, self._abuse.distinct_numbers),
                 prefix_burst=_pick(record.abuse_prefix_burst, self._abuse.prefix_burst),
             ),
+            trial=record.trial,
+            trial_numbers=frozenset(record.trial_numbers),
+            old_apikey=self._keybox.open(record.old_apikey_enc) if record.old_apikey_enc else "",
+            old_apikey_until=record.old_apikey_until,
         )
 
 

@@ -142,21 +142,28 @@ def credentials(gw: Gateway, ctx: Ctx) -> RuleResult:
     account = ctx.account
     if account is None:
         return Answer(Code.AUTH_FAILED)
+    ctx.verdict = _password_verdict(gw, ctx, account.apikey)
+    if ctx.verdict is Verdict.WRONG and account.old_apikey and ctx.now < account.old_apikey_until:
+        ctx.verdict = _password_verdict(gw, ctx, account.old_apikey)  # the rotation's grace
+    if ctx.verdict is Verdict.EXPIRED:
+        return Answer(Code.PASSWORD_EXPIRED)
+    return Answer(Code.AUTH_FAILED) if ctx.verdict is Verdict.WRONG else None
+
+
+def _password_verdict(gw: Gateway, ctx: Ctx, apikey: str) -> Verdict:
+    assert ctx.account is not None
     numbered = ctx.method in NUMBERED
-    ctx.verdict = check_password(
+    return check_password(
         ctx.param("password"),
-        account=account.name,
-        apikey=account.apikey,
+        account=ctx.account.name,
+        apikey=apikey,
         time=ctx.param("time") or None,
         now=ctx.now,
         mobile=ctx.param("mobile") if numbered else None,
         content=_signed_content(ctx) if numbered else None,
         window_s=gw.settings.password_window_s,
-        allow_static=not account.require_dynamic,
+        allow_static=not ctx.account.require_dynamic,
     )
-    if ctx.verdict is Verdict.EXPIRED:
-        return Answer(Code.PASSWORD_EXPIRED)
-    return Answer(Code.AUTH_FAILED) if ctx.verdict is Verdict.WRONG else None
 
 
 def _signed_content(ctx: Ctx) -> str:
@@ -185,6 +192,15 @@ def allow_list(gw: Gateway, ctx: Ctx) -> RuleResult:
 # ---- 6-8. the number and the content -----------------------------------------------------
 def mobile_format(gw: Gateway, ctx: Ctx) -> RuleResult:
     return None if is_valid_mobile(ctx.param("mobile")) else Answer(Code.MOBILE_INVALID)
+
+
+def trial_numbers(gw: Gateway, ctx: Ctx) -> RuleResult:
+    """A trial account (user center, until certified) calls only the numbers it proved."""
+    account = ctx.account
+    assert account is not None
+    if account.trial and ctx.param("mobile") not in account.trial_numbers:
+        return Answer(Code.TRIAL_NUMBER)
+    return None
 
 
 def blacklist(gw: Gateway, ctx: Ctx) -> RuleResult:
@@ -314,6 +330,7 @@ PIPELINE: tuple[Step, ...] = (
     Step("operator_frozen", operator_frozen),  # 4050
     Step("allow_list", allow_list),  # 4052
     Step("mobile_format", mobile_format, NUMBERED),  # 406
+    Step("trial_numbers", trial_numbers, CALLS),  # 4053 (voiceotp extension)
     Step("blacklist", blacklist, CALLS),  # 4030
     Step("content_format", content_format, SUBMIT),  # 4070
     Step("sensitive_words", sensitive_words, SUBMIT),  # 407

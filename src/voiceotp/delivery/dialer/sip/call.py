@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import secrets
 import time
 from dataclasses import dataclass, field
 
@@ -26,9 +27,13 @@ from voiceotp.delivery.dialer.rtp import RtpPacer
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answer
 from voiceotp.delivery.dialer.sip.digest import answer_challenge
+from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, info_key
+from voiceotp.delivery.dialer.sip.icmp import Refusal
+from voiceotp.delivery.dialer.sip.media import MediaPorts, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
 from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
-from voiceotp.delivery.dialer.sip.sdp import build_offer, parse_answer
+from voiceotp.delivery.dialer.sip.playback import Playback
+from voiceotp.delivery.dialer.sip.sdp import MediaAnswer, build_offer, parse_answer
 from voiceotp.delivery.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
 
@@ -62,7 +67,7 @@ class SipCall:
     env: CallEnv
     request: CallRequest
     leg: CallLeg
-    rtp: asyncio.DatagramTransport
+    media: MediaPorts
     inbox: asyncio.Queue[SipMessage | None] = field(default_factory=asyncio.Queue)
     closing: bool = False
     times: _Times = field(default_factory=_Times)
@@ -71,10 +76,17 @@ class SipCall:
     detail: str = ""
     last_ack: SipMessage | None = None
     early_sdp: bytes = b""  # from a 18x: the answer when a carrier's 200 repeats none
+    refusal: str = ""  # the network refused our datagram to the trunk (ICMP)
     _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
 
     def deliver(self, message: SipMessage, source: Address) -> None:
         self.inbox.put_nowait(message)
+
+    def refused(self, refusal: Refusal) -> None:
+        """The network refused a datagram of this call (RFC 3261 §18.4: a transport error)."""
+        if refusal.destination == self.env.trunk_address:  # not a reply to another node
+            self.refusal = refusal.reason
+            self.inbox.put_nowait(None)
 
     def close(self) -> None:
         """Ask the call to end now (CANCEL or BYE); it returns CANCELED."""
@@ -116,7 +128,9 @@ class SipCall:
             if ack is not None and message.status >= 200:
                 self._send(ack)
             return
-        if message.method != "ACK":
+        if message.method == "INFO":  # a key outside playback: answered, not acted upon
+            self._answer_info(message)
+        elif message.method != "ACK":
             self._reply(message, *stray_answer(message.method))
 
     # -- the call -----------------------------------------------------------------------
@@ -136,12 +150,14 @@ class SipCall:
 
     async def _invite_with_auth(self) -> tuple[SipMessage | None, SipMessage]:
         offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
-        host, port = self.rtp.get_extra_info("sockname")[:2]
+        host = self.media.rtp.get_extra_info("sockname")[0]
+        port = self.media.port
         sdp = build_offer(
-            session_id=int(time.time()),
+            session_id=secrets.randbits(62),  # unique per call (RFC 4566 §5.2), not a clock
             host=self.env.trunk.public_host or str(host),
             port=int(port),
             codecs=offered,
+            telephone_event=EVENT_PAYLOAD_TYPE if self.env.trunk.repeat_key else None,
         )
         ring_deadline = _now() + self.request.ring_timeout_s
         self.times.invite_at = time.time()
@@ -186,6 +202,9 @@ class SipCall:
                 self.cancel_reason = CallStatus.CANCELED if self.closing else CallStatus.NO_ANSWER
                 tx.cancel(now)
             self.cancel_sent = tx.canceling is not None
+            if self.refusal and not tx.proceeding and tx.canceling is None:
+                self.detail = f"trunk unreachable: the network refused the INVITE ({self.refusal})"
+                return None
             failure = tx.on_timer(now)
             if failure is None and self.closing and not tx.proceeding:
                 failure = "dialer closed before the trunk answered"
@@ -221,7 +240,7 @@ class SipCall:
         status, q850 = outcome_for_sip(final.status)  # a 2xx: ANSWERED, Q.850 16
         offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
         media = parse_answer(final.body or self.early_sdp, offered)
-        reason = ""
+        reason, ended_by_callee, ssrc = "", False, None
         if self.closing:
             status, self.detail = CallStatus.CANCELED, "dialer closed as the call was answered"
         elif media is None:
@@ -229,40 +248,65 @@ class SipCall:
             self.detail = f"no common codec with our offer ({'/'.join(offered)}) in the answer"
             reason = f'Q.850;cause={q850};text="no common codec"'
         else:
-            payload = self.request.audio[media.codec][: int(self.request.max_duration_s * 8000)]
-            stream = self.env.pacer.start(
-                self.rtp, (media.host, media.port), payload, media.payload_type
-            )
-            stream.on_done = lambda: self.inbox.put_nowait(None)
-            ended_by_callee = await self._play(stream.done)
-            stream.stop()
-            self.detail = f"played {stream.sent * 0.02:.2f} s of {media.codec}"
+            ended_by_callee, ssrc = await self._stream(media)
             if ended_by_callee:
-                self.times.end_at = time.time()
                 self.detail += "; callee hung up"
-                return self._outcome(status, final.status, q850)
-            if self._closing():
+            elif self._closing():
                 status = CallStatus.CANCELED
                 self.detail += "; dialer closed during playback"
         self.times.end_at = time.time()
-        await self._hang_up(reason)
+        if not ended_by_callee:
+            await self._hang_up(reason)
+        if ssrc is not None:  # after the BYE: the callee's last packets have arrived
+            self.detail += f"; {media_summary(self.media, ssrc)}"
         return self._outcome(status, final.status, q850)
 
-    async def _play(self, done: asyncio.Event) -> bool:
-        """Wait for the end of playback or the call cap; ``True`` if the callee sent BYE."""
+    async def _stream(self, media: MediaAnswer) -> tuple[bool, int]:
+        """Play the code (again on the repeat key); (callee hung up, our SSRC)."""
+        playback = Playback(
+            trunk=self.env.trunk,
+            pacer=self.env.pacer,
+            ports=self.media,
+            answer=media,
+            payload=self.request.audio[media.codec][: int(self.request.max_duration_s * 8000)],
+            wake=lambda: self.inbox.put_nowait(None),
+        )
+        ended_by_callee = await self._play(playback)
+        playback.stop()
+        self.detail = playback.summary()
+        return ended_by_callee, playback.stream.ssrc
+
+    async def _play(self, playback: Playback) -> bool:
+        """Play, then listen ``repeat_wait_s`` for the repeat key while it may replay, until
+        the call cap; ``True`` if the callee sent BYE."""
         cap = _now() + self.request.max_duration_s
-        while not done.is_set() and not self.closing:
-            message = await self._receive(cap)
+        listen_until = math.inf
+        while not self.closing and _now() < cap:
+            if playback.take_keys() or playback.playing:
+                listen_until = math.inf
+            elif not playback.may_repeat:
+                return False
+            elif listen_until == math.inf:
+                listen_until = _now() + self.env.trunk.repeat_wait_s
+            elif _now() >= listen_until:
+                return False
+            message = await self._receive(min(cap, listen_until))
             if message is None:
-                if _now() >= cap:
-                    self.detail = "call cap reached"
-                    return False
                 continue
             if message.is_request and message.method == "BYE":
                 self._reply(message, 200, "OK")
                 return True
+            if message.is_request and message.method == "INFO":
+                playback.press(self._answer_info(message))
+                continue
             self._handle_stray(message)
         return False
+
+    def _answer_info(self, message: SipMessage) -> str | None:
+        """200 to an INFO carrying a key (returned), 415 to any other (RFC 6086 §4.2.2)."""
+        key = info_key(message.get("Content-Type"), message.body)
+        self._reply(message, *((200, "OK") if key else (415, "Unsupported Media Type")))
+        return key
 
     def _answer_challenge(
         self, challenge: SipMessage, request: SipMessage

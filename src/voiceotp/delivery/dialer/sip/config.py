@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from voiceotp.delivery.dialer.base import CODECS
+from voiceotp.delivery.dialer.sip.dtmf import KEYS
 
 __all__ = ["SipTrunk"]
 
@@ -18,7 +19,10 @@ class SipTrunk:
     401/407 digest challenges (username defaults to ``from_user``). ``public_host`` is
     the address written in Via, Contact and SDP when it differs from ``bind_host``
     (behind NAT, or binding 0.0.0.0). ``rtp_port_min``..``rtp_port_max`` pins each
-    call's RTP socket to a range the firewall opens (both 0: ephemeral ports).
+    call's RTP (even port) and RTCP (the next odd one) sockets to a range the firewall
+    opens (both 0: ephemeral ports). With ``repeat_key`` the callee may press that key
+    (RFC 4733 telephone-event, or SIP INFO) during the code or ``repeat_wait_s`` after it
+    to hear it again, up to ``max_repeats`` times within the call cap.
     """
 
     host: str
@@ -36,6 +40,9 @@ class SipTrunk:
     t1_s: float = 0.5
     t2_s: float = 4.0
     linger_s: float = 32.0  # Timer D: how long ended calls still re-ACK retransmitted finals
+    repeat_key: str = ""  # a key of 0-9 * #: pressing it plays the code again ("": off)
+    repeat_wait_s: float = 3.0  # how long after the code we listen for the repeat key
+    max_repeats: int = 3
     user_agent: str = "voiceotp"
 
     def __post_init__(self) -> None:
@@ -44,11 +51,15 @@ class SipTrunk:
             raise ValueError(f"codecs must be a non-empty subset of {sorted(CODECS)}")
         if self.t1_s <= 0 or self.t2_s < self.t1_s:
             raise ValueError("need 0 < t1_s <= t2_s")
-        ports = (self.rtp_port_min, self.rtp_port_max)
-        if ports != (0, 0) and not 1024 <= ports[0] <= ports[1] <= 65535:
+        if self.repeat_key and (len(self.repeat_key) != 1 or self.repeat_key not in KEYS):
+            raise ValueError(f"repeat_key must be one of {KEYS!r} or empty")
+        if self.repeat_wait_s < 0 or self.max_repeats < 0:
+            raise ValueError("repeat_wait_s and max_repeats must not be negative")
+        low, high = self.rtp_port_min, self.rtp_port_max
+        if (low, high) != (0, 0) and not 1024 <= low < low + low % 2 + 1 <= high <= 65535:
             raise ValueError(
-                "rtp_port_min..rtp_port_max must satisfy 1024 <= min <= max <= 65535 "
-                "(or both be 0 for ephemeral ports)"
+                "rtp_port_min..rtp_port_max must satisfy 1024 <= min < max <= 65535 and hold "
+                "an even RTP port with its odd RTCP neighbour (or both be 0 for ephemeral ports)"
             )
 
     @property

@@ -12,6 +12,7 @@ from voiceotp.delivery.dialer.rtp import RtpPacer
 from voiceotp.delivery.dialer.sip.call import CallEnv, SipCall
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg
+from voiceotp.delivery.dialer.sip.media import MediaPorts
 from voiceotp.delivery.dialer.sip.rtpport import RtpPorts
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
 from voiceotp.protocol import mask_mobile
@@ -88,22 +89,22 @@ class SipDialer:
                 UNREACHABLE.status, None, UNREACHABLE.q850, end_at=time.time(), detail=str(exc)
             )
         try:
-            rtp = await self._rtp_ports.open()
+            media = await self._rtp_ports.open()
         except OSError as exc:  # port range exhausted, or out of file descriptors
             outcome = CallOutcome(
                 CallStatus.FAILED,
                 None,
                 NO_RESOURCE_Q850,
                 end_at=time.time(),
-                detail=f"cannot open an RTP socket, nothing dialed: {exc}",
+                detail=f"cannot open RTP/RTCP sockets, nothing dialed: {exc}",
             )
             log.warning("call %s not placed: %s", call.call_id, outcome.detail)
             return outcome
         try:
             # aclose() may have run while the socket was opening
-            outcome = self._refusal(call) or await self._place(call, transport, rtp)
+            outcome = self._refusal(call) or await self._place(call, transport, media)
         finally:
-            self._rtp_ports.release(rtp)
+            self._rtp_ports.release(media)
         log.info(
             "call %s to %s: %s (%s) %s",
             call.call_id,
@@ -123,13 +124,14 @@ class SipDialer:
         return None
 
     async def _place(
-        self, call: CallRequest, transport: SipTransport, rtp: asyncio.DatagramTransport
+        self, call: CallRequest, transport: SipTransport, media: MediaPorts
     ) -> CallOutcome:
-        sip_call = SipCall(self._env(transport), call, self._new_leg(transport, call.mobile), rtp)
+        leg = self._new_leg(transport, call.mobile)
+        sip_call = SipCall(self._env(transport), call, leg, media)
         call_id = sip_call.leg.call_id
         self._calls[call_id] = sip_call
         self._idle.clear()
-        transport.register(call_id, sip_call.deliver)
+        transport.register(call_id, sip_call.deliver, sip_call.refused)
         try:
             return await sip_call.run()
         finally:

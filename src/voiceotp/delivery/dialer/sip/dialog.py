@@ -19,7 +19,8 @@ from voiceotp.delivery.dialer.sip.message import (
 
 __all__ = ["ALLOW", "CallLeg", "response_to", "stray_answer"]
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+_CREDENTIALS = ("authorization", "proxy-authorization")
 
 
 @dataclass
@@ -70,8 +71,13 @@ class CallLeg:
         self.route_set = list(reversed(response.get_all("Record-Route")))
 
     def ack_success(self, invite: SipMessage) -> SipMessage:
-        """ACK of a 2xx: a new transaction sent along the dialog's route (§13.2.2.4)."""
+        """ACK of a 2xx: a new transaction sent along the dialog's route (§13.2.2.4).
+
+        It carries the INVITE's credentials: a proxy that checks ACKs would otherwise
+        never confirm the call and the callee would resend its 2xx until it gives up.
+        """
         headers = self._common(new_branch(), "ACK", to_tag=self.to_tag, cseq=invite.cseq[0])
+        headers += [(k, v) for k, v in invite.headers if k.lower() in _CREDENTIALS]
         return SipMessage(method="ACK", uri=self.remote_target, headers=headers)
 
     def bye(self, reason: str = "", *, auth: tuple[str, str] | None = None) -> SipMessage:
@@ -126,4 +132,4 @@ def stray_answer(method: str) -> tuple[int, str]:
         return 200, "OK"
     if method == "INVITE":  # a re-INVITE: the session stays as it is (§14.2); the call lives
         return 488, "Not Acceptable Here"
-    return 501, "Not Implemented"  # UPDATE, INFO, REFER...: not in our Allow header
+    return 501, "Not Implemented"  # UPDATE, REFER...: not in our Allow header

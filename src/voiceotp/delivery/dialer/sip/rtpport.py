@@ -1,9 +1,11 @@
-"""Each call's RTP socket, on an ephemeral port or inside the operator's port range.
+"""Each call's RTP and RTCP sockets: an even port for RTP, the next odd one for RTCP
+(RFC 3550 §11), ephemeral or inside the operator's port range.
 
 A carrier-facing firewall usually opens one UDP range for media, so ``SipTrunk`` can pin
-RTP to ``rtp_port_min``..``rtp_port_max``. Ports are handed out round-robin (a port
-just released may still receive the previous call's late packets) and skipped while
-one of our calls holds them; a port another program holds is skipped too.
+media to ``rtp_port_min``..``rtp_port_max``. Pairs are handed out round-robin (a pair
+just released may still receive the previous call's late packets) and skipped while one
+of our calls holds them; a pair another program holds is skipped too. Ephemeral pairs:
+the kernel picks a port, we keep it when it is even and its odd neighbour is free.
 """
 
 from __future__ import annotations
@@ -11,55 +13,78 @@ from __future__ import annotations
 import asyncio
 import errno
 
-__all__ = ["RtpPorts", "RtpSink"]
+from voiceotp.delivery.dialer.sip.media import MediaPorts, RtcpReceiver, RtpReceiver
 
+__all__ = ["RtpPorts"]
 
-class RtpSink(asyncio.DatagramProtocol):
-    """The call's RTP socket: we only send; what the callee sends is counted and dropped."""
-
-    def __init__(self) -> None:
-        self.received = 0
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.received += 1
+_EPHEMERAL_TRIES = 64  # each try is even with its neighbour free about half the time
 
 
 class RtpPorts:
-    """Opens RTP sockets on ``host``; ``low == high == 0`` means ephemeral ports."""
+    """Opens RTP/RTCP socket pairs on ``host``; ``low == high == 0`` means ephemeral."""
 
     def __init__(self, host: str, low: int = 0, high: int = 0) -> None:
         self.host = host
         self.low, self.high = low, high
-        self._next = low
+        self._evens = range(low + low % 2, high, 2)  # every even p with p + 1 <= high
+        self._next = 0
         self._held: set[int] = set()
 
-    async def open(self) -> asyncio.DatagramTransport:
-        """A bound socket; OSError with what to do when none can be had."""
+    async def open(self) -> MediaPorts:
+        """A bound pair; OSError with what to do when none can be had."""
         if not self.low:
-            return await self._bind(0)
-        size = self.high - self.low + 1
-        for _ in range(size):
-            port, self._next = self._next, self._next + 1 if self._next < self.high else self.low
+            return await self._open_ephemeral()
+        for _ in range(len(self._evens)):
+            port = self._evens[self._next]
+            self._next = (self._next + 1) % len(self._evens)
             if port in self._held:
                 continue
             try:
-                return await self._bind(port)
+                return await self._bind_pair(port)
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE:
                     raise
         raise OSError(
             errno.EADDRINUSE,
-            f"no free RTP port in {self.low}-{self.high} ({len(self._held)} held by calls in "
-            "flight): widen rtp_port_min..rtp_port_max or lower the calls in flight",
+            f"no free RTP/RTCP port pair in {self.low}-{self.high} ({len(self._held)} held by "
+            "calls in flight): widen rtp_port_min..rtp_port_max or lower the calls in flight",
         )
 
-    def release(self, rtp: asyncio.DatagramTransport) -> None:
-        port = rtp.get_extra_info("sockname")[1]
-        rtp.close()
-        self._held.discard(int(port))
+    def release(self, media: MediaPorts) -> None:
+        media.close()
+        self._held.discard(media.port)
 
-    async def _bind(self, port: int) -> asyncio.DatagramTransport:
+    async def _open_ephemeral(self) -> MediaPorts:
         loop = asyncio.get_running_loop()
-        rtp, _ = await loop.create_datagram_endpoint(RtpSink, local_addr=(self.host, port))
-        self._held.add(int(rtp.get_extra_info("sockname")[1]))
-        return rtp
+        for _ in range(_EPHEMERAL_TRIES):
+            rtp, rtp_in = await loop.create_datagram_endpoint(
+                RtpReceiver, local_addr=(self.host, 0)
+            )
+            port = int(rtp.get_extra_info("sockname")[1])
+            if port % 2 == 0 and port < 65535:
+                try:
+                    return await self._with_rtcp(rtp, rtp_in, port)
+                except OSError as exc:
+                    if exc.errno != errno.EADDRINUSE:
+                        raise
+            rtp.close()
+        raise OSError(errno.EADDRINUSE, "no free even/odd ephemeral port pair for RTP/RTCP")
+
+    async def _bind_pair(self, port: int) -> MediaPorts:
+        loop = asyncio.get_running_loop()
+        rtp, rtp_in = await loop.create_datagram_endpoint(RtpReceiver, local_addr=(self.host, port))
+        return await self._with_rtcp(rtp, rtp_in, port)
+
+    async def _with_rtcp(
+        self, rtp: asyncio.DatagramTransport, rtp_in: RtpReceiver, port: int
+    ) -> MediaPorts:
+        loop = asyncio.get_running_loop()
+        try:
+            rtcp, rtcp_in = await loop.create_datagram_endpoint(
+                RtcpReceiver, local_addr=(self.host, port + 1)
+            )
+        except OSError:
+            rtp.close()
+            raise
+        self._held.add(port)
+        return MediaPorts(rtp, rtcp, rtp_in, rtcp_in)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voiceotp.delivery.dialer.base import CODECS
 
@@ -18,11 +18,32 @@ class MediaAnswer:
     port: int
     codec: str
     payload_type: int
+    rtcp_port: int = 0  # 0: the RTP port + 1 (RFC 3550 §11); else from a=rtcp (RFC 3605)
+    event_payload_type: int | None = None  # the answer's telephone-event (RFC 4733), if any
+
+    @property
+    def rtcp_address(self) -> tuple[str, int]:
+        return self.host, self.rtcp_port or self.port + 1
 
 
-def build_offer(*, session_id: int, host: str, port: int, codecs: Sequence[str]) -> bytes:
-    """An SDP offer of ``codecs`` (names from :data:`CODECS`, preferred first)."""
+def build_offer(
+    *,
+    session_id: int,
+    host: str,
+    port: int,
+    codecs: Sequence[str],
+    telephone_event: int | None = None,
+) -> bytes:
+    """An SDP offer of ``codecs`` (names from :data:`CODECS`, preferred first), and of
+    RFC 4733 telephone-events 0-15 (keys) as payload type ``telephone_event`` when given."""
     types = [CODECS[c] for c in codecs]
+    events: list[str] = []
+    if telephone_event is not None:
+        types.append(telephone_event)
+        events = [
+            f"a=rtpmap:{telephone_event} telephone-event/8000",
+            f"a=fmtp:{telephone_event} 0-15",
+        ]
     lines = [
         "v=0",
         f"o=voiceotp {session_id} {session_id} IN IP4 {host}",
@@ -31,6 +52,7 @@ def build_offer(*, session_id: int, host: str, port: int, codecs: Sequence[str])
         "t=0 0",
         f"m=audio {port} RTP/AVP {' '.join(str(t) for t in types)}",
         *(f"a=rtpmap:{CODECS[c]} {c}/8000" for c in codecs),
+        *events,
         "a=ptime:20",
         "a=sendrecv",
     ]
@@ -39,7 +61,7 @@ def build_offer(*, session_id: int, host: str, port: int, codecs: Sequence[str])
 
 def parse_answer(body: bytes, offered: Sequence[str]) -> MediaAnswer | None:
     """The first audio format of the answer we offered, or ``None`` if there is none."""
-    host, media_host, port = "", "", 0
+    host, media_host, port, rtcp_port = "", "", 0, 0
     formats: list[int] = []
     rtpmap: dict[int, str] = {}
     in_audio = False
@@ -60,7 +82,13 @@ def parse_answer(body: bytes, offered: Sequence[str]) -> MediaAnswer | None:
             number, _, encoding = value[len("rtpmap:") :].partition(" ")
             if number.isdigit():
                 rtpmap[int(number)] = encoding.split("/")[0].upper()
-    return _choose(media_host or host, port, formats, rtpmap, offered)
+        elif kind == "a" and in_audio and value.startswith("rtcp:"):
+            rtcp_port = _port(value[len("rtcp:") :].split()[0] if value[5:].split() else "")
+    answer = _choose(media_host or host, port, formats, rtpmap, offered)
+    events = [pt for pt in formats if rtpmap.get(pt) == "TELEPHONE-EVENT"]
+    if answer is None:
+        return None
+    return replace(answer, rtcp_port=rtcp_port, event_payload_type=events[0] if events else None)
 
 
 def _port(field: str) -> int:

@@ -1,21 +1,25 @@
 """One UDP socket for all calls' SIP signalling, demultiplexed by Call-ID.
 
 Each call registers a handler under its Call-ID; the handler matches transactions by
-branch and CSeq. Requests for calls we do not know get 481 (RFC 3261 §12.2.2), except
-OPTIONS: trunks ping their peers with it and count anything but 200 as "peer down". After
-a call ends its last ACK lingers for Timer D (32 s) so that retransmitted finals are ACKed
-again instead of being ignored, and a retransmitted BYE (our 200 was lost) is answered
-again instead of running into the callee's Timer F.
+branch and CSeq. Where the kernel reports ICMP errors (``icmp.py``), a datagram the
+network refused is told to the call whose Call-ID it carried. Requests for calls we do
+not know get 481 (RFC 3261 §12.2.2), except OPTIONS: trunks ping their peers with it and
+count anything but 200 as "peer down". After a call ends its last ACK lingers for Timer D
+(32 s) so that retransmitted finals are ACKed again instead of being ignored, and a
+retransmitted BYE (our 200 was lost) is answered again instead of running into the
+callee's Timer F.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from typing import cast
 
 from voiceotp.delivery.dialer.sip.dialog import response_to
+from voiceotp.delivery.dialer.sip.icmp import Refusal, enable_error_queue, read_error_queue
 from voiceotp.delivery.dialer.sip.message import SipMessage, SipParseError, parse_message
 
 __all__ = ["Address", "SipTransport"]
@@ -23,6 +27,7 @@ __all__ = ["Address", "SipTransport"]
 log = logging.getLogger(__name__)
 Address = tuple[str, int]
 Handler = Callable[[SipMessage, Address], None]
+RefusalHandler = Callable[[Refusal], None]
 
 
 class SipTransport(asyncio.DatagramProtocol):
@@ -31,6 +36,8 @@ class SipTransport(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
         self._handlers: dict[str, Handler] = {}
+        self._refusal_handlers: dict[str, RefusalHandler] = {}
+        self._error_queue: socket.socket | None = None  # the socket, when ICMP is reported
         self.received = 0
         self.sent = 0
 
@@ -38,7 +45,16 @@ class SipTransport(asyncio.DatagramProtocol):
     async def bind(cls, host: str, port: int) -> SipTransport:
         """Open the socket on ``host:port`` (0 for an ephemeral port)."""
         loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_datagram_endpoint(cls, local_addr=(host, port))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        reports_icmp = enable_error_queue(sock)
+        _, protocol = await loop.create_datagram_endpoint(cls, sock=sock)
+        protocol._error_queue = sock if reports_icmp else None
         return protocol
 
     @property
@@ -51,11 +67,16 @@ class SipTransport(asyncio.DatagramProtocol):
         # The selector loop's datagram transport does not subclass DatagramTransport.
         self.transport = cast(asyncio.DatagramTransport, transport)
 
-    def register(self, call_id: str, handler: Handler) -> None:
+    def register(
+        self, call_id: str, handler: Handler, on_refused: RefusalHandler | None = None
+    ) -> None:
         self._handlers[call_id] = handler
+        if on_refused is not None:
+            self._refusal_handlers[call_id] = on_refused
 
     def unregister(self, call_id: str) -> None:
         self._handlers.pop(call_id, None)
+        self._refusal_handlers.pop(call_id, None)
 
     def linger(self, call_id: str, ack: SipMessage, address: Address, seconds: float) -> None:
         """Keep ACKing retransmitted final responses of an ended call for ``seconds``."""
@@ -104,8 +125,18 @@ class SipTransport(asyncio.DatagramProtocol):
             self.send(response_to(message, 481, "Call/Transaction Does Not Exist"), addr)
 
     def error_received(self, exc: Exception) -> None:
-        # ICMP errors on UDP are not tied to a call; the transaction timers end the call.
         log.debug("SIP socket error: %s", exc)
+        if self._error_queue is None:
+            return  # no ICMP reports here: the transaction timers end the calls
+        for refusal in read_error_queue(self._error_queue):
+            log.info(
+                "the network refused a SIP datagram to %s:%s (%s)",
+                *refusal.destination,
+                refusal.reason,
+            )
+            handler = self._refusal_handlers.get(refusal.call_id)
+            if handler is not None:
+                handler(refusal)
 
     def close(self) -> None:
         if self.transport is not None:

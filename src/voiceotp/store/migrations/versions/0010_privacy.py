@@ -2,8 +2,8 @@
 
 Self-contained (two nullable columns), so it can be re-chained after other revisions.
 
-Revision ID: 0009_privacy
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_privacy"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,61 @@
+"""The customer user center (用户中心) at ``/user/`` (served by ``voiceotp serve``;
+``--no-user-center`` turns it off). ``user_center_routes()`` is what the CLI hands to
+``create_app``. docs/user-center.md.
+
+Customers are web users of kind ``customer``, each tied to one account; every page but
+sign-in, sign-up and the static files is behind a customer session, and every POST needs
+the CSRF token.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from voiceotp.web.templating import STATIC_DIR
+from voiceotp.web.usercenter import account_settings, me, overview, records, signup
+from voiceotp.web.usercenter.core import BASE
+from voiceotp.web.usercenter.session_pages import set_language, sign_in_page, sign_out
+
+__all__ = ["BASE", "PUBLIC", "page_routes", "user_center_routes"]
+
+PUBLIC = frozenset({"/signin", "/signup", "/signup/confirm"})  # no session needed
+
+
+def page_routes() -> list[Route]:
+    """Every user-center page (paths relative to ``BASE``)."""
+    get, post, both = ["GET"], ["POST"], ["GET", "POST"]
+    return [
+        Route("/", overview.overview_page, methods=get),
+        Route("/signin", sign_in_page, methods=both),
+        Route("/signout", sign_out, methods=post),
+        Route("/language", set_language, methods=post),
+        Route("/signup", signup.signup_page, methods=both),
+        Route("/signup/confirm", signup.confirm_page, methods=both),
+        # ---- ucpages: APIKEY, records, settings, own password ----
+        Route("/apikey", overview.apikey, methods=post),
+        Route("/records", records.records_page, methods=get),
+        Route("/records.csv", records.records_csv, methods=get),
+        Route("/records/{voiceid}", records.record_page, methods=get),
+        Route("/settings", account_settings.settings_page, methods=get),
+        Route("/settings", account_settings.save_settings, methods=post),
+        Route("/settings/test-push", account_settings.test_push, methods=post),
+        Route("/me", me.me_page, methods=get),
+        Route("/me/password", me.change_password, methods=post),
+    ]
+
+
+def user_center_routes() -> list[BaseRoute]:
+    """The user center, mounted at ``/user`` (``/user`` itself redirects to ``/user/``)."""
+    static = Mount("/static", StaticFiles(directory=STATIC_DIR), name="user-static")
+    return [
+        Route(BASE, to_the_user_center, methods=["GET", "HEAD"]),
+        Mount(BASE, routes=[static, *page_routes()], name="user-center"),
+    ]
+
+
+async def to_the_user_center(request: Request) -> RedirectResponse:
+    """``/user`` -> ``/user/`` (relative Location: never built from the Host header)."""
+    return RedirectResponse(BASE + "/", status_code=308)
