@@ -105,7 +105,7 @@ async def test_numbers_and_audio_go_after_their_days_per_account(
     assert await numbers(sql_store) == {"101": "138****8001", "102": "139****9002"}
     assert (await sweep.sweep(NOW + 182 * DAY_S)).numbers_masked == 0  # once
     assert await kept_rows(sql_store) == before  # the ledger and the audit stay
-    assert sweep.totals == {"numbers": 2, "reports": 2, "audio": 4, "scrubs": 0}
+    assert sweep.totals == {"numbers": 2, "reports": 2, "audio": 4, "signups": 0, "scrubs": 0}
 
 
 async def test_a_pending_report_and_a_live_call_keep_their_numbers(
@@ -156,3 +156,32 @@ def test_a_masked_number_always_has_the_stars_the_sweeps_look_for() -> None:
     assert masked_number("13800138000") == "138****8000"
     assert masked_number("138****8000") == "138****8000"  # masked once, stays
     assert masked_number("") == masked_number("123") == "****"
+
+
+async def test_user_center_sign_ups_keep_their_number_as_long_as_calls_do(
+    sql_store: Store, db_settings: Settings, tmp_path: Path
+) -> None:
+    await ended_calls(sql_store, db_settings, tmp_path / "calls")
+    account = await sql_store.get_account("V2")  # 1 day for numbers
+    assert account is not None
+    for token, mobile, account_id in (("a", "13700137001", None), ("b", "13700137002", account.id)):
+        await sql_store.transact(
+            lambda tx, token=token, mobile=mobile, account_id=account_id: tx.execute(
+                "INSERT INTO signups (token_hash, mobile, ip, voiceid, state, account_id, "
+                "created_at) VALUES ($1, $2, '198.51.100.7', '', 'done', $3, $4)",
+                token,
+                mobile,
+                account_id,
+                NOW,
+            )
+        )
+    sweep = RetentionSweep(sql_store, RetentionSettings(), record_dir=None)
+
+    async def signups() -> list[tuple[str, str]]:
+        rows = await sql_store.read("SELECT mobile, ip FROM signups ORDER BY token_hash")
+        return [(str(m), str(i)) for m, i in rows]
+
+    assert (await sweep.sweep(NOW + 2 * DAY_S)).signups_masked == 1  # V2's, after its day
+    assert await signups() == [("13700137001", "198.51.100.7"), ("137****7002", "")]
+    assert (await sweep.sweep(NOW + 181 * DAY_S)).signups_masked == 1  # the server's 180
+    assert await signups() == [("137****7001", ""), ("137****7002", "")]

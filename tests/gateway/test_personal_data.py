@@ -44,6 +44,20 @@ async def ended_call(harness: Harness, mobile: str, *, audio: bool = True) -> st
     return voiceid
 
 
+async def signed_up(harness: Harness, mobile: str) -> None:
+    account = await harness.store.get_account(ACCOUNT)
+    assert account is not None
+    await harness.store.transact(
+        lambda tx: tx.execute(
+            "INSERT INTO signups (token_hash, mobile, ip, voiceid, state, account_id, "
+            "created_at) VALUES ('t', $1, '198.51.100.7', '', 'done', $2, $3)",
+            mobile,
+            account.id,
+            NOW,
+        )
+    )
+
+
 async def audit_of(harness: Harness) -> list[dict[str, object]]:
     answer = await admin(harness).get(f"{API}/accounts/{ACCOUNT}/audit")
     return [e for e in answer.json() if str(e["kind"]).startswith("personal_data")]
@@ -53,6 +67,7 @@ async def test_export_then_erase_one_number_over_the_api(store: Store, settings:
     async with running(store, settings, now=NOW) as harness:
         first = await ended_call(harness, ONE)
         other = await ended_call(harness, OTHER)
+        await signed_up(harness, ONE)  # the user center's sign-up that made the account
         client = admin(harness)
         url = f"{API}/accounts/{ACCOUNT}/personal-data"
 
@@ -62,18 +77,24 @@ async def test_export_then_erase_one_number_over_the_api(store: Store, settings:
             (other, OTHER, True),
         ]
         assert "audio_wav_base64" not in everything["calls"][0]
+        assert [s["mobile"] for s in everything["signups"]] == [ONE]
         one = (await client.get(url, params={"mobile": ONE, "audio": "1"})).json()
         [call] = one["calls"]
         assert base64.b64decode(call["audio_wav_base64"]) == b"RIFF" + first.encode()
 
         erased = (await client.post(url + "/erase", json={"mobile": ONE})).json()
-        assert (erased["numbers_masked"], erased["audio_deleted"]) == (1, 1)
+        assert (erased["numbers_masked"], erased["audio_deleted"], erased["signups_masked"]) == (
+            1,
+            1,
+            1,
+        )
         assert erased["mobile"] == "138****8000"
         after = (await client.get(url)).json()
         assert [(c["mobile"], c["audio"]) for c in after["calls"]] == [
             ("138****8000", False),
             (OTHER, True),  # another number's data stays
         ]
+        assert [s["mobile"] for s in after["signups"]] == ["138****8000"]
         assert (await client.post(url + "/erase", json={"mobile": "12"})).status_code == 400
         assert (await client.get(f"{API}/accounts/V19999999/personal-data")).status_code == 404
         audited = await audit_of(harness)

@@ -27,7 +27,7 @@ _OUTBOX = (
     "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending', 'abandoned') GROUP BY state"
 )
 PUSH_RESULTS = ("delivered", "retried", "abandoned")
-RETENTION_KINDS = ("codes", "numbers", "reports", "audio", "journal_scrubs")
+RETENTION_KINDS = ("codes", "numbers", "reports", "signups", "audio", "journal_scrubs")
 
 
 class DeliveryMetrics:
@@ -83,7 +83,8 @@ class DeliveryMetrics:
         self.retention = Counter(
             "voiceotp_retention_removed",
             "Personal data this process removed: codes (erased at a call's end), numbers "
-            "(call records masked), reports (status reports masked), audio (files deleted), "
+            "(call records masked), reports (status reports masked), signups (user-center "
+            "sign-ups masked), audio (files deleted), "
             "journal_scrubs (SQLite WAL truncated)",
             ["what"],
             registry=registry,

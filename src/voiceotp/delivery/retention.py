@@ -6,7 +6,8 @@ pruned by :class:`RetentionSweep`, run by the delivery runtime next to the deliv
 - the SQLite WAL is truncated after codes were erased (``scrub_every_s``), so no page image
   with an erased code lingers in it (``secure_delete`` zeroes the database's free space);
 - full mobile numbers of calls older than ``keep_numbers_days`` are masked (138****8000) in
-  ``calls``, ``verifications`` and the status reports of the ``outbox``;
+  ``calls``, ``verifications`` and the status reports of the ``outbox``, and those of the
+  user center's ``signups`` (their IP cleared);
 - call audio (``<record dir>/<voiceid>.wav``) older than ``keep_audio_days`` is deleted.
 
 Accounts may override both numbers of days (``accounts.keep_numbers_days`` /
@@ -25,7 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from voiceotp.store.base import Store
-from voiceotp.store.privacy import REPORTS_TO_MASK, mask_calls_in, mask_reports_in
+from voiceotp.store.privacy import (
+    REPORTS_TO_MASK,
+    mask_calls_in,
+    mask_reports_in,
+    mask_signups_in,
+)
 from voiceotp.store.rows import Tx
 
 __all__ = [
@@ -93,6 +99,7 @@ class SweepCounts:
     reports_masked: int = 0  # status reports (outbox) whose number was masked
     audio_deleted: int = 0  # WAV files deleted
     journal_scrubbed: bool = False
+    signups_masked: int = 0  # user-center sign-ups whose number was masked (and IP cleared)
 
 
 _ACCOUNT_DAYS = "SELECT id, keep_numbers_days, keep_audio_days FROM accounts"
@@ -119,7 +126,13 @@ class RetentionSweep:
         self._codes_erased = codes_erased
         self._scrubbed_at = 0  # codes_erased() at the last scrub
         self._next_scrub = 0.0
-        self.totals: dict[str, int] = {"numbers": 0, "reports": 0, "audio": 0, "scrubs": 0}
+        self.totals: dict[str, int] = {
+            "numbers": 0,
+            "reports": 0,
+            "audio": 0,
+            "signups": 0,
+            "scrubs": 0,
+        }
 
     async def scrub(self, now: float) -> bool:
         """Truncate the journal when codes were erased since the last time and it is due."""
@@ -140,21 +153,24 @@ class RetentionSweep:
         for account_id, (keep_numbers, _) in days.items():
             numbers += await self._mask_calls(account_id, now - keep_numbers * DAY_S)
             reports += await self._mask_reports(account_id, now - keep_numbers * DAY_S)
+        signups = await self._mask_signups(days, now)
         audio = await self._delete_audio(days, now)
         for folder in self.stale_dirs:
             audio += await asyncio.to_thread(unlink_existing, list(folder.glob("*.wav")))
         self.totals["numbers"] += numbers
         self.totals["reports"] += reports
         self.totals["audio"] += audio
-        if numbers or reports or audio:
+        self.totals["signups"] += signups
+        if numbers or reports or audio or signups:
             log.info(
-                "retention: %d numbers masked, %d reports masked, %d audio files deleted",
+                "retention: %d numbers, %d reports, %d sign-ups masked; %d audio files deleted",
                 numbers,
                 reports,
+                signups,
                 audio,
             )
         scrubbed = await self.scrub(now)
-        return SweepCounts(numbers, reports, audio, scrubbed)
+        return SweepCounts(numbers, reports, audio, scrubbed, signups)
 
     async def _days_per_account(self) -> dict[int, tuple[int, int]]:
         """Each account's (keep_numbers_days, keep_audio_days), overrides applied."""
@@ -187,6 +203,34 @@ class RetentionSweep:
 
             await self.store.transact(work)
             total += len(rows)
+
+    async def _mask_signups(self, days: Mapping[int, tuple[int, int]], now: float) -> int:
+        """Mask the number (and clear the IP) of user-center sign-ups past the retention of
+        the account they made (the server's when they made none)."""
+        default, total, after = self.settings.keep_numbers_days, 0, -1
+        while True:
+            rows = await self.store.read(
+                "SELECT id, account_id, mobile, created_at FROM signups WHERE id > $1 "
+                "AND mobile NOT LIKE $2 ORDER BY id LIMIT $3",
+                after,
+                MASKED,
+                self.settings.batch,
+            )
+            if not rows:
+                return total
+            after = int(rows[-1][0])
+            due = [
+                (int(i), str(m))
+                for i, a, m, t in rows
+                if float(t) < now - _days_of(a, days, default) * DAY_S
+            ]
+            if due:
+
+                async def work(tx: Tx, due: list[tuple[int, str]] = due) -> None:
+                    await mask_signups_in(tx, due)
+
+                await self.store.transact(work)
+            total += len(due)
 
     async def _mask_reports(self, account_id: int, before: float) -> int:
         """Mask the number in the account's status reports created before (pushed or
@@ -233,6 +277,11 @@ class RetentionSweep:
                 if created < before:
                     doomed.append(path)
         return await asyncio.to_thread(unlink_existing, doomed)
+
+
+def _days_of(account_id: Any, days: Mapping[int, tuple[int, int]], default: int) -> int:
+    """The numbers' retention of ``account_id`` (None, or an account gone: ``default``)."""
+    return default if account_id is None else days.get(int(account_id), (default, 0))[0]
 
 
 def wav_files(record_dir: Path) -> dict[int, tuple[Path, float]]:

@@ -270,6 +270,7 @@ class DeliveryRuntime:
             self.metrics.removed("numbers", counts.numbers_masked)
             self.metrics.removed("reports", counts.reports_masked)
             self.metrics.removed("audio", counts.audio_deleted)
+            self.metrics.removed("signups", counts.signups_masked)
             self.metrics.removed("journal_scrubs", int(counts.journal_scrubbed))
 
     async def sweep_once(self) -> None:

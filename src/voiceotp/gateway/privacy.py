@@ -13,7 +13,7 @@ from typing import Any
 from voiceotp.delivery.retention import audio_path, unlink_existing
 from voiceotp.protocol import mask_mobile
 from voiceotp.store import AccountRecord, Store
-from voiceotp.store.privacy import erase_numbers, numbers_of
+from voiceotp.store.privacy import erase_numbers, numbers_of, signups_of
 
 __all__ = ["erase_personal_data", "export_personal_data"]
 
@@ -44,7 +44,17 @@ async def export_personal_data(
             entry["audio_wav_base64"] = base64.b64encode(data).decode()
         calls.append(entry)
     listed = sorted(n for n in account.blacklist if not mobile or n == mobile)
-    return {"account": account.name, "mobile": mobile, "calls": calls, "blacklist": listed}
+    signups = [
+        {"mobile": s.mobile, "state": s.state, "created_at": s.created_at}
+        for s in await signups_of(store, account.id, mobile=mobile)
+    ]
+    return {
+        "account": account.name,
+        "mobile": mobile,
+        "calls": calls,
+        "blacklist": listed,
+        "signups": signups,
+    }
 
 
 async def erase_personal_data(
@@ -67,6 +77,7 @@ async def erase_personal_data(
         "mobile": mask_mobile(mobile) if mobile else "",
         "numbers_masked": len(erased.voiceids),
         "reports_masked": erased.reports,
+        "signups_masked": erased.signups,
         "audio_deleted": deleted,
         "calls_in_progress": erased.live,  # masked by the retention sweep once ended
     }

@@ -21,8 +21,10 @@ __all__ = [
     "erase_numbers",
     "mask_calls_in",
     "mask_reports_in",
+    "mask_signups_in",
     "masked_number",
     "numbers_of",
+    "signups_of",
 ]
 
 
@@ -77,6 +79,16 @@ async def mask_calls_in(tx: Tx, rows: Sequence[Row]) -> None:
         await tx.execute("UPDATE verifications SET mobile = $2 WHERE voiceid = $1", voiceid, masked)
 
 
+async def mask_signups_in(tx: Tx, rows: Sequence[Row]) -> None:
+    """Mask the number and clear the IP of user-center sign-ups ``rows`` (id, mobile)."""
+    for signup_id, number in rows:
+        await tx.execute(
+            "UPDATE signups SET mobile = $2, ip = '' WHERE id = $1",
+            signup_id,
+            masked_number(str(number)),
+        )
+
+
 async def mask_reports_in(tx: Tx, rows: Sequence[Row]) -> None:
     """Mask the number in status reports ``rows`` (report_id, report JSON)."""
     for report_id, text in rows:
@@ -104,6 +116,19 @@ class Erased:
     voiceids: list[str]  # calls whose number was masked
     reports: int  # status reports whose number was masked
     live: int  # calls still queued or ringing: theirs is masked once they end
+    signups: int = 0  # user-center sign-ups that made the account, masked
+
+
+async def signups_of(store: Store, account_id: int, *, mobile: str = "") -> list[NumberUse]:
+    """The user-center sign-ups that made the account (all, or ``mobile``'s), oldest first
+    (``voiceid``: the sign-up's call)."""
+    sql = "SELECT voiceid, mobile, state, created_at FROM signups WHERE account_id = $1"
+    args: list[object] = [account_id]
+    if mobile:
+        sql += " AND mobile = $2"
+        args.append(mobile)
+    rows = await store.read(sql + " ORDER BY id", *args)
+    return [NumberUse(str(v), str(m), str(s), float(t)) for v, m, s, t in rows]
 
 
 async def erase_numbers(store: Store, account_id: int, *, mobile: str = "") -> Erased:
@@ -129,8 +154,15 @@ async def erase_numbers(store: Store, account_id: int, *, mobile: str = "") -> E
             for r in await tx.fetch(REPORTS_TO_MASK, account_id)
             if not mobile or json.loads(str(r[1])).get("mobile") == mobile
         ]
+        signups = await tx.fetch(
+            f"SELECT id, mobile FROM signups WHERE {where} "  # noqa: S608 - constant parts
+            "AND mobile NOT LIKE '%****%'",
+            *args,
+        )
         await mask_calls_in(tx, calls)
         await mask_reports_in(tx, reports)
-        return Erased([str(v) for v, _ in calls], len(reports), int(live[0][0]))
+        await mask_signups_in(tx, signups)
+        calls_masked = [str(v) for v, _ in calls]
+        return Erased(calls_masked, len(reports), int(live[0][0]), len(signups))
 
     return await store.transact(work)
