@@ -27,9 +27,10 @@ from voiceotp.web.passwords import hash_password
 
 CUSTOMER = "13600136000"
 HEADINGS = {
-    "zh": {"overview": "产品总览", "records": "发送记录", "settings": "设置", "me": "我的账号"},
+    "zh": {"overview": "产品总览", "records": "发送记录", "settings": "设置", "me": "我的账号",
+           "certification": "企业认证"},
     "en": {"overview": "Overview", "records": "Send records", "settings": "Settings",
-           "me": "My account"},
+           "me": "My account", "certification": "Enterprise certification"},
 }  # fmt: skip
 CALL = {"zh": "语音ID", "en": "Voice ID"}
 
@@ -73,7 +74,7 @@ def test_every_page_renders_in_both_languages(
         page.get_by_label("语言").select_option("en")
         page.get_by_role("button", name="OK").click()
     pages = {"overview": "/", "records": "/records", "record": f"/records/{voiceid}",
-             "settings": "/settings", "me": "/me"}  # fmt: skip
+             "settings": "/settings", "certification": "/certification", "me": "/me"}  # fmt: skip
     for name, path in pages.items():
         page.goto(f"{server.root}/user{path}")
         heading = HEADINGS[lang].get(name) or f"{CALL[lang]} {voiceid}"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from voiceotp.web.console import calls, dashboard, rules, session_pages
+from voiceotp.web import face, filetypes
+from voiceotp.web.console import calls, certifications, dashboard, rules, session_pages
 from voiceotp.web.console.core import _CSRF_MESSAGE
 from voiceotp.web.i18n import ZH, translator
-from voiceotp.web.usercenter import account_settings, me, overview, records, signup
+from voiceotp.web.usercenter import account_settings, certification, me, overview, records, signup
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "voiceotp" / "web"
 CALL = re.compile(r"""\bt\(\s*(?:"([^"]+)"|'([^']+)')\s*\)""")
@@ -35,6 +36,9 @@ def texts_in_code() -> set[str]:
     # ucpages: the user center's APIKEY, records, settings and own-password pages
     found |= set(overview.MESSAGES) | set(records.MESSAGES) | set(account_settings.MESSAGES)
     found |= set(me.MESSAGES) | set(records.STATE_LABELS.values())
+    # 企业认证 (certification)
+    found |= {"Too large", face.UPLOAD_TOO_LARGE} | set(filetypes.MESSAGES)
+    found |= set(certification.MESSAGES) | set(certifications.MESSAGES)
     return found
 
 

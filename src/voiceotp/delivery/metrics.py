@@ -30,6 +30,13 @@ PUSH_RESULTS = ("delivered", "retried", "abandoned")
 RETENTION_KINDS = ("codes", "numbers", "reports", "signups", "audio", "journal_scrubs")
 
 
+REGISTRATION_STATES = ("off", "registering", "registered", "failed", "unregistered")
+
+
+def _is_state(current: Callable[[], str], state: str) -> Callable[[], float]:
+    return lambda: 1.0 if current() == state else 0.0
+
+
 class DeliveryMetrics:
     """The delivery metrics of one app (registered on its ``Observer`` registry)."""
 
@@ -39,8 +46,10 @@ class DeliveryMetrics:
         store: Store,
         *,
         in_flight: Callable[[], int] = lambda: 0,
+        registration: Callable[[], str] = lambda: "off",
     ) -> None:
-        """``in_flight`` counts the calls this process's dialer worker handles now."""
+        """``in_flight`` counts the calls this process's dialer worker handles now;
+        ``registration`` is its SIP trunk registration state (docs/sip.md)."""
         self.store = store
         self.finished = Counter(
             "voiceotp_calls_finished",
@@ -62,6 +71,14 @@ class DeliveryMetrics:
             registry=registry,
         )
         self.in_flight.set_function(in_flight)
+        self.registration = Gauge(
+            "voiceotp_sip_registration",
+            "1 for this process's SIP trunk registration state (off: none needed)",
+            ["state"],
+            registry=registry,
+        )
+        for state in REGISTRATION_STATES:
+            self.registration.labels(state).set_function(_is_state(registration, state))
         self.outbox = Gauge(
             "voiceotp_push_outbox_reports",
             "Status reports in the outbox by state: pending, abandoned (whole store)",

@@ -82,7 +82,12 @@ class DeliveryRuntime:
         self.metrics = (
             None
             if registry is None
-            else DeliveryMetrics(registry, store, in_flight=self.calls_in_flight)
+            else DeliveryMetrics(
+                registry,
+                store,
+                in_flight=self.calls_in_flight,
+                registration=self.registration_state,
+            )
         )
         self.outbox = SqlOutbox(store)
         self.sweeper = Sweeper(self.fence, requeue_after_s=conf.requeue_after_s)
@@ -122,6 +127,11 @@ class DeliveryRuntime:
     def calls_in_flight(self) -> int:
         """Calls this process's dialer worker handles now."""
         return 0 if self.worker is None else self.worker.in_flight
+
+    def registration_state(self) -> str:
+        """The SIP trunk registration of this process's dialer (``off``: none)."""
+        dialer = None if self.worker is None else self.worker.dialer
+        return str(getattr(dialer, "registration_state", "off"))
 
     async def start(self, on_call_finished: CallFinished | None = None) -> None:
         """Build the queue, then start the worker, the notifier and the sweep.
@@ -207,6 +217,9 @@ class DeliveryRuntime:
         prompts = self._prompts or make_prompts(conf)
         await asyncio.to_thread(prompts.warm, [conf.prompt_language])  # espeak-ng, once
         dialer = self._dialer or make_dialer(conf, self.settings.data_dir)
+        start = getattr(dialer, "start", None)
+        if start is not None:  # a SIP dialer binds and REGISTERs now, not at its first call
+            await start()
         policy = RedialPolicy({CallStatus(k): v for k, v in conf.redial.items()})
         return DialWorker(
             queue=self.queue,

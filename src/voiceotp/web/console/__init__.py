@@ -12,7 +12,15 @@ from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from voiceotp.web.console import accounts, calls, dashboard, people, rules, session_pages
+from voiceotp.web.console import (
+    accounts,
+    calls,
+    certifications,
+    dashboard,
+    people,
+    rules,
+    session_pages,
+)
 from voiceotp.web.console.core import BASE
 from voiceotp.web.templating import STATIC_DIR
 
@@ -48,6 +56,11 @@ def page_routes() -> list[Route]:
         Route("/me", people.me_page, methods=get),
         Route("/me/password", people.change_password, methods=post),
         Route("/me/totp", people.set_totp, methods=post),
+        # the user center's certification requests and sign-ups
+        Route("/certifications", certifications.certifications_page, methods=get),
+        Route("/certifications/{cert_id}/decision", certifications.decide, methods=post),
+        Route("/certifications/{cert_id}/file", certifications.certification_file, methods=get),
+        Route("/signups", certifications.signups_page, methods=get),
     ]
 
 

@@ -15,7 +15,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from voiceotp.web.templating import STATIC_DIR
-from voiceotp.web.usercenter import account_settings, me, overview, records, signup
+from voiceotp.web.usercenter import (
+    account_settings,
+    certification,
+    me,
+    overview,
+    records,
+    signup,
+)
 from voiceotp.web.usercenter.core import BASE
 from voiceotp.web.usercenter.session_pages import set_language, sign_in_page, sign_out
 
@@ -44,6 +51,9 @@ def page_routes() -> list[Route]:
         Route("/settings/test-push", account_settings.test_push, methods=post),
         Route("/me", me.me_page, methods=get),
         Route("/me/password", me.change_password, methods=post),
+        # 企业认证 (certification)
+        Route("/certification", certification.certification_page, methods=get),
+        Route("/certification", certification.submit_certification, methods=post),
     ]
 
 
