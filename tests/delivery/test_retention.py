@@ -105,7 +105,14 @@ async def test_numbers_and_audio_go_after_their_days_per_account(
     assert await numbers(sql_store) == {"101": "138****8001", "102": "139****9002"}
     assert (await sweep.sweep(NOW + 182 * DAY_S)).numbers_masked == 0  # once
     assert await kept_rows(sql_store) == before  # the ledger and the audit stay
-    assert sweep.totals == {"numbers": 2, "reports": 2, "audio": 4, "signups": 0, "scrubs": 0}
+    assert sweep.totals == {
+        "numbers": 2,
+        "reports": 2,
+        "audio": 4,
+        "signups": 0,
+        "codes": 0,
+        "scrubs": 0,
+    }
 
 
 async def test_a_pending_report_and_a_live_call_keep_their_numbers(
@@ -185,3 +192,31 @@ async def test_user_center_sign_ups_keep_their_number_as_long_as_calls_do(
     assert await signups() == [("13700137001", "198.51.100.7"), ("137****7002", "")]
     assert (await sweep.sweep(NOW + 181 * DAY_S)).signups_masked == 1  # the server's 180
     assert await signups() == [("137****7001", ""), ("137****7002", "")]
+
+
+async def test_codes_that_ended_calls_hold_from_before_erasure_go_at_the_first_sweep(
+    sql_store: Store, db_settings: Settings, tmp_path: Path
+) -> None:
+    """A store upgraded to this version: calls that ended before still hold their code."""
+    account_id = await add_account(sql_store, db_settings)
+    for voiceid, state in (("201", "ANSWERED"), ("202", "BUSY"), ("203", "queued")):
+        await add_call(sql_store, CallTicket(voiceid, "13800138000", "4711"), account_id=account_id)
+        await sql_store.transact(
+            lambda tx, v=voiceid, s=state: tx.execute(
+                "UPDATE calls SET state = $2 WHERE voiceid = $1", int(v), s
+            )
+        )
+    keybox = KeyBox(db_settings.secret_key)
+    sweep = RetentionSweep(
+        sql_store, RetentionSettings(scrub_every_s=0), record_dir=None, keybox=keybox
+    )
+    counts = await sweep.sweep(NOW + 1)
+    assert (counts.codes_erased, counts.journal_scrubbed) == (2, True)
+    rows = await sql_store.read("SELECT voiceid, content FROM calls ORDER BY voiceid")
+    fingerprint = keybox.fingerprint("13800138000", "4711")
+    assert [(str(v), str(c)) for v, c in rows] == [
+        ("201", fingerprint),
+        ("202", fingerprint),
+        ("203", "4711"),  # still queued: the dialer needs it
+    ]
+    assert (await sweep.sweep(NOW + 2)).codes_erased == 0

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceotp.store.base import Store
+from voiceotp.store.keys import ERASED_MARK, KeyBox
 from voiceotp.store.privacy import (
     REPORTS_TO_MASK,
     mask_calls_in,
@@ -100,6 +101,7 @@ class SweepCounts:
     audio_deleted: int = 0  # WAV files deleted
     journal_scrubbed: bool = False
     signups_masked: int = 0  # user-center sign-ups whose number was masked (and IP cleared)
+    codes_erased: int = 0  # codes of calls that had ended before the fence erased codes
 
 
 _ACCOUNT_DAYS = "SELECT id, keep_numbers_days, keep_audio_days FROM accounts"
@@ -116,14 +118,20 @@ class RetentionSweep:
         record_dir: Path | None,
         codes_erased: Callable[[], int] = lambda: 0,
         stale_dirs: tuple[Path, ...] = (),
+        keybox: KeyBox | None = None,
     ) -> None:
         """``codes_erased`` counts the codes the fence erased so far (the journal is
         scrubbed when it moved); ``record_dir``: where call audio lies (None: nowhere);
         every WAV in ``stale_dirs`` goes at each sweep (per-call prompts the console of
-        earlier versions rendered from the code: ``<data dir>/console-prompts``)."""
+        earlier versions rendered from the code: ``<data dir>/console-prompts``);
+        ``keybox`` makes the fingerprints of codes that ended calls still hold in clear
+        (calls ended before this version: erased by the first sweep)."""
         self.store, self.settings, self.record_dir = store, settings, record_dir
         self.stale_dirs = stale_dirs
-        self._codes_erased = codes_erased
+        self._keybox = keybox
+        self._leftovers_checked = False  # the fence erases every new code: one pass suffices
+        self._fence_erased = codes_erased
+        self._swept_codes = 0
         self._scrubbed_at = 0  # codes_erased() at the last scrub
         self._next_scrub = 0.0
         self.totals: dict[str, int] = {
@@ -131,8 +139,12 @@ class RetentionSweep:
             "reports": 0,
             "audio": 0,
             "signups": 0,
+            "codes": 0,
             "scrubs": 0,
         }
+
+    def _codes_erased(self) -> int:
+        return self._fence_erased() + self._swept_codes
 
     async def scrub(self, now: float) -> bool:
         """Truncate the journal when codes were erased since the last time and it is due."""
@@ -148,6 +160,8 @@ class RetentionSweep:
 
     async def sweep(self, now: float) -> SweepCounts:
         """One round: mask numbers, mask reports, delete audio, scrub the journal."""
+        codes = 0 if self._leftovers_checked else await self._erase_leftover_codes()
+        self._leftovers_checked = True
         days = await self._days_per_account()
         numbers = reports = 0
         for account_id, (keep_numbers, _) in days.items():
@@ -161,6 +175,9 @@ class RetentionSweep:
         self.totals["reports"] += reports
         self.totals["audio"] += audio
         self.totals["signups"] += signups
+        self.totals["codes"] += codes
+        if codes:
+            log.info("retention: %d codes of calls ended before erasure existed erased", codes)
         if numbers or reports or audio or signups:
             log.info(
                 "retention: %d numbers, %d reports, %d sign-ups masked; %d audio files deleted",
@@ -170,7 +187,32 @@ class RetentionSweep:
                 audio,
             )
         scrubbed = await self.scrub(now)
-        return SweepCounts(numbers, reports, audio, scrubbed, signups)
+        return SweepCounts(numbers, reports, audio, scrubbed, signups, codes)
+
+    async def _erase_leftover_codes(self) -> int:
+        """Erase the codes ended calls still hold in clear (a store from before erasure):
+        their fingerprint when a key is at hand, else empty."""
+        total, box = 0, self._keybox
+        while True:
+            rows = await self.store.read(
+                "SELECT voiceid, mobile, content FROM calls WHERE state NOT IN "
+                "('queued', 'dialing') AND content <> '' AND content NOT LIKE $1 LIMIT $2",
+                ERASED_MARK + "%",
+                self.settings.batch,
+            )
+            if not rows:
+                self._swept_codes += total
+                return total
+
+            async def work(tx: Tx, rows: list[Any] = rows) -> None:
+                for voiceid, mobile, content in rows:
+                    kept = "" if box is None else box.fingerprint(str(mobile), str(content))
+                    await tx.execute(
+                        "UPDATE calls SET content = $2 WHERE voiceid = $1", voiceid, kept
+                    )
+
+            await self.store.transact(work)
+            total += len(rows)
 
     async def _days_per_account(self) -> dict[int, tuple[int, int]]:
         """Each account's (keep_numbers_days, keep_audio_days), overrides applied."""

@@ -97,6 +97,7 @@ class DeliveryRuntime:
             record_dir=record_dir(conf, settings.data_dir),
             codes_erased=lambda: self.fence.codes_erased,
             stale_dirs=(settings.data_dir / "console-prompts",),
+            keybox=KeyBox(settings.secret_key),
         )
         self._next_retention = 0.0
         self._codes_counted = 0  # fence.codes_erased already on the metrics
@@ -284,6 +285,7 @@ class DeliveryRuntime:
             self.metrics.removed("reports", counts.reports_masked)
             self.metrics.removed("audio", counts.audio_deleted)
             self.metrics.removed("signups", counts.signups_masked)
+            self.metrics.removed("codes", counts.codes_erased)
             self.metrics.removed("journal_scrubs", int(counts.journal_scrubbed))
 
     async def sweep_once(self) -> None:
