@@ -3,44 +3,17 @@ store/schema.py has them, and reverts, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import TypeVar
-
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.store.schemakit import inspect_with as _inspect
 from voiceotp.gateway.settings import Settings
-from voiceotp.store.migrate import alembic_config, alembic_url, upgrade
+from voiceotp.store.migrate import alembic_config, upgrade
 from voiceotp.store.schema import metadata
 
 COLUMNS = {"keep_numbers_days", "keep_audio_days"}
-T = TypeVar("T")
-
-
-def _inspect(url: str, look: Callable[[sa.Connection], T]) -> T:
-    """``look(connection)`` on the database at ``url`` (sync SQLite or async PostgreSQL)."""
-    url = alembic_url(url)
-    if url.startswith("postgresql+asyncpg"):
-
-        async def run() -> T:
-            engine = create_async_engine(url, poolclass=sa.pool.NullPool)
-            try:
-                async with engine.connect() as conn:
-                    return await conn.run_sync(look)
-            finally:
-                await engine.dispose()
-
-        return asyncio.run(run())
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            return look(conn)
-    finally:
-        engine.dispose()
 
 
 def _accounts_columns(conn: sa.Connection) -> set[str]:

@@ -16,6 +16,8 @@ from urllib.parse import quote
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import Message, Receive
 
@@ -27,7 +29,7 @@ from voiceotp.store import web as db
 from voiceotp.store.web import WebSession, WebUser
 from voiceotp.web.auth import CSRF_FIELD, AuthPolicy, WebAuth, csrf_ok, request_ip
 from voiceotp.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
-from voiceotp.web.templating import make_templates
+from voiceotp.web.templating import STATIC_DIR, make_templates
 
 __all__ = ["SAFE_METHODS", "SECURITY_HEADERS", "SELF", "UPLOAD_TOO_LARGE", "Face", "Page"]
 
@@ -150,6 +152,21 @@ class Face:
         response = HTMLResponse("signed out\n", status_code=401)
         response.headers["hx-redirect"] = f"{self.base}/signin"
         return response
+
+    def mount(self, pages: list[Route], name: str) -> list[BaseRoute]:
+        """The face's routes: ``base`` redirects to ``base/``, under which are the static
+        files and ``pages``."""
+        target = self.base + "/"
+
+        async def to_the_face(request: Request) -> Response:
+            # A relative Location: Starlette's own would be built from the Host header.
+            return RedirectResponse(target, status_code=308)
+
+        static = Mount("/static", StaticFiles(directory=STATIC_DIR), name=f"{name}-static")
+        return [
+            Route(self.base, to_the_face, methods=["GET", "HEAD"]),
+            Mount(self.base, routes=[static, *pages], name=name),
+        ]
 
     def redirect(self, path: str) -> Response:
         """After a change: back to a page of this face (POST-redirect-GET)."""

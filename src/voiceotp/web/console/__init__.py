@@ -7,10 +7,7 @@ but sign-in and the static files is behind a session; every POST needs the CSRF 
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 
 from voiceotp.web.console import (
     accounts,
@@ -21,8 +18,7 @@ from voiceotp.web.console import (
     rules,
     session_pages,
 )
-from voiceotp.web.console.core import BASE
-from voiceotp.web.templating import STATIC_DIR
+from voiceotp.web.console.core import BASE, FACE
 
 __all__ = ["BASE", "console_routes", "page_routes"]
 
@@ -66,14 +62,4 @@ def page_routes() -> list[Route]:
 
 def console_routes() -> list[BaseRoute]:
     """The console, mounted at ``/console`` (``/console`` itself redirects to ``/console/``)."""
-    static = Mount("/static", StaticFiles(directory=STATIC_DIR), name="console-static")
-    return [
-        Route(BASE, to_the_console, methods=["GET", "HEAD"]),
-        Mount(BASE, routes=[static, *page_routes()], name="console"),
-    ]
-
-
-async def to_the_console(request: Request) -> RedirectResponse:
-    """``/console`` -> ``/console/``: a relative Location (the app redirects no slashes on
-    its own: Starlette would build an absolute URL from the client's Host header)."""
-    return RedirectResponse(BASE + "/", status_code=308)
+    return FACE.mount(page_routes(), "console")

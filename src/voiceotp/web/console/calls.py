@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, Response
 
 from voiceotp.delivery.factory import record_dir
 from voiceotp.protocol import is_valid_mobile, mask_mobile
 from voiceotp.store import console as q
-from voiceotp.store.console import CallFilter
+from voiceotp.store.console import CallFilter, CallRow
 from voiceotp.store.privacy import code_valid_until
 from voiceotp.store.records import FINAL_STATES
 from voiceotp.store.web import list_audit
 from voiceotp.web.console.core import SUPPORT, Page, refusal, view
+from voiceotp.web.csvexport import CALL_COLUMNS, call_records_csv
 
 __all__ = ["call_audio", "call_page", "calls_csv", "calls_page"]
 
@@ -100,40 +98,16 @@ async def calls_csv(page: Page) -> Response:
         await page.audit("calls.export_mobile", mask_mobile(where.mobile), "", where.mobile)
     await page.audit("calls.export", "calls", "", dict(page.request.query_params))
 
-    async def lines() -> AsyncIterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["voiceid", "account", "mobile", "state", "created_at", "answer_time",
-                         "end_time", "duration", "sip_code", "attempts"])  # fmt: skip
-        after, sent = None, 0
-        while sent < CSV_LIMIT:
-            rows = await q.search_calls(page.store, where=where, after=after, limit=1000)
-            for r in rows:
-                writer.writerow([r.voiceid, r.account, mask_mobile(r.mobile), r.state,
-                                 _iso(r.created_at), _iso(r.answer_time), _iso(r.end_time),
-                                 r.duration, r.sip_code, r.attempts])  # fmt: skip
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-            sent += len(rows)
-            if len(rows) < 1000:
-                return
-            after = int(rows[-1].voiceid)
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "content-disposition": f'attachment; filename="calls-{stamp}.csv"',
-            "cache-control": "no-store",
-            "x-content-type-options": "nosniff",
-        },
-    )
+    columns = (("voiceid", _voiceid), ("account", _account), *CALL_COLUMNS)
+    return call_records_csv(page.store, where, columns=columns, name="calls", limit=CSV_LIMIT)
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts).isoformat(timespec="milliseconds") if ts else ""
+def _voiceid(row: CallRow) -> object:
+    return row.voiceid
+
+
+def _account(row: CallRow) -> object:
+    return row.account
 
 
 @view(SUPPORT)

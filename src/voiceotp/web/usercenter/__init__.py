@@ -9,12 +9,8 @@ the CSRF token.
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 
-from voiceotp.web.templating import STATIC_DIR
 from voiceotp.web.usercenter import (
     account_settings,
     certification,
@@ -23,7 +19,7 @@ from voiceotp.web.usercenter import (
     records,
     signup,
 )
-from voiceotp.web.usercenter.core import BASE
+from voiceotp.web.usercenter.core import BASE, FACE
 from voiceotp.web.usercenter.session_pages import set_language, sign_in_page, sign_out
 
 __all__ = ["BASE", "PUBLIC", "page_routes", "user_center_routes"]
@@ -59,13 +55,4 @@ def page_routes() -> list[Route]:
 
 def user_center_routes() -> list[BaseRoute]:
     """The user center, mounted at ``/user`` (``/user`` itself redirects to ``/user/``)."""
-    static = Mount("/static", StaticFiles(directory=STATIC_DIR), name="user-static")
-    return [
-        Route(BASE, to_the_user_center, methods=["GET", "HEAD"]),
-        Mount(BASE, routes=[static, *page_routes()], name="user-center"),
-    ]
-
-
-async def to_the_user_center(request: Request) -> RedirectResponse:
-    """``/user`` -> ``/user/`` (relative Location: never built from the Host header)."""
-    return RedirectResponse(BASE + "/", status_code=308)
+    return FACE.mount(page_routes(), "user-center")
