@@ -94,11 +94,15 @@ async def test_a_submits_audio_waits_for_its_window(console: Clocked) -> None:
     client, _ = await console.signed_in("sam")
     async with contextlib.aclosing(client):
         console.clock[0] = NOW + WINDOW_S - 1
+        detail = await client.get(f"/console/calls/{voiceid}")
+        assert 'data-testid="audio-later"' in detail.text
+        assert "<audio" not in detail.text  # no player while the code may be valid
         refused = await client.get(f"/console/calls/{voiceid}/audio")
         assert refused.status_code == 403
         assert "验证码可能仍然有效" in refused.text
         assert refused.headers["content-type"].startswith("text/html")
         console.clock[0] = NOW + WINDOW_S + 1
+        assert "<audio" in (await client.get(f"/console/calls/{voiceid}")).text
         served = await client.get(f"/console/calls/{voiceid}/audio")
         assert served.status_code == 200
         assert served.content[:4] == b"RIFF"

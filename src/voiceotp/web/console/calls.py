@@ -131,10 +131,14 @@ async def call_page(page: Page) -> Response:
         ("Ended", (last.end_at if last else None) or call.end_time or None),
     ]
     source = "Carrier recording" if _recording(page, call.voiceid) else NO_RECORDING
+    window = page.gateway.settings.retention.submit_code_valid_s
+    playable_at = await code_valid_until(page.store, call, submit_window_s=window)
+    if page.gateway.clock() >= playable_at:
+        playable_at = 0.0  # no player is offered while the code may still be valid
     return page.render(
         "call.html", section="calls", call=call, account=account, attempts=attempts,
         pushes=pushes, push_log=push_log, timeline=timeline, audio_source=source,
-        dialer=_dialer(page),
+        dialer=_dialer(page), playable_at=playable_at,
     )  # fmt: skip
 
 
