@@ -25,7 +25,7 @@ from voiceotp.protocol import Code, Format, IncomingRequest, Method, is_valid_mo
 from voiceotp.store import usercenter as uc_db
 from voiceotp.store import web as web_db
 from voiceotp.store.keys import new_account_name, new_apikey
-from voiceotp.web.auth import is_https, request_ip, token_hash
+from voiceotp.web.auth import abuse_key, is_https, request_ip, token_hash
 from voiceotp.web.face import Page
 from voiceotp.web.passwords import check_new_password, hash_password
 from voiceotp.web.usercenter.core import BASE, FACE, KIND
@@ -67,7 +67,7 @@ async def signup_page(request: Request) -> Response:
     mobile = "".join(page.field("mobile").split())
     if not is_valid_mobile(mobile):
         return _number_form(page, BAD_NUMBER, 400)
-    now, ip = page.gateway.clock(), request_ip(request)
+    now, ip = page.gateway.clock(), abuse_key(request_ip(request))  # an IPv6 /64 is one
     account = await signup_account(page)
     token = secrets.token_urlsafe(32)
     hashed = token_hash(token)
