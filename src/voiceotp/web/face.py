@@ -195,8 +195,10 @@ class Page:
         return translator(self.language)
 
     def field(self, name: str, default: str = "") -> str:
+        """A text field of the form, stripped; a NUL in it is U+FFFD (PostgreSQL refuses
+        NUL in text: a query with one would fail, and no value of ours holds one)."""
         value = self.form.get(name) if self.form is not None else None
-        return value.strip() if isinstance(value, str) else default
+        return value.strip().replace("\x00", "\ufffd") if isinstance(value, str) else default
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> Response:
         context = {

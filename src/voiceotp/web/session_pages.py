@@ -113,7 +113,8 @@ class SessionPages:
         if language in LANGUAGES and language != page.user.language:
             await db.update_web_user(page.store, user_id=page.user.id, language=language)
         response = face.redirect(face.safe_next(page.field("next"))[len(face.base) :] or "/")
-        response.set_cookie(
-            "voiceotp_lang", language, path=face.base, samesite="strict", httponly=True
-        )
+        if language in LANGUAGES:  # never a cookie of what the form said (a 500 off latin-1)
+            response.set_cookie(
+                "voiceotp_lang", language, path=face.base, samesite="strict", httponly=True
+            )
         return response

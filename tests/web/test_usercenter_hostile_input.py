@@ -1,0 +1,91 @@
+"""Hostile form input on every POST of the user center and the console's certification
+pages, on both stores: each is answered with a page (4xx at worst), never a 500.
+
+A NUL character is the case in point: PostgreSQL refuses it in text (SQLite stores it),
+so a form value that reached a query with one was a 500 — on the public sign-in, before
+any session."""
+
+from __future__ import annotations
+
+import httpx2
+
+from tests.web.conftest import CSRF_META, CUSTOMER_A, UserCenter
+from tests.web.licences import PNG
+from tests.web.test_certification import USCC, signed_in
+from tests.web.test_usercenter_access import public, routes
+
+NUL = "a\x00b"
+FIELDS = (
+    "login", "password", "otp", "mobile", "code", "password2", "company", "uscc",
+    "contact_name", "contact_phone", "allow_ips", "callback_url", "low_balance_alert",
+    "grace_h", "op", "current_password", "new_password", "new_password2", "language",
+    "next", "reason",
+)  # fmt: skip
+PUBLIC_FIELDS = FIELDS[:6]  # the public forms take at most 20 fields
+
+
+async def pre_token(client: httpx2.AsyncClient, path: str) -> str:
+    form = await client.get(path)
+    found = CSRF_META.search(form.text)
+    return found.group(1) if found else ""
+
+
+async def test_a_nul_in_any_field_of_any_post_is_no_500(user_center: UserCenter) -> None:
+    customer, csrf = await user_center.customer(CUSTOMER_A)
+    answers = {}
+    for method, path, _ in routes():
+        if method != "POST" or path.endswith("/signout"):
+            continue
+        if public(path):
+            async with user_center.client() as anonymous:
+                token = await pre_token(anonymous, path)
+                data = {"csrf_token": token, **dict.fromkeys(PUBLIC_FIELDS, NUL)}
+                answers[path] = (await anonymous.post(path, data=data)).status_code
+            continue
+        data = {"csrf_token": csrf, **dict.fromkeys(FIELDS, NUL)}
+        files = {"licence": ("a\x00.png", PNG, "image/png")} if "certification" in path else None
+        answers[path] = (await customer.post(path, data=data, files=files)).status_code
+    assert {"/user/signin", "/user/signup", "/user/certification"} <= set(answers)
+    assert all(status < 500 for status in answers.values()), answers
+
+
+async def test_nul_in_the_sign_in_is_a_wrong_login(user_center: UserCenter) -> None:
+    for face in ("user", "console"):
+        async with user_center.client() as client:
+            token = await pre_token(client, f"/{face}/signin")
+            data = {"csrf_token": token, "login": "olga\x00", "password": "x\x00"}
+            answer = await client.post(f"/{face}/signin", data=data)
+            assert answer.status_code == 401, answer.text
+
+
+async def test_nul_in_a_certification_and_its_rejection(user_center: UserCenter) -> None:
+    customer, csrf = await user_center.customer(CUSTOMER_A)
+    data = {"csrf_token": csrf, "company": "示例\x00公司", "uscc": USCC,
+            "contact_name": "张\x00三", "contact_phone": "0755-86013388"}  # fmt: skip
+    files = {"licence": ("营业执照.png", PNG, "image/png")}
+    answer = await customer.post("/user/certification", data=data, files=files)
+    assert answer.status_code == 303, answer.text
+    operator, token = await signed_in(user_center, "olga")
+    listed = await operator.get("/console/certifications")
+    assert "示例\ufffd公司" in listed.text  # shown as the replacement character
+    cert = listed.text.split("/console/certifications/")[1].split("/")[0]
+    decision = {"csrf_token": token, "op": "reject", "reason": "不清\x00楚"}
+    answer = await operator.post(f"/console/certifications/{cert}/decision", data=decision)
+    assert answer.status_code == 303, answer.text
+
+
+async def test_an_unknown_language_sets_no_cookie(user_center: UserCenter) -> None:
+    """Only a language of ours is kept (a cookie of anything else was a 500 for text
+    outside latin-1, and a cookie holding whatever the form said)."""
+    for face in ("user", "console"):
+        if face == "user":
+            client, csrf = await user_center.customer(CUSTOMER_A)
+        else:
+            client, csrf = await signed_in(user_center, "olga")
+        for wanted in ("语言", "x; Path=/"):
+            data = {"csrf_token": csrf, "language": wanted, "next": f"/{face}/"}
+            answer = await client.post(f"/{face}/language", data=data)
+            assert answer.status_code == 303
+            assert "voiceotp_lang" not in answer.headers.get("set-cookie", "")
+        answer = await client.post(f"/{face}/language", data={"csrf_token": csrf, "language": "en"})
+        assert "voiceotp_lang=en" in answer.headers["set-cookie"]
