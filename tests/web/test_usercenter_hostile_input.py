@@ -89,3 +89,11 @@ async def test_an_unknown_language_sets_no_cookie(user_center: UserCenter) -> No
             assert "voiceotp_lang" not in answer.headers.get("set-cookie", "")
         answer = await client.post(f"/{face}/language", data={"csrf_token": csrf, "language": "en"})
         assert "voiceotp_lang=en" in answer.headers["set-cookie"]
+
+
+async def test_a_nul_in_the_console_searches_is_no_500(user_center: UserCenter) -> None:
+    operator, _ = await signed_in(user_center, "olga")
+    for path in ("/console/accounts?q=V%00", "/console/calls?account=V%00",
+                 "/console/calls.csv?account=V%00"):  # fmt: skip
+        answer = await operator.get(path)
+        assert answer.status_code == 200, path

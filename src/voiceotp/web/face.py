@@ -200,6 +200,11 @@ class Page:
         value = self.form.get(name) if self.form is not None else None
         return value.strip().replace("\x00", "\ufffd") if isinstance(value, str) else default
 
+    def param(self, name: str, default: str = "") -> str:
+        """A query parameter, stripped, a NUL in it U+FFFD (as :meth:`field`)."""
+        value = self.request.query_params.get(name, default)
+        return value.strip().replace("\x00", "\ufffd")
+
     def render(self, template: str, status_code: int = 200, **context: Any) -> Response:
         context = {
             "request": self.request,
