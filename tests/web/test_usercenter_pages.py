@@ -310,3 +310,22 @@ async def test_test_pushes_are_limited_per_account(user_center: UserCenter) -> N
         answer = await client.post("/user/settings/test-push", data={"csrf_token": csrf})
         assert answer.status_code == 429
     assert len(hook.pushes) == TEST_PUSHES_PER_MINUTE
+
+
+async def test_other_audited_actions_do_not_hide_the_test_pushes(user_center: UserCenter) -> None:
+    """The limit counts the account's test pushes of the last minute, however many other
+    audited actions (a CSV export is one per request) came after them."""
+    from voiceotp.web.usercenter.account_settings import TEST_PUSHES_PER_MINUTE
+
+    a = CUSTOMER_A
+    client, csrf = await user_center.customer(a)
+    async with contextlib.aclosing(client), run_receiver(Receiver(a.apikey, failures=0)) as hook:
+        await user_center.gateway.admin.configure(a.account, callback_url=hook.url)
+        for _ in range(TEST_PUSHES_PER_MINUTE):
+            answer = await client.post("/user/settings/test-push", data={"csrf_token": csrf})
+            assert answer.status_code == 200
+        for _ in range(60):
+            assert (await client.get("/user/records.csv")).status_code == 200
+        answer = await client.post("/user/settings/test-push", data={"csrf_token": csrf})
+        assert answer.status_code == 429
+    assert len(hook.pushes) == TEST_PUSHES_PER_MINUTE

@@ -19,6 +19,7 @@ __all__ = [
     "WebSession",
     "WebUser",
     "clear_signin_failures",
+    "count_audit",
     "create_session",
     "create_web_user",
     "get_session",
@@ -309,6 +310,17 @@ async def list_audit(
         *args,
     )
     return [AuditEntry(int(r[0]), float(r[1]), *(str(v) for v in r[2:])) for r in rows]
+
+
+async def count_audit(store: Store, *, target: str, action: str, since: float) -> int:
+    """How many times ``action`` was audited on ``target`` since ``since`` (a limit)."""
+    rows = await store.read(
+        "SELECT COUNT(*) FROM web_audit WHERE target = $1 AND action = $2 AND at >= $3",
+        target,
+        action,
+        since,
+    )
+    return int(rows[0][0])
 
 
 async def _write(store: Store, sql: str, *args: Any) -> None:
