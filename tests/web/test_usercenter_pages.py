@@ -4,6 +4,7 @@ the test push and the low-balance alert against a real local receiver, own passw
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
@@ -218,8 +219,11 @@ async def test_a_test_push_reaches_the_callback_signed(user_center: UserCenter) 
         refused = await client.post("/user/settings/test-push", data={"csrf_token": csrf})
         assert "is not allowed" in refused.text
         assert "HTTP" not in refused.text.split('data-testid="push-result">')[1].split("<")[0]
-    pushes = [e for e in await list_audit(user_center.gateway.store) if "test_push" in e.action]
-    assert len(pushes) == 2
+    entries = await list_audit(user_center.gateway.store)
+    assert [e.action for e in entries if "test_push" in e.action] == [
+        "customer.test_push_result", "customer.test_push",  # the refused address
+        "customer.test_push_result", "customer.test_push",  # counted before it is sent
+    ]  # fmt: skip
 
 
 async def test_the_low_balance_alert_is_pushed_once_per_fall(user_center: UserCenter) -> None:
@@ -328,4 +332,23 @@ async def test_other_audited_actions_do_not_hide_the_test_pushes(user_center: Us
             assert (await client.get("/user/records.csv")).status_code == 200
         answer = await client.post("/user/settings/test-push", data={"csrf_token": csrf})
         assert answer.status_code == 429
+    assert len(hook.pushes) == TEST_PUSHES_PER_MINUTE
+
+
+async def test_concurrent_test_pushes_cannot_all_pass_the_limit(user_center: UserCenter) -> None:
+    """Each push is counted before it is sent (a slow receiver held every count at 0)."""
+    from voiceotp.web.usercenter.account_settings import TEST_PUSHES_PER_MINUTE
+
+    a = CUSTOMER_A
+    client, csrf = await user_center.customer(a)
+    async with contextlib.aclosing(client), run_receiver(Receiver(a.apikey, failures=0)) as hook:
+        await user_center.gateway.admin.configure(a.account, callback_url=hook.url)
+        answers = await asyncio.gather(
+            *(
+                client.post("/user/settings/test-push", data={"csrf_token": csrf})
+                for _ in range(3 * TEST_PUSHES_PER_MINUTE)
+            )
+        )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] * TEST_PUSHES_PER_MINUTE + [429] * (2 * TEST_PUSHES_PER_MINUTE)
     assert len(hook.pushes) == TEST_PUSHES_PER_MINUTE
