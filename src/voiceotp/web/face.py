@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -29,7 +30,10 @@ from voiceotp.web.auth import CSRF_FIELD, AuthPolicy, WebAuth, csrf_ok, request_
 from voiceotp.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 from voiceotp.web.templating import make_templates
 
-__all__ = ["SAFE_METHODS", "SECURITY_HEADERS", "SELF", "UPLOAD_TOO_LARGE", "Face", "Page"]
+__all__ = [
+    "BAD_FORM", "SAFE_METHODS", "SECURITY_HEADERS", "SELF", "UPLOAD_TOO_LARGE", "Face", "Page",
+    "read_form",
+]  # fmt: skip
 
 SELF = "self"  # any signed-in user of the face, about their own session or data
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -47,6 +51,7 @@ CSRF_MESSAGE = (
     "The request was refused (missing or wrong security token). Reload the page and try again."
 )
 UPLOAD_TOO_LARGE = "The file is too large. Go back and choose a smaller one."
+BAD_FORM = "The form could not be read. Reload the page and try again."
 
 
 class Face:
@@ -106,7 +111,8 @@ class Face:
                 if request.method in SAFE_METHODS:
                     return await self._admitted(page, role, endpoint)
                 if max_body is None:
-                    page.form = await request.form(max_files=max_files, max_fields=200)
+                    if not await read_form(page, max_files=max_files, max_fields=200):
+                        return page.refusal(400, "Bad request", BAD_FORM)
                     return await self._checked(page, role, endpoint)
                 limit = max_body(request)
                 if _declared_length(request) > limit:
@@ -118,6 +124,8 @@ class Face:
                         return await self._checked(page, role, endpoint)
                 except BodyTooLarge:
                     return page.refusal(413, "Too large", UPLOAD_TOO_LARGE)
+                except HTTPException:  # the multipart parser's (no boundary, too many parts)
+                    return page.refusal(400, "Bad request", BAD_FORM)
 
             guarded.__name__ = endpoint.__name__
             guarded.__doc__ = endpoint.__doc__
@@ -246,6 +254,17 @@ class Page:
 
 
 Endpoint = Callable[[Page], Awaitable[Response]]
+
+
+async def read_form(page: Page, *, max_files: int, max_fields: int) -> bool:
+    """``page.form`` from the request's body: False when it cannot be read (a multipart
+    body without its boundary, more fields or files than allowed) — the caller answers
+    with a page, not the framework's plain-text 400."""
+    try:
+        page.form = await page.request.form(max_files=max_files, max_fields=max_fields)
+    except HTTPException:
+        return False
+    return True
 
 
 def _declared_length(request: Request) -> int:

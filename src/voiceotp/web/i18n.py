@@ -41,6 +41,8 @@ ZH: dict[str, str] = {
     "Your role cannot do this.": "您的角色无权执行此操作。",
     "The request was refused (missing or wrong security token). Reload the page and try again.": "请求被拒绝（安全令牌缺失或错误）。请刷新页面后重试。",
     "Not found": "未找到",
+    "Bad request": "请求无效",
+    "The form could not be read. Reload the page and try again.": "表单无法读取。请刷新页面后重试。",
     "Refused": "已拒绝",
     "Back": "返回",
     # accounts
