@@ -7,12 +7,15 @@ any session."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx2
 
 from tests.web.conftest import CSRF_META, CUSTOMER_A, UserCenter
 from tests.web.licences import PNG
 from tests.web.test_certification import USCC, signed_in
 from tests.web.test_usercenter_access import public, routes
+from voiceotp.web.face import FORM_BODY_LIMIT
 
 NUL = "a\x00b"
 FIELDS = (
@@ -121,3 +124,37 @@ async def test_a_form_that_cannot_be_read_is_answered_with_a_page(user_center: U
             assert answer.status_code == 400, (path, answer.status_code)
             assert answer.headers["content-type"].startswith("text/html"), path
             assert "表单无法读取" in answer.text, (path, answer.text[:200])
+
+
+async def test_a_form_body_is_bounded_before_it_is_read(user_center: UserCenter) -> None:
+    """The public forms (and every other form without a file) are refused past
+    FORM_BODY_LIMIT: 413 at once when Content-Length says so, else as soon as that much
+    came in — the rest is never read (the parser alone took 1 MB per field, 20 fields)."""
+    sent = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b"csrf_token=x&login=13800000001&password="
+        for _ in range(1000):
+            sent += 1
+            yield b"x" * 1024
+
+    limit_chunks = FORM_BODY_LIMIT // 1024
+    async with user_center.client() as anonymous:
+        await pre_token(anonymous, "/user/signin")
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        streamed = await anonymous.post("/user/signin", content=chunks(), headers=form)
+        assert streamed.status_code == 413
+        assert "text/html" in streamed.headers["content-type"]
+        assert sent <= limit_chunks + 2  # stopped reading at the limit, not at 1000 KiB
+        declared = {**form, "content-length": str(FORM_BODY_LIMIT + 1)}
+        big = b"login=" + b"x" * FORM_BODY_LIMIT
+        assert (
+            await anonymous.post("/user/signin", content=big, headers=declared)
+        ).status_code == 413
+    customer, csrf = await user_center.customer(CUSTOMER_A)
+    ips = "\n".join(f"2001:db8:{i:x}::/48" for i in range(256))  # the most a form holds
+    answer = await customer.post("/user/settings", data={"csrf_token": csrf, "allow_ips": ips})
+    assert answer.status_code == 303
+    big_settings = {"csrf_token": csrf, "allow_ips": "1" * FORM_BODY_LIMIT}
+    assert (await customer.post("/user/settings", data=big_settings)).status_code == 413

@@ -31,9 +31,16 @@ from voiceotp.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 from voiceotp.web.templating import make_templates
 
 __all__ = [
-    "BAD_FORM", "SAFE_METHODS", "SECURITY_HEADERS", "SELF", "UPLOAD_TOO_LARGE", "Face", "Page",
+    "BAD_FORM",
+    "FORM_BODY_LIMIT",
+    "SAFE_METHODS",
+    "SECURITY_HEADERS",
+    "SELF",
+    "UPLOAD_TOO_LARGE",
+    "Face",
+    "Page",
     "read_form",
-]  # fmt: skip
+]
 
 SELF = "self"  # any signed-in user of the face, about their own session or data
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -52,6 +59,9 @@ CSRF_MESSAGE = (
 )
 UPLOAD_TOO_LARGE = "The file is too large. Go back and choose a smaller one."
 BAD_FORM = "The form could not be read. Reload the page and try again."
+FORM_TOO_LARGE = "The form is too large."
+# A form without a file: the largest real one (256 IPv6 networks) is about 30 KiB encoded.
+FORM_BODY_LIMIT = 128 * 1024
 
 
 class Face:
@@ -111,8 +121,9 @@ class Face:
                 if request.method in SAFE_METHODS:
                     return await self._admitted(page, role, endpoint)
                 if max_body is None:
-                    if not await read_form(page, max_files=max_files, max_fields=200):
-                        return page.refusal(400, "Bad request", BAD_FORM)
+                    refused = await read_form(page, max_files=max_files, max_fields=200)
+                    if refused is not None:
+                        return refused
                     return await self._checked(page, role, endpoint)
                 limit = max_body(request)
                 if _declared_length(request) > limit:
@@ -256,15 +267,22 @@ class Page:
 Endpoint = Callable[[Page], Awaitable[Response]]
 
 
-async def read_form(page: Page, *, max_files: int, max_fields: int) -> bool:
-    """``page.form`` from the request's body: False when it cannot be read (a multipart
-    body without its boundary, more fields or files than allowed) — the caller answers
-    with a page, not the framework's plain-text 400."""
+async def read_form(page: Page, *, max_files: int, max_fields: int) -> Response | None:
+    """``page.form`` from the request's body, at most ``FORM_BODY_LIMIT`` bytes (the
+    multipart and urlencoded parsers alone take 1 MB a field); else the refusal page: 413
+    for a larger body (unread, or read no further than the limit), 400 for one the parser
+    cannot read (multipart without its boundary, more fields or files than allowed)."""
+    request = page.request
+    if _declared_length(request) > FORM_BODY_LIMIT:
+        return page.refusal(413, "Too large", FORM_TOO_LARGE)
+    body = Request(request.scope, _bounded(request.receive, FORM_BODY_LIMIT))
     try:
-        page.form = await page.request.form(max_files=max_files, max_fields=max_fields)
+        page.form = await body.form(max_files=max_files, max_fields=max_fields)
+    except BodyTooLarge:
+        return page.refusal(413, "Too large", FORM_TOO_LARGE)
     except HTTPException:
-        return False
-    return True
+        return page.refusal(400, "Bad request", BAD_FORM)
+    return None
 
 
 def _declared_length(request: Request) -> int:

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from voiceotp.store import web as db
 from voiceotp.web.auth import CSRF_FIELD, SignIn, is_https, same_origin
-from voiceotp.web.face import BAD_FORM, SELF, Face, Page, read_form
+from voiceotp.web.face import SELF, Face, Page, read_form
 from voiceotp.web.i18n import LANGUAGES
 
 __all__ = ["MESSAGES", "SessionPages"]
@@ -42,8 +42,9 @@ class SessionPages:
         page = face.page(request)
         if request.method == "GET":
             return await self.form(page, message="", status=200)
-        if not await read_form(page, max_files=0, max_fields=20):
-            return await self.form(page, message=BAD_FORM, status=400)
+        refused = await read_form(page, max_files=0, max_fields=20)
+        if refused is not None:
+            return refused
         if not self.pre_token_ok(page):
             return await self.form(page, message="Refused", status=403)
         outcome, user = await face.auth.sign_in(

@@ -26,7 +26,7 @@ from voiceotp.store import usercenter as uc_db
 from voiceotp.store import web as web_db
 from voiceotp.store.keys import new_account_name, new_apikey
 from voiceotp.web.auth import abuse_key, is_https, request_ip, token_hash
-from voiceotp.web.face import BAD_FORM, Page, read_form
+from voiceotp.web.face import Page, read_form
 from voiceotp.web.passwords import check_new_password, hash_password
 from voiceotp.web.usercenter.core import BASE, FACE, KIND
 from voiceotp.web.usercenter.session_pages import PAGES
@@ -61,8 +61,9 @@ async def signup_page(request: Request) -> Response:
     if request.method == "GET":
         expired = "expired" in request.query_params
         return _number_form(page, EXPIRED if expired else "", 200)
-    if not await read_form(page, max_files=0, max_fields=20):
-        return _number_form(page, BAD_FORM, 400)
+    refused = await read_form(page, max_files=0, max_fields=20)
+    if refused is not None:
+        return refused
     if not PAGES.pre_token_ok(page):
         return _number_form(page, "Refused", 403)
     mobile = "".join(page.field("mobile").split())
@@ -123,8 +124,9 @@ async def confirm_page(request: Request) -> Response:
         return FACE.redirect("/signup?expired=1")
     if request.method == "GET":
         return _confirm_form(page, signup.mobile, "", 200)
-    if not await read_form(page, max_files=0, max_fields=20):
-        return _confirm_form(page, signup.mobile, BAD_FORM, 400)
+    refused = await read_form(page, max_files=0, max_fields=20)
+    if refused is not None:
+        return refused
     if not PAGES.pre_token_ok(page):
         return _confirm_form(page, signup.mobile, "Refused", 403)
     password = page.field("password")
