@@ -352,3 +352,28 @@ async def test_concurrent_test_pushes_cannot_all_pass_the_limit(user_center: Use
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [200] * TEST_PUSHES_PER_MINUTE + [429] * (2 * TEST_PUSHES_PER_MINUTE)
     assert len(hook.pushes) == TEST_PUSHES_PER_MINUTE
+
+
+async def test_the_console_shows_customers_in_the_audit_masked(user_center: UserCenter) -> None:
+    """A customer's login is their mobile number: as the actor (or the target) of an audit
+    row it is masked in the console like every other number."""
+    a = CUSTOMER_A
+    client, csrf = await user_center.customer(a)
+    async with contextlib.aclosing(client):
+        saved = await client.post(
+            "/user/settings", data={"csrf_token": csrf, "allow_ips": "1.2.3.4"}
+        )
+        assert saved.status_code == 303
+        wrong = {"csrf_token": csrf, "current_password": "not the password"}
+        assert (await client.post("/user/me/password", data=wrong)).status_code == 403
+        new = "another long secret"
+        changed = {"csrf_token": csrf, "current_password": PASSWORD, "new_password": new,
+                   "new_password2": new}  # fmt: skip
+        assert (await client.post("/user/me/password", data=changed)).status_code == 303
+    operator, _ = await user_center.signed_in("olga")
+    async with contextlib.aclosing(operator):
+        for path in ("/console/audit", f"/console/accounts/{a.account}"):
+            page = await operator.get(path)
+            assert page.status_code == 200
+            assert a.login not in page.text, path
+            assert "138****0001" in page.text, path
