@@ -158,3 +158,18 @@ async def test_a_form_body_is_bounded_before_it_is_read(user_center: UserCenter)
     assert answer.status_code == 303
     big_settings = {"csrf_token": csrf, "allow_ips": "1" * FORM_BODY_LIMIT}
     assert (await customer.post("/user/settings", data=big_settings)).status_code == 413
+
+
+async def test_a_form_sent_after_the_session_ended_is_answered_with_a_page(
+    user_center: UserCenter,
+) -> None:
+    """A customer whose session ended while filling a form sees why and where to go on
+    (htmx requests still get their redirect header)."""
+    async with user_center.client() as signed_out:
+        answer = await signed_out.post("/user/settings", data={"allow_ips": ""})
+        assert answer.status_code == 401
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "会话已结束，请重新登录。" in answer.text
+        assert 'href="/user/signin"' in answer.text
+        htmx = await signed_out.post("/user/settings", headers={"hx-request": "true"})
+        assert (htmx.status_code, htmx.headers["hx-redirect"]) == (401, "/user/signin")

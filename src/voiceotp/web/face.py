@@ -58,6 +58,7 @@ CSRF_MESSAGE = (
     "The request was refused (missing or wrong security token). Reload the page and try again."
 )
 UPLOAD_TOO_LARGE = "The file is too large. Go back and choose a smaller one."
+SESSION_ENDED = "Your session has ended. Please sign in again."
 BAD_FORM = "The form could not be read. Reload the page and try again."
 FORM_TOO_LARGE = "The form is too large."
 # A form without a file: the largest real one (256 IPv6 networks) is about 30 KiB encoded.
@@ -166,7 +167,12 @@ class Face:
                 request.url.path + (f"?{request.url.query}" if request.url.query else "")
             )
             return RedirectResponse(f"{self.base}/signin?next={target}", status_code=303)
-        response = HTMLResponse("signed out\n", status_code=401)
+        if request.headers.get("hx-request"):
+            response: Response = HTMLResponse("signed out\n", status_code=401)
+        else:  # a form sent after the session ended: say so, and where to sign in
+            response = self.page(request).render(
+                "signed_out.html", status_code=401, title="Signed out", message=SESSION_ENDED
+            )
         response.headers["hx-redirect"] = f"{self.base}/signin"
         return response
 

@@ -42,6 +42,7 @@ ZH: dict[str, str] = {
     "The request was refused (missing or wrong security token). Reload the page and try again.": "请求被拒绝（安全令牌缺失或错误）。请刷新页面后重试。",
     "Not found": "未找到",
     "Bad request": "请求无效",
+    "Signed out": "已退出登录",
     "The form is too large.": "表单过大。",
     "The form could not be read. Reload the page and try again.": "表单无法读取。请刷新页面后重试。",
     "Refused": "已拒绝",
