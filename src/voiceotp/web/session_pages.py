@@ -42,9 +42,9 @@ class SessionPages:
         page = face.page(request)
         if request.method == "GET":
             return await self.form(page, message="", status=200)
-        refused = await read_form(page, max_files=0, max_fields=20)
-        if refused is not None:
-            return refused
+        unread = await read_form(page, max_files=0, max_fields=20)
+        if unread is not None:
+            return unread
         if not self.pre_token_ok(page):
             return await self.form(page, message="Refused", status=403)
         outcome, user = await face.auth.sign_in(

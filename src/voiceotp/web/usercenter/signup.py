@@ -61,9 +61,9 @@ async def signup_page(request: Request) -> Response:
     if request.method == "GET":
         expired = "expired" in request.query_params
         return _number_form(page, EXPIRED if expired else "", 200)
-    refused = await read_form(page, max_files=0, max_fields=20)
-    if refused is not None:
-        return refused
+    unread = await read_form(page, max_files=0, max_fields=20)
+    if unread is not None:
+        return unread
     if not PAGES.pre_token_ok(page):
         return _number_form(page, "Refused", 403)
     mobile = "".join(page.field("mobile").split())
@@ -124,9 +124,9 @@ async def confirm_page(request: Request) -> Response:
         return FACE.redirect("/signup?expired=1")
     if request.method == "GET":
         return _confirm_form(page, signup.mobile, "", 200)
-    refused = await read_form(page, max_files=0, max_fields=20)
-    if refused is not None:
-        return refused
+    unread = await read_form(page, max_files=0, max_fields=20)
+    if unread is not None:
+        return unread
     if not PAGES.pre_token_ok(page):
         return _confirm_form(page, signup.mobile, "Refused", 403)
     password = page.field("password")
