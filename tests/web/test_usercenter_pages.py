@@ -377,3 +377,31 @@ async def test_the_console_shows_customers_in_the_audit_masked(user_center: User
             assert page.status_code == 200
             assert a.login not in page.text, path
             assert "138****0001" in page.text, path
+
+
+async def test_a_second_rotation_with_grace_cannot_cut_the_first_grace_short(
+    user_center: UserCenter,
+) -> None:
+    """A double-click on "rotate with a grace" (or a second rotation within the grace)
+    stopped the key still in use at once: the second is refused; the first rotation's key
+    stays the current one and the old key keeps its grace. Without a grace it is allowed
+    (stop every old key now)."""
+    a = CUSTOMER_A
+    client, csrf = await user_center.customer(a)
+    rotate = {"csrf_token": csrf, "password": PASSWORD, "op": "rotate", "grace_h": "1"}
+    async with contextlib.aclosing(client):
+        first = await client.post("/user/apikey", data=rotate)
+        assert first.status_code == 200
+        (new,) = KEY.findall(first.text)
+        again = await client.post("/user/apikey", data=rotate)
+        assert again.status_code == 409
+        assert "宽限期" in again.text
+        assert KEY.findall(again.text) == []
+        assert (await user_center.submit(a.account, a.apikey, a.login))["code"] == 2  # in grace
+        assert (await user_center.submit(a.account, new, a.login))["code"] == 2
+        now = await client.post("/user/apikey", data={**rotate, "grace_h": "0"})
+        assert now.status_code == 200
+        (newest,) = KEY.findall(now.text)
+    assert (await user_center.submit(a.account, a.apikey, a.login))["code"] == 405
+    assert (await user_center.submit(a.account, new, a.login))["code"] == 405
+    assert (await user_center.submit(a.account, newest, a.login))["code"] == 2

@@ -225,6 +225,7 @@ ZH: dict[str, str] = {
     "Your previous APIKEY still works until": "原 APIKEY 仍可使用至",
     "When rotating, keep the old APIKEY working for (hours, 0: stop it now)": "更换时原 APIKEY 继续有效（小时，0：立即失效）",
     "The grace period is out of range.": "宽限期超出允许范围。",
+    "Your previous APIKEY is still in its grace period: rotating again with a grace period would stop it at once. Rotate without a grace period (every old key stops now), or wait until its grace period ends.": "上一个 APIKEY 仍在宽限期内：此时再次带宽限期更换会使其立即失效。请不带宽限期更换（所有旧密钥立即停用），或等宽限期结束后再更换。",
     "Examples": "调用示例",
     "Replace <APIKEY> with your APIKEY (reveal it above).": "请将 <APIKEY> 替换为您的 APIKEY（可在上方显示）。",
     "Your account accepts dynamic passwords only: the Python client sends them; the curl and PHP samples send the APIKEY itself and are refused.": "您的账户只接受动态密码：Python 客户端会自动使用动态密码；curl 和 PHP 示例直接发送 APIKEY，会被拒绝。",
