@@ -259,6 +259,7 @@ ZH: dict[str, str] = {
     "The file is damaged or has data appended. Save it again as a plain JPEG, PNG or PDF.": "文件已损坏或附带了多余数据。请重新另存为普通的 JPEG、PNG 或 PDF。",
     "The file contains web markup or script and cannot be accepted.": "文件包含网页标记或脚本，无法接受。",
     "The PDF contains scripts, actions or embedded files. Print it to a plain PDF and try again.": "该 PDF 含有脚本、动作或嵌入文件。请将其打印为普通 PDF 后重试。",
+    "The PDF uses an encoding that cannot be checked (ASCII, LZW or run-length filters). Print it to a plain PDF and try again.": "该 PDF 使用了无法检查的编码（ASCII、LZW 或行程编码过滤器）。请将其打印为普通 PDF 后重试。",
     "The PDF is too large once decompressed to be checked.": "该 PDF 解压后过大，无法检查。",
     "Enter the company name as on the business licence (at most 100 characters).": "请填写营业执照上的企业名称（最多 100 个字符）。",
     "The unified social credit code is not valid: 18 characters, check the last one.": "统一社会信用代码无效：应为 18 位，请核对最后一位校验码。",
