@@ -4,6 +4,7 @@ and what an uploaded licence really is (web/filetypes.py), and files at rest
 
 from __future__ import annotations
 
+import base64
 import stat
 import zlib
 from pathlib import Path
@@ -162,7 +163,7 @@ def test_an_endstream_inside_a_deflated_stream_does_not_end_the_check() -> None:
         (b"/Filter [/FlateDecode /FlateDecode]", zlib.compress(zlib.compress(HIDDEN))),
         (b"/Filter /ASCIIHexDecode", HIDDEN.hex().encode() + b">"),
         (b"/Filter /AHx", HIDDEN.hex().encode() + b">"),
-        (b"/Filter /ASCII85Decode", b"<~" + __import__("base64").a85encode(HIDDEN) + b"~>"),
+        (b"/Filter /ASCII85Decode", b"<~" + base64.a85encode(HIDDEN) + b"~>"),
         (b"/Filter /LZWDecode", b"\x80\x0b\x60\x50"),
         (b"/Filter /RunLengthDecode", bytes([len(HIDDEN) - 1]) + HIDDEN[:0] + b"\x80"),
         (b"/Filter /Fl#61teDecode /Filter#20/A85", b"x"),
