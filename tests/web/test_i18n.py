@@ -38,6 +38,7 @@ def texts_in_code() -> set[str]:
     found |= set(me.MESSAGES) | set(records.STATE_LABELS.values())
     # 企业认证 (certification)
     found |= {"Too large", face.UPLOAD_TOO_LARGE} | set(filetypes.MESSAGES)
+    found |= {"Bad request", face.BAD_FORM, face.FORM_TOO_LARGE, "Signed out", face.SESSION_ENDED}
     found |= set(certification.MESSAGES) | set(certifications.MESSAGES)
     return found
 

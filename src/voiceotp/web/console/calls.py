@@ -36,10 +36,8 @@ CODE_STILL_VALID = (
 
 async def _filter(page: Page) -> tuple[CallFilter, dict[str, str], str]:
     """The search form as a filter, the form's values, and a message for a bad value."""
-    params = page.request.query_params
     form = {
-        k: params.get(k, "").strip()[:40]
-        for k in ("account", "mobile", "voiceid", "state", "since", "until")
+        k: page.param(k)[:40] for k in ("account", "mobile", "voiceid", "state", "since", "until")
     }
     account_id = None
     if form["account"]:

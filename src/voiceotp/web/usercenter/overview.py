@@ -20,7 +20,12 @@ __all__ = ["MESSAGES", "apikey", "overview_page"]
 
 BAD_REAUTH = "Wrong password."
 BAD_GRACE = "The grace period is out of range."
-MESSAGES = (BAD_REAUTH, BAD_GRACE)
+IN_GRACE = (
+    "Your previous APIKEY is still in its grace period: rotating again with a grace period "
+    "would stop it at once. Rotate without a grace period (every old key stops now), or "
+    "wait until its grace period ends."
+)
+MESSAGES = (BAD_REAUTH, BAD_GRACE, IN_GRACE)
 
 
 @view(SELF)
@@ -74,6 +79,9 @@ async def apikey(page: Page) -> Response:
     grace_s = _grace_s(page)
     if grace_s is None:
         return await render_overview(page, status=400, error=BAD_GRACE)
+    if grace_s and account.old_apikey_until > page.gateway.clock():
+        # one previous key is kept: this would drop the one in its grace (a double-click)
+        return await render_overview(page, status=409, error=IN_GRACE)
     new = await page.admin.rotate_key(account.name, grace_s=grace_s)
     await page.audit("customer.apikey_rotate", account.name, "", {"grace_s": grace_s})
     return await render_overview(page, apikey=new.apikey, rotated=True)
