@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voiceotp.errors import KeyInGrace
 from voiceotp.gateway.admincheck import (
     MAX_BALANCE,
     AdminError,
@@ -82,15 +83,20 @@ class Admin:
         if isinstance(grace_s, bool) or not isinstance(grace_s, int | float) or grace_s < 0:
             raise AdminError("grace_s must be a number of seconds, 0 or more")
         apikey = new_apikey()
-        old_enc, until = "", 0.0
-        if grace_s:
-            old_enc, until = (await self.account(name)).apikey_enc, self._clock() + grace_s
-        await self._update(
+        await self.account(name)  # NotFound for an unknown name
+        now = self._clock()
+        rotated = await self._store.rotate_apikey(
             name,
             apikey_enc=self._keybox.seal(apikey),
-            old_apikey_enc=old_enc,
-            old_apikey_until=until,
+            grace_until=now + grace_s if grace_s else 0.0,
+            now=now,
         )
+        if not rotated:
+            raise KeyInGrace(
+                f"{name}: the previous APIKEY is still in its grace period; rotate without"
+                " a grace period, or when it has ended"
+            )
+        await self._changed()
         await self._audit(name, "key_rotated", f"grace {grace_s:g} s" if grace_s else "")
         return NewKey(name, apikey)
 

@@ -274,6 +274,34 @@ class Store(abc.ABC):
         assert account is not None
         return account
 
+    async def rotate_apikey(
+        self, name: str, *, apikey_enc: str, grace_until: float, now: float
+    ) -> bool:
+        """The new key, in ONE statement. With ``grace_until`` (> 0) the key it replaces
+        (the row's own, read by the same UPDATE) stays valid until then — refused (False,
+        nothing changed) while an earlier key is still in its grace, so two rotations at
+        once cannot cut a grace short. Without, every older key stops now."""
+        keep = grace_until > 0
+
+        async def work(tx: Tx) -> bool:
+            row = await tx.fetchrow(
+                "UPDATE accounts SET "
+                "old_apikey_enc = CASE WHEN $3 THEN apikey_enc ELSE '' END, "
+                "old_apikey_until = CASE WHEN $3 THEN $4 ELSE 0 END, "
+                "apikey_enc = $2, version = version + 1 "
+                "WHERE name = $1 AND (NOT $3 OR old_apikey_until <= $5) RETURNING id",
+                name,
+                apikey_enc,
+                keep,
+                grace_until,
+                now,
+            )
+            if row is not None:
+                await tx.execute(BUMP_POLICY)
+            return row is not None
+
+        return await self.transact(work)
+
     async def adjust_balance(self, account_id: int, delta: int, reason: str, now: float) -> int:
         """Add ``delta`` (top-up > 0, adjustment < 0) with a ledger row; the new balance.
         StoreError when it would go below zero or above MAX_BALANCE."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from voiceotp.errors import KeyInGrace
 from voiceotp.gateway.api.wsdl import service_location
 from voiceotp.gateway.app import VOICE_PATH
 from voiceotp.store import usercenter as uc_db
@@ -82,7 +83,10 @@ async def apikey(page: Page) -> Response:
     if grace_s and account.old_apikey_until > page.gateway.clock():
         # one previous key is kept: this would drop the one in its grace (a double-click)
         return await render_overview(page, status=409, error=IN_GRACE)
-    new = await page.admin.rotate_key(account.name, grace_s=grace_s)
+    try:
+        new = await page.admin.rotate_key(account.name, grace_s=grace_s)
+    except KeyInGrace:  # another rotation with a grace won the race
+        return await render_overview(page, status=409, error=IN_GRACE)
     await page.audit("customer.apikey_rotate", account.name, "", {"grace_s": grace_s})
     return await render_overview(page, apikey=new.apikey, rotated=True)
 
