@@ -72,8 +72,9 @@ async def test_call_records_filters_and_pages(console: Console) -> None:
         assert account in detail.text
         assert (await client.get("/console/calls/999")).status_code == 404
         assert (await client.get("/console/calls/999/audio")).status_code == 404
-        # not dialed yet: no recording, and its code is live (tests/web/test_call_audio.py)
-        assert "此呼叫没有录音" in detail.text
+        # not dialed yet: its code is live, so no player (tests/web/test_call_audio.py)
+        assert 'data-testid="audio-later"' in detail.text
+        assert "<audio" not in detail.text
         assert (await client.get(f"/console/calls/{voiceids[0]}/audio")).status_code == 403
         csv = await client.get("/console/calls.csv", params={"account": account})
         assert csv.text.count("\n") == 4
