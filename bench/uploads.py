@@ -8,6 +8,7 @@ Figures are wall-clock on a shared machine: run once, read as orders of magnitud
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 import time
@@ -42,6 +43,9 @@ def big_pdf() -> bytes:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     cases = {
         "PNG": big_png(),
         "JPEG (noise scan)": big_jpeg(),

@@ -40,7 +40,8 @@
     ├── StoreError                a store operation was refused
     │   └── StoreUnavailable      the database cannot be reached or opened
     ├── AdminError                an operator asked for something invalid (ValueError)
-    │   └── NotFound              no such account
+    │   ├── NotFound              no such account
+    │   └── KeyInGrace            a rotation with a grace while an older key is in its grace
     ├── BodyTooLarge              a request body over the configured limit
     └── UnreadableXml             a SOAP body that is not XML we accept (ValueError)
     Web faces (console, user center):
@@ -81,6 +82,7 @@ __all__ = [
     "InvalidCode",
     "InvalidMobile",
     "JournalError",
+    "KeyInGrace",
     "MissingClip",
     "NoPendingCode",
     "NotFound",
@@ -242,6 +244,11 @@ class AdminError(VoiceOTPError, ValueError):
 
 class NotFound(AdminError):
     """No such account."""
+
+
+class KeyInGrace(AdminError):
+    """An APIKEY rotation with a grace period while the previous key is still in its own:
+    one previous key is kept, so it would stop at once (docs/user-center.md)."""
 
 
 class BodyTooLarge(VoiceOTPError):

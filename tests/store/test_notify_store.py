@@ -1,5 +1,5 @@
 """Notice templates on both stores (file, decide once, list, delete), the notice columns
-of calls, and migration 0010 (it matches store/schema.py and reverts)."""
+of calls, and migration 0011 (it matches store/schema.py and reverts)."""
 
 from __future__ import annotations
 
@@ -149,13 +149,13 @@ def _inspect(url: str) -> Found:
         engine.dispose()
 
 
-def test_0010_matches_the_schema_and_reverts(settings: Settings) -> None:
+def test_0011_matches_the_schema_and_reverts(settings: Settings) -> None:
     url = settings.effective_database_url
     diffs, tables, columns = _inspect(url)
     assert diffs == []
     assert "notice_templates" in tables
     assert columns >= NEW_COLUMNS
-    command.downgrade(alembic_config(url), "0009")
+    command.downgrade(alembic_config(url), "0010")
     _, tables, columns = _inspect(url)
     assert "notice_templates" not in tables
     assert not NEW_COLUMNS & columns

@@ -46,9 +46,16 @@ def jpeg_with_comment(comment: bytes) -> bytes:
     return JPEG[:2] + segment + JPEG[2:]
 
 
-def pdf(*, catalog_extra: bytes = b"", object_stream: bytes = b"", tail: bytes = b"") -> bytes:
+def pdf(
+    *,
+    catalog_extra: bytes = b"",
+    object_stream: bytes = b"",
+    tail: bytes = b"",
+    raw_stream: tuple[bytes, bytes] | None = None,
+) -> bytes:
     """A one-page PDF with a cross-reference table. ``catalog_extra`` goes into the
-    catalog's dictionary; ``object_stream`` becomes a deflated stream object."""
+    catalog's dictionary; ``object_stream`` becomes a deflated stream object;
+    ``raw_stream`` (its dictionary's entries, its bytes as they are) a stream object."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b">>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -59,6 +66,12 @@ def pdf(*, catalog_extra: bytes = b"", object_stream: bytes = b"", tail: bytes =
         objects.append(
             b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed)
             + packed + b"\nendstream"
+        )  # fmt: skip
+    if raw_stream is not None:
+        entries, data = raw_stream
+        objects.append(
+            b"<< /Type /ObjStm /N 1 /First 4 /Length %d " % len(data) + entries
+            + b" >>\nstream\n" + data + b"\nendstream"
         )  # fmt: skip
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

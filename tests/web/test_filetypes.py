@@ -4,6 +4,7 @@ and what an uploaded licence really is (web/filetypes.py), and files at rest
 
 from __future__ import annotations
 
+import base64
 import stat
 import zlib
 from pathlib import Path
@@ -131,6 +132,48 @@ def test_names_hidden_in_a_deflated_object_stream_are_found() -> None:
     assert refusal(pdf(object_stream=hidden)) == ft.ACTIVE_PDF
     assert refusal(pdf(object_stream=b"<script>x</script>")) == ft.MARKUP
     assert sniff(pdf(object_stream=b"5 0 << /Type /Font /Subtype /Type1 >>")) == ft.PDF
+
+
+HIDDEN = b"5 0 << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>"
+
+
+def _zlib_with_a_stored_prefix(prefix: bytes, rest: bytes) -> bytes:
+    """A zlib stream whose first block is stored (``prefix`` verbatim in the file) and
+    whose second is deflated (``rest`` unreadable in the file)."""
+    stored = b"\x00" + len(prefix).to_bytes(2, "little")
+    stored += (0xFFFF ^ len(prefix)).to_bytes(2, "little") + prefix
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    rest_blocks = deflate.compress(rest) + deflate.flush()
+    checksum = zlib.adler32(prefix + rest).to_bytes(4, "big")
+    data = b"\x78\x01" + stored + rest_blocks + checksum
+    assert zlib.decompress(data) == prefix + rest
+    return data
+
+
+def test_an_endstream_inside_a_deflated_stream_does_not_end_the_check() -> None:
+    """A reader takes a stream's /Length; the check stopped at the first "endstream",
+    which a stored deflate block can put in the middle of the data, before the names."""
+    data = _zlib_with_a_stored_prefix(b" endstream ", HIDDEN)
+    assert refusal(pdf(raw_stream=(b"/Filter /FlateDecode", data))) == ft.ACTIVE_PDF
+
+
+@pytest.mark.parametrize(
+    ("entries", "data"),
+    [
+        (b"/Filter [/FlateDecode /FlateDecode]", zlib.compress(zlib.compress(HIDDEN))),
+        (b"/Filter /ASCIIHexDecode", HIDDEN.hex().encode() + b">"),
+        (b"/Filter /AHx", HIDDEN.hex().encode() + b">"),
+        (b"/Filter /ASCII85Decode", b"<~" + base64.a85encode(HIDDEN) + b"~>"),
+        (b"/Filter /LZWDecode", b"\x80\x0b\x60\x50"),
+        (b"/Filter /RunLengthDecode", bytes([len(HIDDEN) - 1]) + HIDDEN[:0] + b"\x80"),
+        (b"/Filter /Fl#61teDecode /Filter#20/A85", b"x"),
+    ],
+)
+def test_names_cannot_hide_under_filters_the_check_does_not_read(
+    entries: bytes, data: bytes
+) -> None:
+    """Deflated twice, or under a text or LZW filter a reader decodes: refused."""
+    assert refusal(pdf(raw_stream=(entries, data))) in (ft.ACTIVE_PDF, ft.UNCHECKED_PDF)
 
 
 def test_a_pdf_that_inflates_beyond_the_budget_is_refused(

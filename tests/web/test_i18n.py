@@ -6,7 +6,14 @@ import re
 from pathlib import Path
 
 from voiceotp.web import face, filetypes
-from voiceotp.web.console import certifications, dashboard, rules, session_pages, templates_page
+from voiceotp.web.console import (
+    calls,
+    certifications,
+    dashboard,
+    rules,
+    session_pages,
+    templates_page,
+)
 from voiceotp.web.console.core import _CSRF_MESSAGE
 from voiceotp.web.i18n import ZH, translator
 from voiceotp.web.usercenter import (
@@ -38,6 +45,7 @@ def texts_in_code() -> set[str]:
     found |= {"Submitted", "Queued", "Dialing", "Ringing", "Answered", "Ended", "Saved."}
     found |= {"No recording of this call.", "Wrong password.", "active", "frozen", "abuse_frozen"}
     found |= {"Carrier recording", "Rendered prompt", "Wrong one-time code."}
+    found |= {calls.CODE_STILL_VALID, calls.NO_RECORDING}
     found |= set(signup.MESSAGES) | {"voiceotp console", "voiceotp user center"}
     found |= {"a password has at least 10 characters", "a password has at most 1024 characters"}
     # ucpages: the user center's APIKEY, records, settings and own-password pages
@@ -45,6 +53,7 @@ def texts_in_code() -> set[str]:
     found |= set(me.MESSAGES) | set(records.STATE_LABELS.values())
     # 企业认证 (certification)
     found |= {"Too large", face.UPLOAD_TOO_LARGE} | set(filetypes.MESSAGES)
+    found |= {"Bad request", face.BAD_FORM, face.FORM_TOO_LARGE, "Signed out", face.SESSION_ENDED}
     found |= set(certification.MESSAGES) | set(certifications.MESSAGES)
     found |= set(templates_page.MESSAGES) | set(notice_templates.MESSAGES)  # notifications
     return found

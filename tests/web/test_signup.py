@@ -176,6 +176,39 @@ async def test_sign_up_calls_are_limited_per_client_ip(center: Center) -> None:
     assert int(calls[0][0]) == limit + 2  # the refused request placed no call
 
 
+async def test_one_ipv6_network_shares_the_per_ip_limit(center: Center) -> None:
+    """A client holds a whole /64: new addresses in it are the same client (the limit is
+    not reset by counting up the interface part). IPv4-mapped peers count as their IPv4."""
+    limit = center.gateway.settings.user_center.per_ip_hour
+    for i in range(limit):
+        async with center.client(f"2001:db8:5:6::{i + 1:x}") as client:
+            assert (await center.call_me(client, f"1391236{i:04d}")).status_code == 303
+    async with center.client("2001:db8:5:6:ffff:1:2:3") as client:
+        assert (await center.call_me(client, "13912369999")).status_code == 429
+    async with center.client("2001:db8:5:7::1") as next_network:
+        assert (await center.call_me(next_network, "13912369998")).status_code == 303
+    for i in range(limit):  # mapped IPv4 peers (a dual-stack listener) are not one client
+        async with center.client(f"::ffff:203.0.113.{i + 1}") as client:
+            assert (await center.call_me(client, f"1391237{i:04d}")).status_code == 303
+    async with center.client("203.0.113.1") as same_as_mapped:
+        for i in range(limit - 1):
+            assert (await center.call_me(same_as_mapped, f"1391238{i:04d}")).status_code == 303
+        assert (await center.call_me(same_as_mapped, "13912389999")).status_code == 429
+
+
+async def test_sign_in_failures_lock_the_whole_ipv6_network(center: Center) -> None:
+    """Guessing across logins from fresh addresses of one /64 meets the client IP lock."""
+    answers = []
+    for i in range(6):
+        async with center.client(f"2001:db8:9:9::{i + 1:x}") as client:
+            form = await client.get("/user/signin")
+            token = TOKEN.search(form.text)
+            assert token is not None
+            data = {"csrf_token": token.group(1), "login": f"1391239{i:04d}", "password": "x"}
+            answers.append((await client.post("/user/signin", data=data)).status_code)
+    assert answers == [401] * 4 + [429] * 2
+
+
 async def test_concurrent_sign_ups_cannot_all_pass_the_limit(center: Center) -> None:
     limit = center.gateway.settings.user_center.per_ip_hour
     async with center.client("203.0.113.60") as client:

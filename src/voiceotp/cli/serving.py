@@ -3,10 +3,12 @@ start-up banner (imported only when the gateway runs: uvicorn and Starlette are 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -81,6 +83,18 @@ class AnnouncingServer(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started:
             self.on_started()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """uvicorn re-raises the signal that stopped it, so a clean SIGTERM stop would end
+        the process by that signal (status -15), which systemd and supervisors read as a
+        failure. A SIGTERM that led to a clean stop is dropped: the process exits 0.
+        (SIGINT is still re-raised: Ctrl+C ends with KeyboardInterrupt's usual status.)"""
+        with super().capture_signals():
+            yield  # the server ran and shut down without an exception
+            self._captured_signals[:] = [
+                sig for sig in self._captured_signals if sig != signal.SIGTERM
+            ]
 
 
 def configure_access_log() -> None:

@@ -27,6 +27,7 @@ _OUTBOX = (
     "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending', 'abandoned') GROUP BY state"
 )
 PUSH_RESULTS = ("delivered", "retried", "abandoned")
+RETENTION_KINDS = ("codes", "numbers", "reports", "signups", "audio", "journal_scrubs")
 
 
 REGISTRATION_STATES = ("off", "registering", "registered", "failed", "unregistered")
@@ -96,6 +97,17 @@ class DeliveryMetrics:
             ["result"],
             registry=registry,
         )
+        self.retention = Counter(
+            "voiceotp_retention_removed",
+            "Personal data this process removed: codes (erased at a call's end), numbers "
+            "(call records masked), reports (status reports masked), signups (user-center "
+            "sign-ups masked), audio (files deleted), "
+            "journal_scrubs (SQLite WAL truncated)",
+            ["what"],
+            registry=registry,
+        )
+        for what in RETENTION_KINDS:
+            self.retention.labels(what)
         for status in CallStatus:  # every series exists from the start, at 0
             self.finished.labels(status.value)
         for result in ("ok", "failed"):
@@ -113,6 +125,11 @@ class DeliveryMetrics:
     def reports_ended(self, result: str, count: int = 1) -> None:
         """``count`` reports were delivered, scheduled again (retried) or abandoned."""
         self.reports.labels(result).inc(count)
+
+    def removed(self, what: str, count: int = 1) -> None:
+        """``count`` items of personal data were removed (``RETENTION_KINDS``)."""
+        if count:
+            self.retention.labels(what).inc(count)
 
     async def refresh(self) -> None:
         """Read the store's gauges (at each scrape); on failure the last values stay."""

@@ -91,6 +91,13 @@ class Store(abc.ABC):
         must not touch the store otherwise; writers are serialised per backend (SQLite:
         ``BEGIN IMMEDIATE``; PostgreSQL: the rows ``row_lock`` locks)."""
 
+    async def scrub_journal(self) -> bool:
+        """Leave no old copy of erased values in the store's own files where the backend
+        keeps them past an UPDATE (SQLite: the WAL); True when done. PostgreSQL: nothing
+        to do here (rows are updated in place of the old; dead row versions go at the next
+        VACUUM, which autovacuum runs)."""
+        return True
+
     def row_lock(self, clause: str) -> str:
         """The row-locking ``clause`` of a ``SELECT`` inside :meth:`transact` (e.g.
         ``"FOR UPDATE"``, ``"FOR UPDATE SKIP LOCKED"``), with a leading space, where the
@@ -267,6 +274,34 @@ class Store(abc.ABC):
         account = await self.get_account(name)
         assert account is not None
         return account
+
+    async def rotate_apikey(
+        self, name: str, *, apikey_enc: str, grace_until: float, now: float
+    ) -> bool:
+        """The new key, in ONE statement. With ``grace_until`` (> 0) the key it replaces
+        (the row's own, read by the same UPDATE) stays valid until then — refused (False,
+        nothing changed) while an earlier key is still in its grace, so two rotations at
+        once cannot cut a grace short. Without, every older key stops now."""
+        keep = grace_until > 0
+
+        async def work(tx: Tx) -> bool:
+            row = await tx.fetchrow(
+                "UPDATE accounts SET "
+                "old_apikey_enc = CASE WHEN $3 THEN apikey_enc ELSE '' END, "
+                "old_apikey_until = CASE WHEN $3 THEN $4 ELSE 0 END, "
+                "apikey_enc = $2, version = version + 1 "
+                "WHERE name = $1 AND (NOT $3 OR old_apikey_until <= $5) RETURNING id",
+                name,
+                apikey_enc,
+                keep,
+                grace_until,
+                now,
+            )
+            if row is not None:
+                await tx.execute(BUMP_POLICY)
+            return row is not None
+
+        return await self.transact(work)
 
     async def adjust_balance(self, account_id: int, delta: int, reason: str, now: float) -> int:
         """Add ``delta`` (top-up > 0, adjustment < 0) with a ledger row; the new balance.

@@ -18,6 +18,7 @@ __all__ = [
     "AuditEntry",
     "WebSession",
     "WebUser",
+    "audit_within_limit",
     "clear_signin_failures",
     "create_session",
     "create_web_user",
@@ -309,6 +310,48 @@ async def list_audit(
         *args,
     )
     return [AuditEntry(int(r[0]), float(r[1]), *(str(v) for v in r[2:])) for r in rows]
+
+
+async def audit_within_limit(
+    store: Store,
+    *,
+    limit: int,
+    window_s: float,
+    actor: str,
+    actor_kind: str,
+    action: str,
+    target: str,
+    ip: str,
+    now: float,
+) -> bool:
+    """Audit ``action`` on the account ``target`` unless it was audited ``limit`` times in
+    the last ``window_s``: True when written. Counted and written under the account's
+    row lock, so concurrent requests (any process) cannot all pass one count."""
+
+    async def work(tx: Tx) -> bool:
+        lock = store.row_lock("FOR UPDATE")
+        await tx.fetchrow(f"SELECT id FROM accounts WHERE name = $1{lock}", target)  # noqa: S608
+        row = await tx.fetchrow(
+            "SELECT COUNT(*) FROM web_audit WHERE target = $1 AND action = $2 AND at >= $3",
+            target,
+            action,
+            now - window_s,
+        )
+        if row is not None and int(row[0]) >= limit:
+            return False
+        await tx.execute(
+            "INSERT INTO web_audit (at, actor, actor_kind, action, target, before, after, ip) "
+            "VALUES ($1, $2, $3, $4, $5, '', '', $6)",
+            now,
+            actor,
+            actor_kind,
+            action,
+            target,
+            ip,
+        )
+        return True
+
+    return await store.transact(work)
 
 
 async def _write(store: Store, sql: str, *args: Any) -> None:

@@ -31,7 +31,7 @@ from voiceotp.store import web as db
 from voiceotp.store.web import WebSession, WebUser
 from voiceotp.web.passwords import verify_password
 
-__all__ = ["AuthPolicy", "SignIn", "WebAuth", "is_https", "request_ip"]
+__all__ = ["AuthPolicy", "SignIn", "WebAuth", "abuse_key", "is_https", "request_ip"]
 
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "x-csrf-token"
 TOUCH_EVERY_S = 30.0  # seen_at is written at most this often (a write per page is waste)
@@ -63,6 +63,21 @@ def request_ip(request: Request) -> str:
         peer, request.headers.get("x-forwarded-for"), gateway.settings.trusted_proxies
     )
     return str(address) if address else ""
+
+
+def abuse_key(address: str) -> str:
+    """The client an abuse limit counts for ``address``: an IPv4 address itself (also
+    when IPv4-mapped), an IPv6 address its /64 — one client holds a whole /64, and
+    counting single addresses would let it start afresh from each of its 2^64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def is_https(request: Request) -> bool:
@@ -112,7 +127,7 @@ class WebAuth:
     ) -> tuple[SignIn, WebUser | None]:
         """Check the credentials with throttling; the user when they are right."""
         store, now = _gateway(request).store, self.clock()
-        keys = (f"{self.policy.kind}:{login.lower()[:64]}", f"ip:{request_ip(request)}")
+        keys = (f"{self.policy.kind}:{login.lower()[:64]}", f"ip:{abuse_key(request_ip(request))}")
         for key in keys:
             if await db.signin_locked_until(store, key=key) > now:
                 return SignIn.LOCKED, None

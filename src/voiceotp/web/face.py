@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -31,7 +32,17 @@ from voiceotp.web.auth import CSRF_FIELD, AuthPolicy, WebAuth, csrf_ok, request_
 from voiceotp.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 from voiceotp.web.templating import STATIC_DIR, make_templates
 
-__all__ = ["SAFE_METHODS", "SECURITY_HEADERS", "SELF", "UPLOAD_TOO_LARGE", "Face", "Page"]
+__all__ = [
+    "BAD_FORM",
+    "FORM_BODY_LIMIT",
+    "SAFE_METHODS",
+    "SECURITY_HEADERS",
+    "SELF",
+    "UPLOAD_TOO_LARGE",
+    "Face",
+    "Page",
+    "read_form",
+]
 
 SELF = "self"  # any signed-in user of the face, about their own session or data
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -49,6 +60,11 @@ CSRF_MESSAGE = (
     "The request was refused (missing or wrong security token). Reload the page and try again."
 )
 UPLOAD_TOO_LARGE = "The file is too large. Go back and choose a smaller one."
+SESSION_ENDED = "Your session has ended. Please sign in again."
+BAD_FORM = "The form could not be read. Reload the page and try again."
+FORM_TOO_LARGE = "The form is too large."
+# A form without a file: the largest real one (256 IPv6 networks) is about 30 KiB encoded.
+FORM_BODY_LIMIT = 128 * 1024
 
 
 class Face:
@@ -108,7 +124,9 @@ class Face:
                 if request.method in SAFE_METHODS:
                     return await self._admitted(page, role, endpoint)
                 if max_body is None:
-                    page.form = await request.form(max_files=max_files, max_fields=200)
+                    refused = await read_form(page, max_files=max_files, max_fields=200)
+                    if refused is not None:
+                        return refused
                     return await self._checked(page, role, endpoint)
                 limit = max_body(request)
                 if _declared_length(request) > limit:
@@ -120,6 +138,8 @@ class Face:
                         return await self._checked(page, role, endpoint)
                 except BodyTooLarge:
                     return page.refusal(413, "Too large", UPLOAD_TOO_LARGE)
+                except HTTPException:  # the multipart parser's (no boundary, too many parts)
+                    return page.refusal(400, "Bad request", BAD_FORM)
 
             guarded.__name__ = endpoint.__name__
             guarded.__doc__ = endpoint.__doc__
@@ -149,7 +169,12 @@ class Face:
                 request.url.path + (f"?{request.url.query}" if request.url.query else "")
             )
             return RedirectResponse(f"{self.base}/signin?next={target}", status_code=303)
-        response = HTMLResponse("signed out\n", status_code=401)
+        if request.headers.get("hx-request"):
+            response: Response = HTMLResponse("signed out\n", status_code=401)
+        else:  # a form sent after the session ended: say so, and where to sign in
+            response = self.page(request).render(
+                "signed_out.html", status_code=401, title="Signed out", message=SESSION_ENDED
+            )
         response.headers["hx-redirect"] = f"{self.base}/signin"
         return response
 
@@ -212,8 +237,15 @@ class Page:
         return translator(self.language)
 
     def field(self, name: str, default: str = "") -> str:
+        """A text field of the form, stripped; a NUL in it is U+FFFD (PostgreSQL refuses
+        NUL in text: a query with one would fail, and no value of ours holds one)."""
         value = self.form.get(name) if self.form is not None else None
-        return value.strip() if isinstance(value, str) else default
+        return value.strip().replace("\x00", "\ufffd") if isinstance(value, str) else default
+
+    def param(self, name: str, default: str = "") -> str:
+        """A query parameter, stripped, a NUL in it U+FFFD (as :meth:`field`)."""
+        value = self.request.query_params.get(name, default)
+        return value.strip().replace("\x00", "\ufffd")
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> Response:
         context = {
@@ -256,6 +288,24 @@ class Page:
 
 
 Endpoint = Callable[[Page], Awaitable[Response]]
+
+
+async def read_form(page: Page, *, max_files: int, max_fields: int) -> Response | None:
+    """``page.form`` from the request's body, at most ``FORM_BODY_LIMIT`` bytes (the
+    multipart and urlencoded parsers alone take 1 MB a field); else the refusal page: 413
+    for a larger body (unread, or read no further than the limit), 400 for one the parser
+    cannot read (multipart without its boundary, more fields or files than allowed)."""
+    request = page.request
+    if _declared_length(request) > FORM_BODY_LIMIT:
+        return page.refusal(413, "Too large", FORM_TOO_LARGE)
+    body = Request(request.scope, _bounded(request.receive, FORM_BODY_LIMIT))
+    try:
+        page.form = await body.form(max_files=max_files, max_fields=max_fields)
+    except BodyTooLarge:
+        return page.refusal(413, "Too large", FORM_TOO_LARGE)
+    except HTTPException:
+        return page.refusal(400, "Bad request", BAD_FORM)
+    return None
 
 
 def _declared_length(request: Request) -> int:

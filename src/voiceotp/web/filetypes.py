@@ -25,6 +25,7 @@ __all__ = [
     "PDF",
     "PNG",
     "TOO_DEEP",
+    "UNCHECKED_PDF",
     "sniff_document",
 ]
 
@@ -38,7 +39,11 @@ ACTIVE_PDF = (
     "The PDF contains scripts, actions or embedded files. Print it to a plain PDF and try again."
 )
 TOO_DEEP = "The PDF is too large once decompressed to be checked."
-MESSAGES = (NOT_A_DOCUMENT, DAMAGED, MARKUP, ACTIVE_PDF, TOO_DEEP)
+UNCHECKED_PDF = (
+    "The PDF uses an encoding that cannot be checked (ASCII, LZW or run-length filters). "
+    "Print it to a plain PDF and try again."
+)
+MESSAGES = (NOT_A_DOCUMENT, DAMAGED, MARKUP, ACTIVE_PDF, TOO_DEEP, UNCHECKED_PDF)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MARKUP = re.compile(rb"<(?:script|html|\?php|svg)", re.IGNORECASE)
@@ -49,6 +54,12 @@ _ACTIVE_NAMES = frozenset(
     {b"JavaScript", b"JS", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"OpenAction", b"AA",
      b"RichMedia", b"XFA"}
 )  # fmt: skip
+# Filters a reader decodes that the check does not: names could hide under them.
+_UNREAD_FILTERS = frozenset(
+    {b"ASCIIHexDecode", b"AHx", b"ASCII85Decode", b"A85", b"LZWDecode", b"LZW",
+     b"RunLengthDecode", b"RL"}
+)  # fmt: skip
+_NESTED = 4  # a stream deflated again inside itself is inflated again, this many levels
 _STREAM = re.compile(rb"stream\r?\n")  # (a lookbehind for "end" would cost a full scan)
 _INFLATED_CAP = 256 * 1024 * 1024  # the most a PDF's streams may inflate to, all together
 _CHUNK = 1024 * 1024
@@ -128,11 +139,11 @@ def _end_of_scan(data: bytes, pos: int) -> int:
 
 
 def _check_pdf(data: bytes) -> str:
-    """%PDF- … %%EOF (white space after it at most), no active names, raw or inflated."""
+    """%PDF- … %%EOF (white space after it at most), no active names, raw or inflated,
+    and no filter the check cannot read."""
     if not data.rstrip(b"\x00\t\n\x0c\r ").endswith(b"%%EOF"):
         raise WebInputError(DAMAGED)
-    if _has_active_name(data):
-        raise WebInputError(ACTIVE_PDF)
+    _check_names(data)
     budget = _INFLATED_CAP
     for match in _STREAM.finditer(data):
         if data[match.start() - 3 : match.start()] != b"end":
@@ -140,38 +151,70 @@ def _check_pdf(data: bytes) -> str:
     return PDF
 
 
-def _has_active_name(text: bytes) -> bool:
+def _check_names(text: bytes) -> None:
     for match in _NAME.finditer(text):
         name = match.group(1)
         if b"#" in name:
             name = _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), name)
         if name in _ACTIVE_NAMES:
-            return True
-    return False
+            raise WebInputError(ACTIVE_PDF)
+        if name in _UNREAD_FILTERS:
+            raise WebInputError(UNCHECKED_PDF)
+
+
+def _looks_deflated(chunk: bytes) -> bool:
+    """A zlib header (RFC 1950: deflate, a window of at most 32 KiB, the check bits)."""
+    return len(chunk) >= 2 and chunk[0] & 0x8F == 0x08 and (chunk[0] << 8 | chunk[1]) % 31 == 0
+
+
+class _Level:
+    """One inflation of a stream, scanned a chunk at a time (with an overlap for names
+    across chunks)."""
+
+    def __init__(self) -> None:
+        self.inflater, self.tail, self.started = zlib.decompressobj(), b"", False
+
+    def scan(self, chunk: bytes) -> None:
+        window = self.tail + chunk
+        if _MARKUP.search(window):
+            raise WebInputError(MARKUP)
+        _check_names(window)
+        self.tail = window[-64:]
 
 
 def _check_stream(data: bytes, start: int, budget: int) -> int:
     """Inflate a stream when it is deflated (object streams can hide names) and look at
-    what comes out, a chunk at a time (with an overlap for names across chunks); the
-    budget left."""
-    end = data.find(b"endstream", start)
-    inflater = zlib.decompressobj()
-    pending: bytes | memoryview = memoryview(data)[start : end if end >= 0 else len(data)]
-    tail = b""
-    while pending:
+    what comes out; when that is deflated again (``/Filter [/FlateDecode /FlateDecode]``),
+    inflate it too. The data runs to the end of the deflated stream itself, never to the
+    first "endstream" (which the data can hold: a reader takes the /Length). The budget
+    left."""
+    levels = [_Level()]
+    feeds: list[tuple[int, bytes | memoryview]] = [(0, memoryview(data)[start:])]
+    while feeds:  # a stack: what a level inflates is read before that level goes on
+        depth, pending = feeds.pop()
+        if depth >= len(levels):
+            continue  # a level dropped meanwhile (it was not deflated after all)
+        level = levels[depth]
         try:
-            chunk = inflater.decompress(pending, _CHUNK)
+            chunk = level.inflater.decompress(pending, _CHUNK)
         except zlib.error:
-            return budget  # not deflated (or not only): its raw bytes were checked
-        pending, budget = inflater.unconsumed_tail, budget - len(chunk)
+            if depth == 0:
+                return budget  # not deflated (or not only): its raw bytes were checked
+            del levels[depth:]  # deflate-looking bytes that were not: the outer ones count
+            continue
+        budget -= len(chunk)
         if budget < 0:
             raise WebInputError(TOO_DEEP)
-        window = tail + chunk
-        if _MARKUP.search(window):
-            raise WebInputError(MARKUP)
-        if _has_active_name(window):
-            raise WebInputError(ACTIVE_PDF)
-        tail = window[-64:]
-        if inflater.eof or not chunk:
-            break
+        level.scan(chunk)
+        more = level.inflater.unconsumed_tail
+        if more and chunk and not level.inflater.eof:
+            feeds.append((depth, more))
+        if not chunk:
+            continue
+        first, level.started = not level.started, True
+        inner = depth + 1
+        if inner < _NESTED and (len(levels) > inner or (first and _looks_deflated(chunk))):
+            if len(levels) == inner:
+                levels.append(_Level())
+            feeds.append((inner, chunk))
     return budget

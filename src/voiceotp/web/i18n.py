@@ -41,6 +41,10 @@ ZH: dict[str, str] = {
     "Your role cannot do this.": "您的角色无权执行此操作。",
     "The request was refused (missing or wrong security token). Reload the page and try again.": "请求被拒绝（安全令牌缺失或错误）。请刷新页面后重试。",
     "Not found": "未找到",
+    "Bad request": "请求无效",
+    "Signed out": "已退出登录",
+    "The form is too large.": "表单过大。",
+    "The form could not be read. Reload the page and try again.": "表单无法读取。请刷新页面后重试。",
     "Refused": "已拒绝",
     "Back": "返回",
     # accounts
@@ -134,6 +138,9 @@ ZH: dict[str, str] = {
     "Note": "备注",
     "What the callee heard": "被叫听到的内容",
     "No recording of this call.": "此呼叫没有录音。",
+    "The code of this call may still be valid: its audio can be played once it has expired.": (
+        "此呼叫的验证码可能仍然有效：验证码过期后才能播放录音。"
+    ),
     "Carrier recording": "运营商录音",
     "Rendered prompt": "按设置合成的语音",
     "Code": "验证码",
@@ -221,6 +228,7 @@ ZH: dict[str, str] = {
     "Your previous APIKEY still works until": "原 APIKEY 仍可使用至",
     "When rotating, keep the old APIKEY working for (hours, 0: stop it now)": "更换时原 APIKEY 继续有效（小时，0：立即失效）",
     "The grace period is out of range.": "宽限期超出允许范围。",
+    "Your previous APIKEY is still in its grace period: rotating again with a grace period would stop it at once. Rotate without a grace period (every old key stops now), or wait until its grace period ends.": "上一个 APIKEY 仍在宽限期内：此时再次带宽限期更换会使其立即失效。请不带宽限期更换（所有旧密钥立即停用），或等宽限期结束后再更换。",
     "Examples": "调用示例",
     "Replace <APIKEY> with your APIKEY (reveal it above).": "请将 <APIKEY> 替换为您的 APIKEY（可在上方显示）。",
     "Your account accepts dynamic passwords only: the Python client sends them; the curl and PHP samples send the APIKEY itself and are refused.": "您的账户只接受动态密码：Python 客户端会自动使用动态密码；curl 和 PHP 示例直接发送 APIKEY，会被拒绝。",
@@ -254,6 +262,7 @@ ZH: dict[str, str] = {
     "The file is damaged or has data appended. Save it again as a plain JPEG, PNG or PDF.": "文件已损坏或附带了多余数据。请重新另存为普通的 JPEG、PNG 或 PDF。",
     "The file contains web markup or script and cannot be accepted.": "文件包含网页标记或脚本，无法接受。",
     "The PDF contains scripts, actions or embedded files. Print it to a plain PDF and try again.": "该 PDF 含有脚本、动作或嵌入文件。请将其打印为普通 PDF 后重试。",
+    "The PDF uses an encoding that cannot be checked (ASCII, LZW or run-length filters). Print it to a plain PDF and try again.": "该 PDF 使用了无法检查的编码（ASCII、LZW 或行程编码过滤器）。请将其打印为普通 PDF 后重试。",
     "The PDF is too large once decompressed to be checked.": "该 PDF 解压后过大，无法检查。",
     "Enter the company name as on the business licence (at most 100 characters).": "请填写营业执照上的企业名称（最多 100 个字符）。",
     "The unified social credit code is not valid: 18 characters, check the last one.": "统一社会信用代码无效：应为 18 位，请核对最后一位校验码。",

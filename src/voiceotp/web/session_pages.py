@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from voiceotp.store import web as db
 from voiceotp.web.auth import CSRF_FIELD, SignIn, is_https, same_origin
-from voiceotp.web.face import SELF, Face, Page
+from voiceotp.web.face import SELF, Face, Page, read_form
 from voiceotp.web.i18n import LANGUAGES
 
 __all__ = ["MESSAGES", "SessionPages"]
@@ -42,7 +42,9 @@ class SessionPages:
         page = face.page(request)
         if request.method == "GET":
             return await self.form(page, message="", status=200)
-        page.form = await request.form(max_files=0, max_fields=20)
+        unread = await read_form(page, max_files=0, max_fields=20)
+        if unread is not None:
+            return unread
         if not self.pre_token_ok(page):
             return await self.form(page, message="Refused", status=403)
         outcome, user = await face.auth.sign_in(
@@ -113,7 +115,8 @@ class SessionPages:
         if language in LANGUAGES and language != page.user.language:
             await db.update_web_user(page.store, user_id=page.user.id, language=language)
         response = face.redirect(face.safe_next(page.field("next"))[len(face.base) :] or "/")
-        response.set_cookie(
-            "voiceotp_lang", language, path=face.base, samesite="strict", httponly=True
-        )
+        if language in LANGUAGES:  # never a cookie of what the form said (a 500 off latin-1)
+            response.set_cookie(
+                "voiceotp_lang", language, path=face.base, samesite="strict", httponly=True
+            )
         return response

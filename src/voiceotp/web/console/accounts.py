@@ -29,7 +29,7 @@ LIMITS = (
 @view(SUPPORT)
 async def accounts_page(page: Page) -> Response:
     """Accounts with search and sort."""
-    search = page.request.query_params.get("q", "")[:16]
+    search = page.param("q")[:16]
     sort = page.request.query_params.get("sort", "name")
     accounts = await q.find_accounts(page.store, search=search, sort=sort)
     return page.render(

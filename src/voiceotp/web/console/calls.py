@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import datetime
@@ -11,11 +10,11 @@ from urllib.parse import urlencode
 
 from starlette.responses import FileResponse, Response
 
-from voiceotp.delivery.factory import make_prompts, record_dir
-from voiceotp.errors import VoiceOTPError
+from voiceotp.delivery.factory import record_dir
 from voiceotp.protocol import is_valid_mobile, mask_mobile
 from voiceotp.store import console as q
 from voiceotp.store.console import CallFilter, CallRow
+from voiceotp.store.privacy import code_valid_until
 from voiceotp.store.records import FINAL_STATES
 from voiceotp.store.web import list_audit
 from voiceotp.web.console.core import SUPPORT, Page, refusal, view
@@ -29,14 +28,16 @@ STATES = ("queued", "dialing", *FINAL_STATES)
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000
 LISTEN_AUDIT_S = 10 * 60  # one audited listen per operator and call in this long
+NO_RECORDING = "No recording of this call."
+CODE_STILL_VALID = (
+    "The code of this call may still be valid: its audio can be played once it has expired."
+)
 
 
 async def _filter(page: Page) -> tuple[CallFilter, dict[str, str], str]:
     """The search form as a filter, the form's values, and a message for a bad value."""
-    params = page.request.query_params
     form = {
-        k: params.get(k, "").strip()[:40]
-        for k in ("account", "mobile", "voiceid", "state", "since", "until")
+        k: page.param(k)[:40] for k in ("account", "mobile", "voiceid", "state", "since", "until")
     }
     account_id = None
     if form["account"]:
@@ -127,11 +128,15 @@ async def call_page(page: Page) -> Response:
         ("Answered", (last.answer_at if last else None) or call.answer_time or None),
         ("Ended", (last.end_at if last else None) or call.end_time or None),
     ]
-    source = "Carrier recording" if _recording(page, call.voiceid) else "Rendered prompt"
+    source = "Carrier recording" if _recording(page, call.voiceid) else NO_RECORDING
+    window = page.gateway.settings.retention.submit_code_valid_s
+    playable_at = await code_valid_until(page.store, call, submit_window_s=window)
+    if page.gateway.clock() >= playable_at:
+        playable_at = 0.0  # no player is offered while the code may still be valid
     return page.render(
         "call.html", section="calls", call=call, account=account, attempts=attempts,
         pushes=pushes, push_log=push_log, timeline=timeline, audio_source=source,
-        dialer=_dialer(page),
+        dialer=_dialer(page), playable_at=playable_at,
     )  # fmt: skip
 
 
@@ -148,14 +153,20 @@ def _dialer(page: Page) -> str:
 
 @view(SUPPORT)
 async def call_audio(page: Page) -> Response:
-    """The WAV the callee heard (the carrier's recording, else the prompt rendered as the
-    dialer renders it), with Range support (seeking in the player)."""
+    """The WAV the callee heard (the carrier's recording), with Range support (seeking in
+    the player) — only once the call's code cannot be valid any more (docs/privacy.md):
+    before, nobody may hear it, and the refused try is audited like a listen."""
     call = await page.store.get_call(page.request.path_params["voiceid"])
     if call is None:
-        return refusal(page, 404, "Not found", "No recording of this call.")
-    path = _recording(page, call.voiceid) or await _rendered(page, call.voiceid, call.content)
+        return refusal(page, 404, "Not found", NO_RECORDING)
+    window = page.gateway.settings.retention.submit_code_valid_s
+    until = await code_valid_until(page.store, call, submit_window_s=window)
+    if page.gateway.clock() < until:
+        await page.audit("calls.listen_refused", call.voiceid)
+        return refusal(page, 403, "Refused", CODE_STILL_VALID)
+    path = _recording(page, call.voiceid)  # the code is erased: nothing can be rendered
     if path is None:
-        return refusal(page, 404, "Not found", "No recording of this call.")
+        return refusal(page, 404, "Not found", NO_RECORDING)
     if not await _listened_lately(page, call.voiceid):
         await page.audit("calls.listen", call.voiceid)  # once a play, whatever the Range
     # Starlette answers Range requests (206, Content-Range) for files.
@@ -181,26 +192,3 @@ def _recording(page: Page, voiceid: str) -> Path | None:
     settings = page.gateway.settings
     path = record_dir(settings.delivery, settings.data_dir) / f"{voiceid}.wav"
     return path if path.is_file() else None
-
-
-async def _rendered(page: Page, voiceid: str, code: str) -> Path | None:
-    """The call's prompt rendered with the delivery settings, cached in the data folder."""
-    settings = page.gateway.settings
-    path = settings.data_dir / "console-prompts" / f"{voiceid}.wav"
-    if path.is_file():
-        return path
-    library = getattr(page.request.app.state, "console_prompts", None)
-    if library is None:
-        library = page.request.app.state.console_prompts = make_prompts(settings.delivery)
-    try:
-        prompt = await asyncio.to_thread(
-            library.render, code, None, settings.delivery.prompt_repeat
-        )
-    except (VoiceOTPError, ValueError):
-        log.exception("cannot render the prompt of call %s", voiceid)
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    await asyncio.to_thread(prompt.to_wav, partial)
-    partial.replace(path)
-    return path

@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from voiceotp.errors import KeyInGrace
 from voiceotp.gateway.api.voice import VOICE_PATH
 from voiceotp.gateway.api.wsdl import service_location
 from voiceotp.store import usercenter as uc_db
@@ -20,7 +21,12 @@ __all__ = ["MESSAGES", "apikey", "overview_page"]
 
 BAD_REAUTH = "Wrong password."
 BAD_GRACE = "The grace period is out of range."
-MESSAGES = (BAD_REAUTH, BAD_GRACE)
+IN_GRACE = (
+    "Your previous APIKEY is still in its grace period: rotating again with a grace period "
+    "would stop it at once. Rotate without a grace period (every old key stops now), or "
+    "wait until its grace period ends."
+)
+MESSAGES = (BAD_REAUTH, BAD_GRACE, IN_GRACE)
 
 
 @view(SELF)
@@ -74,7 +80,13 @@ async def apikey(page: Page) -> Response:
     grace_s = _grace_s(page)
     if grace_s is None:
         return await render_overview(page, status=400, error=BAD_GRACE)
-    new = await page.admin.rotate_key(account.name, grace_s=grace_s)
+    if grace_s and account.old_apikey_until > page.gateway.clock():
+        # one previous key is kept: this would drop the one in its grace (a double-click)
+        return await render_overview(page, status=409, error=IN_GRACE)
+    try:
+        new = await page.admin.rotate_key(account.name, grace_s=grace_s)
+    except KeyInGrace:  # another rotation with a grace won the race
+        return await render_overview(page, status=409, error=IN_GRACE)
     await page.audit("customer.apikey_rotate", account.name, "", {"grace_s": grace_s})
     return await render_overview(page, apikey=new.apikey, rotated=True)
 

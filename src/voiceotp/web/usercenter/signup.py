@@ -25,8 +25,8 @@ from voiceotp.protocol import Code, Format, IncomingRequest, Method, is_valid_mo
 from voiceotp.store import usercenter as uc_db
 from voiceotp.store import web as web_db
 from voiceotp.store.keys import new_account_name, new_apikey
-from voiceotp.web.auth import is_https, request_ip, token_hash
-from voiceotp.web.face import Page
+from voiceotp.web.auth import abuse_key, is_https, request_ip, token_hash
+from voiceotp.web.face import Page, read_form
 from voiceotp.web.passwords import check_new_password, hash_password
 from voiceotp.web.usercenter.core import BASE, FACE, KIND
 from voiceotp.web.usercenter.session_pages import PAGES
@@ -61,13 +61,15 @@ async def signup_page(request: Request) -> Response:
     if request.method == "GET":
         expired = "expired" in request.query_params
         return _number_form(page, EXPIRED if expired else "", 200)
-    page.form = await request.form(max_files=0, max_fields=20)
+    unread = await read_form(page, max_files=0, max_fields=20)
+    if unread is not None:
+        return unread
     if not PAGES.pre_token_ok(page):
         return _number_form(page, "Refused", 403)
     mobile = "".join(page.field("mobile").split())
     if not is_valid_mobile(mobile):
         return _number_form(page, BAD_NUMBER, 400)
-    now, ip = page.gateway.clock(), request_ip(request)
+    now, ip = page.gateway.clock(), abuse_key(request_ip(request))  # an IPv6 /64 is one
     account = await signup_account(page)
     token = secrets.token_urlsafe(32)
     hashed = token_hash(token)
@@ -122,7 +124,9 @@ async def confirm_page(request: Request) -> Response:
         return FACE.redirect("/signup?expired=1")
     if request.method == "GET":
         return _confirm_form(page, signup.mobile, "", 200)
-    page.form = await request.form(max_files=0, max_fields=20)
+    unread = await read_form(page, max_files=0, max_fields=20)
+    if unread is not None:
+        return unread
     if not PAGES.pre_token_ok(page):
         return _confirm_form(page, signup.mobile, "Refused", 403)
     password = page.field("password")

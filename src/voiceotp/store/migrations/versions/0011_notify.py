@@ -5,8 +5,8 @@ Self-contained (one new table and new columns), so it can be re-chained after ot
 revisions. Columns are added, never altered: ``calls.content`` stays VARCHAR(8) (a
 code's digits); a notice's text goes to ``notice_text``.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
