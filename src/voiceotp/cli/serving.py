@@ -3,10 +3,11 @@ start-up banner (imported only when the gateway runs: uvicorn and Starlette are 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from voiceotp.cli.banner import banner_lines
 from voiceotp.cli.exitcodes import ExitCode
+from voiceotp.cli.workers import unblock_stop_signals
 from voiceotp.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway import create_app
 from voiceotp.gateway.settings import Settings
@@ -30,8 +32,10 @@ def run_server(
     access_log: bool,
     with_console: bool = True,
     with_user_center: bool = True,
+    announce: bool = True,
 ) -> None:
-    """Serve on ``listeners`` until SIGINT/SIGTERM; print the banner once serving."""
+    """Serve on ``listeners`` until SIGINT/SIGTERM; print the banner once serving (unless
+    ``announce`` is False: the workers of ``serve --workers`` but the first)."""
     extra = []
     if with_console:
         from voiceotp.web.console import console_routes
@@ -60,6 +64,8 @@ def run_server(
         configure_access_log()
 
     def started() -> None:
+        if not announce:
+            return
         for line in banner_lines(settings, port):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
 
@@ -76,6 +82,14 @@ class AnnouncingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
         super().__init__(config)
         self.on_started = on_started
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # A worker of `serve --workers` starts with SIGTERM/SIGINT blocked (cli/workers.py):
+        # let them in once uvicorn's handlers are there to stop it gracefully.
+        with super().capture_signals():
+            unblock_stop_signals()
+            yield
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
