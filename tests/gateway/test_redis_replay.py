@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from voiceotp.protocol import Code, Method, SubmitResult, dynamic_password, pars
 from voiceotp.store import Acceptance, AcceptOutcome, Store, make_store
 
 __all__ = ["prefix"]
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.redis, pytest.mark.timeout(60)]
 NOW = float(FIXTURE["now"])
 ACCOUNT, APIKEY = "V10000001", "0123456789abcdef0123456789abcdef"
 MOBILE, CONTENT = "13800138000", "1125"
@@ -92,6 +93,7 @@ async def until_waiting(harness: Harness, task: asyncio.Task[SubmitResult]) -> N
         await asyncio.sleep(0.001)
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("how", ["dynamic", "idempotency-key"])
 async def test_a_replay_sent_to_two_processes_at_once_answers_2_on_both(
     two: tuple[Harness, Harness, Held], how: str
@@ -111,6 +113,7 @@ async def test_a_replay_sent_to_two_processes_at_once_answers_2_on_both(
     assert await other.store.get_balance(1) == 99
 
 
+@pytest.mark.postgres
 async def test_when_the_first_process_fails_the_waiting_one_places_the_call(
     two: tuple[Harness, Harness, Held],
 ) -> None:
@@ -126,3 +129,24 @@ async def test_when_the_first_process_fails_the_waiting_one_places_the_call(
     # The first gave back its cap slot before its claim, so the second is not refused 4081.
     assert (refused.code, accepted.code) == (Code.FAILED, Code.OK)
     assert await other.store.count_calls() == 1
+
+
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
+async def test_a_stored_replay_answers_2_while_redis_is_unreachable(
+    store: Store, settings: Settings
+) -> None:
+    """The fault suite's finding: with Redis down, a replay of a call stored before was
+    answered code 0 ("nothing accepted"); the store alone says it is a replay."""
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+    cut_off = dataclasses.replace(settings, redis_url=dead, redis_prefix="unreachable:")
+    form, headers = signed("idempotency-key")
+    async with running(store, cut_off, now=NOW) as harness:
+        stored = await store.accept(
+            Acceptance(1, MOBILE, CONTENT, NOW, NOW + 300, idem_key="h:order-7")
+        )
+        replay = await submit(harness, form, headers)
+        fresh = await submit(harness, {**form, "mobile": "13800138001"}, {"Idempotency-Key": "new"})
+    assert (replay.code, replay.voiceid) == (Code.OK, stored.voiceid)
+    assert fresh.code == Code.FAILED  # nothing new is accepted without Redis's caps

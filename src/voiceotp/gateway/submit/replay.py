@@ -11,11 +11,13 @@ reserved and was answered 4081 for a call that was placed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from typing import Any, Protocol
 
 from voiceotp.store import KeyUse, Store
 
+log = logging.getLogger(__name__)
 # How long a claim outlives a dead owner (a Submit never takes this long while alive:
 # an accept's COMMIT, and the settling of a lost COMMIT answer, take seconds at most).
 CLAIM_TTL_S = 30.0
@@ -104,8 +106,7 @@ class ReplayGuard:
                 return used
         self._pending[slot] = asyncio.get_running_loop().create_future()
         try:
-            if self._shared is not None:
-                self._tokens[slot] = await self._shared.acquire(account_id, key)
+            await self._claim_shared(account_id, key)
             stored = await self._store.find_idempotent(account_id, key)
         except BaseException:
             await self.release(account_id, key, None)
@@ -113,6 +114,19 @@ class ReplayGuard:
         if stored:
             await self.release(account_id, key, stored)
         return stored
+
+    async def _claim_shared(self, account_id: int, key: str) -> None:
+        """The key's claim across processes. Redis unreachable: a key already stored is
+        still a replay (code 2 from the store alone, never a code 0 for a stored call);
+        otherwise the error goes on (code 0: nothing is accepted without the caps)."""
+        if self._shared is None:
+            return
+        try:
+            self._tokens[(account_id, key)] = await self._shared.acquire(account_id, key)
+        except Exception:
+            if await self._store.find_idempotent(account_id, key) is None:
+                raise
+            log.warning("idempotency claim not taken (Redis?); answering the stored replay")
 
     async def release(self, account_id: int, key: str, used: KeyUse | None) -> None:
         """Publish the owner's outcome (its call, or None if nothing was accepted).
