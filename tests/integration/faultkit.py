@@ -164,6 +164,9 @@ def voiceotp_env(root: Path, database_url: str, redis_url: str) -> dict[str, str
         "max_duration_s": 5,
         "lease_margin_s": 1,
         "redial": {},
+        "push_base_s": 0.05,
+        "push_cap_s": 0.5,
+        "push_poll_s": 0.05,
         "prompt_dir": str(root / "clips"),
         "prompt_cache_dir": str(root / "cache"),
         "prompt_repeat": 1,
@@ -213,7 +216,7 @@ class Fleet:
 
     def start_dialer(self, index: int) -> None:
         command = [sys.executable, "-m", "voiceotp", "dialer", "--name", f"d{index + 1}"]
-        self._run(f"dialer{index + 1}", [*command, "--no-notifier"])
+        self._run(f"dialer{index + 1}", command)  # with the status push
 
     def start_haproxy(self) -> None:
         config = haproxy_config(self.front, self.api_ports, self.root)

@@ -8,19 +8,21 @@ crash and restart PostgreSQL. Then, over everything:
 - every code 2 names a stored call, for the number it was asked for (no lost accept);
 - no code 0 for a call that was already stored when the answer went out;
 - one call per idempotency key; no voiceid dialed twice;
-- every stored call reaches a final state; balances equal their ledgers, none below 0.
+- every stored call reaches a final state; balances equal their ledgers, none below 0;
+- every final call's status push is delivered (the receiver refuses the first two), each
+  call's reports with one id and a valid signature.
 
 The table (fault -> requests, accepted, code 0, no answer) is printed (pytest -s):
 
     .venv/bin/python -m pytest -q -s tests/integration/test_faults.py -p no:cacheprovider
 
-The simulated carrier dials (not sipp), and no status pushes are checked: see
-docs/deploy.md "Fault suite".
+The simulated carrier dials (not sipp): see docs/deploy.md "Fault suite".
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import os
@@ -45,7 +47,7 @@ from tests.integration.faultkit import (
     free_port,
     voiceotp_env,
 )
-from tests.integration.helpers import NewKey, new_account, tone_clips
+from tests.integration.helpers import NewKey, Receiver, new_account, run_receiver, tone_clips
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 PHASE_S = 2.0  # load before and after each fault
@@ -70,6 +72,7 @@ class World:
     fleet: Fleet
     database: str
     key: NewKey
+    receiver: Receiver
 
     @property
     def url(self) -> str:
@@ -85,7 +88,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             pytest.skip(f"{tool} is not installed")
     pg, redis = Postgres(), Redis()
     fleet: Fleet | None = None
+    pushes = contextlib.AsyncExitStack()
     try:
+        receiver = await pushes.enter_async_context(run_receiver(Receiver("", failures=2)))
         pg.init()
         pg.start()
         redis.start()
@@ -95,20 +100,24 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         database_url = pg.url("voiceotp")
         tone_clips(tmp_path / "clips")
         key = await new_account(
-            fixture_settings(tmp_path, database_url=database_url), balance=1_000_000
+            fixture_settings(tmp_path, database_url=database_url),
+            balance=1_000_000,
+            callback=receiver.url,
         )
+        receiver.apikey = key.apikey
         env = voiceotp_env(tmp_path, database_url, redis.url)
         fleet = Fleet(tmp_path, env, [free_port(), free_port()])
         for index in (0, 1):
             fleet.start_api(index)
             fleet.start_dialer(index)
         fleet.start_haproxy()
-        yield World(pg, redis, fleet, database_url, key)
+        yield World(pg, redis, fleet, database_url, key, receiver)
     finally:
         if fleet is not None:
             fleet.stop_all()
         redis.destroy()
         pg.destroy()
+        await pushes.aclose()
 
 
 class Load:
@@ -263,6 +272,7 @@ async def test_faults_lose_no_accept_and_keep_balances_exact(world: World) -> No
     table = report(load.attempts)
     print("\n" + table)
     check(load.attempts, calls, world)
+    await pushed(world, calls)
     from voiceotp.store import make_store
 
     store = make_store(fixture_settings(world.fleet.root, database_url=world.database))
@@ -271,6 +281,23 @@ async def test_faults_lose_no_accept_and_keep_balances_exact(world: World) -> No
         assert await store.consistency_problems() == []
     finally:
         await store.close()
+
+
+async def pushed(world: World, calls: list[asyncpg.Record]) -> None:
+    """Every call's final report reaches the receiver (bounded wait), one id per call."""
+    wanted = {str(c["voiceid"]) for c in calls}
+    for _ in range(600):
+        if wanted <= {str(r["voiceid"]) for r in world.receiver.acknowledged}:
+            break
+        await asyncio.sleep(0.1)
+    got = world.receiver.acknowledged
+    missing = wanted - {str(r["voiceid"]) for r in got}
+    assert not missing, f"{len(missing)} calls' reports never delivered"
+    assert all(valid for _, valid, _ in world.receiver.pushes), "a push with a bad signature"
+    ids: dict[str, set[str]] = {}
+    for r in got:
+        ids.setdefault(str(r["voiceid"]), set()).add(str(r["report_id"]))
+    assert all(len(v) == 1 for v in ids.values()), "a call reported under two ids"
 
 
 def report(attempts: list[Attempt]) -> str:
