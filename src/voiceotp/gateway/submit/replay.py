@@ -3,9 +3,9 @@
 A key is claimed before the rate and per-number caps (rules.py). Inside one process,
 concurrent repeats wait on a future for the owner's outcome. Across processes (Redis),
 the key is also claimed in Redis: a repeat sent to another process at the same moment
-waits there until the owner has answered (its call committed, or nothing accepted), then
-finds the call in the store; without that it ran into the cap slot the owner had just
-reserved and was answered 4081 for a call that was placed.
+waits there until the owner's call is in the store (or the owner, having accepted
+nothing, gives the claim back); without that it ran into the cap slot the owner had
+just reserved and was answered 4081 for a call that was placed.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ return 0
 class KeyClaims(Protocol):
     """A claim on an idempotency key shared by every process of a deployment."""
 
-    async def acquire(self, account_id: int, key: str) -> str:
-        """Wait until this process holds the key; return the token to release it with."""
+    async def try_acquire(self, account_id: int, key: str) -> str | None:
+        """The token of a claim just taken, or None when another process holds it."""
         ...
 
     async def release(self, account_id: int, key: str, token: str) -> None: ...
@@ -46,8 +46,9 @@ class KeyClaims(Protocol):
 class RedisKeyClaims:
     """:class:`KeyClaims` in Redis: ``SET NX PX`` with a token, released by its owner only.
 
-    A waiter polls (2 ms doubling to 50 ms): repeats racing each other are rare, and a
-    poll costs one round trip. A claim whose owner died expires after ``ttl_s``.
+    One round trip per keyed Submit: an owner whose call was accepted leaves its claim to
+    expire (``ttl_s``), since anyone waiting for it then finds the call in the store; only
+    an owner that accepted nothing releases it (one more round trip, on that rare path).
     """
 
     def __init__(self, client: Any, prefix: str, *, ttl_s: float = CLAIM_TTL_S) -> None:
@@ -55,22 +56,14 @@ class RedisKeyClaims:
         self._prefix = prefix
         self._ttl_ms = int(ttl_s * 1000)
         self._release = client.register_script(_RELEASE_LUA)
-        self.waiting = 0  # requests waiting for another process's claim (tests, metrics)
 
     def _name(self, account_id: int, key: str) -> str:
         return f"{self._prefix}idem:{account_id}:{key}"
 
-    async def acquire(self, account_id: int, key: str) -> str:
-        name, token = self._name(account_id, key), secrets.token_hex(8)
-        delay = _POLL_FIRST_S
-        while not await self._client.set(name, token, nx=True, px=self._ttl_ms):
-            self.waiting += 1
-            try:
-                await asyncio.sleep(delay)
-            finally:
-                self.waiting -= 1
-            delay = min(delay * 2, _POLL_MAX_S)
-        return token
+    async def try_acquire(self, account_id: int, key: str) -> str | None:
+        token = secrets.token_hex(8)
+        taken = await self._client.set(self._name(account_id, key), token, nx=True, px=self._ttl_ms)
+        return token if taken else None
 
     async def release(self, account_id: int, key: str, token: str) -> None:
         await self._release(keys=[self._name(account_id, key)], args=[token])
@@ -91,11 +84,7 @@ class ReplayGuard:
         self._shared = shared
         self._pending: dict[tuple[int, str], asyncio.Future[KeyUse | None]] = {}
         self._tokens: dict[tuple[int, str], str] = {}
-
-    @property
-    def waiting(self) -> int:
-        """Requests waiting for a claim held by another process."""
-        return self._shared.waiting if isinstance(self._shared, RedisKeyClaims) else 0
+        self.waiting = 0  # requests waiting for another process's claim (tests, metrics)
 
     async def claim(self, account_id: int, key: str) -> KeyUse | None:
         """The key's first use, or None: then the caller owns the key and must release it."""
@@ -106,8 +95,7 @@ class ReplayGuard:
                 return used
         self._pending[slot] = asyncio.get_running_loop().create_future()
         try:
-            await self._claim_shared(account_id, key)
-            stored = await self._store.find_idempotent(account_id, key)
+            stored = await self._claim_or_find(account_id, key)
         except BaseException:
             await self.release(account_id, key, None)
             raise
@@ -115,28 +103,46 @@ class ReplayGuard:
             await self.release(account_id, key, stored)
         return stored
 
-    async def _claim_shared(self, account_id: int, key: str) -> None:
-        """The key's claim across processes. Redis unreachable: a key already stored is
-        still a replay (code 2 from the store alone, never a code 0 for a stored call);
-        otherwise the error goes on (code 0: nothing is accepted without the caps)."""
+    async def _claim_or_find(self, account_id: int, key: str) -> KeyUse | None:
+        """Claim the key across processes, or find its call stored meanwhile. Another
+        process holding it: poll (2 ms doubling to 50 ms) the claim and the store, until
+        its call is stored or it gives the claim back. Redis unreachable: a key already
+        stored is still a replay (never a code 0 for a stored call); otherwise the error
+        goes on (code 0: nothing is accepted without the caps)."""
+        find = self._store.find_idempotent
         if self._shared is None:
-            return
-        try:
-            self._tokens[(account_id, key)] = await self._shared.acquire(account_id, key)
-        except Exception:
-            if await self._store.find_idempotent(account_id, key) is None:
-                raise
-            log.warning("idempotency claim not taken (Redis?); answering the stored replay")
+            return await find(account_id, key)
+        delay = _POLL_FIRST_S
+        while True:
+            try:
+                token = await self._shared.try_acquire(account_id, key)
+            except Exception:
+                if (stored := await find(account_id, key)) is None:
+                    raise
+                log.warning("idempotency claim not taken (Redis?); answering the stored replay")
+                return stored
+            if token is not None:
+                self._tokens[(account_id, key)] = token
+                return await find(account_id, key)
+            if (stored := await find(account_id, key)) is not None:
+                return stored
+            self.waiting += 1
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self.waiting -= 1
+            delay = min(delay * 2, _POLL_MAX_S)
 
     async def release(self, account_id: int, key: str, used: KeyUse | None) -> None:
         """Publish the owner's outcome (its call, or None if nothing was accepted).
 
-        Called only once the outcome is final (a call is committed before this), so a
-        waiting process that then claims the key finds the call in the store."""
+        Called only once the outcome is final. With a call (committed before this) the
+        shared claim is left to expire: a waiting process finds the call in the store.
+        Without one it is given back, so a waiting process places the call itself."""
         slot = (account_id, key)
         future = self._pending.pop(slot, None)
         if future is not None and not future.done():
             future.set_result(used)
         token = self._tokens.pop(slot, None)
-        if token is not None and self._shared is not None:
+        if token is not None and used is None and self._shared is not None:
             await self._shared.release(account_id, key, token)
