@@ -119,6 +119,9 @@ def start_server(data_dir: Path) -> Iterator[Server]:
         "VOICEOTP_DEV_MODE": "1",
         "VOICEOTP_DATA_DIR": str(data_dir),
         "VOICEOTP_DELIVERY": json.dumps(delivery),
+        # A Submit's audio is not played while its code may be valid (docs/privacy.md); the
+        # pages under test play calls just placed (tests/web/test_call_audio.py: the wait).
+        "VOICEOTP_RETENTION": json.dumps({"submit_code_valid_s": 0}),
     }
     port = _free_port()
     args = [sys.executable, "-m", "voiceotp", "serve", "--port", str(port), "--no-access-log"]

@@ -13,10 +13,12 @@ from tests.browser.test_calls import place_call
 
 HEADINGS = {
     "zh": {"dashboard": "概览", "accounts": "账户", "calls": "呼叫记录", "rules": "服务器规则",
-           "audit": "审计日志", "signin": "登录", "operators": "操作员", "me": "我的账号"},
+           "audit": "审计日志", "signin": "登录", "operators": "操作员", "me": "我的账号",
+           "certifications": "企业认证", "signups": "注册记录"},
     "en": {"dashboard": "Dashboard", "accounts": "Accounts", "calls": "Call records",
            "rules": "Server rules", "audit": "Audit log", "signin": "Sign in",
-           "operators": "Operators", "me": "My account"},
+           "operators": "Operators", "me": "My account", "certifications": "Certifications",
+           "signups": "Sign-ups"},
 }  # fmt: skip
 ACCOUNT = {"zh": "账户", "en": "Account"}
 CALL = {"zh": "语音ID", "en": "Voice ID"}
@@ -48,7 +50,9 @@ def test_every_page_renders_in_both_languages(
         "rules": "/rules",
         "audit": "/audit",
         "operators": "/operators",
-        "me": "/me",
+        "certifications": "/certifications",
+        "signups": "/signups",
+        "me": "/me",  # last: the language is set back from here
     }
     for name, path in pages.items():
         page.goto(server.url + path)

@@ -27,9 +27,10 @@ from voiceotp.web.passwords import hash_password
 
 CUSTOMER = "13600136000"
 HEADINGS = {
-    "zh": {"overview": "产品总览", "records": "发送记录", "settings": "设置", "me": "我的账号"},
+    "zh": {"overview": "产品总览", "records": "发送记录", "settings": "设置", "me": "我的账号",
+           "certification": "企业认证"},
     "en": {"overview": "Overview", "records": "Send records", "settings": "Settings",
-           "me": "My account"},
+           "me": "My account", "certification": "Enterprise certification"},
 }  # fmt: skip
 CALL = {"zh": "语音ID", "en": "Voice ID"}
 
@@ -73,7 +74,7 @@ def test_every_page_renders_in_both_languages(
         page.get_by_label("语言").select_option("en")
         page.get_by_role("button", name="OK").click()
     pages = {"overview": "/", "records": "/records", "record": f"/records/{voiceid}",
-             "settings": "/settings", "me": "/me"}  # fmt: skip
+             "settings": "/settings", "certification": "/certification", "me": "/me"}  # fmt: skip
     for name, path in pages.items():
         page.goto(f"{server.root}/user{path}")
         heading = HEADINGS[lang].get(name) or f"{CALL[lang]} {voiceid}"
@@ -146,3 +147,18 @@ def test_settings_and_a_signed_test_push(
     assert verify_signature(body, timestamp, signature, server.key.apikey)
     page.get_by_role("link", name="产品总览").click()
     expect(page.get_by_test_id("low-balance-alert")).to_have_text("< 3")
+
+
+def test_a_narrow_window_never_scrolls_the_page_sideways(
+    page: Page, server: Server, voiceid: str, screenshots: Path
+) -> None:
+    """A phone-width window (390 px): the code examples and tables scroll inside
+    themselves; the page itself never gets wider than the window."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in_customer(page, server)
+    for name in ("overview", "records", "settings", "certification", "me"):
+        page.goto(f"{server.root}/user/{'' if name == 'overview' else name}")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        page.screenshot(path=screenshots / f"user-narrow-zh-{name}.png", full_page=True)
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the window"

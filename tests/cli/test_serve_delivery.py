@@ -78,7 +78,6 @@ async def test_serve_dials_accepted_calls_with_the_simulated_carrier(tmp_path: P
         log.close()
     output = (tmp_path / "serve.log").read_text()
     assert status == "ANSWERED", output
-    # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught
-    assert code in (0, -15), output
+    assert code == 0, output  # a clean SIGTERM stop (uvicorn would re-raise it: -15)
     assert "Application shutdown complete" in output
     assert (tmp_path / "calls" / f"{voiceid}.wav").exists()

@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import json
 
 import httpx2
 
 from tests.gateway.harness import FIXTURE, VOICE, Harness, running
+from voiceotp.delivery.dialer.base import CallOutcome, CallStatus
+from voiceotp.delivery.fence import SqlFence
 from voiceotp.gateway.settings import Settings
 from voiceotp.protocol import (
     Code,
@@ -136,6 +139,27 @@ async def test_query_reports_own_calls_only(store: Store, settings: Settings) ->
             VOICE, params={"method": "Query"}, data=theirs
         )
         assert parse_result(other.content, Method.QUERY).code == Code.VOICEID_UNKNOWN
+
+
+async def test_query_carries_the_ring_time_of_the_status_push(
+    store: Store, settings: Settings
+) -> None:
+    async with running(store, settings, now=NOW) as harness:
+        await store.update_account("V10000001", callback_url="https://push.example.com/cb")
+        harness.gateway.directory.forget("V10000001")
+        voiceid = (await submit(harness)).voiceid
+        rang = CallOutcome(CallStatus.NO_ANSWER, 487, 19, NOW + 1, NOW + 2, None, NOW + 32)
+        assert await SqlFence(store).finish(voiceid, rang, attempt=1)
+        client = harness.client()
+        answer = await client.post(
+            VOICE, params={"method": "Query"}, data={**AUTH, "voiceid": voiceid}
+        )
+        result = parse_result(answer.content, Method.QUERY)
+        assert isinstance(result, QueryResult)
+        [(pushed,)] = await store.read("SELECT report FROM outbox")
+        assert result.ring_time == json.loads(str(pushed))["ring_time"] == int(NOW + 2)
+        assert (result.status, result.answer_time) == ("NO_ANSWER", 0)
+        assert answer.content.index(b"ring_time") > answer.content.index(b"verify_time")
 
 
 async def test_oversized_body_is_413_with_a_document(store: Store, settings: Settings) -> None:

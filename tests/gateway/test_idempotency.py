@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.gateway.harness import FIXTURE, VOICE, running
+from voiceotp.delivery.dialer.base import CallOutcome, CallStatus
+from voiceotp.delivery.fence import SqlFence
 from voiceotp.gateway.settings import Settings
-from voiceotp.protocol import Code, Method, SubmitResult, parse_result
+from voiceotp.protocol import Code, Method, SubmitResult, dynamic_password, parse_result
 from voiceotp.store import Acceptance, AcceptStatus, KeyUse, Store
 from voiceotp.store.batch import plan_batch
 
@@ -106,3 +108,50 @@ def test_plan_batch_compares_the_stored_request() -> None:
         (AcceptStatus.KEY_REUSED, "0"),
     ]
     assert not plan.new_calls
+
+
+async def test_a_key_still_works_once_the_call_ended_and_its_code_was_erased(
+    store: Store, settings: Settings
+) -> None:
+    """The ended call keeps only the code's fingerprint: a replay still matches it, a key
+    reused for another code is still refused."""
+    async with running(store, settings, now=NOW) as harness:
+        client = harness.client()
+
+        async def submit(content: str, mobile: str = MOBILES[0]) -> SubmitResult:
+            response = await client.post(
+                VOICE,
+                params={"method": "Submit"},
+                data={**AUTH, "mobile": mobile, "content": content},
+                headers={"Idempotency-Key": "ended"},
+            )
+            result = parse_result(response.content, Method.SUBMIT)
+            assert isinstance(result, SubmitResult)
+            return result
+
+        first = await submit("4711")
+        keybox = harness.gateway.keybox
+        ended = CallOutcome(CallStatus.BUSY, 486, 17, NOW + 1, NOW + 2, None, NOW + 3)
+        assert await SqlFence(store, keybox=keybox).finish(first.voiceid, ended, attempt=1)
+        call = await store.get_call(first.voiceid)
+        assert call is not None
+        assert call.content == keybox.fingerprint(MOBILES[0], "4711") != "4711"
+        assert (await submit("4711")).voiceid == first.voiceid
+        assert (await submit("4712")).msg == KEY_REUSED_MSG
+        assert (await submit("4711", MOBILES[1])).msg == KEY_REUSED_MSG
+        assert await store.count_calls() == 1
+
+
+async def test_a_dynamic_passwords_key_holds_no_code(store: Store, settings: Settings) -> None:
+    async with running(store, settings, now=NOW) as harness:
+        when = str(int(NOW))
+        password = dynamic_password(
+            AUTH["account"], AUTH["password"], when, mobile=MOBILES[0], content="4711"
+        )
+        form = {**AUTH, "password": password, "mobile": MOBILES[0], "content": "4711"}
+        answers = [await harness.submit(**form, time=when) for _ in range(2)]
+        first, again = (parse_result(a.content, Method.SUBMIT) for a in answers)
+        assert first.code == Code.OK
+        assert again.voiceid == first.voiceid  # the exact replay is still recognised
+        [(key,)] = await store.read("SELECT idem_key FROM calls")
+        assert "4711" not in str(key)

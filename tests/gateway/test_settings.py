@@ -81,3 +81,17 @@ def test_bad_values_are_refused_with_their_name(bad: dict[str, str]) -> None:
 def test_database_url_defaults_to_a_file_in_the_data_dir(tmp_path: Path) -> None:
     settings = Settings.from_mapping({"dev_mode": True, "data_dir": str(tmp_path)})
     assert settings.effective_database_url == f"sqlite:///{tmp_path / 'voiceotp.db'}"
+
+
+def test_retention_comes_from_a_toml_table_or_json_and_is_checked(tmp_path: Path) -> None:
+    toml = tmp_path / "gateway.toml"
+    toml.write_text("[gateway.retention]\nkeep_numbers_days = 30\nkeep_audio_days = 1\n")
+    from_file = Settings.load(toml, environ={"VOICEOTP_DEV_MODE": "1"})
+    assert (from_file.retention.keep_numbers_days, from_file.retention.keep_audio_days) == (30, 1)
+    environ = {"VOICEOTP_DEV_MODE": "1", "VOICEOTP_RETENTION": '{"submit_code_valid_s": 600}'}
+    from_env = Settings.load(None, environ=environ)
+    assert from_env.retention.submit_code_valid_s == 600
+    assert from_env.retention.keep_numbers_days == 180  # the default
+    for bad in ('{"keep_audio_days": -1}', '{"keep_forever": 1}'):
+        with pytest.raises(SettingsError, match="retention"):
+            Settings.load(None, environ={"VOICEOTP_DEV_MODE": "1", "VOICEOTP_RETENTION": bad})

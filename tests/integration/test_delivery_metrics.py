@@ -14,6 +14,8 @@ from tests.gateway.harness import VOICE, fixture_settings, serving
 from tests.integration.helpers import Receiver, new_account, run_receiver, tone_clips
 from voiceotp.client import AsyncClient
 from voiceotp.delivery.config import DeliverySettings, SimulationSettings
+from voiceotp.delivery.dialer import CallOutcome, CallRequest
+from voiceotp.delivery.dialer.simulated import SimulatedCarrier
 from voiceotp.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway import create_app
 from voiceotp.gateway.settings import Settings
@@ -89,3 +91,43 @@ async def test_delivery_metrics_appear_and_move(tmp_path: Path) -> None:
     assert metric(after, "voiceotp_push_reports_total", result="abandoned") == 0
     assert metric(after, "voiceotp_push_outbox_reports", state="pending") == 0
     assert metric(after, "voiceotp_push_outbox_reports", state="abandoned") == 0
+
+
+class RegisteringCarrier:
+    """The simulated carrier behind a trunk that wants a registration (as SipDialer)."""
+
+    name = "registering"
+
+    def __init__(self) -> None:
+        self.inner = SimulatedCarrier()
+        self.registration_state = "off"
+
+    async def start(self) -> None:
+        self.registration_state = "registered"
+
+    async def dial(self, call: CallRequest) -> CallOutcome:
+        return await self.inner.dial(call)
+
+    async def aclose(self) -> None:
+        self.registration_state = "unregistered"
+        await self.inner.aclose()
+
+
+async def test_the_dialer_starts_at_boot_and_its_registration_is_a_metric(
+    tmp_path: Path,
+) -> None:
+    delivery = DeliverySettings(
+        prompt_dir=tone_clips(tmp_path / "clips"), prompt_cache_dir=tmp_path / "cache"
+    )
+    settings = fixture_settings(tmp_path, delivery=delivery)
+    await new_account(settings)  # the store exists
+    carrier = RegisteringCarrier()
+
+    def runtime(settings: Settings, store: Store, **kwargs: Any) -> DeliveryRuntime:
+        return DeliveryRuntime(settings, store, dialer=carrier, **kwargs)
+
+    with serving(create_app(settings, migrate=False, delivery=runtime)) as base:
+        text = await scrape(base)  # no call placed: registered at start
+    assert metric(text, "voiceotp_sip_registration", state="registered") == 1
+    assert metric(text, "voiceotp_sip_registration", state="off") == 0
+    assert carrier.registration_state == "unregistered"  # closed at the stop

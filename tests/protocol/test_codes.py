@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from voiceotp.errors import (
@@ -22,6 +24,8 @@ from voiceotp.protocol import (
     classify,
     message_for,
 )
+
+DOCS_WITH_CODES = ("protocol.md", "verify.md")
 
 
 def test_classes_follow_the_reference_table() -> None:
@@ -84,3 +88,13 @@ def test_error_for_code(code: int, cls: type[Exception]) -> None:
     error = error_for_code(code, "m", "0")
     assert type(error) is cls
     assert (error.code, error.msg, error.voiceid) == (code, "m", "0")
+
+
+def test_every_code_is_in_a_code_table_of_the_docs() -> None:
+    """docs/protocol.md (the reference's §5 and our preface) and docs/verify.md list every
+    code the gateway answers, with its message."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    tables = "".join((docs / name).read_text(encoding="utf-8") for name in DOCS_WITH_CODES)
+    capped = {Code.NUMBER_MINUTE_CAP, Code.NUMBER_HOUR_CAP, Code.NUMBER_DAY_CAP}  # "{n}" rows
+    rows = {c: f"| {int(c)} | {'' if c in capped else message_for(c) + ' |'}" for c in Code}
+    assert [int(code) for code, row in rows.items() if row not in tables] == []

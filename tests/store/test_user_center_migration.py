@@ -3,16 +3,14 @@ and reverts, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.store.schemakit import inspect_with
 from voiceotp.gateway.settings import Settings
-from voiceotp.store.migrate import alembic_config, alembic_url, upgrade
+from voiceotp.store.migrate import alembic_config, upgrade
 from voiceotp.store.schema import metadata
 
 Found = tuple[list[object], set[str], set[str], set[str]]
@@ -29,25 +27,8 @@ def _look(conn: sa.Connection) -> Found:
     return ours, set(inspector.get_table_names()), accounts, users
 
 
-async def _look_async(url: str) -> Found:
-    engine = create_async_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(_look)
-    finally:
-        await engine.dispose()
-
-
 def _inspect(url: str) -> Found:
-    url = alembic_url(url)
-    if url.startswith("postgresql+asyncpg"):
-        return asyncio.run(_look_async(url))
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            return _look(conn)
-    finally:
-        engine.dispose()
+    return inspect_with(url, _look)
 
 
 def test_0009_matches_the_schema_and_reverts(settings: Settings) -> None:

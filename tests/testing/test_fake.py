@@ -9,14 +9,19 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
+from voiceotp.client import Client, RetryPolicy
+from voiceotp.errors import ConnectError
 from voiceotp.protocol import (
     GetNumResult,
+    Method,
     QueryResult,
     SubmitResult,
     dynamic_password,
     parse_result,
 )
 from voiceotp.testing import DEFAULT_ACCOUNT, DEFAULT_APIKEY, FakeIhuyi
+
+NEVER = RetryPolicy.never()
 
 MOBILE = "13800138000"
 NOW = 1_700_000_000
@@ -215,6 +220,24 @@ def test_server_stops_despite_a_long_latency() -> None:
     with fake.serve() as server, contextlib.suppress(OSError):
         urllib.request.urlopen(f"{server.url}?method=GetNum", timeout=0.2)
     assert fake.requests == 1
+
+
+def test_the_request_log_is_every_request_that_reached_the_fake() -> None:
+    fake = FakeIhuyi()
+    client = Client(DEFAULT_ACCOUNT, DEFAULT_APIKEY, transport=fake.transport(), retry=NEVER)
+    fake.refuse_connections(1)
+    with contextlib.suppress(ConnectError):
+        client.balance()  # refused before it was sent: not logged
+    client.send("13800138000", "1125")
+    client.balance()
+    assert fake.requests == len(fake.request_log) == 2
+    submit, getnum = fake.request_log
+    assert (submit.method, submit.get("mobile"), submit.get("content")) == (
+        Method.SUBMIT,
+        "13800138000",
+        "1125",
+    )
+    assert getnum.method is Method.GETNUM
 
 
 def test_server_start_failure_is_raised() -> None:

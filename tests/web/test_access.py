@@ -12,7 +12,7 @@ from voiceotp.store.web import list_audit
 from voiceotp.web.console import page_routes
 from voiceotp.web.console.core import ADMIN, SELF, SUPPORT
 
-PARAMS = {"name": "V10000001", "voiceid": "1", "login": "alice"}
+PARAMS = {"name": "V10000001", "voiceid": "1", "login": "alice", "cert_id": "1"}
 PUBLIC = {"/signin"}
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from voiceotp.web.console import dashboard, rules, session_pages
+from voiceotp.web import face, filetypes
+from voiceotp.web.console import calls, certifications, dashboard, rules, session_pages
 from voiceotp.web.console.core import _CSRF_MESSAGE
 from voiceotp.web.i18n import ZH, translator
-from voiceotp.web.usercenter import account_settings, me, overview, records, signup
+from voiceotp.web.usercenter import account_settings, certification, me, overview, records, signup
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "voiceotp" / "web"
 CALL = re.compile(r"""\bt\(\s*(?:"([^"]+)"|'([^']+)')\s*\)""")
@@ -29,11 +30,15 @@ def texts_in_code() -> set[str]:
     found |= {"Submitted", "Queued", "Dialing", "Ringing", "Answered", "Ended", "Saved."}
     found |= {"No recording of this call.", "Wrong password.", "active", "frozen", "abuse_frozen"}
     found |= {"Carrier recording", "Rendered prompt", "Wrong one-time code."}
+    found |= {calls.CODE_STILL_VALID, calls.NO_RECORDING}
     found |= set(signup.MESSAGES) | {"voiceotp console", "voiceotp user center"}
     found |= {"a password has at least 10 characters", "a password has at most 1024 characters"}
     # ucpages: the user center's APIKEY, records, settings and own-password pages
     found |= set(overview.MESSAGES) | set(records.MESSAGES) | set(account_settings.MESSAGES)
     found |= set(me.MESSAGES) | set(records.STATE_LABELS.values())
+    # 企业认证 (certification)
+    found |= {"Too large", face.UPLOAD_TOO_LARGE} | set(filetypes.MESSAGES)
+    found |= set(certification.MESSAGES) | set(certifications.MESSAGES)
     return found
 
 

@@ -4,6 +4,7 @@ with no enumeration; the trial account calls only the number it proved (4053).""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -173,6 +174,17 @@ async def test_sign_up_calls_are_limited_per_client_ip(center: Center) -> None:
         assert (await center.call_me(client, "13912348888")).status_code == 303
     calls = await center.gateway.store.read("SELECT COUNT(*) FROM calls")
     assert int(calls[0][0]) == limit + 2  # the refused request placed no call
+
+
+async def test_concurrent_sign_ups_cannot_all_pass_the_limit(center: Center) -> None:
+    limit = center.gateway.settings.user_center.per_ip_hour
+    async with center.client("203.0.113.60") as client:
+        answers = await asyncio.gather(
+            *(center.call_me(client, f"1391235{i:04d}") for i in range(3 * limit))
+        )
+    assert sorted(a.status_code for a in answers) == [303] * limit + [429] * (2 * limit)
+    calls = await center.gateway.store.read("SELECT COUNT(*) FROM calls")
+    assert int(calls[0][0]) == limit
 
 
 async def test_sign_up_calls_are_limited_per_number(center: Center) -> None:

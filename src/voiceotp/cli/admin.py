@@ -29,6 +29,7 @@ ADMIN_EXAMPLES = """Examples:
   voiceotp admin policy --dev deny_ip 203.0.113.0/24
   voiceotp admin list --data-dir /srv/voiceotp  # the store of `serve --data-dir /srv/voiceotp`
   voiceotp admin genkey                         # a server key for VOICEOTP_SECRET_KEY
+  voiceotp admin personal-data export --dev V12345678 --out ./request-42   # docs/privacy.md
 
 The commands work on an existing store, the one `voiceotp serve` made (they never make
 one): give them the same --data-dir / --database-url / --config / --dev as serve, before
@@ -205,6 +206,17 @@ _state_command(
     " auto-freeze (0 = never).",
 )
 @click.option("--abuse-defaults", is_flag=True, help="Back to the server's abuse thresholds.")
+@click.option(
+    "--keep-numbers-days",
+    type=Bounded("keep_numbers_days"),
+    help="Retention: days full numbers stay in call records before 138****8000 (docs/privacy.md).",
+)
+@click.option(
+    "--keep-audio-days",
+    type=Bounded("keep_audio_days"),
+    help="Retention: days call audio (what the callee heard) is kept.",
+)
+@click.option("--retention-defaults", is_flag=True, help="Back to the server's retention settings.")
 @subcommand_options
 @pass_opts
 def configure(
@@ -214,6 +226,7 @@ def configure(
     any_ip: bool,
     allow_ips: tuple[str, ...],
     abuse_defaults: bool,
+    retention_defaults: bool,
     **kw: Any,
 ) -> None:
     """Change an account's settings.
@@ -229,6 +242,8 @@ def configure(
         changes["allow_ips"] = list(allow_ips)
     if abuse_defaults:
         changes.update(abuse_distinct_numbers=None, abuse_prefix_burst=None)
+    if retention_defaults:
+        changes.update(keep_numbers_days=None, keep_audio_days=None)
     if not changes:
         raise click.UsageError("nothing to change")
     run(opts, lambda a: a.configure(name, **changes))
@@ -270,4 +285,11 @@ def _register_operator() -> None:
     admin.add_command(customer)
 
 
+def _register_personal_data() -> None:
+    from voiceotp.cli.personaldata import personal_data
+
+    admin.add_command(personal_data)
+
+
 _register_operator()
+_register_personal_data()

@@ -46,6 +46,7 @@ class Bounded(click.ParamType[int]):
 def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
     """Open the existing store (never a new one), run ``action(admin)``, close; operator
     mistakes exit 2."""
+    from voiceotp.delivery.factory import record_dir
     from voiceotp.gateway.admin import Admin, AdminError
     from voiceotp.store import make_store
     from voiceotp.store.keys import KeyBox
@@ -59,7 +60,9 @@ def run(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) -> T:
         store = make_store(settings)
         await store.open()
         try:
-            return await action(Admin(store, KeyBox(settings.secret_key), time.time))
+            audio = record_dir(settings.delivery, settings.data_dir)
+            admin = Admin(store, KeyBox(settings.secret_key), time.time, audio_dir=audio)
+            return await action(admin)
         finally:
             await store.close()
 

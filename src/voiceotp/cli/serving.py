@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -83,18 +84,25 @@ class AnnouncingServer(uvicorn.Server):
         super().__init__(config)
         self.on_started = on_started
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # A worker of `serve --workers` starts with SIGTERM/SIGINT blocked (cli/workers.py):
-        # let them in once uvicorn's handlers are there to stop it gracefully.
-        with super().capture_signals():
-            unblock_stop_signals()
-            yield
-
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
             self.on_started()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """uvicorn re-raises the signal that stopped it, so a clean SIGTERM stop would end
+        the process by that signal (status -15), which systemd and supervisors read as a
+        failure. A SIGTERM that led to a clean stop is dropped: the process exits 0.
+        (SIGINT is still re-raised: Ctrl+C ends with KeyboardInterrupt's usual status.)
+        A worker of `serve --workers` starts with SIGTERM/SIGINT blocked (cli/workers.py):
+        they are let in once uvicorn's handlers are there to stop it gracefully."""
+        with super().capture_signals():
+            unblock_stop_signals()
+            yield  # the server ran and shut down without an exception
+            self._captured_signals[:] = [
+                sig for sig in self._captured_signals if sig != signal.SIGTERM
+            ]
 
 
 def configure_access_log() -> None:

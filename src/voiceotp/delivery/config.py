@@ -20,6 +20,7 @@ from voiceotp.delivery.dialer.relay import Upstream
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.queue.limits import TrunkLimits
 from voiceotp.delivery.queue.worker import WorkerSettings
+from voiceotp.delivery.retention import RetentionSettings
 
 __all__ = [
     "DIALER_KINDS",
@@ -176,3 +177,5 @@ class RuntimeSettings(Protocol):
     def dev_mode(self) -> bool: ...
     @property
     def refund_unconnected(self) -> bool: ...
+    @property
+    def retention(self) -> RetentionSettings: ...

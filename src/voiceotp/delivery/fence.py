@@ -7,9 +7,11 @@ to ``dialing`` for exactly its attempt. A ``dialing`` row whose lease expired is
 its dialer died mid-call, so it is ended CANCELED, never dialed again.
 
 :meth:`SqlFence.finish` does everything of a call's end in one transaction: the row's final
-status, the attempt's call record (``call_attempts``), the charge (kept, or refunded when the
-call never connected and the account's policy says so: the ledger stays equal to the
-balance) and, when the account has a callback URL, the status report in the outbox.
+status, the code erased (``content`` becomes its keyed fingerprint: docs/privacy.md), the
+attempt's call record (``call_attempts``), the charge (kept, or refunded when the call never
+connected and the account's policy says so, or always when it provably never left: the
+ledger stays equal to the balance) and, when the account has a callback URL, the status
+report in the outbox.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from voiceotp.delivery.notify.sqloutbox import insert_outbox_in
 from voiceotp.delivery.queue.base import CallTicket, Claim, ClaimVerdict
 from voiceotp.store.attempts import AttemptRecord, call_attempts
 from voiceotp.store.base import Store
-from voiceotp.store.keys import KeyBox
+from voiceotp.store.keys import ERASED_MARK, KeyBox
 from voiceotp.store.records import refund_due
 from voiceotp.store.rows import Row, Tx, adjust_in
 from voiceotp.store.verify import ERASE_SEALED, SEALED_CODE, code_status_in
@@ -42,7 +44,7 @@ _GRANT = (
 )
 _LOCK_CALL = (  # the columns of LockedCall, in its order
     "SELECT c.state, c.claimed_by, c.account_id, c.mobile, c.created_at, a.name AS account, "
-    "a.callback_url, a.refund_unconnected, c.attempts FROM calls c "
+    "a.callback_url, a.refund_unconnected, c.attempts, c.content FROM calls c "
     "JOIN accounts a ON a.id = c.account_id WHERE c.voiceid = $1"
 )
 
@@ -59,10 +61,12 @@ class LockedCall(NamedTuple):
     callback_url: str  # "" when the account wants no status push
     refund_unconnected: bool | None  # the account's charge policy; None: the server's
     attempts: int
+    content: str  # the code while the call lives ("" for a Verify's; erased at the end)
 
     @classmethod
     def from_row(cls, row: Row) -> LockedCall:
-        state, claimed_by, account_id, mobile, created_at, account, url, refund, attempts = row
+        state, claimed_by, account_id, mobile, created_at, account, url, refund = row[:8]
+        attempts, content = row[8:]
         return cls(
             state=str(state),
             claimed_by=None if claimed_by is None else str(claimed_by),
@@ -73,6 +77,7 @@ class LockedCall(NamedTuple):
             callback_url=str(url or ""),
             refund_unconnected=None if refund is None else bool(refund),
             attempts=int(attempts),
+            content=str(content),
         )
 
 
@@ -105,6 +110,7 @@ class SqlFence:
         self._lock_call = _LOCK_CALL + store.row_lock("FOR UPDATE OF c")
         self._lock_code = store.row_lock("FOR UPDATE")
         self.on_finished = on_finished
+        self.codes_erased = 0  # codes this fence erased (the sweep scrubs the journal after)
 
     async def claim_for_dialing(
         self, call_id: str, *, attempt: int, worker: str, now: float, lease_s: float
@@ -174,6 +180,7 @@ class SqlFence:
                 attempt,
             )
             await tx.execute(ERASE_SEALED, number)  # a Verify's code: not needed any more
+            await self._erase_code(tx, call, number)
             await record_attempt_in(
                 tx, number, attempt, outcome, submit_at=call.created_at, worker=call.claimed_by
             )
@@ -190,14 +197,26 @@ class SqlFence:
                 log.exception("on_finished hook failed for call %s", call_id)
         return account_id is not None
 
+    async def _erase_code(self, tx: Tx, call: LockedCall, number: int) -> None:
+        """The call has ended: its code is not needed any more (it was kept only to render
+        the audio, redial or relay). Its fingerprint stays for idempotent replays; without
+        the server key (a fence built without ``keybox``) the code is just emptied."""
+        if not call.content or call.content.startswith(ERASED_MARK):
+            return
+        kept = "" if self._keybox is None else self._keybox.fingerprint(call.mobile, call.content)
+        await tx.execute("UPDATE calls SET content = $2 WHERE voiceid = $1", number, kept)
+        self.codes_erased += 1
+
     async def _settle_charge(
         self, tx: Tx, call: LockedCall, number: int, outcome: CallOutcome, now: float
     ) -> None:
-        """Keep the held unit, or refund it (the account's policy, else the server's)."""
+        """Keep the held unit, or refund it (the account's policy, else the server's); a
+        call that provably never left is refunded whatever the policy."""
         policy = call.refund_unconnected
         if policy is None:
             policy = self.refund_unconnected
-        if refund_due(outcome.status.value, refund_unconnected=policy) and not _connected(outcome):
+        due = outcome.never_left or refund_due(outcome.status.value, refund_unconnected=policy)
+        if due and not _connected(outcome):
             await adjust_in(tx, call.account_id, 1, "refund", now, voiceid=number)
 
     async def _queue_report(

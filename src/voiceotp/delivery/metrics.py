@@ -27,6 +27,14 @@ _OUTBOX = (
     "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending', 'abandoned') GROUP BY state"
 )
 PUSH_RESULTS = ("delivered", "retried", "abandoned")
+RETENTION_KINDS = ("codes", "numbers", "reports", "signups", "audio", "journal_scrubs")
+
+
+REGISTRATION_STATES = ("off", "registering", "registered", "failed", "unregistered")
+
+
+def _is_state(current: Callable[[], str], state: str) -> Callable[[], float]:
+    return lambda: 1.0 if current() == state else 0.0
 
 
 class DeliveryMetrics:
@@ -38,8 +46,10 @@ class DeliveryMetrics:
         store: Store,
         *,
         in_flight: Callable[[], int] = lambda: 0,
+        registration: Callable[[], str] = lambda: "off",
     ) -> None:
-        """``in_flight`` counts the calls this process's dialer worker handles now."""
+        """``in_flight`` counts the calls this process's dialer worker handles now;
+        ``registration`` is its SIP trunk registration state (docs/sip.md)."""
         self.store = store
         self.finished = Counter(
             "voiceotp_calls_finished",
@@ -61,6 +71,14 @@ class DeliveryMetrics:
             registry=registry,
         )
         self.in_flight.set_function(in_flight)
+        self.registration = Gauge(
+            "voiceotp_sip_registration",
+            "1 for this process's SIP trunk registration state (off: none needed)",
+            ["state"],
+            registry=registry,
+        )
+        for state in REGISTRATION_STATES:
+            self.registration.labels(state).set_function(_is_state(registration, state))
         self.outbox = Gauge(
             "voiceotp_push_outbox_reports",
             "Status reports in the outbox by state: pending, abandoned (whole store)",
@@ -79,6 +97,17 @@ class DeliveryMetrics:
             ["result"],
             registry=registry,
         )
+        self.retention = Counter(
+            "voiceotp_retention_removed",
+            "Personal data this process removed: codes (erased at a call's end), numbers "
+            "(call records masked), reports (status reports masked), signups (user-center "
+            "sign-ups masked), audio (files deleted), "
+            "journal_scrubs (SQLite WAL truncated)",
+            ["what"],
+            registry=registry,
+        )
+        for what in RETENTION_KINDS:
+            self.retention.labels(what)
         for status in CallStatus:  # every series exists from the start, at 0
             self.finished.labels(status.value)
         for result in ("ok", "failed"):
@@ -96,6 +125,11 @@ class DeliveryMetrics:
     def reports_ended(self, result: str, count: int = 1) -> None:
         """``count`` reports were delivered, scheduled again (retried) or abandoned."""
         self.reports.labels(result).inc(count)
+
+    def removed(self, what: str, count: int = 1) -> None:
+        """``count`` items of personal data were removed (``RETENTION_KINDS``)."""
+        if count:
+            self.retention.labels(what).inc(count)
 
     async def refresh(self) -> None:
         """Read the store's gauges (at each scrape); on failure the last values stay."""

@@ -18,7 +18,7 @@ from typing import Any
 from voiceotp.delivery.audio import PromptLibrary
 from voiceotp.delivery.config import RuntimeSettings
 from voiceotp.delivery.dialer.base import CallOutcome, CallStatus, Dialer
-from voiceotp.delivery.factory import make_dialer, make_prompts
+from voiceotp.delivery.factory import make_dialer, make_prompts, record_dir
 from voiceotp.delivery.fence import SqlFence
 from voiceotp.delivery.metrics import DeliveryMetrics
 from voiceotp.delivery.notify import Notifier, PushSchedule
@@ -29,6 +29,7 @@ from voiceotp.delivery.queue.base import Job, Queue
 from voiceotp.delivery.queue.middleware import RedialPolicy, default_middleware
 from voiceotp.delivery.queue.store import StoreQueue
 from voiceotp.delivery.queue.worker import DialWorker
+from voiceotp.delivery.retention import RetentionSweep, SweepCounts
 from voiceotp.delivery.sweep import Sweeper
 from voiceotp.store.base import Store
 from voiceotp.store.keys import KeyBox
@@ -81,10 +82,25 @@ class DeliveryRuntime:
         self.metrics = (
             None
             if registry is None
-            else DeliveryMetrics(registry, store, in_flight=self.calls_in_flight)
+            else DeliveryMetrics(
+                registry,
+                store,
+                in_flight=self.calls_in_flight,
+                registration=self.registration_state,
+            )
         )
         self.outbox = SqlOutbox(store)
         self.sweeper = Sweeper(self.fence, requeue_after_s=conf.requeue_after_s)
+        self.retention = RetentionSweep(
+            store,
+            settings.retention,
+            record_dir=record_dir(conf, settings.data_dir),
+            codes_erased=lambda: self.fence.codes_erased,
+            stale_dirs=(settings.data_dir / "console-prompts",),
+            keybox=KeyBox(settings.secret_key),
+        )
+        self._next_retention = 0.0
+        self._codes_counted = 0  # fence.codes_erased already on the metrics
         self.alerts = LowBalanceAlerts(
             store,
             self._apikey,
@@ -113,6 +129,11 @@ class DeliveryRuntime:
         """Calls this process's dialer worker handles now."""
         return 0 if self.worker is None else self.worker.in_flight
 
+    def registration_state(self) -> str:
+        """The SIP trunk registration of this process's dialer (``off``: none)."""
+        dialer = None if self.worker is None else self.worker.dialer
+        return str(getattr(dialer, "registration_state", "off"))
+
     async def start(self, on_call_finished: CallFinished | None = None) -> None:
         """Build the queue, then start the worker, the notifier and the sweep.
 
@@ -139,6 +160,8 @@ class DeliveryRuntime:
     async def _finished(self, account_id: int, outcome: CallOutcome) -> None:
         if self.metrics is not None:
             self.metrics.call_finished(outcome.status)
+            self.metrics.removed("codes", self.fence.codes_erased - self._codes_counted)
+        self._codes_counted = self.fence.codes_erased
         if self._on_call_finished is not None:
             connected = outcome.status in (CallStatus.ANSWERED, CallStatus.RELAYED)
             await self._on_call_finished(account_id, connected)
@@ -195,6 +218,9 @@ class DeliveryRuntime:
         prompts = self._prompts or make_prompts(conf)
         await asyncio.to_thread(prompts.warm, [conf.prompt_language])  # espeak-ng, once
         dialer = self._dialer or make_dialer(conf, self.settings.data_dir)
+        start = getattr(dialer, "start", None)
+        if start is not None:  # a SIP dialer binds and REGISTERs now, not at its first call
+            await start()
         policy = RedialPolicy({CallStatus(k): v for k, v in conf.redial.items()})
         return DialWorker(
             queue=self.queue,
@@ -238,7 +264,29 @@ class DeliveryRuntime:
                 await self.sweep_once()
             except Exception:
                 log.exception("delivery sweep failed (will retry)")
+            try:
+                await self.retention_once()
+            except Exception:
+                log.exception("retention sweep failed (will retry)")
             await asyncio.sleep(self.settings.delivery.sweep_every_s)
+
+    async def retention_once(self) -> None:
+        """Scrub the journal when codes were erased; mask numbers and delete audio past
+        their retention every ``retention.sweep_every_s`` (delivery/retention.py)."""
+        now = self._clock()
+        if now < self._next_retention:
+            scrubbed = await self.retention.scrub(now)
+            counts = SweepCounts(journal_scrubbed=scrubbed)
+        else:
+            self._next_retention = now + self.settings.retention.sweep_every_s
+            counts = await self.retention.sweep(now)
+        if self.metrics is not None:
+            self.metrics.removed("numbers", counts.numbers_masked)
+            self.metrics.removed("reports", counts.reports_masked)
+            self.metrics.removed("audio", counts.audio_deleted)
+            self.metrics.removed("signups", counts.signups_masked)
+            self.metrics.removed("codes", counts.codes_erased)
+            self.metrics.removed("journal_scrubs", int(counts.journal_scrubbed))
 
     async def sweep_once(self) -> None:
         """Expire, cancel orphans, re-enqueue lost jobs (Redis only: the store queue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from voiceotp.gateway.admincheck import (
@@ -24,6 +25,8 @@ from voiceotp.gateway.admincheck import (
     check_reason,
     check_setting,
 )
+from voiceotp.gateway.privacy import erase_personal_data, export_personal_data
+from voiceotp.protocol import mask_mobile
 from voiceotp.store import AccountRecord, Store, StoreError
 from voiceotp.store.keys import KeyBox, new_account_name, new_apikey
 from voiceotp.store.records import ACCOUNT_STATES
@@ -48,11 +51,15 @@ class Admin:
         keybox: KeyBox,
         clock: Callable[[], float],
         on_change: Callable[[], Awaitable[None]] | None = None,
+        *,
+        audio_dir: Path | None = None,
     ) -> None:
+        """``audio_dir``: where call audio lies (data-subject requests export or erase it)."""
         self._store = store
         self._keybox = keybox
         self._clock = clock
         self._on_change = on_change
+        self.audio_dir = audio_dir
 
     async def create_account(self, *, name: str | None = None, balance: int = 0) -> NewKey:
         """A new account with a fresh APIKEY (returned here, and never again)."""
@@ -157,6 +164,33 @@ class Admin:
         events = await self._store.audit_events(account.id)
         return [{"kind": e.kind, "detail": e.detail, "at": e.created_at} for e in events]
 
+    async def export_personal_data(
+        self, name: str, *, mobile: str = "", with_audio: bool = False
+    ) -> dict[str, Any]:
+        """A data-subject request: the account's numbers and audio (or one number's);
+        audited (the number masked)."""
+        mobile = check_mobile(mobile) if mobile else ""
+        account = await self.account(name)
+        found = await export_personal_data(
+            self._store, account, self.audio_dir, mobile=mobile, with_audio=with_audio
+        )
+        detail = f"{_whose(mobile)}: {len(found['calls'])} calls"
+        await self._audit(name, "personal_data_exported", detail)
+        return found
+
+    async def erase_personal_data(self, name: str, *, mobile: str = "") -> dict[str, Any]:
+        """A data-subject request: mask the numbers and delete the audio of the account's
+        ended calls (or one number's); audited (the number masked)."""
+        mobile = check_mobile(mobile) if mobile else ""
+        account = await self.account(name)
+        done = await erase_personal_data(self._store, account, self.audio_dir, mobile=mobile)
+        detail = (
+            f"{_whose(mobile)}: {done['numbers_masked']} numbers, {done['reports_masked']} "
+            f"reports masked, {done['audio_deleted']} audio files deleted"
+        )
+        await self._audit(name, "personal_data_erased", detail)
+        return done
+
     async def ensure_demo_account(self) -> NewKey | None:
         """On an empty store, a ready demo account (else None)."""
         if await self._store.list_accounts():
@@ -184,6 +218,10 @@ class Admin:
             await self._on_change()
 
 
+def _whose(mobile: str) -> str:
+    return mask_mobile(mobile) if mobile else "every number"
+
+
 def describe(a: AccountRecord) -> dict[str, Any]:
     return {
         "account": a.name,
@@ -200,5 +238,7 @@ def describe(a: AccountRecord) -> dict[str, Any]:
         "refund_unconnected": a.refund_unconnected,
         "abuse_distinct_numbers": a.abuse_distinct_numbers,
         "abuse_prefix_burst": a.abuse_prefix_burst,
+        "keep_numbers_days": a.keep_numbers_days,
+        "keep_audio_days": a.keep_audio_days,
         "low_balance_alert": a.low_balance_alert,
     }

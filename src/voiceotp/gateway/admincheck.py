@@ -42,6 +42,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "cap_day": (0, INT32_MAX),
     "abuse_distinct_numbers": (0, INT32_MAX),
     "abuse_prefix_burst": (0, INT32_MAX),
+    "keep_numbers_days": (0, 36_500),
+    "keep_audio_days": (0, 36_500),
     "low_balance_alert": (1, INT32_MAX),  # INTEGER column
 }
 MAX_REASON = 32  # ledger.reason is VARCHAR(32)
@@ -61,6 +63,8 @@ SETTINGS: dict[str, type] = {
     "refund_unconnected": bool,  # None: the server's charge policy
     "abuse_distinct_numbers": int,  # abuse allowance; None: the server's setting, 0: off
     "abuse_prefix_burst": int,
+    "keep_numbers_days": int,  # retention overrides; None: the server's setting
+    "keep_audio_days": int,
     "low_balance_alert": int,  # push when the balance falls below; None: off
     "state": str,
 }
@@ -73,6 +77,8 @@ NULLABLE = frozenset(
         "refund_unconnected",
         "abuse_distinct_numbers",
         "abuse_prefix_burst",
+        "keep_numbers_days",
+        "keep_audio_days",
         "low_balance_alert",
     }
 )

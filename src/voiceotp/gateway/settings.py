@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from voiceotp.delivery.config import DeliverySettings
+from voiceotp.delivery.retention import RetentionSettings, coerce_retention
 from voiceotp.errors import (
     SettingsError as SettingsError,  # re-exported: defined in voiceotp.errors
 )
@@ -84,6 +85,8 @@ class Settings:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     # Verify/Check and the fraud guard: see voiceotp.gateway.submit.verifyconf.
     verify: VerifySettings = field(default_factory=VerifySettings)
+    # How long numbers and call audio are kept: see voiceotp.delivery.retention.
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     # The customer user center at /user/: see voiceotp.gateway.usercenterconf.
     user_center: UserCenterSettings = field(default_factory=UserCenterSettings)
 
@@ -275,6 +278,7 @@ def _delivery(raw: Any) -> DeliverySettings:
 _COERCERS: dict[str, Any] = {
     "delivery": _delivery,
     "verify": coerce_verify,
+    "retention": coerce_retention,
     "user_center": coerce_user_center,
     "dev_mode": _bool,
     "refund_unconnected": _bool,

@@ -188,7 +188,10 @@ class GetNumResult:
 
 @dataclass(frozen=True, slots=True)
 class QueryResult:
-    """Status of one call (voiceotp extension). Times are Unix seconds, 0 when unknown."""
+    """Status of one call (voiceotp extension). Times are Unix seconds, 0 when unknown.
+
+    ``ring_time`` (when the callee's phone started ringing, as in the status push) came
+    last, after the Verify fields: answers of older gateways lack it and parse as 0."""
 
     code: int
     msg: str
@@ -204,6 +207,7 @@ class QueryResult:
     # "" for a Submit's call. ``verify_time``: when Check succeeded (0: not verified).
     verify_status: str = ""
     verify_time: int = 0
+    ring_time: int = 0
 
     root = "QueryResult"
 
@@ -225,6 +229,7 @@ class QueryResult:
             ("attempts", self.attempts),
             ("verify_status", self.verify_status),
             ("verify_time", self.verify_time),
+            ("ring_time", self.ring_time),
         )
 
 
@@ -276,6 +281,7 @@ QUERY_INT_FIELDS = (
     "duration",
     "attempts",
     "verify_time",
+    "ring_time",
 )
 INT_FIELDS = frozenset({"code", "num", *QUERY_INT_FIELDS})
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from voiceotp.store.base import Store
 from voiceotp.store.rows import Row
 
-__all__ = ["ATTEMPT_COLUMNS", "AttemptRecord", "attempt_from_row", "call_attempts"]
+__all__ = ["ATTEMPT_COLUMNS", "AttemptRecord", "attempt_from_row", "call_attempts", "last_ring_at"]
 
 ATTEMPT_COLUMNS = (
     "voiceid, attempt, status, sip_code, q850, submit_at, invite_at, ring_at, answer_at, "
@@ -63,3 +63,12 @@ async def call_attempts(store: Store, *, voiceid: int) -> list[AttemptRecord]:
     """The call's records, first attempt first."""
     sql = f"SELECT {ATTEMPT_COLUMNS} FROM call_attempts WHERE voiceid = $1 ORDER BY attempt"  # noqa: S608
     return [attempt_from_row(r) for r in await store.read(sql, voiceid)]
+
+
+async def last_ring_at(store: Store, *, voiceid: int) -> float:
+    """When the phone rang in the call's last recorded attempt (0.0: it never rang)."""
+    rows = await store.read(
+        "SELECT ring_at FROM call_attempts WHERE voiceid = $1 ORDER BY attempt DESC LIMIT 1",
+        voiceid,
+    )
+    return float(rows[0][0] or 0.0) if rows else 0.0

@@ -91,6 +91,13 @@ class Store(abc.ABC):
         must not touch the store otherwise; writers are serialised per backend (SQLite:
         ``BEGIN IMMEDIATE``; PostgreSQL: the rows ``row_lock`` locks)."""
 
+    async def scrub_journal(self) -> bool:
+        """Leave no old copy of erased values in the store's own files where the backend
+        keeps them past an UPDATE (SQLite: the WAL); True when done. PostgreSQL: nothing
+        to do here (rows are updated in place of the old; dead row versions go at the next
+        VACUUM, which autovacuum runs)."""
+        return True
+
     def row_lock(self, clause: str) -> str:
         """The row-locking ``clause`` of a ``SELECT`` inside :meth:`transact` (e.g.
         ``"FOR UPDATE"``, ``"FOR UPDATE SKIP LOCKED"``), with a leading space, where the

@@ -47,7 +47,7 @@ def plan_batch(
         key = (item.account_id, item.idem_key) if item.idem_key else None
         first = seen.get(key) if key is not None else None
         if first is not None:
-            fits = first.fits(item.mobile, item.content)
+            fits = first.fits(item.mobile, item.content, item.fingerprint)
             outcome = AcceptOutcome(AcceptStatus.REPLAY, first.voiceid) if fits else KEY_REUSED
             plan.outcomes.append(outcome)
             continue

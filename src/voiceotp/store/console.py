@@ -55,7 +55,7 @@ ACCOUNT_SORTS = {
 
 
 CALL_LIST = (
-    "SELECT c.voiceid, a.name, c.mobile, c.content, c.state, c.created_at, c.answer_time, "
+    "SELECT c.voiceid, a.name, c.mobile, c.state, c.created_at, c.answer_time, "
     "c.end_time, c.duration, c.sip_code, c.attempts FROM calls c "
     "JOIN accounts a ON a.id = c.account_id"
 )
@@ -73,8 +73,7 @@ class LedgerRow:
 class CallRow:
     voiceid: str
     account: str
-    mobile: str
-    content: str
+    mobile: str  # no code: the console never reads one (docs/privacy.md)
     state: str
     created_at: float
     answer_time: float
@@ -196,7 +195,7 @@ async def search_calls(
         args += [limit * 2, limit]
         sql = (
             f"SELECT * FROM ({CALL_LIST} {where_sql} ORDER BY c.created_at DESC "  # noqa: S608
-            f"LIMIT ${len(args) - 1}) AS page ORDER BY 6 DESC, 1 DESC LIMIT ${len(args)}"
+            f"LIMIT ${len(args) - 1}) AS page ORDER BY 5 DESC, 1 DESC LIMIT ${len(args)}"
         )
     else:
         args.append(limit)
@@ -208,13 +207,12 @@ async def search_calls(
             str(r[1]),
             str(r[2]),
             str(r[3]),
-            str(r[4]),
+            float(r[4]),
             float(r[5]),
             float(r[6]),
-            float(r[7]),
+            int(r[7]),
             int(r[8]),
             int(r[9]),
-            int(r[10]),
         )
         for r in rows
     ]

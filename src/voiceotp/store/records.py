@@ -54,6 +54,9 @@ class AccountRecord:
     # Abuse allowance: the account's detector thresholds (None: the server's; 0: off).
     abuse_distinct_numbers: int | None = None
     abuse_prefix_burst: int | None = None
+    # Retention (docs/privacy.md): days full numbers / call audio are kept; None: the server's.
+    keep_numbers_days: int | None = None
+    keep_audio_days: int | None = None
     # User center (migration 0009).
     trial: bool = False  # calls only trial_numbers until certified
     trial_numbers: tuple[str, ...] = ()
@@ -78,6 +81,8 @@ ACCOUNT_SETTABLE = (
     "refund_unconnected",  # charge policy override (None: the server's default)
     "abuse_distinct_numbers",  # abuse allowance (None: the server's setting, 0: off)
     "abuse_prefix_burst",
+    "keep_numbers_days",  # retention overrides (None: the server's setting)
+    "keep_audio_days",
     "trial",
     "trial_numbers",
     "old_apikey_enc",
@@ -117,6 +122,7 @@ class Acceptance:
     deadline: float
     idem_key: str | None = None
     verify: VerifySeal | None = None
+    fingerprint: str = ""  # of mobile + content (KeyBox.fingerprint): replays of ended calls
 
 
 class AcceptStatus(StrEnum):
@@ -131,15 +137,21 @@ class KeyUse:
     """The request an idempotency key was first accepted for (keys are per account).
 
     A repeat of the key is a replay only for the same mobile and content; the stored
-    call row holds both, so no column of its own is needed.
+    call row holds both, so no column of its own is needed. Once the call has ended its
+    ``content`` is the code's fingerprint (``KeyBox.fingerprint``), so a repeat is
+    compared by its own fingerprint then.
     """
 
     voiceid: str
     mobile: str
     content: str
 
-    def fits(self, mobile: str, content: str) -> bool:
-        return self.mobile == mobile and self.content == content
+    def fits(self, mobile: str, content: str, fingerprint: str = "") -> bool:
+        """Same number, and the same code (in clear while the call lives, else its
+        fingerprint: ``fingerprint`` is the repeat's)."""
+        if self.mobile != mobile:
+            return False
+        return self.content == content or (bool(fingerprint) and self.content == fingerprint)
 
 
 @dataclass(frozen=True, slots=True)

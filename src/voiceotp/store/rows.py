@@ -93,6 +93,8 @@ def account_from_row(row: Row, blacklist: frozenset[str]) -> AccountRecord:
         refund_unconnected=None if refund is None else bool(refund),
         abuse_distinct_numbers=col["abuse_distinct_numbers"],
         abuse_prefix_burst=col["abuse_prefix_burst"],
+        keep_numbers_days=col["keep_numbers_days"],
+        keep_audio_days=col["keep_audio_days"],
         trial=bool(col["trial"]),
         trial_numbers=tuple(p for p in str(col["trial_numbers"]).split(",") if p),
         old_apikey_enc=str(col["old_apikey_enc"]),

@@ -51,6 +51,10 @@ accounts = Table(
     # server's, 0 = off for this account.
     Column("abuse_distinct_numbers", Integer, nullable=True),
     Column("abuse_prefix_burst", Integer, nullable=True),
+    # Retention (migration 0010, docs/privacy.md): days full numbers and call audio
+    # are kept; NULL = the server's setting.
+    Column("keep_numbers_days", Integer, nullable=True),
+    Column("keep_audio_days", Integer, nullable=True),
     # User center (migration 0009): a trial account calls only the numbers it proved
     # (comma-separated) until its certification is approved; the APIKEY it had before a
     # rotation works until old_apikey_until; a push when the balance falls below

@@ -127,6 +127,9 @@ class SQLiteStore(Store):
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten content is zeroed, not left in free space (erased codes:
+        # docs/privacy.md); the WAL keeps old page images until scrub_journal().
+        conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     async def close(self) -> None:
@@ -148,6 +151,26 @@ class SQLiteStore(Store):
             if conn is not None:
                 conn.close()
         self._rconn = self._wconn = self._ckconn = None
+
+    async def scrub_journal(self) -> bool:
+        """Checkpoint everything and truncate the WAL to zero bytes, so the page images it
+        held (with codes since erased) are gone. Under the write lock, in a thread: Submit
+        batches wait for it (milliseconds), the event loop does not."""
+        conn = self._wconn
+        assert conn is not None, "store not open"
+        assert self._thread is not None
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            job = loop.run_in_executor(self._thread, _truncate_wal, conn)
+            try:
+                busy, _, _ = await asyncio.shield(job)
+            except asyncio.CancelledError:  # keep the lock until the thread let go of conn
+                with contextlib.suppress(sqlite3.Error):
+                    await job
+                raise
+        if busy:
+            log.warning("WAL not truncated: a reader held an old snapshot (will retry)")
+        return not busy
 
     async def api_process_lock(self, *, shared: bool) -> ProcessLock:
         return flock_api(self.path, shared=shared)
@@ -239,3 +262,8 @@ class SQLiteStore(Store):
             ).fetchone()
             conn.execute("COMMIT")
             self._ids.add_block(int(last), size)
+
+
+def _truncate_wal(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])

@@ -21,10 +21,12 @@ __all__ = [
     "Certification",
     "LowBalance",
     "Signup",
+    "account_names",
     "call_counts",
+    "certification_states",
     "claim_low_balance",
-    "count_signups",
     "decide_certification",
+    "drop_signup",
     "finish_signup",
     "get_certification",
     "get_signup",
@@ -33,7 +35,8 @@ __all__ = [
     "list_signups",
     "open_trial_account",
     "rearm_low_balance",
-    "record_signup",
+    "reserve_signup",
+    "set_signup_call",
     "submit_certification",
 ]
 
@@ -116,29 +119,64 @@ def _cert(row: Row) -> Certification:
 
 
 # ---- sign-ups ---------------------------------------------------------------------------------
-async def record_signup(
-    store: Store, *, token_hash: str, mobile: str, ip: str, voiceid: str, now: float
-) -> None:
-    """A voice code was called to ``mobile`` for the sign-up form holding the token."""
+async def reserve_signup(
+    store: Store,
+    *,
+    token_hash: str,
+    mobile: str,
+    ip: str,
+    now: float,
+    per_ip_hour: int,
+    per_number_day: int,
+    lock_account_id: int,
+) -> str:
+    """Count this sign-up call against the limits and record it, atomically: "" when
+    recorded, else what refused it ("ip" or "number"; nothing recorded).
+
+    Sign-ups serialise on ``lock_account_id``'s row (the sign-up account: rare writes),
+    so concurrent requests in any process cannot all pass the same count.
+    """
+
+    async def work(tx: Tx) -> str:
+        lock = store.row_lock("FOR UPDATE")
+        await tx.fetchrow(f"SELECT id FROM accounts WHERE id = $1{lock}", lock_account_id)  # noqa: S608
+        for column, value, limit, window in (
+            ("ip", ip, per_ip_hour, 3600.0),
+            ("mobile", mobile, per_number_day, 86_400.0),
+        ):
+            if not limit:
+                continue
+            row = await tx.fetchrow(
+                f"SELECT COUNT(*) FROM signups WHERE {column} = $1 AND created_at >= $2",  # noqa: S608
+                value,
+                now - window,
+            )
+            if row is not None and int(row[0]) >= limit:
+                return "ip" if column == "ip" else "number"
+        await tx.execute(
+            "INSERT INTO signups (token_hash, mobile, ip, voiceid, state, created_at) "
+            "VALUES ($1, $2, $3, '', $4, $5)",
+            token_hash,
+            mobile,
+            ip,
+            CALLING,
+            now,
+        )
+        return ""
+
+    return await store.transact(work)
+
+
+async def set_signup_call(store: Store, *, token_hash: str, voiceid: str) -> None:
+    """The call placed for a reserved sign-up."""
     await _write(
-        store,
-        "INSERT INTO signups (token_hash, mobile, ip, voiceid, state, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        token_hash,
-        mobile,
-        ip,
-        voiceid,
-        CALLING,
-        now,
+        store, "UPDATE signups SET voiceid = $2 WHERE token_hash = $1", token_hash, voiceid
     )
 
 
-async def count_signups(store: Store, *, since: float, mobile: str = "", ip: str = "") -> int:
-    """Sign-up calls since ``since`` to one number, or from one client IP."""
-    column, value = ("mobile", mobile) if mobile else ("ip", ip)
-    sql = f"SELECT COUNT(*) FROM signups WHERE {column} = $1 AND created_at >= $2"  # noqa: S608
-    rows = await store.read(sql, value, since)
-    return int(rows[0][0])
+async def drop_signup(store: Store, *, token_hash: str) -> None:
+    """A reserved sign-up whose call was refused (it placed no call: it counts for nothing)."""
+    await _write(store, "DELETE FROM signups WHERE token_hash = $1", token_hash)
 
 
 async def get_signup(store: Store, *, token_hash: str) -> Signup | None:
@@ -222,25 +260,46 @@ async def submit_certification(
     file_ref: str,
     submitted_by: str,
     now: float,
-) -> None:
-    await _write(
-        store,
-        "INSERT INTO certifications (account_id, company, uscc, contact_name, contact_phone, "
-        "file_name, file_type, file_size, file_ref, state, submitted_by, submitted_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        account_id,
-        company,
-        uscc,
-        contact_name,
-        contact_phone,
-        file_name,
-        file_type,
-        file_size,
-        file_ref,
-        PENDING,
-        submitted_by,
-        now,
-    )
+) -> int | None:
+    """A pending request for the account; its id — or None when the account already has
+    one pending or approved (the account's row is locked meanwhile, so two at once cannot
+    both pass)."""
+
+    async def work(tx: Tx) -> int | None:
+        await tx.fetchrow(
+            "SELECT id FROM accounts WHERE id = $1" + store.row_lock("FOR UPDATE"),  # noqa: S608
+            account_id,
+        )
+        open_ = await tx.fetchrow(
+            "SELECT id FROM certifications WHERE account_id = $1 AND state IN ($2, $3) LIMIT 1",
+            account_id,
+            PENDING,
+            APPROVED,
+        )
+        if open_ is not None:
+            return None
+        row = await tx.fetchrow(
+            "INSERT INTO certifications (account_id, company, uscc, contact_name, "
+            "contact_phone, file_name, file_type, file_size, file_ref, state, submitted_by, "
+            "submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+            "RETURNING id",
+            account_id,
+            company,
+            uscc,
+            contact_name,
+            contact_phone,
+            file_name,
+            file_type,
+            file_size,
+            file_ref,
+            PENDING,
+            submitted_by,
+            now,
+        )
+        assert row is not None
+        return int(row[0])
+
+    return await store.transact(work)
 
 
 async def latest_certification(store: Store, *, account_id: int) -> Certification | None:
@@ -261,17 +320,31 @@ async def get_certification(store: Store, *, cert_id: int) -> Certification | No
 async def list_certifications(
     store: Store, *, state: str | None = None, limit: int = 200
 ) -> list[Certification]:
-    """Newest first; ``state`` narrows (pending: what waits for an operator)."""
-    if state is None:
-        sql = f"SELECT {_CERT_COLUMNS} FROM certifications ORDER BY id DESC LIMIT $1"  # noqa: S608
-        rows = await store.read(sql, limit)
-    else:
-        sql = (
-            f"SELECT {_CERT_COLUMNS} FROM certifications WHERE state = $1 "  # noqa: S608
-            "ORDER BY id DESC LIMIT $2"
-        )
-        rows = await store.read(sql, state, limit)
-    return [_cert(r) for r in rows]
+    """Pending first (what waits for an operator), then newest first; ``state`` narrows."""
+    where, args = ("WHERE state = $2 ", [state]) if state is not None else ("", [])
+    sql = (
+        f"SELECT {_CERT_COLUMNS} FROM certifications {where}"  # noqa: S608 - constants
+        f"ORDER BY CASE WHEN state = '{PENDING}' THEN 0 ELSE 1 END, id DESC LIMIT $1"
+    )
+    return [_cert(r) for r in await store.read(sql, limit, *args)]
+
+
+async def account_names(store: Store, *, ids: set[int]) -> dict[int, str]:
+    """The names of the accounts ``ids`` (for lists of requests and sign-ups)."""
+    if not ids:
+        return {}
+    marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
+    sql = f"SELECT id, name FROM accounts WHERE id IN ({marks})"  # noqa: S608 - placeholders
+    return {int(i): str(n) for i, n in await store.read(sql, *sorted(ids))}
+
+
+async def certification_states(store: Store) -> dict[int, str]:
+    """Each account's latest certification state (accounts that never asked: absent)."""
+    rows = await store.read(
+        "SELECT account_id, state FROM certifications WHERE id IN "
+        "(SELECT MAX(id) FROM certifications GROUP BY account_id)"
+    )
+    return {int(a): str(s) for a, s in rows}
 
 
 async def decide_certification(

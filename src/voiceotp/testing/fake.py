@@ -73,6 +73,17 @@ class FakeIhuyi:
     ``accounts`` maps account -> APIKEY (default: ``DEFAULT_ACCOUNT``/``DEFAULT_APIKEY``).
     ``dedupe=True`` answers an exact dynamic-password replay with the original voiceid
     and places no second call, like the voiceotp gateway (protocol reference §4).
+
+    What a test reads afterwards:
+
+    - ``requests`` (int): how many requests reached the fake, any method, any outcome
+      (a connection refused by ``refuse_connections`` never reaches it);
+    - ``request_log`` (list of :class:`~voiceotp.protocol.IncomingRequest`): those same
+      requests, oldest first, decoded (``.method``, ``.format``, ``.get(name)``), so
+      ``len(fake.request_log) == fake.requests``;
+    - ``received[mobile]``: Submits per number, any outcome; ``submits[mobile]``: accepted
+      ones; ``calls``: the accepted calls (:class:`FakeCall`); ``statuses``: what Query
+      answers per voiceid (default ANSWERED).
     """
 
     def __init__(
@@ -94,7 +105,8 @@ class FakeIhuyi:
         self.calls: list[FakeCall] = []
         self.submits: Counter[str] = Counter()  # accepted Submits per number
         self.received: Counter[str] = Counter()  # Submit requests per number, any outcome
-        self.requests = 0  # every request that reached the fake
+        self.requests = 0  # every request that reached the fake (== len(request_log))
+        self.request_log: list[IncomingRequest] = []  # those requests, oldest first
         self.statuses: dict[str, str] = {}
         self._scripts: defaultdict[str, deque[int]] = defaultdict(deque)
         self._losses: Counter[str] = Counter()
@@ -179,6 +191,7 @@ class FakeIhuyi:
         request = decode_request(query, form)
         with self._lock:
             self.requests += 1
+            self.request_log.append(request)
             result, dropped = self._dispatch(request)
         body = render_result(result, request.format, namespace=self.namespace)
         return MemoryReply(body, self.latency, dropped)
@@ -295,6 +308,7 @@ class FakeIhuyi:
             12,
             1,
             *verify,
+            when if sip else 0,  # ring_time: it rang unless it failed outright
         )
 
 

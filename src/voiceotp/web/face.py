@@ -16,8 +16,12 @@ from urllib.parse import quote
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import Message, Receive
 
+from voiceotp.errors import BodyTooLarge
 from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.submit.service import Gateway
 from voiceotp.store import Store
@@ -25,9 +29,9 @@ from voiceotp.store import web as db
 from voiceotp.store.web import WebSession, WebUser
 from voiceotp.web.auth import CSRF_FIELD, AuthPolicy, WebAuth, csrf_ok, request_ip
 from voiceotp.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
-from voiceotp.web.templating import make_templates
+from voiceotp.web.templating import STATIC_DIR, make_templates
 
-__all__ = ["SAFE_METHODS", "SECURITY_HEADERS", "SELF", "Face", "Page"]
+__all__ = ["SAFE_METHODS", "SECURITY_HEADERS", "SELF", "UPLOAD_TOO_LARGE", "Face", "Page"]
 
 SELF = "self"  # any signed-in user of the face, about their own session or data
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -44,6 +48,7 @@ SECURITY_HEADERS = {
 CSRF_MESSAGE = (
     "The request was refused (missing or wrong security token). Reload the page and try again."
 )
+UPLOAD_TOO_LARGE = "The file is too large. Go back and choose a smaller one."
 
 
 class Face:
@@ -84,12 +89,15 @@ class Face:
         return self._guard(role, max_files=0)
 
     def upload_view(
-        self, role: str, max_files: int = 1
+        self, role: str, max_files: int = 1, max_body: Callable[[Request], int] | None = None
     ) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
-        return self._guard(role, max_files=max_files)
+        """:meth:`view` for a multipart form with files. ``max_body(request)``: the most
+        bytes the body may have; a larger one is refused (413) as soon as its
+        Content-Length says so, or as soon as that many bytes have come in."""
+        return self._guard(role, max_files=max_files, max_body=max_body)
 
     def _guard(
-        self, role: str, *, max_files: int
+        self, role: str, *, max_files: int, max_body: Callable[[Request], int] | None = None
     ) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
         def decorate(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
             async def guarded(request: Request) -> Response:
@@ -97,14 +105,21 @@ class Face:
                 if session is None:
                     return self.to_sign_in(request)
                 page = self.page(request, session)
-                if request.method not in SAFE_METHODS:
+                if request.method in SAFE_METHODS:
+                    return await self._admitted(page, role, endpoint)
+                if max_body is None:
                     page.form = await request.form(max_files=max_files, max_fields=200)
-                    token = page.form.get(CSRF_FIELD)
-                    if not csrf_ok(request, session, token if isinstance(token, str) else None):
-                        return page.refusal(403, "Refused", CSRF_MESSAGE)
-                if not self.admits(session.user, role):
-                    return page.refusal(403, "Forbidden", "Your role cannot do this.")
-                return await endpoint(page)
+                    return await self._checked(page, role, endpoint)
+                limit = max_body(request)
+                if _declared_length(request) > limit:
+                    return page.refusal(413, "Too large", UPLOAD_TOO_LARGE)
+                body = Request(request.scope, _bounded(request.receive, limit))
+                try:
+                    async with body.form(max_files=max_files, max_fields=200) as form:
+                        page.form = form  # its files are closed when the page is done
+                        return await self._checked(page, role, endpoint)
+                except BodyTooLarge:
+                    return page.refusal(413, "Too large", UPLOAD_TOO_LARGE)
 
             guarded.__name__ = endpoint.__name__
             guarded.__doc__ = endpoint.__doc__
@@ -112,6 +127,21 @@ class Face:
             return guarded
 
         return decorate
+
+    async def _checked(self, page: Page, role: str, endpoint: Endpoint) -> Response:
+        """The CSRF token of an unsafe request's form, then the role."""
+        assert page.form is not None
+        assert page.session is not None
+        token = page.form.get(CSRF_FIELD)
+        if not csrf_ok(page.request, page.session, token if isinstance(token, str) else None):
+            return page.refusal(403, "Refused", CSRF_MESSAGE)
+        return await self._admitted(page, role, endpoint)
+
+    async def _admitted(self, page: Page, role: str, endpoint: Endpoint) -> Response:
+        assert page.user is not None
+        if not self.admits(page.user, role):
+            return page.refusal(403, "Forbidden", "Your role cannot do this.")
+        return await endpoint(page)
 
     def to_sign_in(self, request: Request) -> Response:
         if request.method in SAFE_METHODS and not request.headers.get("hx-request"):
@@ -122,6 +152,21 @@ class Face:
         response = HTMLResponse("signed out\n", status_code=401)
         response.headers["hx-redirect"] = f"{self.base}/signin"
         return response
+
+    def mount(self, pages: list[Route], name: str) -> list[BaseRoute]:
+        """The face's routes: ``base`` redirects to ``base/``, under which are the static
+        files and ``pages``."""
+        target = self.base + "/"
+
+        async def to_the_face(request: Request) -> Response:
+            # A relative Location: Starlette's own would be built from the Host header.
+            return RedirectResponse(target, status_code=308)
+
+        static = Mount("/static", StaticFiles(directory=STATIC_DIR), name=f"{name}-static")
+        return [
+            Route(self.base, to_the_face, methods=["GET", "HEAD"]),
+            Mount(self.base, routes=[static, *pages], name=name),
+        ]
 
     def redirect(self, path: str) -> Response:
         """After a change: back to a page of this face (POST-redirect-GET)."""
@@ -211,6 +256,30 @@ class Page:
 
 
 Endpoint = Callable[[Page], Awaitable[Response]]
+
+
+def _declared_length(request: Request) -> int:
+    try:
+        return int(request.headers.get("content-length", "0"))
+    except ValueError:
+        return 0
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises BodyTooLarge once more than ``limit`` body bytes came in
+    (the multipart parser spools files to disk without a bound of its own)."""
+    seen = 0
+
+    async def bounded() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge
+        return message
+
+    return bounded
 
 
 def _as_text(value: Any) -> str:

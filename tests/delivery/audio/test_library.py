@@ -33,7 +33,7 @@ def test_recorded_english_and_generated_mandarin(
     assert library.prompt_set() == zh_prompts
     assert library.prompt_set("en").source.startswith("dir:")
     prompt = library.render("1125", "en", repeat=1)
-    assert prompt is render_prompt(
+    assert prompt == render_prompt(
         "1125", repeat=1, prompts=library.prompt_set("en"), timing=Timing(digit_gap_ms=350)
     )
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import wave
+import weakref
 from pathlib import Path
 
 import pytest
@@ -99,14 +101,23 @@ def test_g711_payloads_are_whole_frames() -> None:
     assert prompt.rtp_audio == {"PCMU": prompt.ulaw, "PCMA": prompt.alaw}
 
 
-def test_renders_are_cached_per_code_repeat_set_and_timing() -> None:
+def test_renders_are_not_kept_in_memory() -> None:
+    """A render is a code, spoken: nothing holds it after its call (docs/privacy.md); an
+    equal render is made again, and differs with the code, repeat, set and timing."""
     prompts = synthetic_prompts()
     first = render_prompt("1125", prompts=prompts)
-    assert render_prompt("1125", prompts=synthetic_prompts()) is first  # equal set: same render
-    assert render_prompt("1126", prompts=prompts) is not first
-    assert render_prompt("1125", repeat=3, prompts=prompts) is not first
-    assert render_prompt("1125", prompts=synthetic_prompts("en")) is not first
-    assert render_prompt("1125", prompts=prompts, timing=Timing(digit_gap_ms=400)) is not first
+    again = render_prompt("1125", prompts=synthetic_prompts())
+    assert again == first
+    assert again is not first
+    held = weakref.ref(first)
+    del first, again
+    gc.collect()
+    assert held() is None
+    base = render_prompt("1125", prompts=prompts)
+    assert render_prompt("1126", prompts=prompts) != base
+    assert render_prompt("1125", repeat=3, prompts=prompts) != base
+    assert render_prompt("1125", prompts=synthetic_prompts("en")) != base
+    assert render_prompt("1125", prompts=prompts, timing=Timing(digit_gap_ms=400)) != base
 
 
 def test_default_prompt_set_uses_the_cache_dir(

@@ -36,10 +36,10 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _port_taken(port: int) -> bool:
+def _port_taken(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, port))
         except OSError as exc:
             return exc.errno == errno.EADDRINUSE
         return False
@@ -56,13 +56,16 @@ class Sipp:
         calls: int = 1,
         variables: dict[str, str] | None = None,
         extra: list[str] | None = None,
+        port: int | None = None,
+        host: str = "127.0.0.1",  # another loopback address stands for another machine
     ) -> None:
-        self.port = free_udp_port()
+        self.host = host
+        self.port = port or free_udp_port()
         self.media_port = free_udp_port()
         self.workdir = workdir
         self.log = workdir / f"sipp-{scenario}.log"
         args = [require_sipp(), "-sf", str(SCENARIOS / f"{scenario}.xml")]
-        args += ["-i", "127.0.0.1", "-p", str(self.port), "-mp", str(self.media_port)]
+        args += ["-i", host, "-p", str(self.port), "-mp", str(self.media_port)]
         args += ["-m", str(calls), "-nostdin", "-timeout", "120", "-timeout_error"]
         args += ["-trace_err", "-error_file", str(workdir / f"sipp-{scenario}-errors.log")]
         args += ["-trace_msg", "-message_file", str(workdir / f"sipp-{scenario}-messages.log")]
@@ -77,7 +80,7 @@ class Sipp:
 
     def _wait_bound(self) -> None:
         for _ in range(500):
-            if _port_taken(self.port):
+            if _port_taken(self.host, self.port):
                 return
             if self.process.poll() is not None:
                 raise RuntimeError(f"sipp exited early: {self.log.read_text(errors='replace')}")

@@ -149,6 +149,7 @@ async def test_no_failover_after_a_lost_response(servers: Servers) -> None:
     assert "UnknownOutcome" in outcome.detail
     assert (first.received[MOBILE], first.submits[MOBILE]) == (1, 1)  # not re-sent either
     assert second.requests == 0
+    assert not outcome.never_left  # it may be ringing: charged per the policy
 
 
 async def test_lost_response_is_replayed_exactly_to_a_deduping_upstream() -> None:
@@ -177,6 +178,7 @@ async def test_refusals_of_this_call_do_not_fail_over(servers: Servers, code: in
     assert outcome.status is CallStatus.FAILED
     assert f"code {code}" in outcome.detail
     assert second.requests == 0
+    assert outcome.never_left  # refused with a code: nobody was called
 
 
 async def test_every_upstream_refusing_fails_with_each_reason(servers: Servers) -> None:
@@ -189,6 +191,7 @@ async def test_every_upstream_refusing_fails_with_each_reason(servers: Servers) 
     assert outcome.status is CallStatus.FAILED
     assert "a: code 4051" in outcome.detail
     assert "b: code 4050" in outcome.detail
+    assert outcome.never_left  # refunded whatever the charge policy (the fence)
 
 
 async def test_expired_call_is_never_sent(servers: Servers) -> None:

@@ -89,6 +89,25 @@ async def test_unconnected_calls_are_refunded_per_the_accounts_policy(
     assert await SqlOutbox(sql_store).get("12-1") is None  # no callback URL: no report
 
 
+@pytest.mark.parametrize("account", [None, False])
+async def test_a_call_that_never_left_is_refunded_whatever_the_policy(
+    sql_store: Store, db_settings: Settings, account: bool | None
+) -> None:
+    """Every upstream of the relay refused it: nothing was spent, nobody was called."""
+    account_id = await add_account(sql_store, db_settings)
+    if account is not None:
+        await sql_store.update_account("V1", refund_unconnected=account)
+    await add_call(sql_store, ticket("13"), account_id=account_id)
+    fence = SqlFence(sql_store)  # the server's default: keep the unit of unconnected calls
+    await dialed(fence, "13")
+    refused = CallOutcome(
+        CallStatus.FAILED, None, None, end_at=NOW + 1, detail="no upstream accepted: a: code 0"
+    )
+    assert await fence.finish("13", replace(refused, never_left=True), attempt=1)
+    assert await sql_store.get_balance(account_id) == 10
+    assert await sql_store.consistency_problems() == []
+
+
 async def test_a_redial_keeps_one_record_per_attempt(
     sql_store: Store, db_settings: Settings
 ) -> None:

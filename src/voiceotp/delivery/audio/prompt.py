@@ -43,7 +43,6 @@ MIN_REPEAT, MAX_REPEAT = 1, 3
 FRAME_MS = 20
 FRAME_SAMPLES = TELEPHONE_RATE * FRAME_MS // 1000  # 160
 FRAME_BYTES = FRAME_SAMPLES  # of G.711: one byte per sample
-RENDER_CACHE_SIZE = 1024
 _CODE = re.compile(r"[0-9]{1,16}")
 
 
@@ -139,7 +138,8 @@ def _check(code: str, repeat: int) -> None:
         raise ValueError(f"repeat must be {MIN_REPEAT}-{MAX_REPEAT}, not {repeat!r}")
 
 
-@lru_cache(maxsize=RENDER_CACHE_SIZE)
+# Not cached: a rendered prompt is a code, spoken; it lives no longer than its call
+# (docs/privacy.md). Joining clips costs ~0.3 ms for 6 digits x 3 (bench/audio.py).
 def _render(code: str, repeat: int, prompts: PromptSet, timing: Timing) -> Prompt:
     items = layout(code, repeat, timing)
     return Prompt(
@@ -169,7 +169,8 @@ def render_prompt(
     """Render ``code`` (ASCII digits) spoken ``repeat`` (1-3) times.
 
     ``prompts`` defaults to :func:`default_prompt_set` of ``language`` (``"zh"`` when
-    neither is given); if both are given they must agree. Results are cached in memory.
+    neither is given); if both are given they must agree. Renders are not cached (each is
+    a code, spoken); the clips are.
     """
     _check(code, repeat)
     if prompts is None:

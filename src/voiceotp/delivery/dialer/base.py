@@ -135,6 +135,10 @@ class CallOutcome:
     ``dialer`` names what placed the call, as the call record keeps it (``""``: not dialed,
     or not known). The worker fills in :attr:`Dialer.name`; a dialer sets it itself only
     when it knows better (the relay names the upstream that took the call).
+
+    ``never_left`` is True only when it is proven that nobody was asked to place the call
+    (every upstream of the relay refused it before accepting): such a call is refunded
+    whatever the account's charge policy.
     """
 
     status: CallStatus
@@ -147,6 +151,7 @@ class CallOutcome:
     duration_s: float = 0.0
     detail: str = ""
     dialer: str = ""
+    never_left: bool = False
 
 
 @runtime_checkable

@@ -14,9 +14,12 @@ never try another upstream: the first one may be ringing the phone already. Whet
 *same* upstream is asked again is the client's retry policy: only when the upstream dedupes
 exact dynamic-password replays (``server_dedupes=True``).
 
-An accepted call ends :attr:`CallStatus.RELAYED` unless the upstream answers our Query
-extension (``supports_query=True``): then it is polled, within a bounded budget, and its
-final status is reported as ours.
+A call every upstream refused, or one refused with a code about the call itself (4030,
+406, ...), or whose deadline passed between refusals, provably never left: its outcome
+says so (``never_left``) and the fence refunds it whatever the charge policy. An accepted
+call ends :attr:`CallStatus.RELAYED` unless the upstream answers our Query extension
+(``supports_query=True``): then it is polled, within a bounded budget, and its final
+status is reported as ours.
 """
 
 from __future__ import annotations
@@ -127,7 +130,8 @@ class RelayDialer:
         for upstream in self.upstreams:
             now = self._clock()
             if call.deadline is not None and now >= call.deadline:
-                return _ended(CallStatus.EXPIRED, now, "; ".join([*refusals, "deadline passed"]))
+                expired = _ended(CallStatus.EXPIRED, now, "; ".join([*refusals, "deadline passed"]))
+                return replace(expired, never_left=True)
             report = await self._clients[upstream.name].submit(call.mobile, code)
             if report.ok:
                 assert report.voiceid is not None
@@ -136,11 +140,13 @@ class RelayDialer:
             if not proves_nothing_accepted(report.error):
                 log.warning("relay of %s stopped: %s", mask_mobile(call.mobile), reason)
                 stopped = _ended(CallStatus.FAILED, self._clock(), "; ".join([*refusals, reason]))
-                return replace(stopped, dialer=_name(upstream))
+                # a code that refuses this call proves it was not taken; a lost answer does not
+                refused = report.result is not None
+                return replace(stopped, dialer=_name(upstream), never_left=refused)
             log.info("relay of %s fails over: %s", mask_mobile(call.mobile), reason)
             refusals.append(reason)
         detail = "no upstream accepted: " + "; ".join(refusals)
-        return _ended(CallStatus.FAILED, self._clock(), detail)
+        return replace(_ended(CallStatus.FAILED, self._clock(), detail), never_left=True)
 
     async def _follow(
         self, upstream: Upstream, voiceid: str, call: CallRequest, submitted_at: float
@@ -213,6 +219,7 @@ def _from_query(result: QueryResult, submitted_at: float, relayed: str) -> CallO
         sip,
         q850,
         invite_at=submitted_at,
+        ring_at=float(result.ring_time) or None,
         answer_at=float(result.answer_time) or None,
         end_at=float(result.end_time) or None,
         duration_s=float(result.duration),

@@ -89,6 +89,18 @@ async def _policy_entry(admin: Admin, request: Request, body: dict[str, Any]) ->
     return {"ok": True}
 
 
+async def _export(admin: Admin, request: Request, body: dict[str, Any]) -> Any:
+    params = request.query_params
+    with_audio = params.get("audio", "").lower() in ("1", "true", "yes")
+    name, mobile = request.path_params["name"], params.get("mobile", "")
+    return await admin.export_personal_data(name, mobile=mobile, with_audio=with_audio)
+
+
+async def _erase(admin: Admin, request: Request, body: dict[str, Any]) -> Any:
+    mobile: Any = body.get("mobile", "")  # the Admin service checks it
+    return await admin.erase_personal_data(request.path_params["name"], mobile=mobile)
+
+
 JSON_TYPES = {bool: "boolean", list: "array", int: "integer", str: "string"}
 ACCOUNT_SETTINGS = {key: JSON_TYPES[kind] for key, kind in SETTINGS.items()}
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -104,6 +116,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("PUT", "/accounts/{name}/blacklist/{mobile}", _blacklist, "Blacklist a number"),
     Endpoint("DELETE", "/accounts/{name}/blacklist/{mobile}", _blacklist, "Unlist a number"),
     Endpoint("GET", "/accounts/{name}/audit", _audit, "Audit events of an account"),
+    Endpoint("GET", "/accounts/{name}/personal-data", _export,
+             "Data-subject export: numbers and audio of the account's calls "
+             "(?mobile= one number, ?audio=1 the WAVs as base64); audited"),
+    Endpoint("POST", "/accounts/{name}/personal-data/erase", _erase,
+             "Data-subject erasure: mask the numbers, delete the audio of ended calls "
+             "(all, or body mobile); audited", {"mobile": "string"}),
     Endpoint("GET", "/policy", _policy, "Server-wide deny IPs, blacklist, sensitive words"),
     Endpoint("PUT", "/policy/{kind}/{value:path}", _policy_entry, "Add a server-wide entry"),
     Endpoint("DELETE", "/policy/{kind}/{value:path}", _policy_entry, "Remove a server-wide entry"),

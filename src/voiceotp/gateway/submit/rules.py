@@ -19,6 +19,7 @@ from voiceotp.gateway.submit.limits import CapRefusal, Reservation
 from voiceotp.protocol import Code, IncomingRequest, Method, Verdict, is_valid_mobile
 from voiceotp.protocol import verify_password as check_password
 from voiceotp.store import Acceptance, AcceptStatus, CallRecord
+from voiceotp.store.attempts import last_ring_at
 from voiceotp.store.records import VerifySeal
 from voiceotp.store.verify import CodeStatus, code_status
 
@@ -45,6 +46,7 @@ class Answer:
     call: CallRecord | None = None
     msg: str | None = None  # instead of the code's message (only where the code is shared)
     code_status: CodeStatus | None = None  # Query of a Verify's call
+    ring_at: float = 0.0  # Query: when the phone rang (last attempt; 0.0: it never rang)
 
 
 @dataclass(slots=True)
@@ -77,7 +79,9 @@ class Ctx:
         if self.idempotency_header:
             key = "h:" + self.idempotency_header
         elif self.verdict is Verdict.DYNAMIC:
-            key = f"d:{self.param('mobile')}:{self.content}:{self.param('time')}"
+            # The password stands for the content (md5 over the APIKEY, mobile, content and
+            # time): the stored key never holds the code itself (docs/privacy.md).
+            key = f"d:{self.param('mobile')}:{self.param('time')}:{self.param('password').lower()}"
         else:
             return None
         # Bounded, so no client can make a batch's insert fail (``time`` may be zero-padded).
@@ -237,9 +241,14 @@ async def idempotent_replay(gw: Gateway, ctx: Ctx) -> RuleResult:
     if used is None:
         ctx.owned_key = key
         return None
-    if used.fits(ctx.param("mobile"), ctx.content):
+    if used.fits(ctx.param("mobile"), ctx.content, _fingerprint(gw, ctx)):
         return Answer(Code.OK, voiceid=used.voiceid)
     return KEY_REUSED
+
+
+def _fingerprint(gw: Gateway, ctx: Ctx) -> str:
+    """The request's code as an ended call keeps it (docs/privacy.md)."""
+    return gw.keybox.fingerprint(ctx.param("mobile"), ctx.content) if ctx.content else ""
 
 
 # ---- 9. rate cap, per-number caps --------------------------------------------------------
@@ -269,6 +278,7 @@ async def hold_and_queue(gw: Gateway, ctx: Ctx) -> RuleResult:
         deadline=ctx.now + gw.settings.call_validity_s,
         idem_key=ctx.idem_key,
         verify=ctx.seal,
+        fingerprint=_fingerprint(gw, ctx) if ctx.idem_key else "",
     )
     outcome = await gw.store.accept(item)
     if outcome.status is AcceptStatus.ACCEPTED:
@@ -294,7 +304,8 @@ async def report_call(gw: Gateway, ctx: Ctx) -> RuleResult:
     if call is None or call.account_id != ctx.account.id:
         return Answer(Code.VOICEID_UNKNOWN)
     status = await code_status(gw.store, call.voiceid, ctx.now)
-    return Answer(Code.OK, voiceid=call.voiceid, call=call, code_status=status)
+    ring_at = await last_ring_at(gw.store, voiceid=int(call.voiceid))
+    return Answer(Code.OK, voiceid=call.voiceid, call=call, code_status=status, ring_at=ring_at)
 
 
 # ---- Check ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from voiceotp.delivery.factory import record_dir
 from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.settings import Settings
@@ -66,7 +67,13 @@ class Gateway:
         self.caps: NumberCapCounter = caps or MemoryNumberCaps()
         self.rate_limiter = RateLimiter()
         self.replays = ReplayGuard(store, claims)
-        self.admin = Admin(store, self.keybox, clock, on_change=self.directory.load)
+        self.admin = Admin(
+            store,
+            self.keybox,
+            clock,
+            on_change=self.directory.load,
+            audio_dir=record_dir(settings.delivery, settings.data_dir),
+        )
         self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze)
         self.observer = observer or Observer()
         store.add_batch_listener(self.observer.batch.observe)
@@ -198,5 +205,6 @@ def build_result(method: Method, answer: Answer) -> Result:
             call.attempts,
             verify.status if verify else "",
             int(verify.verified_at) if verify else 0,
+            int(answer.ring_at),
         )
     return SubmitResult(answer.code, msg, answer.voiceid)

@@ -10,6 +10,7 @@ from voiceotp.delivery.notify.outbox import OutboxItem
 from voiceotp.delivery.notify.report import StatusReport
 from voiceotp.delivery.notify.sqloutbox import insert_outbox_in
 from voiceotp.store import Store
+from voiceotp.store.attempts import last_ring_at
 from voiceotp.store.records import FINAL_STATES
 from voiceotp.store.rows import Tx
 
@@ -18,7 +19,6 @@ _CALL = (
     "c.duration, c.attempts, a.name, a.callback_url FROM calls c "
     "JOIN accounts a ON a.id = c.account_id WHERE c.voiceid = $1"
 )
-_RING = "SELECT ring_at FROM call_attempts WHERE voiceid = $1 ORDER BY attempt DESC LIMIT 1"
 
 
 async def push_verified(store: Store, voiceid: str, now: float) -> bool:
@@ -28,7 +28,6 @@ async def push_verified(store: Store, voiceid: str, now: float) -> bool:
     if not rows or not rows[0][9] or str(rows[0][0]) not in FINAL_STATES:
         return False
     state, mobile, created, sip, answer, end, duration, attempts, name, url = rows[0]
-    ring = await store.read(_RING, number)
     report = StatusReport(
         report_id=f"{voiceid}-verified",
         voiceid=voiceid,
@@ -36,7 +35,7 @@ async def push_verified(store: Store, voiceid: str, now: float) -> bool:
         status=str(state),
         sip_code=int(sip),
         submit_time=int(created),
-        ring_time=int(ring[0][0] or 0) if ring else 0,
+        ring_time=int(await last_ring_at(store, voiceid=number)),
         answer_time=int(answer),
         end_time=int(end),
         duration=int(duration),

@@ -7,14 +7,18 @@ but sign-in and the static files is behind a session; every POST needs the CSRF 
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 
-from voiceotp.web.console import accounts, calls, dashboard, people, rules, session_pages
-from voiceotp.web.console.core import BASE
-from voiceotp.web.templating import STATIC_DIR
+from voiceotp.web.console import (
+    accounts,
+    calls,
+    certifications,
+    dashboard,
+    people,
+    rules,
+    session_pages,
+)
+from voiceotp.web.console.core import BASE, FACE
 
 __all__ = ["BASE", "console_routes", "page_routes"]
 
@@ -48,19 +52,14 @@ def page_routes() -> list[Route]:
         Route("/me", people.me_page, methods=get),
         Route("/me/password", people.change_password, methods=post),
         Route("/me/totp", people.set_totp, methods=post),
+        # the user center's certification requests and sign-ups
+        Route("/certifications", certifications.certifications_page, methods=get),
+        Route("/certifications/{cert_id}/decision", certifications.decide, methods=post),
+        Route("/certifications/{cert_id}/file", certifications.certification_file, methods=get),
+        Route("/signups", certifications.signups_page, methods=get),
     ]
 
 
 def console_routes() -> list[BaseRoute]:
     """The console, mounted at ``/console`` (``/console`` itself redirects to ``/console/``)."""
-    static = Mount("/static", StaticFiles(directory=STATIC_DIR), name="console-static")
-    return [
-        Route(BASE, to_the_console, methods=["GET", "HEAD"]),
-        Mount(BASE, routes=[static, *page_routes()], name="console"),
-    ]
-
-
-async def to_the_console(request: Request) -> RedirectResponse:
-    """``/console`` -> ``/console/``: a relative Location (the app redirects no slashes on
-    its own: Starlette would build an absolute URL from the client's Host header)."""
-    return RedirectResponse(BASE + "/", status_code=308)
+    return FACE.mount(page_routes(), "console")

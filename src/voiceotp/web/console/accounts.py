@@ -10,6 +10,7 @@ from voiceotp.errors import AdminError, NotFound
 from voiceotp.gateway.admin import describe
 from voiceotp.gateway.api.fraud import store_override, throttled_prefixes
 from voiceotp.store import console as q
+from voiceotp.store import usercenter as uc_db
 from voiceotp.store.verify import fraud_override as stored_override
 from voiceotp.web.console.core import ADMIN, SUPPORT, Page, auth, redirect, refusal, view
 
@@ -34,6 +35,7 @@ async def accounts_page(page: Page) -> Response:
     return page.render(
         "accounts.html", section="accounts", accounts=accounts, q=search, sort=sort,
         sorts=list(q.ACCOUNT_SORTS), created=None, error="",
+        certs=await uc_db.certification_states(page.store),
     )  # fmt: skip
 
 
@@ -47,12 +49,14 @@ async def create_account(page: Page) -> Response:
         return page.render(
             "accounts.html", status_code=400, section="accounts", accounts=accounts, q="",
             sort="name", sorts=list(q.ACCOUNT_SORTS), created=None, error=str(exc),
+            certs=await uc_db.certification_states(page.store),
         )  # fmt: skip
     await page.audit("account.create", new.account, "", {"balance": balance})
     accounts = await q.find_accounts(page.store)
     return page.render(
         "accounts.html", section="accounts", accounts=accounts, q="", sort="name",
         sorts=list(q.ACCOUNT_SORTS), created=new, error="",
+        certs=await uc_db.certification_states(page.store),
     )  # fmt: skip
 
 
@@ -80,6 +84,7 @@ async def _detail(page: Page, *, status: int = 200, **shown: Any) -> Response:
         flash=shown.get("flash", "Saved." if done else ""), apikey=shown.get("apikey", ""),
         defaults=page.gateway.settings, fraud=await stored_override(page.store, account.id),
         throttled=await throttled_prefixes(page.gateway, account.id),
+        certification=await uc_db.latest_certification(page.store, account_id=account.id),
     )  # fmt: skip
 
 

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import csv
-import io
 import logging
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, Response
 
-from voiceotp.delivery.factory import make_prompts, record_dir
-from voiceotp.errors import VoiceOTPError
+from voiceotp.delivery.factory import record_dir
 from voiceotp.protocol import is_valid_mobile, mask_mobile
 from voiceotp.store import console as q
-from voiceotp.store.console import CallFilter
+from voiceotp.store.console import CallFilter, CallRow
+from voiceotp.store.privacy import code_valid_until
 from voiceotp.store.records import FINAL_STATES
 from voiceotp.store.web import list_audit
 from voiceotp.web.console.core import SUPPORT, Page, refusal, view
+from voiceotp.web.csvexport import CALL_COLUMNS, call_records_csv
 
 __all__ = ["call_audio", "call_page", "calls_csv", "calls_page"]
 
@@ -31,6 +28,10 @@ STATES = ("queued", "dialing", *FINAL_STATES)
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000
 LISTEN_AUDIT_S = 10 * 60  # one audited listen per operator and call in this long
+NO_RECORDING = "No recording of this call."
+CODE_STILL_VALID = (
+    "The code of this call may still be valid: its audio can be played once it has expired."
+)
 
 
 async def _filter(page: Page) -> tuple[CallFilter, dict[str, str], str]:
@@ -97,40 +98,16 @@ async def calls_csv(page: Page) -> Response:
         await page.audit("calls.export_mobile", mask_mobile(where.mobile), "", where.mobile)
     await page.audit("calls.export", "calls", "", dict(page.request.query_params))
 
-    async def lines() -> AsyncIterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["voiceid", "account", "mobile", "state", "created_at", "answer_time",
-                         "end_time", "duration", "sip_code", "attempts"])  # fmt: skip
-        after, sent = None, 0
-        while sent < CSV_LIMIT:
-            rows = await q.search_calls(page.store, where=where, after=after, limit=1000)
-            for r in rows:
-                writer.writerow([r.voiceid, r.account, mask_mobile(r.mobile), r.state,
-                                 _iso(r.created_at), _iso(r.answer_time), _iso(r.end_time),
-                                 r.duration, r.sip_code, r.attempts])  # fmt: skip
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-            sent += len(rows)
-            if len(rows) < 1000:
-                return
-            after = int(rows[-1].voiceid)
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "content-disposition": f'attachment; filename="calls-{stamp}.csv"',
-            "cache-control": "no-store",
-            "x-content-type-options": "nosniff",
-        },
-    )
+    columns = (("voiceid", _voiceid), ("account", _account), *CALL_COLUMNS)
+    return call_records_csv(page.store, where, columns=columns, name="calls", limit=CSV_LIMIT)
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts).isoformat(timespec="milliseconds") if ts else ""
+def _voiceid(row: CallRow) -> object:
+    return row.voiceid
+
+
+def _account(row: CallRow) -> object:
+    return row.account
 
 
 @view(SUPPORT)
@@ -153,11 +130,15 @@ async def call_page(page: Page) -> Response:
         ("Answered", (last.answer_at if last else None) or call.answer_time or None),
         ("Ended", (last.end_at if last else None) or call.end_time or None),
     ]
-    source = "Carrier recording" if _recording(page, call.voiceid) else "Rendered prompt"
+    source = "Carrier recording" if _recording(page, call.voiceid) else NO_RECORDING
+    window = page.gateway.settings.retention.submit_code_valid_s
+    playable_at = await code_valid_until(page.store, call, submit_window_s=window)
+    if page.gateway.clock() >= playable_at:
+        playable_at = 0.0  # no player is offered while the code may still be valid
     return page.render(
         "call.html", section="calls", call=call, account=account, attempts=attempts,
         pushes=pushes, push_log=push_log, timeline=timeline, audio_source=source,
-        dialer=_dialer(page),
+        dialer=_dialer(page), playable_at=playable_at,
     )  # fmt: skip
 
 
@@ -174,14 +155,20 @@ def _dialer(page: Page) -> str:
 
 @view(SUPPORT)
 async def call_audio(page: Page) -> Response:
-    """The WAV the callee heard (the carrier's recording, else the prompt rendered as the
-    dialer renders it), with Range support (seeking in the player)."""
+    """The WAV the callee heard (the carrier's recording), with Range support (seeking in
+    the player) — only once the call's code cannot be valid any more (docs/privacy.md):
+    before, nobody may hear it, and the refused try is audited like a listen."""
     call = await page.store.get_call(page.request.path_params["voiceid"])
     if call is None:
-        return refusal(page, 404, "Not found", "No recording of this call.")
-    path = _recording(page, call.voiceid) or await _rendered(page, call.voiceid, call.content)
+        return refusal(page, 404, "Not found", NO_RECORDING)
+    window = page.gateway.settings.retention.submit_code_valid_s
+    until = await code_valid_until(page.store, call, submit_window_s=window)
+    if page.gateway.clock() < until:
+        await page.audit("calls.listen_refused", call.voiceid)
+        return refusal(page, 403, "Refused", CODE_STILL_VALID)
+    path = _recording(page, call.voiceid)  # the code is erased: nothing can be rendered
     if path is None:
-        return refusal(page, 404, "Not found", "No recording of this call.")
+        return refusal(page, 404, "Not found", NO_RECORDING)
     if not await _listened_lately(page, call.voiceid):
         await page.audit("calls.listen", call.voiceid)  # once a play, whatever the Range
     # Starlette answers Range requests (206, Content-Range) for files.
@@ -207,26 +194,3 @@ def _recording(page: Page, voiceid: str) -> Path | None:
     settings = page.gateway.settings
     path = record_dir(settings.delivery, settings.data_dir) / f"{voiceid}.wav"
     return path if path.is_file() else None
-
-
-async def _rendered(page: Page, voiceid: str, code: str) -> Path | None:
-    """The call's prompt rendered with the delivery settings, cached in the data folder."""
-    settings = page.gateway.settings
-    path = settings.data_dir / "console-prompts" / f"{voiceid}.wav"
-    if path.is_file():
-        return path
-    library = getattr(page.request.app.state, "console_prompts", None)
-    if library is None:
-        library = page.request.app.state.console_prompts = make_prompts(settings.delivery)
-    try:
-        prompt = await asyncio.to_thread(
-            library.render, code, None, settings.delivery.prompt_repeat
-        )
-    except (VoiceOTPError, ValueError):
-        log.exception("cannot render the prompt of call %s", voiceid)
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    await asyncio.to_thread(prompt.to_wav, partial)
-    partial.replace(path)
-    return path

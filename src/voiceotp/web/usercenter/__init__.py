@@ -9,14 +9,17 @@ the CSRF token.
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 
-from voiceotp.web.templating import STATIC_DIR
-from voiceotp.web.usercenter import account_settings, me, overview, records, signup
-from voiceotp.web.usercenter.core import BASE
+from voiceotp.web.usercenter import (
+    account_settings,
+    certification,
+    me,
+    overview,
+    records,
+    signup,
+)
+from voiceotp.web.usercenter.core import BASE, FACE
 from voiceotp.web.usercenter.session_pages import set_language, sign_in_page, sign_out
 
 __all__ = ["BASE", "PUBLIC", "page_routes", "user_center_routes"]
@@ -44,18 +47,12 @@ def page_routes() -> list[Route]:
         Route("/settings/test-push", account_settings.test_push, methods=post),
         Route("/me", me.me_page, methods=get),
         Route("/me/password", me.change_password, methods=post),
+        # 企业认证 (certification)
+        Route("/certification", certification.certification_page, methods=get),
+        Route("/certification", certification.submit_certification, methods=post),
     ]
 
 
 def user_center_routes() -> list[BaseRoute]:
     """The user center, mounted at ``/user`` (``/user`` itself redirects to ``/user/``)."""
-    static = Mount("/static", StaticFiles(directory=STATIC_DIR), name="user-static")
-    return [
-        Route(BASE, to_the_user_center, methods=["GET", "HEAD"]),
-        Mount(BASE, routes=[static, *page_routes()], name="user-center"),
-    ]
-
-
-async def to_the_user_center(request: Request) -> RedirectResponse:
-    """``/user`` -> ``/user/`` (relative Location: never built from the Host header)."""
-    return RedirectResponse(BASE + "/", status_code=308)
+    return FACE.mount(page_routes(), "user-center")

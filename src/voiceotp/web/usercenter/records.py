@@ -5,20 +5,17 @@ account's voiceid is "not found" (the same answer as a voiceid that does not exi
 
 from __future__ import annotations
 
-import csv
-import io
-import time
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from urllib.parse import urlencode
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
-from voiceotp.protocol import is_valid_mobile, mask_mobile
+from voiceotp.protocol import is_valid_mobile
 from voiceotp.store import console as q
 from voiceotp.store.attempts import call_attempts
-from voiceotp.store.console import CallFilter
+from voiceotp.store.console import CallFilter, CallRow
 from voiceotp.store.records import FINAL_STATES
+from voiceotp.web.csvexport import CALL_COLUMNS, call_records_csv
 from voiceotp.web.usercenter.core import SELF, Page, account_of, view
 
 __all__ = ["MESSAGES", "record_page", "records_csv", "records_page"]
@@ -89,40 +86,12 @@ async def records_csv(page: Page) -> Response:
     where, _, _ = await _filter(page)
     await page.audit("customer.records_export", (await account_of(page)).name)
 
-    async def lines() -> AsyncIterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["voiceid", "mobile", "state", "created_at", "answer_time",
-                         "end_time", "duration", "sip_code", "attempts"])  # fmt: skip
-        after, sent = None, 0
-        while sent < CSV_LIMIT:
-            rows = await q.search_calls(page.store, where=where, after=after, limit=1000)
-            for r in rows:
-                writer.writerow([r.voiceid, mask_mobile(r.mobile), r.state, _iso(r.created_at),
-                                 _iso(r.answer_time), _iso(r.end_time), r.duration,
-                                 r.sip_code, r.attempts])  # fmt: skip
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-            sent += len(rows)
-            if len(rows) < 1000:
-                return
-            after = int(rows[-1].voiceid)
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "content-disposition": f'attachment; filename="records-{stamp}.csv"',
-            "cache-control": "no-store",
-            "x-content-type-options": "nosniff",
-        },
-    )
+    columns = (("voiceid", _voiceid), *CALL_COLUMNS)
+    return call_records_csv(page.store, where, columns=columns, name="records", limit=CSV_LIMIT)
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts).isoformat(timespec="seconds") if ts else ""
+def _voiceid(row: CallRow) -> object:
+    return row.voiceid
 
 
 @view(SELF)

@@ -13,7 +13,6 @@ gateway's per-number caps and fraud guard on the sign-up account, and Verify's e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 
@@ -69,16 +68,16 @@ async def signup_page(request: Request) -> Response:
     if not is_valid_mobile(mobile):
         return _number_form(page, BAD_NUMBER, 400)
     now, ip = page.gateway.clock(), request_ip(request)
-    if settings.per_ip_hour and (
-        await uc_db.count_signups(page.store, ip=ip, since=now - 3600) >= settings.per_ip_hour
-    ):
-        return _number_form(page, TOO_MANY_FROM_IP, 429)
-    if settings.per_number_day and (
-        await uc_db.count_signups(page.store, mobile=mobile, since=now - 86_400)
-        >= settings.per_number_day
-    ):
-        return _number_form(page, TOO_MANY_TO_NUMBER, 429)
     account = await signup_account(page)
+    token = secrets.token_urlsafe(32)
+    hashed = token_hash(token)
+    refused = await uc_db.reserve_signup(
+        page.store, token_hash=hashed, mobile=mobile, ip=ip, now=now,
+        per_ip_hour=settings.per_ip_hour, per_number_day=settings.per_number_day,
+        lock_account_id=account.id,
+    )  # fmt: skip
+    if refused:
+        return _number_form(page, TOO_MANY_FROM_IP if refused == "ip" else TOO_MANY_TO_NUMBER, 429)
     answer = await page.gateway.handle(
         _request(
             Method.VERIFY, account, mobile=mobile, length=str(settings.code_length),
@@ -87,16 +86,14 @@ async def signup_page(request: Request) -> Response:
         None,
     )  # fmt: skip
     if answer.code != Code.OK:
+        await uc_db.drop_signup(page.store, token_hash=hashed)
         log.warning("sign-up call to %s refused with code %s", mask_mobile(mobile), answer.code)
         message = TOO_MANY_TO_NUMBER if answer.code in _CAPS else UNAVAILABLE
-        return _number_form(
-            page, BAD_NUMBER if answer.code == Code.MOBILE_INVALID else message, 429
-        )
-    token = secrets.token_urlsafe(32)
+        if answer.code == Code.MOBILE_INVALID:
+            message = BAD_NUMBER
+        return _number_form(page, message, 429)
     voiceid = str(getattr(answer, "voiceid", ""))
-    await uc_db.record_signup(
-        page.store, token_hash=token_hash(token), mobile=mobile, ip=ip, voiceid=voiceid, now=now
-    )
+    await uc_db.set_signup_call(page.store, token_hash=hashed, voiceid=voiceid)
     await page.audit("customer.signup_call", mask_mobile(mobile), actor=mask_mobile(mobile))
     response = FACE.redirect("/signup/confirm")
     response.set_cookie(
@@ -194,10 +191,14 @@ async def signup_account(page: Page) -> AccountState:
     gateway, settings = page.gateway, page.gateway.settings.user_center
     account = await gateway.directory.account(settings.signup_account)
     if account is None:
-        with contextlib.suppress(AdminError):  # made by another process meanwhile
+        try:
             await gateway.admin.create_account(
                 name=settings.signup_account, balance=settings.signup_account_balance
             )
+        except Exception:  # made meanwhile by a concurrent sign-up (any process)?
+            gateway.directory.forget(settings.signup_account)
+            if await gateway.directory.account(settings.signup_account) is None:
+                raise
         gateway.directory.forget(settings.signup_account)
         account = await gateway.directory.account(settings.signup_account)
     assert account is not None

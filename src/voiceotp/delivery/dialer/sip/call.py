@@ -11,6 +11,7 @@ transport; ``None`` in the inbox is a wake-up (dialer closing, playback over).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import secrets
 import time
@@ -33,12 +34,14 @@ from voiceotp.delivery.dialer.sip.media import MediaPorts, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
 from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
 from voiceotp.delivery.dialer.sip.playback import Playback
+from voiceotp.delivery.dialer.sip.redirect import REDIRECTS, Redirects
 from voiceotp.delivery.dialer.sip.sdp import MediaAnswer, build_offer, parse_answer
 from voiceotp.delivery.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
-from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
+from voiceotp.delivery.dialer.sip.transport import Address, SipTransport, resolve_ipv4
 
 __all__ = ["CallEnv", "SipCall"]
 
+log = logging.getLogger(__name__)
 NO_COMMON_CODEC_Q850 = 88  # incompatible destination: what PBXs send on a codec mismatch
 
 
@@ -78,13 +81,22 @@ class SipCall:
     early_sdp: bytes = b""  # from a 18x: the answer when a carrier's 200 repeats none
     refusal: str = ""  # the network refused our datagram to the trunk (ICMP)
     _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
+    target: Address = ("", 0)  # where our requests go: the trunk, or where a 3xx sent us
+    redirects: Redirects = field(init=False)
+
+    def __post_init__(self) -> None:
+        trunk = self.env.trunk
+        self.target = self.env.trunk_address
+        self.redirects = Redirects(
+            self.target[0], trunk.redirect_networks, max_redirects=trunk.max_redirects
+        )
 
     def deliver(self, message: SipMessage, source: Address) -> None:
         self.inbox.put_nowait(message)
 
     def refused(self, refusal: Refusal) -> None:
         """The network refused a datagram of this call (RFC 3261 §18.4: a transport error)."""
-        if refusal.destination == self.env.trunk_address:  # not a reply to another node
+        if refusal.destination == self.target:  # not a reply to another node
             self.refusal = refusal.reason
             self.inbox.put_nowait(None)
 
@@ -99,12 +111,12 @@ class SipCall:
 
     # -- plumbing -----------------------------------------------------------------------
     def _send(self, message: SipMessage) -> None:
-        self.env.transport.send(message, self.env.trunk_address)
+        self.env.transport.send(message, self.target)
 
     def _reply(self, request: SipMessage, status: int, reason: str) -> None:
         # To where the request came from (RFC 3581): a carrier's BYE or OPTIONS may come
         # from another node of its SBC cluster than the address we send to.
-        address = request.source or self.env.trunk_address
+        address = request.source or self.target
         self.env.transport.send(response_to(request, status, reason), address)
 
     async def _receive(self, until: float) -> SipMessage | None:
@@ -149,26 +161,73 @@ class SipCall:
         return await self._talk(invite, final)
 
     async def _invite_with_auth(self) -> tuple[SipMessage | None, SipMessage]:
-        offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
-        host = self.media.rtp.get_extra_info("sockname")[0]
-        port = self.media.port
-        sdp = build_offer(
-            session_id=secrets.randbits(62),  # unique per call (RFC 4566 §5.2), not a clock
-            host=self.env.trunk.public_host or str(host),
-            port=int(port),
-            codecs=offered,
-            telephone_event=EVENT_PAYLOAD_TYPE if self.env.trunk.repeat_key else None,
-        )
+        """INVITE until a final we keep: one digest challenge answered per target, 3xx
+        followed within :class:`Redirects`' limits, a redirect target's failure moving on
+        to the 3xx's next Contact."""
+        sdp = self._offer()
         ring_deadline = _now() + self.request.ring_timeout_s
         self.times.invite_at = time.time()
         invite = self.leg.invite(sdp)
-        final = await self._invite_transaction(invite, ring_deadline)
-        if final is not None and final.status in (401, 407) and not self.closing:
-            auth = self._answer_challenge(final, invite)
-            if auth is not None:
+        self.redirects.start(invite.uri)
+        challenged = False
+        while True:
+            final = await self._invite_transaction(invite, ring_deadline)
+            auth = None
+            if final is not None and final.status in (401, 407) and not challenged:
+                auth = self._answer_challenge(final, invite)
+            if auth is not None and not self.closing:
+                challenged = True
                 invite = self.leg.invite(sdp, auth=auth)
-                final = await self._invite_transaction(invite, ring_deadline)
-        return final, invite
+            elif self._closing() or self.cancel_reason is not None:
+                return final, invite
+            elif await self._redirect(final):
+                challenged = False
+                invite = self.leg.invite(sdp)
+            else:
+                return final, invite
+
+    def _offer(self) -> bytes:
+        offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
+        host = self.media.rtp.get_extra_info("sockname")[0]
+        return build_offer(
+            session_id=secrets.randbits(62),  # unique per call (RFC 4566 §5.2), not a clock
+            host=self.env.trunk.public_host or str(host),
+            port=int(self.media.port),
+            codecs=offered,
+            telephone_event=EVENT_PAYLOAD_TYPE if self.env.trunk.repeat_key else None,
+        )
+
+    async def _redirect(self, final: SipMessage | None) -> bool:
+        """Whether to INVITE another target after ``final`` (now ``self.target``)."""
+        redirects = self.redirects
+        if final is not None and final.status < 300:
+            return False
+        if final is not None and final.status in REDIRECTS:
+            why = redirects.follow(final)
+            if why is not None:
+                redirects.notes.append(f"{final.status} not followed: {why}")
+                return False
+        elif not redirects.pending:
+            return False
+        elif final is None or 400 <= final.status < 600:  # try the 3xx's next Contact
+            redirects.notes.append(f"{failure_detail(final) if final else self.detail}")
+            self.refusal = self.detail = ""
+        else:  # a 6xx is the callee's answer everywhere (RFC 3261 §21.6); 305, 380: no
+            return False
+        while (target := redirects.next_target()) is not None:
+            try:
+                address = await resolve_ipv4(target.host, target.port)
+            except OSError:
+                redirects.notes.append(f"redirect to {target.where}: name does not resolve")
+                continue
+            if not redirects.allowed(address[0]):
+                redirects.notes.append(f"redirect to {target.where} refused: not allowed")
+                log.warning("call %s: redirect to %s refused", self.request.call_id, target.where)
+                continue
+            redirects.notes.append(f"redirected to {target.where}")
+            self.leg.target_uri, self.target = target.uri, address
+            return True
+        return False
 
     async def _invite_transaction(
         self, invite: SipMessage, ring_deadline: float
@@ -229,7 +288,9 @@ class SipCall:
         t = self.times
         duration = round(t.end_at - t.answer_at, 3) if t.end_at and t.answer_at else 0.0
         times = (t.invite_at, t.ring_at, t.answer_at, t.end_at)
-        return CallOutcome(status, sip_code, q850, *times, duration, self.detail)
+        notes = self.redirects.notes
+        detail = "; ".join([*notes, self.detail] if self.detail else notes)
+        return CallOutcome(status, sip_code, q850, *times, duration, detail)
 
     # -- answered -----------------------------------------------------------------------
     async def _talk(self, invite: SipMessage, final: SipMessage) -> CallOutcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 from voiceotp.delivery.dialer.base import CODECS
@@ -23,6 +24,15 @@ class SipTrunk:
     opens (both 0: ephemeral ports). With ``repeat_key`` the callee may press that key
     (RFC 4733 telephone-event, or SIP INFO) during the code or ``repeat_wait_s`` after it
     to hear it again, up to ``max_repeats`` times within the call cap.
+
+    A 301/302 is followed to its Contacts (q-order) at most ``max_redirects`` times (0:
+    never), only to the trunk's own address or into ``redirect_networks`` (CIDRs): a
+    trunk that could send our calls anywhere would be a toll-fraud vector.
+
+    With ``register`` the dialer REGISTERs ``username`` (or ``from_user``) at ``registrar``
+    (``host[:port]``; default the trunk) for ``register_expires`` seconds when it starts,
+    refreshes at half the Expires granted, retries failures after ``register_retry_s``
+    doubling, and removes the binding when it closes.
     """
 
     host: str
@@ -44,6 +54,12 @@ class SipTrunk:
     repeat_wait_s: float = 3.0  # how long after the code we listen for the repeat key
     max_repeats: int = 3
     user_agent: str = "voiceotp"
+    max_redirects: int = 3
+    redirect_networks: tuple[str, ...] = ()  # beyond the trunk's own address, e.g. its SBCs
+    register: bool = False
+    registrar: str = ""  # host[:port] of the registrar ("": the trunk's host and port)
+    register_expires: int = 3600
+    register_retry_s: float = 30.0  # first retry after a failed REGISTER, then doubling
 
     def __post_init__(self) -> None:
         unknown = [c for c in self.codecs if c not in CODECS]
@@ -55,12 +71,29 @@ class SipTrunk:
             raise ValueError(f"repeat_key must be one of {KEYS!r} or empty")
         if self.repeat_wait_s < 0 or self.max_repeats < 0:
             raise ValueError("repeat_wait_s and max_repeats must not be negative")
+        if self.register_expires < 1 or self.register_retry_s <= 0:
+            raise ValueError("register_expires and register_retry_s must be positive")
+        if self.max_redirects < 0:
+            raise ValueError("max_redirects must not be negative")
+        object.__setattr__(self, "redirect_networks", tuple(self.redirect_networks))
+        for network in self.redirect_networks:
+            ipaddress.ip_network(network, strict=False)  # ValueError for a bad CIDR
         low, high = self.rtp_port_min, self.rtp_port_max
         if (low, high) != (0, 0) and not 1024 <= low < low + low % 2 + 1 <= high <= 65535:
             raise ValueError(
                 "rtp_port_min..rtp_port_max must satisfy 1024 <= min < max <= 65535 and hold "
                 "an even RTP port with its odd RTCP neighbour (or both be 0 for ephemeral ports)"
             )
+
+    @property
+    def registrar_address(self) -> tuple[str, int]:
+        """Where REGISTERs go (a name: resolved when the dialer starts)."""
+        if not self.registrar:
+            return self.host, self.port
+        host, _, port = self.registrar.rpartition(":")
+        if host and port.isdigit():
+            return host, int(port)
+        return self.registrar, 5060
 
     @property
     def sip_domain(self) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 
 from voiceotp.delivery.dialer.base import UNREACHABLE, CallOutcome, CallRequest, CallStatus
@@ -13,25 +12,15 @@ from voiceotp.delivery.dialer.sip.call import CallEnv, SipCall
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg
 from voiceotp.delivery.dialer.sip.media import MediaPorts
+from voiceotp.delivery.dialer.sip.register import RegisterLeg, Registration, RegistrationState
 from voiceotp.delivery.dialer.sip.rtpport import RtpPorts
-from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
+from voiceotp.delivery.dialer.sip.transport import Address, SipTransport, resolve_ipv4
 from voiceotp.protocol import mask_mobile
 
 __all__ = ["SipDialer"]
 
 log = logging.getLogger(__name__)
 NO_RESOURCE_Q850 = 47  # resource unavailable, unspecified
-
-
-async def _resolve(host: str, port: int) -> Address:
-    """The trunk's IPv4 address; resolved once so sends never block on DNS."""
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
-    except OSError as exc:
-        raise OSError(f"cannot resolve SIP trunk {host!r}: {exc}") from exc
-    address = infos[0][4]
-    return str(address[0]), int(address[1])
 
 
 class SipDialer:
@@ -50,19 +39,49 @@ class SipDialer:
         self._open_lock = asyncio.Lock()
         self._rtp_ports = RtpPorts(trunk.bind_host, trunk.rtp_port_min, trunk.rtp_port_max)
         self._calls: dict[str, SipCall] = {}
+        self._registration: Registration | None = None
         self._closed = False
         self._idle = asyncio.Event()
         self._idle.set()
 
     async def start(self) -> SipTransport:
-        """Resolve the trunk once and open the signalling socket (idempotent)."""
+        """Resolve the trunk once, open the signalling socket and, when the trunk wants
+        it, start registering (idempotent)."""
         async with self._open_lock:
             if self._transport is None:
-                self._trunk_address = await _resolve(self.trunk.host, self.trunk.port)
+                self._trunk_address = await resolve_ipv4(self.trunk.host, self.trunk.port)
+                registrar = await resolve_ipv4(*self.trunk.registrar_address)
                 self._transport = await SipTransport.bind(
                     self.trunk.bind_host, self.trunk.bind_port
                 )
+                if self.trunk.register:
+                    self._registration = self._registrar(self._transport, registrar)
+                    self._registration.start()
             return self._transport
+
+    def _registrar(self, transport: SipTransport, registrar: Address) -> Registration:
+        via_host, contact_uri = self._local(transport)
+        user, domain = self.trunk.username or self.trunk.from_user, self.trunk.sip_domain
+        leg = RegisterLeg(
+            request_uri=f"sip:{domain}",
+            aor=f"sip:{user}@{domain}",
+            contact_uri=contact_uri,
+            via_host=via_host,
+            user_agent=self.trunk.user_agent,
+        )
+        return Registration(self.trunk, transport, registrar, leg)
+
+    @property
+    def registration(self) -> Registration | None:
+        """The binding kept at the registrar (``expires_at``, ``last_error``), if any."""
+        return self._registration
+
+    @property
+    def registration_state(self) -> RegistrationState:
+        """``off`` unless the trunk wants registration; for health pages and metrics."""
+        if self._registration is None:
+            return RegistrationState.OFF
+        return self._registration.state
 
     @property
     def name(self) -> str:
@@ -88,6 +107,8 @@ class SipDialer:
             return CallOutcome(
                 UNREACHABLE.status, None, UNREACHABLE.q850, end_at=time.time(), detail=str(exc)
             )
+        if self._registration is not None:  # a trunk that wants it knows us before a call
+            await self._registration.first_attempt()
         try:
             media = await self._rtp_ports.open()
         except OSError as exc:  # port range exhausted, or out of file descriptors
@@ -141,22 +162,25 @@ class SipDialer:
             if sip_call.last_ack is None:
                 transport.unregister(call_id)
             else:
-                transport.linger(
-                    call_id, sip_call.last_ack, self._trunk_address, self.trunk.linger_s
-                )
+                transport.linger(call_id, sip_call.last_ack, sip_call.target, self.trunk.linger_s)
 
     def _env(self, transport: SipTransport) -> CallEnv:
         return CallEnv(self.trunk, transport, self.pacer, self._trunk_address)
 
-    def _new_leg(self, transport: SipTransport, mobile: str) -> CallLeg:
+    def _local(self, transport: SipTransport) -> tuple[str, str]:
+        """Our Via host:port and Contact URI."""
         host, port = transport.local_address
         public = self.trunk.public_host or host
+        return f"{public}:{port}", f"sip:{self.trunk.from_user}@{public}:{port}"
+
+    def _new_leg(self, transport: SipTransport, mobile: str) -> CallLeg:
+        via_host, contact_uri = self._local(transport)
         domain = self.trunk.sip_domain
         return CallLeg(
             request_uri=f"sip:{mobile}@{domain}",
             from_uri=f"sip:{self.trunk.from_user}@{domain}",
-            contact_uri=f"sip:{self.trunk.from_user}@{public}:{port}",
-            via_host=f"{public}:{port}",
+            contact_uri=contact_uri,
+            via_host=via_host,
             user_agent=self.trunk.user_agent,
         )
 
@@ -166,6 +190,8 @@ class SipDialer:
         for sip_call in list(self._calls.values()):
             sip_call.close()
         await self._idle.wait()  # each call finishes its CANCEL/BYE transaction (<= 64*T1)
+        if self._registration is not None:
+            await self._registration.aclose()  # un-REGISTER (<= 64*T1)
         await self.pacer.aclose()
         if self._transport is not None:
             self._transport.close()

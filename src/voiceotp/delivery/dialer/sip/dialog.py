@@ -38,6 +38,7 @@ class CallLeg:
     to_tag: str = ""
     remote_target: str = ""
     route_set: list[str] = field(default_factory=list)
+    target_uri: str = ""  # the Request-URI once a 3xx redirected us ("": request_uri)
 
     def invite(self, sdp: bytes, *, auth: tuple[str, str] | None = None) -> SipMessage:
         """A new INVITE (new branch, next CSeq); ``auth`` is (header name, value)."""
@@ -50,7 +51,8 @@ class CallLeg:
         ]
         if auth is not None:
             headers.append(auth)
-        return SipMessage(method="INVITE", uri=self.request_uri, headers=headers, body=sdp)
+        uri = self.target_uri or self.request_uri  # To stays the original (§8.1.3.4)
+        return SipMessage(method="INVITE", uri=uri, headers=headers, body=sdp)
 
     def cancel(self, invite: SipMessage) -> SipMessage:
         """CANCEL of ``invite``: same branch, Request-URI, Call-ID, From, To, CSeq number."""
@@ -67,7 +69,7 @@ class CallLeg:
         """Enter the dialog from a 2xx: remote tag, target and route set (§12.1.2)."""
         self.to_tag = header_params(response.get("To")).get("tag", "")
         contact = response.get("Contact")
-        self.remote_target = uri_of(contact) if contact else self.request_uri
+        self.remote_target = uri_of(contact) if contact else self.target_uri or self.request_uri
         self.route_set = list(reversed(response.get_all("Record-Route")))
 
     def ack_success(self, invite: SipMessage) -> SipMessage:

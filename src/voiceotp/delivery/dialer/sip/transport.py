@@ -22,12 +22,23 @@ from voiceotp.delivery.dialer.sip.dialog import response_to
 from voiceotp.delivery.dialer.sip.icmp import Refusal, enable_error_queue, read_error_queue
 from voiceotp.delivery.dialer.sip.message import SipMessage, SipParseError, parse_message
 
-__all__ = ["Address", "SipTransport"]
+__all__ = ["Address", "SipTransport", "resolve_ipv4"]
 
 log = logging.getLogger(__name__)
 Address = tuple[str, int]
 Handler = Callable[[SipMessage, Address], None]
 RefusalHandler = Callable[[Refusal], None]
+
+
+async def resolve_ipv4(host: str, port: int) -> Address:
+    """The IPv4 address of a SIP peer; resolved once, so sends never block on DNS."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+    except OSError as exc:
+        raise OSError(f"cannot resolve SIP peer {host!r}: {exc}") from exc
+    address = infos[0][4]
+    return str(address[0]), int(address[1])
 
 
 class SipTransport(asyncio.DatagramProtocol):
