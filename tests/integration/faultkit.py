@@ -164,6 +164,10 @@ def voiceotp_env(root: Path, database_url: str, redis_url: str) -> dict[str, str
         "max_duration_s": 5,
         "lease_margin_s": 1,
         "redial": {},
+        # Enough trunk for the load (the default 10 calls/s per dialer is a real trunk's).
+        "calls_per_s": 500,
+        "burst": 100,
+        "max_concurrent": 200,
         "push_base_s": 0.05,
         "push_cap_s": 0.5,
         "push_poll_s": 0.05,

@@ -155,7 +155,8 @@ class Load:
         if dynamic:
             at = str(int(time.time()))
             signed = hashlib.md5(f"{account}{apikey}{mobile}1125{at}".encode()).hexdigest()
-            return {**form, "password": signed, "time": at}, {}, f"d:{mobile}:1125:{at}"
+            # The gateway's key for a dynamic password (rules.Ctx.idem_key): no code in it.
+            return {**form, "password": signed, "time": at}, {}, f"d:{mobile}:{at}:{signed}"
         key = uuid.uuid4().hex
         return {**form, "password": apikey}, {"Idempotency-Key": key}, f"h:{key}"
 
