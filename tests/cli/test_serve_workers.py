@@ -20,6 +20,7 @@ from tests.cli.test_serve_delivery import free_port, wait_listening
 from tests.delivery.queue.conftest import REDIS_URL
 from tests.gateway.harness import fixture_settings
 from tests.integration.helpers import NewKey, new_account, tone_clips
+from tests.redisprefix import redis_test_prefix
 from tests.stores import postgres_database
 from voiceotp.cli.serve import serve
 from voiceotp.client import AsyncClient
@@ -56,19 +57,8 @@ def database() -> Iterator[str]:
 
 @pytest.fixture
 def redis_prefix(tmp_path: Path) -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except (redis.ConnectionError, OSError) as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required under CI=true: {exc}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    prefix = f"voiceotp-test-workers-{os.getpid()}-{tmp_path.name}:"
-    yield prefix
-    keys = list(client.scan_iter(match=f"{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with redis_test_prefix(f"workers-{tmp_path.name}") as prefix:
+        yield prefix
 
 
 def children(pid: int) -> set[int]:
