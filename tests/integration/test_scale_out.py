@@ -13,13 +13,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import redis
 
 from tests.cli.test_serve_delivery import free_port, wait_listening
 from tests.delivery.queue.conftest import REDIS_URL
 from tests.delivery.queue.sqlstores import sql_settings
 from tests.gateway.harness import fixture_settings
 from tests.integration.helpers import new_account, tone_clips
+from tests.redisprefix import redis_test_prefix
 from voiceotp.client import AsyncClient
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(90)]
@@ -33,19 +33,8 @@ def pg_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def redis_prefix(tmp_path: Path) -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except (redis.ConnectionError, OSError) as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required under CI=true: {exc}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    prefix = f"voiceotp-test-scale-{os.getpid()}-{tmp_path.name}:"
-    yield prefix
-    keys = list(client.scan_iter(match=f"{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with redis_test_prefix(f"scale-{tmp_path.name}") as prefix:
+        yield prefix
 
 
 async def test_api_and_dialer_processes_share_jobs_through_redis(

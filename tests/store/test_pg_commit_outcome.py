@@ -46,6 +46,17 @@ class CutBeforeCommit(PostgresStore):
         await tx.commit()
 
 
+class DiesAsGivenBack(PostgresStore):
+    """COMMIT succeeds and is answered; the connection then dies as it goes back to the
+    pool (its reset fails), as when it is cut right after the COMMIT under load."""
+
+    async def _give_back(self, conn: Any) -> None:
+        await super()._give_back(conn)  # asyncpg drops a connection whose reset failed
+        raise asyncpg.InternalClientError(
+            "cannot switch to state 15; another operation (2) is in progress"
+        )
+
+
 async def accept_through(kind: type[PostgresStore], pg_url: str, tmp_path: Path) -> Any:
     await reset_postgres(pg_url)
     settings = fixture_settings(tmp_path, database_url=pg_url)
@@ -100,3 +111,14 @@ async def test_an_unreachable_store_leaves_the_outcome_unknown() -> None:
     dsn = "postgresql://postgres@127.0.0.1:1/none"  # nothing listens on port 1
     assert await commit_outcome(dsn, 12345, [1, 2], tries=3, sleep=sleep) is None
     assert waits == [0.05, 0.1, 0.2]
+
+
+async def test_a_connection_that_dies_after_a_commit_does_not_undo_its_answer(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Found by the fault suite: code 0 for calls stored and charged."""
+    outcomes, stored, balance = await accept_through(DiesAsGivenBack, pg_url, tmp_path)
+    assert all(not isinstance(o, BaseException) for o in outcomes), outcomes
+    assert sorted(o.voiceid for o in outcomes) == stored
+    assert len(stored) == 3
+    assert balance == 2

@@ -29,6 +29,10 @@ SERVE_EXAMPLES = """Examples:
   VOICEOTP_SECRET_KEY=$(cat secret.key) VOICEOTP_ADMIN_TOKEN=... \\
     voiceotp serve --host 0.0.0.0 --database-url postgresql://voiceotp@db/voiceotp
   voiceotp serve --no-delivery             # API only; `voiceotp dialer` processes dial
+  VOICEOTP_REDIS_URL=redis://127.0.0.1:6379/0 \
+    voiceotp serve --database-url postgresql://voiceotp@db/voiceotp --workers 4
+                                           # 4 API processes on one port (PostgreSQL
+                                           # and Redis); the first also dials
 
 Exit status 3: the address cannot be listened on (nothing was started).
 Settings also come from VOICEOTP_* variables and --config (docs/gateway.md).
@@ -69,6 +73,20 @@ Settings also come from VOICEOTP_* variables and --config (docs/gateway.md).
     default=True,
     help="Serve the customer user center at /user/ (default: on; docs/user-center.md).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="API processes sharing the port (PostgreSQL and Redis only; docs/deploy.md).",
+)
+@click.option(
+    "--delivery-workers",
+    type=click.IntRange(0, 256),
+    default=1,
+    show_default=True,
+    help="With --workers: how many of them also run the dialer and status push.",
+)
 def serve(
     config: Path | None,
     database_url: str | None,
@@ -81,6 +99,8 @@ def serve(
     delivery: bool | None,
     with_console: bool,
     with_user_center: bool,
+    workers: int,
+    delivery_workers: int,
 ) -> None:
     """Run the ihuyi-compatible gateway (API, dialer worker, status push, the operator
     console and the customer user center)."""
@@ -91,6 +111,8 @@ def serve(
     settings = with_delivery(
         settings, dialer=dialer_kind, run_dialer=delivery, run_notifier=delivery
     )
+    if workers > 1:
+        check_workers(settings, workers)
     # First the port: a clash must end this before any worker could claim a call.
     listeners = bind_listeners(settings.host, settings.port)
     bound_port = int(listeners[0].getsockname()[1])
@@ -104,15 +126,56 @@ def serve(
     sys.setswitchinterval(0.0005)
     from voiceotp.cli.serving import run_server  # uvicorn and the gateway: imported late
 
-    run_server(
-        settings,
-        listeners,
-        bound_port,
-        console,
-        access_log=access_log,
-        with_console=with_console,
-        with_user_center=with_user_center,
-    )
+    def run_worker(index: int) -> None:
+        run_server(
+            worker_settings(settings, index, delivery_workers) if workers > 1 else settings,
+            listeners,
+            bound_port,
+            console,
+            access_log=access_log,
+            with_console=with_console,
+            with_user_center=with_user_center,
+            announce=index == 0,
+        )
+
+    if workers == 1:
+        run_worker(0)
+        return
+    from voiceotp.cli.workers import supervise
+
+    def say(line: str) -> None:
+        console.print(f"serve: {line}", markup=False, highlight=False)
+
+    say(f"{workers} API workers on port {bound_port}")
+    sys.exit(supervise(workers, run_worker, log=say))
+
+
+def check_workers(settings: Any, workers: int) -> None:
+    """``--workers N`` needs a store that N processes can write and shared caps."""
+    url = settings.effective_database_url
+    if not url.startswith("postgresql"):
+        raise click.ClickException(
+            f"--workers {workers} needs PostgreSQL (--database-url postgresql://...): a SQLite "
+            "store has one writer, so more processes would only wait for each other. Run one "
+            "process on SQLite, or move the store to PostgreSQL (docs/deploy.md)."
+        )
+    if not settings.redis_url and not settings.allow_unshared_caps:
+        raise click.ClickException(
+            f"--workers {workers} needs Redis (VOICEOTP_REDIS_URL or redis_url): per-number "
+            "caps and idempotency claims are shared through it; without it each worker would "
+            "count alone (a number could be called twice a minute)."
+        )
+
+
+def worker_settings(settings: Any, index: int, delivery_workers: int) -> Any:
+    """Worker ``index``'s settings: delivery only in the first ``delivery_workers`` (the
+    rest still enqueue for them); a fixed dialer name gets the worker's index."""
+    from voiceotp.cli.dialer import with_delivery
+
+    if index >= delivery_workers:
+        return with_delivery(settings, run_dialer=False, run_notifier=False)
+    name = settings.delivery.worker_name
+    return with_delivery(settings, worker_name=f"{name}-{index}" if name else None)
 
 
 async def prepare(

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from voiceotp.cli.banner import banner_lines
 from voiceotp.cli.exitcodes import ExitCode
+from voiceotp.cli.workers import unblock_stop_signals
 from voiceotp.delivery.runtime import DeliveryRuntime
 from voiceotp.gateway import create_app
 from voiceotp.gateway.settings import Settings
@@ -32,8 +33,10 @@ def run_server(
     access_log: bool,
     with_console: bool = True,
     with_user_center: bool = True,
+    announce: bool = True,
 ) -> None:
-    """Serve on ``listeners`` until SIGINT/SIGTERM; print the banner once serving."""
+    """Serve on ``listeners`` until SIGINT/SIGTERM; print the banner once serving (unless
+    ``announce`` is False: the workers of ``serve --workers`` but the first)."""
     extra = []
     if with_console:
         from voiceotp.web.console import console_routes
@@ -62,6 +65,8 @@ def run_server(
         configure_access_log()
 
     def started() -> None:
+        if not announce:
+            return
         for line in banner_lines(settings, port):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
 
@@ -89,8 +94,11 @@ class AnnouncingServer(uvicorn.Server):
         """uvicorn re-raises the signal that stopped it, so a clean SIGTERM stop would end
         the process by that signal (status -15), which systemd and supervisors read as a
         failure. A SIGTERM that led to a clean stop is dropped: the process exits 0.
-        (SIGINT is still re-raised: Ctrl+C ends with KeyboardInterrupt's usual status.)"""
+        (SIGINT is still re-raised: Ctrl+C ends with KeyboardInterrupt's usual status.)
+        A worker of `serve --workers` starts with SIGTERM/SIGINT blocked (cli/workers.py):
+        they are let in once uvicorn's handlers are there to stop it gracefully."""
         with super().capture_signals():
+            unblock_stop_signals()
             yield  # the server ran and shut down without an exception
             self._captured_signals[:] = [
                 sig for sig in self._captured_signals if sig != signal.SIGTERM

@@ -27,6 +27,7 @@ from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, Observer, flush_acces
 from voiceotp.gateway.processes import claim_api_slot
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.submit.limits import NumberCapCounter, RedisNumberCaps
+from voiceotp.gateway.submit.replay import KeyClaims, RedisKeyClaims
 from voiceotp.gateway.submit.service import Clock, Gateway
 from voiceotp.protocol.notice import NOTICE_PATH
 from voiceotp.store import Store, make_store
@@ -105,7 +106,7 @@ def create_app(
         except BaseException:
             await the_store.close()
             raise
-        caps, redis_client = make_caps(settings)
+        caps, claims, redis_client = make_shared_limits(settings)
         observer = Observer()
         runtime = None
         if delivery is not None:
@@ -118,6 +119,7 @@ def create_app(
             the_store,
             clock=clock or time.time,
             caps=caps,
+            claims=claims,
             observer=observer,
             on_accepted=runtime.accepted if runtime is not None else None,
         )
@@ -157,14 +159,18 @@ def create_app(
     return GatewayApp(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
 
 
-def make_caps(settings: Settings) -> tuple[NumberCapCounter | None, Any]:
-    """Redis-backed caps when ``redis_url`` is set (shared by processes), else in-process."""
+def make_shared_limits(
+    settings: Settings,
+) -> tuple[NumberCapCounter | None, KeyClaims | None, Any]:
+    """Per-number caps and idempotency-key claims in Redis when ``redis_url`` is set
+    (shared by every API process), else in-process; and the Redis client to close."""
     if not settings.redis_url:
-        return None, None
+        return None, None, None
     import redis.asyncio
 
     client = redis.asyncio.Redis.from_url(settings.redis_url)
-    return RedisNumberCaps(client, settings.redis_prefix), client
+    prefix = settings.redis_prefix
+    return RedisNumberCaps(client, prefix), RedisKeyClaims(client, prefix), client
 
 
 async def healthz(request: Request) -> Response:

@@ -7,7 +7,6 @@ and answered with code 0 (提交失败: nothing was accepted, retry later).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +19,7 @@ from voiceotp.gateway.submit.abuse import AbuseDetector
 from voiceotp.gateway.submit.directory import Directory, IPAddress, abuse_limits
 from voiceotp.gateway.submit.fraud import FraudGuard
 from voiceotp.gateway.submit.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
+from voiceotp.gateway.submit.replay import KeyClaims, ReplayGuard
 from voiceotp.gateway.submit.rules import NOTICE_METHODS, Answer, Ctx, Product, run_pipeline
 from voiceotp.gateway.submit.verify import Verifier
 from voiceotp.gateway.submit.verifypush import push_verified
@@ -43,43 +43,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 
 
-class ReplayGuard:
-    """Idempotency: finds stored keys, and makes concurrent repeats wait for the first.
-
-    :meth:`claim` either returns what the key was already used for (the caller compares
-    mobile and content: a replay, or a key reused for another request), or makes the
-    caller the key's owner until :meth:`release`; repeats arriving meanwhile wait for
-    the owner's outcome instead of racing it (and being refused by the per-number cap).
-    """
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._pending: dict[tuple[int, str], asyncio.Future[KeyUse | None]] = {}
-
-    async def claim(self, account_id: int, key: str) -> KeyUse | None:
-        """The key's first use, or None: then the caller owns the key and must release it."""
-        slot = (account_id, key)
-        while (pending := self._pending.get(slot)) is not None:
-            used = await asyncio.shield(pending)
-            if used is not None:
-                return used
-        self._pending[slot] = asyncio.get_running_loop().create_future()
-        try:
-            stored = await self._store.find_idempotent(account_id, key)
-        except BaseException:
-            self.release(account_id, key, None)
-            raise
-        if stored:
-            self.release(account_id, key, stored)
-        return stored
-
-    def release(self, account_id: int, key: str, used: KeyUse | None) -> None:
-        """Publish the owner's outcome (its call, or None if nothing was accepted)."""
-        future = self._pending.pop((account_id, key), None)
-        if future is not None and not future.done():
-            future.set_result(used)
-
-
 class Gateway:
     """Everything the validation pipeline reads, plus :meth:`handle`."""
 
@@ -90,12 +53,14 @@ class Gateway:
         *,
         clock: Clock = time.time,
         caps: NumberCapCounter | None = None,
+        claims: KeyClaims | None = None,
         observer: Observer | None = None,
         on_accepted: Callable[[str, float, float], Awaitable[None]] | None = None,
     ) -> None:
         """``on_accepted`` is called with (voiceid, deadline, not_before) of every newly
         accepted call (delivery's queue); ``observer`` holds the metrics (a new one by
-        default)."""
+        default); ``caps`` and ``claims`` are shared by every API process (Redis) when
+        given."""
         self.settings = settings
         self.store = store
         self.clock = clock
@@ -103,7 +68,7 @@ class Gateway:
         self.directory = Directory(store, self.keybox, settings)
         self.caps: NumberCapCounter = caps or MemoryNumberCaps()
         self.rate_limiter = RateLimiter()
-        self.replays = ReplayGuard(store)
+        self.replays = ReplayGuard(store, claims)
         self.admin = Admin(
             store,
             self.keybox,
@@ -174,7 +139,10 @@ class Gateway:
             used = None
             if answer.code == Code.OK:
                 used = KeyUse(answer.voiceid, ctx.param("mobile"), ctx.content)
-            self.replays.release(ctx.account.id, ctx.owned_key, used)
+            try:
+                await self.replays.release(ctx.account.id, ctx.owned_key, used)
+            except Exception:  # the shared claim expires by itself (replay.CLAIM_TTL_S)
+                log.exception("could not release an idempotency key's claim")
 
     async def after_accept(self, ctx: Ctx, voiceid: str, item: Acceptance) -> None:
         """Feed the abuse detectors, queue the call (not before ``item.not_before``); it
