@@ -5,13 +5,12 @@ TOML ``[gateway.user_center]``, or ``VOICEOTP_USER_CENTER`` as JSON.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from voiceotp.errors import AdminError, SettingsError
 from voiceotp.gateway.admincheck import check_name
+from voiceotp.gateway.sections import coerce_section
 
 __all__ = ["UserCenterSettings", "coerce_user_center"]
 
@@ -33,25 +32,6 @@ class UserCenterSettings:
     max_upload_bytes: int = 5 * 1024 * 1024  # a certification licence file
     max_key_grace_s: int = 7 * 86_400  # the longest grace an old APIKEY may get
 
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> UserCenterSettings:
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise SettingsError(f"unknown user_center setting(s): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {}
-        default = cls()
-        for name, value in raw.items():
-            kind = type(getattr(default, name))
-            if kind is bool:
-                values[name] = str(value).lower() in ("1", "true", "yes", "on")
-            else:
-                try:
-                    values[name] = kind(value)
-                except (TypeError, ValueError) as exc:
-                    raise SettingsError(f"user_center.{name}: {exc}") from exc
-        return cls(**values).checked()
-
     def checked(self) -> UserCenterSettings:
         if not 4 <= self.code_length <= 6 or not 60 <= self.code_ttl_s <= 3600:
             raise SettingsError("user_center.code_length is 4-6, code_ttl_s 60-3600")
@@ -66,6 +46,4 @@ class UserCenterSettings:
 
 
 def coerce_user_center(raw: Any) -> UserCenterSettings:
-    if isinstance(raw, UserCenterSettings):
-        return raw.checked()
-    return UserCenterSettings.from_mapping(json.loads(raw) if isinstance(raw, str) else raw)
+    return coerce_section(UserCenterSettings, raw, "user_center")

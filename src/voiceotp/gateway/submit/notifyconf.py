@@ -3,11 +3,11 @@ JSON): see docs/notify.md."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from voiceotp.errors import SettingsError
+from voiceotp.gateway.sections import coerce_section, listed
 from voiceotp.gateway.submit.quiet import parse_quiet_hours, zone
 
 __all__ = ["NotifySettings", "coerce_notify"]
@@ -26,21 +26,6 @@ class NotifySettings:
     # product, as api.vm.ihuyi.com is ihuyi's. Only selects the product: never a redirect.
     hosts: tuple[str, ...] = ()
 
-    @classmethod
-    def from_mapping(cls, raw: Any) -> NotifySettings:
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise SettingsError(f"unknown notify setting(s): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {}
-        for name, value in raw.items():
-            if name == "hosts":
-                items = value.split(",") if isinstance(value, str) else list(value)
-                values[name] = tuple(str(i).strip().lower() for i in items if str(i).strip())
-            else:
-                values[name] = type(getattr(cls(), name))(value)
-        return cls(**values).checked()
-
     def checked(self) -> NotifySettings:
         if self.validity_s <= 0:
             raise SettingsError("notify.validity_s must be > 0")
@@ -54,6 +39,4 @@ class NotifySettings:
 
 def coerce_notify(raw: Any) -> NotifySettings:
     """``Settings.notify`` from a NotifySettings, a mapping, or JSON (environment)."""
-    if isinstance(raw, NotifySettings):
-        return raw.checked()
-    return NotifySettings.from_mapping(json.loads(raw) if isinstance(raw, str) else raw)
+    return coerce_section(NotifySettings, raw, "notify", {"hosts": listed(str.lower)})

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from voiceotp.errors import SettingsError
+from voiceotp.gateway.sections import coerce_section, listed
 
 TTL_MIN_S, TTL_MAX_S = 60, 3600  # the range in 4508's message
 
@@ -34,24 +33,6 @@ class VerifySettings:
     refresh_s: float = 10.0  # how often the judgement is recomputed from the store
     allow_prefixes: tuple[str, ...] = ()  # never throttled (any account)
 
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> VerifySettings:
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise SettingsError(f"unknown verify setting(s): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {}
-        for name, value in raw.items():
-            if name in ("windows_s", "allow_prefixes"):
-                items = value.split(",") if isinstance(value, str) else list(value)
-                kind = float if name == "windows_s" else str
-                values[name] = tuple(kind(str(i).strip()) for i in items if str(i).strip())
-            elif name == "fraud_guard":
-                values[name] = str(value).lower() in ("1", "true", "yes", "on")
-            else:
-                values[name] = type(getattr(cls(), name))(value)
-        return cls(**values).checked()
-
     def checked(self) -> VerifySettings:
         if not 4 <= self.code_length <= 6:
             raise SettingsError("verify.code_length must be 4 to 6")
@@ -66,6 +47,9 @@ class VerifySettings:
 
 def coerce_verify(raw: Any) -> VerifySettings:
     """``Settings.verify`` from a VerifySettings, a mapping, or JSON (environment)."""
-    if isinstance(raw, VerifySettings):
-        return raw.checked()
-    return VerifySettings.from_mapping(json.loads(raw) if isinstance(raw, str) else raw)
+    return coerce_section(
+        VerifySettings,
+        raw,
+        "verify",
+        {"windows_s": listed(float), "allow_prefixes": listed(str)},
+    )
