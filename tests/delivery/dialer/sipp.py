@@ -36,8 +36,8 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _port_taken(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+def _port_taken(host: str, port: int, kind: int = socket.SOCK_DGRAM) -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -58,8 +58,10 @@ class Sipp:
         extra: list[str] | None = None,
         port: int | None = None,
         host: str = "127.0.0.1",  # another loopback address stands for another machine
+        transport: str = "udp",  # or "tcp": one connection per peer (sipp -t t1)
     ) -> None:
         self.host = host
+        self.transport = transport
         self.port = port or free_udp_port()
         self.media_port = free_udp_port()
         self.workdir = workdir
@@ -71,6 +73,8 @@ class Sipp:
         args += ["-trace_msg", "-message_file", str(workdir / f"sipp-{scenario}-messages.log")]
         for name, value in (variables or {}).items():
             args += ["-set", name, value]
+        if transport == "tcp":
+            args += ["-t", "t1"]
         args += extra or []
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
@@ -80,7 +84,8 @@ class Sipp:
 
     def _wait_bound(self) -> None:
         for _ in range(500):
-            if _port_taken(self.host, self.port):
+            kind = socket.SOCK_STREAM if self.transport == "tcp" else socket.SOCK_DGRAM
+            if _port_taken(self.host, self.port, kind):
                 return
             if self.process.poll() is not None:
                 raise RuntimeError(f"sipp exited early: {self.log.read_text(errors='replace')}")
@@ -97,10 +102,10 @@ class Sipp:
 
     def received(self) -> list[SipMessage]:
         """The SIP messages sipp received, parsed from its -trace_msg log."""
-        return self._logged("UDP message received")
+        return self._logged(f"{self.transport.upper()} message received")
 
     def sent(self) -> list[SipMessage]:
-        return self._logged("UDP message sent")
+        return self._logged(f"{self.transport.upper()} message sent")
 
     def _logged(self, prefix: str) -> list[SipMessage]:
         messages = []

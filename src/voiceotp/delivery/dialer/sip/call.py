@@ -29,12 +29,14 @@ from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answer
 from voiceotp.delivery.dialer.sip.digest import answer_challenge
 from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, info_key
+from voiceotp.delivery.dialer.sip.failover import TargetFailover
 from voiceotp.delivery.dialer.sip.icmp import Refusal
 from voiceotp.delivery.dialer.sip.media import MediaPorts, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
 from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
 from voiceotp.delivery.dialer.sip.playback import Playback
 from voiceotp.delivery.dialer.sip.redirect import REDIRECTS, Redirects
+from voiceotp.delivery.dialer.sip.resolve import Target
 from voiceotp.delivery.dialer.sip.sdp import MediaAnswer, build_offer, parse_answer
 from voiceotp.delivery.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport, resolve_ipv4
@@ -53,6 +55,7 @@ class CallEnv:
     transport: SipTransport
     pacer: RtpPacer
     trunk_address: Address
+    targets: tuple[Target, ...] = ()  # the trunk's resolved targets, in order (RFC 3263)
 
 
 @dataclass
@@ -83,13 +86,16 @@ class SipCall:
     _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
     target: Address = ("", 0)  # where our requests go: the trunk, or where a 3xx sent us
     redirects: Redirects = field(init=False)
+    failover: TargetFailover = field(init=False)
 
     def __post_init__(self) -> None:
         trunk = self.env.trunk
         self.target = self.env.trunk_address
+        own = tuple(f"{t.host}/32" for t in self.env.targets)  # any node of the trunk
         self.redirects = Redirects(
-            self.target[0], trunk.redirect_networks, max_redirects=trunk.max_redirects
+            self.target[0], (*trunk.redirect_networks, *own), max_redirects=trunk.max_redirects
         )
+        self.failover = TargetFailover(self.env.targets)
 
     def deliver(self, message: SipMessage, source: Address) -> None:
         self.inbox.put_nowait(message)
@@ -137,8 +143,8 @@ class SipCall:
             ack = self._failure_acks.get(message.branch)
             if ack is None and message.status < 300 and message.cseq[1] == "INVITE":
                 ack = self.last_ack
-            if ack is not None and message.status >= 200:
-                self._send(ack)
+            if ack is not None and message.status >= 200:  # a failure's ACK is hop by hop
+                self.env.transport.send(ack, message.source or self.target)
             return
         if message.method == "INFO":  # a key outside playback: answered, not acted upon
             self._answer_info(message)
@@ -180,7 +186,7 @@ class SipCall:
                 invite = self.leg.invite(sdp, auth=auth)
             elif self._closing() or self.cancel_reason is not None:
                 return final, invite
-            elif await self._redirect(final):
+            elif self._fail_over(final) or await self._redirect(final):
                 challenged = False
                 invite = self.leg.invite(sdp)
             else:
@@ -196,6 +202,22 @@ class SipCall:
             codecs=offered,
             telephone_event=EVENT_PAYLOAD_TYPE if self.env.trunk.repeat_key else None,
         )
+
+    def _fail_over(self, final: SipMessage | None) -> bool:
+        """Whether to INVITE the trunk's next resolved target after ``final`` (RFC 3263
+        §4.3; not once a 3xx took the call elsewhere)."""
+        if self.redirects.followed:
+            return False
+        target = self.failover.next_after(final)
+        if target is None:
+            return False
+        why = failure_detail(final) if final is not None else self.detail
+        where = self.failover.targets[self.failover.index - 1]
+        self.redirects.notes.append(f"{where} failed ({why}), trying {target}")
+        log.info("call %s: trunk target %s failed, trying %s", self.request.call_id, where, target)
+        self.refusal = self.detail = ""
+        self.target = target.address
+        return True
 
     async def _redirect(self, final: SipMessage | None) -> bool:
         """Whether to INVITE another target after ``final`` (now ``self.target``)."""
@@ -240,6 +262,7 @@ class SipCall:
             t2=trunk.t2_s,
             send=self._send,
             now=_now(),
+            reliable=self.env.transport.reliable,
         )
         if self.cancel_reason is not None:  # ring timeout passed during an auth round
             tx.cancel(_now())
@@ -255,6 +278,7 @@ class SipCall:
                     self.times.ring_at = time.time()
                 if 100 < message.status < 200 and message.body:
                     self.early_sdp = message.body
+                self.failover.note(message)
             elif message is not None:
                 self._handle_stray(message)
             if self.cancel_reason is None and (self.closing or now >= ring_deadline):
@@ -262,7 +286,7 @@ class SipCall:
                 tx.cancel(now)
             self.cancel_sent = tx.canceling is not None
             if self.refusal and not tx.proceeding and tx.canceling is None:
-                self.detail = f"trunk unreachable: the network refused the INVITE ({self.refusal})"
+                self.detail = f"trunk unreachable: {refusal_text(self.refusal)}"
                 return None
             failure = tx.on_timer(now)
             if failure is None and self.closing and not tx.proceeding:
@@ -392,7 +416,12 @@ class SipCall:
         """Run one BYE transaction (Timer E/F); its final, or ``None`` at Timer F."""
         trunk = self.env.trunk
         tx = NonInviteTransaction(
-            request, t1=trunk.t1_s, t2=trunk.t2_s, send=self._send, now=_now()
+            request,
+            t1=trunk.t1_s,
+            t2=trunk.t2_s,
+            send=self._send,
+            now=_now(),
+            reliable=self.env.transport.reliable,
         )
         while tx.final is None:
             message = await self._receive(tx.wake())
@@ -403,6 +432,13 @@ class SipCall:
             if tx.on_timer(_now()):
                 return None
         return tx.final
+
+
+def refusal_text(reason: str) -> str:
+    """An ICMP errno name is the network's refusal; a stream names its own failure."""
+    if reason.startswith("E") and reason.isupper():
+        return f"the network refused the INVITE ({reason})"
+    return reason
 
 
 def _now() -> float:

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 from voiceotp.delivery.dialer.base import CODECS
 from voiceotp.delivery.dialer.sip.dtmf import KEYS
+from voiceotp.delivery.dialer.sip.tls import check_tls_settings
+
+TRANSPORTS = ("udp", "tcp", "tls")
+DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061}
 
 __all__ = ["SipTrunk"]
 
@@ -15,7 +19,14 @@ __all__ = ["SipTrunk"]
 class SipTrunk:
     """Where and how :class:`~voiceotp.delivery.dialer.sip.SipDialer` places calls.
 
-    Every request goes to ``host:port`` (the trunk acts as our outbound proxy). ``domain``
+    Every request goes to ``host:port`` (the trunk acts as our outbound proxy). A host
+    name without ``port`` (0) is resolved by RFC 3263 (NAPTR, SRV, A), with failover
+    between the targets it gives; ``transport`` (udp, tcp, tls; "": NAPTR decides, else
+    udp) fixes the transport. TLS verifies the trunk's certificate against
+    ``tls_ca_file`` (default: the system's CAs) for the name ``host`` (or
+    ``tls_server_name``); ``tls_cert_file``/``tls_key_file`` present a client
+    certificate (mutual TLS). ``uri_scheme = "sips"`` writes sips: URIs over TLS instead
+    of ``sip:…;transport=tls``. ``domain``
     names the trunk in URIs (default ``host:port``); ``username``/``password`` answer
     401/407 digest challenges (username defaults to ``from_user``). ``public_host`` is
     the address written in Via, Contact and SDP when it differs from ``bind_host``
@@ -36,7 +47,13 @@ class SipTrunk:
     """
 
     host: str
-    port: int = 5060
+    port: int = 0  # 0: not fixed (RFC 3263: from SRV, else 5060, 5061 for TLS)
+    transport: str = ""  # udp | tcp | tls; "": from NAPTR/SRV for a name, else udp
+    tls_ca_file: str = ""  # CAs trusted for the trunk's certificate ("": the system's)
+    tls_server_name: str = ""  # the name its certificate must carry ("": host)
+    tls_cert_file: str = ""  # our client certificate (PEM) for mutual TLS
+    tls_key_file: str = field(default="", repr=False)
+    uri_scheme: str = "sip"  # "sips": sips: URIs over TLS (RFC 3261 §26.2)
     from_user: str = "voiceotp"
     domain: str = ""
     username: str = ""
@@ -78,6 +95,9 @@ class SipTrunk:
         object.__setattr__(self, "redirect_networks", tuple(self.redirect_networks))
         for network in self.redirect_networks:
             ipaddress.ip_network(network, strict=False)  # ValueError for a bad CIDR
+        if not 0 <= self.port <= 65535:
+            raise ValueError("port must be 0..65535 (0: from DNS SRV, else the default)")
+        check_tls_settings(self)
         low, high = self.rtp_port_min, self.rtp_port_max
         if (low, high) != (0, 0) and not 1024 <= low < low + low % 2 + 1 <= high <= 65535:
             raise ValueError(
@@ -87,14 +107,16 @@ class SipTrunk:
 
     @property
     def registrar_address(self) -> tuple[str, int]:
-        """Where REGISTERs go (a name: resolved when the dialer starts)."""
+        """Where REGISTERs go (a name: resolved when the dialer starts; port 0: not fixed)."""
         if not self.registrar:
             return self.host, self.port
         host, _, port = self.registrar.rpartition(":")
         if host and port.isdigit():
             return host, int(port)
-        return self.registrar, 5060
+        return self.registrar, 0
 
     @property
     def sip_domain(self) -> str:
-        return self.domain or (self.host if self.port == 5060 else f"{self.host}:{self.port}")
+        default = DEFAULT_PORTS.get(self.transport, 5060)
+        plain = self.port in (0, default)
+        return self.domain or (self.host if plain else f"{self.host}:{self.port}")

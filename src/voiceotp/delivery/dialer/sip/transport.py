@@ -42,7 +42,10 @@ async def resolve_ipv4(host: str, port: int) -> Address:
 
 
 class SipTransport(asyncio.DatagramProtocol):
-    """The SIP socket of one dialer."""
+    """The SIP socket of one dialer (UDP; ``stream.py`` has TCP and TLS)."""
+
+    reliable = False  # whether transactions may skip retransmissions (RFC 3261 §17.1)
+    kind = "udp"
 
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
@@ -118,6 +121,10 @@ class SipTransport(asyncio.DatagramProtocol):
             self.sent += 1
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.receive_bytes(data, addr)
+
+    def receive_bytes(self, data: bytes, addr: Address) -> None:
+        """Dispatch one message from ``addr`` to its call (by Call-ID), or answer it."""
         self.received += 1
         if not data.strip():  # keep-alive CRLFs
             return

@@ -1,0 +1,48 @@
+"""Failover between the resolved targets of one trunk (RFC 3263 §4.3), sans I/O.
+
+A call moves to the trunk's next target only when the INVITE provably went nowhere: a
+transport error (connection refused, ICMP unreachable, TLS handshake or certificate
+refused, connection lost), no response at all before Timer B, or a 503 from the target
+itself. Never once a provisional with a To-tag came (the callee's side has the call:
+it may be ringing) and never after any other final (it is the answer). A 100 Trying
+carries no To-tag: it is the target's own hop, which may still give up with a 503.
+
+Failover between *trunks* (several trunks, their health) is the trunk selector's; this
+is only about the addresses one trunk's name resolved to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voiceotp.delivery.dialer.sip.message import SipMessage, header_params
+from voiceotp.delivery.dialer.sip.resolve import Target
+
+__all__ = ["TargetFailover", "may_fail_over"]
+
+
+def may_fail_over(final: SipMessage | None) -> bool:
+    """Whether an INVITE that ended so may be sent to the next target (``None``: no
+    final, i.e. a transport error or Timer B)."""
+    return final is None or final.status == 503
+
+
+@dataclass
+class TargetFailover:
+    """Which of the trunk's targets a call is on, and whether it may move on."""
+
+    targets: tuple[Target, ...]
+    index: int = 0
+    reached: bool = False  # a 1xx with a To-tag came: the call is past the trunk's edge
+
+    def note(self, provisional: SipMessage) -> None:
+        """Feed each provisional response of the INVITE."""
+        if provisional.status < 200 and header_params(provisional.get("To")).get("tag"):
+            self.reached = True
+
+    def next_after(self, final: SipMessage | None) -> Target | None:
+        """The next target to INVITE after ``final``, or ``None`` (stay with ``final``)."""
+        if self.reached or not may_fail_over(final) or self.index + 1 >= len(self.targets):
+            return None
+        self.index += 1
+        return self.targets[self.index]
