@@ -107,6 +107,7 @@ class _Connection(asyncio.Protocol):
         self.pending: list[bytes] = []  # written before the connection was up
         self.call_ids: set[str] = set()  # calls that wrote here: told if it fails
         self.framer = StreamFramer()
+        self.broken = ""  # why we closed it ourselves
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -134,6 +135,7 @@ class _Connection(asyncio.Protocol):
             frames = self.framer.feed(data)
         except SipParseError as exc:
             log.warning("closing the SIP connection with %s:%s: %s", *self.peer, exc)
+            self.broken = f"{self.owner.kind.upper()} connection closed: {exc}"
             self.transport.abort()
             return
         for frame in frames:
@@ -144,7 +146,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         kind = self.owner.kind.upper()
-        if exc is None:
+        if self.broken:
+            reason = self.broken
+        elif exc is None:
             reason = f"{kind} connection closed by the peer"
         elif isinstance(exc, ssl.SSLError):  # e.g. TLS 1.3: a client certificate refused
             reason = tls_failure(exc)
