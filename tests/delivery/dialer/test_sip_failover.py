@@ -91,16 +91,29 @@ async def test_a_refused_then_a_503_target_fall_over_to_the_third(
     assert first.branch != second.branch
 
 
-async def test_a_silent_target_is_left_at_timer_b(
-    sipp: StartSipp, rtp_sink: socket.socket, dns_servers: list[DnsServer]
+@pytest.mark.parametrize(
+    ("timers", "why"),
+    [
+        ({"t1_s": 0.05}, "no response from the trunk (Timer B)"),  # 3.2 s < target_timeout_s
+        ({"t1_s": 0.5, "target_timeout_s": 0.3}, "no response from the trunk in 0.3 s"),
+    ],
+    ids=["Timer B", "target_timeout_s"],
+)
+async def test_a_silent_target_is_left_for_the_next(
+    sipp: StartSipp,
+    rtp_sink: socket.socket,
+    dns_servers: list[DnsServer],
+    timers: dict[str, float],
+    why: str,
 ) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))  # receives, never answers
         callee = answering(sipp, rtp_sink)
-        outcome = await place(srv(silent.getsockname()[1], callee.port), dns_servers, t1_s=0.05)
+        async with asyncio.timeout(20):  # Timer B would be 32 s with T1 = 0.5 s
+            outcome = await place(srv(silent.getsockname()[1], callee.port), dns_servers, **timers)
     finish(callee)
     assert outcome.status is CallStatus.ANSWERED
-    assert "failed (no response from the trunk (Timer B))" in outcome.detail
+    assert f"failed ({why}), trying 127.0.0.1:{callee.port}/udp" in outcome.detail
 
 
 async def test_no_failover_once_the_callee_side_rang(

@@ -219,6 +219,13 @@ class SipCall:
         self.target = target.address
         return True
 
+    def _target_timeout(self) -> float | None:
+        """How long a silent target may keep the call when another one could take it."""
+        trunk = self.env.trunk
+        if self.redirects.followed or not self.failover.has_next:
+            return None
+        return trunk.target_timeout_s if trunk.target_timeout_s < 64 * trunk.t1_s else None
+
     async def _redirect(self, final: SipMessage | None) -> bool:
         """Whether to INVITE another target after ``final`` (now ``self.target``)."""
         redirects = self.redirects
@@ -263,6 +270,7 @@ class SipCall:
             send=self._send,
             now=_now(),
             reliable=self.env.transport.reliable,
+            give_up_s=self._target_timeout(),
         )
         if self.cancel_reason is not None:  # ring timeout passed during an auth round
             tx.cancel(_now())

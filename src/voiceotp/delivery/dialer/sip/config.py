@@ -26,7 +26,9 @@ class SipTrunk:
     ``tls_ca_file`` (default: the system's CAs) for the name ``host`` (or
     ``tls_server_name``); ``tls_cert_file``/``tls_key_file`` present a client
     certificate (mutual TLS). ``uri_scheme = "sips"`` writes sips: URIs over TLS instead
-    of ``sip:…;transport=tls``. ``domain``
+    of ``sip:…;transport=tls``. An INVITE that no target answers at all moves to the next
+    target after ``target_timeout_s`` (Timer B, 64·T1 = 32 s, would outlast the ring
+    timeout). ``domain``
     names the trunk in URIs (default ``host:port``); ``username``/``password`` answer
     401/407 digest challenges (username defaults to ``from_user``). ``public_host`` is
     the address written in Via, Contact and SDP when it differs from ``bind_host``
@@ -54,6 +56,7 @@ class SipTrunk:
     tls_cert_file: str = ""  # our client certificate (PEM) for mutual TLS
     tls_key_file: str = field(default="", repr=False)
     uri_scheme: str = "sip"  # "sips": sips: URIs over TLS (RFC 3261 §26.2)
+    target_timeout_s: float = 8.0  # a silent target is left for the next after this
     from_user: str = "voiceotp"
     domain: str = ""
     username: str = ""
@@ -95,6 +98,8 @@ class SipTrunk:
         object.__setattr__(self, "redirect_networks", tuple(self.redirect_networks))
         for network in self.redirect_networks:
             ipaddress.ip_network(network, strict=False)  # ValueError for a bad CIDR
+        if self.target_timeout_s <= 0:
+            raise ValueError("target_timeout_s must be positive")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be 0..65535 (0: from DNS SRV, else the default)")
         check_tls_settings(self)

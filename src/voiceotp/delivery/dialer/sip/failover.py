@@ -40,6 +40,10 @@ class TargetFailover:
         if provisional.status < 200 and header_params(provisional.get("To")).get("tag"):
             self.reached = True
 
+    @property
+    def has_next(self) -> bool:
+        return self.index + 1 < len(self.targets)
+
     def next_after(self, final: SipMessage | None) -> Target | None:
         """The next target to INVITE after ``final``, or ``None`` (stay with ``final``)."""
         if self.reached or not may_fail_over(final) or self.index + 1 >= len(self.targets):

@@ -87,6 +87,7 @@ class InviteTransaction:
         send: Send,
         now: float,
         reliable: bool = False,
+        give_up_s: float | None = None,  # sooner than Timer B: another target waits
     ):
         self.invite = invite
         self.reliable = reliable
@@ -98,7 +99,12 @@ class InviteTransaction:
         self._send = send
         self._interval = t1
         self._retransmit_at = math.inf if reliable else now + t1
-        self._timer_b = now + 64 * t1
+        self._timer_b = now + (64 * t1 if give_up_s is None else give_up_s)
+        self._silence = (
+            "no response from the trunk (Timer B)"
+            if give_up_s is None
+            else f"no response from the trunk in {give_up_s:g} s"
+        )
         self._give_up = math.inf
         send(invite)
 
@@ -152,7 +158,7 @@ class InviteTransaction:
         if self.proceeding:
             return None
         if now >= self._timer_b:
-            return "no response from the trunk (Timer B)"
+            return self._silence
         if now >= self._retransmit_at:
             self._send(self.invite)
             self._interval *= 2
