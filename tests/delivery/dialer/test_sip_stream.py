@@ -16,6 +16,7 @@ from tests.delivery.dialer.tlskit import TestCA, TlsTerminator, free_tcp_port
 from voiceotp.delivery.dialer import CallOutcome, CallRequest, CallStatus
 from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
 from voiceotp.delivery.dialer.sip.message import SipMessage
+from voiceotp.delivery.dialer.sip.register import RegistrationState
 
 pytestmark = [pytest.mark.sipp, pytest.mark.timeout(60)]
 MOBILE = "13800138000"
@@ -224,3 +225,34 @@ async def test_mutual_tls_presents_our_certificate(
     )
     finish(far_end)
     assert outcome.status is CallStatus.ANSWERED
+
+
+async def test_register_over_tcp_with_digest_and_removal(sipp: StartSipp) -> None:
+    registrar = sipp(
+        "register",
+        variables={"user": "gw1", "password": "s3cret", "expires": "2"},
+        transport="tcp",
+    )
+    trunk = SipTrunk(
+        host="127.0.0.1",
+        port=registrar.port,
+        transport="tcp",
+        t1_s=0.1,
+        register=True,
+        username="gw1",
+        password="s3cret",
+    )
+    dialer = SipDialer(trunk)
+    await dialer.start()
+    while sum(m.status == 200 for m in registrar.sent()) < 2:  # sipp's log: the refresh
+        await asyncio.sleep(0.02)
+    while dialer.registration_state is not RegistrationState.REGISTERED:
+        await asyncio.sleep(0.02)  # our side may not have read the 200 yet
+    await dialer.aclose()
+    finish(registrar)  # sipp's verifyauth took our answer, and the binding was removed
+
+    first, *_, removal = only(registrar.received(), "REGISTER")
+    assert first.uri == f"sip:127.0.0.1:{registrar.port};transport=tcp"
+    assert first.get("Via").startswith("SIP/2.0/TCP ")
+    assert first.get("Contact").endswith(";transport=tcp>")
+    assert removal.get("Expires") == "0"

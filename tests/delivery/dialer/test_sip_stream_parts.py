@@ -186,3 +186,16 @@ async def test_keep_alive_pings_get_a_pong_and_options_an_answer_on_the_connecti
         "ka",
         "SIP/2.0/TCP 10.0.0.1;branch=z9hG4bKx",
     )
+
+
+def test_the_trunk_table_takes_transport_and_tls_settings(tmp_path: Path) -> None:
+    from voiceotp.delivery.config import DeliverySettings
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("read when the dialer starts")
+    trunk = {"host": "sip.example", "transport": "tls", "tls_ca_file": str(ca)}
+    settings = DeliverySettings.from_mapping({"dialer": "sip", "trunk": trunk})
+    assert settings.trunk is not None
+    assert (settings.trunk.transport, settings.trunk.port) == ("tls", 0)
+    with pytest.raises(SettingsError, match="need transport"):
+        DeliverySettings.from_mapping({"dialer": "sip", "trunk": trunk | {"transport": "tcp"}})
