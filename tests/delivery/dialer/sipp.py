@@ -36,6 +36,12 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _port_taken(host: str, port: int, kind: int = socket.SOCK_DGRAM) -> bool:
     with socket.socket(socket.AF_INET, kind) as sock:
         try:
@@ -62,7 +68,7 @@ class Sipp:
     ) -> None:
         self.host = host
         self.transport = transport
-        self.port = port or free_udp_port()
+        self.port = port or (free_tcp_port() if transport == "tcp" else free_udp_port())
         self.media_port = free_udp_port()
         self.workdir = workdir
         self.log = workdir / f"sipp-{scenario}.log"

@@ -13,8 +13,8 @@ import pytest
 
 from tests.delivery.dialer.conftest import make_audio
 from tests.delivery.dialer.dnsserver import DnsServer, Records, start_dns
-from tests.delivery.dialer.sipp import Sipp, free_udp_port
-from tests.delivery.dialer.tlskit import TestCA, TlsTerminator, free_tcp_port
+from tests.delivery.dialer.sipp import Sipp, free_tcp_port, free_udp_port
+from tests.delivery.dialer.tlskit import TestCA, TlsTerminator
 from voiceotp.delivery.dialer import CallOutcome, CallRequest, CallStatus
 from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
 from voiceotp.delivery.dialer.sip.message import SipMessage
@@ -171,3 +171,24 @@ async def test_tls_by_naptr_verifies_the_trunks_name_not_the_srv_target(
     assert "Hostname mismatch" in outcome.detail
     (invite,) = invites(callee)
     assert invite.get("Via").startswith("SIP/2.0/TLS ")
+
+
+async def test_the_next_call_skips_a_target_that_failed_lately(
+    sipp: StartSipp, rtp_sink: socket.socket, dns_servers: list[DnsServer]
+) -> None:
+    nobody = free_udp_port()
+    variables = {"rtp_port": str(rtp_sink.getsockname()[1]), "pt": "0", "codec": "PCMU"}
+    callee = sipp("answer", variables=variables, calls=2)
+    server, resolver = await start_dns(srv(nobody, callee.port))
+    dns_servers.append(server)
+    dialer = SipDialer(SipTrunk(host="trunk.test", t1_s=0.1), resolver=resolver)
+    try:
+        first = await dialer.dial(CallRequest("v-1", MOBILE, make_audio(0.1)))
+        second = await dialer.dial(CallRequest("v-2", MOBILE, make_audio(0.1)))
+    finally:
+        await dialer.aclose()
+    finish(callee)
+
+    assert first.status is second.status is CallStatus.ANSWERED
+    assert first.detail.startswith(f"127.0.0.1:{nobody}/udp failed")
+    assert second.detail.startswith("played")  # straight to the node that works

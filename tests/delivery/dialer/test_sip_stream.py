@@ -11,8 +11,8 @@ import pytest
 
 from tests.delivery.dialer.conftest import make_audio
 from tests.delivery.dialer.rtpcheck import drain
-from tests.delivery.dialer.sipp import Sipp
-from tests.delivery.dialer.tlskit import TestCA, TlsTerminator, free_tcp_port
+from tests.delivery.dialer.sipp import Sipp, free_tcp_port
+from tests.delivery.dialer.tlskit import TestCA, TlsTerminator
 from voiceotp.delivery.dialer import CallOutcome, CallRequest, CallStatus
 from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
 from voiceotp.delivery.dialer.sip.message import SipMessage

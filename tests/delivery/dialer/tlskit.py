@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.delivery.dialer.sipp import free_tcp_port
+
 
 @dataclass
 class Issued:
@@ -115,12 +117,6 @@ def require_haproxy() -> str:
             pytest.fail("haproxy (Debian's) is required under CI=true: scripts/setup dev")
         pytest.skip("haproxy is not installed")
     return path
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class TlsTerminator:

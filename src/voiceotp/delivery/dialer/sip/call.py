@@ -29,7 +29,7 @@ from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answer
 from voiceotp.delivery.dialer.sip.digest import answer_challenge
 from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, info_key
-from voiceotp.delivery.dialer.sip.failover import TargetFailover
+from voiceotp.delivery.dialer.sip.failover import TargetFailover, TargetHealth
 from voiceotp.delivery.dialer.sip.icmp import Refusal
 from voiceotp.delivery.dialer.sip.media import MediaPorts, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
@@ -56,6 +56,7 @@ class CallEnv:
     pacer: RtpPacer
     trunk_address: Address
     targets: tuple[Target, ...] = ()  # the trunk's resolved targets, in order (RFC 3263)
+    health: TargetHealth = field(default_factory=TargetHealth)  # shared by the calls
 
 
 @dataclass
@@ -213,6 +214,7 @@ class SipCall:
             return False
         why = failure_detail(final) if final is not None else self.detail
         where = self.failover.targets[self.failover.index - 1]
+        self.env.health.failed(where, _now())
         self.redirects.notes.append(f"{where} failed ({why}), trying {target}")
         log.info("call %s: trunk target %s failed, trying %s", self.request.call_id, where, target)
         self.refusal = self.detail = ""

@@ -12,6 +12,7 @@ from voiceotp.delivery.dialer.rtp import RtpPacer
 from voiceotp.delivery.dialer.sip.call import CallEnv, SipCall
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg
+from voiceotp.delivery.dialer.sip.failover import TargetHealth
 from voiceotp.delivery.dialer.sip.media import MediaPorts
 from voiceotp.delivery.dialer.sip.register import RegisterLeg, Registration, RegistrationState
 from voiceotp.delivery.dialer.sip.resolve import Target, resolve_host, resolve_targets
@@ -49,6 +50,7 @@ class SipDialer:
         self._resolver = resolver  # None: the system's DNS servers
         self._transport: SipTransport | None = None
         self._targets: tuple[Target, ...] = ()
+        self._health = TargetHealth()
         self._trunk_address: Address = (trunk.host, trunk.port)
         self._open_lock = asyncio.Lock()
         self._rtp_ports = RtpPorts(trunk.bind_host, trunk.rtp_port_min, trunk.rtp_port_max)
@@ -192,7 +194,10 @@ class SipDialer:
                 transport.linger(call_id, sip_call.last_ack, sip_call.target, self.trunk.linger_s)
 
     def _env(self, transport: SipTransport) -> CallEnv:
-        return CallEnv(self.trunk, transport, self.pacer, self._trunk_address, self._targets)
+        now = asyncio.get_running_loop().time()
+        targets = self._health.ordered(self._targets, now)  # lately failed ones last
+        address = targets[0].address if targets else self._trunk_address
+        return CallEnv(self.trunk, transport, self.pacer, address, targets, self._health)
 
     def _uri(self, user: str, hostport: str) -> str:
         """A URI for this dialer's transport (``;transport=tcp``, ``sips:``…)."""

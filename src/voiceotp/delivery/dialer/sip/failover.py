@@ -7,24 +7,45 @@ itself. Never once a provisional with a To-tag came (the callee's side has the c
 it may be ringing) and never after any other final (it is the answer). A 100 Trying
 carries no To-tag: it is the target's own hop, which may still give up with a 503.
 
+A target that failed so is put at the end of the list for the next calls during
+``BLOCK_S`` (the others are tried first), so that each call does not pay for a dead
+node again; it is not dropped, in case it is the only one left.
+
 Failover between *trunks* (several trunks, their health) is the trunk selector's; this
 is only about the addresses one trunk's name resolved to.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from voiceotp.delivery.dialer.sip.message import SipMessage, header_params
 from voiceotp.delivery.dialer.sip.resolve import Target
 
-__all__ = ["TargetFailover", "may_fail_over"]
+__all__ = ["BLOCK_S", "TargetFailover", "TargetHealth", "may_fail_over"]
+
+BLOCK_S = 60.0
 
 
 def may_fail_over(final: SipMessage | None) -> bool:
     """Whether an INVITE that ended so may be sent to the next target (``None``: no
     final, i.e. a transport error or Timer B)."""
     return final is None or final.status == 503
+
+
+@dataclass
+class TargetHealth:
+    """Which of a dialer's targets failed lately (loop time until they count again)."""
+
+    down_until: dict[Target, float] = field(default_factory=dict)
+
+    def failed(self, target: Target, now: float) -> None:
+        self.down_until[target] = now + BLOCK_S
+
+    def ordered(self, targets: tuple[Target, ...], now: float) -> tuple[Target, ...]:
+        """``targets`` with the lately failed ones last (each group keeps its order)."""
+        down = {t for t, until in self.down_until.items() if until > now}
+        return tuple(sorted(targets, key=lambda t: t in down))
 
 
 @dataclass
