@@ -31,21 +31,25 @@ from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
 SCENARIO = Path(__file__).parent.parent / "tests/delivery/dialer/scenarios/answer.xml"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def start_sipp(calls: int, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_sipp(
+    calls: int, workdir: Path, transport: str = "udp"
+) -> tuple[subprocess.Popen[bytes], int]:
     sipp = shutil.which("sipp")
     if sipp is None:
         sys.exit("sipp not found: apt-get install sip-tester")
-    port, media = free_port(), free_port()
+    port = free_port(socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM)
+    media = free_port()
     args = [sipp, "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port), "-mp", str(media)]
     args += ["-rtp_echo", "-m", str(calls), "-nostdin", "-timeout", "600", "-timeout_error"]
     args += ["-set", "rtp_port", str(media), "-set", "pt", "0", "-set", "codec", "PCMU"]
     args += ["-trace_err", "-error_file", str(workdir / "sipp-errors.log")]
+    args += ["-t", "t1"] if transport == "tcp" else []  # one connection from the dialer
     log = (workdir / "sipp.log").open("wb")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     time.sleep(0.5)
@@ -83,7 +87,8 @@ def percentile(values: list[float], p: float) -> float:
 
 async def run(args: argparse.Namespace, sipp_port: int) -> None:
     pacer = RtpPacer(keep=args.calls * int(args.seconds * 50) + 1000)
-    dialer = SipDialer(SipTrunk(host="127.0.0.1", port=sipp_port), pacer=pacer)
+    trunk = SipTrunk(host="127.0.0.1", port=sipp_port, transport=args.transport)
+    dialer = SipDialer(trunk, pacer=pacer)
     await dialer.start()
     audio = tone(args.seconds)
     peak, stop = [0, 0], asyncio.Event()
@@ -131,7 +136,7 @@ def report(
     )
     print(
         f"reproduce: .venv/bin/python bench/dialer.py --calls {args.calls} "
-        f"--seconds {args.seconds:g} --ramp {args.ramp:g}"
+        f"--seconds {args.seconds:g} --ramp {args.ramp:g} --transport {args.transport}"
     )
 
 
@@ -140,9 +145,10 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0, help="audio length per call")
     parser.add_argument("--ramp", type=float, default=2.0, help="spread call starts over this")
+    parser.add_argument("--transport", choices=("udp", "tcp"), default="udp", help="SIP over")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="voiceotp-bench-") as tmp:
-        sipp, port = start_sipp(args.calls, Path(tmp))
+        sipp, port = start_sipp(args.calls, Path(tmp), args.transport)
         try:
             asyncio.run(run(args, port))
             code = sipp.wait(60)
