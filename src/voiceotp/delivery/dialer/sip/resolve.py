@@ -24,13 +24,12 @@ import random
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import dns.asyncresolver
-import dns.exception
-import dns.resolver
+from typing import TYPE_CHECKING, Any
 
 from voiceotp.delivery.dialer.sip.config import DEFAULT_PORTS, SipTrunk
+
+if TYPE_CHECKING:  # dnspython comes with the sip extra; imported when a name is resolved
+    import dns.asyncresolver
 
 __all__ = ["Srv", "Target", "order_srv", "pick_naptr", "resolve_host", "resolve_targets"]
 
@@ -197,6 +196,8 @@ async def _query(resolver: dns.asyncresolver.Resolver | None, name: str, kind: s
     DNS does not answer (the next step of RFC 3263 applies then)."""
     if resolver is None:
         return []
+    import dns.exception
+
     try:
         answer = await resolver.resolve(name, kind, search=False)
     except dns.exception.DNSException as exc:
@@ -211,6 +212,16 @@ _SYSTEM: list[dns.asyncresolver.Resolver | None] = []
 def _system_resolver() -> dns.asyncresolver.Resolver | None:
     """A resolver on /etc/resolv.conf's servers (made once), or ``None`` without one."""
     if not _SYSTEM:
+        try:
+            import dns.asyncresolver
+            import dns.exception
+        except ImportError:
+            log.warning(
+                "dnspython is missing (pip install 'voiceotp[sip]'): SIP trunk names are "
+                "resolved by getaddrinfo alone, without NAPTR/SRV"
+            )
+            _SYSTEM.append(None)
+            return None
         try:
             resolver = dns.asyncresolver.Resolver()
             resolver.lifetime = 3.0  # a dead DNS must not hold calls for long
