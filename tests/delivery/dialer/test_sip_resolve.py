@@ -13,6 +13,7 @@ from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.resolve import (
     Srv,
     Target,
+    TrunkTargets,
     order_srv,
     pick_naptr,
     resolve_host,
@@ -165,3 +166,23 @@ def test_srv_order_is_by_priority_then_weighted_draw() -> None:
     # priority 20 always last; within priority 10, "heavy" first about 90 % of the time
     assert orders == {("heavy.", "light.", "late."), ("light.", "heavy.", "late.")}
     assert 1700 < firsts.count("heavy.") < 1900
+
+
+async def test_trunk_targets_are_refreshed_in_the_background_and_kept_on_failure(
+    dns_server: Dns,
+) -> None:
+    server, resolver = await dns_server({("trunk.test", "A"): ["192.0.2.60"]})
+    targets = TrunkTargets(SipTrunk(host="trunk.test"), resolver, refresh_s=0.0)
+    assert await targets.resolve() == (Target("udp", "192.0.2.60", 5060),)
+
+    server.records[("trunk.test.", "A")] = ["192.0.2.61"]  # the carrier moved its node
+    assert targets.current() == (Target("udp", "192.0.2.60", 5060),)  # no wait for DNS
+    await targets.wait_refreshed()
+    assert targets.current() == (Target("udp", "192.0.2.61", 5060),)
+
+    server.records.clear()  # NXDOMAIN now: the last good answer stays
+    await targets.wait_refreshed()
+    targets.current()
+    await targets.wait_refreshed()
+    assert targets.targets == (Target("udp", "192.0.2.61", 5060),)
+    targets.close()

@@ -15,7 +15,7 @@ from voiceotp.delivery.dialer.sip.dialog import CallLeg
 from voiceotp.delivery.dialer.sip.failover import TargetHealth
 from voiceotp.delivery.dialer.sip.media import MediaPorts
 from voiceotp.delivery.dialer.sip.register import RegisterLeg, Registration, RegistrationState
-from voiceotp.delivery.dialer.sip.resolve import Target, resolve_host, resolve_targets
+from voiceotp.delivery.dialer.sip.resolve import TrunkTargets, resolve_host
 from voiceotp.delivery.dialer.sip.rtpport import RtpPorts
 from voiceotp.delivery.dialer.sip.stream import open_transport, transport_uri
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
@@ -49,7 +49,7 @@ class SipDialer:
         self.pacer = pacer or RtpPacer()
         self._resolver = resolver  # None: the system's DNS servers
         self._transport: SipTransport | None = None
-        self._targets: tuple[Target, ...] = ()
+        self._targets = TrunkTargets(trunk, resolver)
         self._health = TargetHealth()
         self._trunk_address: Address = (trunk.host, trunk.port)
         self._open_lock = asyncio.Lock()
@@ -66,12 +66,10 @@ class SipDialer:
         registering (idempotent)."""
         async with self._open_lock:
             if self._transport is None:
-                self._targets = tuple(await resolve_targets(self.trunk, resolver=self._resolver))
-                if not self._targets:
-                    raise OSError(f"SIP trunk {self.trunk.host!r} resolves to no address")
-                self._trunk_address = self._targets[0].address
+                targets = await self._targets.resolve()
+                self._trunk_address = targets[0].address
                 registrar = await self._registrar_address()
-                self._transport = await open_transport(self.trunk, self._targets[0].transport)
+                self._transport = await open_transport(self.trunk, targets[0].transport)
                 if self.trunk.register:
                     self._registration = self._registrar(self._transport, registrar)
                     self._registration.start()
@@ -81,7 +79,7 @@ class SipDialer:
         if not self.trunk.registrar:
             return self._trunk_address
         host, port = self.trunk.registrar_address
-        kind = self._targets[0].transport  # one transport per dialer
+        kind = self._targets.targets[0].transport  # one transport per dialer
         targets = await resolve_host(host, port, kind, resolver=self._resolver)
         if not targets:
             raise OSError(f"SIP registrar {host!r} resolves to no address")
@@ -195,7 +193,7 @@ class SipDialer:
 
     def _env(self, transport: SipTransport) -> CallEnv:
         now = asyncio.get_running_loop().time()
-        targets = self._health.ordered(self._targets, now)  # lately failed ones last
+        targets = self._health.ordered(self._targets.current(), now)  # failed lately: last
         address = targets[0].address if targets else self._trunk_address
         return CallEnv(self.trunk, transport, self.pacer, address, targets, self._health)
 
@@ -231,5 +229,6 @@ class SipDialer:
         if self._registration is not None:
             await self._registration.aclose()  # un-REGISTER (<= 64*T1)
         await self.pacer.aclose()
+        self._targets.close()
         if self._transport is not None:
             self._transport.close()

@@ -31,10 +31,20 @@ from voiceotp.delivery.dialer.sip.config import DEFAULT_PORTS, SipTrunk
 if TYPE_CHECKING:  # dnspython comes with the sip extra; imported when a name is resolved
     import dns.asyncresolver
 
-__all__ = ["Srv", "Target", "order_srv", "pick_naptr", "resolve_host", "resolve_targets"]
+__all__ = [
+    "REFRESH_S",
+    "Srv",
+    "Target",
+    "TrunkTargets",
+    "order_srv",
+    "pick_naptr",
+    "resolve_host",
+    "resolve_targets",
+]
 
 log = logging.getLogger(__name__)
 MAX_TARGETS = 16  # enough for any SBC cluster; a bound on how long failover can take
+REFRESH_S = 300.0  # how often a trunk's name is resolved again while the dialer runs
 _NAPTR_SERVICES = {"SIPS+D2T": "tls", "SIP+D2T": "tcp", "SIP+D2U": "udp"}
 _SRV_PREFIX = {"tls": "_sips._tcp", "tcp": "_sip._tcp", "udp": "_sip._udp"}
 _PREFERENCE = ("tls", "tcp", "udp")  # without NAPTR: the SRV names tried, in this order
@@ -109,6 +119,70 @@ async def resolve_targets(
 ) -> list[Target]:
     """The trunk's targets in the order to try them; :class:`OSError` if there are none."""
     return await resolve_host(trunk.host, trunk.port, trunk.transport, resolver=resolver, rng=rng)
+
+
+class TrunkTargets:
+    """A trunk's targets, resolved when the dialer starts and again in the background
+    every ``refresh_s`` (calls meanwhile use the last good answer; a failed lookup, or one
+    that changes the transport, keeps it)."""
+
+    def __init__(
+        self,
+        trunk: SipTrunk,
+        resolver: dns.asyncresolver.Resolver | None = None,
+        refresh_s: float = REFRESH_S,
+    ) -> None:
+        self.trunk = trunk
+        self.resolver = resolver
+        self.refresh_s = refresh_s
+        self.targets: tuple[Target, ...] = ()
+        self._resolved_at = 0.0
+        self._refresh: asyncio.Task[None] | None = None
+
+    async def resolve(self) -> tuple[Target, ...]:
+        """Resolve now; :class:`OSError` when the name gives no target."""
+        targets = tuple(await resolve_targets(self.trunk, resolver=self.resolver))
+        if not targets:
+            raise OSError(f"SIP trunk {self.trunk.host!r} resolves to no address")
+        self.targets, self._resolved_at = targets, asyncio.get_running_loop().time()
+        return targets
+
+    def current(self) -> tuple[Target, ...]:
+        """The targets to use now; starts a refresh when they are due for one."""
+        loop = asyncio.get_running_loop()
+        due = loop.time() >= self._resolved_at + self.refresh_s
+        if due and not _is_ip(self.trunk.host) and self._refresh is None:
+            self._refresh = loop.create_task(self._refreshed(), name="sip-resolve")
+        return self.targets
+
+    def close(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+
+    async def wait_refreshed(self) -> None:
+        """Wait for a refresh under way (tests, shutdown)."""
+        if self._refresh is not None:
+            await asyncio.shield(self._refresh)
+
+    async def _refreshed(self) -> None:
+        old = self.targets
+        try:
+            targets = await self.resolve()
+        except OSError as exc:
+            log.warning(
+                "SIP trunk %s: lookup failed (%s); keeping its targets", self.trunk.host, exc
+            )
+            self.targets, self._resolved_at = old, asyncio.get_running_loop().time()
+        else:
+            if old and targets[0].transport != old[0].transport:  # one transport per dialer
+                log.warning(
+                    "SIP trunk %s: DNS now says %s; restart to switch",
+                    self.trunk.host,
+                    targets[0].transport,
+                )
+                self.targets = old
+        finally:
+            self._refresh = None
 
 
 async def resolve_host(
