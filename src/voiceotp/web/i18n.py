@@ -221,7 +221,7 @@ ZH: dict[str, str] = {
     "Calls today": "今日呼叫",
     "Calls this month": "本月呼叫",
     "Trial": "体验账户",
-    "Certified": "已认证",
+    "Full account": "正式账户",
     "API endpoint": "接口地址",
     # ---- ucpages: APIKEY, examples, send records, settings, own password ----
     "Your APIKEY:": "您的 APIKEY：",
