@@ -64,11 +64,15 @@ class Sipp:
         self.media_port = free_udp_port()
         self.workdir = workdir
         self.log = workdir / f"sipp-{scenario}.log"
+        name = scenario
+        if self.log.exists():  # a second sipp of one scenario keeps its own logs
+            name = f"{scenario}-{self.port}"
+            self.log = workdir / f"sipp-{name}.log"
         args = [require_sipp(), "-sf", str(SCENARIOS / f"{scenario}.xml")]
         args += ["-i", host, "-p", str(self.port), "-mp", str(self.media_port)]
         args += ["-m", str(calls), "-nostdin", "-timeout", "120", "-timeout_error"]
-        args += ["-trace_err", "-error_file", str(workdir / f"sipp-{scenario}-errors.log")]
-        args += ["-trace_msg", "-message_file", str(workdir / f"sipp-{scenario}-messages.log")]
+        args += ["-trace_err", "-error_file", str(workdir / f"sipp-{name}-errors.log")]
+        args += ["-trace_msg", "-message_file", str(workdir / f"sipp-{name}-messages.log")]
         for name, value in (variables or {}).items():
             args += ["-set", name, value]
         args += extra or []

@@ -63,7 +63,7 @@ class SipTrunk:
     # Several trunks (docs/sip.md, sip/trunks.py and sip/health.py); one trunk ignores these.
     name: str = ""  # in logs, call records and metrics ("": host:port)
     priority: int = 0  # lower first
-    weight: int = 1  # among equal priority: weighted random (RFC 2782); 0 = last resort
+    weight: int = 1  # among equal priority: weighted random (RFC 2782); 0: after the rest
     max_concurrent: int = 0  # calls at once on this trunk (0: no cap)
     calls_per_s: float = 0.0  # new calls a second on this trunk (0: no cap)
     options_interval_s: float = 30.0  # OPTIONS health ping every ... (0: never, always up)
