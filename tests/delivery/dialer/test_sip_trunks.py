@@ -242,3 +242,25 @@ async def test_a_trunk_at_its_concurrency_cap_is_skipped_and_then_waited_for(
             if u == [label]
         )
         assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
+
+
+async def test_a_trunk_whose_register_failed_is_skipped(
+    sipp: StartSipp, rtp_sink: socket.socket
+) -> None:
+    registrar = sipp("register_retry", variables={"expires": "60"})  # 503 to the first
+    a = sipp("busy")  # a's calls would land here
+    b = answering(sipp, rtp_sink)
+    registering = {"register": True, "registrar": f"127.0.0.1:{registrar.port}"}
+    group = SipTrunkGroup(
+        [
+            trunk("a", a.port, priority=0, register_retry_s=600, **registering),
+            trunk("b", b.port, priority=1),
+        ]
+    )
+    outcome = await dial_once(group, request())
+    finish(b)
+
+    assert outcome.status is CallStatus.ANSWERED
+    assert trunks_tried(outcome) == ["b"]
+    assert invites(a) == []
+    assert [m.method for m in registrar.received()] == ["REGISTER"]

@@ -2,8 +2,8 @@
 
 Each trunk has its own :class:`SipDialer` (its own socket, registration, redirects), all
 sharing one RTP pacer, and its own :class:`OptionsPinger`. A call goes to the first trunk
-of :func:`rank_trunks`' order that is up (OPTIONS health, registration not failed) and
-under its limits. When it fails, it moves to the next trunk only if
+of :func:`rank_trunks`' order that is up (answering OPTIONS pings, and its REGISTER not
+failed) and under its limits. When it fails, it moves to the next trunk only if
 :func:`failover_reason` says the callee provably was not reached; each trunk is tried at
 most once per call. The record's ``detail`` names every trunk tried:
 ``trunk a: 503 Service Unavailable; trunk b: played 2.0 s …``.
@@ -73,6 +73,7 @@ class SipTrunkGroup:
             for t in trunks
         }
         self._changes = asyncio.Condition()  # a call ended, a trunk went up or down
+        self._notifying: set[asyncio.Task[None]] = set()
         self._started = False
         self._closed = False
 
@@ -109,7 +110,9 @@ class SipTrunkGroup:
         return RegistrationState.OFF
 
     def _changed(self, trunk: SipTrunk, health: TrunkHealth) -> None:
-        asyncio.get_running_loop().create_task(self._notify())
+        task = asyncio.get_running_loop().create_task(self._notify())
+        self._notifying.add(task)  # keep a reference until it ran
+        task.add_done_callback(self._notifying.discard)
 
     async def _notify(self) -> None:
         async with self._changes:
@@ -136,6 +139,10 @@ class SipTrunkGroup:
     async def dial(self, call: CallRequest) -> CallOutcome:
         """Place ``call`` through the best trunk, failing over while that is safe."""
         await self.start()
+        # as SipDialer does: a trunk that wants registration is tried once before a call,
+        # so that one whose REGISTER failed is skipped (its dialer still retries)
+        registrations = [m.dialer.registration for m in self._members.values()]
+        await asyncio.gather(*(r.first_attempt() for r in registrations if r is not None))
         tried: list[str] = []
         notes: list[str] = []
         outcomes: list[CallOutcome] = []
