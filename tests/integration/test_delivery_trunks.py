@@ -71,5 +71,5 @@ async def test_a_refusing_trunk_fails_over_to_the_next_end_to_end(
         [record] = await SqlFence(store).attempts(voiceid)  # one attempt: failover is inside it
     finally:
         await store.close()
-    assert (record.status, record.sip_code) == ("ANSWERED", 200)
+    assert (record.status, record.sip_code, record.dialer) == ("ANSWERED", 200, "sip:b")
     assert record.detail.startswith("trunk a: 503 Service Unavailable; trunk b: played")

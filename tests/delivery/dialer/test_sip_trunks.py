@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import random
 import socket
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -90,6 +91,7 @@ async def test_a_503_without_ringing_fails_over_to_the_next_trunk(
     assert (outcome.status, outcome.sip_code) == (CallStatus.ANSWERED, 200)
     assert trunks_tried(outcome) == ["a", "b"]
     assert outcome.detail.startswith("trunk a: 503 Service Unavailable; trunk b: played")
+    assert outcome.dialer == "sip:b"  # the call record names the trunk that took it
     (first,), (second,) = invites(a), invites(b)
     assert first.call_id != second.call_id  # a new call on the second trunk
 
@@ -155,6 +157,7 @@ async def test_when_every_trunk_fails_the_last_answer_is_the_outcome(sipp: Start
 
     assert (outcome.status, outcome.sip_code) == (CallStatus.FAILED, 503)
     assert trunks_tried(outcome) == ["a", "b"]  # each trunk once
+    assert not outcome.never_left  # both were asked
 
 
 async def test_a_silent_trunk_is_taken_out_by_pings_and_put_back(
@@ -264,3 +267,57 @@ async def test_a_trunk_whose_register_failed_is_skipped(
     assert trunks_tried(outcome) == ["b"]
     assert invites(a) == []
     assert [m.method for m in registrar.received()] == ["REGISTER"]
+
+
+async def test_a_call_waiting_for_a_free_trunk_expires_undialed(
+    sipp: StartSipp, rtp_sink: socket.socket
+) -> None:
+    a = answering(sipp, rtp_sink, calls=2)
+    group = SipTrunkGroup([trunk("a", a.port, max_concurrent=1)])
+    try:
+        await group.start()
+        held = asyncio.ensure_future(group.dial(request(1, 1.0)))  # a's one slot, for >= 1 s
+        while group.active_calls == 0:  # let it take the slot (no clock involved)
+            await asyncio.sleep(0)
+        late = CallRequest("v-late", MOBILE, make_audio(0.2), deadline=time.time() + 0.3)
+        expired = await group.dial(late)
+        first = await held
+    finally:
+        await group.aclose()
+
+    assert first.status is CallStatus.ANSWERED
+    assert (expired.status, expired.invite_at) == (CallStatus.EXPIRED, None)
+    assert "before a trunk was free" in expired.detail
+    assert len(invites(a)) == 1
+
+
+async def test_a_trunk_over_its_calls_per_second_is_skipped(sipp: StartSipp) -> None:
+    a, b = sipp("busy", calls=10), sipp("busy", calls=10)
+    group = SipTrunkGroup(
+        [trunk("a", a.port, calls_per_s=0.01), trunk("b", b.port, priority=1)]
+    )  # a: one call, then the next token in 100 s
+    try:
+        used = [trunks_tried(await group.dial(request(n))) for n in range(3)]
+    finally:
+        await group.aclose()
+    assert used == [["a"], ["b"], ["b"]]
+
+
+async def test_when_no_trunk_is_up_the_down_ones_are_tried_as_a_last_resort(
+    sipp: StartSipp, rtp_sink: socket.socket
+) -> None:
+    a, b = (answering(sipp, rtp_sink, "options_unavailable", calls=1000) for _ in range(2))
+    pings = {"options_interval_s": 0.1, "options_timeout_s": 0.5, "down_after": 1}
+    group = SipTrunkGroup(
+        [trunk("a", a.port, **pings), trunk("b", b.port, priority=1, **pings)]
+    )  # both answer every ping 503, and still take calls
+    try:
+        await group.start()
+        await asyncio.wait_for(group.wait_for("a", up=False), 20)
+        await asyncio.wait_for(group.wait_for("b", up=False), 20)
+        assert group.trunks["a"].last_error == "answered 503 Service Unavailable"
+        outcome = await group.dial(request())
+    finally:
+        await group.aclose()
+    assert outcome.status is CallStatus.ANSWERED
+    assert trunks_tried(outcome) == ["a"]  # in priority order, down or not

@@ -23,7 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from voiceotp.delivery.dialer.base import CallOutcome, CallRequest, CallStatus
 from voiceotp.delivery.dialer.rtp import RtpPacer
@@ -157,7 +157,7 @@ class SipTrunkGroup:
             finally:
                 member.load.release()
                 await self._notify()
-            outcomes.append(outcome)
+            outcomes.append(replace(outcome, dialer=_dialer_name(member)))
             notes.append(f"trunk {member.trunk.label}: {outcome.detail or outcome.status}")
             reason = failover_reason(outcome, progress)
             if reason is None or self._closed or not self._untried(tried):
@@ -215,13 +215,15 @@ class SipTrunkGroup:
 
 
 def _no_trunk() -> CallOutcome:
+    detail = "no trunk to place the call"
     return CallOutcome(
-        CallStatus.FAILED, None, 34, end_at=time.time(), detail="no trunk to place the call"
+        CallStatus.FAILED, None, 34, end_at=time.time(), detail=detail, never_left=True
     )
 
 
 def _combined(outcomes: list[CallOutcome], notes: list[str]) -> CallOutcome:
-    """The last attempt's outcome, timed from the first INVITE, with every trunk noted."""
+    """The last attempt's outcome, timed from the first INVITE, with every trunk noted;
+    its ``dialer`` names the trunk of the last attempt."""
     first, last = outcomes[0], outcomes[-1]
     return CallOutcome(
         last.status,
@@ -233,4 +235,10 @@ def _combined(outcomes: list[CallOutcome], notes: list[str]) -> CallOutcome:
         last.end_at,
         last.duration_s,
         "; ".join(notes),
+        last.dialer,
     )
+
+
+def _dialer_name(member: _Member) -> str:
+    """What the call record names as the dialer: ``sip:<trunk name>``, or the host."""
+    return f"sip:{member.trunk.name}" if member.trunk.name else member.dialer.name
