@@ -63,12 +63,12 @@ class Sipp:
         port: int | None = None,
         host: str = "127.0.0.1",  # another loopback address stands for another machine
     ) -> None:
-        for attempt in range(5):  # a free port (or the one after it) may be taken meanwhile
+        for attempt in range(5):  # a free port (or media port + 2) may be taken meanwhile
             try:
                 self._start(scenario, workdir, calls, variables, extra, port, host)
                 return
             except _PortTaken:
-                if port is not None or attempt == 4:
+                if attempt == 4:
                     raise
 
     def _start(

@@ -3,6 +3,7 @@ limits, health from ping results, the failover predicate, settings."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 
@@ -143,12 +144,14 @@ def test_lower_priority_comes_first_whatever_the_weights() -> None:
 
 # -- limits -----------------------------------------------------------------------------
 def test_concurrency_cap() -> None:
-    load = TrunkLoad(max_concurrent=2)
+    load = TrunkLoad(max_concurrent=2, calls_per_s=100.0)
     load.take(0.0)
     load.take(0.0)
     assert not load.free(0.0)
+    assert load.free_at(0.0) == math.inf  # no point waking before a call ends
     load.release()
     assert load.free(0.0)
+    assert load.free_at(0.0) == 0.0
 
 
 def test_calls_per_second_bucket() -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -193,8 +194,9 @@ class SipTrunkGroup:
                 wake = min(m.load.free_at(now) for m in candidates) - now
                 if call.deadline is not None:
                     wake = min(wake, call.deadline - time.time())
+                timeout = max(wake, 0.001) if math.isfinite(wake) else None
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changes.wait(), max(wake, 0.001))
+                    await asyncio.wait_for(self._changes.wait(), timeout)
 
     def _refusal(self, call: CallRequest) -> CallOutcome | None:
         now = time.time()

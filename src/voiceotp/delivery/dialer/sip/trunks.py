@@ -101,8 +101,11 @@ class TrunkLoad:
         return self._tokens >= 1
 
     def free_at(self, now: float) -> float:
-        """When the calls/s bucket next has a token (``now`` if it has; only the rate:
-        a call ending frees a concurrency slot, and the dialer is told of that)."""
+        """When a call may start here as far as time goes: when the calls/s bucket has a
+        token, ``inf`` at the concurrency cap (only a call ending frees that, and the
+        dialer is told when one does)."""
+        if self.max_concurrent and self.in_flight >= self.max_concurrent:
+            return math.inf
         if not self.calls_per_s:
             return now
         self._refill(now)
