@@ -80,7 +80,7 @@ class SipTrunkGroup:
 
     @property
     def name(self) -> str:
-        """``sip:<first trunk>`` … what the call records say placed a call."""
+        """``sip:<name>,<name>…``: each record names the trunk that took its call."""
         return "sip:" + ",".join(self._members)
 
     @property
@@ -133,7 +133,7 @@ class SipTrunkGroup:
             member.pinger.start(member.dialer.ping_path)
 
     async def wait_for(self, label: str, *, up: bool) -> None:
-        """Return once trunk ``label`` is up (or down)."""
+        """Return once trunk ``label`` is up (or down); woken by pings and calls ending."""
         async with self._changes:
             await self._changes.wait_for(lambda: self._members[label].up is up)
 
