@@ -33,6 +33,11 @@ class SipTrunk:
     (``host[:port]``; default the trunk) for ``register_expires`` seconds when it starts,
     refreshes at half the Expires granted, retries failures after ``register_retry_s``
     doubling, and removes the binding when it closes.
+
+    In a list of trunks (:class:`~voiceotp.delivery.dialer.sip.SipTrunkGroup`) ``name``,
+    ``priority``, ``weight``, ``max_concurrent``, ``calls_per_s`` choose the trunk of
+    each call, and OPTIONS pings every ``options_interval_s`` take a trunk out after
+    ``down_after`` misses and back after ``up_after`` answers (docs/sip.md).
     """
 
     host: str
