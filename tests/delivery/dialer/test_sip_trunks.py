@@ -321,3 +321,32 @@ async def test_when_no_trunk_is_up_the_down_ones_are_tried_as_a_last_resort(
         await group.aclose()
     assert outcome.status is CallStatus.ANSWERED
     assert trunks_tried(outcome) == ["a"]  # in priority order, down or not
+
+
+async def test_an_unresolvable_trunk_fails_over_and_its_pings_take_it_out(
+    sipp: StartSipp, rtp_sink: socket.socket
+) -> None:
+    b = answering(sipp, rtp_sink)
+    pings = {"options_interval_s": 0.1, "down_after": 1}
+    broken = SipTrunk(name="a", host="no-such-trunk.invalid", t1_s=0.05, **pings)  # type: ignore[arg-type]
+    group = SipTrunkGroup([broken, trunk("b", b.port, priority=1)])
+    try:
+        outcome = await group.dial(request())  # a may still count as up: tried, nothing sent
+        await asyncio.wait_for(group.wait_for("a", up=False), 20)
+    finally:
+        await group.aclose()
+    finish(b)
+    assert outcome.status is CallStatus.ANSWERED
+    assert trunks_tried(outcome)[-1] == "b"
+    assert "no-such-trunk.invalid" in group.trunks["a"].last_error
+
+
+async def test_a_refused_ping_is_a_miss_at_once() -> None:
+    pings = {"options_interval_s": 0.1, "options_timeout_s": 30.0, "down_after": 1}
+    group = SipTrunkGroup([trunk("a", free_udp_port(), **pings)])  # ICMP port unreachable
+    try:
+        await group.start()
+        await asyncio.wait_for(group.wait_for("a", up=False), 20)  # long before the timeout
+    finally:
+        await group.aclose()
+    assert "the network refused OPTIONS" in group.trunks["a"].last_error
