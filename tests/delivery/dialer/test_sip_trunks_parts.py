@@ -80,6 +80,7 @@ def test_answers_of_the_callee_side_never_fail_over(code: int, status: CallStatu
         response(180),  # ringing with a To tag: a dialog with the callee's side
         response(183, tag=True, body=b"v=0\r\n"),  # early media
         response(183, tag=False, body=b"v=0\r\n"),  # early media even without a tag
+        response(180, tag=False),  # a trunk that forgets the tag still rang the phone
     ],
 )
 def test_a_503_after_the_callee_was_reached_never_fails_over(before: SipMessage) -> None:

@@ -80,6 +80,7 @@ class CallProgress:
 
     responses: int = 0  # responses of any kind to our INVITEs
     tagged_provisional: bool = False  # a 101-199 with a To tag: a dialog, a callee side
+    provisional: bool = False  # any 101-199, tag or not (a trunk that omits the tag)
     early_media: bool = False  # a provisional with SDP: the callee may have heard something
     answered: bool = False  # a 2xx
     final_cause: int | None = None  # the Q.850 cause of the last 3xx-6xx's Reason header
@@ -88,6 +89,7 @@ class CallProgress:
         """Note a response to one of our INVITEs."""
         self.responses += 1
         if 100 < response.status < 200:
+            self.provisional = True
             self.tagged_provisional |= "tag" in header_params(response.get("To"))
             self.early_media |= bool(response.body)
         elif 200 <= response.status < 300:
@@ -109,15 +111,16 @@ NETWORK_CAUSES = frozenset({34, 38, 41, 42, 44, 47, 58, 63, 102, 111, 127})
 def failover_reason(outcome: CallOutcome, progress: CallProgress) -> str | None:
     """Why ``outcome`` may be tried on another trunk, or ``None`` when it may not.
 
-    Only when the call provably did not reach the callee: no tagged provisional, no early
-    media, no answer, not cancelled or expired by us; and either no response at all (Timer
-    B, ICMP refusal, name not resolved, nothing dialed) or a final of the trunk itself
-    (:data:`TRUNK_FAILURES`) whose ``Reason`` Q.850 cause, if any, is a network cause. A 486, 603,
-    404 or 480 is the callee's (or its network's) answer: dialing again could ring the
-    same phone twice.
+    Only when the call provably did not reach the callee: no tagged provisional (nor any
+    101-199 at all: stricter than the To tag rule), no early media, no answer, not
+    cancelled or expired by us; and either no response at all (Timer B, ICMP refusal,
+    name not resolved, nothing dialed) or a final of the trunk itself
+    (:data:`TRUNK_FAILURES`) whose ``Reason`` Q.850 cause, if any, is a network cause. A
+    486, 603, 404 or 480 is the callee's (or its network's) answer: dialing again could
+    ring the same phone twice.
     """
-    if progress.answered or progress.tagged_provisional or progress.early_media:
-        return None
+    if progress.answered or progress.provisional or progress.early_media:
+        return None  # 180/183 without a To tag too: a careless trunk's "ringing" still rings
     if outcome.status not in (CallStatus.FAILED, CallStatus.NO_ANSWER):
         return None
     if outcome.sip_code is None:
