@@ -127,6 +127,23 @@ class AsyncClient(BaseClient):
         outcome, attempts = await self._exchange(prepared)
         return self._unwrap_submit(self._report(prepared, outcome, attempts))
 
+    async def submit_notice(
+        self,
+        mobile: str,
+        content: str,
+        *,
+        template_id: int | str | None = None,
+        time: int | None = None,
+    ) -> SendReport:
+        """:meth:`notify`, answered as a SendReport whatever happens (as :meth:`submit`
+        is): what the notice batch sends with (refused locally: 0 attempts)."""
+        try:
+            prepared = self._prepare_notify(mobile, content, template_id, time)
+        except InvalidMobile as exc:
+            return self._refused(mobile, exc)
+        outcome, attempts = await self._exchange(prepared)
+        return self._report(prepared, outcome, attempts)
+
     async def verify(
         self,
         mobile: str,
