@@ -1,6 +1,6 @@
 """``voiceotp notify``: one voice notification (语音通知), to a mobile or a landline.
 
-The text must fill one of the account's approved templates (docs/notify.md); with
+The text must fill one of the account's approved templates (docs/notices.md); with
 ``--template-id`` CONTENT is that template's values separated by ``|``. Exit codes as
 ``send``'s (docs/client.md): 1 for any refusal (4071, 4072, ...), 6 when the answer was
 lost (the notice may have been accepted).

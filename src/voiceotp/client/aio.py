@@ -38,7 +38,7 @@ class AsyncClient(BaseClient):
     ``http_options`` go to AiohttpTransport (``limit``, ``proxy``, ``ssl``, ...).
     ``sleep`` waits between retries (the test seam: a fake clock's sleep).
     ``notify_url``: where :meth:`notify` sends voice notifications (default: beside
-    ``base_url``, see docs/notify.md).
+    ``base_url``, see docs/notices.md).
     """
 
     def __init__(
@@ -119,7 +119,7 @@ class AsyncClient(BaseClient):
 
         ``content`` is the notice's text, which must fill one of the account's approved
         templates; or, with ``template_id``, that template's values separated by ``|``.
-        It goes to ``notify_url`` (by default beside ``base_url``: docs/notify.md).
+        It goes to ``notify_url`` (by default beside ``base_url``: docs/notices.md).
         Retried like :meth:`send`: a lost answer raises UnknownOutcome, never re-sent
         unless ``server_dedupes``.
         """
