@@ -22,10 +22,10 @@ from voiceotp.client.batch.inputs import (
     MOBILE_COLUMNS,
     InputError,
     InputFormat,
-    _chain,
-    _delimiter,
-    _first_field,
-    _non_blank,
+    chain_first,
+    delimiter_of,
+    first_field,
+    non_blank_lines,
     sniff_format,
 )
 from voiceotp.client.batch.items import InputRow, Item, Reject
@@ -68,17 +68,17 @@ def read_notice_rows(
 ) -> Iterator[InputRow | Reject]:
     """Rows of ``stream`` as (callee, content) input rows; ``content`` is the text, or the
     values joined by ``|``. CSV or JSONL (a notice needs more than a number)."""
-    lines = _non_blank(stream)
+    lines = non_blank_lines(stream)
     first = next(lines, None)
     if first is None:
         return
     if fmt is InputFormat.AUTO:
         fmt = sniff_format(first)
-    rest = _chain(first, lines)
+    rest = chain_first(first, lines)
     if fmt is InputFormat.JSONL:
         yield from _read_jsonl(rest, notice)
     elif fmt is InputFormat.CSV:
-        yield from _read_csv(rest, _delimiter(first), notice)
+        yield from _read_csv(rest, delimiter_of(first), notice)
     else:
         what = "its values" if notice.template_id is not None else "its text"
         raise InputError(f"a notice batch needs CSV or JSONL input: each row a number and {what}")
@@ -156,9 +156,9 @@ def _read_jsonl(lines: Iterable[str], notice: NoticeBatch) -> Iterator[InputRow 
         if not isinstance(doc, dict):
             yield Reject(row, raw, "JSON line is not an object")
             continue
-        mobile = _first_field(doc, MOBILE_COLUMNS) or ""
+        mobile = first_field(doc, MOBILE_COLUMNS) or ""
         if notice.template_id is None:
-            yield InputRow(row, mobile, _first_field(doc, CONTENT_COLUMNS), raw)
+            yield InputRow(row, mobile, first_field(doc, CONTENT_COLUMNS), raw)
             continue
         values = next((v for k, v in doc.items() if k.strip().lower() in VALUES_COLUMNS), None)
         if isinstance(values, list):
