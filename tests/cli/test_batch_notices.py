@@ -39,6 +39,7 @@ def test_full_texts_are_sent_to_the_notice_product_and_refusals_reported_per_row
         ("13800130001", filled("SF9", "东站", "9999")),  # another notice, same number: sent
         ("12345", filled("SF6", "东站", "4444")),  # rejected locally
         ("13800130007", "长" * 181),  # over 180 characters: rejected locally (4073)
+        ("13800130008", "您的快递SF8已到达东站。"),  # 4072 again, failing elsewhere
     ]
     Path("in.csv").write_text(
         "mobile,content\n" + "".join(f'{m},"{c}"\n' for m, c in rows), encoding="utf-8"
@@ -50,12 +51,14 @@ def test_full_texts_are_sent_to_the_notice_product_and_refusals_reported_per_row
         "pending": 0,
         "sending": 0,
         "sent": 3,
-        "failed": 3,
+        "failed": 4,
         "unknown": 0,
         "skipped": 1,
         "rejected": 2,
     }
     assert doc["files"]["results"] == "in.results.csv"
+    mismatch = next(entry for entry in doc["codes"] if entry["code"] == 4072)
+    assert (mismatch["rows"], mismatch["msg"]) == (2, "提交的语音内容必须与报备过的模板格式相匹配")
     assert fake.spoken_notice("02151290000") == filled("SF2", "东站", "1111")
     assert fake.spoken_notice("13800130001") == filled("SF9", "东站", "9999")
     results = read_csv(Path("in.results.csv"))
@@ -63,6 +66,8 @@ def test_full_texts_are_sent_to_the_notice_product_and_refusals_reported_per_row
     assert by_row[3]["code"] == "4072"
     assert "之后应为" in by_row[3]["msg"] or "开头应为" in by_row[3]["msg"]  # what failed
     assert (by_row[4]["code"], by_row[4]["msg"]) == ("40722", "变量内容超过指定的长度【6】")
+    assert by_row[10]["code"] == "4072"
+    assert by_row[10]["msg"] != by_row[3]["msg"]  # each row says what failed for it
     assert by_row[5]["code"] == "4082"
     assert by_row[6]["reason"] == "duplicate of row 1"
     assert by_row[8]["reason"] == "invalid mobile or landline"
@@ -70,7 +75,15 @@ def test_full_texts_are_sent_to_the_notice_product_and_refusals_reported_per_row
     assert by_row[1]["content"] == filled("SF1", "人民路站", "8812")
     failed = read_csv(Path("in.failed.csv"))
     assert list(failed[0]) == ["mobile", "content"]  # input for another notice run
-    assert [f["mobile"] for f in failed] == ["13800130003", "13800130004", "13800130005"]
+    assert [f["mobile"] for f in failed] == [
+        "13800130003",
+        "13800130004",
+        "13800130005",
+        "13800130008",
+    ]
+    wide = env | {"COLUMNS": "200"}
+    table = run(wide, "--resume", "in.journal").output  # sends nothing more: the summary
+    assert "the message differs per row: see the results file" in table
 
 
 def test_no_template_at_all_is_4071_per_row(env: dict[str, str], fake: FakeIhuyi) -> None:

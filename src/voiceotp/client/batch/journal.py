@@ -257,9 +257,12 @@ class Journal:
         return {state: found.get(state, 0) for state in State}
 
     def code_counts(self) -> list[tuple[int | None, str | None, State, int]]:
-        """(code, msg, state, count) for every finished row, most frequent first."""
+        """(code, msg, state, count) for every finished row, most frequent first. ``msg``
+        is None when the rows of one code were answered different messages (a notice's
+        4072 names what failed for each row: the results file has them)."""
         rows = self._conn.execute(
-            "SELECT result_code, MIN(msg), state, COUNT(*) FROM items"
+            "SELECT result_code, CASE WHEN MIN(msg) = MAX(msg) THEN MIN(msg) END, state,"
+            " COUNT(*) FROM items"
             " WHERE state NOT IN (?, ?) GROUP BY result_code, state ORDER BY COUNT(*) DESC",
             (State.PENDING.value, State.SENDING.value),
         ).fetchall()
