@@ -23,6 +23,7 @@ Examples:
   voiceotp notify 02151290000 "您的快递SF123已到达人民路站,请取件。" {GATEWAY}
   voiceotp notify 13800138000 "SF123|人民路站" --template-id 3 --json
   voiceotp notify 13800138000 "…" --notify-url https://api.vm.ihuyi.com/webservice/voice.php
+  voiceotp batch parcels.csv --template-id 3   # many notices, crash-safe (see batch --help)
 
 {EXIT_CODES}"""
 
