@@ -171,3 +171,24 @@ def test_a_notice_batch_needs_more_than_numbers(env: dict[str, str]) -> None:
     result = run(env, "in.txt", "--notice", "--template-id", "3")
     assert result.exit_code == 2
     assert "exclude each other" in result.output
+
+
+def test_a_resume_keeps_its_notify_url_unless_retargeted(
+    env: dict[str, str], fake: FakeIhuyi
+) -> None:
+    fake.add_template(PARCEL)
+    fake.script("13800130002", 4051)  # an account code: the run stops, the row stays pending
+    Path("in.csv").write_text(
+        f"13800130001,{filled('SF1', '东站', '1')}\n13800130002,{filled('SF2', '东站', '2')}\n",
+        encoding="utf-8",
+    )
+    result = run(env, "in.csv", "--notice", "-c", "1")
+    assert result.exit_code == 4, result.output
+    elsewhere = "http://127.0.0.1:9/vm/webservice/voice.php"
+    result = run(env, "--resume", "in.journal", "--notify-url", elsewhere)
+    assert result.exit_code == 2
+    assert "--notify-url says" in result.output
+    assert "--retarget" in result.output
+    result = run(env, "--resume", "in.journal", "--json")
+    assert result.exit_code == 0, result.output
+    assert fake.spoken_notice("13800130002") == filled("SF2", "东站", "2")

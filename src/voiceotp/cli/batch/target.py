@@ -43,8 +43,9 @@ def settle_target(journal: Journal, args: dict[str, Any]) -> str | None:
         journal.set_meta(target=current)
         args["base_url"] = url
         return None
+    url_flag = "--base-url" if args["base_url"] or not args.get("notify_url") else "--notify-url"
     for key, flag, value in (
-        ("base_url", "--base-url", given),
+        ("base_url", url_flag, given),
         ("account", "--account", args["account"]),
     ):
         if value is not None and current[key] != stored.get(key):
