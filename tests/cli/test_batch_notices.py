@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from tests.cli.test_batch import read_csv, run, states
+from voiceotp.protocol.notice import notice_url
 from voiceotp.testing import DEFAULT_ACCOUNT, FakeIhuyi
 
 PARCEL = "您的快递【变量】已到达{station:6},请凭取件码{code:6}取件。"
@@ -192,3 +193,15 @@ def test_a_resume_keeps_its_notify_url_unless_retargeted(
     result = run(env, "--resume", "in.journal", "--json")
     assert result.exit_code == 0, result.output
     assert fake.spoken_notice("13800130002") == filled("SF2", "东站", "2")
+
+
+def test_notify_url_is_where_notices_go_whatever_the_base_url(
+    env: dict[str, str], fake: FakeIhuyi
+) -> None:
+    fake.add_template(PARCEL)
+    Path("in.csv").write_text(f"13800130001,{filled('SF1', '东站', '1')}\n", encoding="utf-8")
+    notices = notice_url(env["VOICEOTP_BASE_URL"])
+    dead = "http://127.0.0.1:9/webservice/voice.php"  # nothing listens there
+    result = run(env, "in.csv", "--notice", "--base-url", dead, "--notify-url", notices)
+    assert result.exit_code == 0, result.output
+    assert fake.spoken_notice("13800130001") == filled("SF1", "东站", "1")

@@ -37,7 +37,7 @@ BATCH_RETRY = RetryPolicy(max_attempts=2, retry_codes=frozenset(), backoff_base_
 def make_client(args: dict[str, Any]) -> AsyncClient:
     """The run's client (and the dry run's, for GetNum). A notice batch's client sends
     everything (GetNum too) to the notification product."""
-    base_url = endpoint(args)[1] if args.get("notice") is not None else args["base_url"]
+    base_url = endpoint(args)[2] if args.get("notice") is not None else args["base_url"]
     return AsyncClient(
         args["account"],
         base_url=base_url,

@@ -19,14 +19,17 @@ from voiceotp.client.config import collect_settings
 from voiceotp.protocol.notice import notice_url
 
 
-def endpoint(args: dict[str, Any]) -> tuple[str | None, str]:
-    """(the URL given on the command line or None, the URL the run sends to): a notice
-    batch's is the notification product's (``--notify-url``, else beside the code
-    product's base URL: docs/notices.md)."""
+def endpoint(args: dict[str, Any]) -> tuple[str, str | None, str, str]:
+    """(the option naming the URL, the URL it gave or None, the URL the run sends to, the
+    account). A notice batch's URL is the notification product's: ``--notify-url``, else
+    beside the code product's base URL (docs/notices.md)."""
+    flag, given = "--base-url", args["base_url"]
     notice = args.get("notice") is not None
-    given = args["base_url"] or (args.get("notify_url") if notice else None)
+    if notice and args.get("notify_url"):
+        flag, given = "--notify-url", args["notify_url"]
     values, _, _ = collect_settings(args["account"], None, given, config_file=args["config_file"])
-    return given, notice_url(values["base_url"]) if notice else values["base_url"]
+    url = notice_url(values["base_url"]) if notice else values["base_url"]
+    return flag, given, url, values.get("account", "")
 
 
 def settle_target(journal: Journal, args: dict[str, Any]) -> str | None:
@@ -35,15 +38,13 @@ def settle_target(journal: Journal, args: dict[str, Any]) -> str | None:
 
     Raises click.UsageError for an explicit, different target without ``--retarget``.
     """
-    given, url = endpoint(args)
-    values, _, _ = collect_settings(args["account"], None, None, config_file=args["config_file"])
-    current = {"base_url": url, "account": values.get("account", "")}
+    url_flag, given, url, account = endpoint(args)
+    current = {"base_url": url, "account": account}
     stored = journal.meta().get("target")
     if not isinstance(stored, dict) or args["retarget"]:
         journal.set_meta(target=current)
         args["base_url"] = url
         return None
-    url_flag = "--base-url" if args["base_url"] or not args.get("notify_url") else "--notify-url"
     for key, flag, value in (
         ("base_url", url_flag, given),
         ("account", "--account", args["account"]),
