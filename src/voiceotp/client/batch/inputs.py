@@ -124,7 +124,7 @@ def _read_csv(lines: Iterable[str], delimiter: str) -> Iterator[InputRow | Rejec
         return
     columns = _header_columns(header)
     mobile_at, code_at = columns or (0, 1)
-    data = reader if columns is not None else _chain_rows(header, reader)
+    data = reader if columns is not None else chain_rows(header, reader)
     for row, cells in enumerate(data, 1):
         raw = delimiter.join(cells)
         if mobile_at >= len(cells):
@@ -134,7 +134,7 @@ def _read_csv(lines: Iterable[str], delimiter: str) -> Iterator[InputRow | Rejec
         yield InputRow(row, cells[mobile_at].strip(), code, raw)
 
 
-def _chain_rows(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
+def chain_rows(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
     yield first
     yield from rest
 

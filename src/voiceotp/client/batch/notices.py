@@ -23,6 +23,7 @@ from voiceotp.client.batch.inputs import (
     InputError,
     InputFormat,
     chain_first,
+    chain_rows,
     delimiter_of,
     first_field,
     non_blank_lines,
@@ -91,20 +92,13 @@ def _read_csv(
     header = next(reader, None)
     if header is None:
         return
-    names = [cell.strip().lower() for cell in header]
-    mobile_at = next((i for i, name in enumerate(names) if name in MOBILE_COLUMNS), None)
-    data: Iterable[list[str]] = reader if mobile_at is not None else _again(header, reader)
+    names: list[str] | None = [cell.strip().lower() for cell in header]
+    mobile_at = next((i for i, name in enumerate(names or ()) if name in MOBILE_COLUMNS), None)
+    data: Iterable[list[str]] = reader
+    if mobile_at is None:  # no header: the number, then the content (or the values)
+        data, names, mobile_at = chain_rows(header, reader), None, 0
     for row, cells in enumerate(data, 1):
-        raw = delimiter.join(cells)
-        if mobile_at is None:  # no header: number, then the content (or the values)
-            yield _csv_row(row, raw, cells, 0, None, notice, delimiter)
-        else:
-            yield _csv_row(row, raw, cells, mobile_at, names, notice, delimiter)
-
-
-def _again(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
-    yield first
-    yield from rest
+        yield _csv_row(row, delimiter.join(cells), cells, mobile_at, names, notice, delimiter)
 
 
 def _csv_row(
