@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from voiceotp.client import AsyncClient
+from voiceotp.client import AsyncClient, Client
 from voiceotp.client.batch import (
     BatchOptions,
     InputError,
@@ -156,4 +156,16 @@ async def test_async_client_submit_notice_reports_instead_of_raising() -> None:
     assert wrong.result is not None
     assert wrong.result.code == 4072
     assert wrong.error is not None
+    assert (refused.result, refused.attempts) == (None, 0)
+
+
+def test_client_submit_notice_is_the_sync_twin() -> None:
+    fake = FakeIhuyi()
+    fake.add_template("停电通知:{area}今晚停电")
+    with Client(DEFAULT_ACCOUNT, DEFAULT_APIKEY, transport=fake.transport()) as client:
+        ok = client.submit_notice("021-5129 0000", "停电通知:西区今晚停电")
+        refused = client.submit_notice("12345", "停电通知:西区今晚停电")
+    assert ok.result is not None
+    assert (ok.result.code, ok.mobile) == (2, "02151290000")
+    assert fake.spoken_notice("02151290000") == "停电通知:西区今晚停电"
     assert (refused.result, refused.attempts) == (None, 0)
