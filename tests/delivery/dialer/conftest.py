@@ -31,18 +31,9 @@ def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
     started: list[Sipp] = []
 
     def start(scenario: str, **kwargs: object) -> Sipp:
-        for attempt in range(3):
-            try:
-                process = Sipp(scenario, tmp_path, **kwargs)  # type: ignore[arg-type]
-            except RuntimeError as exc:
-                # sipp also binds media port + 2 (video), which another socket of this
-                # busy machine may hold: pick other ports rather than fail the test
-                if "Unable to bind" not in str(exc) or attempt == 2:
-                    raise
-                continue
-            started.append(process)
-            return process
-        raise AssertionError("unreachable")
+        process = Sipp(scenario, tmp_path, **kwargs)  # type: ignore[arg-type]
+        started.append(process)
+        return process
 
     yield start
     for process in started:

@@ -33,7 +33,7 @@ from voiceotp.delivery.dialer.sip.failover import TargetFailover, TargetHealth
 from voiceotp.delivery.dialer.sip.icmp import Refusal
 from voiceotp.delivery.dialer.sip.media import MediaPorts, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
-from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
+from voiceotp.delivery.dialer.sip.outcome import CallProgress, failure_detail, failure_status
 from voiceotp.delivery.dialer.sip.playback import Playback
 from voiceotp.delivery.dialer.sip.redirect import REDIRECTS, Redirects
 from voiceotp.delivery.dialer.sip.resolve import Target
@@ -87,7 +87,8 @@ class SipCall:
     _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
     target: Address = ("", 0)  # where our requests go: the trunk, or where a 3xx sent us
     redirects: Redirects = field(init=False)
-    failover: TargetFailover = field(init=False)
+    progress: CallProgress = field(default_factory=CallProgress)  # for trunk failover
+    failover: TargetFailover = field(init=False)  # between the trunk's resolved targets
 
     def __post_init__(self) -> None:
         trunk = self.env.trunk
@@ -209,7 +210,7 @@ class SipCall:
         §4.3; not once a 3xx took the call elsewhere)."""
         if self.redirects.followed:
             return False
-        target = self.failover.next_after(final)
+        target = self.failover.next_after(final, self.progress)
         if target is None:
             return False
         why = failure_detail(final) if final is not None else self.detail
@@ -281,6 +282,8 @@ class SipCall:
             message = await self._receive(wake)
             now = _now()
             if message is not None and tx.owns(message):
+                if message.cseq[1] == "INVITE":
+                    self.progress.saw(message)
                 final = tx.on_response(message, now)
                 if final is not None:
                     return self._on_final(invite, final)
@@ -288,7 +291,6 @@ class SipCall:
                     self.times.ring_at = time.time()
                 if 100 < message.status < 200 and message.body:
                     self.early_sdp = message.body
-                self.failover.note(message)
             elif message is not None:
                 self._handle_stray(message)
             if self.cancel_reason is None and (self.closing or now >= ring_deadline):

@@ -2,10 +2,12 @@
 
 A call moves to the trunk's next target only when the INVITE provably went nowhere: a
 transport error (connection refused, ICMP unreachable, TLS handshake or certificate
-refused, connection lost), no response at all before Timer B, or a 503 from the target
-itself. Never once a provisional with a To-tag came (the callee's side has the call:
-it may be ringing) and never after any other final (it is the answer). A 100 Trying
-carries no To-tag: it is the target's own hop, which may still give up with a 503.
+refused, connection lost), no response at all before Timer B (or ``target_timeout_s``),
+or a 503 from the target itself whose Q.850 cause, if any, is a network one (a 503 with
+cause 17 is a busy callee). Never once any 101-199 came, with or without a To-tag, nor
+early media or an answer: the rule of :func:`~voiceotp.delivery.dialer.sip.outcome.
+failover_reason` (trunk failover), read from the same :class:`CallProgress`. A 100
+Trying is the target's own hop, which may still give up with a 503.
 
 A target that failed so is put at the end of the list for the next calls during
 ``BLOCK_S`` (the others are tried first), so that each call does not pay for a dead
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from voiceotp.delivery.dialer.sip.message import SipMessage, header_params
+from voiceotp.delivery.dialer.sip.message import SipMessage
+from voiceotp.delivery.dialer.sip.outcome import NETWORK_CAUSES, CallProgress, q850_cause
 from voiceotp.delivery.dialer.sip.resolve import Target
 
 __all__ = ["BLOCK_S", "TargetFailover", "TargetHealth", "may_fail_over"]
@@ -27,10 +30,15 @@ __all__ = ["BLOCK_S", "TargetFailover", "TargetHealth", "may_fail_over"]
 BLOCK_S = 60.0
 
 
-def may_fail_over(final: SipMessage | None) -> bool:
-    """Whether an INVITE that ended so may be sent to the next target (``None``: no
-    final, i.e. a transport error or Timer B)."""
-    return final is None or final.status == 503
+def may_fail_over(final: SipMessage | None, progress: CallProgress) -> bool:
+    """Whether an INVITE that ended with ``final`` (``None``: a transport error or no
+    response) may be sent to the next target, given what the call heard so far."""
+    if progress.answered or progress.provisional or progress.early_media:
+        return False
+    if final is None:
+        return True
+    cause = q850_cause(final)
+    return final.status == 503 and (cause is None or cause in NETWORK_CAUSES)
 
 
 @dataclass
@@ -54,20 +62,14 @@ class TargetFailover:
 
     targets: tuple[Target, ...]
     index: int = 0
-    reached: bool = False  # a 1xx with a To-tag came: the call is past the trunk's edge
-
-    def note(self, provisional: SipMessage) -> None:
-        """Feed each provisional response of the INVITE."""
-        if provisional.status < 200 and header_params(provisional.get("To")).get("tag"):
-            self.reached = True
 
     @property
     def has_next(self) -> bool:
         return self.index + 1 < len(self.targets)
 
-    def next_after(self, final: SipMessage | None) -> Target | None:
+    def next_after(self, final: SipMessage | None, progress: CallProgress) -> Target | None:
         """The next target to INVITE after ``final``, or ``None`` (stay with ``final``)."""
-        if self.reached or not may_fail_over(final) or self.index + 1 >= len(self.targets):
+        if not self.has_next or not may_fail_over(final, progress):
             return None
         self.index += 1
         return self.targets[self.index]
