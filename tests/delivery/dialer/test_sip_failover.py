@@ -5,6 +5,7 @@ reached the callee (a 1xx with a To-tag) never does."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -192,3 +193,36 @@ async def test_the_next_call_skips_a_target_that_failed_lately(
     assert first.status is second.status is CallStatus.ANSWERED
     assert first.detail.startswith(f"127.0.0.1:{nobody}/udp failed")
     assert second.detail.startswith("played")  # straight to the node that works
+
+
+async def test_an_invite_stuck_on_a_slow_connection_is_never_sent_after_failover(
+    sipp: StartSipp, rtp_sink: socket.socket, dns_servers: list[DnsServer]
+) -> None:
+    # A TCP node whose accept queue is full: our SYNs go unanswered until it frees up.
+    with socket.socket() as slow, socket.socket() as filler:
+        slow.bind(("127.0.0.1", 0))
+        slow.listen(0)
+        filler.connect(slow.getsockname())  # takes the only place in the queue
+        callee = answering(sipp, rtp_sink, transport="tcp")
+        server, resolver = await start_dns(srv(slow.getsockname()[1], callee.port, transport="tcp"))
+        dns_servers.append(server)
+        trunk = SipTrunk(host="trunk.test", transport="tcp", target_timeout_s=0.5)
+        dialer = SipDialer(trunk, resolver=resolver)
+        try:
+            outcome = await dialer.dial(CallRequest("v-slow", MOBILE, make_audio(0.2)))
+            slow.accept()[0].close()  # the queue frees: our SYN retransmission gets in
+            slow.setblocking(False)
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout(10):
+                late, _ = await loop.sock_accept(slow)
+            with late:
+                late.setblocking(False)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1):
+                        sent = await loop.sock_recv(late, 65536)
+                        assert sent == b"", sent[:200]
+        finally:
+            await dialer.aclose()
+    finish(callee)
+    assert outcome.status is CallStatus.ANSWERED
+    assert "failed (no response from the trunk in 0.5 s)" in outcome.detail

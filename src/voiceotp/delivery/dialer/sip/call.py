@@ -219,6 +219,7 @@ class SipCall:
         self.redirects.notes.append(f"{where} failed ({why}), trying {target}")
         log.info("call %s: trunk target %s failed, trying %s", self.request.call_id, where, target)
         self.refusal = self.detail = ""
+        self.env.transport.abandon(self.leg.call_id, self.target)
         self.target = target.address
         return True
 

@@ -104,7 +104,7 @@ class _Connection(asyncio.Protocol):
         self.owner = owner
         self.peer = peer
         self.transport: asyncio.Transport | None = None
-        self.pending: list[bytes] = []  # written before the connection was up
+        self.pending: list[tuple[str, bytes]] = []  # (Call-ID, message) before it was up
         self.call_ids: set[str] = set()  # calls that wrote here: told if it fails
         self.framer = StreamFramer()
         self.broken = ""  # why we closed it ourselves
@@ -115,7 +115,7 @@ class _Connection(asyncio.Protocol):
             host, port = transport.get_extra_info("peername")[:2]
             self.peer = (str(host), int(port))
             self.owner.adopt(self)
-        for data in self.pending:
+        for _call_id, data in self.pending:
             self.transport.write(data)
         self.pending.clear()
 
@@ -124,9 +124,14 @@ class _Connection(asyncio.Protocol):
         if call_id:
             self.call_ids.add(call_id)
         if self.transport is None:
-            self.pending.append(data)
+            self.pending.append((call_id, data))
         elif not self.transport.is_closing():
             self.transport.write(data)
+
+    def abandon(self, call_id: str) -> None:
+        """Drop what ``call_id`` wrote while the connection was not up yet."""
+        self.pending = [(c, data) for c, data in self.pending if c != call_id]
+        self.call_ids.discard(call_id)
 
     def data_received(self, data: bytes) -> None:
         assert self.transport is not None
@@ -224,6 +229,13 @@ class StreamTransport(SipTransport):
                 )
         except (OSError, ssl.SSLError) as exc:  # TimeoutError is an OSError
             self.lost(connection, _connect_failure(exc, self.kind))
+
+    def abandon(self, call_id: str, address: Address) -> None:
+        """The call left ``address`` for another target: an INVITE still waiting for a slow
+        connection there must never be sent late (the callee would ring twice)."""
+        connection = self._connections.get(address)
+        if connection is not None:
+            connection.abandon(call_id)
 
     def lost(self, connection: _Connection, reason: str) -> None:
         """A connection failed or closed: forget it and tell the calls that used it."""

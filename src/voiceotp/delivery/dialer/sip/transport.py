@@ -88,6 +88,9 @@ class SipTransport(asyncio.DatagramProtocol):
         if on_refused is not None:
             self._refusal_handlers[call_id] = on_refused
 
+    def abandon(self, call_id: str, address: Address) -> None:
+        """A call gave up on ``address``; nothing to take back from a datagram socket."""
+
     def unregister(self, call_id: str) -> None:
         self._handlers.pop(call_id, None)
         self._refusal_handlers.pop(call_id, None)
