@@ -256,3 +256,23 @@ async def test_register_over_tcp_with_digest_and_removal(sipp: StartSipp) -> Non
     assert first.get("Via").startswith("SIP/2.0/TCP ")
     assert first.get("Contact").endswith(";transport=tcp>")
     assert removal.get("Expires") == "0"
+
+
+async def test_a_302_over_tcp_is_followed_to_a_tcp_contact(
+    sipp: StartSipp, rtp_sink: socket.socket
+) -> None:
+    callee = answering(sipp, rtp_sink)
+    contacts = (
+        f"<sip:8613800@127.0.0.1:{callee.port + 1};transport=udp>;q=0.9, "  # not ours: skipped
+        f"<sip:8613800@127.0.0.1:{callee.port};transport=tcp>;q=0.5"
+    )
+    redirector = sipp("redirect", variables={"contact": contacts}, transport="tcp")
+    trunk = SipTrunk(host="127.0.0.1", port=redirector.port, transport="tcp", t1_s=0.1)
+    outcome = await place(trunk)
+    finish(redirector)  # it got the ACK of its 302 on our connection
+    finish(callee)
+
+    assert outcome.status is CallStatus.ANSWERED
+    assert outcome.detail.startswith(f"redirected to 127.0.0.1:{callee.port}; played")
+    (invite,) = only(callee.received(), "INVITE")
+    assert invite.uri == f"sip:8613800@127.0.0.1:{callee.port};transport=tcp"

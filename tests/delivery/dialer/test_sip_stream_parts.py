@@ -199,3 +199,28 @@ def test_the_trunk_table_takes_transport_and_tls_settings(tmp_path: Path) -> Non
     assert (settings.trunk.transport, settings.trunk.port) == ("tls", 0)
     with pytest.raises(SettingsError, match="need transport"):
         DeliverySettings.from_mapping({"dialer": "sip", "trunk": trunk | {"transport": "tcp"}})
+
+
+def test_3xx_contacts_are_followed_only_over_the_dialers_transport() -> None:
+    from voiceotp.delivery.dialer.sip.message import SipMessage
+    from voiceotp.delivery.dialer.sip.redirect import contact_targets
+
+    contacts = ", ".join(
+        f"<{uri}>"
+        for uri in (
+            "sip:a@10.0.0.1",
+            "sip:b@10.0.0.2;transport=udp",
+            "sip:c@10.0.0.3;transport=tcp",
+            "sip:d@10.0.0.4;transport=tls",
+            "sips:e@10.0.0.5",
+            "tel:+8613800138000",
+        )
+    )
+    moved = SipMessage(status=302, headers=[("Contact", contacts)])
+
+    def reached(kind: str) -> list[tuple[str, int]]:
+        return [(t.host, t.port) for t in contact_targets(moved, kind)]
+
+    assert reached("udp") == [("10.0.0.1", 5060), ("10.0.0.2", 5060)]
+    assert reached("tcp") == [("10.0.0.1", 5060), ("10.0.0.3", 5060)]
+    assert reached("tls") == [("10.0.0.1", 5061), ("10.0.0.4", 5061), ("10.0.0.5", 5061)]

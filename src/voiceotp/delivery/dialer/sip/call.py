@@ -95,7 +95,10 @@ class SipCall:
         self.target = self.env.trunk_address
         own = tuple(f"{t.host}/32" for t in self.env.targets)  # any node of the trunk
         self.redirects = Redirects(
-            self.target[0], (*trunk.redirect_networks, *own), max_redirects=trunk.max_redirects
+            self.target[0],
+            (*trunk.redirect_networks, *own),
+            max_redirects=trunk.max_redirects,
+            transport=self.env.transport.kind,
         )
         self.failover = TargetFailover(self.env.targets)
 
