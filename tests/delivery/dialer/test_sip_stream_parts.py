@@ -224,3 +224,30 @@ def test_3xx_contacts_are_followed_only_over_the_dialers_transport() -> None:
     assert reached("udp") == [("10.0.0.1", 5060), ("10.0.0.2", 5060)]
     assert reached("tcp") == [("10.0.0.1", 5060), ("10.0.0.3", 5060)]
     assert reached("tls") == [("10.0.0.1", 5061), ("10.0.0.4", 5061), ("10.0.0.5", 5061)]
+
+
+async def test_a_redirector_that_hangs_up_after_its_302_does_not_fail_the_next_target() -> None:
+    """The 302 and the end of its connection arrive together: that connection's end is
+    about the old target, not the one the call moves to (a defect: it failed the call)."""
+    from voiceotp.delivery.dialer.sip.dialog import response_to
+
+    async def busy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        invite = parse_message(await read_message(reader))
+        writer.write(response_to(invite, 486, "Busy Here").to_bytes())
+        await read_message(reader)  # our ACK
+        writer.close()
+
+    callee, callee_port = await scripted(busy)
+
+    async def redirect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        invite = parse_message(await read_message(reader))
+        moved = response_to(invite, 302, "Moved Temporarily")
+        moved.headers.append(("Contact", f"<sip:x@127.0.0.1:{callee_port};transport=tcp>"))
+        writer.write(moved.to_bytes())
+        writer.close()  # right away: our ACK will go to a new connection
+
+    redirector, port = await scripted(redirect)
+    async with callee, redirector, asyncio.timeout(10):
+        (outcome,) = await dial(port, t1_s=0.5)
+    assert (outcome.status, outcome.sip_code) == (CallStatus.BUSY, 486), outcome.detail
+    assert outcome.detail == f"redirected to 127.0.0.1:{callee_port}; 486 Busy Here"

@@ -269,6 +269,7 @@ class SipCall:
         self, invite: SipMessage, ring_deadline: float
     ) -> SipMessage | None:
         trunk = self.env.trunk
+        self.refusal = ""  # one that came before (the last target's connection) is not ours
         tx = InviteTransaction(
             invite,
             self.leg.cancel(invite),
