@@ -12,7 +12,7 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,7 +26,9 @@ from voiceotp.gateway.api.voice import VOICE_PATH, VoiceEndpoint
 from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, Observer, flush_access_log
 from voiceotp.gateway.processes import claim_api_slot
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.submit.limits import NumberCapCounter, RedisNumberCaps
+from voiceotp.gateway.submit.abuse import AbuseCounts
+from voiceotp.gateway.submit.abuseredis import RedisAbuseCounts
+from voiceotp.gateway.submit.limits import NumberCapCounter, RateCap, RedisNumberCaps, RedisRateCap
 from voiceotp.gateway.submit.replay import KeyClaims, RedisKeyClaims
 from voiceotp.gateway.submit.service import Clock, Gateway
 from voiceotp.protocol.notice import NOTICE_PATH
@@ -106,7 +108,7 @@ def create_app(
         except BaseException:
             await the_store.close()
             raise
-        caps, claims, redis_client = make_shared_limits(settings)
+        shared = make_shared_limits(settings)
         observer = Observer()
         runtime = None
         if delivery is not None:
@@ -118,8 +120,10 @@ def create_app(
             settings,
             the_store,
             clock=clock or time.time,
-            caps=caps,
-            claims=claims,
+            caps=shared.caps,
+            claims=shared.claims,
+            rate_cap=shared.rate_cap,
+            abuse_counts=shared.abuse_counts,
             observer=observer,
             on_accepted=runtime.accepted if runtime is not None else None,
         )
@@ -144,8 +148,8 @@ def create_app(
             await gateway.fraud.stop()
             await the_store.close()
             await api_lock.release()
-            if redis_client is not None:
-                await redis_client.aclose()
+            if shared.client is not None:
+                await shared.client.aclose()
             flush_access_log()
 
     routes = [
@@ -159,18 +163,34 @@ def create_app(
     return GatewayApp(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
 
 
-def make_shared_limits(
-    settings: Settings,
-) -> tuple[NumberCapCounter | None, KeyClaims | None, Any]:
-    """Per-number caps and idempotency-key claims in Redis when ``redis_url`` is set
-    (shared by every API process), else in-process; and the Redis client to close."""
+class SharedLimits(NamedTuple):
+    """What every API process of a deployment must count together (None: this process
+    counts alone), and the Redis client to close."""
+
+    caps: NumberCapCounter | None = None
+    claims: KeyClaims | None = None
+    rate_cap: RateCap | None = None
+    abuse_counts: AbuseCounts | None = None
+    client: Any = None
+
+
+def make_shared_limits(settings: Settings) -> SharedLimits:
+    """Per-number caps, idempotency-key claims, the account rate cap and the abuse
+    detectors' counts in Redis when ``redis_url`` is set (shared by every API process),
+    else in-process."""
     if not settings.redis_url:
-        return None, None, None
+        return SharedLimits()
     import redis.asyncio
 
     client = redis.asyncio.Redis.from_url(settings.redis_url)
     prefix = settings.redis_prefix
-    return RedisNumberCaps(client, prefix), RedisKeyClaims(client, prefix), client
+    return SharedLimits(
+        RedisNumberCaps(client, prefix),
+        RedisKeyClaims(client, prefix),
+        RedisRateCap(client, prefix),
+        RedisAbuseCounts(client, prefix),
+        client,
+    )
 
 
 async def healthz(request: Request) -> Response:

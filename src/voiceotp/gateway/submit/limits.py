@@ -4,7 +4,8 @@ Caps count accepted Submits per (account, number) in sliding windows of 1 min, 1
 24 h. A passing check *reserves* a slot at once (so concurrent requests cannot both pass)
 and the reservation is released if the request is then refused or is a replay.
 :class:`MemoryNumberCaps` serves one process (warmed from the store's recent calls at
-start); :class:`RedisNumberCaps` lets many processes share the counts.
+start); :class:`RedisNumberCaps` lets many processes share the counts. Likewise the rate
+cap: :class:`MemoryRateCap` for one process, :class:`RedisRateCap` shared.
 """
 
 from __future__ import annotations
@@ -152,13 +153,20 @@ class RedisNumberCaps:
         await self._client.zrem(self._key(*reservation.key), reservation.token)
 
 
+class RateCap(Protocol):
+    async def allow(self, account_id: int, rate: int, now: float) -> bool:
+        """True when the account may send one more request now (``rate`` 0 = no cap)."""
+        ...
+
+
 @dataclass
-class RateLimiter:
-    """Token bucket per account: ``rate`` requests per second, bursts of ``rate``."""
+class MemoryRateCap:
+    """Token bucket per account, for one process: ``rate`` requests per second, bursts of
+    ``rate``."""
 
     _buckets: dict[int, tuple[float, float]] = field(default_factory=dict)  # tokens, at
 
-    def allow(self, account_id: int, rate: int, now: float) -> bool:
+    async def allow(self, account_id: int, rate: int, now: float) -> bool:
         if rate <= 0:
             return True
         tokens, at = self._buckets.get(account_id, (float(rate), now))
@@ -168,3 +176,40 @@ class RateLimiter:
             return False
         self._buckets[account_id] = (tokens - 1.0, now)
         return True
+
+
+# KEYS[1] hash {t = tokens, at = time}; ARGV: now, rate. The same bucket as MemoryRateCap;
+# ``at`` never moves back (a process whose clock lags refills nothing twice). A bucket is
+# full again 1 s after its last use, so a missing one is a full one: it expires after 2 s.
+_RATE_LUA = """
+local now = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 't', 'at')
+local tokens = tonumber(state[1]) or rate
+local at = tonumber(state[2]) or now
+tokens = math.min(rate, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+at = math.max(at, now)
+redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
+redis.call('PEXPIRE', KEYS[1], 2000)
+return allowed
+"""
+
+
+class RedisRateCap:
+    """The account rate cap shared by every process: one token bucket per account in Redis
+    (a Lua script, one round trip; none for an account without a rate cap)."""
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._prefix = prefix
+        self._script = client.register_script(_RATE_LUA)
+
+    async def allow(self, account_id: int, rate: int, now: float) -> bool:
+        if rate <= 0:
+            return True
+        key = f"{self._prefix}rate:{account_id}"
+        return bool(int(await self._script(keys=[key], args=[repr(now), rate])))

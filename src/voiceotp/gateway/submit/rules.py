@@ -306,9 +306,9 @@ def _fingerprint(gw: Gateway, ctx: Ctx) -> str:
 
 
 # ---- 9. rate cap, per-number caps --------------------------------------------------------
-def rate_cap(gw: Gateway, ctx: Ctx) -> RuleResult:
+async def rate_cap(gw: Gateway, ctx: Ctx) -> RuleResult:
     assert ctx.account is not None
-    allowed = gw.rate_limiter.allow(ctx.account.id, ctx.account.rate_per_s, ctx.now)
+    allowed = await gw.rate_limiter.allow(ctx.account.id, ctx.account.rate_per_s, ctx.now)
     return None if allowed else Answer(Code.RATE_LIMITED)
 
 

@@ -15,10 +15,15 @@ from voiceotp.delivery.factory import record_dir
 from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.submit.abuse import AbuseDetector
+from voiceotp.gateway.submit.abuse import AbuseCounts, AbuseDetector
 from voiceotp.gateway.submit.directory import Directory, IPAddress, abuse_limits
 from voiceotp.gateway.submit.fraud import FraudGuard
-from voiceotp.gateway.submit.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
+from voiceotp.gateway.submit.limits import (
+    MemoryNumberCaps,
+    MemoryRateCap,
+    NumberCapCounter,
+    RateCap,
+)
 from voiceotp.gateway.submit.replay import KeyClaims, ReplayGuard
 from voiceotp.gateway.submit.rules import NOTICE_METHODS, Answer, Ctx, Product, run_pipeline
 from voiceotp.gateway.submit.verify import Verifier
@@ -54,20 +59,22 @@ class Gateway:
         clock: Clock = time.time,
         caps: NumberCapCounter | None = None,
         claims: KeyClaims | None = None,
+        rate_cap: RateCap | None = None,
+        abuse_counts: AbuseCounts | None = None,
         observer: Observer | None = None,
         on_accepted: Callable[[str, float, float], Awaitable[None]] | None = None,
     ) -> None:
         """``on_accepted`` is called with (voiceid, deadline, not_before) of every newly
         accepted call (delivery's queue); ``observer`` holds the metrics (a new one by
-        default); ``caps`` and ``claims`` are shared by every API process (Redis) when
-        given."""
+        default); ``caps``, ``claims``, ``rate_cap`` and ``abuse_counts`` are shared by every
+        API process (Redis) when given, else kept in this one."""
         self.settings = settings
         self.store = store
         self.clock = clock
         self.keybox = KeyBox(settings.secret_key)
         self.directory = Directory(store, self.keybox, settings)
         self.caps: NumberCapCounter = caps or MemoryNumberCaps()
-        self.rate_limiter = RateLimiter()
+        self.rate_limiter: RateCap = rate_cap or MemoryRateCap()
         self.replays = ReplayGuard(store, claims)
         self.admin = Admin(
             store,
@@ -77,7 +84,7 @@ class Gateway:
             audio_dir=record_dir(settings.delivery, settings.data_dir),
         )
         self.templates = Templates(store, clock, on_change=self.directory.load)
-        self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze)
+        self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze, abuse_counts)
         self.observer = observer or Observer()
         store.add_batch_listener(self.observer.batch.observe)
         self.on_accepted = on_accepted

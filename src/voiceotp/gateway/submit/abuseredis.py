@@ -1,0 +1,101 @@
+"""The abuse detectors' counts in Redis, shared by every API process of a deployment.
+
+Per account, under the deployment's ``redis_prefix``:
+``abuse:n:<account>`` (sorted set: number -> last accepted), ``abuse:p:<account>:<prefix>``
+(sorted set: one member per accepted Submit to that 7-digit prefix), ``abuse:ps:<account>``
+(the prefixes counted, so a freeze can forget them) and ``abuse:f:<account>`` (hash: calls,
+failed). Each Submit is one Lua script (one round trip) that adds, trims the window,
+counts, and deletes a count that crossed its line in the same step: of two processes
+racing past a line only one sees it cross. The windowed keys expire a window after their
+last use, the failure counts a day after theirs.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from typing import Any
+
+from voiceotp.gateway.submit.abuse import AbuseLimits, Trip, prefix_of
+
+FAILURES_TTL_S = 86_400
+
+# KEYS: numbers, this prefix's Submits, the account's prefixes. ARGV: now, mobile, token,
+# prefix, distinct limit, its window, burst limit, its window. Returns {tripped, count}:
+# 1 distinct_numbers, 2 prefix_burst, 0 none.
+_SUBMIT_LUA = """
+local now = tonumber(ARGV[1])
+local checks = {{KEYS[1], ARGV[2], 5}, {KEYS[2], ARGV[3], 7}}
+for i, check in ipairs(checks) do
+  local key, member = check[1], check[2]
+  local limit, span = tonumber(ARGV[check[3]]), tonumber(ARGV[check[3] + 1])
+  if limit > 0 then
+    redis.call('ZADD', key, now, member)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
+    redis.call('EXPIRE', key, math.ceil(span))
+    if i == 2 then
+      redis.call('SADD', KEYS[3], ARGV[4])
+      redis.call('EXPIRE', KEYS[3], math.ceil(span))
+    end
+    local n = redis.call('ZCARD', key)
+    if n > limit then
+      redis.call('DEL', key)
+      return {i, n}
+    end
+  end
+end
+return {0, 0}
+"""
+
+# KEYS[1] the account's call outcomes; ARGV: 1 if this call failed, min calls, ratio, ttl.
+_CALL_LUA = """
+local calls = redis.call('HINCRBY', KEYS[1], 'calls', 1)
+local failed = redis.call('HINCRBY', KEYS[1], 'failed', tonumber(ARGV[1]))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+if calls >= tonumber(ARGV[2]) and failed >= tonumber(ARGV[3]) * calls then
+  redis.call('DEL', KEYS[1])
+  return {calls, failed}
+end
+return {0, 0}
+"""
+_DETECTORS = {1: "distinct_numbers", 2: "prefix_burst"}
+
+
+class RedisAbuseCounts:
+    """:class:`~voiceotp.gateway.submit.abuse.AbuseCounts` shared through Redis."""
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._client = client
+        self._prefix = f"{prefix}abuse:"
+        self._submit = client.register_script(_SUBMIT_LUA)
+        self._call = client.register_script(_CALL_LUA)
+
+    async def submit(
+        self, account_id: int, mobile: str, now: float, limits: AbuseLimits
+    ) -> Trip | None:
+        prefix = prefix_of(mobile)
+        key = functools.partial(self._key, account_id=account_id)
+        keys = [key("n"), key("p", prefix), key("ps")]
+        args: list[Any] = [repr(now), mobile, secrets.token_hex(8), prefix]
+        args += [limits.distinct_numbers, repr(limits.distinct_window_s)]
+        args += [limits.prefix_burst, repr(limits.prefix_window_s)]
+        tripped, count = (int(x) for x in await self._submit(keys=keys, args=args))
+        return Trip(_DETECTORS[tripped], count) if tripped else None
+
+    async def call(self, account_id: int, connected: bool, limits: AbuseLimits) -> Trip | None:
+        args = [0 if connected else 1, limits.failure_min_calls, repr(limits.failure_ratio)]
+        keys = [self._key("f", account_id=account_id)]
+        calls, failed = (int(x) for x in await self._call(keys=keys, args=[*args, FAILURES_TTL_S]))
+        return Trip("failure_ratio", failed, calls) if calls else None
+
+    async def forget(self, account_id: int) -> None:
+        key = functools.partial(self._key, account_id=account_id)
+        burst = [key("p", _text(x)) for x in await self._client.smembers(key("ps"))]
+        await self._client.delete(key("n"), key("ps"), key("f"), *burst)
+
+    def _key(self, kind: str, prefix: str = "", *, account_id: int) -> str:
+        return f"{self._prefix}{kind}:{account_id}" + (f":{prefix}" if prefix else "")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,109 @@
+"""The account rate cap (4090) and the abuse detectors across API processes (issue 16):
+two gateways on one PostgreSQL and one Redis count together. Before, each process
+counted alone: an account got its rate once per process, and a detector never fired
+for traffic split between processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gateway.harness import FIXTURE, Harness, fixture_settings, running
+from tests.gateway.test_redis_caps import prefix
+from tests.stores import reset_postgres
+from voiceotp.gateway.settings import NumberCaps
+from voiceotp.protocol import Code, Method, parse_result
+from voiceotp.store import make_store
+
+__all__ = ["prefix"]
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(60)]
+NOW = float(FIXTURE["now"])
+ACCOUNT, APIKEY = "V10000001", "0123456789abcdef0123456789abcdef"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def make_pair(pg_url: str, tmp_path: Path, prefix: str) -> Any:
+    """Two gateways (own stores, pools and counters) on one PostgreSQL and one Redis,
+    with the given settings."""
+
+    @contextlib.asynccontextmanager
+    async def pair(**overrides: Any) -> AsyncIterator[tuple[Harness, Harness]]:
+        await reset_postgres(pg_url)
+        settings = fixture_settings(
+            tmp_path,
+            database_url=pg_url,
+            redis_url=REDIS_URL,
+            redis_prefix=prefix,
+            caps=NumberCaps(0, 0, 0),
+            **overrides,
+        )
+        first, second = make_store(settings), make_store(settings)
+        async with (
+            running(first, settings, now=NOW) as one,
+            running(second, settings, now=NOW, seed=False) as other,
+        ):
+            await one.gateway.admin.top_up(ACCOUNT, 1000)
+            yield one, other
+
+    return pair
+
+
+async def submit(harness: Harness, mobile: str) -> int:
+    form = {"account": ACCOUNT, "password": APIKEY, "mobile": mobile, "content": "1125"}
+    return parse_result((await harness.submit(**form)).content, Method.SUBMIT).code
+
+
+async def split_load(one: Harness, other: Harness, mobiles: list[str]) -> list[int]:
+    """All at once, alternately to the two processes."""
+    sends = [submit(one if i % 2 == 0 else other, m) for i, m in enumerate(mobiles)]
+    return list(await asyncio.gather(*sends))
+
+
+async def test_the_rate_cap_is_exact_across_two_processes(make_pair: Any) -> None:
+    async with make_pair(account_rate_per_s=10) as (one, other):
+        # The clock stands still: no refill, so exactly 10 in total may pass.
+        codes = await split_load(one, other, [f"1380000{i:04d}" for i in range(60)])
+        assert codes.count(Code.OK) == 10, codes
+        assert codes.count(Code.RATE_LIMITED) == 50
+        assert await one.store.count_calls() == 10
+        one.clock_value[0] = other.clock_value[0] = NOW + 0.5  # half a second: 5 more
+        later = await split_load(one, other, [f"1390000{i:04d}" for i in range(20)])
+        assert later.count(Code.OK) == 5, later
+
+
+async def test_an_abuse_detector_trips_on_traffic_split_across_processes(make_pair: Any) -> None:
+    async with make_pair(abuse_prefix_burst=5, abuse_distinct_numbers=0) as (one, other):
+        # 8 to one 7-digit prefix, 4 to each process: the 6th crosses the line of 5.
+        codes = await split_load(one, other, [f"1380013{i:04d}" for i in range(8)])
+        assert codes.count(Code.OK) == 8  # all were past the freeze check at once
+        account = await one.store.get_account(ACCOUNT)
+        assert account is not None
+        assert account.state == "abuse_frozen"
+        events = [e for e in await one.store.audit_events(account.id) if e.kind == "abuse_freeze"]
+        assert len(events) == 1, [e.detail for e in events]  # one process saw it cross
+        assert events[0].detail.startswith("prefix_burst: 6 to 1380013xxxx")
+        one.gateway.directory.forget(ACCOUNT)
+        other.gateway.directory.forget(ACCOUNT)
+        assert [await submit(h, "13900000000") for h in (one, other)] == [Code.ABUSE_FROZEN] * 2
+
+
+async def test_distinct_numbers_are_counted_once_whichever_process_saw_them(
+    make_pair: Any,
+) -> None:
+    async with make_pair(abuse_distinct_numbers=4, abuse_prefix_burst=0) as (one, other):
+        # The same 4 numbers to both processes: 4 distinct, not 8.
+        mobiles = [f"13{i}00000000" for i in range(4)]
+        assert await split_load(one, other, mobiles * 2) == [Code.OK] * 8
+        account = await one.store.get_account(ACCOUNT)
+        assert account is not None
+        assert account.state == "active"
+        assert await submit(other, "13900000009") == Code.OK  # the 5th distinct one
+        account = await one.store.get_account(ACCOUNT)
+        assert account is not None
+        assert account.state == "abuse_frozen"
