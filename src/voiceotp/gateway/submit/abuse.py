@@ -23,10 +23,15 @@ the batch sender's pace still trips it within minutes.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from voiceotp.store import Store
+
+log = logging.getLogger(__name__)
 
 Freeze = Callable[[int, str, str], Awaitable[None]]  # account_id, detector, detail
 
@@ -167,3 +172,27 @@ class AbuseDetector:
     async def _fire(self, account_id: int, detector: str, detail: str) -> None:
         await self.counts.forget(account_id)  # counting starts afresh after a freeze
         await self._freeze(account_id, detector, detail)  # it logs, by the account's APIID
+
+
+async def freeze_account(
+    store: Store, account_id: int, detector: str, detail: str, now: float
+) -> str | None:
+    """Set the account to ``abuse_frozen`` with an audit event and a log line naming it by
+    its APIID; returns that name (None: no such account). The API processes and the
+    dialer processes (failure ratio) freeze the same way."""
+    name = await store.account_name(account_id)
+    if name is None:
+        return None
+    await store.update_account(name, state="abuse_frozen")
+    await store.record_audit(
+        account_id=account_id, kind="abuse_freeze", detail=f"{detector}: {detail}", now=now
+    )
+    log.warning(
+        "abuse detector %s froze account %s (%s); it is answered 408 until an operator"
+        " clears it: voiceotp admin clear-abuse %s",
+        detector,
+        name,
+        detail,
+        name,
+    )
+    return name

@@ -15,7 +15,7 @@ from voiceotp.delivery.factory import record_dir
 from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.submit.abuse import AbuseCounts, AbuseDetector
+from voiceotp.gateway.submit.abuse import AbuseCounts, AbuseDetector, freeze_account
 from voiceotp.gateway.submit.directory import Directory, IPAddress, abuse_limits
 from voiceotp.gateway.submit.fraud import FraudGuard
 from voiceotp.gateway.submit.limits import (
@@ -168,25 +168,9 @@ class Gateway:
                 log.exception("could not enqueue call %s", voiceid)
 
     async def _abuse_freeze(self, account_id: int, detector: str, detail: str) -> None:
-        name = await self.store.account_name(account_id)
-        if name is None:
-            return
-        await self.store.update_account(name, state="abuse_frozen")
-        await self.store.record_audit(
-            account_id=account_id,
-            kind="abuse_freeze",
-            detail=f"{detector}: {detail}",
-            now=self.clock(),
-        )
-        self.directory.forget(name)
-        log.warning(
-            "abuse detector %s froze account %s (%s); it is answered 408 until an operator"
-            " clears it: voiceotp admin clear-abuse %s",
-            detector,
-            name,
-            detail,
-            name,
-        )
+        name = await freeze_account(self.store, account_id, detector, detail, self.clock())
+        if name is not None:
+            self.directory.forget(name)
 
 
 def _unknown_method(gw: Gateway, ctx: Ctx) -> Answer:
