@@ -14,7 +14,8 @@ from tests.gateway.harness import FIXTURE, Harness, running
 from tests.redisprefix import redis_test_prefix
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.submit.abuse import AbuseCounts, AbuseDetector, AbuseLimits, MemoryAbuseCounts
-from voiceotp.gateway.submit.abuseredis import RedisAbuseCounts
+from voiceotp.gateway.submit.abuseredis import RedisAbuseCounts, RedisWrongCodes
+from voiceotp.gateway.submit.verify import MemoryWrongCodes, WrongCodes
 from voiceotp.protocol import Code, Method, parse_result
 from voiceotp.store import Store
 
@@ -205,3 +206,25 @@ async def test_a_freeze_is_logged_by_apiid_with_the_way_to_clear_it(
     assert "voiceotp admin clear-abuse V10000001" in frozen[0]
     assert f"account id {account.id}" not in frozen[0]
     assert "13800130002" not in frozen[0]  # never a full number
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def wrong_codes(request: pytest.FixtureRequest) -> AsyncIterator[WrongCodes]:
+    """Check's wrong codes per account (4505): both backends pass the same test."""
+    if request.param == "memory":
+        yield MemoryWrongCodes()
+        return
+    with redis_test_prefix("wrong") as prefix:
+        client = redis.asyncio.Redis.from_url(REDIS_URL)
+        yield RedisWrongCodes(client, prefix)
+        await client.aclose()
+
+
+async def test_wrong_codes_count_in_a_sliding_window(wrong_codes: WrongCodes) -> None:
+    for at in (NOW, NOW + 10, NOW + 20):
+        await wrong_codes.add(1, at, 60)
+    await wrong_codes.add(2, NOW, 60)  # another account
+    assert await wrong_codes.count(1, NOW + 20, 60) == 3
+    assert await wrong_codes.count(1, NOW + 65, 60) == 2  # the first left the window
+    assert await wrong_codes.count(1, NOW + 200, 60) == 0
+    assert await wrong_codes.count(3, NOW, 60) == 0

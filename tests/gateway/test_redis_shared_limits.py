@@ -15,8 +15,10 @@ import pytest
 
 from tests.gateway.harness import FIXTURE, Harness, fixture_settings, running
 from tests.gateway.test_redis_caps import prefix
+from tests.gateway.verifykit import check, spoken, verify, wrong
 from tests.stores import reset_postgres
 from voiceotp.gateway.settings import NumberCaps
+from voiceotp.gateway.submit.verifyconf import VerifySettings
 from voiceotp.protocol import Code, Method, parse_result
 from voiceotp.store import make_store
 
@@ -107,3 +109,21 @@ async def test_distinct_numbers_are_counted_once_whichever_process_saw_them(
         account = await one.store.get_account(ACCOUNT)
         assert account is not None
         assert account.state == "abuse_frozen"
+
+
+async def test_wrong_codes_per_account_are_counted_across_processes(make_pair: Any) -> None:
+    """Check's per-account guess limit (4505): 2 wrong codes on each process make 4."""
+    async with make_pair(verify=VerifySettings(wrong_per_account=4)) as (one, other):
+        codes = {}
+        for harness, mobile in ((one, "13800000001"), (other, "13800000002")):
+            sent = await verify(harness, mobile)
+            codes[mobile] = await spoken(harness, sent.voiceid)
+        for harness, mobile in ((one, "13800000001"), (other, "13800000002")):
+            for _ in range(2):
+                guess = wrong(codes[mobile])
+                assert (await check(harness, guess, mobile)).code == Code.CODE_WRONG
+        right = await check(one, codes["13800000001"], "13800000001")
+        assert right.code == Code.CHECK_THROTTLED
+        one.clock_value[0] = other.clock_value[0] = NOW + 3600  # the window has passed
+        fresh = await spoken(other, (await verify(other, "13800000003")).voiceid)
+        assert (await check(one, fresh, "13800000003")).code == Code.OK

@@ -27,10 +27,11 @@ from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, Observer, flush_acces
 from voiceotp.gateway.processes import claim_api_slot
 from voiceotp.gateway.settings import Settings
 from voiceotp.gateway.submit.abuse import AbuseCounts
-from voiceotp.gateway.submit.abuseredis import RedisAbuseCounts
+from voiceotp.gateway.submit.abuseredis import RedisAbuseCounts, RedisWrongCodes
 from voiceotp.gateway.submit.limits import NumberCapCounter, RateCap, RedisNumberCaps, RedisRateCap
 from voiceotp.gateway.submit.replay import KeyClaims, RedisKeyClaims
 from voiceotp.gateway.submit.service import Clock, Gateway
+from voiceotp.gateway.submit.verify import WrongCodes
 from voiceotp.protocol.notice import NOTICE_PATH
 from voiceotp.store import Store, make_store
 from voiceotp.store.migrate import upgrade_async
@@ -124,6 +125,7 @@ def create_app(
             claims=shared.claims,
             rate_cap=shared.rate_cap,
             abuse_counts=shared.abuse_counts,
+            wrong_codes=shared.wrong_codes,
             observer=observer,
             on_accepted=runtime.accepted if runtime is not None else None,
         )
@@ -171,13 +173,14 @@ class SharedLimits(NamedTuple):
     claims: KeyClaims | None = None
     rate_cap: RateCap | None = None
     abuse_counts: AbuseCounts | None = None
+    wrong_codes: WrongCodes | None = None
     client: Any = None
 
 
 def make_shared_limits(settings: Settings) -> SharedLimits:
-    """Per-number caps, idempotency-key claims, the account rate cap and the abuse
-    detectors' counts in Redis when ``redis_url`` is set (shared by every API process),
-    else in-process."""
+    """Per-number caps, idempotency-key claims, the account rate cap, the abuse
+    detectors' counts and Check's wrong codes per account in Redis when ``redis_url`` is
+    set (shared by every API process), else in-process."""
     if not settings.redis_url:
         return SharedLimits()
     import redis.asyncio
@@ -189,6 +192,7 @@ def make_shared_limits(settings: Settings) -> SharedLimits:
         RedisKeyClaims(client, prefix),
         RedisRateCap(client, prefix),
         RedisAbuseCounts(client, prefix),
+        RedisWrongCodes(client, prefix),
         client,
     )
 

@@ -13,6 +13,7 @@ windowed keys expire a window after their last use, the failure counts a day aft
 from __future__ import annotations
 
 import functools
+import math
 import secrets
 from typing import Any
 
@@ -120,3 +121,25 @@ class RedisAbuseCounts:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisWrongCodes:
+    """Check's wrong codes per account (4505) for every process: a sorted set per account
+    (``<prefix>wrong:<account>``, one member per wrong code), trimmed to the window as it
+    grows, expiring a window after the last wrong code."""
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._client = client
+        self._prefix = f"{prefix}wrong:"
+
+    async def count(self, account_id: int, now: float, window_s: float) -> int:
+        key = f"{self._prefix}{account_id}"
+        return int(await self._client.zcount(key, f"({now - window_s!r}", "+inf"))
+
+    async def add(self, account_id: int, now: float, window_s: float) -> None:
+        key = f"{self._prefix}{account_id}"
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {secrets.token_hex(8): now})
+            pipe.zremrangebyscore(key, "-inf", now - window_s)
+            pipe.expire(key, math.ceil(window_s))
+            await pipe.execute()

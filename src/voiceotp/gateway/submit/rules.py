@@ -375,8 +375,8 @@ async def report_call(gw: Gateway, ctx: Ctx) -> RuleResult:
 
 
 # ---- Check ----------------------------------------------------------------------------------
-def check_throttle(gw: Gateway, ctx: Ctx) -> RuleResult:
-    return gw.verifier.throttled(ctx)  # 4505
+async def check_throttle(gw: Gateway, ctx: Ctx) -> RuleResult:
+    return await gw.verifier.throttled(ctx)  # 4505
 
 
 async def check_code(gw: Gateway, ctx: Ctx) -> RuleResult:

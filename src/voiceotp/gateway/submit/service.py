@@ -26,7 +26,7 @@ from voiceotp.gateway.submit.limits import (
 )
 from voiceotp.gateway.submit.replay import KeyClaims, ReplayGuard
 from voiceotp.gateway.submit.rules import NOTICE_METHODS, Answer, Ctx, Product, run_pipeline
-from voiceotp.gateway.submit.verify import Verifier
+from voiceotp.gateway.submit.verify import Verifier, WrongCodes
 from voiceotp.gateway.submit.verifypush import push_verified
 from voiceotp.gateway.templates import Templates
 from voiceotp.protocol import (
@@ -61,13 +61,14 @@ class Gateway:
         claims: KeyClaims | None = None,
         rate_cap: RateCap | None = None,
         abuse_counts: AbuseCounts | None = None,
+        wrong_codes: WrongCodes | None = None,
         observer: Observer | None = None,
         on_accepted: Callable[[str, float, float], Awaitable[None]] | None = None,
     ) -> None:
         """``on_accepted`` is called with (voiceid, deadline, not_before) of every newly
         accepted call (delivery's queue); ``observer`` holds the metrics (a new one by
-        default); ``caps``, ``claims``, ``rate_cap`` and ``abuse_counts`` are shared by every
-        API process (Redis) when given, else kept in this one."""
+        default); ``caps``, ``claims``, ``rate_cap``, ``abuse_counts`` and ``wrong_codes``
+        are shared by every API process (Redis) when given, else kept in this one."""
         self.settings = settings
         self.store = store
         self.clock = clock
@@ -89,7 +90,12 @@ class Gateway:
         store.add_batch_listener(self.observer.batch.observe)
         self.on_accepted = on_accepted
         self.verifier = Verifier(
-            store, self.keybox, settings.secret_key, settings.verify, on_verified=self._verified
+            store,
+            self.keybox,
+            settings.secret_key,
+            settings.verify,
+            on_verified=self._verified,
+            wrong_codes=wrong_codes,
         )
         self.fraud = FraudGuard(
             store, settings.verify, self._record_audit, registry=self.observer.registry
