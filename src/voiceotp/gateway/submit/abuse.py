@@ -8,7 +8,10 @@ A detector that fires freezes the account (state ``abuse_frozen``), writes an au
 event naming it, and stays quiet until an operator clears the freeze. A threshold of 0
 switches a detector off. An account may carry its own thresholds (its allowance, e.g.
 for batches to its own number range): :meth:`AbuseDetector.accepted` takes the limits
-that apply to it. State is per process.
+that apply to it. What is counted lives in :class:`MemoryAbuseCounts` (this process) or
+``abuseredis.RedisAbuseCounts`` (every process, through Redis: a line crossed is seen by
+one process only, so the account is frozen once). The failure ratio is fed by whichever
+process ends the call (``serve`` with delivery, or ``voiceotp dialer``).
 
 Why the defaults (docs/gateway.md, "Abuse auto-freeze"): login codes spread over the
 whole numbering plan, so an account rarely reaches even a few numbers of one 7-digit
