@@ -12,7 +12,7 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,12 +26,8 @@ from voiceotp.gateway.api.voice import VOICE_PATH, VoiceEndpoint
 from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, Observer, flush_access_log
 from voiceotp.gateway.processes import claim_api_slot
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.submit.abuse import AbuseCounts
-from voiceotp.gateway.submit.abuseredis import RedisAbuseCounts, RedisWrongCodes
-from voiceotp.gateway.submit.limits import NumberCapCounter, RateCap, RedisNumberCaps, RedisRateCap
-from voiceotp.gateway.submit.replay import KeyClaims, RedisKeyClaims
 from voiceotp.gateway.submit.service import Clock, Gateway
-from voiceotp.gateway.submit.verify import WrongCodes
+from voiceotp.gateway.submit.shared import make_shared_limits
 from voiceotp.protocol.notice import NOTICE_PATH
 from voiceotp.store import Store, make_store
 from voiceotp.store.migrate import upgrade_async
@@ -121,11 +117,7 @@ def create_app(
             settings,
             the_store,
             clock=clock or time.time,
-            caps=shared.caps,
-            claims=shared.claims,
-            rate_cap=shared.rate_cap,
-            abuse_counts=shared.abuse_counts,
-            wrong_codes=shared.wrong_codes,
+            shared=shared,
             observer=observer,
             on_accepted=runtime.accepted if runtime is not None else None,
         )
@@ -163,38 +155,6 @@ def create_app(
         *extra_routes,
     ]
     return GatewayApp(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
-
-
-class SharedLimits(NamedTuple):
-    """What every API process of a deployment must count together (None: this process
-    counts alone), and the Redis client to close."""
-
-    caps: NumberCapCounter | None = None
-    claims: KeyClaims | None = None
-    rate_cap: RateCap | None = None
-    abuse_counts: AbuseCounts | None = None
-    wrong_codes: WrongCodes | None = None
-    client: Any = None
-
-
-def make_shared_limits(settings: Settings) -> SharedLimits:
-    """Per-number caps, idempotency-key claims, the account rate cap, the abuse
-    detectors' counts and Check's wrong codes per account in Redis when ``redis_url`` is
-    set (shared by every API process), else in-process."""
-    if not settings.redis_url:
-        return SharedLimits()
-    import redis.asyncio
-
-    client = redis.asyncio.Redis.from_url(settings.redis_url)
-    prefix = settings.redis_prefix
-    return SharedLimits(
-        RedisNumberCaps(client, prefix),
-        RedisKeyClaims(client, prefix),
-        RedisRateCap(client, prefix),
-        RedisAbuseCounts(client, prefix),
-        RedisWrongCodes(client, prefix),
-        client,
-    )
 
 
 async def healthz(request: Request) -> Response:

@@ -15,7 +15,7 @@ from voiceotp.delivery.factory import record_dir
 from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.submit.abuse import AbuseCounts, AbuseDetector, freeze_account
+from voiceotp.gateway.submit.abuse import AbuseDetector, freeze_account
 from voiceotp.gateway.submit.directory import Directory, IPAddress, abuse_limits
 from voiceotp.gateway.submit.fraud import FraudGuard
 from voiceotp.gateway.submit.limits import (
@@ -24,9 +24,10 @@ from voiceotp.gateway.submit.limits import (
     NumberCapCounter,
     RateCap,
 )
-from voiceotp.gateway.submit.replay import KeyClaims, ReplayGuard
+from voiceotp.gateway.submit.replay import ReplayGuard
 from voiceotp.gateway.submit.rules import NOTICE_METHODS, Answer, Ctx, Product, run_pipeline
-from voiceotp.gateway.submit.verify import Verifier, WrongCodes
+from voiceotp.gateway.submit.shared import SharedLimits
+from voiceotp.gateway.submit.verify import Verifier
 from voiceotp.gateway.submit.verifypush import push_verified
 from voiceotp.gateway.templates import Templates
 from voiceotp.protocol import (
@@ -57,26 +58,23 @@ class Gateway:
         store: Store,
         *,
         clock: Clock = time.time,
-        caps: NumberCapCounter | None = None,
-        claims: KeyClaims | None = None,
-        rate_cap: RateCap | None = None,
-        abuse_counts: AbuseCounts | None = None,
-        wrong_codes: WrongCodes | None = None,
+        shared: SharedLimits | None = None,
         observer: Observer | None = None,
         on_accepted: Callable[[str, float, float], Awaitable[None]] | None = None,
     ) -> None:
         """``on_accepted`` is called with (voiceid, deadline, not_before) of every newly
         accepted call (delivery's queue); ``observer`` holds the metrics (a new one by
-        default); ``caps``, ``claims``, ``rate_cap``, ``abuse_counts`` and ``wrong_codes``
-        are shared by every API process (Redis) when given, else kept in this one."""
+        default); what ``shared`` holds is counted with every API process (Redis), the
+        rest in this one."""
+        shared = shared or SharedLimits()
         self.settings = settings
         self.store = store
         self.clock = clock
         self.keybox = KeyBox(settings.secret_key)
         self.directory = Directory(store, self.keybox, settings)
-        self.caps: NumberCapCounter = caps or MemoryNumberCaps()
-        self.rate_limiter: RateCap = rate_cap or MemoryRateCap()
-        self.replays = ReplayGuard(store, claims)
+        self.caps: NumberCapCounter = shared.caps or MemoryNumberCaps()
+        self.rate_limiter: RateCap = shared.rate_cap or MemoryRateCap()
+        self.replays = ReplayGuard(store, shared.claims)
         self.admin = Admin(
             store,
             self.keybox,
@@ -85,7 +83,7 @@ class Gateway:
             audio_dir=record_dir(settings.delivery, settings.data_dir),
         )
         self.templates = Templates(store, clock, on_change=self.directory.load)
-        self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze, abuse_counts)
+        self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze, shared.abuse_counts)
         self.observer = observer or Observer()
         store.add_batch_listener(self.observer.batch.observe)
         self.on_accepted = on_accepted
@@ -95,7 +93,7 @@ class Gateway:
             settings.secret_key,
             settings.verify,
             on_verified=self._verified,
-            wrong_codes=wrong_codes,
+            wrong_codes=shared.wrong_codes,
         )
         self.fraud = FraudGuard(
             store, settings.verify, self._record_audit, registry=self.observer.registry
