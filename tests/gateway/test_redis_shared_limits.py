@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio
 
 from tests.gateway.harness import FIXTURE, Harness, fixture_settings, running
 from tests.gateway.test_redis_caps import prefix
@@ -42,8 +43,7 @@ def make_pair(pg_url: str, tmp_path: Path, prefix: str) -> Any:
             database_url=pg_url,
             redis_url=REDIS_URL,
             redis_prefix=prefix,
-            caps=NumberCaps(0, 0, 0),
-            **overrides,
+            **{"caps": NumberCaps(0, 0, 0), **overrides},
         )
         first, second = make_store(settings), make_store(settings)
         async with (
@@ -127,3 +127,29 @@ async def test_wrong_codes_per_account_are_counted_across_processes(make_pair: A
         one.clock_value[0] = other.clock_value[0] = NOW + 3600  # the window has passed
         fresh = await spoken(other, (await verify(other, "13800000003")).voiceid)
         assert (await check(one, fresh, "13800000003")).code == Code.OK
+
+
+async def test_every_shared_key_is_under_the_prefix_and_expires(
+    make_pair: Any, prefix: str
+) -> None:
+    """Nothing the shared limits write stays in Redis for ever, and all of it is named by
+    the deployment's redis_prefix (so deployments sharing a Redis never meet)."""
+    limits = {"account_rate_per_s": 100, "caps": NumberCaps(5, 10, 20), "abuse_failure_ratio": 0.9}
+    async with make_pair(verify=VerifySettings(wrong_per_account=50), **limits) as (one, other):
+        await split_load(one, other, [f"1380013{i:04d}" for i in range(4)])
+        sent = await verify(one, "13900000001")
+        code = await spoken(one, sent.voiceid)
+        assert (await check(other, wrong(code), "13900000001")).code == Code.CODE_WRONG
+        await other.gateway.abuse.call_finished(1, connected=False)
+    client = redis.asyncio.Redis.from_url(REDIS_URL)
+    try:
+        keys = [k.decode() async for k in client.scan_iter(match=f"{prefix}*")]
+        families = {
+            k[len(prefix) :].split(":")[0] + ":" + k[len(prefix) :].split(":")[1] for k in keys
+        }
+        ttls = {k: await client.ttl(k) for k in keys}
+    finally:
+        await client.aclose()
+    expected = {"caps:1", "rate:1", "abuse:n", "abuse:p", "abuse:ps", "abuse:f", "wrong:1"}
+    assert expected <= families, families
+    assert all(ttl > 0 for ttl in ttls.values()), ttls
