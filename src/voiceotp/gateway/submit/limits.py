@@ -204,7 +204,8 @@ class MemoryRateCap:
 # Per request, KEYS: its account's hash {t = tokens, at = time}; 2 ARGV: now, rate. The
 # same bucket as MemoryRateCap; ``at`` never moves back (a process whose clock lags
 # refills nothing twice). A bucket is full again 1 s after its last use, so a missing one
-# is a full one: it expires after 2 s. The requests of one loop turn come in one call.
+# is a full one: it may expire any time after that (a minute: clocks and slow turns have
+# room). The requests of one loop turn come in one call.
 _RATE_LUA = """
 local out = {}
 for r = 1, #KEYS do
@@ -220,7 +221,7 @@ for r = 1, #KEYS do
   end
   at = math.max(at, now)
   redis.call('HSET', KEYS[r], 't', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
-  redis.call('PEXPIRE', KEYS[r], 2000)
+  redis.call('EXPIRE', KEYS[r], 60)
   table.insert(out, allowed)
 end
 return out
