@@ -4,6 +4,7 @@ that combine transport and TLS."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -251,3 +252,25 @@ async def test_a_redirector_that_hangs_up_after_its_302_does_not_fail_the_next_t
         (outcome,) = await dial(port, t1_s=0.5)
     assert (outcome.status, outcome.sip_code) == (CallStatus.BUSY, 486), outcome.detail
     assert outcome.detail == f"redirected to 127.0.0.1:{callee_port}; 486 Busy Here"
+
+
+async def test_the_tcp_listener_takes_a_trunks_requests_and_caps_its_connections() -> None:
+    from voiceotp.delivery.dialer.sip.stream import MAX_ACCEPTED
+
+    dialer = SipDialer(SipTrunk(host="127.0.0.1", port=5060, transport="tcp"))
+    transport = await dialer.start()
+    host, port = transport.local_address
+    opened = [await asyncio.open_connection(host, port) for _ in range(MAX_ACCEPTED + 1)]
+    try:
+        reader, writer = opened[0]
+        writer.write(message())  # an OPTIONS keep-alive from the trunk's side
+        answer = parse_message(await asyncio.wait_for(read_message(reader), 5))
+        assert (answer.status, answer.call_id) == (200, "ka")
+        extra_reader, _ = opened[-1]
+        # closed by us (an abort: EOF or a reset, whichever the kernel shows)
+        with contextlib.suppress(ConnectionResetError):
+            assert await asyncio.wait_for(extra_reader.read(), 5) == b""
+    finally:
+        for _, writer in opened:
+            writer.close()
+        await dialer.aclose()

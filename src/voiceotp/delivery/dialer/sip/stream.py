@@ -34,6 +34,7 @@ from voiceotp.delivery.dialer.sip.tls import client_context, server_name, tls_fa
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
 
 __all__ = [
+    "MAX_ACCEPTED",
     "MAX_BODY",
     "MAX_HEADERS",
     "StreamFramer",
@@ -45,6 +46,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 MAX_HEADERS = 16 * 1024
 MAX_BODY = 64 * 1024
+MAX_ACCEPTED = 64  # connections a trunk's side may open to our listener (a trunk needs few)
 PING = b""  # what the framer yields for a CRLFCRLF keep-alive
 _LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$", re.I | re.M)
 
@@ -103,6 +105,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self, owner: StreamTransport, peer: Address | None) -> None:
         self.owner = owner
         self.peer = peer
+        self.accepted = peer is None  # a peer opened it (to our TCP listener)
         self.transport: asyncio.Transport | None = None
         self.pending: list[tuple[str, bytes]] = []  # (Call-ID, message) before it was up
         self.call_ids: set[str] = set()  # calls that wrote here: told if it fails
@@ -114,7 +117,9 @@ class _Connection(asyncio.Protocol):
         if self.peer is None:  # accepted from a trunk
             host, port = transport.get_extra_info("peername")[:2]
             self.peer = (str(host), int(port))
-            self.owner.adopt(self)
+            if not self.owner.adopt(self):
+                self.transport.abort()
+                return
         for _call_id, data in self.pending:
             self.transport.write(data)
         self.pending.clear()
@@ -197,9 +202,14 @@ class StreamTransport(SipTransport):
     def local_address(self) -> Address:
         return self._local
 
-    def adopt(self, connection: _Connection) -> None:
+    def adopt(self, connection: _Connection) -> bool:
+        """Take a connection a peer opened; ``False`` (refused) past ``MAX_ACCEPTED``."""
         assert connection.peer is not None
+        if sum(c.accepted for c in self._connections.values()) >= MAX_ACCEPTED:
+            log.warning("refused a SIP connection from %s:%s: too many open", *connection.peer)
+            return False
         self._connections.setdefault(connection.peer, connection)
+        return True
 
     def send_bytes(self, data: bytes, address: Address) -> None:
         if self._closed:
