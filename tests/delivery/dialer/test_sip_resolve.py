@@ -186,3 +186,31 @@ async def test_trunk_targets_are_refreshed_in_the_background_and_kept_on_failure
     await targets.wait_refreshed()
     assert targets.targets == (Target("udp", "192.0.2.61", 5060),)
     targets.close()
+
+
+async def test_each_call_draws_the_srv_weights_anew(dns_server: Dns) -> None:
+    _, resolver = await dns_server(
+        {
+            ("_sip._udp.trunk.test", "SRV"): [
+                "10 1 5060 light.trunk.test.",
+                "10 3 5060 heavy.trunk.test.",
+                "20 0 5060 spare.trunk.test.",
+            ],
+            ("light.trunk.test", "A"): ["192.0.2.71"],
+            ("heavy.trunk.test", "A"): ["192.0.2.72", "192.0.2.73"],
+            ("spare.trunk.test", "A"): ["192.0.2.74"],
+        }
+    )
+    trunk = SipTrunk(host="trunk.test", transport="udp")
+    targets = TrunkTargets(trunk, resolver, rng=random.Random(2782))
+    await targets.resolve()
+    orders = [targets.current() for _ in range(1000)]
+    firsts = [order[0].host for order in orders]
+    # about 3 calls in 4 start on the heavy node (either of its addresses), 1 in 4 on the
+    # light one; the spare (priority 20) is always last, each node's addresses together
+    assert 680 < sum(host in ("192.0.2.72", "192.0.2.73") for host in firsts) < 820
+    for order in orders:
+        hosts = [t.host for t in order]
+        assert hosts[-1] == "192.0.2.74"
+        heavy = [i for i, h in enumerate(hosts) if h in ("192.0.2.72", "192.0.2.73")]
+        assert heavy[1] - heavy[0] == 1

@@ -9,7 +9,7 @@
   records on the default port, over UDP.
 - With a fixed transport, only that transport's SRV name is queried.
 - SRV records are ordered by priority, and within one priority by a weighted random
-  draw (RFC 2782), each target's A records in turn.
+  draw (RFC 2782) made again for each call, each target's A records in turn.
 
 The result is the list of :class:`Target` s tried in order (failover on transport
 errors: ``call.py``). IPv4 only: our sockets are IPv4 (AAAA is not asked).
@@ -23,10 +23,11 @@ import logging
 import random
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from voiceotp.delivery.dialer.sip.config import DEFAULT_PORTS, SipTrunk
+from voiceotp.delivery.dialer.sip.trunks import weighted_order
 
 if TYPE_CHECKING:  # dnspython comes with the sip extra; imported when a name is resolved
     import dns.asyncresolver
@@ -36,6 +37,7 @@ __all__ = [
     "Srv",
     "Target",
     "TrunkTargets",
+    "draw_targets",
     "order_srv",
     "pick_naptr",
     "resolve_host",
@@ -51,12 +53,21 @@ _PREFERENCE = ("tls", "tcp", "udp")  # without NAPTR: the SRV names tried, in th
 
 
 @dataclass(frozen=True)
+class Srv:
+    priority: int
+    weight: int
+    port: int
+    target: str
+
+
+@dataclass(frozen=True)
 class Target:
     """One address to send the trunk's requests to."""
 
     transport: str  # udp | tcp | tls
     host: str  # an IPv4 address
     port: int
+    srv: Srv | None = field(default=None, compare=False)  # the SRV record it came from
 
     @property
     def address(self) -> tuple[str, int]:
@@ -64,14 +75,6 @@ class Target:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}/{self.transport}"
-
-
-@dataclass(frozen=True)
-class Srv:
-    priority: int
-    weight: int
-    port: int
-    target: str
 
 
 def pick_naptr(records: Sequence[tuple[int, int, str, str, str]], wanted: str) -> tuple[str, str]:
@@ -86,21 +89,23 @@ def pick_naptr(records: Sequence[tuple[int, int, str, str, str]], wanted: str) -
 
 
 def order_srv(records: Sequence[Srv], rng: random.Random) -> list[Srv]:
-    """RFC 2782: ascending priority; within one, a weighted draw without replacement
-    (weight 0 records stand a small chance, listed first as the RFC says)."""
+    """RFC 2782: ascending priority; within one, the weighted draw of trunk ranking
+    (:func:`~voiceotp.delivery.dialer.sip.trunks.weighted_order`: exact shares, weight 0
+    last)."""
     ordered: list[Srv] = []
     for priority in sorted({r.priority for r in records}):
-        group = sorted((r for r in records if r.priority == priority), key=lambda r: r.weight)
-        while group:
-            total = sum(r.weight for r in group)
-            pick = rng.randint(0, total)
-            running = 0
-            for index, record in enumerate(group):
-                running += record.weight
-                if running >= pick:
-                    ordered.append(group.pop(index))
-                    break
+        group = [r for r in records if r.priority == priority]
+        ordered += weighted_order(group, [r.weight for r in group], rng)
     return ordered
+
+
+def draw_targets(targets: tuple[Target, ...], rng: random.Random) -> tuple[Target, ...]:
+    """``targets`` in a new RFC 2782 order of their SRV records (each call draws again, so
+    the weights share the calls out); each record's addresses stay together, in order."""
+    records = list(dict.fromkeys(t.srv for t in targets if t.srv is not None))
+    if len(records) < 2:
+        return targets
+    return tuple(t for record in order_srv(records, rng) for t in targets if t.srv == record)
 
 
 def _is_ip(host: str) -> bool:
@@ -131,10 +136,12 @@ class TrunkTargets:
         trunk: SipTrunk,
         resolver: dns.asyncresolver.Resolver | None = None,
         refresh_s: float = REFRESH_S,
+        rng: random.Random | None = None,
     ) -> None:
         self.trunk = trunk
         self.resolver = resolver
         self.refresh_s = refresh_s
+        self.rng = rng or random.Random()
         self.targets: tuple[Target, ...] = ()
         self._resolved_at = 0.0
         self._refresh: asyncio.Task[None] | None = None
@@ -148,12 +155,12 @@ class TrunkTargets:
         return targets
 
     def current(self) -> tuple[Target, ...]:
-        """The targets to use now; starts a refresh when they are due for one."""
+        """The targets to use now, SRV weights drawn anew; starts a refresh when due."""
         loop = asyncio.get_running_loop()
         due = loop.time() >= self._resolved_at + self.refresh_s
         if due and not _is_ip(self.trunk.host) and self._refresh is None:
             self._refresh = loop.create_task(self._refreshed(), name="sip-resolve")
-        return self.targets
+        return draw_targets(self.targets, self.rng)
 
     def close(self) -> None:
         if self._refresh is not None:
@@ -248,7 +255,7 @@ async def _srv_targets(
         except OSError as exc:
             log.warning("SRV target %s skipped: %s", record.target, exc)
             continue
-        targets += [Target(kind, a, record.port) for a in addresses]
+        targets += [Target(kind, a, record.port, record) for a in addresses]
     return list(dict.fromkeys(targets))  # the same address twice is tried once
 
 
