@@ -166,9 +166,9 @@ def make_shared_limits(
     (shared by every API process), else in-process; and the Redis client to close."""
     if not settings.redis_url:
         return None, None, None
-    import redis.asyncio
+    from voiceotp.delivery.queue.redis import connect  # a pool that waits when all are busy
 
-    client = redis.asyncio.Redis.from_url(settings.redis_url)
+    client = connect(settings.redis_url)
     prefix = settings.redis_prefix
     return RedisNumberCaps(client, prefix), RedisKeyClaims(client, prefix), client
 
