@@ -69,6 +69,11 @@ def test_a_growing_trace_is_read_whole_messages_once(tmp_path: Path) -> None:
     assert [m.method for m in reader.read(final=True)] == ["BYE"]
     messages = reader.messages
     assert invites(messages) == {"13800000001": {"a"}, "13800000002": {"b"}}
+    again = block(
+        "2026-12-08 01:20:53.000000", "received", request("INVITE", "13800000001", "c", 7001)
+    )
+    path.write_text(text + again)
+    assert invites(TraceReader(path).read(final=True))["13800000001"] == {"a", "c"}  # twice
     assert held(messages, 7001) == {"a"}
     assert held(messages, 7002) == set()
     assert ended(messages) == {"b"}
