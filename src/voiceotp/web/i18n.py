@@ -221,7 +221,7 @@ ZH: dict[str, str] = {
     "Calls today": "今日呼叫",
     "Calls this month": "本月呼叫",
     "Trial": "体验账户",
-    "Certified": "已认证",
+    "Full account": "正式账户",
     "API endpoint": "接口地址",
     # ---- ucpages: APIKEY, examples, send records, settings, own password ----
     "Your APIKEY:": "您的 APIKEY：",
@@ -312,7 +312,7 @@ ZH: dict[str, str] = {
     "Called": "已呼叫",
     # end of certification
     "Expired during quiet hours (never dialed)": "免打扰时段内过期(未呼叫)",
-    # Voice-notification templates (docs/notify.md)
+    # Voice-notification templates (docs/notices.md)
     "Notification templates": "语音通知模板",
     "Waiting for a decision": "待审核",
     "Decided": "已审核",
