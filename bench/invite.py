@@ -1,13 +1,14 @@
 """Submit -> INVITE latency across the scale-out topology, at a fixed offered rate.
 
-HAProxy (deploy/haproxy/haproxy.cfg) in front of 2 `voiceotp serve --no-delivery` on a
-PostgreSQL database of its own (on :5432) and a Redis prefix of its own (on :6379); 2
-`voiceotp dialer` processes take the calls from the Redis queue and dial a real sipp trunk
-(tests/delivery/dialer/scenarios/busy.xml: 100 Trying, 486 Busy, so no media and no
-redial: the figure is the pipeline's, not RTP's). Submits are sent open-loop: request i is
-due at start + i/rate whatever the answers before it (a late answer does not delay the
-next request), each with its own number. sipp's message trace (-trace_msg, microsecond
-stamps on this machine's clock) gives each number's INVITE arrival.
+HAProxy (deploy/haproxy/haproxy.cfg) in front of `voiceotp serve --no-delivery` processes
+(--api, default 2) on a PostgreSQL database of its own (on :5432) and a Redis prefix of its
+own (on :6379); `voiceotp dialer` processes (--dialers, default 2) take the calls from the
+Redis queue and dial a real sipp trunk (tests/delivery/dialer/scenarios/busy.xml: 100
+Trying, 486 Busy, so no media and no redial: the figure is the pipeline's, not RTP's).
+Submits are sent open-loop: request i is due at start + i/rate whatever the answers before
+it (a late answer does not delay the next request), each with its own number. sipp's
+message trace (-trace_msg, microsecond stamps on this machine's clock) gives each number's
+INVITE arrival.
 
 Printed per rate: Submits offered and accepted, the Submit's answer time (from when it
 was due), answer -> INVITE and due -> INVITE (p50/p99/max in ms), accepted calls whose
@@ -16,6 +17,7 @@ other work on it the figures are noisy; run it on an idle box for the real ones)
 
     .venv/bin/python bench/invite.py                          # --rate 1000 -d 10
     .venv/bin/python bench/invite.py --sweep 100,250,500,1000 -d 5
+    .venv/bin/python bench/invite.py --api 2 --dialers 6      # dialers ~4-6 ms CPU a call
 
 Needs haproxy, sipp (Debian sip-tester), PostgreSQL on 127.0.0.1:5432, Redis on :6379.
 """
@@ -82,9 +84,9 @@ def delivery_settings(tmp: Path, trunk_port: int) -> dict[str, Any]:
 
 
 class Topology:
-    """sipp, 2 dialers, N API processes and HAProxy; ``url`` is HAProxy's Submit URL."""
+    """sipp, dialers, API processes and HAProxy; ``url`` is HAProxy's Submit URL."""
 
-    def __init__(self, tmp: Path, database: str, apis: int, stack: ExitStack) -> None:
+    def __init__(self, tmp: Path, database: str, apis: int, dialers: int, stack: ExitStack) -> None:
         extra = ["-timeout", "0"]  # serves calls until stopped
         self.trunk = Sipp("busy", tmp, calls=10**8, extra=extra)
         stack.callback(self.trunk.stop)
@@ -106,7 +108,7 @@ class Topology:
             api = start([*serve, "--port", str(port)], self.env, port)
             stack.callback(stop, api)
             self.pids["api"].append(api.pid)
-        for index in range(2):
+        for index in range(dialers):
             dialer = [sys.executable, "-m", "voiceotp", "dialer", "--name", f"bench-d{index}"]
             log = stack.enter_context((tmp / f"dialer{index}.log").open("ab"))
             process = subprocess.Popen(dialer, env=self.env, stdout=log, stderr=subprocess.STDOUT)
@@ -214,6 +216,7 @@ def main() -> None:
     parser.add_argument("-d", "--duration", type=float, default=10, help="seconds per rate")
     parser.add_argument("-c", "--connections", type=int, default=200, help="client's pool")
     parser.add_argument("--api", type=int, default=2, help="API processes (default 2)")
+    parser.add_argument("--dialers", type=int, default=2, help="dialer processes (default 2)")
     args = parser.parse_args()
     rates = [float(r) for r in args.sweep.split(",")] if args.sweep else [args.rate]
     database = f"voiceotp_bench_{uuid.uuid4().hex[:8]}"
@@ -221,14 +224,15 @@ def main() -> None:
     lines = []
     try:
         with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-            top = Topology(Path(tmp), database, args.api, stack)
+            top = Topology(Path(tmp), database, args.api, args.dialers, stack)
             measure(top, 50, 2, args.connections)  # warm-up: pools, caches, the trunk
             lines = [measure(top, rate, args.duration, args.connections) for rate in rates]
             drop_keys(top.env["VOICEOTP_REDIS_PREFIX"])
     finally:
         asyncio.run(pg_database(False, database))
     print(
-        f"\nHAProxy + {args.api} x serve, 2 x dialer, sipp trunk (486); PostgreSQL + Redis; "
+        f"\nHAProxy + {args.api} x serve, {args.dialers} x dialer, sipp trunk (486); "
+        "PostgreSQL + Redis; "
         f"open loop, {args.duration:g} s per rate; {os.cpu_count()} cores shared by all\n"
     )
     print(HEADER)
@@ -236,7 +240,7 @@ def main() -> None:
     print("\n'no INV': accepted calls whose INVITE sipp had not received 15 s after the run.")
     print("late p99: ms the client began a request after it was due (it fell behind if large);")
     print("other: answers other than code 2; none: no answer within 10 s (or a refused socket).")
-    print("CPU ms/call: user+system CPU of all API processes, both dialers, sipp per code 2.")
+    print("CPU ms/call: user+system CPU of all API processes, all dialers, sipp per code 2.")
     print("reproduce: .venv/bin/python bench/invite.py " + " ".join(sys.argv[1:]))
 
 
