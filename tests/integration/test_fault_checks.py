@@ -4,11 +4,10 @@ made-up attempts, calls and a sipp trace is named in its phase's row of the tabl
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
+from tests.integration.faultcheck import Attempt, broken, report
 from tests.integration.sipptrace import TraceReader
-from tests.integration.test_faults import Attempt, broken, report
 from tests.integration.test_sipptrace import block, request
 
 
@@ -17,7 +16,7 @@ def attempt(phase: str, key: str, mobile: str, code: int | None, voiceid: str = 
 
 
 def test_each_broken_invariant_is_named_in_its_phase(tmp_path: Path) -> None:
-    calls: list[Any] = [
+    calls: list[dict[str, Any]] = [
         {"voiceid": 1, "mobile": "13900000001", "idem_key": "h:a", "created_at": 100.5},
         {"voiceid": 2, "mobile": "13900000002", "idem_key": "h:b", "created_at": 100.5},
         {"voiceid": 3, "mobile": "13900000003", "idem_key": "h:c", "created_at": 102.0},
@@ -38,8 +37,7 @@ def test_each_broken_invariant_is_named_in_its_phase(tmp_path: Path) -> None:
     )
     reader = TraceReader(trace)
     reader.read(final=True)
-    world: Any = SimpleNamespace(trace=reader)
-    problems = broken(attempts, calls, world)
+    problems = broken(attempts, calls, reader.messages)
     assert [p.split(":")[0] for p in problems["steady"]] == []
     assert sorted(p.split(":")[0] for p in problems["kill"]) == [
         "INVITE for no call",

@@ -35,7 +35,6 @@ import signal
 import socket
 import time
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,7 @@ import pytest
 
 from tests.delivery.dialer.sipp import Sipp, require_sipp
 from tests.gateway.harness import fixture_settings
+from tests.integration.faultcheck import Attempt, broken, report, trunk_report
 from tests.integration.faultkit import (
     PG_BIN,
     Fleet,
@@ -60,17 +60,6 @@ from tests.integration.sipptrace import TraceReader, ended, held, invites
 pytestmark = [pytest.mark.slow, pytest.mark.sipp, pytest.mark.timeout(600)]
 PHASE_S = 2.0  # load before and after each fault
 CLIENTS = 6
-
-
-@dataclass
-class Attempt:
-    phase: str
-    key: str  # the idempotency key as the gateway stores it
-    mobile: str
-    sent: float
-    received: float
-    code: int | None  # None: no answer (connection error, timeout, HAProxy's 503)
-    voiceid: str = ""
 
 
 @dataclass
@@ -305,8 +294,9 @@ async def test_faults_lose_no_accept_and_keep_balances_exact(world: World) -> No
         await runner
     calls = await settle(world)
     world.trace.read(final=True)
-    problems = broken(load.attempts, calls, world)
-    print("\n" + report(load.attempts, problems) + "\n" + trunk_report(world))
+    problems = broken(load.attempts, calls, world.trace.messages)
+    summary = trunk_report(world.trace.messages, world.killed_mid_call)
+    print("\n" + report(load.attempts, problems) + "\n" + summary)
     assert not any(problems.values()), problems
     check(load.attempts, calls, world)
     await pushed(world, calls)
@@ -335,60 +325,6 @@ async def pushed(world: World, calls: list[asyncpg.Record]) -> None:
     for r in got:
         ids.setdefault(str(r["voiceid"]), set()).add(str(r["report_id"]))
     assert all(len(v) == 1 for v in ids.values()), "a call reported under two ids"
-
-
-def report(attempts: list[Attempt], problems: dict[str, list[str]]) -> str:
-    head = f"{'fault':32} {'requests':>8} {'accepted':>8} {'code 0':>7} {'no answer':>9}"
-    lines = [f"{head}  invariants"]
-    for phase in dict.fromkeys(a.phase for a in attempts):
-        mine = [a for a in attempts if a.phase == phase]
-        ok = sum(1 for a in mine if a.code == 2)
-        zero = sum(1 for a in mine if a.code == 0)
-        none = sum(1 for a in mine if a.code is None)
-        kinds = [p.split(":")[0] for p in problems.get(phase, [])]
-        held = ", ".join(f"{n} {k}" for k, n in Counter(kinds).items()) or "held"
-        lines.append(f"{phase:32} {len(mine):>8} {ok:>8} {zero:>7} {none:>9}  {held}")
-    return "\n".join(lines)
-
-
-def broken(
-    attempts: list[Attempt], calls: list[asyncpg.Record], world: World
-) -> dict[str, list[str]]:
-    """Per phase, the invariants a request broke: a lost accept, code 0 for a stored
-    call, its number INVITEd under two Call-IDs or INVITEd with no stored call."""
-    stored = {str(c["voiceid"]): c for c in calls}
-    by_key = {c["idem_key"]: c for c in calls}
-    found: dict[str, list[str]] = {a.phase: [] for a in attempts}
-    for a in attempts:
-        if a.code == 2:
-            call = stored.get(a.voiceid)
-            if call is None or call["mobile"] != a.mobile or by_key.get(a.key) is not call:
-                found[a.phase].append(f"lost accept: {a}")
-        if a.code == 0 and a.key in by_key:
-            created = float(by_key[a.key]["created_at"])
-            if created <= a.received:
-                found[a.phase].append(f"code 0 for a stored call: {a}, stored at {created}")
-    first = {}
-    for a in attempts:
-        first.setdefault(a.mobile, a.phase)
-    numbers = {str(c["mobile"]) for c in calls}
-    for mobile, ids in invites(world.trace.messages).items():
-        phase = first.get(mobile, "steady")
-        if len(ids) > 1:
-            found[phase].append(f"dialed twice: {mobile} under {sorted(ids)}")
-        if mobile not in numbers:
-            found[phase].append(f"INVITE for no call: {mobile}")
-    return found
-
-
-def trunk_report(world: World) -> str:
-    dialed = invites(world.trace.messages)
-    calls = sum(len(ids) for ids in dialed.values())
-    killed = len(world.killed_mid_call - ended(world.trace.messages))
-    return (
-        f"sipp (the trunk): {calls} calls INVITEd for {len(dialed)} numbers;"
-        f" {killed} answered calls up when dialer1 was killed"
-    )
 
 
 def check(attempts: list[Attempt], calls: list[asyncpg.Record], world: World) -> None:
