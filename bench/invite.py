@@ -91,6 +91,7 @@ class Topology:
         self.trunk = Sipp("busy", tmp, calls=10**8, extra=extra)
         stack.callback(self.trunk.stop)
         self.trace = TraceReader(tmp / "sipp-busy-messages.log")
+        self.tmp = tmp
         url = f"postgresql://postgres@127.0.0.1:5432/{database}"
         self.env = {
             **server_env(tmp, url),
@@ -194,7 +195,14 @@ def measure(top: Topology, rate: float, seconds: float, connections: int) -> str
         f"{len(accepted) - len(reached):>6} {load:>5.2f}/{os.getloadavg()[0]:<5.2f}"
         f" {cpu['api']:>5.2f} {cpu['dialer']:>5.2f} {cpu['sipp']:>5.2f}"
         + (f"  (run took {spread:.0f} s)" if spread > seconds + 20 else "")
+        + (f"  ({errors} tracebacks in the dialers' logs)" if (errors := tracebacks(top)) else "")
     )
+
+
+def tracebacks(top: Topology) -> int:
+    """Errors the dialers logged so far (a pool or a store that gave way under the load)."""
+    logs = top.tmp.glob("dialer*.log")
+    return sum(log.read_text(errors="replace").count("Traceback") for log in logs)
 
 
 HEADER = (
