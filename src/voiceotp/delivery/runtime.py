@@ -211,11 +211,9 @@ class DeliveryRuntime:
     async def _make_queue(self) -> Queue:
         if not self.settings.redis_url:
             return StoreQueue(self.store, clock=self._clock)
-        import redis.asyncio
+        from voiceotp.delivery.queue.redis import RedisQueue, connect
 
-        from voiceotp.delivery.queue.redis import RedisQueue
-
-        client = redis.asyncio.Redis.from_url(self.settings.redis_url)
+        client = connect(self.settings.redis_url)
         queue = RedisQueue(
             client, prefix=self.settings.redis_prefix + "delivery", clock=self._clock
         )
