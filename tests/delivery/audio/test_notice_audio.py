@@ -90,12 +90,12 @@ def test_a_filled_template_is_rendered_part_by_part(tmp_path: Path) -> None:
         lead = DEFAULT_TIMING.lead_in_ms * 8
         assert np.array_equal(part, clip[lead : lead + len(part)]), segment.text
         assert np.abs(part.astype(np.int32)).max() > 10_000  # not silence
-    # Another notice from the template: only its new value goes to espeak-ng (the fixed
-    # parts are cached, the other values are in the LRU); a new library (process) finds
-    # the fixed parts in the cache directory and renders the three values.
+    # Another notice from the template: only its values go to espeak-ng (the fixed parts
+    # are cached); a new library (process) finds the fixed parts in the cache directory.
     runner.calls.clear()
     library.render_notice(TEXT.replace("SF1234567", "YT7654321"), "zh", 1, TEMPLATE)
-    assert runner.calls == [" wai4 ti4 qi1 liu4 wu3 si4 san1 er4 yi1"]
+    assert len(runner.calls) == 3
+    assert runner.calls[-1] == " wai4 ti4 qi1 liu4 wu3 si4 san1 er4 yi1"
     runner.calls.clear()
     PromptLibrary(runner=runner, cache_dir=tmp_path).render_notice(TEXT, "zh", 1, TEMPLATE)
     assert len(runner.calls) == 3  # variables only: fixed parts came from the disk cache
@@ -109,7 +109,22 @@ def test_repeats_and_an_unknown_template(tmp_path: Path) -> None:
     gap = DEFAULT_TIMING.between_repeats_ms / 1000
     spoken = once.duration_s - (DEFAULT_TIMING.lead_in_ms + DEFAULT_TIMING.tail_ms) / 1000
     assert twice.duration_s == pytest.approx(once.duration_s + spoken + gap, abs=0.03)
-    assert len(runner.calls) == 1  # the variable part came from the LRU the second time
+
+
+def test_a_value_is_rendered_per_call_and_kept_nowhere(tmp_path: Path) -> None:
+    """A value's audio is personal data: it must not outlive its call (docs/privacy.md),
+    so the renderer keeps none, in memory or on disk — a redial renders it again."""
+    runner = CountingRunner()
+    library = PromptLibrary(runner=runner, cache_dir=tmp_path)
+    library.render_notice(TEXT, "zh", 1, TEMPLATE)
+    first = list(runner.calls)  # 3 fixed parts said, 3 values
+    runner.calls.clear()
+    library.render_notice(TEXT, "zh", 1, TEMPLATE)  # the same notice again: a redial
+    assert len(first) == 6
+    assert len(runner.calls) == 3  # its three values again, none from memory
+    assert set(runner.calls) < set(first)
+    kept = [p.name for p in tmp_path.rglob("*.s16")]
+    assert len(kept) == 3  # the three fixed parts that are said, not the values
 
 
 def test_voiceotp_audio_notice_writes_it_and_says_each_part(tmp_path: Path) -> None:

@@ -30,7 +30,10 @@ class PromptLibrary:
         timing: Timing = DEFAULT_TIMING,
         default_language: str = DEFAULT_LANGUAGE,
         runner: EspeakRunner = run_espeak,
+        data_dir: Path | None = None,
     ) -> None:
+        """``data_dir``: where the operators' recordings of template parts are
+        (store/files.py); without it, every part is spoken by espeak-ng."""
         unknown = sorted({*(directories or {}), default_language} - set(LANGUAGES))
         if unknown:
             raise ValueError(f"unknown prompt languages: {', '.join(unknown)}")
@@ -41,7 +44,7 @@ class PromptLibrary:
         self._runner = runner
         self._sets: dict[str, PromptSet] = {}
         self._notices = NoticeRenderer(
-            runner, timing, Path(cache_dir) if cache_dir is not None else None
+            runner, timing, Path(cache_dir) if cache_dir is not None else None, data_dir
         )
         self._lock = threading.Lock()  # one load per language, even from several threads
 
@@ -66,18 +69,29 @@ class PromptLibrary:
             prompts.encoded("alaw")
 
     def render_notice(
-        self, text: str, language: str | None = None, repeat: int = 1, template: str = ""
+        self,
+        text: str,
+        language: str | None = None,
+        repeat: int = 1,
+        template: str = "",
+        recordings: Mapping[int, str] | None = None,
     ) -> Prompt:
         """What the callee hears for a voice notification's ``text`` filling ``template``
-        (its fixed parts cached; runs espeak-ng otherwise: call it off the event loop)."""
-        return self.notice_segments(text, language, repeat, template)[0]
+        (its fixed parts cached or recorded — ``recordings``: fixed part index -> file
+        reference; runs espeak-ng otherwise: call it off the event loop)."""
+        return self.notice_segments(text, language, repeat, template, recordings)[0]
 
     def notice_segments(
-        self, text: str, language: str | None = None, repeat: int = 1, template: str = ""
+        self,
+        text: str,
+        language: str | None = None,
+        repeat: int = 1,
+        template: str = "",
+        recordings: Mapping[int, str] | None = None,
     ) -> tuple[Prompt, list[Segment]]:
         """:meth:`render_notice` and where each part of the text lies in it."""
         lang = language or self.default_language
-        return self._notices.render(text, lang, repeat, template or None)
+        return self._notices.render(text, lang, repeat, template or None, recordings)
 
     def render(self, code: str, language: str | None = None, repeat: int = 2) -> Prompt:
         """What the callee hears for ``code`` (see :func:`render_prompt`)."""
