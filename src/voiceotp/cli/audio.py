@@ -145,6 +145,8 @@ def _write_notice(
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
     err = Console(stderr=True)
     for s in segments:
+        if s.round:
+            continue  # said again after a pause: the same places, shifted
         kind, said = "fixed" if s.fixed else "value", reading(s.text, spell=s.spell)
         err.print(f"  {s.start_s:6.2f} s +{s.duration_s:5.2f} {kind:5}  {said}")
     err.print(f"wrote [bold]{output}[/]: {prompt.duration_s:.2f} s, {codec}, 8000 Hz mono")

@@ -111,6 +111,33 @@ def test_repeats_and_an_unknown_template(tmp_path: Path) -> None:
     assert twice.duration_s == pytest.approx(once.duration_s + spoken + gap, abs=0.03)
 
 
+@pytest.mark.parametrize("times", [1, 2, 3])
+def test_a_notice_said_n_times_has_every_part_n_times(tmp_path: Path, times: int) -> None:
+    library = PromptLibrary(runner=CountingRunner(), cache_dir=tmp_path)
+    once, first = library.notice_segments(TEXT, "zh", 1, TEMPLATE)
+    prompt, segments = library.notice_segments(TEXT, "zh", times, TEMPLATE)
+    t = DEFAULT_TIMING
+    spoken = first[-1].start_s + first[-1].duration_s - t.lead_in_ms / 1000
+    expected = (t.lead_in_ms + t.tail_ms + (times - 1) * t.between_repeats_ms) / 1000
+    assert prompt.duration_s == pytest.approx(expected + times * spoken, abs=0.021)
+    assert len(segments) == times * len(first)
+    assert [s.round for s in segments] == [n for n in range(times) for _ in first]
+    pcm = np.frombuffer(prompt.pcm16, dtype="<i2")
+    alone = np.frombuffer(once.pcm16, dtype="<i2")
+    for n in range(times):
+        said = segments[n * len(first) : (n + 1) * len(first)]
+        assert [s.text for s in said] == [s.text for s in first]
+        shift = n * (spoken + t.between_repeats_ms / 1000)
+        for segment, original in zip(said, first, strict=True):
+            assert segment.start_s == pytest.approx(original.start_s + shift, abs=0.0002)
+            start, length = round(segment.start_s * 8000), round(segment.duration_s * 8000)
+            at = round(original.start_s * 8000)
+            assert np.array_equal(pcm[start : start + length], alone[at : at + length])
+        if n:  # a pause between two sayings
+            quiet = pcm[round((said[0].start_s - t.between_repeats_ms / 1000) * 8000) + 8 :]
+            assert not np.any(quiet[: round(t.between_repeats_ms * 8) - 16])
+
+
 def test_a_value_is_rendered_per_call_and_kept_nowhere(tmp_path: Path) -> None:
     """A value's audio is personal data: it must not outlive its call (docs/privacy.md),
     so the renderer keeps none, in memory or on disk — a redial renders it again."""

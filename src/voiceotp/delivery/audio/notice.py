@@ -25,7 +25,7 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +57,8 @@ SYNTH_THREADS = 4  # espeak-ng processes of one notice at a time
 @dataclass(frozen=True, slots=True)
 class Segment:
     """One spoken part of a notice: its text, whether it is a fixed part of the
-    template, and where it lies in the rendered audio (seconds, first repetition)."""
+    template, and where it lies in the rendered audio (seconds); a notice said N times
+    has each part N times, ``round`` 0 .. N - 1."""
 
     text: str
     fixed: bool
@@ -65,6 +66,7 @@ class Segment:
     duration_s: float
     spell: bool = False  # read character by character (a variable named like a code)
     recorded: bool = False  # an operator's recording, not espeak-ng
+    round: int = 0  # which saying of the notice (0 .. repeat - 1)
 
 
 class NoticeRenderer:
@@ -184,9 +186,14 @@ class NoticeRenderer:
             once.append(clip)
             at += len(clip)
         pieces = [np.zeros(t.lead_in_ms * rate // 1000, dtype="<i2")]
+        between = np.zeros(t.between_repeats_ms * rate // 1000, dtype="<i2")
+        said = sum(len(piece) for piece in once)
+        first = list(segments)
         for n in range(repeat):
             if n:
-                pieces.append(np.zeros(t.between_repeats_ms * rate // 1000, dtype="<i2"))
+                pieces.append(between)
+                shift = n * (said + len(between)) / rate
+                segments += [replace(s, start_s=s.start_s + shift, round=n) for s in first]
             pieces += once
         pieces.append(np.zeros(t.tail_ms * rate // 1000, dtype="<i2"))
         pcm = np.concatenate(pieces)
