@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from voiceotp.delivery.audio.espeaklib import notice_runner
 from voiceotp.delivery.audio.notice import NoticeRenderer, Segment
 from voiceotp.delivery.audio.prompt import DEFAULT_TIMING, Prompt, Timing, render_prompt
 from voiceotp.delivery.audio.prompts import EspeakRunner, PromptSet, load_prompt_set, run_espeak
@@ -43,8 +44,11 @@ class PromptLibrary:
         self.default_language = default_language
         self._runner = runner
         self._sets: dict[str, PromptSet] = {}
+        # Notices are rendered while the caller waits: libespeak-ng in this process when
+        # espeak-ng is the default program (espeaklib.py), not a process per part.
+        speaker = notice_runner() if runner is run_espeak else runner
         self._notices = NoticeRenderer(
-            runner, timing, Path(cache_dir) if cache_dir is not None else None, data_dir
+            speaker, timing, Path(cache_dir) if cache_dir is not None else None, data_dir
         )
         self._lock = threading.Lock()  # one load per language, even from several threads
 
