@@ -6,8 +6,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from voiceotp.delivery.audio.espeaklib import notice_runner
-from voiceotp.delivery.audio.notice import NoticeRenderer, Segment
+from voiceotp.delivery.audio.espeaklib import InProcessEspeak, notice_runner
+from voiceotp.delivery.audio.notice import NOTICE_VOICES, NoticeRenderer, Segment
 from voiceotp.delivery.audio.prompt import DEFAULT_TIMING, Prompt, Timing, render_prompt
 from voiceotp.delivery.audio.prompts import EspeakRunner, PromptSet, load_prompt_set, run_espeak
 from voiceotp.delivery.audio.voices import DEFAULT_LANGUAGE, LANGUAGES
@@ -20,7 +20,8 @@ class PromptLibrary:
     one clip cache directory and one :class:`Timing`.
 
     Call :meth:`warm` at start-up: it may run espeak-ng and encodes every clip to G.711,
-    after which :meth:`render` only joins bytes (sub-millisecond, fine on an event loop).
+    after which :meth:`render` only joins bytes (sub-millisecond, fine on an event loop);
+    it also loads the notices' voices into libespeak-ng.
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class PromptLibrary:
         # Notices are rendered while the caller waits: libespeak-ng in this process when
         # espeak-ng is the default program (espeaklib.py), not a process per part.
         speaker = notice_runner() if runner is run_espeak else runner
+        self._speaker = speaker
         self._notices = NoticeRenderer(
             speaker, timing, Path(cache_dir) if cache_dir is not None else None, data_dir
         )
@@ -71,6 +73,9 @@ class PromptLibrary:
             prompts = self.prompt_set(lang)
             prompts.encoded("ulaw")
             prompts.encoded("alaw")
+            if isinstance(self._speaker, InProcessEspeak):  # its voice data, loaded now
+                voice, speed = NOTICE_VOICES.get(lang, NOTICE_VOICES["zh"])
+                self._speaker(["-v", voice, "-s", str(speed), "--stdout", " a"])
 
     def render_notice(
         self,
