@@ -61,7 +61,8 @@ def test_an_admin_records_a_fixed_part(page: Page, server: Server, tmp_path: Pat
 
     page.get_by_label("录音: 「您的快递」").set_input_files(fake)
     row.get_by_role("button", name="上传").click()
-    expect(page.get_by_role("alert")).to_contain_text("WAV, FLAC, Ogg or MP3")
+    refused = "文件须为 WAV、FLAC、Ogg 或 MP3 录音(按文件内容判断)。"  # its content, not its name
+    expect(page.get_by_role("alert")).to_have_text(refused)
 
     page.get_by_label("录音: 「您的快递」").set_input_files(greeting)
     row.get_by_role("button", name="上传").click()

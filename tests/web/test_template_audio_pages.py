@@ -69,7 +69,7 @@ async def test_an_admin_records_listens_and_removes(user_center: UserCenter) -> 
         png = {"recording": ("hello.wav", b"\x89PNG\r\n\x1a\n" + bytes(500), "audio/wav")}
         bad = await olga.post(f"{base}/parts/1", data={"csrf_token": csrf}, files=png)
         assert bad.status_code == 400
-        assert "WAV, FLAC, Ogg or MP3" in bad.text
+        assert "文件须为 WAV、FLAC、Ogg 或 MP3 录音" in bad.text  # (translated: zh is the default)
         nowhere = await olga.post(
             f"{base}/parts/7", data={"csrf_token": csrf}, files={"recording": ("a.wav", wav())}
         )
@@ -114,7 +114,7 @@ async def test_a_pending_template_is_not_recorded(user_center: UserCenter) -> No
             files={"recording": ("a.wav", wav())},
         )
         assert answer.status_code == 400
-        assert "approved" in answer.text
+        assert "只有已通过的模板可以上传录音。" in answer.text
 
 
 async def test_support_listens_but_changes_nothing(user_center: UserCenter) -> None:

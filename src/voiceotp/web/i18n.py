@@ -343,6 +343,11 @@ ZH: dict[str, str] = {
     "Only an approved template's parts can be recorded.": "只有已通过的模板可以上传录音。",
     "Recording saved.": "录音已保存。",
     "Recording removed.": "录音已删除。",
+    "The file must be a WAV, FLAC, Ogg or MP3 recording (decided by its content).": "文件须为 WAV、FLAC、Ogg 或 MP3 录音(按文件内容判断)。",
+    "The recording is larger than 8 MB.": "录音超过 8 MB。",
+    "The recording is longer than 30 seconds.": "录音超过 30 秒。",
+    "The recording is silent.": "录音没有声音。",
+    "The recording is too short (under 0.1 s of sound).": "录音太短(有声部分不足 0.1 秒)。",
 }
 
 

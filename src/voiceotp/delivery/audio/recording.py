@@ -18,6 +18,7 @@ from voiceotp.errors import AudioError
 __all__ = [
     "MAX_RECORDING_BYTES",
     "MAX_RECORDING_S",
+    "MESSAGES",
     "RECORDING_FORMATS",
     "Recording",
     "decode_recording",
@@ -34,6 +35,12 @@ _SILENCE_DB = -40.0
 _PEAK_DB = -3.0
 
 NOT_AUDIO = "The file must be a WAV, FLAC, Ogg or MP3 recording (decided by its content)."
+TOO_LARGE = "The recording is larger than 8 MB."
+TOO_LONG = "The recording is longer than 30 seconds."
+SILENT = "The recording is silent."
+TOO_SHORT = "The recording is too short (under 0.1 s of sound)."
+#: What an operator may be told (the console translates them).
+MESSAGES = (NOT_AUDIO, TOO_LARGE, TOO_LONG, SILENT, TOO_SHORT)
 
 
 class Recording:
@@ -52,7 +59,7 @@ class Recording:
 def decode_recording(data: bytes) -> Recording:
     """The recording in ``data``; AudioError with a message for the operator otherwise."""
     if len(data) > MAX_RECORDING_BYTES:
-        raise AudioError(f"The recording is larger than {MAX_RECORDING_BYTES // 2**20} MB.")
+        raise AudioError(TOO_LARGE)
     try:
         info = soundfile.info(io.BytesIO(data))
     except (RuntimeError, soundfile.LibsndfileError, TypeError) as exc:
@@ -62,7 +69,7 @@ def decode_recording(data: bytes) -> Recording:
         raise AudioError(NOT_AUDIO)
     # The header's length first: a long recording is refused before it is decoded.
     if info.frames > MAX_RECORDING_S * info.samplerate:
-        raise AudioError(f"The recording is longer than {MAX_RECORDING_S:.0f} seconds.")
+        raise AudioError(TOO_LONG)
     try:
         samples, rate = soundfile.read(
             io.BytesIO(data), dtype="float32", always_2d=True,
@@ -71,15 +78,15 @@ def decode_recording(data: bytes) -> Recording:
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise AudioError(NOT_AUDIO) from exc
     if len(samples) > MAX_RECORDING_S * rate:  # a header that understated the length
-        raise AudioError(f"The recording is longer than {MAX_RECORDING_S:.0f} seconds.")
+        raise AudioError(TOO_LONG)
     mono = samples.mean(axis=1)
     if rate != TELEPHONE_RATE:
         mono = soxr.resample(mono, rate, TELEPHONE_RATE, quality="HQ")
     pcm = shape_clip(mono)
     if pcm is None:
-        raise AudioError("The recording is silent.")
+        raise AudioError(SILENT)
     if len(pcm) < MIN_RECORDING_S * TELEPHONE_RATE:
-        raise AudioError("The recording is too short (under 0.1 s of sound).")
+        raise AudioError(TOO_SHORT)
     return Recording(pcm, kind)
 
 
