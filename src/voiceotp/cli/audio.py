@@ -130,7 +130,7 @@ def _write_notice(
     codec: str,
     cache_dir: Path | None,
 ) -> None:
-    """Render a notice (docs/notify.md) and say what each part reads as."""
+    """Render a notice (docs/notices.md) and say what each part reads as."""
     from voiceotp.delivery.audio import PromptLibrary
     from voiceotp.delivery.audio.zhtext import reading
 

@@ -1,5 +1,5 @@
 """``voiceotp admin template``: voice-notification templates (file, list, approve,
-reject, delete) straight on the gateway's store (docs/notify.md)."""
+reject, delete) straight on the gateway's store (docs/notices.md)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,10 @@ def record_dir(conf: DeliverySettings, data_dir: Path) -> Path:
 
 def make_dialer(conf: DeliverySettings, data_dir: Path) -> Dialer:
     """The dialer ``conf.dialer`` names: simulated (default), sip or relay."""
+    if conf.dialer == "sip" and conf.trunks:
+        from voiceotp.delivery.dialer.sip import SipTrunkGroup
+
+        return SipTrunkGroup(conf.trunks)
     if conf.dialer == "sip":
         from voiceotp.delivery.dialer.sip import SipDialer
 

@@ -150,7 +150,7 @@ def create_app(
 
     routes = [
         Route(VOICE_PATH, VoiceEndpoint()),  # every method: the endpoint answers 405 itself
-        Route(NOTICE_PATH, VoiceEndpoint()),  # voice notifications (docs/notify.md)
+        Route(NOTICE_PATH, VoiceEndpoint()),  # voice notifications (docs/notices.md)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *admin_routes(),

@@ -1,4 +1,4 @@
-"""How a template's notices sound (docs/notify.md): an operator's recording of any of
+"""How a template's notices sound (docs/notices.md): an operator's recording of any of
 its fixed parts, said instead of espeak-ng's rendering, and how many times its notices
 are said. One service behind the console and ``voiceotp admin template``.
 

@@ -45,6 +45,10 @@ def _port_taken(host: str, port: int) -> bool:
         return False
 
 
+class _PortTaken(RuntimeError):
+    """sipp could not bind a port (its media port + 2 for video, too) that was free."""
+
+
 class Sipp:
     """One sipp UAS process playing ``scenario`` for ``calls`` calls."""
 
@@ -59,18 +63,40 @@ class Sipp:
         port: int | None = None,
         host: str = "127.0.0.1",  # another loopback address stands for another machine
     ) -> None:
+        for attempt in range(5):  # a free port (or media port + 2) may be taken meanwhile
+            try:
+                self._start(scenario, workdir, calls, variables, extra, port, host)
+                return
+            except _PortTaken:
+                if attempt == 4:
+                    raise
+
+    def _start(
+        self,
+        scenario: str,
+        workdir: Path,
+        calls: int,
+        variables: dict[str, str] | None,
+        extra: list[str] | None,
+        port: int | None,
+        host: str,
+    ) -> None:
         self.host = host
         self.port = port or free_udp_port()
         self.media_port = free_udp_port()
         self.workdir = workdir
         self.log = workdir / f"sipp-{scenario}.log"
+        name = scenario
+        if self.log.exists():  # a second sipp of one scenario keeps its own logs
+            name = f"{scenario}-{self.port}"
+            self.log = workdir / f"sipp-{name}.log"
         args = [require_sipp(), "-sf", str(SCENARIOS / f"{scenario}.xml")]
         args += ["-i", host, "-p", str(self.port), "-mp", str(self.media_port)]
         args += ["-m", str(calls), "-nostdin", "-timeout", "120", "-timeout_error"]
-        args += ["-trace_err", "-error_file", str(workdir / f"sipp-{scenario}-errors.log")]
-        args += ["-trace_msg", "-message_file", str(workdir / f"sipp-{scenario}-messages.log")]
-        for name, value in (variables or {}).items():
-            args += ["-set", name, value]
+        args += ["-trace_err", "-error_file", str(workdir / f"sipp-{name}-errors.log")]
+        args += ["-trace_msg", "-message_file", str(workdir / f"sipp-{name}-messages.log")]
+        for variable, value in (variables or {}).items():
+            args += ["-set", variable, value]
         args += extra or []
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
@@ -83,7 +109,10 @@ class Sipp:
             if _port_taken(self.host, self.port):
                 return
             if self.process.poll() is not None:
-                raise RuntimeError(f"sipp exited early: {self.log.read_text(errors='replace')}")
+                text = self.log.read_text(errors="replace")
+                if "Address already in use" in text:
+                    raise _PortTaken(text)
+                raise RuntimeError(f"sipp exited early: {text}")
             time.sleep(0.01)
         raise RuntimeError("sipp did not bind its port")
 

@@ -1,4 +1,4 @@
-"""An operator's recording of a template's fixed part (docs/notify.md): decoded by
+"""An operator's recording of a template's fixed part (docs/notices.md): decoded by
 libsndfile (soundfile) whatever its name says, WAV, FLAC, Ogg or MP3 decided by its
 content, bounded in size and length, mixed to mono, resampled to 8 kHz with soxr, its
 silent ends trimmed and its peak set as the synthesised parts' are. The result is the

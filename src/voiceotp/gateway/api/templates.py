@@ -1,4 +1,4 @@
-"""Admin API handlers of voice-notification templates (docs/notify.md); registered in
+"""Admin API handlers of voice-notification templates (docs/notices.md); registered in
 :data:`voiceotp.gateway.api.admin.ENDPOINTS`. The operator is "admin" (the bearer token
 names nobody)."""
 

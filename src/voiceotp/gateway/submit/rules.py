@@ -34,7 +34,7 @@ _CONTENT = re.compile(r"[0-9]{4,6}")
 
 class Product(StrEnum):
     """What the endpoint sells: voice codes (ihuyi's api.ihuyi.com product) or voice
-    notifications (api.vm.ihuyi.com, docs/notify.md). Same methods and answers; the
+    notifications (api.vm.ihuyi.com, docs/notices.md). Same methods and answers; the
     steps of the table differ where a rule's ``products`` says so."""
 
     CODE = "code"

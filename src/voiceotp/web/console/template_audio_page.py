@@ -1,4 +1,4 @@
-"""How an approved notification template sounds (docs/notify.md): its fixed parts, an
+"""How an approved notification template sounds (docs/notices.md): its fixed parts, an
 admin's recording of any of them (said instead of the synthesised voice), and how many
 times its notices are said. Support looks and listens; every change is in the web
 audit log. Uploads are decoded by their content (WAV, FLAC, Ogg or MP3), bounded in size

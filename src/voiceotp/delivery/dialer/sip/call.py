@@ -32,7 +32,7 @@ from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, info_key
 from voiceotp.delivery.dialer.sip.icmp import Refusal
 from voiceotp.delivery.dialer.sip.media import MediaPorts, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
-from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
+from voiceotp.delivery.dialer.sip.outcome import CallProgress, failure_detail, failure_status
 from voiceotp.delivery.dialer.sip.playback import Playback
 from voiceotp.delivery.dialer.sip.redirect import REDIRECTS, Redirects
 from voiceotp.delivery.dialer.sip.sdp import MediaAnswer, build_offer, parse_answer
@@ -83,6 +83,7 @@ class SipCall:
     _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
     target: Address = ("", 0)  # where our requests go: the trunk, or where a 3xx sent us
     redirects: Redirects = field(init=False)
+    progress: CallProgress = field(default_factory=CallProgress)  # for trunk failover
 
     def __post_init__(self) -> None:
         trunk = self.env.trunk
@@ -248,6 +249,8 @@ class SipCall:
             message = await self._receive(wake)
             now = _now()
             if message is not None and tx.owns(message):
+                if message.cseq[1] == "INVITE":
+                    self.progress.saw(message)
                 final = tx.on_response(message, now)
                 if final is not None:
                     return self._on_final(invite, final)

@@ -33,6 +33,11 @@ class SipTrunk:
     (``host[:port]``; default the trunk) for ``register_expires`` seconds when it starts,
     refreshes at half the Expires granted, retries failures after ``register_retry_s``
     doubling, and removes the binding when it closes.
+
+    In a list of trunks (:class:`~voiceotp.delivery.dialer.sip.SipTrunkGroup`) ``name``,
+    ``priority``, ``weight``, ``max_concurrent``, ``calls_per_s`` choose the trunk of
+    each call, and OPTIONS pings every ``options_interval_s`` take a trunk out after
+    ``down_after`` misses and back after ``up_after`` answers (docs/sip.md).
     """
 
     host: str
@@ -60,6 +65,16 @@ class SipTrunk:
     registrar: str = ""  # host[:port] of the registrar ("": the trunk's host and port)
     register_expires: int = 3600
     register_retry_s: float = 30.0  # first retry after a failed REGISTER, then doubling
+    # Several trunks (docs/sip.md, sip/trunks.py and sip/health.py); one trunk ignores these.
+    name: str = ""  # in logs, call records and metrics ("": host:port)
+    priority: int = 0  # lower first
+    weight: int = 1  # among equal priority: weighted random (RFC 2782); 0: after the rest
+    max_concurrent: int = 0  # calls at once on this trunk (0: no cap)
+    calls_per_s: float = 0.0  # new calls a second on this trunk (0: no cap)
+    options_interval_s: float = 30.0  # OPTIONS health ping every ... (0: never, always up)
+    options_timeout_s: float = 5.0  # a ping unanswered this long is a miss
+    down_after: int = 3  # misses in a row that take the trunk out
+    up_after: int = 2  # answers in a row that put it back
 
     def __post_init__(self) -> None:
         unknown = [c for c in self.codecs if c not in CODECS]
@@ -78,6 +93,7 @@ class SipTrunk:
         object.__setattr__(self, "redirect_networks", tuple(self.redirect_networks))
         for network in self.redirect_networks:
             ipaddress.ip_network(network, strict=False)  # ValueError for a bad CIDR
+        _check_routing(self)
         low, high = self.rtp_port_min, self.rtp_port_max
         if (low, high) != (0, 0) and not 1024 <= low < low + low % 2 + 1 <= high <= 65535:
             raise ValueError(
@@ -96,5 +112,19 @@ class SipTrunk:
         return self.registrar, 5060
 
     @property
+    def label(self) -> str:
+        """The trunk's name, else ``host:port``: no user, no password."""
+        return self.name or f"{self.host}:{self.port}"
+
+    @property
     def sip_domain(self) -> str:
         return self.domain or (self.host if self.port == 5060 else f"{self.host}:{self.port}")
+
+
+def _check_routing(trunk: SipTrunk) -> None:
+    if trunk.weight < 0 or trunk.max_concurrent < 0 or trunk.calls_per_s < 0:
+        raise ValueError("weight, max_concurrent and calls_per_s must not be negative")
+    if trunk.options_interval_s < 0 or trunk.options_timeout_s <= 0:
+        raise ValueError("need options_interval_s >= 0 and options_timeout_s > 0")
+    if trunk.down_after < 1 or trunk.up_after < 1:
+        raise ValueError("down_after and up_after must be at least 1")

@@ -12,6 +12,7 @@ from voiceotp.delivery.dialer.sip.call import CallEnv, SipCall
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg
 from voiceotp.delivery.dialer.sip.media import MediaPorts
+from voiceotp.delivery.dialer.sip.outcome import CallProgress
 from voiceotp.delivery.dialer.sip.register import RegisterLeg, Registration, RegistrationState
 from voiceotp.delivery.dialer.sip.rtpport import RtpPorts
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport, resolve_ipv4
@@ -95,6 +96,10 @@ class SipDialer:
 
     async def dial(self, call: CallRequest) -> CallOutcome:
         """Place ``call`` through the trunk and wait for its end."""
+        return await self.dial_traced(call, CallProgress())
+
+    async def dial_traced(self, call: CallRequest, progress: CallProgress) -> CallOutcome:
+        """:meth:`dial`, noting in ``progress`` what the far end answered (for failover)."""
         if not any(codec in call.audio for codec in self.trunk.codecs):
             raise ValueError(f"call {call.call_id} has no audio in {self.trunk.codecs}")
         refused = self._refusal(call)
@@ -123,7 +128,7 @@ class SipDialer:
             return outcome
         try:
             # aclose() may have run while the socket was opening
-            outcome = self._refusal(call) or await self._place(call, transport, media)
+            outcome = self._refusal(call) or await self._place(call, transport, media, progress)
         finally:
             self._rtp_ports.release(media)
         log.info(
@@ -145,10 +150,10 @@ class SipDialer:
         return None
 
     async def _place(
-        self, call: CallRequest, transport: SipTransport, media: MediaPorts
+        self, call: CallRequest, transport: SipTransport, media: MediaPorts, progress: CallProgress
     ) -> CallOutcome:
         leg = self._new_leg(transport, call.mobile)
-        sip_call = SipCall(self._env(transport), call, leg, media)
+        sip_call = SipCall(self._env(transport), call, leg, media, progress=progress)
         call_id = sip_call.leg.call_id
         self._calls[call_id] = sip_call
         self._idle.clear()
@@ -163,6 +168,11 @@ class SipDialer:
                 transport.unregister(call_id)
             else:
                 transport.linger(call_id, sip_call.last_ack, sip_call.target, self.trunk.linger_s)
+
+    async def ping_path(self) -> tuple[SipTransport, Address, str, str]:
+        """Socket, trunk address, our Via host:port and Contact URI: for OPTIONS pings."""
+        transport = await self.start()
+        return transport, self._trunk_address, *self._local(transport)
 
     def _env(self, transport: SipTransport) -> CallEnv:
         return CallEnv(self.trunk, transport, self.pacer, self._trunk_address)
