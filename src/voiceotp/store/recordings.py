@@ -48,14 +48,17 @@ async def put_recording(store: Store, recording: TemplateRecording) -> str | Non
 
     async def work(tx: Tx) -> str | None:
         old = await tx.fetchrow(
-            "DELETE FROM template_recordings WHERE template_id = $1 AND part = $2 "
-            "RETURNING file_ref",
+            "SELECT file_ref FROM template_recordings WHERE template_id = $1 AND part = $2",
             recording.template_id,
             recording.part,
         )
+        # An upsert: two uploads of one part at once both succeed, the later one kept.
         await tx.execute(
             f"INSERT INTO template_recordings ({_COLUMNS}) "  # noqa: S608 - constant
-            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (template_id, part) DO UPDATE "
+            "SET file_ref = excluded.file_ref, kind = excluded.kind, "
+            "duration_ms = excluded.duration_ms, uploaded_by = excluded.uploaded_by, "
+            "uploaded_at = excluded.uploaded_at",
             recording.template_id,
             recording.part,
             recording.file_ref,

@@ -110,3 +110,20 @@ def test_a_missing_recording_is_spoken_instead(tmp_path: Path) -> None:
     _, segments = library.notice_segments(TEXT, "zh", 1, TEMPLATE, {0: "0" * 32})
     assert not segments[0].recorded
     assert " nin2 de5 kuai4 di4" in runner.calls
+
+
+def test_a_recording_is_read_once_and_a_bounded_number_kept(tmp_path: Path) -> None:
+    from voiceotp.delivery.audio import notice
+
+    library = PromptLibrary(runner=CountingRunner(), cache_dir=tmp_path / "c", data_dir=tmp_path)
+    refs = [
+        save_upload(tmp_path, decode_recording(recorded(0.3, freq=300.0 + 10 * n)).pcm.tobytes())
+        for n in range(notice.RECORDINGS_KEPT + 1)
+    ]
+    _, segments = library.notice_segments(TEXT, "zh", 1, TEMPLATE, {0: refs[0]})
+    assert segments[0].recorded
+    (tmp_path / "uploads" / refs[0]).unlink()  # read once: memory has it
+    assert library.notice_segments(TEXT, "zh", 1, TEMPLATE, {0: refs[0]})[1][0].recorded
+    for ref in refs[1:]:  # as many others: the first one leaves memory
+        library.notice_segments(TEXT, "zh", 1, TEMPLATE, {0: ref})
+    assert not library.notice_segments(TEXT, "zh", 1, TEMPLATE, {0: refs[0]})[1][0].recorded

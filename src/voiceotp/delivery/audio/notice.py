@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -51,6 +52,7 @@ NOTICE_VOICES = {"zh": ("cmn-latn-pinyin", 160), "en": ("en-us", 150)}
 NOTICE_PIPELINE = "notice-1"  # bump when the processing below changes (cache keys)
 PAUSE_MS = 200  # a part that is punctuation only (e.g. the closing 。)
 GAP_MS = 60  # between a fixed part and a variable: the trimmed clips would touch
+RECORDINGS_KEPT = 64  # in memory (each at most 30 s: 480 KB); others are read again
 SYNTH_THREADS = 4  # espeak-ng processes of one notice at a time
 
 
@@ -86,6 +88,8 @@ class NoticeRenderer:
         self._cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self._data_dir = data_dir
         self._fixed: dict[str, np.ndarray] = {}
+        # by file reference; a replaced recording's reference is never asked for again
+        self._recordings: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=SYNTH_THREADS, thread_name_prefix="espeak")
 
@@ -152,9 +156,10 @@ class NoticeRenderer:
     def _recording(self, ref: str) -> np.ndarray | None:
         """The recording's PCM (None, and espeak-ng speaks the part, when its file is
         gone: removed while the call was on its way)."""
-        key = f"recording:{ref}"
         with self._lock:
-            found = self._fixed.get(key)
+            found = self._recordings.get(ref)
+            if found is not None:
+                self._recordings.move_to_end(ref)
         if found is not None or self._data_dir is None:
             return found
         data = read_upload(self._data_dir, ref)
@@ -163,7 +168,9 @@ class NoticeRenderer:
             return None
         clip = np.frombuffer(data[: len(data) - len(data) % 2], dtype="<i2")
         with self._lock:
-            self._fixed[key] = clip
+            self._recordings[ref] = clip
+            while len(self._recordings) > RECORDINGS_KEPT:
+                self._recordings.popitem(last=False)
         return clip
 
     def _join(
