@@ -58,6 +58,13 @@ async def test_file_approve_reject_over_the_admin_api(store: Store, settings: Se
         assert (await api.post(f"{API}/templates/999/approve", json={})).status_code == 404
         listed = (await api.get(url)).json()
         assert [t["state"] for t in listed] == ["approved"]
+        assert listed[0]["play_times"] == 1
+        times = f"{API}/templates/{template['id']}/play_times"
+        assert (await api.post(times, json={"play_times": 2})).json()["play_times"] == 2
+        for wrong in (0, 4, "4", True, None, 2.5):
+            refused = await api.post(times, json={"play_times": wrong})
+            assert refused.status_code == 400, wrong
+        assert (await api.get(url)).json()[0]["play_times"] == 2
         audit = (await api.get(f"{API}/accounts/{ACCOUNT}/audit")).json()
         assert "template_approved" in [e["kind"] for e in audit]
         assert (await api.delete(f"{API}/templates/{template['id']}")).status_code == 200
