@@ -171,3 +171,33 @@ def test_voiceotp_audio_notice_writes_it_and_says_each_part(tmp_path: Path) -> N
     assert out.read_bytes()[:4] == b"RIFF"
     both = CliRunner().invoke(cli, ["audio", "1125", "--notice", "x", "-o", str(out)])
     assert both.exit_code == 2
+
+
+def test_voiceotp_audio_notice_with_a_recording(tmp_path: Path) -> None:
+    import io
+
+    import soundfile
+    from click.testing import CliRunner
+
+    from voiceotp.cli import cli
+
+    greeting = tmp_path / "greeting.ogg"
+    buffer = io.BytesIO()
+    t = np.arange(16_000) / 16_000
+    soundfile.write(buffer, 0.5 * np.sin(2 * np.pi * 440 * t), 16_000, format="OGG")
+    greeting.write_bytes(buffer.getvalue())
+    out = tmp_path / "n.wav"
+    args = ["audio", "--notice", "取件码8812,请取件。", "--template", "取件码{code:6},请取件。",
+            "-o", str(out), "--cache-dir", str(tmp_path), "--repeat", "2"]  # fmt: skip
+    done = CliRunner().invoke(cli, [*args, "--recording", f"0={greeting}"])
+    assert done.exit_code == 0, done.output
+    assert "recorded  取件码" in done.output
+    assert done.output.count("八八一二") == 1  # each part listed once, however often said
+    wrong = CliRunner().invoke(cli, [*args, "--recording", f"5={greeting}"])
+    assert wrong.exit_code == 2
+    assert "no fixed part 5" in wrong.output
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"RIFF" + bytes(100))
+    refused = CliRunner().invoke(cli, [*args, "--recording", f"1={junk}"])
+    assert refused.exit_code == 1
+    assert "WAV, FLAC, Ogg or MP3" in refused.output
