@@ -42,7 +42,9 @@ def approved_template(server: Server) -> int:
         return thread.submit(asyncio.run, _approved(server.data_dir, server.key.account)).result()
 
 
-def test_an_admin_records_a_fixed_part(page: Page, server: Server, tmp_path: Path) -> None:
+def test_an_admin_records_a_fixed_part(
+    page: Page, server: Server, tmp_path: Path, screenshots: Path
+) -> None:
     template_id = approved_template(server)
     greeting = tmp_path / "greeting.wav"
     t = np.arange(13_230) / 22_050  # 0.6 s
@@ -77,6 +79,7 @@ def test_an_admin_records_a_fixed_part(page: Page, server: Server, tmp_path: Pat
     assert rate == 8000
     assert abs(len(samples) / rate - 0.6) < 0.03
 
+    page.screenshot(path=screenshots / "zh-template-recording.png", full_page=True)
     page.get_by_label("每条通知播放次数").select_option("2")
     page.get_by_role("button", name="保存", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("已保存。")
