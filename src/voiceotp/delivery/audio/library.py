@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from voiceotp.delivery.audio.espeaklib import InProcessEspeak, notice_runner
@@ -47,8 +47,9 @@ class PromptLibrary:
         self._sets: dict[str, PromptSet] = {}
         # Notices are rendered while the caller waits: libespeak-ng in this process when
         # espeak-ng is the default program (espeaklib.py), not a process per part.
-        speaker = notice_runner() if runner is run_espeak else runner
-        self._speaker = speaker
+        # (loaded at the first notice or warm(): a gateway that speaks only codes never does)
+        self._in_process = runner is run_espeak
+        speaker = _speak_in_process if self._in_process else runner
         self._notices = NoticeRenderer(
             speaker, timing, Path(cache_dir) if cache_dir is not None else None, data_dir
         )
@@ -73,9 +74,10 @@ class PromptLibrary:
             prompts = self.prompt_set(lang)
             prompts.encoded("ulaw")
             prompts.encoded("alaw")
-            if isinstance(self._speaker, InProcessEspeak):  # its voice data, loaded now
+            speaker = notice_runner() if self._in_process else None
+            if isinstance(speaker, InProcessEspeak):  # its voice data, loaded now
                 voice, speed = NOTICE_VOICES.get(lang, NOTICE_VOICES["zh"])
-                self._speaker(["-v", voice, "-s", str(speed), "--stdout", " a"])
+                speaker(["-v", voice, "-s", str(speed), "--stdout", " a"])
 
     def render_notice(
         self,
@@ -107,3 +109,8 @@ class PromptLibrary:
         return render_prompt(
             code, repeat=repeat, prompts=self.prompt_set(language), timing=self.timing
         )
+
+
+def _speak_in_process(argv: Sequence[str]) -> bytes:
+    """The process's libespeak-ng (or the program), loaded at its first use."""
+    return notice_runner()(argv)
