@@ -127,3 +127,16 @@ def test_a_recording_is_read_once_and_a_bounded_number_kept(tmp_path: Path) -> N
     for ref in refs[1:]:  # as many others: the first one leaves memory
         library.notice_segments(TEXT, "zh", 1, TEMPLATE, {0: ref})
     assert not library.notice_segments(TEXT, "zh", 1, TEMPLATE, {0: refs[0]})[1][0].recorded
+
+
+def test_the_runtime_library_finds_recordings_in_its_data_dir(tmp_path: Path) -> None:
+    """make_prompts (what DeliveryRuntime builds) reads recordings from the data dir."""
+    from voiceotp.delivery.config import DeliverySettings
+    from voiceotp.delivery.factory import make_prompts
+
+    ref = save_upload(tmp_path, decode_recording(recorded(0.5)).pcm.tobytes())
+    conf = DeliverySettings(prompt_cache_dir=tmp_path / "cache")
+    library = make_prompts(conf, tmp_path)
+    _, segments = library.notice_segments(TEXT, "zh", 1, TEMPLATE, {0: ref})
+    assert segments[0].recorded
+    assert not make_prompts(conf).notice_segments(TEXT, "zh", 1, TEMPLATE, {0: ref})[1][0].recorded
