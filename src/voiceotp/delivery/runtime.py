@@ -222,7 +222,7 @@ class DeliveryRuntime:
 
     async def _make_worker(self, name: str) -> DialWorker:
         conf = self.settings.delivery
-        prompts = self._prompts or make_prompts(conf)
+        prompts = self._prompts or make_prompts(conf, self.settings.data_dir)
         await asyncio.to_thread(prompts.warm, [conf.prompt_language])  # espeak-ng, once
         dialer = self._dialer or make_dialer(conf, self.settings.data_dir)
         start = getattr(dialer, "start", None)
