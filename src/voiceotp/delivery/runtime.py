@@ -211,11 +211,9 @@ class DeliveryRuntime:
     async def _make_queue(self) -> Queue:
         if not self.settings.redis_url:
             return StoreQueue(self.store, clock=self._clock)
-        import redis.asyncio
+        from voiceotp.delivery.queue.redis import RedisQueue, connect
 
-        from voiceotp.delivery.queue.redis import RedisQueue
-
-        client = redis.asyncio.Redis.from_url(self.settings.redis_url)
+        client = connect(self.settings.redis_url)
         queue = RedisQueue(
             client, prefix=self.settings.redis_prefix + "delivery", clock=self._clock
         )
@@ -224,7 +222,7 @@ class DeliveryRuntime:
 
     async def _make_worker(self, name: str) -> DialWorker:
         conf = self.settings.delivery
-        prompts = self._prompts or make_prompts(conf)
+        prompts = self._prompts or make_prompts(conf, self.settings.data_dir)
         await asyncio.to_thread(prompts.warm, [conf.prompt_language])  # espeak-ng, once
         dialer = self._dialer or make_dialer(conf, self.settings.data_dir)
         start = getattr(dialer, "start", None)

@@ -29,6 +29,7 @@ from voiceotp.gateway.submit.rules import NOTICE_METHODS, Answer, Ctx, Product, 
 from voiceotp.gateway.submit.shared import SharedLimits
 from voiceotp.gateway.submit.verify import Verifier
 from voiceotp.gateway.submit.verifypush import push_verified
+from voiceotp.gateway.template_audio import TemplateAudio
 from voiceotp.gateway.templates import Templates
 from voiceotp.protocol import (
     CheckResult,
@@ -82,7 +83,10 @@ class Gateway:
             on_change=self.directory.load,
             audio_dir=record_dir(settings.delivery, settings.data_dir),
         )
-        self.templates = Templates(store, clock, on_change=self.directory.load)
+        self.templates = Templates(
+            store, clock, on_change=self.directory.load, data_dir=settings.data_dir
+        )
+        self.template_audio = TemplateAudio(store, self.templates, settings.data_dir, clock)
         self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze, shared.abuse_counts)
         self.observer = observer or Observer()
         store.add_batch_listener(self.observer.batch.observe)

@@ -32,9 +32,9 @@ def make_shared_limits(settings: Settings) -> SharedLimits:
     set (shared by every API process), else in-process."""
     if not settings.redis_url:
         return SharedLimits()
-    import redis.asyncio
+    from voiceotp.delivery.queue.redis import connect  # a pool that waits when all are busy
 
-    client = redis.asyncio.Redis.from_url(settings.redis_url)
+    client = connect(settings.redis_url)
     prefix = settings.redis_prefix
     return SharedLimits(
         RedisNumberCaps(client, prefix),
