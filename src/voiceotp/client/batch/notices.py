@@ -11,7 +11,6 @@ submits to the notification product (``AsyncClient.submit_notice``).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from voiceotp.client.batch.inputs import (
     InputFormat,
     chain_first,
     chain_rows,
+    csv_records,
     delimiter_of,
     first_field,
     non_blank_lines,
@@ -88,7 +88,7 @@ def read_notice_rows(
 def _read_csv(
     lines: Iterable[str], delimiter: str, notice: NoticeBatch
 ) -> Iterator[InputRow | Reject]:
-    reader = csv.reader(lines, delimiter=delimiter)
+    reader = csv_records(lines, delimiter)
     header = next(reader, None)
     if header is None:
         return
