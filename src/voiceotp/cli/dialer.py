@@ -141,11 +141,10 @@ def failure_detector(settings: Any, store: Any) -> tuple[Any, Any]:
 
     counts, client = None, None
     if settings.redis_url:
-        import redis.asyncio
-
+        from voiceotp.delivery.queue.redis import connect  # waits when all are busy
         from voiceotp.gateway.submit.abuseredis import RedisAbuseCounts
 
-        client = redis.asyncio.Redis.from_url(settings.redis_url)
+        client = connect(settings.redis_url)
         counts = RedisAbuseCounts(client, settings.redis_prefix)
 
     async def freeze(account_id: int, detector: str, detail: str) -> None:

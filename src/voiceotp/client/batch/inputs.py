@@ -117,8 +117,28 @@ def _read_lines(lines: Iterable[str]) -> Iterator[InputRow]:
         yield InputRow(row, line.strip(), None, line.rstrip("\r\n"))
 
 
+def csv_records(lines: Iterable[str], delimiter: str) -> Iterator[list[str]]:
+    """The records of a CSV, strictly quoted: broken quoting is an InputError naming the
+    record (counting the header), never a guess. A quote never closed would otherwise
+    swallow every later line into one field (rows lost, their text sent as another's)."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    record = 0
+    while True:
+        record += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(
+                f"CSV record {record} (counting the header): {exc}; is a quote there"
+                " never closed? Quote a field whole and double the quotes inside it"
+            ) from exc
+        yield cells
+
+
 def _read_csv(lines: Iterable[str], delimiter: str) -> Iterator[InputRow | Reject]:
-    reader = csv.reader(lines, delimiter=delimiter)
+    reader = csv_records(lines, delimiter)
     header = next(reader, None)
     if header is None:
         return

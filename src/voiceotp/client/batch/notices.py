@@ -11,7 +11,6 @@ submits to the notification product (``AsyncClient.submit_notice``).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from voiceotp.client.batch.inputs import (
     InputFormat,
     chain_first,
     chain_rows,
+    csv_records,
     delimiter_of,
     first_field,
     non_blank_lines,
@@ -88,7 +88,7 @@ def read_notice_rows(
 def _read_csv(
     lines: Iterable[str], delimiter: str, notice: NoticeBatch
 ) -> Iterator[InputRow | Reject]:
-    reader = csv.reader(lines, delimiter=delimiter)
+    reader = csv_records(lines, delimiter)
     header = next(reader, None)
     if header is None:
         return
@@ -132,6 +132,9 @@ def _content_cell(others: list[tuple[int, str]], names: list[str] | None, delimi
 
 
 def _values_row(row: int, mobile: str, values: list[Any], raw: str) -> InputRow | Reject:
+    for number, value in enumerate(values, 1):
+        if _json_text(value) is None:
+            return Reject(row, raw, f"value {number} is {json.dumps(value)}, not text or a number")
     texts = [str(value).strip() for value in values]
     for number, text in enumerate(texts, 1):
         if SEPARATOR in text:
@@ -152,15 +155,31 @@ def _read_jsonl(lines: Iterable[str], notice: NoticeBatch) -> Iterator[InputRow 
             continue
         mobile = first_field(doc, MOBILE_COLUMNS) or ""
         if notice.template_id is None:
-            yield InputRow(row, mobile, first_field(doc, CONTENT_COLUMNS), raw)
+            content = next(
+                (v for k, v in doc.items() if k.strip().lower() in CONTENT_COLUMNS), None
+            )
+            if content is not None and _json_text(content) is None:
+                yield Reject(row, raw, f"content is {json.dumps(content)}, not text")
+            else:
+                yield InputRow(row, mobile, _json_text(content), raw)
             continue
         values = next((v for k, v in doc.items() if k.strip().lower() in VALUES_COLUMNS), None)
         if isinstance(values, list):
             yield _values_row(row, mobile, values, raw)
-        elif isinstance(values, str | int | float):
-            yield InputRow(row, mobile, str(values), raw)
+        elif (text := _json_text(values)) is not None:
+            yield InputRow(row, mobile, text, raw)
         else:
             yield Reject(row, raw, 'no values: give "vars": ["…", "…"] (or "a|b")')
+
+
+def _json_text(value: object) -> str | None:
+    """A JSON string or number as text; None for anything else (null, true/false, a list,
+    an object), which Python would spell as "None", "True" or "['…']"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 # ---- checking --------------------------------------------------------------------------

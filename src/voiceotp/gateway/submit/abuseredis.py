@@ -123,6 +123,19 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+# KEYS[1] the account's wrong codes; ARGV: now, window, limit, token. 1 when counted.
+_TAKE_LUA = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCOUNT', KEYS[1], '(' .. (now - window), '+inf') >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], math.ceil(window))
+return 1
+"""
+
+
 class RedisWrongCodes:
     """Check's wrong codes per account (4505) for every process: a sorted set per account
     (``<prefix>wrong:<account>``, one member per wrong code), trimmed to the window as it
@@ -131,6 +144,7 @@ class RedisWrongCodes:
     def __init__(self, client: Any, prefix: str) -> None:
         self._client = client
         self._prefix = f"{prefix}wrong:"
+        self._take = client.register_script(_TAKE_LUA)
 
     async def count(self, account_id: int, now: float, window_s: float) -> int:
         key = f"{self._prefix}{account_id}"
@@ -143,3 +157,12 @@ class RedisWrongCodes:
             pipe.zremrangebyscore(key, "-inf", now - window_s)
             pipe.expire(key, math.ceil(window_s))
             await pipe.execute()
+
+    async def take(self, account_id: int, now: float, window_s: float, limit: int) -> str | None:
+        token = secrets.token_hex(8)
+        args = [repr(now), repr(float(window_s)), limit, token]
+        counted = await self._take(keys=[f"{self._prefix}{account_id}"], args=args)
+        return token if int(counted) else None
+
+    async def give_back(self, account_id: int, token: str) -> None:
+        await self._client.zrem(f"{self._prefix}{account_id}", token)

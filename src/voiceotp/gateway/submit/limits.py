@@ -10,7 +10,9 @@ cap: :class:`MemoryRateCap` for one process, :class:`RedisRateCap` shared.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import secrets
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -21,6 +23,7 @@ from voiceotp.gateway.settings import NumberCaps
 from voiceotp.gateway.submit.turnbatch import TurnBatch
 from voiceotp.protocol import Code
 
+log = logging.getLogger(__name__)
 DAY_S = 86_400.0
 # (span in seconds, NumberCaps field, code), tightest first: the first full window answers.
 WINDOWS: tuple[tuple[float, str, Code], ...] = (
@@ -147,7 +150,8 @@ class RedisNumberCaps:
         self._client = client
         self._prefix = prefix
         self._script = client.register_script(_RESERVE_LUA)
-        self._reserve = TurnBatch(self._send)
+        self._reserve = TurnBatch(self._send, unclaimed=self._give_back)
+        self._giving_back: set[asyncio.Task[None]] = set()
 
     def _key(self, account_id: int, mobile: str) -> str:
         return f"{self._prefix}caps:{account_id}:{mobile}"
@@ -174,6 +178,29 @@ class RedisNumberCaps:
 
     async def release(self, reservation: Reservation) -> None:
         await self._client.zrem(self._key(*reservation.key), reservation.token)
+
+    def _give_back(self, ask: _Ask, hit: int) -> None:
+        """A reservation made for a caller that gave up (cancelled) is released: nobody
+        else would, and the number would stay capped for a Submit never accepted."""
+        if hit:
+            return
+        account_id, mobile, now, _, token = ask
+        task = asyncio.ensure_future(self._release_unclaimed(account_id, mobile, now, token))
+        self._giving_back.add(task)
+        task.add_done_callback(self._giving_back.discard)
+
+    async def _release_unclaimed(
+        self, account_id: int, mobile: str, now: float, token: str
+    ) -> None:
+        try:
+            await self.release(Reservation((account_id, mobile), token, now))
+        except Exception:  # the slot leaves the windows by itself (24 h at most)
+            log.exception("could not release a per-number cap reservation nobody took")
+
+    async def drain(self) -> None:
+        """Wait for the releases of reservations nobody took (shutdown, tests)."""
+        while self._giving_back:
+            await asyncio.gather(*self._giving_back)
 
 
 class RateCap(Protocol):

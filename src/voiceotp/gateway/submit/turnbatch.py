@@ -19,10 +19,20 @@ R = TypeVar("R")
 
 class TurnBatch(Generic[T, R]):
     """``await batch(item)``: the items of one loop turn are sent by one ``send`` call,
-    which returns one result per item, in order (or raises: then every caller does)."""
+    which returns one result per item, in order (or raises: then every caller does).
 
-    def __init__(self, send: Callable[[list[T]], Awaitable[Sequence[R]]]) -> None:
+    A caller cancelled while its item is on its way gets nothing; ``unclaimed(item,
+    result)`` is then told of the result nobody took (e.g. to give back what it reserved).
+    """
+
+    def __init__(
+        self,
+        send: Callable[[list[T]], Awaitable[Sequence[R]]],
+        *,
+        unclaimed: Callable[[T, R], None] | None = None,
+    ) -> None:
         self._send = send
+        self._unclaimed = unclaimed
         self._items: list[T] = []
         self._waiters: list[asyncio.Future[R]] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -55,6 +65,8 @@ class TurnBatch(Generic[T, R]):
                 if not waiter.done():
                     waiter.set_exception(exc)
             return
-        for waiter, result in zip(waiters, results, strict=True):
-            if not waiter.done():  # a caller that gave up (cancelled) wants nothing
+        for item, waiter, result in zip(items, waiters, results, strict=True):
+            if not waiter.done():
                 waiter.set_result(result)
+            elif self._unclaimed is not None:  # a caller that gave up (cancelled)
+                self._unclaimed(item, result)

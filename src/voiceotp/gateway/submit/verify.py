@@ -52,18 +52,30 @@ class WrongCodes(Protocol):
 
     async def add(self, account_id: int, now: float, window_s: float) -> None: ...
 
+    async def take(self, account_id: int, now: float, window_s: float, limit: int) -> str | None:
+        """Count one guess now unless ``limit`` are already in the window, in one step
+        (so guesses in flight cannot all pass); its token, or None when full."""
+        ...
+
+    async def give_back(self, account_id: int, token: str) -> None:
+        """Uncount a guess :meth:`take` counted (its code was not wrong)."""
+        ...
+
 
 class MemoryWrongCodes:
     """Wrong codes per account in a sliding window, counted in this process."""
 
     def __init__(self) -> None:
-        self._wrong: dict[int, deque[float]] = defaultdict(deque)
+        self._wrong: dict[int, deque[tuple[float, str]]] = defaultdict(deque)
 
     async def count(self, account_id: int, now: float, window_s: float) -> int:
+        return self._count(account_id, now, window_s)
+
+    def _count(self, account_id: int, now: float, window_s: float) -> int:
         times = self._wrong.get(account_id)
         if times is None:
             return 0
-        while times and now - times[0] >= window_s:
+        while times and now - times[0][0] >= window_s:
             times.popleft()
         if not times:
             del self._wrong[account_id]
@@ -71,7 +83,19 @@ class MemoryWrongCodes:
         return len(times)
 
     async def add(self, account_id: int, now: float, window_s: float) -> None:
-        self._wrong[account_id].append(now)
+        self._wrong[account_id].append((now, secrets.token_hex(8)))
+
+    async def take(self, account_id: int, now: float, window_s: float, limit: int) -> str | None:
+        if self._count(account_id, now, window_s) >= limit:
+            return None
+        token = secrets.token_hex(8)
+        self._wrong[account_id].append((now, token))
+        return token
+
+    async def give_back(self, account_id: int, token: str) -> None:
+        times = self._wrong.get(account_id)
+        if times is not None:
+            self._wrong[account_id] = deque(t for t in times if t[1] != token)
 
 
 class WrongCodeGuard:
@@ -89,9 +113,21 @@ class WrongCodeGuard:
             and await self.counts.count(account_id, now, self._s.wrong_window_s) >= limit
         )
 
-    async def wrong(self, account_id: int, now: float) -> None:
-        if self._s.wrong_per_account:
-            await self.counts.add(account_id, now, self._s.wrong_window_s)
+    async def take(self, account_id: int, now: float) -> str | None:
+        """Count this guess before its code is compared: "" when there is no limit, None
+        when the account is at it (4505), else the token to give back unless wrong."""
+        limit = self._s.wrong_per_account
+        if not limit:
+            return ""
+        return await self.counts.take(account_id, now, self._s.wrong_window_s, limit)
+
+    async def give_back(self, account_id: int, token: str) -> None:
+        if not token:
+            return
+        try:
+            await self.counts.give_back(account_id, token)
+        except Exception:  # counted as wrong until it leaves the window: errs on the safe side
+            log.exception("could not uncount a Check that was not a wrong code")
 
 
 class Verifier:
@@ -157,11 +193,20 @@ class Verifier:
             wrong_limit=self.settings.wrong_per_number,
             wrong_since=ctx.now - self.settings.wrong_window_s,
         )
-        verdict, row = await self.checks.check(query)
+        # The account's guess is counted before the compare (and given back unless the
+        # code was wrong): Checks in flight together cannot all pass the limit.
+        token = await self.guard.take(ctx.account.id, ctx.now)
+        if token is None:
+            return Answer(Code.CHECK_THROTTLED)
+        verdict, row = None, None
+        try:
+            verdict, row = await self.checks.check(query)
+        finally:
+            if row is None or verdict is not CheckVerdict.WRONG:
+                await self.guard.give_back(ctx.account.id, token)
         if row is None:
             return Answer(Code.NO_PENDING_CODE)
         if verdict is CheckVerdict.WRONG:
-            await self.guard.wrong(ctx.account.id, ctx.now)
             log.info("wrong code for %s (call %s)", mask_mobile(mobile), row.voiceid)
         elif verdict is CheckVerdict.VERIFIED:
             if ctx.account.callback_url:  # only a status push needs to know

@@ -22,6 +22,8 @@ from voiceotp.delivery.dialer.sip.config import SipTrunk
 __all__ = ["TrunkLoad", "check_trunks", "rank_trunks", "weighted_order"]
 
 T = TypeVar("T")
+# bind addresses meaning "every address" (compared, never bound here)
+_WILDCARDS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104
 
 
 def check_trunks(trunks: Sequence[SipTrunk]) -> None:
@@ -34,8 +36,14 @@ def check_trunks(trunks: Sequence[SipTrunk]) -> None:
     if twice:
         raise ValueError(f"trunk names must be unique (give each a name): {', '.join(twice)}")
     binds = [(t.bind_host, t.bind_port) for t in trunks if t.bind_port]
-    if len(binds) != len(set(binds)):
-        raise ValueError("each trunk needs its own bind_port (or 0 for an ephemeral port)")
+    for i, (host, port) in enumerate(binds):
+        for other, other_port in binds[i + 1 :]:
+            # a wildcard address holds its port on every address (EADDRINUSE)
+            if port == other_port and (host == other or {host, other} & _WILDCARDS):
+                raise ValueError(
+                    "each trunk needs its own bind_port (or 0 for an ephemeral port):"
+                    f" {host or '*'}:{port} and {other or '*'}:{other_port} collide"
+                )
 
 
 def weighted_order(items: Sequence[T], weights: Sequence[int], rand: random.Random) -> list[T]:
