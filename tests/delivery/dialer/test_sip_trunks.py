@@ -288,7 +288,28 @@ async def test_a_call_waiting_for_a_free_trunk_expires_undialed(
     assert first.status is CallStatus.ANSWERED
     assert (expired.status, expired.invite_at) == (CallStatus.EXPIRED, None)
     assert "before a trunk was free" in expired.detail
+    assert expired.never_left  # refunded whatever the charge policy: nobody was asked
     assert len(invites(a)) == 1
+
+
+async def test_a_call_waiting_for_a_free_trunk_when_the_dialer_closes_never_left(
+    sipp: StartSipp, rtp_sink: socket.socket
+) -> None:
+    a = answering(sipp, rtp_sink, calls=2)
+    group = SipTrunkGroup([trunk("a", a.port, max_concurrent=1)])
+    await group.start()
+    held = asyncio.ensure_future(group.dial(request(1, 1.0)))
+    while group.active_calls == 0:
+        await asyncio.sleep(0)
+    waiting = asyncio.ensure_future(group.dial(CallRequest("v-wait", MOBILE, make_audio(0.2))))
+    await asyncio.sleep(0)  # it is waiting for a's one slot
+    await group.aclose()
+    stopped = await waiting
+    await held
+
+    assert (stopped.status, stopped.invite_at) == (CallStatus.CANCELED, None)
+    assert stopped.never_left
+    assert len(invites(a)) <= 1  # the held call's INVITE at most, if it left in time
 
 
 async def test_a_trunk_over_its_calls_per_second_is_skipped(sipp: StartSipp) -> None:

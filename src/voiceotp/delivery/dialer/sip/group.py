@@ -10,9 +10,10 @@ most once per call. The record's ``detail`` names every trunk tried:
 
 When every trunk not yet tried is at its limit the call **waits** here (a call ending or
 the calls/s bucket refilling wakes it) until its deadline (then EXPIRED, nothing dialed)
-or the dialer closing (CANCELED): waiting cannot dial twice, and the worker renews the
-call's lease meanwhile. When no trunk is up at all, the trunks that are down are tried
-as a last resort (health is a guess; a code is worth the try), in the same order.
+or the dialer closing (CANCELED) — both ``never_left``, so refunded: waiting cannot dial
+twice, and the worker renews the call's lease meanwhile. When no trunk is up at all, the
+trunks that are down are tried as a last resort (health is a guess; a code is worth the
+try), in the same order.
 """
 
 from __future__ import annotations
@@ -199,12 +200,19 @@ class SipTrunkGroup:
                     await asyncio.wait_for(self._changes.wait(), timeout)
 
     def _refusal(self, call: CallRequest) -> CallOutcome | None:
+        """A call that waited for a trunk and must give up: nobody was asked to place it,
+        so it is ``never_left`` (refunded whatever the charge policy)."""
         now = time.time()
         if self._closed:
-            return CallOutcome(CallStatus.CANCELED, None, None, end_at=now, detail="dialer closed")
+            detail = "dialer closed before a trunk was free"
+            return CallOutcome(
+                CallStatus.CANCELED, None, None, end_at=now, detail=detail, never_left=True
+            )
         if call.deadline is not None and now >= call.deadline:
             detail = "deadline passed before a trunk was free"
-            return CallOutcome(CallStatus.EXPIRED, None, None, end_at=now, detail=detail)
+            return CallOutcome(
+                CallStatus.EXPIRED, None, None, end_at=now, detail=detail, never_left=True
+            )
         return None
 
     async def aclose(self) -> None:
