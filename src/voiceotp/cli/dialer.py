@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,18 @@ def dialer(
     settings = with_delivery(settings, worker_name=name, dialer=dialer_kind)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     metrics_at = (metrics_host, metrics_port) if metrics_port else None
-    with store_errors(settings):
-        asyncio.run(run_dialer(settings, notifier=notifier, metrics_at=metrics_at))
+    with store_errors(settings), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(run_dialer(settings, notifier=notifier, metrics_at=metrics_at))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (``uvicorn[standard]`` brings it): bench/dialer.py measured
+    ~20 % less CPU per call with RTP flowing both ways; else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def with_delivery(settings: Any, **changes: Any) -> Any:

@@ -4,6 +4,7 @@ reports it sends (RFC 3550) while our RTP stream plays."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 import time
 from collections.abc import Callable
@@ -70,12 +71,14 @@ class RtcpReceiver(asyncio.DatagramProtocol):
 
 @dataclass
 class MediaPorts:
-    """One call's RTP socket (even port) and RTCP socket (the next, odd one)."""
+    """One call's RTP socket (even port) and RTCP socket (the next, odd one); the pacer
+    sends RTP on ``rtp_socket`` itself, past the transport (which reads it)."""
 
     rtp: asyncio.DatagramTransport
     rtcp: asyncio.DatagramTransport
     rtp_in: RtpReceiver
     rtcp_in: RtcpReceiver
+    rtp_socket: socket.socket
 
     @property
     def port(self) -> int:

@@ -31,7 +31,7 @@ class Playback:
         self.trunk, self.pacer, self.ports, self.answer = trunk, pacer, ports, answer
         self._wake = wake
         self.stream = pacer.start(
-            ports.rtp, (answer.host, answer.port), payload, answer.payload_type
+            ports.rtp_socket, (answer.host, answer.port), payload, answer.payload_type
         )
         self.stream.on_done = wake
         self.rtcp = RtcpSender(ports, answer.rtcp_address, self.stream, secrets.token_hex(8))
