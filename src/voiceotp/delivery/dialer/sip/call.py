@@ -36,6 +36,7 @@ from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
 from voiceotp.delivery.dialer.sip.playback import Playback
 from voiceotp.delivery.dialer.sip.redirect import REDIRECTS, Redirects
 from voiceotp.delivery.dialer.sip.sdp import MediaAnswer, build_offer, parse_answer
+from voiceotp.delivery.dialer.sip.srtp import SrtpContext, SrtpOffer
 from voiceotp.delivery.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport, resolve_ipv4
 
@@ -83,9 +84,11 @@ class SipCall:
     _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
     target: Address = ("", 0)  # where our requests go: the trunk, or where a 3xx sent us
     redirects: Redirects = field(init=False)
+    srtp: SrtpOffer = field(init=False)  # our SDES keys, fresh per call
 
     def __post_init__(self) -> None:
         trunk = self.env.trunk
+        self.srtp = SrtpOffer.create(trunk.srtp)
         self.target = self.env.trunk_address
         self.redirects = Redirects(
             self.target[0], trunk.redirect_networks, max_redirects=trunk.max_redirects
@@ -195,6 +198,8 @@ class SipCall:
             port=int(self.media.port),
             codecs=offered,
             telephone_event=EVENT_PAYLOAD_TYPE if self.env.trunk.repeat_key else None,
+            profile=self.srtp.profile,
+            attributes=self.srtp.attributes(),
         )
 
     async def _redirect(self, final: SipMessage | None) -> bool:
@@ -301,6 +306,7 @@ class SipCall:
         status, q850 = outcome_for_sip(final.status)  # a 2xx: ANSWERED, Q.850 16
         offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
         media = parse_answer(final.body or self.early_sdp, offered)
+        srtp, insecure = self.srtp.accept(media.crypto) if media else (None, "")
         reason, ended_by_callee, ssrc = "", False, None
         if self.closing:
             status, self.detail = CallStatus.CANCELED, "dialer closed as the call was answered"
@@ -308,8 +314,11 @@ class SipCall:
             status, q850 = CallStatus.FAILED, NO_COMMON_CODEC_Q850
             self.detail = f"no common codec with our offer ({'/'.join(offered)}) in the answer"
             reason = f'Q.850;cause={q850};text="no common codec"'
+        elif insecure:  # not one packet in the clear
+            status, q850, self.detail = CallStatus.FAILED, NO_COMMON_CODEC_Q850, insecure
+            reason = f'Q.850;cause={q850};text="SRTP required"'
         else:
-            ended_by_callee, ssrc = await self._stream(media)
+            ended_by_callee, ssrc = await self._stream(media, srtp)
             if ended_by_callee:
                 self.detail += "; callee hung up"
             elif self._closing():
@@ -322,7 +331,7 @@ class SipCall:
             self.detail += f"; {media_summary(self.media, ssrc)}"
         return self._outcome(status, final.status, q850)
 
-    async def _stream(self, media: MediaAnswer) -> tuple[bool, int]:
+    async def _stream(self, media: MediaAnswer, srtp: SrtpContext | None) -> tuple[bool, int]:
         """Play the code (again on the repeat key); (callee hung up, our SSRC)."""
         playback = Playback(
             trunk=self.env.trunk,
@@ -331,6 +340,7 @@ class SipCall:
             answer=media,
             payload=self.request.audio[media.codec][: int(self.request.max_duration_s * 8000)],
             wake=lambda: self.inbox.put_nowait(None),
+            srtp=srtp,
         )
         ended_by_callee = await self._play(playback)
         playback.stop()

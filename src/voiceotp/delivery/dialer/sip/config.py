@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from voiceotp.delivery.dialer.base import CODECS
 from voiceotp.delivery.dialer.sip.dtmf import KEYS
+from voiceotp.delivery.dialer.sip.srtp import MODES as SRTP_MODES
 
 __all__ = ["SipTrunk"]
 
@@ -33,6 +34,10 @@ class SipTrunk:
     (``host[:port]``; default the trunk) for ``register_expires`` seconds when it starts,
     refreshes at half the Expires granted, retries failures after ``register_retry_s``
     doubling, and removes the binding when it closes.
+
+    ``srtp`` (SDES, RFC 4568): ``off``; ``offer`` (``a=crypto`` in an RTP/AVP offer: SRTP
+    when the answer takes a key, plain RTP otherwise); ``require`` (RTP/SAVP: an answer
+    without a usable key is hung up before any media is sent).
     """
 
     host: str
@@ -60,6 +65,7 @@ class SipTrunk:
     registrar: str = ""  # host[:port] of the registrar ("": the trunk's host and port)
     register_expires: int = 3600
     register_retry_s: float = 30.0  # first retry after a failed REGISTER, then doubling
+    srtp: str = "off"  # "off" | "offer" | "require" (SDES keys in the SDP)
 
     def __post_init__(self) -> None:
         unknown = [c for c in self.codecs if c not in CODECS]
@@ -73,6 +79,8 @@ class SipTrunk:
             raise ValueError("repeat_wait_s and max_repeats must not be negative")
         if self.register_expires < 1 or self.register_retry_s <= 0:
             raise ValueError("register_expires and register_retry_s must be positive")
+        if self.srtp not in SRTP_MODES:
+            raise ValueError(f"srtp must be one of {', '.join(SRTP_MODES)}")
         if self.max_redirects < 0:
             raise ValueError("max_redirects must not be negative")
         object.__setattr__(self, "redirect_networks", tuple(self.redirect_networks))

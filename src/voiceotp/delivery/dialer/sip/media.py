@@ -25,21 +25,30 @@ from voiceotp.delivery.dialer.sip.rtcp import (
 __all__ = ["MediaPorts", "RtcpReceiver", "RtcpSender", "RtpReceiver", "media_summary"]
 
 Address = tuple[str, int]
+#: SRTP/SRTCP unprotect: the plain packet, or ``None`` when it fails authentication.
+Unprotect = Callable[[bytes], "bytes | None"]
 _RTP_HEADER = struct.Struct("!BBHII")
 
 
 class RtpReceiver(asyncio.DatagramProtocol):
     """The call's RTP socket: what the callee sends is counted (loss, jitter) and, for a
-    telephone-event payload type, handed to ``on_event`` (payload, RTP timestamp)."""
+    telephone-event payload type, handed to ``on_event`` (payload, RTP timestamp). With
+    SRTP, ``unprotect`` first: a packet that fails it is dropped and not counted."""
 
     def __init__(self) -> None:
         self.stats = ReceptionStats()
         self.event_payload_types: frozenset[int] = frozenset()
         self.on_event: Callable[[bytes, int], None] | None = None
+        self.unprotect: Unprotect | None = None
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         if len(data) < 12 or data[0] >> 6 != 2:
             return
+        if self.unprotect is not None:
+            plain = self.unprotect(data)
+            if plain is None:
+                return
+            data = plain
         first, second, seq, timestamp, ssrc = _RTP_HEADER.unpack_from(data)
         payload_type = second & 0x7F
         event = payload_type in self.event_payload_types
@@ -59,8 +68,14 @@ class RtcpReceiver(asyncio.DatagramProtocol):
         self.reports: dict[int, ReportBlock] = {}
         self.last_sr: tuple[int, float] | None = None  # NTP middle bits, monotonic arrival
         self.received = 0
+        self.unprotect: Unprotect | None = None  # SRTCP
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
+        if self.unprotect is not None:
+            plain = self.unprotect(data)
+            if plain is None:
+                return
+            data = plain
         self.received += 1
         for _type, _sender, blocks, middle in parse_compound(data):
             if middle:
@@ -101,12 +116,14 @@ class RtcpSender:
         cname: str,
         *,
         interval: Callable[..., float] = next_interval,
+        protect: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.ports = ports
         self.address = address
         self.stream = stream
         self.cname = cname
         self._interval = interval  # (first=bool) -> seconds
+        self._protect = protect  # SRTCP
         self.sent = 0
         self._timer: asyncio.TimerHandle | None = None
 
@@ -143,6 +160,8 @@ class RtcpSender:
             block=self.ports.rtp_in.stats.report(lsr, dlsr),
         )
         packet = report + sdes_cname(stream.ssrc, self.cname) + tail
+        if self._protect is not None:
+            packet = self._protect(packet)
         if not self.ports.rtcp.is_closing():
             self.ports.rtcp.sendto(packet, self.address)
             self.sent += 1
