@@ -15,7 +15,7 @@ import logging
 import math
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from voiceotp.delivery.dialer.base import (
     UNREACHABLE,
@@ -30,7 +30,7 @@ from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answ
 from voiceotp.delivery.dialer.sip.digest import answer_challenge
 from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, info_key
 from voiceotp.delivery.dialer.sip.icmp import Refusal
-from voiceotp.delivery.dialer.sip.media import MediaPorts, media_summary
+from voiceotp.delivery.dialer.sip.media import MediaPorts, media_quality, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
 from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
 from voiceotp.delivery.dialer.sip.playback import Playback
@@ -327,9 +327,13 @@ class SipCall:
         self.times.end_at = time.time()
         if not ended_by_callee:
             await self._hang_up(reason)
-        if ssrc is not None:  # after the BYE: the callee's last packets have arrived
-            self.detail += f"; {media_summary(self.media, ssrc)}"
-        return self._outcome(status, final.status, q850)
+        if ssrc is None:
+            return self._outcome(status, final.status, q850)
+        # after the BYE: the callee's last packets have arrived
+        self.detail += f"; {media_summary(self.media, ssrc)}"
+        return replace(
+            self._outcome(status, final.status, q850), media=media_quality(self.media, ssrc)
+        )
 
     async def _stream(self, media: MediaAnswer, srtp: SrtpContext | None) -> tuple[bool, int]:
         """Play the code (again on the repeat key); (callee hung up, our SSRC)."""

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from voiceotp.delivery.dialer.base import MediaQuality
 from voiceotp.delivery.dialer.rtp import FRAME_BYTES, RtpStream
 from voiceotp.delivery.dialer.sip.rtcp import (
     CLOCK_RATE,
@@ -22,7 +23,14 @@ from voiceotp.delivery.dialer.sip.rtcp import (
     sender_report,
 )
 
-__all__ = ["MediaPorts", "RtcpReceiver", "RtcpSender", "RtpReceiver", "media_summary"]
+__all__ = [
+    "MediaPorts",
+    "RtcpReceiver",
+    "RtcpSender",
+    "RtpReceiver",
+    "media_quality",
+    "media_summary",
+]
 
 Address = tuple[str, int]
 #: SRTP/SRTCP unprotect: the plain packet, or ``None`` when it fails authentication.
@@ -185,6 +193,19 @@ def media_summary(ports: MediaPorts, ssrc: int) -> str:
             f"({theirs.fraction_lost * 100:.1f} %), jitter {_ms(theirs.jitter)} ms"
         )
     return text
+
+
+def media_quality(ports: MediaPorts, ssrc: int) -> MediaQuality:
+    """The same figures as :func:`media_summary`, as the call record's columns keep them."""
+    stats = ports.rtp_in.stats
+    theirs = ports.rtcp_in.reports.get(ssrc)
+    return MediaQuality(
+        received=stats.received,
+        lost=max(0, stats.lost),
+        jitter_ms=round(stats.jitter / CLOCK_RATE * 1000, 2),
+        callee_lost=None if theirs is None else max(0, theirs.cumulative_lost),
+        callee_jitter_ms=None if theirs is None else round(theirs.jitter / CLOCK_RATE * 1000, 2),
+    )
 
 
 def _ms(units: float) -> str:
