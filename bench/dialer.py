@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
 import math
 import os
 import resource
@@ -31,7 +32,7 @@ import time
 from pathlib import Path
 
 from voiceotp.delivery.dialer import CallOutcome, CallRequest, g711
-from voiceotp.delivery.dialer.rtp import RtpPacer
+from voiceotp.delivery.dialer.rtp import RtpPacer, calm_garbage_collector
 from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
 
 SCENARIO = Path(__file__).parent.parent / "tests/delivery/dialer/scenarios/answer.xml"
@@ -123,13 +124,37 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else math.nan
 
 
+class GcPauses:
+    """How long the garbage collector stopped the process, per generation."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.pauses: dict[int, list[float]] = collections.defaultdict(list)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter() - self.started)
+
+    def summary(self) -> str:
+        return ", ".join(
+            f"gen {gen}: {len(p)} x, longest {max(p) * 1000:.1f} ms"
+            for gen, p in sorted(self.pauses.items())
+        )
+
+
 async def run(args: argparse.Namespace, sipp_port: int) -> None:
     pacer = RtpPacer(keep=args.calls * int(args.seconds * 50) + 1000)
     dialer = SipDialer(SipTrunk(host="127.0.0.1", port=sipp_port), pacer=pacer)
     await dialer.start()
     audio = tone(args.seconds)
+    if args.gc == "calm":
+        calm_garbage_collector()  # as `voiceotp dialer` does after start-up
     peak, stop = [0, 0], asyncio.Event()
     watcher = asyncio.create_task(monitor(dialer, peak, stop))
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
     cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     results = await asyncio.gather(
         *(one_call(dialer, n, audio, n * args.ramp / args.calls) for n in range(args.calls))
@@ -139,6 +164,8 @@ async def run(args: argparse.Namespace, sipp_port: int) -> None:
     stop.set()
     await watcher
     await dialer.aclose()
+    gc.callbacks.remove(pauses)
+    print(f"garbage collections: {pauses.summary()}")
     user, system = cpu1.ru_utime - cpu0.ru_utime, cpu1.ru_stime - cpu0.ru_stime
     print(f"dialer CPU: user {user:.2f} s, system {system:.2f} s (loopback delivery counts here)")
     report(args, results, list(pacer.lateness), peak, user + system, wall)
@@ -189,8 +216,8 @@ def report(
     print("load average (1/5/15 min) at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(
         f"reproduce: .venv/bin/python bench/dialer.py --calls {args.calls} "
-        f"--seconds {args.seconds:g} --ramp {args.ramp:g} --media {args.media} --loop {args.loop}"
-        + (f" --nice {args.nice}" if args.nice else "")
+        f"--seconds {args.seconds:g} --ramp {args.ramp:g} --media {args.media} "
+        f"--loop {args.loop} --gc {args.gc}" + (f" --nice {args.nice}" if args.nice else "")
     )
 
 
@@ -200,6 +227,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="audio length per call")
     parser.add_argument("--ramp", type=float, default=2.0, help="spread call starts over this")
     parser.add_argument("--media", choices=["echo", "sink"], default="echo")
+    parser.add_argument("--gc", choices=["calm", "default"], default="calm")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="uvloop")
     parser.add_argument(
         "--nice",

@@ -104,6 +104,7 @@ async def run_dialer(
 ) -> None:
     """Migrate, open the store, run the delivery runtime until SIGINT/SIGTERM (serving
     its metrics at ``metrics_at``, when given)."""
+    from voiceotp.delivery.dialer.rtp import calm_garbage_collector
     from voiceotp.delivery.runtime import DeliveryRuntime
     from voiceotp.store import make_store
 
@@ -127,6 +128,7 @@ async def run_dialer(
         await runtime.start()
         if metrics_at is not None and runtime.metrics is not None:
             metrics_site = await serve_metrics(runtime.metrics, registry, *metrics_at)
+        calm_garbage_collector()  # start-up done: the RTP pacer must not stall
         logging.getLogger(__name__).info("dialer %s running", runtime.worker_name)
         await stop.wait()
     finally:

@@ -16,13 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import secrets
 import struct
 import time
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["FRAME_BYTES", "FRAME_S", "DatagramSink", "RtpPacer", "RtpStream", "rtp_packet"]
+__all__ = [
+    "FRAME_BYTES",
+    "FRAME_S",
+    "DatagramSink",
+    "RtpPacer",
+    "RtpStream",
+    "calm_garbage_collector",
+    "rtp_packet",
+]
 
 FRAME_S = 0.020
 FRAME_BYTES = 160  # 20 ms of 8 kHz G.711
@@ -33,6 +42,18 @@ _HEADER = struct.Struct("!BBHII")
 _GRID_S = FRAME_S / 4
 _SLOTS = round(FRAME_S / _GRID_S)
 _MAX_CATCH_UP = 2 * _SLOTS  # ticks served after a stall before skipping to the present
+
+
+def calm_garbage_collector() -> None:
+    """For a process that paces RTP, once its start-up is done: the objects alive now
+    (modules, settings, the app) leave every future collection (``gc.freeze``), and the
+    older generations are collected less often. A full collection walks every tracked
+    object and stops all streams meanwhile: bench/dialer.py measured 180 ms at 1,000
+    calls on a loaded machine, an RTP gap every callee would hear."""
+    gc.collect()
+    gc.freeze()
+    young, middle, oldest = gc.get_threshold()
+    gc.set_threshold(young, middle, max(oldest, 1_000))  # full collections: rare
 
 
 class DatagramSink(Protocol):
