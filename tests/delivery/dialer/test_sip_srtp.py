@@ -117,6 +117,9 @@ async def test_srtp_both_ways_prompt_key_press_and_rtcp(
     )
     assert re.search(r"m=audio \d+ RTP/SAVP ", invite.body.decode())
     callee = Callee(invite, suite)
+    for n in range(3):  # plain RTP before the answer: not counted, SRTP is required
+        plain_rtp = struct.pack("!BBHII", 0x80, 0, 400 + n, 160 * n, 0xCA11EE) + b"\xff" * 160
+        rtp.sendto(plain_rtp, ("127.0.0.1", callee.dialer_port))
     await answer(carrier, invite, answer_sdp(rtp.getsockname()[1], callee.crypto()))
     first = await recv(rtp, 10)  # the whole 0.2 s code, encrypted
     for n, end in enumerate((False, True, True)):  # the key 1, in SRTP
@@ -145,6 +148,8 @@ async def test_srtp_both_ways_prompt_key_press_and_rtcp(
     assert f"over SRTP ({suite})" in outcome.detail
     assert "callee pressed 1, replayed 1x" in outcome.detail
     assert "callee RTCP: 3 lost" in outcome.detail  # its SRTCP report was decrypted
+    assert outcome.media is not None
+    assert outcome.media.received == 3  # the key's SRTP packets, not the plain ones
 
 
 async def test_tampered_and_plain_packets_are_dropped(

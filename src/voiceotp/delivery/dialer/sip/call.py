@@ -89,6 +89,8 @@ class SipCall:
     def __post_init__(self) -> None:
         trunk = self.env.trunk
         self.srtp = SrtpOffer.create(trunk.srtp)
+        if self.srtp.mode == "require":  # until the answer's key: nothing in the clear counts
+            self.media.rtp_in.unprotect = self.media.rtcp_in.unprotect = _refuse
         self.target = self.env.trunk_address
         self.redirects = Redirects(
             self.target[0], trunk.redirect_networks, max_redirects=trunk.max_redirects
@@ -421,3 +423,7 @@ class SipCall:
 
 def _now() -> float:
     return asyncio.get_running_loop().time()
+
+
+def _refuse(data: bytes) -> bytes | None:
+    return None
