@@ -109,6 +109,16 @@ async def monitor(dialer: SipDialer, peak: list[int], stop: asyncio.Event) -> No
         await asyncio.sleep(0.05)
 
 
+async def mark_steady(pacer: RtpPacer, args: argparse.Namespace, marks: list[int]) -> None:
+    """How many packets had been sent when the last call had started (plus 0.5 s for its
+    answer) and when the first one was about to end: between them no call set up or
+    hung up, only RTP flowed."""
+    await asyncio.sleep(args.ramp + 0.5)
+    marks.append(len(pacer.lateness))
+    await asyncio.sleep(max(0.0, args.seconds - args.ramp - 0.5))
+    marks.append(len(pacer.lateness))
+
+
 async def one_call(
     dialer: SipDialer, n: int, audio: bytes, delay: float
 ) -> tuple[float, CallOutcome]:
@@ -153,6 +163,8 @@ async def run(args: argparse.Namespace, sipp_port: int) -> None:
         calm_garbage_collector()  # as `voiceotp dialer` does after start-up
     peak, stop = [0, 0], asyncio.Event()
     watcher = asyncio.create_task(monitor(dialer, peak, stop))
+    marks: list[int] = []
+    marker = asyncio.create_task(mark_steady(pacer, args, marks))
     pauses = GcPauses()
     gc.callbacks.append(pauses)
     cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
@@ -163,12 +175,21 @@ async def run(args: argparse.Namespace, sipp_port: int) -> None:
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     stop.set()
     await watcher
+    await marker
     await dialer.aclose()
     gc.callbacks.remove(pauses)
     print(f"garbage collections: {pauses.summary()}")
     user, system = cpu1.ru_utime - cpu0.ru_utime, cpu1.ru_stime - cpu0.ru_stime
     print(f"dialer CPU: user {user:.2f} s, system {system:.2f} s (loopback delivery counts here)")
-    report(args, results, list(pacer.lateness), peak, user + system, wall)
+    lateness = list(pacer.lateness)
+    report(args, results, lateness, peak, user + system, wall)
+    if len(marks) == 2 and marks[1] > marks[0]:
+        steady = [x * 1000 for x in lateness[marks[0] : marks[1]]]
+        print(
+            f"  of which steady state ({len(steady)} packets, all calls up, none ending): "
+            f"p50 {percentile(steady, 50):.2f}, p99 {percentile(steady, 99):.2f}, "
+            f"max {max(steady):.2f}"
+        )
 
 
 def report(
