@@ -227,7 +227,7 @@ class RtpPacer:
     def _serve(self, slot: set[RtpStream]) -> None:
         clock, lateness = self._clock, self.lateness
         ended: list[RtpStream] = []
-        for stream in slot:
+        for stream in list(slot):  # a callback may start or replay a stream meanwhile
             if not stream.done.is_set():
                 stream.send_due(clock, lateness)
             if stream.done.is_set():
