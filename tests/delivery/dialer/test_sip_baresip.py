@@ -37,10 +37,20 @@ snd_path\t{records}
 """
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_sip_port() -> int:
+    """A port free for UDP and TCP, with TCP free on the next one too: baresip listens on
+    UDP and TCP at ``sip_listen`` and TLS one above, and stops if any is taken."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            try:
+                for tcp_port in (port, port + 1):
+                    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                        tcp.bind(("127.0.0.1", tcp_port))
+            except OSError:
+                continue
+            return port
 
 
 class Baresip:
@@ -72,7 +82,7 @@ def baresip(tmp_path: Path) -> Iterator[Callable[[str], Baresip]]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(mediaenc: str) -> Baresip:
-        port = free_udp_port()
+        port = free_sip_port()
         (tmp_path / "records").mkdir()
         with wave.open(str(tmp_path / "in.wav"), "wb") as source:  # what it says back
             source.setnchannels(1)
