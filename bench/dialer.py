@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import collections
 import gc
 import math
 import os
 import resource
+import secrets
 import shutil
 import socket
 import statistics
@@ -62,8 +64,21 @@ def start_sink(port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", SINK, str(port)], stdout=subprocess.PIPE)
 
 
+def srtp_scenario(workdir: Path) -> Path:
+    """The answer scenario with RTP/SAVP and an SDES key in its SDP: the dialer then
+    sends SRTP (sipp has no SRTP: the sink only counts it; an echo comes back under our
+    own key, fails authentication and is dropped — the same work as decrypting it)."""
+    key = base64.b64encode(secrets.token_bytes(30)).decode()
+    text = SCENARIO.read_text().replace("RTP/AVP", "RTP/SAVP")
+    rtpmap = "a=rtpmap:[$pt] [$codec]/8000"
+    text = text.replace(rtpmap, f"{rtpmap}\n      a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{key}")
+    path = workdir / "answer-srtp.xml"
+    path.write_text(text)
+    return path
+
+
 def start_sipp(
-    calls: int, workdir: Path, media_to: int | None
+    calls: int, workdir: Path, media_to: int | None, scenario: Path = SCENARIO
 ) -> tuple[subprocess.Popen[bytes], int]:
     """sipp answering ``calls`` calls; ``media_to`` None: it echoes RTP, else its SDP
     names that port (our sink) and it handles no media."""
@@ -71,7 +86,7 @@ def start_sipp(
     if sipp is None:
         sys.exit("sipp not found: apt-get install sip-tester")
     port, media = free_port(), free_port()
-    args = [sipp, "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port), "-mp", str(media)]
+    args = [sipp, "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mp", str(media)]
     args += ["-rtp_echo"] if media_to is None else []
     # -m: headroom, as sipp counts an INVITE retransmitted after its 200 (a starved
     # machine delays the 180 past T1) as a new call and would exit before our last calls
@@ -156,7 +171,8 @@ class GcPauses:
 
 async def run(args: argparse.Namespace, sipp_port: int) -> None:
     pacer = RtpPacer(keep=args.calls * int(args.seconds * 50) + 1000)
-    dialer = SipDialer(SipTrunk(host="127.0.0.1", port=sipp_port), pacer=pacer)
+    srtp = "require" if args.srtp else "off"
+    dialer = SipDialer(SipTrunk(host="127.0.0.1", port=sipp_port, srtp=srtp), pacer=pacer)
     await dialer.start()
     audio = tone(args.seconds)
     if args.gc == "calm":
@@ -208,7 +224,7 @@ def report(
     late_ms = [x * 1000 for x in lateness]
     print(
         f"calls: {args.calls}, audio {args.seconds:g} s each, ramp {args.ramp:g} s, "
-        f"media {args.media}, loop {args.loop}"
+        f"media {args.media}, loop {args.loop}, srtp {'on' if args.srtp else 'off'}"
     )
     print(f"outcomes: {dict(statuses)}")
     for detail, count in failures.most_common(3):
@@ -238,7 +254,9 @@ def report(
     print(
         f"reproduce: .venv/bin/python bench/dialer.py --calls {args.calls} "
         f"--seconds {args.seconds:g} --ramp {args.ramp:g} --media {args.media} "
-        f"--loop {args.loop} --gc {args.gc}" + (f" --nice {args.nice}" if args.nice else "")
+        f"--loop {args.loop} --gc {args.gc}"
+        + (" --srtp" if args.srtp else "")
+        + (f" --nice {args.nice}" if args.nice else "")
     )
 
 
@@ -249,6 +267,7 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=2.0, help="spread call starts over this")
     parser.add_argument("--media", choices=["echo", "sink"], default="echo")
     parser.add_argument("--gc", choices=["calm", "default"], default="calm")
+    parser.add_argument("--srtp", action="store_true", help="SRTP (SDES) on every call")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="uvloop")
     parser.add_argument(
         "--nice",
@@ -268,7 +287,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="voiceotp-bench-") as tmp:
         sink = start_sink(free_port()) if args.media == "sink" else None
         sink_port = None if sink is None else int(sink.args[-1])
-        sipp, port = start_sipp(args.calls, Path(tmp), sink_port)
+        scenario = srtp_scenario(Path(tmp)) if args.srtp else SCENARIO
+        sipp, port = start_sipp(args.calls, Path(tmp), sink_port, scenario)
         if args.nice:
             os.nice(args.nice)  # the dialer only: sipp and the sink keep theirs
         try:
