@@ -40,8 +40,8 @@ from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
 SCENARIO = Path(__file__).parent.parent / "tests/delivery/dialer/scenarios/answer.xml"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
@@ -78,14 +78,19 @@ def srtp_scenario(workdir: Path) -> Path:
 
 
 def start_sipp(
-    calls: int, workdir: Path, media_to: int | None, scenario: Path = SCENARIO
+    calls: int,
+    workdir: Path,
+    media_to: int | None,
+    scenario: Path = SCENARIO,
+    transport: str = "udp",
 ) -> tuple[subprocess.Popen[bytes], int]:
     """sipp answering ``calls`` calls; ``media_to`` None: it echoes RTP, else its SDP
     names that port (our sink) and it handles no media."""
     sipp = shutil.which("sipp")
     if sipp is None:
         sys.exit("sipp not found: apt-get install sip-tester")
-    port, media = free_port(), free_port()
+    port = free_port(socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM)
+    media = free_port()
     args = [sipp, "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mp", str(media)]
     args += ["-rtp_echo"] if media_to is None else []
     # -m: headroom, as sipp counts an INVITE retransmitted after its 200 (a starved
@@ -95,18 +100,19 @@ def start_sipp(
     args += ["-set", "rtp_port", str(media if media_to is None else media_to)]
     args += ["-set", "pt", "0", "-set", "codec", "PCMU"]
     args += ["-trace_err", "-error_file", str(workdir / "sipp-errors.log")]
+    args += ["-t", "t1"] if transport == "tcp" else []  # one connection from the dialer
     log = (workdir / "sipp.log").open("wb")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    wait_bound(port)
+    wait_bound(port, "tcp" if transport == "tcp" else "udp")
     return process, port
 
 
-def wait_bound(port: int, timeout_s: float = 20.0) -> None:
-    """Until some process has UDP ``port`` open (a loaded machine starts sipp slowly, and
-    an INVITE sent before would be refused)."""
-    needle = f":{port:04X} "
+def wait_bound(port: int, protocol: str, timeout_s: float = 20.0) -> None:
+    """Until some process has ``port`` open (a loaded machine starts sipp slowly, and an
+    INVITE sent before would be refused)."""
+    needle, table = f":{port:04X} ", Path(f"/proc/net/{protocol}")
     deadline = time.monotonic() + timeout_s
-    while needle not in Path("/proc/net/udp").read_text() and time.monotonic() < deadline:
+    while needle not in table.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
@@ -172,7 +178,8 @@ class GcPauses:
 async def run(args: argparse.Namespace, sipp_port: int) -> None:
     pacer = RtpPacer(keep=args.calls * int(args.seconds * 50) + 1000)
     srtp = "require" if args.srtp else "off"
-    dialer = SipDialer(SipTrunk(host="127.0.0.1", port=sipp_port, srtp=srtp), pacer=pacer)
+    trunk = SipTrunk(host="127.0.0.1", port=sipp_port, transport=args.transport, srtp=srtp)
+    dialer = SipDialer(trunk, pacer=pacer)
     await dialer.start()
     audio = tone(args.seconds)
     if args.gc == "calm":
@@ -254,7 +261,7 @@ def report(
     print(
         f"reproduce: .venv/bin/python bench/dialer.py --calls {args.calls} "
         f"--seconds {args.seconds:g} --ramp {args.ramp:g} --media {args.media} "
-        f"--loop {args.loop} --gc {args.gc}"
+        f"--loop {args.loop} --gc {args.gc} --transport {args.transport}"
         + (" --srtp" if args.srtp else "")
         + (f" --nice {args.nice}" if args.nice else "")
     )
@@ -276,6 +283,7 @@ def main() -> None:
         help="the dialer's niceness increment (root may give a negative one, as a media "
         "server's unit file would; on a loaded machine it measures our code, not our share)",
     )
+    parser.add_argument("--transport", choices=("udp", "tcp"), default="udp", help="SIP over")
     args = parser.parse_args()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 2 sockets per call
@@ -285,10 +293,10 @@ def main() -> None:
 
         loop_factory = uvloop.new_event_loop
     with tempfile.TemporaryDirectory(prefix="voiceotp-bench-") as tmp:
-        sink = start_sink(free_port()) if args.media == "sink" else None
-        sink_port = None if sink is None else int(sink.args[-1])
+        sink_port = free_port() if args.media == "sink" else None
+        sink = None if sink_port is None else start_sink(sink_port)
         scenario = srtp_scenario(Path(tmp)) if args.srtp else SCENARIO
-        sipp, port = start_sipp(args.calls, Path(tmp), sink_port, scenario)
+        sipp, port = start_sipp(args.calls, Path(tmp), sink_port, scenario, args.transport)
         if args.nice:
             os.nice(args.nice)  # the dialer only: sipp and the sink keep theirs
         try:

@@ -15,7 +15,8 @@ counted; nor is Redis, also shared).
     .venv/bin/python bench/scaleout.py --workers -d 5
 
 Needs haproxy (Debian's), wrk, PostgreSQL on 127.0.0.1:5432 and Redis on :6379. Figures
-are only comparable on one machine; with other work on the box they are noisy.
+are only comparable on one machine; with other work on the box they are noisy. The time
+from a Submit to its INVITE at a trunk, through dialers too, is bench/invite.py's.
 """
 
 from __future__ import annotations

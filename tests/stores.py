@@ -23,7 +23,8 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TABLES = (
     "accounts, account_blacklist, policy_entries, calls, ledger, audit_events, "
     "call_attempts, outbox, verifications, fraud_overrides, web_audit, web_signin_failures, "
-    "web_sessions, web_users, push_attempts, signups, certifications, notice_templates"
+    "web_sessions, web_users, push_attempts, signups, certifications, notice_templates, "
+    "template_recordings"
 )
 
 

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio
 
 from tests.gateway.harness import FIXTURE, Harness, running
+from tests.redisprefix import redis_test_prefix
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.submit.abuse import AbuseDetector, AbuseLimits
+from voiceotp.gateway.submit.abuse import AbuseCounts, AbuseDetector, AbuseLimits, MemoryAbuseCounts
+from voiceotp.gateway.submit.abuseredis import RedisAbuseCounts, RedisWrongCodes
+from voiceotp.gateway.submit.verify import MemoryWrongCodes, WrongCodes
 from voiceotp.protocol import Code, Method, parse_result
 from voiceotp.store import Store
 
 NOW = float(FIXTURE["now"])
 OFF = AbuseLimits(distinct_numbers=0, prefix_burst=0, failure_ratio=0.0)
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def counts(request: pytest.FixtureRequest) -> AsyncIterator[AbuseCounts]:
+    """Every backend of the detectors' counts passes the same tests."""
+    if request.param == "memory":
+        yield MemoryAbuseCounts()
+        return
+    with redis_test_prefix("abuse") as prefix:
+        client = redis.asyncio.Redis.from_url(REDIS_URL)
+        yield RedisAbuseCounts(client, prefix)
+        await client.aclose()
 
 
 class Recorder:
@@ -25,11 +44,10 @@ class Recorder:
         self.fired.append((account_id, detector))
 
 
-async def test_distinct_numbers_in_a_window() -> None:
+async def test_distinct_numbers_in_a_window(counts: AbuseCounts) -> None:
     freeze = Recorder()
-    detector = AbuseDetector(
-        dataclasses.replace(OFF, distinct_numbers=3, distinct_window_s=60), freeze
-    )
+    limits = dataclasses.replace(OFF, distinct_numbers=3, distinct_window_s=60)
+    detector = AbuseDetector(limits, freeze, counts)
     for i in range(3):
         await detector.accepted(1, f"1380000000{i}", NOW + i)
     await detector.accepted(1, "13800000000", NOW + 3)  # a repeat is not a new number
@@ -42,9 +60,10 @@ async def test_distinct_numbers_in_a_window() -> None:
     assert freeze.fired == [(1, "distinct_numbers")]
 
 
-async def test_prefix_burst() -> None:
+async def test_prefix_burst(counts: AbuseCounts) -> None:
     freeze = Recorder()
-    detector = AbuseDetector(dataclasses.replace(OFF, prefix_burst=2, prefix_window_s=60), freeze)
+    limits = dataclasses.replace(OFF, prefix_burst=2, prefix_window_s=60)
+    detector = AbuseDetector(limits, freeze, counts)
     await detector.accepted(1, "13800001111", NOW)
     await detector.accepted(1, "13800002222", NOW)
     await detector.accepted(1, "13900003333", NOW)  # other prefix
@@ -53,10 +72,10 @@ async def test_prefix_burst() -> None:
     assert freeze.fired == [(1, "prefix_burst")]
 
 
-async def test_failure_ratio() -> None:
+async def test_failure_ratio(counts: AbuseCounts) -> None:
     freeze = Recorder()
     limits = dataclasses.replace(OFF, failure_ratio=0.5, failure_min_calls=4)
-    detector = AbuseDetector(limits, freeze)
+    detector = AbuseDetector(limits, freeze, counts)
     for connected in (False, False, True):
         await detector.call_finished(7, connected)
     assert freeze.fired == []
@@ -64,13 +83,45 @@ async def test_failure_ratio() -> None:
     assert freeze.fired == [(7, "failure_ratio")]
 
 
-async def test_switched_off_detectors_never_fire() -> None:
+async def test_switched_off_detectors_never_fire(counts: AbuseCounts) -> None:
     freeze = Recorder()
-    detector = AbuseDetector(OFF, freeze)
+    detector = AbuseDetector(OFF, freeze, counts)
     for i in range(500):
         await detector.accepted(1, f"138{i:08d}", NOW)
         await detector.call_finished(1, False)
     assert freeze.fired == []
+
+
+async def test_counting_starts_afresh_after_a_freeze(counts: AbuseCounts) -> None:
+    freeze = Recorder()
+    limits = dataclasses.replace(OFF, distinct_numbers=2, prefix_burst=2)
+    detector = AbuseDetector(limits, freeze, counts)
+    await detector.accepted(1, "13800001111", NOW)  # counted toward both lines
+    for mobile in ("13900001111", "13700001111"):
+        await detector.accepted(1, mobile, NOW)
+    assert freeze.fired == [(1, "distinct_numbers")]
+    # The prefix 1380000 had one Submit before the freeze: forgotten with the rest.
+    for i in range(2):
+        await detector.accepted(1, f"138000022{i}2", NOW + 1)
+    assert freeze.fired == [(1, "distinct_numbers")]
+
+
+@pytest.mark.redis
+async def test_shared_counts_trip_once_for_two_processes_racing_past_the_line() -> None:
+    """Two processes (own clients) feed one account's counts at once: the line is crossed
+    once, and only one of them freezes the account (one audit event)."""
+    limits = dataclasses.replace(OFF, prefix_burst=5, failure_ratio=0.5, failure_min_calls=6)
+    freeze = Recorder()
+    with redis_test_prefix("abuse-race") as prefix:
+        clients = [redis.asyncio.Redis.from_url(REDIS_URL) for _ in range(2)]
+        one, other = (AbuseDetector(limits, freeze, RedisAbuseCounts(c, prefix)) for c in clients)
+        await asyncio.gather(
+            *(d.accepted(1, f"1380013{i:04d}", NOW) for i, d in enumerate([one, other] * 4))
+        )
+        await asyncio.gather(*(d.call_finished(2, False) for d in [one, other] * 4))
+        for client in clients:
+            await client.aclose()
+    assert sorted(freeze.fired) == [(1, "prefix_burst"), (2, "failure_ratio")]
 
 
 async def test_freeze_answers_408_until_an_operator_clears_it(
@@ -155,3 +206,25 @@ async def test_a_freeze_is_logged_by_apiid_with_the_way_to_clear_it(
     assert "voiceotp admin clear-abuse V10000001" in frozen[0]
     assert f"account id {account.id}" not in frozen[0]
     assert "13800130002" not in frozen[0]  # never a full number
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def wrong_codes(request: pytest.FixtureRequest) -> AsyncIterator[WrongCodes]:
+    """Check's wrong codes per account (4505): both backends pass the same test."""
+    if request.param == "memory":
+        yield MemoryWrongCodes()
+        return
+    with redis_test_prefix("wrong") as prefix:
+        client = redis.asyncio.Redis.from_url(REDIS_URL)
+        yield RedisWrongCodes(client, prefix)
+        await client.aclose()
+
+
+async def test_wrong_codes_count_in_a_sliding_window(wrong_codes: WrongCodes) -> None:
+    for at in (NOW, NOW + 10, NOW + 20):
+        await wrong_codes.add(1, at, 60)
+    await wrong_codes.add(2, NOW, 60)  # another account
+    assert await wrong_codes.count(1, NOW + 20, 60) == 3
+    assert await wrong_codes.count(1, NOW + 65, 60) == 2  # the first left the window
+    assert await wrong_codes.count(1, NOW + 200, 60) == 0
+    assert await wrong_codes.count(3, NOW, 60) == 0

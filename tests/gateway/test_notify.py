@@ -1,4 +1,4 @@
-"""The voice-notification endpoint (docs/notify.md): ihuyi's api.vm.ihuyi.com product on
+"""The voice-notification endpoint (docs/notices.md): ihuyi's api.vm.ihuyi.com product on
 /vm/webservice/voice.php and on /webservice/voice.php of a mapped host, on both stores."""
 
 from __future__ import annotations

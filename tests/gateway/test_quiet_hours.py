@@ -1,4 +1,4 @@
-"""Quiet hours (docs/notify.md): a notice accepted inside the account's window waits for
+"""Quiet hours (docs/notices.md): a notice accepted inside the account's window waits for
 it to open; one whose validity ends first is never dialed and ends QUIET_EXPIRED, which
 Query and the status push report. The clock is injected throughout."""
 

@@ -1,4 +1,5 @@
-"""Per-number caps in Redis: shared by every process (here: two gateways)."""
+"""Per-number caps and the rate cap in Redis: shared by every process (here: two gateways;
+tests/gateway/test_redis_shared_limits.py on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,16 @@ import pytest
 import redis.asyncio
 
 from tests.gateway.harness import FIXTURE, running
+from tests.redisprefix import redis_test_prefix
 from voiceotp.gateway.settings import NumberCaps, Settings
-from voiceotp.gateway.submit.limits import CapRefusal, RedisNumberCaps, Reservation
+from voiceotp.gateway.submit.limits import (
+    CapRefusal,
+    MemoryRateCap,
+    RateCap,
+    RedisNumberCaps,
+    RedisRateCap,
+    Reservation,
+)
 from voiceotp.protocol import Code, Method, parse_result
 from voiceotp.store import Store
 
@@ -76,3 +85,26 @@ async def test_two_gateways_share_caps(store: Store, settings: Settings, prefix:
         assert parse_result(first.content, Method.SUBMIT).code == Code.OK
         again = await two.submit(**form)
         assert parse_result(again.content, Method.SUBMIT).code == Code.NUMBER_MINUTE_CAP
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def rate_cap(request: pytest.FixtureRequest) -> AsyncIterator[RateCap]:
+    """Both rate caps pass the same test (Redis: under a test prefix)."""
+    if request.param == "memory":
+        yield MemoryRateCap()
+        return
+    with redis_test_prefix("rate") as name:
+        client = redis.asyncio.Redis.from_url(REDIS_URL)
+        yield RedisRateCap(client, name)
+        await client.aclose()
+
+
+async def test_rate_cap_token_bucket(rate_cap: RateCap) -> None:
+    assert [await rate_cap.allow(1, 3, NOW) for _ in range(4)] == [True, True, True, False]
+    assert await rate_cap.allow(2, 3, NOW)  # another account has its own bucket
+    assert await rate_cap.allow(1, 0, NOW)  # 0 = no cap
+    # A third of a second later one token has come back, not more.
+    assert [await rate_cap.allow(1, 3, NOW + 0.34) for _ in range(2)] == [True, False]
+    assert not await rate_cap.allow(1, 3, NOW + 0.2)  # a clock that lags refills nothing
+    # A bucket is never fuller than its rate, however long it was idle.
+    assert [await rate_cap.allow(1, 3, NOW + 60) for _ in range(4)] == [True, True, True, False]

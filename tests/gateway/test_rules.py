@@ -128,9 +128,9 @@ async def test_rate_cap(gw: Gateway) -> None:
     c = await authed(gw, **GOOD)
     assert c.account is not None
     c.account = dataclasses.replace(c.account, rate_per_s=2)
-    assert rules.rate_cap(gw, c) is None
-    assert rules.rate_cap(gw, c) is None
-    assert code(rules.rate_cap(gw, c)) == Code.RATE_LIMITED
+    assert await rules.rate_cap(gw, c) is None
+    assert await rules.rate_cap(gw, c) is None
+    assert code(await rules.rate_cap(gw, c)) == Code.RATE_LIMITED
 
 
 async def test_number_caps_reserve_then_refuse(gw: Gateway) -> None:

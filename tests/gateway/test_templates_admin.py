@@ -58,6 +58,13 @@ async def test_file_approve_reject_over_the_admin_api(store: Store, settings: Se
         assert (await api.post(f"{API}/templates/999/approve", json={})).status_code == 404
         listed = (await api.get(url)).json()
         assert [t["state"] for t in listed] == ["approved"]
+        assert listed[0]["play_times"] == 1
+        times = f"{API}/templates/{template['id']}/play_times"
+        assert (await api.post(times, json={"play_times": 2})).json()["play_times"] == 2
+        for wrong in (0, 4, "4", True, None, 2.5):
+            refused = await api.post(times, json={"play_times": wrong})
+            assert refused.status_code == 400, wrong
+        assert (await api.get(url)).json()[0]["play_times"] == 2
         audit = (await api.get(f"{API}/accounts/{ACCOUNT}/audit")).json()
         assert "template_approved" in [e["kind"] for e in audit]
         assert (await api.delete(f"{API}/templates/{template['id']}")).status_code == 200
@@ -85,3 +92,37 @@ def test_the_cli_files_lists_and_decides(tmp_path: Path) -> None:
     assert refused.exit_code == 2
     assert "no fixed text" in refused.output
     assert "deleted" in invoke("admin", "template", "delete", "1")
+
+
+def test_the_cli_records_a_part_and_sets_the_play_count(tmp_path: Path) -> None:
+    import io
+
+    import numpy as np
+    import soundfile
+
+    runner = CliRunner(env={"VOICEOTP_DEV_MODE": "1", "VOICEOTP_DATA_DIR": str(tmp_path)})
+
+    def invoke(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    invoke("db", "upgrade")
+    invoke("admin", "create", "--name", "V12345678")
+    invoke("admin", "template", "file", "V12345678", "您的验证码【变量】,5分钟内有效")
+    greeting = tmp_path / "greeting.flac"
+    out = io.BytesIO()
+    soundfile.write(out, 0.5 * np.sin(np.arange(8000) / 3), 16_000, format="FLAC")
+    greeting.write_bytes(out.getvalue())
+    pending = invoke("admin", "template", "record", "1", "0", str(greeting), code=2)
+    assert "only approved" in pending
+    invoke("admin", "template", "approve", "1")
+    done = invoke("admin", "template", "record", "1", "0", str(greeting))
+    assert '"kind": "FLAC"' in done
+    assert '"duration_ms": 5' in done  # 0.5 s
+    [kept] = list((tmp_path / "uploads").iterdir())
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert '"play_times": 3' in invoke("admin", "template", "play-times", "1", "3")
+    assert "removed" in invoke("admin", "template", "unrecord", "1", "0")
+    assert not kept.exists()
+    invoke("admin", "template", "play-times", "1", "4", code=2)

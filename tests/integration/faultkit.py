@@ -1,7 +1,8 @@
 """The fault suite's own services: a PostgreSQL instance (initdb on a spare port, run as
 the postgres user when we are root), a Redis (AOF on), HAProxy with the deploy kit's
-config, API processes and dialers. Each can be killed and started again; nothing here
-touches the machine's shared PostgreSQL or Redis."""
+config, API processes and SIP dialers (each on a fixed SIP port of its own, so the trunk's
+trace tells whose call is whose). Each can be killed and started again; nothing here
+touches the machine's shared PostgreSQL or Redis. The trunk is a sipp the suite starts."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ KIT = Path(__file__).parents[2] / "deploy"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
+def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
@@ -155,8 +156,11 @@ def haproxy_config(front: int, api_ports: list[int], root: Path) -> Path:
     return path
 
 
-def voiceotp_env(root: Path, database_url: str, redis_url: str) -> dict[str, str]:
+def voiceotp_env(root: Path, database_url: str, redis_url: str, trunk_port: int) -> dict[str, str]:
+    """The processes' environment; the dialers call the SIP trunk on ``trunk_port``."""
     delivery: dict[str, Any] = {
+        "dialer": "sip",
+        "trunk": {"host": "127.0.0.1", "port": trunk_port, "codecs": ["PCMU"]},
         "requeue_after_s": 1,
         "poll_s": 0.1,
         "sweep_every_s": 0.3,
@@ -174,12 +178,6 @@ def voiceotp_env(root: Path, database_url: str, redis_url: str) -> dict[str, str
         "prompt_dir": str(root / "clips"),
         "prompt_cache_dir": str(root / "cache"),
         "prompt_repeat": 1,
-        "simulation": {
-            "ring_after_s": 0.05,
-            "answer_after_s": 0.3,
-            "dial_log": str(root / "dials.log"),
-            "record_dir": str(root / "heard"),
-        },
     }
     return {
         **os.environ,
@@ -203,12 +201,16 @@ class Fleet:
     root: Path
     env: dict[str, str]
     api_ports: list[int]
+    sip_ports: list[int]  # each dialer's SIP (Via) port, the same across its restarts
     front: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def _run(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+    def _run(
+        self, name: str, command: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = (self.root / f"{name}.log").open("ab")
-        process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        env = env or self.env
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.processes[name] = process
         return process
 
@@ -220,7 +222,10 @@ class Fleet:
 
     def start_dialer(self, index: int) -> None:
         command = [sys.executable, "-m", "voiceotp", "dialer", "--name", f"d{index + 1}"]
-        self._run(f"dialer{index + 1}", command)  # with the status push
+        delivery = json.loads(self.env["VOICEOTP_DELIVERY"])
+        delivery["trunk"]["bind_port"] = self.sip_ports[index]
+        env = {**self.env, "VOICEOTP_DELIVERY": json.dumps(delivery)}
+        self._run(f"dialer{index + 1}", command, env)  # with the status push
 
     def start_haproxy(self) -> None:
         config = haproxy_config(self.front, self.api_ports, self.root)

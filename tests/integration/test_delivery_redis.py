@@ -64,3 +64,28 @@ async def test_jobs_go_through_redis_and_lost_ones_are_swept_back(tmp_path: Path
         await queue.redis.delete(queue.stream, queue.delayed, queue.dead)
         await runtime.stop()
         await store.close()
+
+
+async def test_a_burst_beyond_the_redis_pool_waits_for_connections(tmp_path: Path) -> None:
+    """400 accepted calls handed to the queue at once, as an API process with that many
+    Submits in flight does: each is enqueued (redis-py's default pool of 100 raised
+    MaxConnectionsError for the rest, leaving them to the sweep)."""
+    await (await redis_or_skip()).aclose()
+    prefix = f"voiceotp-test:{uuid.uuid4().hex}:"
+    settings = fixture_settings(tmp_path, redis_url=REDIS_URL, redis_prefix=prefix)
+    store = make_store(settings)
+    await store.open()
+    runtime = DeliveryRuntime(settings, store, run_dialer=False, run_notifier=False)
+    try:
+        await runtime.start()
+        queue = runtime.queue
+        assert isinstance(queue, RedisQueue)
+        deadline = time.time() + 60
+        await asyncio.gather(*(runtime.accepted(str(10_000 + i), deadline) for i in range(400)))
+        assert await queue.redis.xlen(queue.stream) == 400
+    finally:
+        queue = runtime.queue
+        assert isinstance(queue, RedisQueue)
+        await queue.redis.delete(queue.stream, queue.delayed, queue.dead)
+        await runtime.stop()
+        await store.close()

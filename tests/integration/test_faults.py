@@ -7,16 +7,20 @@ crash and restart PostgreSQL. Then, over everything:
 
 - every code 2 names a stored call, for the number it was asked for (no lost accept);
 - no code 0 for a call that was already stored when the answer went out;
-- one call per idempotency key; no voiceid dialed twice;
+- one call per idempotency key; no voiceid dialed twice: sipp, the trunk, received at most
+  one INVITE (one Call-ID) per number, only for stored calls, one for every ANSWERED call;
+- the dialer killed mid-call held an answered call at sipp when it died (the suite waits
+  for one), and each such call ended CANCELED, never dialed again;
 - every stored call reaches a final state; balances equal their ledgers, none below 0;
 - every final call's status push is delivered (the receiver refuses the first two), each
   call's reports with one id and a valid signature.
 
-The table (fault -> requests, accepted, code 0, no answer) is printed (pytest -s):
+The dialers call a real sipp (tests/delivery/dialer/scenarios/trunk.xml: rings 100 ms,
+answers, holds the call until our BYE). The table (fault -> requests, accepted, code 0, no
+answer, invariants a request of that phase broke) is printed (pytest -s); see
+docs/deploy.md "Fault suite":
 
     .venv/bin/python -m pytest -q -s tests/integration/test_faults.py -p no:cacheprovider
-
-The simulated carrier dials (not sipp): see docs/deploy.md "Fault suite".
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import itertools
 import os
 import shutil
 import signal
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,7 +43,9 @@ import aiohttp
 import asyncpg
 import pytest
 
+from tests.delivery.dialer.sipp import Sipp, require_sipp
 from tests.gateway.harness import fixture_settings
+from tests.integration.faultcheck import Attempt, broken, report, trunk_report
 from tests.integration.faultkit import (
     PG_BIN,
     Fleet,
@@ -48,21 +55,11 @@ from tests.integration.faultkit import (
     voiceotp_env,
 )
 from tests.integration.helpers import NewKey, Receiver, new_account, run_receiver, tone_clips
+from tests.integration.sipptrace import TraceReader, ended, held, invites
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.sipp, pytest.mark.timeout(600)]
 PHASE_S = 2.0  # load before and after each fault
 CLIENTS = 6
-
-
-@dataclass
-class Attempt:
-    phase: str
-    key: str  # the idempotency key as the gateway stores it
-    mobile: str
-    sent: float
-    received: float
-    code: int | None  # None: no answer (connection error, timeout, HAProxy's 503)
-    voiceid: str = ""
 
 
 @dataclass
@@ -73,6 +70,8 @@ class World:
     database: str
     key: NewKey
     receiver: Receiver
+    trace: TraceReader  # what the trunk (sipp) received and sent
+    killed_mid_call: set[str]  # Call-IDs sipp held for the dialer when it was killed
 
     @property
     def url(self) -> str:
@@ -86,11 +85,18 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             if os.environ.get("CI") == "true":
                 pytest.fail(f"{tool} is required under CI=true (scripts/setup dev)")
             pytest.skip(f"{tool} is not installed")
+    require_sipp()
     pg, redis = Postgres(), Redis()
     fleet: Fleet | None = None
     pushes = contextlib.AsyncExitStack()
+    rtp_sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # our RTP goes here, unread
+    rtp_sink.bind(("127.0.0.1", 0))
+    trunk: Sipp | None = None
     try:
         receiver = await pushes.enter_async_context(run_receiver(Receiver("", failures=2)))
+        rtp = str(rtp_sink.getsockname()[1])
+        extra = ["-timeout", "0"]  # none: it serves calls until stopped
+        trunk = Sipp("trunk", tmp_path, calls=10**6, variables={"rtp_port": rtp}, extra=extra)
         pg.init()
         pg.start()
         redis.start()
@@ -105,16 +111,21 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             callback=receiver.url,
         )
         receiver.apikey = key.apikey
-        env = voiceotp_env(tmp_path, database_url, redis.url)
-        fleet = Fleet(tmp_path, env, [free_port(), free_port()])
+        env = voiceotp_env(tmp_path, database_url, redis.url, trunk.port)
+        sip_ports = [free_port(socket.SOCK_DGRAM) for _ in range(2)]
+        fleet = Fleet(tmp_path, env, [free_port(), free_port()], sip_ports)
         for index in (0, 1):
             fleet.start_api(index)
             fleet.start_dialer(index)
         fleet.start_haproxy()
-        yield World(pg, redis, fleet, database_url, key, receiver)
+        trace = TraceReader(tmp_path / "sipp-trunk-messages.log")
+        yield World(pg, redis, fleet, database_url, key, receiver, trace, set())
     finally:
         if fleet is not None:
             fleet.stop_all()
+        if trunk is not None:
+            trunk.stop()
+        rtp_sink.close()
         redis.destroy()
         pg.destroy()
         await pushes.aclose()
@@ -206,6 +217,7 @@ def faults(world: World) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         await in_thread(lambda: fleet.start_api(0))
 
     async def kill_dialer() -> None:
+        world.killed_mid_call = await answered_call_of(world, fleet.sip_ports[0])
         fleet.kill("dialer1")
         await asyncio.sleep(1.0)
         fleet.start_dialer(0)
@@ -239,6 +251,17 @@ def faults(world: World) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
     ]
 
 
+async def answered_call_of(world: World, via_port: int) -> set[str]:
+    """Waits (bounded) until sipp holds an answered call of the dialer on ``via_port``."""
+    for _ in range(500):
+        world.trace.read()
+        calls = held(world.trace.messages, via_port)
+        if calls:
+            return calls
+        await asyncio.sleep(0.02)
+    raise AssertionError("sipp never held an answered call of dialer1 to kill it during")
+
+
 async def settle(world: World) -> list[asyncpg.Record]:
     """The calls once none is queued or dialing (bounded)."""
     conn = await asyncpg.connect(world.database)
@@ -270,8 +293,11 @@ async def test_faults_lose_no_accept_and_keep_balances_exact(world: World) -> No
         load.stop()
         await runner
     calls = await settle(world)
-    table = report(load.attempts)
-    print("\n" + table)
+    world.trace.read(final=True)
+    problems = broken(load.attempts, calls, world.trace.messages)
+    summary = trunk_report(world.trace.messages, world.killed_mid_call)
+    print("\n" + report(load.attempts, problems) + "\n" + summary)
+    assert not any(problems.values()), problems
     check(load.attempts, calls, world)
     await pushed(world, calls)
     from voiceotp.store import make_store
@@ -301,35 +327,29 @@ async def pushed(world: World, calls: list[asyncpg.Record]) -> None:
     assert all(len(v) == 1 for v in ids.values()), "a call reported under two ids"
 
 
-def report(attempts: list[Attempt]) -> str:
-    lines = [f"{'fault':32} {'requests':>8} {'accepted':>8} {'code 0':>7} {'no answer':>9}"]
-    for phase in dict.fromkeys(a.phase for a in attempts):
-        mine = [a for a in attempts if a.phase == phase]
-        ok = sum(1 for a in mine if a.code == 2)
-        zero = sum(1 for a in mine if a.code == 0)
-        none = sum(1 for a in mine if a.code is None)
-        lines.append(f"{phase:32} {len(mine):>8} {ok:>8} {zero:>7} {none:>9}")
-    return "\n".join(lines)
-
-
 def check(attempts: list[Attempt], calls: list[asyncpg.Record], world: World) -> None:
-    stored = {str(c["voiceid"]): c for c in calls}
+    """The invariants over the whole run (what one request breaks: :func:`broken`)."""
     by_key = {c["idem_key"]: c for c in calls}
     assert len(by_key) == len(calls), "one call per idempotency key"
-    accepted = [a for a in attempts if a.code == 2]
-    assert accepted, "the load got nothing accepted"
-    for a in accepted:  # no lost accept
-        call = stored.get(a.voiceid)
-        assert call is not None, f"code 2 {a.voiceid} ({a.phase}) is not stored"
-        assert call["mobile"] == a.mobile
-        assert by_key[a.key]["voiceid"] == call["voiceid"]
-    for a in attempts:  # code 0 only for what was not stored when it was answered
-        if a.code == 0 and a.key in by_key:
-            created = float(by_key[a.key]["created_at"])
-            tries = [t for t in attempts if t.key == a.key]
-            assert created > a.received, f"code 0 for a call stored at {created}: {tries}"
+    assert any(a.code == 2 for a in attempts), "the load got nothing accepted"
     unfinished = [c["voiceid"] for c in calls if c["state"] in ("queued", "dialing")]
     assert unfinished == []
-    dial_log = world.fleet.root / "dials.log"
-    dialed = dial_log.read_text().split() if dial_log.exists() else []
-    assert len(dialed) == len(set(dialed)), "a voiceid was dialed twice"
+    at_trunk(calls, world)
+
+
+def at_trunk(calls: list[asyncpg.Record], world: World) -> None:
+    """What sipp received, beyond :func:`broken`: every ANSWERED call INVITEd; the calls
+    the killed dialer held answered ended CANCELED."""
+    dialed = invites(world.trace.messages)
+    by_mobile = {str(c["mobile"]): c for c in calls}
+    assert len(by_mobile) == len(calls), "the load asks one number once"
+    answered = {m for m, c in by_mobile.items() if c["state"] == "ANSWERED"}
+    assert answered, "no call was answered"
+    assert answered <= set(dialed), "an ANSWERED call never reached the trunk"
+    # Held when the trace was read just before the kill, and never hung up after it.
+    killed = world.killed_mid_call - ended(world.trace.messages)
+    assert killed, "the dialer was not killed mid-call (its held calls ended before)"
+    mobiles = {m.call_id: m.user for m in world.trace.messages if m.method == "INVITE"}
+    for call_id in killed:
+        call = by_mobile[mobiles[call_id]]
+        assert call["state"] == "CANCELED", f"{call['voiceid']} held at the kill: {call['state']}"

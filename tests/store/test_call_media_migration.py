@@ -27,7 +27,7 @@ def test_0013_matches_the_schema_and_reverts(settings: Settings) -> None:
     diffs, columns = inspect_with(url, _look)
     assert diffs == []
     assert columns >= COLUMNS
-    command.downgrade(alembic_config(url), "0011")
+    command.downgrade(alembic_config(url), "0012")
     assert not inspect_with(url, _look)[1] & COLUMNS
     upgrade(url)
     assert inspect_with(url, _look)[0] == []

@@ -12,7 +12,14 @@ from voiceotp.store.web import list_audit
 from voiceotp.web.console import page_routes
 from voiceotp.web.console.core import ADMIN, SELF, SUPPORT
 
-PARAMS = {"name": "V10000001", "voiceid": "1", "login": "alice", "cert_id": "1", "id": "1"}
+PARAMS = {
+    "name": "V10000001",
+    "voiceid": "1",
+    "login": "alice",
+    "cert_id": "1",
+    "id": "1",
+    "part": "0",
+}
 PUBLIC = {"/signin"}
 
 

@@ -137,7 +137,7 @@ async def test_approval_lifts_the_trial(user_center: UserCenter) -> None:
         assert state_shown((await customer.get("/user/certification")).text) == ZH["Approved"]
         overview = await customer.get("/user/")
         assert state_shown(overview.text) == ZH["Approved"]
-        assert ZH["Certified"] in overview.text
+        assert ZH["Full account"] in overview.text
         after = await send(customer, csrf, JPEG, name="again.jpg", content_type="image/jpeg")
         assert after.status_code == 409
         assert ZH[cert_page.ALREADY_APPROVED] in after.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from voiceotp.delivery.audio import recording
 from voiceotp.web import face, filetypes
 from voiceotp.web.console import (
     calls,
@@ -12,6 +13,7 @@ from voiceotp.web.console import (
     dashboard,
     rules,
     session_pages,
+    template_audio_page,
     templates_page,
 )
 from voiceotp.web.console.core import _CSRF_MESSAGE
@@ -56,6 +58,7 @@ def texts_in_code() -> set[str]:
     found |= {"Bad request", face.BAD_FORM, face.FORM_TOO_LARGE, "Signed out", face.SESSION_ENDED}
     found |= set(certification.MESSAGES) | set(certifications.MESSAGES)
     found |= set(templates_page.MESSAGES) | set(notice_templates.MESSAGES)  # notifications
+    found |= set(template_audio_page.MESSAGES) | set(recording.MESSAGES)
     return found
 
 

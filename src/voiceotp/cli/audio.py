@@ -31,6 +31,14 @@ width or channel count). Without one, the clips are generated with espeak-ng
 @click.option("--notice", help="A voice notification's text instead of a CODE.")
 @click.option("--template", help="The template --notice fills (its fixed parts are cached).")
 @click.option(
+    "--recording",
+    "recordings",
+    multiple=True,
+    metavar="PART=FILE",
+    help="Say FILE (WAV/FLAC/Ogg/MP3) for fixed part PART of --template (0: the text before"
+    " the first variable), as an operator's recording would be. Repeatable.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -81,6 +89,7 @@ def audio(
     code: str | None,
     notice: str | None,
     template: str | None,
+    recordings: tuple[str, ...],
     output: Path,
     language: str,
     repeat: int,
@@ -99,8 +108,11 @@ def audio(
     if (code is None) == (notice is None):
         raise click.UsageError("give a CODE or --notice TEXT (one of them)")
     if notice is not None:
-        _write_notice(notice, template, output, language, repeat, codec, cache_dir)
+        parts = _recordings(recordings)
+        _write_notice(notice, template, parts, output, language, repeat, codec, cache_dir)
         return
+    if recordings:
+        raise click.UsageError("--recording goes with --notice and --template")
     assert code is not None
     try:
         prompts = load_prompt_set(language, directory=prompts_dir, cache_dir=cache_dir)
@@ -121,30 +133,62 @@ def audio(
     )
 
 
+def _recordings(given: tuple[str, ...]) -> dict[int, bytes]:
+    """PART=FILE options: the files' bytes by part."""
+    found: dict[int, bytes] = {}
+    for item in given:
+        part, sep, name = item.partition("=")
+        if not sep or not part.isascii() or not part.isdigit():
+            raise click.BadParameter(f"{item!r} is not PART=FILE", param_hint="--recording")
+        try:
+            found[int(part)] = Path(name).read_bytes()
+        except OSError as exc:
+            msg = f"{name}: {exc.strerror or exc}"
+            raise click.BadParameter(msg, param_hint="--recording") from exc
+    return found
+
+
 def _write_notice(
     text: str,
     template: str | None,
+    recorded: dict[int, bytes],
     output: Path,
     language: str,
     repeat: int,
     codec: str,
     cache_dir: Path | None,
 ) -> None:
-    """Render a notice (docs/notify.md) and say what each part reads as."""
-    from voiceotp.delivery.audio import PromptLibrary
-    from voiceotp.delivery.audio.zhtext import reading
+    """Render a notice (docs/notices.md) and say what each part reads as."""
+    import tempfile
 
+    from voiceotp.delivery.audio import PromptLibrary
+    from voiceotp.delivery.audio.recording import decode_recording
+    from voiceotp.delivery.audio.zhtext import reading
+    from voiceotp.gateway.template_audio import fixed_parts
+    from voiceotp.store.files import save_upload
+
+    if recorded:
+        recordable = {p.index for p in fixed_parts(template)} if template else set()
+        for part in sorted(set(recorded) - recordable):
+            raise click.BadParameter(f"--template has no fixed part {part} to record")
     try:
-        prompt, segments = PromptLibrary(cache_dir=cache_dir).notice_segments(
-            text, language, repeat, template or ""
-        )
+        with tempfile.TemporaryDirectory() as folder:  # the recordings, as the gateway keeps them
+            refs = {
+                part: save_upload(Path(folder), decode_recording(data).pcm.tobytes())
+                for part, data in recorded.items()
+            }
+            library = PromptLibrary(cache_dir=cache_dir, data_dir=Path(folder))
+            prompt, segments = library.notice_segments(text, language, repeat, template or "", refs)
         prompt.to_wav(output, codec=codec)
-    except VoiceOTPError as exc:  # espeak-ng missing ...
+    except VoiceOTPError as exc:  # espeak-ng missing, a file that is not a recording ...
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
     err = Console(stderr=True)
     for s in segments:
-        kind, said = "fixed" if s.fixed else "value", reading(s.text, spell=s.spell)
-        err.print(f"  {s.start_s:6.2f} s +{s.duration_s:5.2f} {kind:5}  {said}")
+        if s.round:
+            continue  # said again after a pause: the same places, shifted
+        kind = "recorded" if s.recorded else "fixed" if s.fixed else "value"
+        said = reading(s.text, spell=s.spell)
+        err.print(f"  {s.start_s:6.2f} s +{s.duration_s:5.2f} {kind:8}  {said}")
     err.print(f"wrote [bold]{output}[/]: {prompt.duration_s:.2f} s, {codec}, 8000 Hz mono")

@@ -59,7 +59,9 @@ def dialer_note(settings: Settings) -> str:
         return f"none in this process (queue only; `voiceotp dialer` processes dial, {conf.dialer})"
     kind = conf.dialer
     if kind == "sip" and conf.trunk is not None:
-        kind = f"sip, trunk {conf.trunk.host}:{conf.trunk.port}"
+        trunk = conf.trunk
+        where = f"{trunk.host}:{trunk.port}" if trunk.port else trunk.host  # 0: RFC 3263
+        kind = f"sip, trunk {where}" + (f" over {trunk.transport}" if trunk.transport else "")
     elif kind == "relay":
         kind = "relay to " + ", ".join(u.name for u in conf.upstreams)
     elif kind == "simulated":

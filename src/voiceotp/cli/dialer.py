@@ -124,8 +124,9 @@ async def run_dialer(
         settings, store, run_dialer=True, run_notifier=notifier, registry=registry
     )
     metrics_site = None
+    detector, redis_client = failure_detector(settings, store)
     try:
-        await runtime.start()
+        await runtime.start(on_call_finished=detector.call_finished if detector else None)
         if metrics_at is not None and runtime.metrics is not None:
             metrics_site = await serve_metrics(runtime.metrics, registry, *metrics_at)
         calm_garbage_collector()  # start-up done: the RTP pacer must not stall
@@ -136,6 +137,34 @@ async def run_dialer(
             await metrics_site.cleanup()
         await runtime.stop()
         await store.close()
+        if redis_client is not None:
+            await redis_client.aclose()
+
+
+def failure_detector(settings: Any, store: Any) -> tuple[Any, Any]:
+    """The abuse detector's failure ratio over the calls this dialer ends (off unless
+    ``abuse_failure_ratio``), counted with every other process through Redis when
+    ``redis_url`` is set; and the Redis client to close."""
+    if not settings.abuse_failure_ratio:
+        return None, None
+    import time
+
+    from voiceotp.gateway.submit.abuse import AbuseDetector, freeze_account
+    from voiceotp.gateway.submit.directory import abuse_limits
+
+    counts, client = None, None
+    if settings.redis_url:
+        import redis.asyncio
+
+        from voiceotp.gateway.submit.abuseredis import RedisAbuseCounts
+
+        client = redis.asyncio.Redis.from_url(settings.redis_url)
+        counts = RedisAbuseCounts(client, settings.redis_prefix)
+
+    async def freeze(account_id: int, detector: str, detail: str) -> None:
+        await freeze_account(store, account_id, detector, detail, time.time())
+
+    return AbuseDetector(abuse_limits(settings), freeze, counts), client
 
 
 async def serve_metrics(metrics: Any, registry: Any, host: str, port: int) -> Any:

@@ -1,6 +1,6 @@
 """``voiceotp notify``: one voice notification (语音通知), to a mobile or a landline.
 
-The text must fill one of the account's approved templates (docs/notify.md); with
+The text must fill one of the account's approved templates (docs/notices.md); with
 ``--template-id`` CONTENT is that template's values separated by ``|``. Exit codes as
 ``send``'s (docs/client.md): 1 for any refusal (4071, 4072, ...), 6 when the answer was
 lost (the notice may have been accepted).
@@ -23,6 +23,7 @@ Examples:
   voiceotp notify 02151290000 "您的快递SF123已到达人民路站,请取件。" {GATEWAY}
   voiceotp notify 13800138000 "SF123|人民路站" --template-id 3 --json
   voiceotp notify 13800138000 "…" --notify-url https://api.vm.ihuyi.com/webservice/voice.php
+  voiceotp batch parcels.csv --template-id 3   # many notices, crash-safe (see batch --help)
 
 {EXIT_CODES}"""
 

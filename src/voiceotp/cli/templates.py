@@ -1,9 +1,10 @@
 """``voiceotp admin template``: voice-notification templates (file, list, approve,
-reject, delete) straight on the gateway's store (docs/notify.md)."""
+reject, delete) straight on the gateway's store (docs/notices.md)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -25,9 +26,14 @@ TEMPLATE_EXAMPLES = """Examples:
   voiceotp admin template approve --dev 3
   voiceotp admin template reject --dev 4 --reason "含营销内容"
   voiceotp admin template delete --dev 3
+  voiceotp admin template record --dev 3 0 greeting.wav
+  voiceotp admin template unrecord --dev 3 0
+  voiceotp admin template play-times --dev 3 2
 
 Variables: 【变量】 (ihuyi's style, limited to --var-max characters, default 8) or named,
 {name} / {name:20} (its own limit). A notice's content must fill an approved template.
+A recording (WAV, FLAC, Ogg or MP3, at most 30 s) replaces the synthesised voice of one
+fixed part: 0 is the text before the first variable, 1 the text after it, and so on.
 """
 
 
@@ -38,9 +44,11 @@ def _run(opts: dict[str, Any], action: Any) -> Any:
     from voiceotp.gateway.admin import Admin, AdminError
     from voiceotp.gateway.templates import Templates
 
+    data_dir = _settings(opts).data_dir
+
     async def go(store: Any) -> Any:
         admin = Admin(store, _keybox(opts), time.time)
-        return await action(Templates(store, time.time), admin)
+        return await action(Templates(store, time.time, data_dir=data_dir), admin)
 
     try:
         return run_store(opts, go)
@@ -48,11 +56,36 @@ def _run(opts: dict[str, Any], action: Any) -> Any:
         raise InvalidInput(str(exc)) from exc
 
 
-def _keybox(opts: dict[str, Any]) -> Any:
+def _settings(opts: dict[str, Any]) -> Any:
     from voiceotp.cli.storeplace import load_settings
+
+    return load_settings(**opts)
+
+
+def _keybox(opts: dict[str, Any]) -> Any:
     from voiceotp.store.keys import KeyBox
 
-    return KeyBox(load_settings(**opts).secret_key)
+    return KeyBox(_settings(opts).secret_key)
+
+
+def _run_audio(opts: dict[str, Any], action: Any) -> Any:
+    """Run ``action(template_audio)`` on the store (recordings under its data_dir)."""
+    import time
+
+    from voiceotp.gateway.admin import AdminError
+    from voiceotp.gateway.template_audio import TemplateAudio
+    from voiceotp.gateway.templates import Templates
+
+    data_dir = _settings(opts).data_dir
+
+    async def go(store: Any) -> Any:
+        templates = Templates(store, time.time, data_dir=data_dir)
+        return await action(TemplateAudio(store, templates, data_dir, time.time))
+
+    try:
+        return run_store(opts, go)
+    except AdminError as exc:
+        raise InvalidInput(str(exc)) from exc
 
 
 @click.group(epilog=TEMPLATE_EXAMPLES)
@@ -125,3 +158,39 @@ def delete(opts: dict[str, Any], template_id: str) -> None:
     """Delete a template (calls made from it keep its id)."""
     _run(opts, lambda t, a: t.delete(template_id))
     click.echo(f"template {template_id} deleted")
+
+
+@template.command()
+@click.argument("template_id")
+@click.argument("part", type=int)
+@click.argument("recording", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@subcommand_options
+@pass_opts
+def record(opts: dict[str, Any], template_id: str, part: int, recording: Path) -> None:
+    """Say RECORDING (WAV/FLAC/Ogg/MP3) for fixed PART of an approved template."""
+    data = recording.read_bytes()
+    done = _run_audio(opts, lambda audio: audio.record(template_id, part, data, by=BY))
+    click.echo(json.dumps({"id": done.template_id, "part": done.part, "kind": done.kind,
+                           "duration_ms": done.duration_ms}))  # fmt: skip
+
+
+@template.command()
+@click.argument("template_id")
+@click.argument("part", type=int)
+@subcommand_options
+@pass_opts
+def unrecord(opts: dict[str, Any], template_id: str, part: int) -> None:
+    """Remove the recording of fixed PART (espeak-ng speaks it again)."""
+    _run_audio(opts, lambda audio: audio.remove(template_id, part, by=BY))
+    click.echo(f"template {template_id} part {part}: recording removed")
+
+
+@template.command("play-times")
+@click.argument("template_id")
+@click.argument("times", type=int)
+@subcommand_options
+@pass_opts
+def play_times(opts: dict[str, Any], template_id: str, times: int) -> None:
+    """Say the template's notices TIMES times (1-3), with a pause between."""
+    done = _run_audio(opts, lambda audio: audio.set_play_times(template_id, times, by=BY))
+    click.echo(json.dumps({"id": done.id, "play_times": done.play_times}))

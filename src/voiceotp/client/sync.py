@@ -38,7 +38,7 @@ class Client(BaseClient):
     ``http_options`` go to ``httpx2.Client`` (``proxy``, ``verify``, ``limits``, ...).
     ``sleep`` waits between retries (the test seam: a fake clock's sleep).
     ``notify_url``: where :meth:`notify` sends voice notifications (default: beside
-    ``base_url``, see docs/notify.md).
+    ``base_url``, see docs/notices.md).
     """
 
     def __init__(
@@ -119,13 +119,30 @@ class Client(BaseClient):
 
         ``content`` is the notice's text, which must fill one of the account's approved
         templates; or, with ``template_id``, that template's values separated by ``|``.
-        It goes to ``notify_url`` (by default beside ``base_url``: docs/notify.md).
+        It goes to ``notify_url`` (by default beside ``base_url``: docs/notices.md).
         Retried like :meth:`send`: a lost answer raises UnknownOutcome, never re-sent
         unless ``server_dedupes``.
         """
         prepared = self._prepare_notify(mobile, content, template_id, time)
         outcome, attempts = self._exchange(prepared)
         return self._unwrap_submit(self._report(prepared, outcome, attempts))
+
+    def submit_notice(
+        self,
+        mobile: str,
+        content: str,
+        *,
+        template_id: int | str | None = None,
+        time: int | None = None,
+    ) -> SendReport:
+        """:meth:`notify`, answered as a SendReport whatever happens (as :meth:`submit`
+        is): what the notice batch sends with (refused locally: 0 attempts)."""
+        try:
+            prepared = self._prepare_notify(mobile, content, template_id, time)
+        except InvalidMobile as exc:
+            return self._refused(mobile, exc)
+        outcome, attempts = self._exchange(prepared)
+        return self._report(prepared, outcome, attempts)
 
     def verify(
         self,

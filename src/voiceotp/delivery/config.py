@@ -1,7 +1,8 @@
 """Delivery settings: which dialer, the trunk, limits, redials, prompts, status push.
 
 One nested part of :class:`~voiceotp.gateway.settings.Settings` (``settings.delivery``),
-read from the TOML table ``[gateway.delivery]`` (with ``[gateway.delivery.trunk]``,
+read from the TOML table ``[gateway.delivery]`` (with ``[gateway.delivery.trunk]`` or
+``[[gateway.delivery.trunks]]``,
 ``[gateway.delivery.simulation]``, ``[[gateway.delivery.upstreams]]``) or from
 ``VOICEOTP_DELIVERY`` as JSON. A few values have their own variables for quick overrides:
 ``VOICEOTP_DIALER`` (simulated | sip | relay).
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 from voiceotp.delivery.dialer.base import CallStatus
 from voiceotp.delivery.dialer.relay import Upstream
 from voiceotp.delivery.dialer.sip.config import SipTrunk
+from voiceotp.delivery.dialer.sip.trunks import check_trunks
 from voiceotp.delivery.queue.limits import TrunkLimits
 from voiceotp.delivery.queue.worker import WorkerSettings
 from voiceotp.delivery.retention import RetentionSettings
@@ -70,6 +72,7 @@ class DeliverySettings:
     prompt_dir: Path | None = None  # recorded clips for prompt_language; None: espeak-ng
     prompt_cache_dir: Path | None = None
     trunk: SipTrunk | None = None  # the sip dialer's trunk
+    trunks: tuple[SipTrunk, ...] = ()  # or several, with priority and weight (docs/sip.md)
     simulation: SimulationSettings = field(default_factory=SimulationSettings)
     upstreams: tuple[Upstream, ...] = ()  # the relay dialer's upstreams, in order
     push_base_s: float = 30.0
@@ -96,8 +99,12 @@ class DeliverySettings:
             raise ValueError("stop_grace_s must be >= 0")
         if not 1 <= self.prompt_repeat <= 3:
             raise ValueError("prompt_repeat must be 1..3")
-        if self.dialer == "sip" and (self.trunk is None or not self.trunk.host):
-            raise ValueError("the sip dialer needs trunk.host")
+        if self.trunk is not None and self.trunks:
+            raise ValueError("give either trunk or trunks, not both")
+        if self.trunks:
+            check_trunks(self.trunks)
+        elif self.dialer == "sip" and (self.trunk is None or not self.trunk.host):
+            raise ValueError("the sip dialer needs trunk.host (or trunks)")
         if self.dialer == "relay" and not self.upstreams:
             raise ValueError("the relay dialer needs at least one upstream")
         for status in self.redial:
@@ -124,12 +131,10 @@ class DeliverySettings:
         """Build from plain values (a TOML table or JSON object)."""
         values = dict(raw)
         _known(cls, values)
-        if "trunk" in values and not isinstance(values["trunk"], SipTrunk):
-            trunk = dict(values["trunk"])
-            _known(SipTrunk, trunk)
-            if "codecs" in trunk:
-                trunk["codecs"] = tuple(trunk["codecs"])
-            values["trunk"] = SipTrunk(**trunk)
+        if "trunk" in values:
+            values["trunk"] = _sip_trunk(values["trunk"])
+        if "trunks" in values:
+            values["trunks"] = tuple(_sip_trunk(t) for t in values["trunks"])
         if "simulation" in values and not isinstance(values["simulation"], SimulationSettings):
             sim = dict(values["simulation"])
             _known(SimulationSettings, sim)
@@ -150,6 +155,16 @@ class DeliverySettings:
             if values.get(name):
                 values[name] = Path(values[name])
         return cls(**values)
+
+
+def _sip_trunk(raw: SipTrunk | Mapping[str, Any]) -> SipTrunk:
+    if isinstance(raw, SipTrunk):
+        return raw
+    trunk = dict(_known(SipTrunk, raw))
+    for name in ("codecs", "redirect_networks"):
+        if name in trunk:
+            trunk[name] = tuple(trunk[name])
+    return SipTrunk(**trunk)
 
 
 def _known(kind: type, values: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -19,6 +19,10 @@ def record_dir(conf: DeliverySettings, data_dir: Path) -> Path:
 
 def make_dialer(conf: DeliverySettings, data_dir: Path) -> Dialer:
     """The dialer ``conf.dialer`` names: simulated (default), sip or relay."""
+    if conf.dialer == "sip" and conf.trunks:
+        from voiceotp.delivery.dialer.sip import SipTrunkGroup
+
+        return SipTrunkGroup(conf.trunks)
     if conf.dialer == "sip":
         from voiceotp.delivery.dialer.sip import SipDialer
 
@@ -42,11 +46,13 @@ def make_dialer(conf: DeliverySettings, data_dir: Path) -> Dialer:
     return SimulatedCarrier(profile, record_dir=folder, dial_log=sim.dial_log)
 
 
-def make_prompts(conf: DeliverySettings) -> PromptLibrary:
-    """Recorded clips from ``prompt_dir`` for the prompt language, else espeak-ng."""
+def make_prompts(conf: DeliverySettings, data_dir: Path | None = None) -> PromptLibrary:
+    """Recorded clips from ``prompt_dir`` for the prompt language, else espeak-ng; the
+    recordings of notice templates under ``data_dir``."""
     directories = {conf.prompt_language: conf.prompt_dir} if conf.prompt_dir else None
     return PromptLibrary(
         directories=directories,
         cache_dir=conf.prompt_cache_dir,
         default_language=conf.prompt_language,
+        data_dir=data_dir,
     )

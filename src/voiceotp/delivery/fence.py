@@ -83,14 +83,20 @@ class LockedCall(NamedTuple):
         )
 
 
-async def _template_text(tx: Tx, number: int) -> str:
-    """The text of the template a notice fills (its fixed parts are rendered once)."""
+async def _template_of(tx: Tx, number: int) -> tuple[str, int, tuple[tuple[int, str], ...]]:
+    """The text of the template a notice fills (its fixed parts are rendered once), how
+    many times it is said, and its parts' recordings (part index, file reference)."""
     found = await tx.fetchrow(
-        "SELECT t.text FROM calls c JOIN notice_templates t ON t.id = c.template_id "
-        "WHERE c.voiceid = $1",
+        "SELECT t.id, t.text, t.play_times FROM calls c "
+        "JOIN notice_templates t ON t.id = c.template_id WHERE c.voiceid = $1",
         number,
     )
-    return "" if found is None else str(found[0])
+    if found is None:
+        return "", 1, ()
+    rows = await tx.fetch(
+        "SELECT part, file_ref FROM template_recordings WHERE template_id = $1", found[0]
+    )
+    return str(found[1]), int(found[2]), tuple((int(p), str(ref)) for p, ref in rows)
 
 
 class SqlFence:
@@ -136,14 +142,16 @@ class SqlFence:
             if granted is not None:
                 mobile, code, kind, notice = granted
                 if kind == NOTICE:  # a notification speaks its text, never a code
+                    template, times, recordings = await _template_of(tx, number)
                     ticket = CallTicket(
                         call_id,
                         str(mobile),
                         "",
                         self.language,
-                        self.repeat,
+                        times,
                         notice=str(notice),
-                        template=await _template_text(tx, number),
+                        template=template,
+                        recordings=recordings,
                     )
                     return Claim(ClaimVerdict.GRANTED, attempt, ticket)
                 code = str(code) or await self._sealed_code(tx, number)

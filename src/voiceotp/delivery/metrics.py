@@ -8,7 +8,7 @@ they cover every process sharing it (and mean the same in an API-only ``serve``)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -37,6 +37,10 @@ def _is_state(current: Callable[[], str], state: str) -> Callable[[], float]:
     return lambda: 1.0 if current() == state else 0.0
 
 
+def _is_up(current: Callable[[], Mapping[str, bool]], name: str) -> Callable[[], float]:
+    return lambda: 1.0 if current().get(name) else 0.0
+
+
 class DeliveryMetrics:
     """The delivery metrics of one app (registered on its ``Observer`` registry)."""
 
@@ -47,9 +51,12 @@ class DeliveryMetrics:
         *,
         in_flight: Callable[[], int] = lambda: 0,
         registration: Callable[[], str] = lambda: "off",
+        trunk_names: Sequence[str] = (),
+        trunks_up: Callable[[], Mapping[str, bool]] = dict,
     ) -> None:
         """``in_flight`` counts the calls this process's dialer worker handles now;
-        ``registration`` is its SIP trunk registration state (docs/sip.md)."""
+        ``registration`` is its SIP trunk registration state (docs/sip.md); ``trunks_up``
+        says which of the SIP trunks ``trunk_names`` take calls now (OPTIONS health)."""
         self.store = store
         self.finished = Counter(
             "voiceotp_calls_finished",
@@ -79,6 +86,14 @@ class DeliveryMetrics:
         )
         for state in REGISTRATION_STATES:
             self.registration.labels(state).set_function(_is_state(registration, state))
+        self.trunk_up = Gauge(
+            "voiceotp_sip_trunk_up",
+            "1 while this process's SIP trunk answers OPTIONS pings and takes calls",
+            ["trunk"],
+            registry=registry,
+        )
+        for name in trunk_names:
+            self.trunk_up.labels(name).set_function(_is_up(trunks_up, name))
         self.outbox = Gauge(
             "voiceotp_push_outbox_reports",
             "Status reports in the outbox by state: pending, abandoned (whole store)",

@@ -87,6 +87,8 @@ class DeliveryRuntime:
                 store,
                 in_flight=self.calls_in_flight,
                 registration=self.registration_state,
+                trunk_names=[t.label for t in conf.trunks],
+                trunks_up=self.trunks_up,
             )
         )
         self.outbox = SqlOutbox(store)
@@ -133,6 +135,12 @@ class DeliveryRuntime:
         """The SIP trunk registration of this process's dialer (``off``: none)."""
         dialer = None if self.worker is None else self.worker.dialer
         return str(getattr(dialer, "registration_state", "off"))
+
+    def trunks_up(self) -> dict[str, bool]:
+        """Which SIP trunks of this process's dialer take calls now (several trunks only)."""
+        dialer = None if self.worker is None else self.worker.dialer
+        trunks_up = getattr(dialer, "trunks_up", None)
+        return {} if trunks_up is None else dict(trunks_up())
 
     async def start(self, on_call_finished: CallFinished | None = None) -> None:
         """Build the queue, then start the worker, the notifier and the sweep.
@@ -203,11 +211,9 @@ class DeliveryRuntime:
     async def _make_queue(self) -> Queue:
         if not self.settings.redis_url:
             return StoreQueue(self.store, clock=self._clock)
-        import redis.asyncio
+        from voiceotp.delivery.queue.redis import RedisQueue, connect
 
-        from voiceotp.delivery.queue.redis import RedisQueue
-
-        client = redis.asyncio.Redis.from_url(self.settings.redis_url)
+        client = connect(self.settings.redis_url)
         queue = RedisQueue(
             client, prefix=self.settings.redis_prefix + "delivery", clock=self._clock
         )
@@ -216,7 +222,7 @@ class DeliveryRuntime:
 
     async def _make_worker(self, name: str) -> DialWorker:
         conf = self.settings.delivery
-        prompts = self._prompts or make_prompts(conf)
+        prompts = self._prompts or make_prompts(conf, self.settings.data_dir)
         await asyncio.to_thread(prompts.warm, [conf.prompt_language])  # espeak-ng, once
         dialer = self._dialer or make_dialer(conf, self.settings.data_dir)
         start = getattr(dialer, "start", None)

@@ -26,9 +26,8 @@ from voiceotp.gateway.api.voice import VOICE_PATH, VoiceEndpoint
 from voiceotp.gateway.observe import METRICS_CONTENT_TYPE, Observer, flush_access_log
 from voiceotp.gateway.processes import claim_api_slot
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.submit.limits import NumberCapCounter, RedisNumberCaps
-from voiceotp.gateway.submit.replay import KeyClaims, RedisKeyClaims
 from voiceotp.gateway.submit.service import Clock, Gateway
+from voiceotp.gateway.submit.shared import make_shared_limits
 from voiceotp.protocol.notice import NOTICE_PATH
 from voiceotp.store import Store, make_store
 from voiceotp.store.migrate import upgrade_async
@@ -106,7 +105,7 @@ def create_app(
         except BaseException:
             await the_store.close()
             raise
-        caps, claims, redis_client = make_shared_limits(settings)
+        shared = make_shared_limits(settings)
         observer = Observer()
         runtime = None
         if delivery is not None:
@@ -118,8 +117,7 @@ def create_app(
             settings,
             the_store,
             clock=clock or time.time,
-            caps=caps,
-            claims=claims,
+            shared=shared,
             observer=observer,
             on_accepted=runtime.accepted if runtime is not None else None,
         )
@@ -144,33 +142,19 @@ def create_app(
             await gateway.fraud.stop()
             await the_store.close()
             await api_lock.release()
-            if redis_client is not None:
-                await redis_client.aclose()
+            if shared.client is not None:
+                await shared.client.aclose()
             flush_access_log()
 
     routes = [
         Route(VOICE_PATH, VoiceEndpoint()),  # every method: the endpoint answers 405 itself
-        Route(NOTICE_PATH, VoiceEndpoint()),  # voice notifications (docs/notify.md)
+        Route(NOTICE_PATH, VoiceEndpoint()),  # voice notifications (docs/notices.md)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *admin_routes(),
         *extra_routes,
     ]
     return GatewayApp(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
-
-
-def make_shared_limits(
-    settings: Settings,
-) -> tuple[NumberCapCounter | None, KeyClaims | None, Any]:
-    """Per-number caps and idempotency-key claims in Redis when ``redis_url`` is set
-    (shared by every API process), else in-process; and the Redis client to close."""
-    if not settings.redis_url:
-        return None, None, None
-    import redis.asyncio
-
-    client = redis.asyncio.Redis.from_url(settings.redis_url)
-    prefix = settings.redis_prefix
-    return RedisNumberCaps(client, prefix), RedisKeyClaims(client, prefix), client
 
 
 async def healthz(request: Request) -> Response:

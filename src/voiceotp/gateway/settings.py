@@ -50,7 +50,7 @@ class Settings:
     dev_mode: bool = False
     data_dir: Path = Path("./voiceotp-data")
     database_url: str = ""  # "" -> sqlite file in data_dir
-    redis_url: str = ""  # "" -> per-number caps in this process
+    redis_url: str = ""  # "" -> caps, rate cap, abuse counts in this process
     redis_prefix: str = "voiceotp:"
     # Without Redis, caps live in one process: a second API process on the same store is
     # refused, unless this is set (then each process counts alone; docs/gateway.md).

@@ -7,7 +7,9 @@ the text must parse (protocol/notice.py) and hold no server-wide sensitive word.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from voiceotp.gateway.admincheck import AdminError, NotFound, check_text
@@ -20,7 +22,9 @@ from voiceotp.protocol.notice import (
 )
 from voiceotp.store import Store
 from voiceotp.store import notify as db
+from voiceotp.store.files import delete_upload
 from voiceotp.store.notify import NoticeTemplate
+from voiceotp.store.recordings import delete_recordings
 
 __all__ = ["MAX_TEMPLATE_REASON", "Templates", "describe_template"]
 
@@ -36,10 +40,13 @@ class Templates:
         store: Store,
         clock: Callable[[], float],
         on_change: Callable[[], Awaitable[None]] | None = None,
+        data_dir: Path | None = None,
     ) -> None:
+        """``data_dir``: where the templates' recordings are (template_audio.py)."""
         self._store = store
         self._clock = clock
         self._on_change = on_change
+        self._data_dir = data_dir
 
     async def file(
         self, account_id: int, text: Any, *, var_max: Any = None, by: str
@@ -109,7 +116,11 @@ class Templates:
 
     async def delete(self, template_id: Any, account_id: int | None = None) -> None:
         template = await self.get(template_id, account_id)
+        refs = await delete_recordings(self._store, template_id=template.id)
         await db.delete_template(self._store, template_id=template.id, account_id=account_id)
+        if self._data_dir is not None:
+            for ref in refs:
+                await asyncio.to_thread(delete_upload, self._data_dir, ref)
         await self._changed()
 
     async def _changed(self) -> None:
@@ -137,6 +148,7 @@ def describe_template(t: NoticeTemplate, account: str | None = None) -> dict[str
         "submitted_at": t.submitted_at,
         "decided_by": t.decided_by,
         "decided_at": t.decided_at,
+        "play_times": t.play_times,
     }
     if account is not None:
         data["account"] = account

@@ -58,7 +58,7 @@ class Code(IntEnum):
     NO_PENDING_CODE = 4504
     CHECK_THROTTLED = 4505
     PREFIX_THROTTLED = 4506
-    # Voice notifications (语音通知, docs/notify.md): ihuyi's codes of that product, and
+    # Voice notifications (语音通知, docs/notices.md): ihuyi's codes of that product, and
     # 4073 (voiceotp's: ihuyi's code for a content over 180 characters is not public).
     TEMPLATE_NONE = 4071
     TEMPLATE_MISMATCH = 4072
@@ -129,7 +129,7 @@ _CHECK_ONLY = frozenset(
         Code.CHECK_THROTTLED,
     }
 )
-# The codes only a voice notification's Submit answers (docs/notify.md).
+# The codes only a voice notification's Submit answers (docs/notices.md).
 _NOTICE_ONLY = frozenset(
     {Code.TEMPLATE_NONE, Code.TEMPLATE_MISMATCH, Code.VARIABLE_TOO_LONG, Code.NOTICE_TOO_LONG}
 )

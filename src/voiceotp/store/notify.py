@@ -25,13 +25,14 @@ __all__ = [
     "file_template",
     "get_template",
     "list_templates",
+    "set_play_times",
 ]
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 TEMPLATE_STATES = (PENDING, APPROVED, REJECTED)
 _COLUMNS = (
     "id, account_id, text, var_max, state, reason, submitted_by, submitted_at, decided_by, "
-    "decided_at"
+    "decided_at, play_times"
 )
 
 
@@ -47,10 +48,11 @@ class NoticeTemplate:
     submitted_at: float
     decided_by: str = ""
     decided_at: float = 0.0
+    play_times: int = 1  # how many times its notices are said
 
 
 def _template(row: Row) -> NoticeTemplate:
-    i, account_id, text, var_max, state, reason, by, at, decided_by, decided_at = row
+    i, account_id, text, var_max, state, reason, by, at, decided_by, decided_at = row[:10]
     return NoticeTemplate(
         int(i),
         int(account_id),
@@ -62,6 +64,7 @@ def _template(row: Row) -> NoticeTemplate:
         float(at),
         str(decided_by),
         float(decided_at),
+        int(row[10]),
     )
 
 
@@ -166,6 +169,20 @@ async def delete_template(store: Store, *, template_id: int, account_id: int | N
             )
         if row is not None and row[0] == APPROVED:
             await tx.execute(BUMP_POLICY)
+        return row is not None
+
+    return await store.transact(work)
+
+
+async def set_play_times(store: Store, *, template_id: int, play_times: int) -> bool:
+    """How many times the template's notices are said (the caller checks 1-3)."""
+
+    async def work(tx: Tx) -> bool:
+        row = await tx.fetchrow(
+            "UPDATE notice_templates SET play_times = $2 WHERE id = $1 RETURNING id",
+            template_id,
+            play_times,
+        )
         return row is not None
 
     return await store.transact(work)

@@ -395,6 +395,24 @@ notice_templates = Table(
     Column("submitted_at", Float, nullable=False),
     Column("decided_by", String(64), nullable=False, server_default=text("''")),
     Column("decided_at", Float, nullable=False, server_default=text("0")),
+    # how many times its notices are said (1-3), with a pause between (migration 0012)
+    Column("play_times", Integer, nullable=False, server_default=text("1")),
     Index("notice_templates_by_account", "account_id", "state"),
     Index("notice_templates_by_state", "state", "submitted_at"),
+)
+
+# An operator's recording of one fixed part of a template (``part``: its index among the
+# template's fixed parts, 0 = the text before the first variable), said instead of
+# espeak-ng's rendering. ``file_ref`` names the 8 kHz mono 16-bit PCM under
+# <data_dir>/uploads (store/files.py); ``kind`` is the container it came in.
+template_recordings = Table(
+    "template_recordings",
+    metadata,
+    Column("template_id", Integer, ForeignKey("notice_templates.id"), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    Column("file_ref", String(32), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("uploaded_by", String(64), nullable=False),
+    Column("uploaded_at", Float, nullable=False),
 )

@@ -221,7 +221,7 @@ ZH: dict[str, str] = {
     "Calls today": "今日呼叫",
     "Calls this month": "本月呼叫",
     "Trial": "体验账户",
-    "Certified": "已认证",
+    "Full account": "正式账户",
     "API endpoint": "接口地址",
     # ---- ucpages: APIKEY, examples, send records, settings, own password ----
     "Your APIKEY:": "您的 APIKEY：",
@@ -312,7 +312,7 @@ ZH: dict[str, str] = {
     "Called": "已呼叫",
     # end of certification
     "Expired during quiet hours (never dialed)": "免打扰时段内过期(未呼叫)",
-    # Voice-notification templates (docs/notify.md)
+    # Voice-notification templates (docs/notices.md)
     "Notification templates": "语音通知模板",
     "Waiting for a decision": "待审核",
     "Decided": "已审核",
@@ -327,6 +327,27 @@ ZH: dict[str, str] = {
     "Filed: an operator will review it.": "已提交,等待运营人员审核。",
     "The variable limit is a whole number from 1 to 180.": "变量长度上限为1到180的整数。",
     "A voice notification's text must fill one of your approved templates. Mark each variable as 【变量】, or name it as {name}; {name:20} gives it its own length limit.": "语音通知的内容必须与您已审核通过的模板相匹配。变量写作【变量】,或命名为{name};{name:20}为该变量单独设定长度上限。",
+    # Template audio: recordings of fixed parts, times said (docs/notices.md)
+    "Played": "播放次数",
+    "Times each notice is said": "每条通知播放次数",
+    "Recordings of the fixed parts": "固定文字的录音",
+    "A recording is said instead of the synthesised voice: WAV, FLAC, Ogg or MP3, at most 30 seconds.": "录音将替代合成语音播放:WAV、FLAC、Ogg 或 MP3,最长 30 秒。",
+    "Fixed text": "固定文字",
+    "Recording": "录音",
+    "synthesised": "合成语音",
+    "Recording of": "录音:",
+    "Listen to": "试听:",
+    "Upload": "上传",
+    "Remove the recording of": "删除录音:",
+    "Choose a recording to upload.": "请选择要上传的录音。",
+    "Only an approved template's parts can be recorded.": "只有已通过的模板可以上传录音。",
+    "Recording saved.": "录音已保存。",
+    "Recording removed.": "录音已删除。",
+    "The file must be a WAV, FLAC, Ogg or MP3 recording (decided by its content).": "文件须为 WAV、FLAC、Ogg 或 MP3 录音(按文件内容判断)。",
+    "The recording is larger than 8 MB.": "录音超过 8 MB。",
+    "The recording is longer than 30 seconds.": "录音超过 30 秒。",
+    "The recording is silent.": "录音没有声音。",
+    "The recording is too short (under 0.1 s of sound).": "录音太短(有声部分不足 0.1 秒)。",
 }
 
 

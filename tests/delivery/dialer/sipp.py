@@ -36,13 +36,23 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _port_taken(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_taken(host: str, port: int, kind: int = socket.SOCK_DGRAM) -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
         try:
             sock.bind((host, port))
         except OSError as exc:
             return exc.errno == errno.EADDRINUSE
         return False
+
+
+class _PortTaken(RuntimeError):
+    """sipp could not bind a port (its media port + 2 for video, too) that was free."""
 
 
 class Sipp:
@@ -58,19 +68,45 @@ class Sipp:
         extra: list[str] | None = None,
         port: int | None = None,
         host: str = "127.0.0.1",  # another loopback address stands for another machine
+        transport: str = "udp",  # or "tcp": one connection per peer (sipp -t t1)
+    ) -> None:
+        self.transport = transport
+        for attempt in range(5):  # a free port (or media port + 2) may be taken meanwhile
+            try:
+                self._start(scenario, workdir, calls, variables, extra, port, host)
+                return
+            except _PortTaken:
+                if attempt == 4:
+                    raise
+
+    def _start(
+        self,
+        scenario: str,
+        workdir: Path,
+        calls: int,
+        variables: dict[str, str] | None,
+        extra: list[str] | None,
+        port: int | None,
+        host: str,
     ) -> None:
         self.host = host
-        self.port = port or free_udp_port()
+        self.port = port or (free_tcp_port() if self.transport == "tcp" else free_udp_port())
         self.media_port = free_udp_port()
         self.workdir = workdir
         self.log = workdir / f"sipp-{scenario}.log"
+        name = scenario
+        if self.log.exists():  # a second sipp of one scenario keeps its own logs
+            name = f"{scenario}-{self.port}"
+            self.log = workdir / f"sipp-{name}.log"
         args = [require_sipp(), "-sf", str(SCENARIOS / f"{scenario}.xml")]
         args += ["-i", host, "-p", str(self.port), "-mp", str(self.media_port)]
         args += ["-m", str(calls), "-nostdin", "-timeout", "120", "-timeout_error"]
-        args += ["-trace_err", "-error_file", str(workdir / f"sipp-{scenario}-errors.log")]
-        args += ["-trace_msg", "-message_file", str(workdir / f"sipp-{scenario}-messages.log")]
-        for name, value in (variables or {}).items():
-            args += ["-set", name, value]
+        args += ["-trace_err", "-error_file", str(workdir / f"sipp-{name}-errors.log")]
+        args += ["-trace_msg", "-message_file", str(workdir / f"sipp-{name}-messages.log")]
+        for variable, value in (variables or {}).items():
+            args += ["-set", variable, value]
+        if self.transport == "tcp":
+            args += ["-t", "t1"]
         args += extra or []
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
@@ -80,10 +116,14 @@ class Sipp:
 
     def _wait_bound(self) -> None:
         for _ in range(500):
-            if _port_taken(self.host, self.port):
+            kind = socket.SOCK_STREAM if self.transport == "tcp" else socket.SOCK_DGRAM
+            if _port_taken(self.host, self.port, kind):
                 return
             if self.process.poll() is not None:
-                raise RuntimeError(f"sipp exited early: {self.log.read_text(errors='replace')}")
+                text = self.log.read_text(errors="replace")
+                if "Address already in use" in text:
+                    raise _PortTaken(text)
+                raise RuntimeError(f"sipp exited early: {text}")
             time.sleep(0.01)
         raise RuntimeError("sipp did not bind its port")
 
@@ -97,10 +137,10 @@ class Sipp:
 
     def received(self) -> list[SipMessage]:
         """The SIP messages sipp received, parsed from its -trace_msg log."""
-        return self._logged("UDP message received")
+        return self._logged(f"{self.transport.upper()} message received")
 
     def sent(self) -> list[SipMessage]:
-        return self._logged("UDP message sent")
+        return self._logged(f"{self.transport.upper()} message sent")
 
     def _logged(self, prefix: str) -> list[SipMessage]:
         messages = []

@@ -45,7 +45,8 @@ def test_the_backoff_doubles_to_a_cap_with_jitter_below_it() -> None:
 
 def test_the_registrar_setting() -> None:
     assert SipTrunk(host="t.example", port=5070).registrar_address == ("t.example", 5070)
-    assert SipTrunk(host="t", registrar="reg.example").registrar_address == ("reg.example", 5060)
+    # no port: not fixed, so RFC 3263 applies (SRV, else 5060)
+    assert SipTrunk(host="t", registrar="reg.example").registrar_address == ("reg.example", 0)
     assert SipTrunk(host="t", registrar="10.0.0.1:5080").registrar_address == ("10.0.0.1", 5080)
     with pytest.raises(ValueError):
         SipTrunk(host="t", register_expires=0)

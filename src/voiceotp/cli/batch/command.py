@@ -59,8 +59,11 @@ from voiceotp.client.batch import (
     InputFormat,
     Journal,
     JournalError,
+    NoticeBatch,
     create_journal,
+    notice_of,
     open_source,
+    read_notice_rows,
     read_rows,
 )
 from voiceotp.client.batch.inputs import format_for_path
@@ -70,12 +73,16 @@ from voiceotp.client.batch.inputs import format_for_path
 @batch_options
 @client_options
 def batch(input_path: str | None, resume: Path | None, **args: Any) -> None:
-    """Send a voice code to every number in INPUT, or continue a run with --resume."""
+    """Send a voice code (or, with --notice / --template-id, a voice notice) to every number
+    in INPUT, or continue a run with --resume."""
     _check_usage(input_path, resume, args)
     check_paths(input_path, args)
     _plan_journal(input_path, args)
+    args["notice"] = _notice_option(args)
     journal = _open_interruptibly(input_path, resume, args)
-    if resume is None:
+    if resume is not None:
+        _settle_kind(journal, args)
+    else:
         _refuse_empty(journal, input_path, args)
     try:
         if args["dry_run"]:
@@ -99,6 +106,29 @@ def _settle(journal: Journal, args: dict[str, Any]) -> None:
             stderr_console().print(f"note: {escape(line)}")
 
 
+def _notice_option(args: dict[str, Any]) -> NoticeBatch | None:
+    if args["template_id"] is not None:
+        return NoticeBatch(args["template_id"])
+    return NoticeBatch() if args["notice"] else None
+
+
+def _settle_kind(journal: Journal, args: dict[str, Any]) -> None:
+    # A resume sends what its journal holds: codes, or notices (of its template).
+    stored = notice_of(journal.meta())
+    given = args["notice"]
+    if given is not None and given != stored:
+        journal.close()
+        what = "codes" if stored is None else f"notices ({_describe_notice(stored)})"
+        _usage_error(f"{journal.path} holds {what}; resume it without --notice/--template-id", args)
+    args["notice"] = stored
+
+
+def _describe_notice(notice: NoticeBatch) -> str:
+    return (
+        "full texts" if notice.template_id is None else f"values of template {notice.template_id}"
+    )
+
+
 def _check_usage(input_path: str | None, resume: Path | None, args: dict[str, Any]) -> None:
     if (input_path is None) == (resume is None):
         raise click.UsageError("give an INPUT file or --resume JOURNAL (one of them)")
@@ -106,6 +136,10 @@ def _check_usage(input_path: str | None, resume: Path | None, args: dict[str, An
         raise click.UsageError("--replay-unknown and --resend-unknown exclude each other")
     if args["replay_unknown"] and not args["dedupe"]:
         raise click.UsageError("--replay-unknown needs --dedupe (a server that dedupes replays)")
+    if args["notice"] and args["template_id"] is not None:
+        raise click.UsageError(
+            "--notice (full texts) and --template-id (values) exclude each other"
+        )
 
 
 def _plan_journal(input_path: str | None, args: dict[str, Any]) -> None:
@@ -160,15 +194,20 @@ def _import(input_path: str, args: dict[str, Any]) -> Journal:
     fmt = InputFormat(args["fmt"])
     if fmt is InputFormat.AUTO and input_path != "-":
         fmt = format_for_path(input_path)
+    notice: NoticeBatch | None = args["notice"]
     try:
         with open_source(input_path, args["encoding"]) as stream:
+            rows = (
+                read_rows(stream, fmt) if notice is None else read_notice_rows(stream, notice, fmt)
+            )
             return create_journal(
                 path,
-                read_rows(stream, fmt),
+                rows,
                 code_length=args["length"],
                 dedupe=not args["allow_duplicates"],
                 fsync=args["fsync"],
                 meta={"source": input_path, "created": datetime.now(UTC).isoformat()},
+                notice=notice,
             )
     except BaseException:
         if "output_stem" in args:  # a dry run's temporary directory

@@ -21,6 +21,8 @@ Examples:
   cat numbers.txt | voiceotp batch - --journal today.journal --length 4
   voiceotp batch --resume numbers.journal      # after Ctrl-C, a crash or an account stop
   voiceotp batch --resume numbers.journal --replay-unknown --dedupe   # voiceotp gateway only
+  voiceotp batch notices.csv --notice          # voice notices: number,content per row
+  voiceotp batch parcels.csv --template-id 3   # notices of template 3: number,value1,value2…
 
 \b
 Input: CSV (header mobile/phone/手机号 and code/content/验证码, or no header: number, code),
@@ -28,6 +30,15 @@ JSONL ({"mobile": ..., "code": ...}), or one number per line; "-" reads standard
 Rows without a code get a random one (--length digits, from `secrets`); the results
 file holds them only with --show-codes. Credentials as for `voiceotp send`: VOICEOTP_ACCOUNT
 and VOICEOTP_APIKEY, or the config file.
+
+\b
+Voice notices (语音通知, docs/notices.md): --notice reads number and text (CSV header
+mobile,content; JSONL {"mobile": ..., "content": ...}); --template-id N reads number and
+the template's values (CSV: the columns after the number, or a vars column "a|b"; JSONL
+"vars": [...]). They go to the notification endpoint (--notify-url, default beside
+--base-url: …/vm/webservice/voice.php, or api.vm.ihuyi.com) with the VM account's key.
+A number is a duplicate only with the same content. Refusals (4071, 4072 with what failed,
+40722, 4073, 4082) are per row, in the results file.
 
 \b
 Exit codes: 0 all sent; 1 some rows failed or were rejected; 2 usage error; 3 configuration
@@ -79,6 +90,20 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     ),
     click.option("--allow-duplicates", is_flag=True, help="Send a number as often as it appears."),
     click.option(
+        "--notice",
+        is_flag=True,
+        help="Send voice notices: each row a number (mobile or landline) and the notice's text.",
+    ),
+    click.option(
+        "--template-id",
+        type=click.IntRange(min=1),
+        help="Send notices of this approved template: each row a number and its values.",
+    ),
+    click.option(
+        "--notify-url",
+        help="Notices: the notification endpoint (default: beside --base-url).",
+    ),
+    click.option(
         "-c", "--concurrency", type=click.IntRange(1, 1000), default=10, show_default=True
     ),
     click.option(
@@ -111,9 +136,12 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     ),
     click.option(
         "--show-codes",
+        "--show-content",
+        "show_codes",
         is_flag=True,
         help="Add each row's spoken code to the results file (column spoken_code; the file is"
-        " then mode 0600): how an app learns the generated codes it must check.",
+        " then mode 0600): how an app learns the generated codes it must check. Notices:"
+        " the content sent (column content).",
     ),
     click.option(
         "--dry-run", is_flag=True, help="Validate, count and check the balance; send nothing."

@@ -16,6 +16,7 @@ from voiceotp.cli.output import stderr_console
 from voiceotp.cli.send import show_hint
 from voiceotp.client.batch import BatchSummary, Journal, State
 from voiceotp.client.batch.outputs import write_failed, write_rejects, write_results
+from voiceotp.protocol import message_for
 
 _STATE_NOTES = {
     State.REJECTED: "invalid input row (see the rejects file)",
@@ -36,13 +37,19 @@ def summary_table(summary: BatchSummary) -> Table:
         table.add_row(
             f"[{style}]{state.value}[/{style}]",
             "" if code is None else str(code),
-            msg or _STATE_NOTES.get(state, ""),
+            _message(code, msg, state),
             f"{count:,}",
         )
     for state in (State.PENDING, State.SENDING):
         if summary.counts[state]:
             table.add_row(state.value, "", "not sent yet", f"{summary.counts[state]:,}")
     return table
+
+
+def _message(code: int | None, msg: str | None, state: State) -> str:
+    if msg is None and code is not None:  # e.g. 4072, whose message names what failed
+        return f"{message_for(code)} (the message differs per row: see the results file)"
+    return msg or _STATE_NOTES.get(state, "")
 
 
 def summary_doc(summary: BatchSummary) -> dict[str, Any]:
@@ -53,7 +60,12 @@ def summary_doc(summary: BatchSummary) -> dict[str, Any]:
         "total": summary.total,
         "counts": {state.value: count for state, count in summary.counts.items()},
         "codes": [
-            {"status": state.value, "code": code, "msg": msg, "rows": count}
+            {
+                "status": state.value,
+                "code": code,
+                "msg": msg if msg is not None or code is None else message_for(code),
+                "rows": count,
+            }
             for code, msg, state, count in summary.codes
         ],
         "stopped": None

@@ -1,4 +1,5 @@
-"""``voiceotp batch``: the run itself — the client, the engine, Ctrl-C and SIGTERM."""
+"""``voiceotp batch``: the run itself — the client (and, for notices, its NoticeSender),
+the engine, Ctrl-C and SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from voiceotp.cli.batch.progress import BatchProgress
+from voiceotp.cli.batch.target import endpoint
 from voiceotp.cli.exitcodes import ExitCode
 from voiceotp.cli.output import exit_with_error
 from voiceotp.client import AsyncClient
@@ -18,6 +20,9 @@ from voiceotp.client.batch import (
     BatchSummary,
     Journal,
     JournalError,
+    NoticeBatch,
+    NoticeSender,
+    Sender,
     State,
     UnknownPolicy,
 )
@@ -30,10 +35,12 @@ BATCH_RETRY = RetryPolicy(max_attempts=2, retry_codes=frozenset(), backoff_base_
 
 
 def make_client(args: dict[str, Any]) -> AsyncClient:
-    """The run's client (and the dry run's, for GetNum)."""
+    """The run's client (and the dry run's, for GetNum). A notice batch's client sends
+    everything (GetNum too) to the notification product."""
+    base_url = endpoint(args)[2] if args.get("notice") is not None else args["base_url"]
     return AsyncClient(
         args["account"],
-        base_url=args["base_url"],
+        base_url=base_url,
         config_file=args["config_file"],
         timeout=args["timeout"],
         retry=BATCH_RETRY,
@@ -92,8 +99,10 @@ def send(journal: Journal, args: dict[str, Any]) -> BatchSummary:
 async def _run(
     journal: Journal, options: BatchOptions, args: dict[str, Any], view: BatchProgress
 ) -> BatchSummary:
+    notice: NoticeBatch | None = args.get("notice")
     async with make_client(args) as client:
-        engine = BatchEngine(journal, client, options, on_outcome=view.on_outcome)
+        sender: Sender = client if notice is None else NoticeSender(client, notice)
+        engine = BatchEngine(journal, sender, options, on_outcome=view.on_outcome)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, _interrupt, engine, view, signum)

@@ -16,6 +16,20 @@ import click
 
 from voiceotp.client.batch import Journal
 from voiceotp.client.config import collect_settings
+from voiceotp.protocol.notice import notice_url
+
+
+def endpoint(args: dict[str, Any]) -> tuple[str, str | None, str, str]:
+    """(the option naming the URL, the URL it gave or None, the URL the run sends to, the
+    account). A notice batch's URL is the notification product's: ``--notify-url``, else
+    beside the code product's base URL (docs/notices.md)."""
+    flag, given = "--base-url", args["base_url"]
+    notice = args.get("notice") is not None
+    if notice and args.get("notify_url"):
+        flag, given = "--notify-url", args["notify_url"]
+    values, _, _ = collect_settings(args["account"], None, given, config_file=args["config_file"])
+    url = notice_url(values["base_url"]) if notice else values["base_url"]
+    return flag, given, url, values.get("account", "")
 
 
 def settle_target(journal: Journal, args: dict[str, Any]) -> str | None:
@@ -24,16 +38,18 @@ def settle_target(journal: Journal, args: dict[str, Any]) -> str | None:
 
     Raises click.UsageError for an explicit, different target without ``--retarget``.
     """
-    values, _, _ = collect_settings(
-        args["account"], None, args["base_url"], config_file=args["config_file"]
-    )
-    current = {"base_url": values["base_url"], "account": values.get("account", "")}
+    url_flag, given, url, account = endpoint(args)
+    current = {"base_url": url, "account": account}
     stored = journal.meta().get("target")
     if not isinstance(stored, dict) or args["retarget"]:
         journal.set_meta(target=current)
+        args["base_url"] = url
         return None
-    for key, flag in (("base_url", "--base-url"), ("account", "--account")):
-        if args[key] is not None and current[key] != stored.get(key):
+    for key, flag, value in (
+        ("base_url", url_flag, given),
+        ("account", "--account", args["account"]),
+    ):
+        if value is not None and current[key] != stored.get(key):
             raise click.UsageError(
                 f"this journal's run sends to {_describe(stored)}; {flag} says"
                 f" {current[key]!r}. Add --retarget to send the rest there instead."

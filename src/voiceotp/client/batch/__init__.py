@@ -6,7 +6,8 @@
     async with AsyncClient() as client:
         summary = await run_batch(journal, client, BatchOptions(concurrency=20, rate=50))
 
-See docs/batch.md for the journal's states and the resume rules.
+Voice notices go through the same engine and journal (``NoticeBatch``, ``NoticeSender``,
+``read_notice_rows``). See docs/batch.md for the journal's states and the resume rules.
 """
 
 from voiceotp.client.batch.engine import (
@@ -22,6 +23,7 @@ from voiceotp.client.batch.inputs import InputError, InputFormat, open_source, r
 from voiceotp.client.batch.items import InputRow, Item, Reject, State, generate_code
 from voiceotp.client.batch.journal import Journal, JournalError
 from voiceotp.client.batch.memory import MemoryReport, MemorySender
+from voiceotp.client.batch.notices import NoticeBatch, NoticeSender, notice_of, read_notice_rows
 from voiceotp.client.batch.records import Outcome, Record
 from voiceotp.client.batch.run import (
     create_journal,
@@ -43,6 +45,8 @@ __all__ = [
     "JournalError",
     "MemoryReport",
     "MemorySender",
+    "NoticeBatch",
+    "NoticeSender",
     "Outcome",
     "Record",
     "Reject",
@@ -53,8 +57,10 @@ __all__ = [
     "UnknownPolicy",
     "create_journal",
     "generate_code",
+    "notice_of",
     "open_source",
     "pairs_to_rows",
+    "read_notice_rows",
     "read_rows",
     "run_batch",
     "run_batch_sync",

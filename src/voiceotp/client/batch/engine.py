@@ -39,7 +39,8 @@ class SendReportLike(Protocol):
 
 
 class Sender(Protocol):
-    """Anything that submits one code (``voiceotp.client.AsyncClient`` fits)."""
+    """Anything that submits one code (``voiceotp.client.AsyncClient`` fits); for a notice
+    batch, ``code`` is the notice's content (``NoticeSender`` submits it as a notice)."""
 
     async def submit(
         self, mobile: str, code: str, *, time: int | None = None

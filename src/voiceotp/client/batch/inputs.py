@@ -53,17 +53,17 @@ def _stdin() -> io.BufferedReader:
 
 def read_rows(stream: TextIO, fmt: InputFormat = InputFormat.AUTO) -> Iterator[InputRow | Reject]:
     """Rows of ``stream`` in the given format (AUTO sniffs the first non-blank line)."""
-    lines = _non_blank(stream)
+    lines = non_blank_lines(stream)
     first = next(lines, None)
     if first is None:
         return
     if fmt is InputFormat.AUTO:
         fmt = sniff_format(first)
-    rest = _chain(first, lines)
+    rest = chain_first(first, lines)
     if fmt is InputFormat.JSONL:
         yield from _read_jsonl(rest)
     elif fmt is InputFormat.CSV:
-        yield from _read_csv(rest, delimiter=_delimiter(first))
+        yield from _read_csv(rest, delimiter=delimiter_of(first))
     else:
         yield from _read_lines(rest)
 
@@ -88,16 +88,16 @@ def sniff_format(first_line: str) -> InputFormat:
     return InputFormat.LINES
 
 
-def _non_blank(stream: TextIO) -> Iterator[str]:
+def non_blank_lines(stream: TextIO) -> Iterator[str]:
     return (line for line in stream if line.strip())
 
 
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+def chain_first(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first.lstrip("\ufeff")
     yield from rest
 
 
-def _delimiter(line: str) -> str:
+def delimiter_of(line: str) -> str:
     """Comma, unless the first line has none and has tabs (TSV) or semicolons (a CSV
     exported with a European locale)."""
     if "," in line:
@@ -112,7 +112,7 @@ def _read_lines(lines: Iterable[str]) -> Iterator[InputRow]:
     if first is None:
         return
     if first.strip().lower() not in MOBILE_COLUMNS:
-        rest = _chain(first, rest)
+        rest = chain_first(first, rest)
     for row, line in enumerate(rest, 1):
         yield InputRow(row, line.strip(), None, line.rstrip("\r\n"))
 
@@ -124,7 +124,7 @@ def _read_csv(lines: Iterable[str], delimiter: str) -> Iterator[InputRow | Rejec
         return
     columns = _header_columns(header)
     mobile_at, code_at = columns or (0, 1)
-    data = reader if columns is not None else _chain_rows(header, reader)
+    data = reader if columns is not None else chain_rows(header, reader)
     for row, cells in enumerate(data, 1):
         raw = delimiter.join(cells)
         if mobile_at >= len(cells):
@@ -134,7 +134,7 @@ def _read_csv(lines: Iterable[str], delimiter: str) -> Iterator[InputRow | Rejec
         yield InputRow(row, cells[mobile_at].strip(), code, raw)
 
 
-def _chain_rows(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
+def chain_rows(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
     yield first
     yield from rest
 
@@ -162,12 +162,12 @@ def _read_jsonl(lines: Iterable[str]) -> Iterator[InputRow | Reject]:
         if not isinstance(doc, dict):
             yield Reject(row, raw, "JSON line is not an object")
             continue
-        mobile = _first_field(doc, MOBILE_COLUMNS)
-        code = _first_field(doc, CODE_COLUMNS)
+        mobile = first_field(doc, MOBILE_COLUMNS)
+        code = first_field(doc, CODE_COLUMNS)
         yield InputRow(row, mobile or "", code, raw)
 
 
-def _first_field(doc: dict[str, object], names: frozenset[str]) -> str | None:
+def first_field(doc: dict[str, object], names: frozenset[str]) -> str | None:
     for key, value in doc.items():
         if key.strip().lower() in names and value is not None:
             return str(value)

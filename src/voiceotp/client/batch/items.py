@@ -39,7 +39,8 @@ class InputRow:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """A valid row: a normalised number and the code to speak."""
+    """A valid row: a normalised number and the code to speak (in a notice batch: the
+    notice's content, notices.py)."""
 
     row: int
     mobile: str

@@ -150,12 +150,19 @@ class Journal:
     # ---- import -------------------------------------------------------------------
 
     def import_rows(
-        self, rows: Iterable[Item | Reject], *, dedupe: bool = True, chunk: int = 5000
+        self,
+        rows: Iterable[Item | Reject],
+        *,
+        dedupe: bool = True,
+        chunk: int = 5000,
+        same_content: bool = False,
     ) -> None:
         """Store every input row (valid ones pending, invalid ones rejected), then dedupe.
 
         Rows stream through in transactions of ``chunk``; deduplication runs in SQL so no
-        set of numbers is held in memory. Marks the journal imported at the end.
+        set of numbers is held in memory. A duplicate is a row whose number an earlier row
+        has (codes), or whose number and content (``same_content``: notices, where one
+        number may get several different notices). Marks the journal imported at the end.
         """
         if self.meta().get("imported"):
             raise JournalError("this journal's input is already imported")
@@ -169,7 +176,7 @@ class Journal:
                 batch = []
         self._insert(batch)
         if dedupe:
-            self._mark_duplicates()
+            self._mark_duplicates(same_content)
         self.set_meta(imported=True)
 
     def _insert(self, batch: list[tuple[Any, ...]]) -> None:
@@ -179,15 +186,18 @@ class Journal:
                 batch,
             )
 
-    def _mark_duplicates(self) -> None:
+    def _mark_duplicates(self, same_content: bool) -> None:
+        same = "first.mobile = items.mobile"
+        if same_content:
+            same += " AND first.code = items.code"
         with self._conn:
             self._conn.execute("CREATE INDEX IF NOT EXISTS items_mobile ON items (mobile, row)")
             self._conn.execute(
-                "UPDATE items SET state = ?, reason = ? || ("
-                " SELECT MIN(first.row) FROM items AS first WHERE first.mobile = items.mobile)"
+                "UPDATE items SET state = ?, reason = ? || ("  # noqa: S608 - constant SQL
+                f" SELECT MIN(first.row) FROM items AS first WHERE {same})"
                 " WHERE state = ? AND EXISTS ("
                 " SELECT 1 FROM items AS first"
-                " WHERE first.mobile = items.mobile AND first.row < items.row)",
+                f" WHERE {same} AND first.row < items.row)",
                 (State.SKIPPED.value, DUPLICATE_OF, State.PENDING.value),
             )
             self._conn.execute("DROP INDEX items_mobile")
@@ -247,9 +257,12 @@ class Journal:
         return {state: found.get(state, 0) for state in State}
 
     def code_counts(self) -> list[tuple[int | None, str | None, State, int]]:
-        """(code, msg, state, count) for every finished row, most frequent first."""
+        """(code, msg, state, count) for every finished row, most frequent first. ``msg``
+        is None when the rows of one code were answered different messages (a notice's
+        4072 names what failed for each row: the results file has them)."""
         rows = self._conn.execute(
-            "SELECT result_code, MIN(msg), state, COUNT(*) FROM items"
+            "SELECT result_code, CASE WHEN MIN(msg) = MAX(msg) THEN MIN(msg) END, state,"
+            " COUNT(*) FROM items"
             " WHERE state NOT IN (?, ?) GROUP BY result_code, state ORDER BY COUNT(*) DESC",
             (State.PENDING.value, State.SENDING.value),
         ).fetchall()

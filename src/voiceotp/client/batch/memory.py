@@ -53,6 +53,7 @@ class MemorySender:
         self._seen: dict[tuple[str, str, int | None], str] = {}
         self.submits: Counter[str] = Counter()  # every submit received
         self.accepted: Counter[str] = Counter()  # calls placed (replays answered, not placed)
+        self.template_ids: list[int | str | None] = []  # of each submit_notice
 
     async def submit(self, mobile: str, code: str, *, time: int | None = None) -> MemoryReport:
         if self._latency_s:
@@ -68,6 +69,19 @@ class MemorySender:
             return MemoryReport(mobile, None, step, 1, _text(time))
         voiceid = self._accept(key) if step == 2 else "0"
         return self._report(mobile, SubmitResult(step, message_for(step), voiceid), time)
+
+    async def submit_notice(
+        self,
+        mobile: str,
+        content: str,
+        *,
+        template_id: int | str | None = None,
+        time: int | None = None,
+    ) -> MemoryReport:
+        """A notice, answered as :meth:`submit` answers a code (``template_id`` is kept
+        in ``template_ids``)."""
+        self.template_ids.append(template_id)
+        return await self.submit(mobile, content, time=time)
 
     def _next_step(self, mobile: str) -> Scripted:
         steps = self._script.get(mobile)

@@ -20,6 +20,7 @@ from typing import Any
 
 from voiceotp.client.batch.items import State
 from voiceotp.client.batch.journal import Journal
+from voiceotp.client.batch.notices import notice_of
 from voiceotp.protocol import mask_mobile
 
 RESULT_FIELDS = (
@@ -35,6 +36,7 @@ RESULT_FIELDS = (
     "reason",
 )
 SPOKEN_CODE = "spoken_code"  # the service's answer is already `code`
+SPOKEN_NOTICE = "content"  # a notice batch's: the text (or the template's values) sent
 
 
 def write_results(
@@ -48,9 +50,11 @@ def write_results(
 
     ``code``/``msg``/``voiceid`` are the service's answer. The spoken code is written only
     with ``show_codes`` (column ``spoken_code``), for an app that must learn the codes it
-    generated; then, as with ``show_numbers``, only the owner may read the file.
+    generated; then, as with ``show_numbers``, only the owner may read the file. A notice
+    batch's column is ``content`` (what was sent: the text, or the template's values).
     """
-    fields = (*RESULT_FIELDS, SPOKEN_CODE) if show_codes else RESULT_FIELDS
+    spoken = SPOKEN_NOTICE if notice_of(journal.meta()) is not None else SPOKEN_CODE
+    fields = (*RESULT_FIELDS, spoken) if show_codes else RESULT_FIELDS
     lines: Iterator[tuple[Any, ...]] = journal.result_rows(spoken_code=show_codes)
     if not show_numbers:
         lines = (_masked(row) for row in lines)
@@ -67,9 +71,12 @@ def _masked(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def write_failed(journal: Journal, path: str | os.PathLike[str]) -> int:
-    """Rows refused for good, as input for another run (full numbers: keep it private)."""
+    """Rows refused for good, as input for another run (full numbers: keep it private).
+    A notice batch's second column is ``content`` or ``vars``, as its input names it."""
+    notice = notice_of(journal.meta())
+    second = "code" if notice is None else notice.content_name
     rows = ([r.mobile, r.code] for r in journal.records([State.FAILED]))
-    return _write_csv(path, ("mobile", "code"), rows, private=True)
+    return _write_csv(path, ("mobile", second), rows, private=True)
 
 
 def write_rejects(journal: Journal, path: str | os.PathLike[str]) -> int:

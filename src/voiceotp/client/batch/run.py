@@ -20,6 +20,7 @@ from voiceotp.client.batch.engine import (
 )
 from voiceotp.client.batch.items import InputRow, Item, Reject, check_code_length, validate_row
 from voiceotp.client.batch.journal import Journal, JournalError
+from voiceotp.client.batch.notices import NoticeBatch, validate_notice
 from voiceotp.client.batch.sqlitefile import claim_file, remove_database
 
 
@@ -31,6 +32,7 @@ def create_journal(
     dedupe: bool = True,
     meta: dict[str, Any] | None = None,
     fsync: bool = True,
+    notice: NoticeBatch | None = None,
 ) -> Journal:
     """A new journal at ``path`` holding every row of ``rows``, validated and deduped.
 
@@ -41,6 +43,9 @@ def create_journal(
     ``.part`` is locked from its creation until the finished journal is open (the lock
     moves with the rename), so two runs started on one input cannot both import, and the
     second is told so at once.
+
+    ``notice``: the rows are voice notices (``read_notice_rows``), not codes; the journal
+    says so in its meta, and a number is a duplicate only with the same content.
     """
     check_code_length(code_length)
     final = Path(path)
@@ -50,11 +55,15 @@ def create_journal(
         # A crashed import's WAL files; nobody else holds the lock.
         remove_database(part, keep_main=True)
         os.ftruncate(lock, 0)
+        kind = {"notice": notice.to_meta()} if notice is not None else {}
         journal = Journal.create(
-            part, {"code_length": code_length, "dedupe": dedupe, **(meta or {})}, lock=os.dup(lock)
+            part,
+            {"code_length": code_length, "dedupe": dedupe, **kind, **(meta or {})},
+            lock=os.dup(lock),
         )
         try:
-            journal.import_rows(validated(rows, code_length), dedupe=dedupe)
+            items = validated(rows, code_length, notice)
+            journal.import_rows(items, dedupe=dedupe, same_content=notice is not None)
         finally:
             journal.close()
         os.replace(part, final)
@@ -99,10 +108,17 @@ def _sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def validated(rows: Iterable[InputRow | Reject], code_length: int) -> Iterator[Item | Reject]:
-    """Each row checked (rejects pass through), lazily."""
+def validated(
+    rows: Iterable[InputRow | Reject], code_length: int, notice: NoticeBatch | None = None
+) -> Iterator[Item | Reject]:
+    """Each row checked (rejects pass through), lazily: as a code, or as a notice."""
     for row in rows:
-        yield row if isinstance(row, Reject) else validate_row(row, code_length)
+        if isinstance(row, Reject):
+            yield row
+        elif notice is not None:
+            yield validate_notice(row, notice)
+        else:
+            yield validate_row(row, code_length)
 
 
 def pairs_to_rows(pairs: Iterable[tuple[str, str | None]]) -> Iterator[InputRow]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from voiceotp.delivery.audio.notice import NoticeRenderer, Segment
+from voiceotp.delivery.audio.espeaklib import InProcessEspeak, notice_runner
+from voiceotp.delivery.audio.notice import NOTICE_VOICES, NoticeRenderer, Segment
 from voiceotp.delivery.audio.prompt import DEFAULT_TIMING, Prompt, Timing, render_prompt
 from voiceotp.delivery.audio.prompts import EspeakRunner, PromptSet, load_prompt_set, run_espeak
 from voiceotp.delivery.audio.voices import DEFAULT_LANGUAGE, LANGUAGES
@@ -19,7 +20,8 @@ class PromptLibrary:
     one clip cache directory and one :class:`Timing`.
 
     Call :meth:`warm` at start-up: it may run espeak-ng and encodes every clip to G.711,
-    after which :meth:`render` only joins bytes (sub-millisecond, fine on an event loop).
+    after which :meth:`render` only joins bytes (sub-millisecond, fine on an event loop);
+    it also loads the notices' voices into libespeak-ng.
     """
 
     def __init__(
@@ -30,7 +32,10 @@ class PromptLibrary:
         timing: Timing = DEFAULT_TIMING,
         default_language: str = DEFAULT_LANGUAGE,
         runner: EspeakRunner = run_espeak,
+        data_dir: Path | None = None,
     ) -> None:
+        """``data_dir``: where the operators' recordings of template parts are
+        (store/files.py); without it, every part is spoken by espeak-ng."""
         unknown = sorted({*(directories or {}), default_language} - set(LANGUAGES))
         if unknown:
             raise ValueError(f"unknown prompt languages: {', '.join(unknown)}")
@@ -40,8 +45,13 @@ class PromptLibrary:
         self.default_language = default_language
         self._runner = runner
         self._sets: dict[str, PromptSet] = {}
+        # Notices are rendered while the caller waits: libespeak-ng in this process when
+        # espeak-ng is the default program (espeaklib.py), not a process per part.
+        # (loaded at the first notice or warm(): a gateway that speaks only codes never does)
+        self._in_process = runner is run_espeak
+        speaker = _speak_in_process if self._in_process else runner
         self._notices = NoticeRenderer(
-            runner, timing, Path(cache_dir) if cache_dir is not None else None
+            speaker, timing, Path(cache_dir) if cache_dir is not None else None, data_dir
         )
         self._lock = threading.Lock()  # one load per language, even from several threads
 
@@ -64,23 +74,43 @@ class PromptLibrary:
             prompts = self.prompt_set(lang)
             prompts.encoded("ulaw")
             prompts.encoded("alaw")
+            speaker = notice_runner() if self._in_process else None
+            if isinstance(speaker, InProcessEspeak):  # its voice data, loaded now
+                voice, speed = NOTICE_VOICES.get(lang, NOTICE_VOICES["zh"])
+                speaker(["-v", voice, "-s", str(speed), "--stdout", " a"])
 
     def render_notice(
-        self, text: str, language: str | None = None, repeat: int = 1, template: str = ""
+        self,
+        text: str,
+        language: str | None = None,
+        repeat: int = 1,
+        template: str = "",
+        recordings: Mapping[int, str] | None = None,
     ) -> Prompt:
         """What the callee hears for a voice notification's ``text`` filling ``template``
-        (its fixed parts cached; runs espeak-ng otherwise: call it off the event loop)."""
-        return self.notice_segments(text, language, repeat, template)[0]
+        (its fixed parts cached or recorded — ``recordings``: fixed part index -> file
+        reference; runs espeak-ng otherwise: call it off the event loop)."""
+        return self.notice_segments(text, language, repeat, template, recordings)[0]
 
     def notice_segments(
-        self, text: str, language: str | None = None, repeat: int = 1, template: str = ""
+        self,
+        text: str,
+        language: str | None = None,
+        repeat: int = 1,
+        template: str = "",
+        recordings: Mapping[int, str] | None = None,
     ) -> tuple[Prompt, list[Segment]]:
         """:meth:`render_notice` and where each part of the text lies in it."""
         lang = language or self.default_language
-        return self._notices.render(text, lang, repeat, template or None)
+        return self._notices.render(text, lang, repeat, template or None, recordings)
 
     def render(self, code: str, language: str | None = None, repeat: int = 2) -> Prompt:
         """What the callee hears for ``code`` (see :func:`render_prompt`)."""
         return render_prompt(
             code, repeat=repeat, prompts=self.prompt_set(language), timing=self.timing
         )
+
+
+def _speak_in_process(argv: Sequence[str]) -> bytes:
+    """The process's libespeak-ng (or the program), loaded at its first use."""
+    return notice_runner()(argv)

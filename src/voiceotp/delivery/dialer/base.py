@@ -45,7 +45,7 @@ class CallStatus(enum.StrEnum):
     #: us (the upstream offers no Query, or did not finish within the poll budget).
     RELAYED = "RELAYED"
     #: A voice notification held for the account's quiet hours until its validity ran
-    #: out: never dialed (docs/notify.md).
+    #: out: never dialed (docs/notices.md).
     QUIET_EXPIRED = "QUIET_EXPIRED"
 
 

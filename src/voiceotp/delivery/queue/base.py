@@ -131,9 +131,11 @@ class CallTicket:
     mobile: str
     code: str
     language: str | None = None  # None: the gateway's default prompt language
-    repeat: int = 2
+    repeat: int = 2  # a notice's: its template's play_times
     notice: str = ""  # a voice notification's text ("" for a code's call)
     template: str = ""  # the text of the template it fills ("": not known any more)
+    # its template's recorded fixed parts: (part index, file reference under data_dir)
+    recordings: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ResponseError
 
 from voiceotp.delivery.queue.base import Delivery, Job, decode_job, encode_job
 
-__all__ = ["RedisQueue"]
+__all__ = ["RedisQueue", "connect"]
 
 _PROMOTE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
@@ -35,6 +35,16 @@ for _, job in ipairs(due) do
 end
 return #due
 """
+
+
+def connect(url: str, *, max_connections: int = 100, wait_s: float = 10.0) -> Redis:
+    """A client for ``url`` whose pool, once ``max_connections`` are busy, waits up to
+    ``wait_s`` for one to come back. redis-py's default pool (100) raises
+    MaxConnectionsError instead: a dialer with hundreds of calls in flight (each acks and
+    renews its job) or an API process with as many Submits (each enqueues) lost jobs to it,
+    left for the sweep to find ``requeue_after_s`` later."""
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=wait_s)
+    return Redis.from_pool(pool)
 
 
 class RedisQueue:

@@ -286,7 +286,12 @@ class DialWorker:
         try:
             if ticket.notice:  # espeak-ng in a subprocess: off the loop
                 prompt = await asyncio.to_thread(
-                    self.prompts.render_notice, ticket.notice, ticket.language, 1, ticket.template
+                    self.prompts.render_notice,
+                    ticket.notice,
+                    ticket.language,
+                    ticket.repeat,
+                    ticket.template,
+                    dict(ticket.recordings),
                 )
             else:
                 prompt = self.prompts.render(ticket.code, ticket.language, ticket.repeat)

@@ -139,6 +139,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/templates/{id}/reject", templates.reject,
              "Reject a pending template (reason required)", templates.REASON_BODY),
     Endpoint("DELETE", "/templates/{id}", templates.remove, "Delete a template"),
+    Endpoint("POST", "/templates/{id}/play_times", templates.play_times,
+             "How many times the template's notices are said (1-3)", templates.TIMES_BODY),
 )  # fmt: skip
 
 

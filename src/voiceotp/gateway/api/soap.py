@@ -26,7 +26,7 @@ from voiceotp.protocol import Code, Format, IncomingRequest, Method, Result, mes
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 OPERATIONS = {"Submit": Method.SUBMIT, "GetNum": Method.GETNUM}
-PARAMS = {"account", "password", "mobile", "content", "time"}
+PARAMS = {"account", "password", "mobile", "content", "time", "templateid"}  # templateid: notices
 _MEDIA = {SOAP11: b"text/xml; charset=utf-8", SOAP12: b"application/soap+xml; charset=utf-8"}
 
 

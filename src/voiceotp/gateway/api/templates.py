@@ -1,4 +1,4 @@
-"""Admin API handlers of voice-notification templates (docs/notify.md); registered in
+"""Admin API handlers of voice-notification templates (docs/notices.md); registered in
 :data:`voiceotp.gateway.api.admin.ENDPOINTS`. The operator is "admin" (the bearer token
 names nobody)."""
 
@@ -15,16 +15,19 @@ from voiceotp.gateway.templates import describe_template
 __all__ = [
     "FILE_BODY",
     "REASON_BODY",
+    "TIMES_BODY",
     "approve",
     "file",
     "listed",
     "of_account",
+    "play_times",
     "reject",
     "remove",
 ]
 
 FILE_BODY = {"text": "string", "var_max": "integer"}
 REASON_BODY = {"reason": "string"}
+TIMES_BODY = {"play_times": "integer"}
 BY = "admin"
 
 
@@ -74,3 +77,10 @@ async def _decide(request: Request, body: dict[str, Any], *, approve: bool) -> A
 async def remove(admin: Admin, request: Request, body: dict[str, Any]) -> Any:
     await _gateway(request).templates.delete(request.path_params["id"])
     return {"ok": True}
+
+
+async def play_times(admin: Admin, request: Request, body: dict[str, Any]) -> Any:
+    """Say the template's notices ``play_times`` times (template_audio.py)."""
+    audio = _gateway(request).template_audio
+    done = await audio.set_play_times(request.path_params["id"], body.get("play_times"), by=BY)
+    return describe_template(done)

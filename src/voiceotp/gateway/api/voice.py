@@ -108,9 +108,10 @@ async def answer(gw: Gateway, scope: Scope, receive: Receive) -> Answered:
     verb = scope["method"]
     product = product_of(scope, gw.settings)
     if verb in ("GET", "HEAD") and wsdl.wants_wsdl(query):
-        path = NOTICE_PATH if product is Product.NOTICE else VOICE_PATH
-        location = wsdl.service_location(scope, gw.settings, path)
-        return 200, _TYPES[Format.XML], wsdl.render_wsdl(gw.settings.soap_namespace, location)
+        notice = product is Product.NOTICE
+        location = wsdl.service_location(scope, gw.settings, NOTICE_PATH if notice else VOICE_PATH)
+        document = wsdl.render_wsdl(gw.settings.soap_namespace, location, notice=notice)
+        return 200, _TYPES[Format.XML], document
     if verb not in ("GET", "POST"):  # a HEAD must not place a call: only the WSDL has one
         return failure(gw, scope, 405)
     content_type = headers.get(b"content-type")

@@ -1,4 +1,8 @@
-"""The WSDL of ``/webservice/voice.php`` (§8) and the service address it names.
+"""The WSDLs of ``/webservice/voice.php`` (§8) and of the notification product
+(``/vm/webservice/voice.php``), and the service address each names.
+
+The two differ in their service's name (``voice``, ``voiceNotice``), their address, and
+the notice's Submit, which has ``templateid`` (ihuyi's 模板变量 mode) after ``time``.
 
 The address is never taken from the request's Host (or X-Forwarded-Host): a client
 could make the WSDL point SOAP calls, with their APIKEYs, at a host of its choosing (and
@@ -25,11 +29,24 @@ def _template() -> Template:
     return Template(Path(__file__).with_name("voice.wsdl").read_text(encoding="utf-8"))
 
 
-def render_wsdl(namespace: str, location: str) -> bytes:
-    """The WSDL document, with the service at ``location``."""
+CODE_SERVICE = "voice"
+NOTICE_SERVICE = "voiceNotice"
+_TEMPLATE_ID = (
+    '\n            <s:element minOccurs="0" maxOccurs="1" name="templateid" type="s:string"/>'
+)
+
+
+def render_wsdl(namespace: str, location: str, *, notice: bool = False) -> bytes:
+    """The WSDL document of the code product (or, ``notice``, of the notification
+    product), with the service at ``location``."""
     return (
         _template()
-        .substitute(namespace=escape(namespace, {'"': "&quot;"}), location=escape(location))
+        .substitute(
+            namespace=escape(namespace, {'"': "&quot;"}),
+            location=escape(location),
+            service=NOTICE_SERVICE if notice else CODE_SERVICE,
+            submit_extra=_TEMPLATE_ID if notice else "",
+        )
         .encode()
     )
 

@@ -8,7 +8,10 @@ A detector that fires freezes the account (state ``abuse_frozen``), writes an au
 event naming it, and stays quiet until an operator clears the freeze. A threshold of 0
 switches a detector off. An account may carry its own thresholds (its allowance, e.g.
 for batches to its own number range): :meth:`AbuseDetector.accepted` takes the limits
-that apply to it. State is per process.
+that apply to it. What is counted lives in :class:`MemoryAbuseCounts` (this process) or
+``abuseredis.RedisAbuseCounts`` (every process, through Redis: a line crossed is seen by
+one process only, so the account is frozen once). The failure ratio is fed by whichever
+process ends the call (``serve`` with delivery, or ``voiceotp dialer``).
 
 Why the defaults (docs/gateway.md, "Abuse auto-freeze"): login codes spread over the
 whole numbering plan, so an account rarely reaches even a few numbers of one 7-digit
@@ -23,9 +26,15 @@ the batch sender's pace still trips it within minutes.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from voiceotp.store import Store
+
+log = logging.getLogger(__name__)
 
 Freeze = Callable[[int, str, str], Awaitable[None]]  # account_id, detector, detail
 
@@ -38,6 +47,29 @@ class AbuseLimits:
     prefix_window_s: float = 600.0  # ... within this window
     failure_ratio: float = 0.0  # fraction of failed calls (0 = off) ...
     failure_min_calls: int = 100  # ... once this many calls finished
+
+
+@dataclass(frozen=True, slots=True)
+class Trip:
+    """A detector's line crossed: which one, and what it counted (``of``: for a ratio)."""
+
+    detector: str
+    count: int
+    of: int = 0
+
+
+class AbuseCounts(Protocol):
+    """What the detectors count. The detector calls :meth:`forget` after a :class:`Trip`;
+    shared counts also reset the tripped count in the same atomic step that saw it cross,
+    so concurrent processes cannot both see it (one freeze, one audit event)."""
+
+    async def submit(
+        self, account_id: int, mobile: str, now: float, limits: AbuseLimits
+    ) -> Trip | None: ...
+
+    async def call(self, account_id: int, connected: bool, limits: AbuseLimits) -> Trip | None: ...
+
+    async def forget(self, account_id: int) -> None: ...
 
 
 @dataclass
@@ -59,59 +91,111 @@ class _Window:
                 del self.counts[gone]
 
 
-class AbuseDetector:
-    """Watches accepted Submits and call outcomes; calls ``freeze`` when a limit is crossed."""
+class MemoryAbuseCounts:
+    """The detectors' counts in this process (without Redis)."""
 
-    def __init__(self, limits: AbuseLimits, freeze: Freeze) -> None:
-        self._limits = limits
-        self._freeze = freeze
+    def __init__(self) -> None:
         self._numbers: dict[int, _Window] = {}
         self._prefixes: dict[tuple[int, str], _Window] = {}
         self._outcomes: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # [calls, failed]
+
+    async def submit(
+        self, account_id: int, mobile: str, now: float, limits: AbuseLimits
+    ) -> Trip | None:
+        if limits.distinct_numbers:
+            window = self._numbers.setdefault(account_id, _Window(limits.distinct_window_s))
+            window.add(now, mobile)
+            if len(window.counts) > limits.distinct_numbers:
+                return Trip("distinct_numbers", len(window.counts))
+        if limits.prefix_burst:
+            key = (account_id, prefix_of(mobile))
+            window = self._prefixes.setdefault(key, _Window(limits.prefix_window_s))
+            window.add(now, mobile)
+            if len(window.items) > limits.prefix_burst:
+                return Trip("prefix_burst", len(window.items))
+        return None
+
+    async def call(self, account_id: int, connected: bool, limits: AbuseLimits) -> Trip | None:
+        counts = self._outcomes[account_id]
+        counts[0] += 1
+        counts[1] += 0 if connected else 1
+        calls, failed = counts
+        if calls >= limits.failure_min_calls and failed / calls >= limits.failure_ratio:
+            return Trip("failure_ratio", failed, calls)
+        return None
+
+    async def forget(self, account_id: int) -> None:
+        self._numbers.pop(account_id, None)
+        self._outcomes.pop(account_id, None)
+        for key in [k for k in self._prefixes if k[0] == account_id]:
+            del self._prefixes[key]
+
+
+def prefix_of(mobile: str) -> str:
+    """The 7-digit prefix the burst detector counts by."""
+    return mobile[:7]
+
+
+class AbuseDetector:
+    """Watches accepted Submits and call outcomes; calls ``freeze`` when a limit is crossed."""
+
+    def __init__(
+        self, limits: AbuseLimits, freeze: Freeze, counts: AbuseCounts | None = None
+    ) -> None:
+        self._limits = limits
+        self._freeze = freeze
+        self.counts: AbuseCounts = counts or MemoryAbuseCounts()
 
     async def accepted(
         self, account_id: int, mobile: str, now: float, limits: AbuseLimits | None = None
     ) -> None:
         """Record one accepted Submit, judged by ``limits`` (default: the server's)."""
         limits = limits or self._limits
-        if limits.distinct_numbers:
-            window = self._numbers.setdefault(account_id, _Window(limits.distinct_window_s))
-            window.add(now, mobile)
-            distinct = len(window.counts)
-            if distinct > limits.distinct_numbers:
-                detail = f"{distinct} distinct numbers within {limits.distinct_window_s:g} s"
-                await self._fire(
-                    account_id, "distinct_numbers", f"{detail} (limit {limits.distinct_numbers})"
-                )
-                return
-        if limits.prefix_burst:
-            key = (account_id, mobile[:7])
-            window = self._prefixes.setdefault(key, _Window(limits.prefix_window_s))
-            window.add(now, mobile)
-            if len(window.items) > limits.prefix_burst:
-                detail = f"{len(window.items)} to {key[1]}xxxx within {limits.prefix_window_s:g} s"
-                await self._fire(
-                    account_id, "prefix_burst", f"{detail} (limit {limits.prefix_burst})"
-                )
+        if not (limits.distinct_numbers or limits.prefix_burst):
+            return
+        trip = await self.counts.submit(account_id, mobile, now, limits)
+        if trip is None:
+            return
+        if trip.detector == "distinct_numbers":
+            detail = f"{trip.count} distinct numbers within {limits.distinct_window_s:g} s"
+            limit = limits.distinct_numbers
+        else:
+            detail = f"{trip.count} to {prefix_of(mobile)}xxxx within {limits.prefix_window_s:g} s"
+            limit = limits.prefix_burst
+        await self._fire(account_id, trip.detector, f"{detail} (limit {limit})")
 
     async def call_finished(self, account_id: int, connected: bool) -> None:
         """Record a finished call (delivery calls this)."""
         if not self._limits.failure_ratio:
             return
-        counts = self._outcomes[account_id]
-        counts[0] += 1
-        counts[1] += 0 if connected else 1
-        calls, failed = counts
-        if calls >= self._limits.failure_min_calls and failed / calls >= self._limits.failure_ratio:
-            await self._fire(account_id, "failure_ratio", f"{failed}/{calls} failed")
-
-    def forget(self, account_id: int) -> None:
-        """Drop what was counted for the account (after a freeze, counting starts afresh)."""
-        self._numbers.pop(account_id, None)
-        self._outcomes.pop(account_id, None)
-        for key in [k for k in self._prefixes if k[0] == account_id]:
-            del self._prefixes[key]
+        trip = await self.counts.call(account_id, connected, self._limits)
+        if trip is not None:
+            await self._fire(account_id, trip.detector, f"{trip.count}/{trip.of} failed")
 
     async def _fire(self, account_id: int, detector: str, detail: str) -> None:
-        self.forget(account_id)
+        await self.counts.forget(account_id)  # counting starts afresh after a freeze
         await self._freeze(account_id, detector, detail)  # it logs, by the account's APIID
+
+
+async def freeze_account(
+    store: Store, account_id: int, detector: str, detail: str, now: float
+) -> str | None:
+    """Set the account to ``abuse_frozen`` with an audit event and a log line naming it by
+    its APIID; returns that name (None: no such account). The API processes and the
+    dialer processes (failure ratio) freeze the same way."""
+    name = await store.account_name(account_id)
+    if name is None:
+        return None
+    await store.update_account(name, state="abuse_frozen")
+    await store.record_audit(
+        account_id=account_id, kind="abuse_freeze", detail=f"{detector}: {detail}", now=now
+    )
+    log.warning(
+        "abuse detector %s froze account %s (%s); it is answered 408 until an operator"
+        " clears it: voiceotp admin clear-abuse %s",
+        detector,
+        name,
+        detail,
+        name,
+    )
+    return name

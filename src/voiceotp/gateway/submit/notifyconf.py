@@ -1,5 +1,5 @@
 """Settings of voice notifications (``[gateway.notify]`` in TOML, ``VOICEOTP_NOTIFY`` as
-JSON): see docs/notify.md."""
+JSON): see docs/notices.md."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 ``"21:00-08:00"`` (the default) wraps midnight; ``""`` means none. Times are read in the
 account's IANA time zone (DST included, via zoneinfo). A notice accepted inside the
 window is queued with ``not_before`` = the window's end; one whose validity ends first is
-never dialed (it ends QUIET_EXPIRED, docs/notify.md).
+never dialed (it ends QUIET_EXPIRED, docs/notices.md).
 """
 
 from __future__ import annotations

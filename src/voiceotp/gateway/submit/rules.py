@@ -34,7 +34,7 @@ _CONTENT = re.compile(r"[0-9]{4,6}")
 
 class Product(StrEnum):
     """What the endpoint sells: voice codes (ihuyi's api.ihuyi.com product) or voice
-    notifications (api.vm.ihuyi.com, docs/notify.md). Same methods and answers; the
+    notifications (api.vm.ihuyi.com, docs/notices.md). Same methods and answers; the
     steps of the table differ where a rule's ``products`` says so."""
 
     CODE = "code"
@@ -306,9 +306,9 @@ def _fingerprint(gw: Gateway, ctx: Ctx) -> str:
 
 
 # ---- 9. rate cap, per-number caps --------------------------------------------------------
-def rate_cap(gw: Gateway, ctx: Ctx) -> RuleResult:
+async def rate_cap(gw: Gateway, ctx: Ctx) -> RuleResult:
     assert ctx.account is not None
-    allowed = gw.rate_limiter.allow(ctx.account.id, ctx.account.rate_per_s, ctx.now)
+    allowed = await gw.rate_limiter.allow(ctx.account.id, ctx.account.rate_per_s, ctx.now)
     return None if allowed else Answer(Code.RATE_LIMITED)
 
 
@@ -375,8 +375,8 @@ async def report_call(gw: Gateway, ctx: Ctx) -> RuleResult:
 
 
 # ---- Check ----------------------------------------------------------------------------------
-def check_throttle(gw: Gateway, ctx: Ctx) -> RuleResult:
-    return gw.verifier.throttled(ctx)  # 4505
+async def check_throttle(gw: Gateway, ctx: Ctx) -> RuleResult:
+    return await gw.verifier.throttled(ctx)  # 4505
 
 
 async def check_code(gw: Gateway, ctx: Ctx) -> RuleResult:

@@ -15,14 +15,21 @@ from voiceotp.delivery.factory import record_dir
 from voiceotp.gateway.admin import Admin
 from voiceotp.gateway.observe import Observer
 from voiceotp.gateway.settings import Settings
-from voiceotp.gateway.submit.abuse import AbuseDetector
+from voiceotp.gateway.submit.abuse import AbuseDetector, freeze_account
 from voiceotp.gateway.submit.directory import Directory, IPAddress, abuse_limits
 from voiceotp.gateway.submit.fraud import FraudGuard
-from voiceotp.gateway.submit.limits import MemoryNumberCaps, NumberCapCounter, RateLimiter
-from voiceotp.gateway.submit.replay import KeyClaims, ReplayGuard
+from voiceotp.gateway.submit.limits import (
+    MemoryNumberCaps,
+    MemoryRateCap,
+    NumberCapCounter,
+    RateCap,
+)
+from voiceotp.gateway.submit.replay import ReplayGuard
 from voiceotp.gateway.submit.rules import NOTICE_METHODS, Answer, Ctx, Product, run_pipeline
+from voiceotp.gateway.submit.shared import SharedLimits
 from voiceotp.gateway.submit.verify import Verifier
 from voiceotp.gateway.submit.verifypush import push_verified
+from voiceotp.gateway.template_audio import TemplateAudio
 from voiceotp.gateway.templates import Templates
 from voiceotp.protocol import (
     CheckResult,
@@ -52,23 +59,23 @@ class Gateway:
         store: Store,
         *,
         clock: Clock = time.time,
-        caps: NumberCapCounter | None = None,
-        claims: KeyClaims | None = None,
+        shared: SharedLimits | None = None,
         observer: Observer | None = None,
         on_accepted: Callable[[str, float, float], Awaitable[None]] | None = None,
     ) -> None:
         """``on_accepted`` is called with (voiceid, deadline, not_before) of every newly
         accepted call (delivery's queue); ``observer`` holds the metrics (a new one by
-        default); ``caps`` and ``claims`` are shared by every API process (Redis) when
-        given."""
+        default); what ``shared`` holds is counted with every API process (Redis), the
+        rest in this one."""
+        shared = shared or SharedLimits()
         self.settings = settings
         self.store = store
         self.clock = clock
         self.keybox = KeyBox(settings.secret_key)
         self.directory = Directory(store, self.keybox, settings)
-        self.caps: NumberCapCounter = caps or MemoryNumberCaps()
-        self.rate_limiter = RateLimiter()
-        self.replays = ReplayGuard(store, claims)
+        self.caps: NumberCapCounter = shared.caps or MemoryNumberCaps()
+        self.rate_limiter: RateCap = shared.rate_cap or MemoryRateCap()
+        self.replays = ReplayGuard(store, shared.claims)
         self.admin = Admin(
             store,
             self.keybox,
@@ -76,13 +83,21 @@ class Gateway:
             on_change=self.directory.load,
             audio_dir=record_dir(settings.delivery, settings.data_dir),
         )
-        self.templates = Templates(store, clock, on_change=self.directory.load)
-        self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze)
+        self.templates = Templates(
+            store, clock, on_change=self.directory.load, data_dir=settings.data_dir
+        )
+        self.template_audio = TemplateAudio(store, self.templates, settings.data_dir, clock)
+        self.abuse = AbuseDetector(abuse_limits(settings), self._abuse_freeze, shared.abuse_counts)
         self.observer = observer or Observer()
         store.add_batch_listener(self.observer.batch.observe)
         self.on_accepted = on_accepted
         self.verifier = Verifier(
-            store, self.keybox, settings.secret_key, settings.verify, on_verified=self._verified
+            store,
+            self.keybox,
+            settings.secret_key,
+            settings.verify,
+            on_verified=self._verified,
+            wrong_codes=shared.wrong_codes,
         )
         self.fraud = FraudGuard(
             store, settings.verify, self._record_audit, registry=self.observer.registry
@@ -161,25 +176,9 @@ class Gateway:
                 log.exception("could not enqueue call %s", voiceid)
 
     async def _abuse_freeze(self, account_id: int, detector: str, detail: str) -> None:
-        name = await self.store.account_name(account_id)
-        if name is None:
-            return
-        await self.store.update_account(name, state="abuse_frozen")
-        await self.store.record_audit(
-            account_id=account_id,
-            kind="abuse_freeze",
-            detail=f"{detector}: {detail}",
-            now=self.clock(),
-        )
-        self.directory.forget(name)
-        log.warning(
-            "abuse detector %s froze account %s (%s); it is answered 408 until an operator"
-            " clears it: voiceotp admin clear-abuse %s",
-            detector,
-            name,
-            detail,
-            name,
-        )
+        name = await freeze_account(self.store, account_id, detector, detail, self.clock())
+        if name is not None:
+            self.directory.forget(name)
 
 
 def _unknown_method(gw: Gateway, ctx: Ctx) -> Answer:

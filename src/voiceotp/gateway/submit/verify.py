@@ -6,7 +6,7 @@ rules: the code comes from a CSPRNG and leaves this module only sealed. A Check 
 :meth:`Verifier.check`: the latest code of the number, a constant-time comparison of
 HMACs, then one conditional UPDATE that counts the attempt, in batches
 (store/checks.py). Guessing across codes is throttled (4505) per number in the store and
-per account by :class:`WrongCodeGuard`.
+per account by :class:`WrongCodeGuard` (in this process, or in Redis for every process).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import logging
 import secrets
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from voiceotp.gateway.submit.rules import Answer, Ctx
 from voiceotp.gateway.submit.verifyconf import TTL_MAX_S, TTL_MIN_S, VerifySettings
@@ -44,31 +45,53 @@ def make_code(length: int) -> str:
     return f"{secrets.randbelow(10**length):0{length}d}"
 
 
-class WrongCodeGuard:
-    """Wrong codes per account in a sliding window, across numbers and codes (this
-    process's count; the per-number limit is counted in the store, see CheckQuery)."""
+class WrongCodes(Protocol):
+    """Wrong codes per account: this process's (memory) or every process's (Redis)."""
 
-    def __init__(self, settings: VerifySettings) -> None:
-        self._s = settings
+    async def count(self, account_id: int, now: float, window_s: float) -> int: ...
+
+    async def add(self, account_id: int, now: float, window_s: float) -> None: ...
+
+
+class MemoryWrongCodes:
+    """Wrong codes per account in a sliding window, counted in this process."""
+
+    def __init__(self) -> None:
         self._wrong: dict[int, deque[float]] = defaultdict(deque)
 
-    def blocks(self, account_id: int, now: float) -> bool:
-        limit = self._s.wrong_per_account
-        return bool(limit) and self._count(account_id, now) >= limit
-
-    def wrong(self, account_id: int, now: float) -> None:
-        self._wrong[account_id].append(now)
-
-    def _count(self, key: int, now: float) -> int:
-        times = self._wrong.get(key)
+    async def count(self, account_id: int, now: float, window_s: float) -> int:
+        times = self._wrong.get(account_id)
         if times is None:
             return 0
-        while times and now - times[0] >= self._s.wrong_window_s:
+        while times and now - times[0] >= window_s:
             times.popleft()
         if not times:
-            del self._wrong[key]
+            del self._wrong[account_id]
             return 0
         return len(times)
+
+    async def add(self, account_id: int, now: float, window_s: float) -> None:
+        self._wrong[account_id].append(now)
+
+
+class WrongCodeGuard:
+    """Wrong codes per account in a sliding window, across numbers and codes (the
+    per-number limit is counted in the store, see CheckQuery)."""
+
+    def __init__(self, settings: VerifySettings, counts: WrongCodes | None = None) -> None:
+        self._s = settings
+        self.counts: WrongCodes = counts or MemoryWrongCodes()
+
+    async def blocks(self, account_id: int, now: float) -> bool:
+        limit = self._s.wrong_per_account
+        return (
+            bool(limit)
+            and await self.counts.count(account_id, now, self._s.wrong_window_s) >= limit
+        )
+
+    async def wrong(self, account_id: int, now: float) -> None:
+        if self._s.wrong_per_account:
+            await self.counts.add(account_id, now, self._s.wrong_window_s)
 
 
 class Verifier:
@@ -81,10 +104,12 @@ class Verifier:
         secret_key: str,
         settings: VerifySettings,
         on_verified: Verified | None = None,
+        wrong_codes: WrongCodes | None = None,
     ) -> None:
+        """``wrong_codes``: counted with every API process (Redis) when given."""
         self.store, self.settings, self._keybox = store, settings, keybox
         self._mac_key = hashlib.sha256(b"verify-code:" + secret_key.encode()).digest()
-        self.guard = WrongCodeGuard(settings)
+        self.guard = WrongCodeGuard(settings, wrong_codes)
         self.checks = CheckBatcher(store)
         self.on_verified = on_verified
 
@@ -109,11 +134,11 @@ class Verifier:
         )
         return None
 
-    def throttled(self, ctx: Ctx) -> Answer | None:
+    async def throttled(self, ctx: Ctx) -> Answer | None:
         """4505 when this account guessed wrong too often lately (the number's own limit
         is judged with its code, in the store)."""
         assert ctx.account is not None
-        blocked = self.guard.blocks(ctx.account.id, ctx.now)
+        blocked = await self.guard.blocks(ctx.account.id, ctx.now)
         return Answer(Code.CHECK_THROTTLED) if blocked else None
 
     async def check(self, ctx: Ctx) -> Answer:
@@ -136,7 +161,7 @@ class Verifier:
         if row is None:
             return Answer(Code.NO_PENDING_CODE)
         if verdict is CheckVerdict.WRONG:
-            self.guard.wrong(ctx.account.id, ctx.now)
+            await self.guard.wrong(ctx.account.id, ctx.now)
             log.info("wrong code for %s (call %s)", mask_mobile(mobile), row.voiceid)
         elif verdict is CheckVerdict.VERIFIED:
             if ctx.account.callback_url:  # only a status push needs to know

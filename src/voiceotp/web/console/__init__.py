@@ -19,6 +19,7 @@ from voiceotp.web.console import (
     session_pages,
     templates_page,
 )
+from voiceotp.web.console import template_audio_page as template_audio
 from voiceotp.web.console.core import BASE, FACE
 
 __all__ = ["BASE", "console_routes", "page_routes"]
@@ -47,6 +48,11 @@ def page_routes() -> list[Route]:
         Route("/calls/{voiceid}/audio", calls.call_audio, methods=get),
         Route("/templates", templates_page.templates_page, methods=get),
         Route("/templates/{id}/decision", templates_page.decide_template, methods=post),
+        Route("/templates/{id}", template_audio.template_page, methods=get),
+        Route("/templates/{id}/play_times", template_audio.set_play_times, methods=post),
+        Route("/templates/{id}/parts/{part}", template_audio.upload_recording, methods=post),
+        Route("/templates/{id}/parts/{part}/delete", template_audio.remove_recording, methods=post),
+        Route("/templates/{id}/parts/{part}/audio", template_audio.recording_audio, methods=get),
         Route("/rules", rules.rules_page, methods=get),
         Route("/rules", rules.change_rule, methods=post),
         Route("/audit", rules.audit_page, methods=get),

@@ -1,4 +1,4 @@
-"""Voice-notification templates (docs/notify.md): what waits for a decision first, then
+"""Voice-notification templates (docs/notices.md): what waits for a decision first, then
 the rest; admins approve or reject (with a reason) through the one Templates service.
 Every decision is in the web audit log."""
 

@@ -1,4 +1,4 @@
-"""The customer's voice-notification templates (docs/notify.md): file one (pending until
+"""The customer's voice-notification templates (docs/notices.md): file one (pending until
 an operator decides), see each one's state and the reason of a rejection. Only the
 signed-in customer's own account is read or written (``page.user.account_id``)."""
 

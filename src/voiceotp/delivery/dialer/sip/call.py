@@ -29,12 +29,14 @@ from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answer
 from voiceotp.delivery.dialer.sip.digest import answer_challenge
 from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, info_key
+from voiceotp.delivery.dialer.sip.failover import TargetFailover, TargetHealth
 from voiceotp.delivery.dialer.sip.icmp import Refusal
 from voiceotp.delivery.dialer.sip.media import MediaPorts, media_quality, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
-from voiceotp.delivery.dialer.sip.outcome import failure_detail, failure_status
+from voiceotp.delivery.dialer.sip.outcome import CallProgress, failure_detail, failure_status
 from voiceotp.delivery.dialer.sip.playback import Playback
 from voiceotp.delivery.dialer.sip.redirect import REDIRECTS, Redirects
+from voiceotp.delivery.dialer.sip.resolve import Target
 from voiceotp.delivery.dialer.sip.sdp import MediaAnswer, build_offer, parse_answer
 from voiceotp.delivery.dialer.sip.srtp import SrtpContext, SrtpOffer
 from voiceotp.delivery.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
@@ -54,6 +56,8 @@ class CallEnv:
     transport: SipTransport
     pacer: RtpPacer
     trunk_address: Address
+    targets: tuple[Target, ...] = ()  # the trunk's resolved targets, in order (RFC 3263)
+    health: TargetHealth = field(default_factory=TargetHealth)  # shared by the calls
 
 
 @dataclass
@@ -84,6 +88,8 @@ class SipCall:
     _failure_acks: dict[str, SipMessage] = field(default_factory=dict)
     target: Address = ("", 0)  # where our requests go: the trunk, or where a 3xx sent us
     redirects: Redirects = field(init=False)
+    progress: CallProgress = field(default_factory=CallProgress)  # for trunk failover
+    failover: TargetFailover = field(init=False)  # between the trunk's resolved targets
     srtp: SrtpOffer = field(init=False)  # our SDES keys, fresh per call
 
     def __post_init__(self) -> None:
@@ -92,9 +98,14 @@ class SipCall:
         if self.srtp.mode == "require":  # until the answer's key: nothing in the clear counts
             self.media.rtp_in.unprotect = self.media.rtcp_in.unprotect = _refuse
         self.target = self.env.trunk_address
+        own = tuple(f"{t.host}/32" for t in self.env.targets)  # any node of the trunk
         self.redirects = Redirects(
-            self.target[0], trunk.redirect_networks, max_redirects=trunk.max_redirects
+            self.target[0],
+            (*trunk.redirect_networks, *own),
+            max_redirects=trunk.max_redirects,
+            transport=self.env.transport.kind,
         )
+        self.failover = TargetFailover(self.env.targets)
 
     def deliver(self, message: SipMessage, source: Address) -> None:
         self.inbox.put_nowait(message)
@@ -142,8 +153,8 @@ class SipCall:
             ack = self._failure_acks.get(message.branch)
             if ack is None and message.status < 300 and message.cseq[1] == "INVITE":
                 ack = self.last_ack
-            if ack is not None and message.status >= 200:
-                self._send(ack)
+            if ack is not None and message.status >= 200:  # a failure's ACK is hop by hop
+                self.env.transport.send(ack, message.source or self.target)
             return
         if message.method == "INFO":  # a key outside playback: answered, not acted upon
             self._answer_info(message)
@@ -185,7 +196,7 @@ class SipCall:
                 invite = self.leg.invite(sdp, auth=auth)
             elif self._closing() or self.cancel_reason is not None:
                 return final, invite
-            elif await self._redirect(final):
+            elif self._fail_over(final) or await self._redirect(final):
                 challenged = False
                 invite = self.leg.invite(sdp)
             else:
@@ -203,6 +214,31 @@ class SipCall:
             profile=self.srtp.profile,
             attributes=self.srtp.attributes(),
         )
+
+    def _fail_over(self, final: SipMessage | None) -> bool:
+        """Whether to INVITE the trunk's next resolved target after ``final`` (RFC 3263
+        §4.3; not once a 3xx took the call elsewhere)."""
+        if self.redirects.followed:
+            return False
+        target = self.failover.next_after(final, self.progress)
+        if target is None:
+            return False
+        why = failure_detail(final) if final is not None else self.detail
+        where = self.failover.targets[self.failover.index - 1]
+        self.env.health.failed(where, _now())
+        self.redirects.notes.append(f"{where} failed ({why}), trying {target}")
+        log.info("call %s: trunk target %s failed, trying %s", self.request.call_id, where, target)
+        self.refusal = self.detail = ""
+        self.env.transport.abandon(self.leg.call_id, self.target)
+        self.target = target.address
+        return True
+
+    def _target_timeout(self) -> float | None:
+        """How long a silent target may keep the call when another one could take it."""
+        trunk = self.env.trunk
+        if self.redirects.followed or not self.failover.has_next:
+            return None
+        return trunk.target_timeout_s if trunk.target_timeout_s < 64 * trunk.t1_s else None
 
     async def _redirect(self, final: SipMessage | None) -> bool:
         """Whether to INVITE another target after ``final`` (now ``self.target``)."""
@@ -240,6 +276,7 @@ class SipCall:
         self, invite: SipMessage, ring_deadline: float
     ) -> SipMessage | None:
         trunk = self.env.trunk
+        self.refusal = ""  # one that came before (the last target's connection) is not ours
         tx = InviteTransaction(
             invite,
             self.leg.cancel(invite),
@@ -247,6 +284,8 @@ class SipCall:
             t2=trunk.t2_s,
             send=self._send,
             now=_now(),
+            reliable=self.env.transport.reliable,
+            give_up_s=self._target_timeout(),
         )
         if self.cancel_reason is not None:  # ring timeout passed during an auth round
             tx.cancel(_now())
@@ -255,6 +294,8 @@ class SipCall:
             message = await self._receive(wake)
             now = _now()
             if message is not None and tx.owns(message):
+                if message.cseq[1] == "INVITE":
+                    self.progress.saw(message)
                 final = tx.on_response(message, now)
                 if final is not None:
                     return self._on_final(invite, final)
@@ -269,7 +310,7 @@ class SipCall:
                 tx.cancel(now)
             self.cancel_sent = tx.canceling is not None
             if self.refusal and not tx.proceeding and tx.canceling is None:
-                self.detail = f"trunk unreachable: the network refused the INVITE ({self.refusal})"
+                self.detail = f"trunk unreachable: {refusal_text(self.refusal)}"
                 return None
             failure = tx.on_timer(now)
             if failure is None and self.closing and not tx.proceeding:
@@ -408,7 +449,12 @@ class SipCall:
         """Run one BYE transaction (Timer E/F); its final, or ``None`` at Timer F."""
         trunk = self.env.trunk
         tx = NonInviteTransaction(
-            request, t1=trunk.t1_s, t2=trunk.t2_s, send=self._send, now=_now()
+            request,
+            t1=trunk.t1_s,
+            t2=trunk.t2_s,
+            send=self._send,
+            now=_now(),
+            reliable=self.env.transport.reliable,
         )
         while tx.final is None:
             message = await self._receive(tx.wake())
@@ -419,6 +465,13 @@ class SipCall:
             if tx.on_timer(_now()):
                 return None
         return tx.final
+
+
+def refusal_text(reason: str) -> str:
+    """An ICMP errno name is the network's refusal; a stream names its own failure."""
+    if reason.startswith("E") and reason.isupper():
+        return f"the network refused the INVITE ({reason})"
+    return reason
 
 
 def _now() -> float:

@@ -1,21 +1,29 @@
-"""SipDialer: places calls through one SIP trunk from one UDP socket."""
+"""SipDialer: places calls through one SIP trunk over UDP, TCP or TLS."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from voiceotp.delivery.dialer.base import UNREACHABLE, CallOutcome, CallRequest, CallStatus
 from voiceotp.delivery.dialer.rtp import RtpPacer
 from voiceotp.delivery.dialer.sip.call import CallEnv, SipCall
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg
+from voiceotp.delivery.dialer.sip.failover import TargetHealth
 from voiceotp.delivery.dialer.sip.media import MediaPorts
+from voiceotp.delivery.dialer.sip.outcome import CallProgress
 from voiceotp.delivery.dialer.sip.register import RegisterLeg, Registration, RegistrationState
+from voiceotp.delivery.dialer.sip.resolve import TrunkTargets, resolve_host
 from voiceotp.delivery.dialer.sip.rtpport import RtpPorts
-from voiceotp.delivery.dialer.sip.transport import Address, SipTransport, resolve_ipv4
+from voiceotp.delivery.dialer.sip.stream import open_transport, transport_uri
+from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
 from voiceotp.protocol import mask_mobile
+
+if TYPE_CHECKING:
+    import dns.asyncresolver
 
 __all__ = ["SipDialer"]
 
@@ -31,10 +39,19 @@ class SipDialer:
     :meth:`start`.
     """
 
-    def __init__(self, trunk: SipTrunk, *, pacer: RtpPacer | None = None) -> None:
+    def __init__(
+        self,
+        trunk: SipTrunk,
+        *,
+        pacer: RtpPacer | None = None,
+        resolver: dns.asyncresolver.Resolver | None = None,
+    ) -> None:
         self.trunk = trunk
         self.pacer = pacer or RtpPacer()
+        self._resolver = resolver  # None: the system's DNS servers
         self._transport: SipTransport | None = None
+        self._targets = TrunkTargets(trunk, resolver)
+        self._health = TargetHealth()
         self._trunk_address: Address = (trunk.host, trunk.port)
         self._open_lock = asyncio.Lock()
         self._rtp_ports = RtpPorts(trunk.bind_host, trunk.rtp_port_min, trunk.rtp_port_max)
@@ -45,29 +62,40 @@ class SipDialer:
         self._idle.set()
 
     async def start(self) -> SipTransport:
-        """Resolve the trunk once, open the signalling socket and, when the trunk wants
-        it, start registering (idempotent)."""
+        """Resolve the trunk once (RFC 3263: its targets and transport), open the
+        signalling socket (UDP) or listener (TCP) and, when the trunk wants it, start
+        registering (idempotent)."""
         async with self._open_lock:
             if self._transport is None:
-                self._trunk_address = await resolve_ipv4(self.trunk.host, self.trunk.port)
-                registrar = await resolve_ipv4(*self.trunk.registrar_address)
-                self._transport = await SipTransport.bind(
-                    self.trunk.bind_host, self.trunk.bind_port
-                )
+                targets = await self._targets.resolve()
+                self._trunk_address = targets[0].address
+                registrar = await self._registrar_address()
+                self._transport = await open_transport(self.trunk, targets[0].transport)
                 if self.trunk.register:
                     self._registration = self._registrar(self._transport, registrar)
                     self._registration.start()
             return self._transport
 
+    async def _registrar_address(self) -> Address:
+        if not self.trunk.registrar:
+            return self._trunk_address
+        host, port = self.trunk.registrar_address
+        kind = self._targets.targets[0].transport  # one transport per dialer
+        targets = await resolve_host(host, port, kind, resolver=self._resolver)
+        if not targets:
+            raise OSError(f"SIP registrar {host!r} resolves to no address")
+        return targets[0].address
+
     def _registrar(self, transport: SipTransport, registrar: Address) -> Registration:
         via_host, contact_uri = self._local(transport)
         user, domain = self.trunk.username or self.trunk.from_user, self.trunk.sip_domain
         leg = RegisterLeg(
-            request_uri=f"sip:{domain}",
-            aor=f"sip:{user}@{domain}",
+            request_uri=self._uri("", domain),
+            aor=self._uri(user, domain),
             contact_uri=contact_uri,
             via_host=via_host,
             user_agent=self.trunk.user_agent,
+            via_transport=transport.kind.upper(),
         )
         return Registration(self.trunk, transport, registrar, leg)
 
@@ -86,7 +114,7 @@ class SipDialer:
     @property
     def name(self) -> str:
         """``sip:<trunk host>`` (``:<port>`` unless 5060): no user, no password."""
-        port = "" if self.trunk.port == 5060 else f":{self.trunk.port}"
+        port = "" if self.trunk.port in (0, 5060) else f":{self.trunk.port}"
         return f"sip:{self.trunk.host}{port}"
 
     @property
@@ -95,6 +123,10 @@ class SipDialer:
 
     async def dial(self, call: CallRequest) -> CallOutcome:
         """Place ``call`` through the trunk and wait for its end."""
+        return await self.dial_traced(call, CallProgress())
+
+    async def dial_traced(self, call: CallRequest, progress: CallProgress) -> CallOutcome:
+        """:meth:`dial`, noting in ``progress`` what the far end answered (for failover)."""
         if not any(codec in call.audio for codec in self.trunk.codecs):
             raise ValueError(f"call {call.call_id} has no audio in {self.trunk.codecs}")
         refused = self._refusal(call)
@@ -123,7 +155,7 @@ class SipDialer:
             return outcome
         try:
             # aclose() may have run while the socket was opening
-            outcome = self._refusal(call) or await self._place(call, transport, media)
+            outcome = self._refusal(call) or await self._place(call, transport, media, progress)
         finally:
             self._rtp_ports.release(media)
         log.info(
@@ -145,10 +177,10 @@ class SipDialer:
         return None
 
     async def _place(
-        self, call: CallRequest, transport: SipTransport, media: MediaPorts
+        self, call: CallRequest, transport: SipTransport, media: MediaPorts, progress: CallProgress
     ) -> CallOutcome:
         leg = self._new_leg(transport, call.mobile)
-        sip_call = SipCall(self._env(transport), call, leg, media)
+        sip_call = SipCall(self._env(transport), call, leg, media, progress=progress)
         call_id = sip_call.leg.call_id
         self._calls[call_id] = sip_call
         self._idle.clear()
@@ -164,24 +196,38 @@ class SipDialer:
             else:
                 transport.linger(call_id, sip_call.last_ack, sip_call.target, self.trunk.linger_s)
 
+    async def ping_path(self) -> tuple[SipTransport, Address, str, str]:
+        """Socket, trunk address, our Via host:port and Contact URI: for OPTIONS pings."""
+        transport = await self.start()
+        return transport, self._trunk_address, *self._local(transport)
+
     def _env(self, transport: SipTransport) -> CallEnv:
-        return CallEnv(self.trunk, transport, self.pacer, self._trunk_address)
+        now = asyncio.get_running_loop().time()
+        targets = self._health.ordered(self._targets.current(), now)  # failed lately: last
+        address = targets[0].address if targets else self._trunk_address
+        return CallEnv(self.trunk, transport, self.pacer, address, targets, self._health)
+
+    def _uri(self, user: str, hostport: str) -> str:
+        """A URI for this dialer's transport (``;transport=tcp``, ``sips:``…)."""
+        kind = self._transport.kind if self._transport is not None else "udp"
+        return transport_uri(user, hostport, kind, self.trunk.uri_scheme)
 
     def _local(self, transport: SipTransport) -> tuple[str, str]:
         """Our Via host:port and Contact URI."""
         host, port = transport.local_address
         public = self.trunk.public_host or host
-        return f"{public}:{port}", f"sip:{self.trunk.from_user}@{public}:{port}"
+        return f"{public}:{port}", self._uri(self.trunk.from_user, f"{public}:{port}")
 
     def _new_leg(self, transport: SipTransport, mobile: str) -> CallLeg:
         via_host, contact_uri = self._local(transport)
         domain = self.trunk.sip_domain
         return CallLeg(
-            request_uri=f"sip:{mobile}@{domain}",
-            from_uri=f"sip:{self.trunk.from_user}@{domain}",
+            request_uri=self._uri(mobile, domain),
+            from_uri=self._uri(self.trunk.from_user, domain).split(";", 1)[0],
             contact_uri=contact_uri,
             via_host=via_host,
             user_agent=self.trunk.user_agent,
+            via_transport=transport.kind.upper(),
         )
 
     async def aclose(self) -> None:
@@ -193,5 +239,6 @@ class SipDialer:
         if self._registration is not None:
             await self._registration.aclose()  # un-REGISTER (<= 64*T1)
         await self.pacer.aclose()
+        self._targets.close()
         if self._transport is not None:
             self._transport.close()

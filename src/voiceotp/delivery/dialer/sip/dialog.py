@@ -17,7 +17,7 @@ from voiceotp.delivery.dialer.sip.message import (
     uri_of,
 )
 
-__all__ = ["ALLOW", "CallLeg", "response_to", "stray_answer"]
+__all__ = ["ALLOW", "CallLeg", "response_to", "stray_answer", "via_value"]
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 _CREDENTIALS = ("authorization", "proxy-authorization")
@@ -32,6 +32,7 @@ class CallLeg:
     contact_uri: str
     via_host: str  # "host:port" we receive SIP on
     user_agent: str = "voiceotp"
+    via_transport: str = "UDP"  # TCP, TLS: the Via's sent-protocol (RFC 3261 §18.2.1)
     call_id: str = field(default_factory=lambda: secrets.token_hex(12))
     from_tag: str = field(default_factory=new_tag)
     cseq: int = 0
@@ -97,7 +98,7 @@ class CallLeg:
     ) -> list[tuple[str, str]]:
         to_value = f"<{self.request_uri}>" + (f";tag={to_tag}" if to_tag else "")
         headers = [
-            ("Via", f"SIP/2.0/UDP {self.via_host};branch={branch};rport"),
+            ("Via", via_value(self.via_transport, self.via_host, branch)),
             ("Max-Forwards", "70"),
             ("From", f"<{self.from_uri}>;tag={self.from_tag}"),
             ("To", to_value),
@@ -107,6 +108,13 @@ class CallLeg:
         headers += [("Route", route) for route in self.route_set]
         headers.append(("User-Agent", self.user_agent))
         return headers
+
+
+def via_value(transport: str, sent_by: str, branch: str) -> str:
+    """Our Via: ``rport`` (RFC 3581) over UDP, ``alias`` (RFC 5923: send your requests
+    on this connection) over TCP and TLS."""
+    reuse = "rport" if transport == "UDP" else "alias"
+    return f"SIP/2.0/{transport} {sent_by};branch={branch};{reuse}"
 
 
 def response_to(request: SipMessage, status: int, reason: str) -> SipMessage:

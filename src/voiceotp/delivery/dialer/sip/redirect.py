@@ -39,14 +39,16 @@ class RedirectTarget:
         return f"{self.host}:{self.port}"
 
 
-def _host_port(uri: str) -> tuple[str, int] | None:
-    """Host and port of a ``sip:`` URI over UDP; ``None`` for sips:, tel:, TCP/TLS."""
+def _host_port(uri: str, kind: str = "udp") -> tuple[str, int] | None:
+    """Host and port of a URI we can reach over the dialer's transport ``kind`` (a
+    ``sip:`` URI without ``transport=``, or naming ``kind``; ``sips:`` only over TLS);
+    ``None`` for tel:, IPv6 and other transports."""
     scheme, _, rest = uri.partition(":")
-    if scheme.lower() != "sip":
+    if scheme.lower() not in ("sip", "sips") or (scheme.lower() == "sips" and kind != "tls"):
         return None
     rest, *params = rest.split(";")
     transport = next((p.split("=", 1)[1] for p in params if p.lower().startswith("transport=")), "")
-    if transport and transport.lower() != "udp":
+    if transport and transport.lower() != kind:
         return None
     hostport = rest.rsplit("@", 1)[-1].split("?", 1)[0]
     if hostport.startswith("["):  # IPv6: not used by our IPv4 socket
@@ -54,15 +56,16 @@ def _host_port(uri: str) -> tuple[str, int] | None:
     host, _, port = hostport.partition(":")
     if not host or (port and not port.isdigit()):
         return None
-    return host, int(port or 5060)
+    return host, int(port or (5061 if kind == "tls" else 5060))
 
 
-def contact_targets(response: SipMessage) -> list[RedirectTarget]:
-    """The Contacts of a 3xx we could reach, highest ``q`` first (ties: as listed)."""
+def contact_targets(response: SipMessage, kind: str = "udp") -> list[RedirectTarget]:
+    """The Contacts of a 3xx we could reach over ``kind``, highest ``q`` first (ties: as
+    listed)."""
     targets = []
     for value in response.get_all("Contact"):
         uri = uri_of(value)
-        where = _host_port(uri)
+        where = _host_port(uri, kind)
         if where is None:
             continue
         try:
@@ -80,6 +83,7 @@ class Redirects:
     trunk_host: str  # the trunk's resolved address: redirects there are always allowed
     networks: tuple[str, ...] = ()
     max_redirects: int = 3
+    transport: str = "udp"  # the dialer's: Contacts for another transport are skipped
     followed: int = 0
     tried: set[str] = field(default_factory=set)
     pending: list[RedirectTarget] = field(default_factory=list)
@@ -103,7 +107,9 @@ class Redirects:
         """Take a 3xx's targets; ``None`` if allowed to go on, else why not."""
         if self.followed >= self.max_redirects:
             return f"too many redirects (limit {self.max_redirects})"
-        fresh = [t for t in contact_targets(response) if _key(t.uri) not in self.tried]
+        fresh = [
+            t for t in contact_targets(response, self.transport) if _key(t.uri) not in self.tried
+        ]
         if not fresh:
             return "redirect loop or no usable Contact"
         self.followed += 1

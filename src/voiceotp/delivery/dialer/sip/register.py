@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from voiceotp.delivery.dialer.sip.config import SipTrunk
+from voiceotp.delivery.dialer.sip.dialog import via_value
 from voiceotp.delivery.dialer.sip.digest import answer_challenge, parse_challenge
 from voiceotp.delivery.dialer.sip.message import (
     SipMessage,
@@ -64,6 +65,7 @@ class RegisterLeg:
     contact_uri: str
     via_host: str
     user_agent: str = "voiceotp"
+    via_transport: str = "UDP"
     call_id: str = field(default_factory=lambda: secrets.token_hex(12))
     from_tag: str = field(default_factory=new_tag)
     cseq: int = 0
@@ -72,7 +74,7 @@ class RegisterLeg:
         """The next REGISTER (new branch, CSeq + 1) asking for ``expires`` seconds."""
         self.cseq += 1
         headers = [
-            ("Via", f"SIP/2.0/UDP {self.via_host};branch={new_branch()};rport"),
+            ("Via", via_value(self.via_transport, self.via_host, new_branch())),
             ("Max-Forwards", "70"),
             ("From", f"<{self.aor}>;tag={self.from_tag}"),
             ("To", f"<{self.aor}>"),
@@ -213,7 +215,12 @@ class Registration:
         loop = asyncio.get_running_loop()
         send = lambda message: self.transport.send(message, self.registrar)  # noqa: E731
         tx = NonInviteTransaction(
-            request, t1=self.trunk.t1_s, t2=self.trunk.t2_s, send=send, now=loop.time()
+            request,
+            t1=self.trunk.t1_s,
+            t2=self.trunk.t2_s,
+            send=send,
+            now=loop.time(),
+            reliable=self.transport.reliable,
         )
         while tx.final is None:
             with contextlib.suppress(TimeoutError):

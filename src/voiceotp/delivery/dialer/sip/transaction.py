@@ -1,4 +1,7 @@
-"""Client transactions over UDP (RFC 3261 §17.1), as timer state without I/O of their own.
+"""Client transactions (RFC 3261 §17.1), as timer state without I/O of their own.
+
+Over a reliable transport (TCP, TLS) nothing is retransmitted (Timers A and E are not
+started); Timers B and F still bound the wait.
 
 The owner feeds responses and clock readings in and sleeps until :meth:`wake`; sending
 goes through the ``send`` callback. Times are loop (monotonic) seconds.
@@ -19,13 +22,22 @@ Send = Callable[[SipMessage], None]
 class NonInviteTransaction:
     """CANCEL or BYE: Timer E retransmits at T1 doubling to T2, Timer F gives up at 64·T1."""
 
-    def __init__(self, request: SipMessage, *, t1: float, t2: float, send: Send, now: float):
+    def __init__(
+        self,
+        request: SipMessage,
+        *,
+        t1: float,
+        t2: float,
+        send: Send,
+        now: float,
+        reliable: bool = False,
+    ):
         self.request = request
         self.final: SipMessage | None = None
         self._t2 = t2
         self._send = send
         self._interval = t1
-        self._retransmit_at = now + t1
+        self._retransmit_at = math.inf if reliable else now + t1
         self._give_up = now + 64 * t1
         send(request)
 
@@ -74,8 +86,11 @@ class InviteTransaction:
         t2: float,
         send: Send,
         now: float,
+        reliable: bool = False,
+        give_up_s: float | None = None,  # sooner than Timer B: another target waits
     ):
         self.invite = invite
+        self.reliable = reliable
         self.proceeding = False
         self.cancel_requested = False
         self.canceling: NonInviteTransaction | None = None
@@ -83,8 +98,13 @@ class InviteTransaction:
         self._t1, self._t2 = t1, t2
         self._send = send
         self._interval = t1
-        self._retransmit_at = now + t1
-        self._timer_b = now + 64 * t1
+        self._retransmit_at = math.inf if reliable else now + t1
+        self._timer_b = now + (64 * t1 if give_up_s is None else give_up_s)
+        self._silence = (
+            "no response from the trunk (Timer B)"
+            if give_up_s is None
+            else f"no response from the trunk in {give_up_s:g} s"
+        )
         self._give_up = math.inf
         send(invite)
 
@@ -112,7 +132,12 @@ class InviteTransaction:
 
     def _send_cancel(self, now: float) -> None:
         self.canceling = NonInviteTransaction(
-            self._cancel_request, t1=self._t1, t2=self._t2, send=self._send, now=now
+            self._cancel_request,
+            t1=self._t1,
+            t2=self._t2,
+            send=self._send,
+            now=now,
+            reliable=self.reliable,
         )
         self._give_up = now + 64 * self._t1
 
@@ -133,7 +158,7 @@ class InviteTransaction:
         if self.proceeding:
             return None
         if now >= self._timer_b:
-            return "no response from the trunk (Timer B)"
+            return self._silence
         if now >= self._retransmit_at:
             self._send(self.invite)
             self._interval *= 2

@@ -42,7 +42,10 @@ async def resolve_ipv4(host: str, port: int) -> Address:
 
 
 class SipTransport(asyncio.DatagramProtocol):
-    """The SIP socket of one dialer."""
+    """The SIP socket of one dialer (UDP; ``stream.py`` has TCP and TLS)."""
+
+    reliable = False  # whether transactions may skip retransmissions (RFC 3261 §17.1)
+    kind = "udp"
 
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
@@ -85,6 +88,9 @@ class SipTransport(asyncio.DatagramProtocol):
         if on_refused is not None:
             self._refusal_handlers[call_id] = on_refused
 
+    def abandon(self, call_id: str, address: Address) -> None:
+        """A call gave up on ``address``; nothing to take back from a datagram socket."""
+
     def unregister(self, call_id: str) -> None:
         self._handlers.pop(call_id, None)
         self._refusal_handlers.pop(call_id, None)
@@ -118,6 +124,10 @@ class SipTransport(asyncio.DatagramProtocol):
             self.sent += 1
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.receive_bytes(data, addr)
+
+    def receive_bytes(self, data: bytes, addr: Address) -> None:
+        """Dispatch one message from ``addr`` to its call (by Call-ID), or answer it."""
         self.received += 1
         if not data.strip():  # keep-alive CRLFs
             return

@@ -7,7 +7,7 @@ when not measured (not answered, another dialer, no RTCP report from the callee)
 Self-contained (new nullable columns only), so it can be re-chained after other revisions.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,216 @@
+"""RFC 3263 resolution of a trunk's name against a local DNS server (dnsserver.py)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from dns.asyncresolver import Resolver
+
+from tests.delivery.dialer.dnsserver import DnsServer, Records, start_dns
+from voiceotp.delivery.dialer.sip.config import SipTrunk
+from voiceotp.delivery.dialer.sip.resolve import (
+    Srv,
+    Target,
+    TrunkTargets,
+    order_srv,
+    pick_naptr,
+    resolve_host,
+    resolve_targets,
+)
+
+Dns = Callable[[Records], Awaitable[tuple[DnsServer, Resolver]]]
+
+
+@pytest.fixture
+async def dns_server() -> AsyncIterator[Dns]:
+    servers: list[DnsServer] = []
+
+    async def start(records: Records) -> tuple[DnsServer, Resolver]:
+        server, resolver = await start_dns(records)
+        servers.append(server)
+        return server, resolver
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def naptr(order: int, service: str, replacement: str, preference: int = 10) -> str:
+    return f'{order} {preference} "s" "{service}" "" {replacement}.'
+
+
+async def test_an_address_asks_no_dns_and_takes_the_transports_default_port(
+    dns_server: Dns,
+) -> None:
+    server, resolver = await dns_server({})
+    udp = await resolve_host("192.0.2.7", 0, "", resolver=resolver)
+    tls = await resolve_host("192.0.2.7", 0, "tls", resolver=resolver)
+    fixed = await resolve_host("192.0.2.7", 5080, "tcp", resolver=resolver)
+    assert (udp, tls, fixed) == (
+        [Target("udp", "192.0.2.7", 5060)],
+        [Target("tls", "192.0.2.7", 5061)],
+        [Target("tcp", "192.0.2.7", 5080)],
+    )
+    assert server.queries == []
+
+
+async def test_an_explicit_port_skips_naptr_and_srv(dns_server: Dns) -> None:
+    server, resolver = await dns_server(
+        {
+            ("trunk.test", "NAPTR"): [naptr(10, "SIP+D2T", "_sip._tcp.trunk.test")],
+            ("trunk.test", "A"): ["192.0.2.1", "192.0.2.2"],
+        }
+    )
+    trunk = SipTrunk(host="trunk.test", port=5070)
+    targets = await resolve_targets(trunk, resolver=resolver)
+    # every address of the name (DNS hands out an RRset in no particular order)
+    assert sorted(targets, key=str) == [
+        Target("udp", "192.0.2.1", 5070),
+        Target("udp", "192.0.2.2", 5070),
+    ]
+    assert server.queries == [("trunk.test.", "A")]
+
+
+async def test_naptr_picks_the_transport_and_srv_orders_the_targets(dns_server: Dns) -> None:
+    server, resolver = await dns_server(
+        {
+            ("trunk.test", "NAPTR"): [
+                naptr(5, "SIP+D2S", "_sip._sctp.trunk.test"),  # SCTP: not ours, skipped
+                naptr(20, "SIP+D2U", "_sip._udp.trunk.test"),
+                naptr(10, "SIPS+D2T", "_sips._tcp.trunk.test"),
+            ],
+            ("_sips._tcp.trunk.test", "SRV"): [
+                "20 0 5061 backup.trunk.test.",
+                "10 0 5062 main.trunk.test.",
+            ],
+            ("main.trunk.test", "A"): ["192.0.2.10"],
+            ("backup.trunk.test", "A"): ["192.0.2.20", "192.0.2.21"],
+        }
+    )
+    targets = await resolve_targets(SipTrunk(host="trunk.test"), resolver=resolver)
+    assert targets[0] == Target("tls", "192.0.2.10", 5062)  # priority 10 before 20
+    assert set(targets[1:]) == {
+        Target("tls", "192.0.2.20", 5061),
+        Target("tls", "192.0.2.21", 5061),
+    }
+    assert server.asked("SRV") == ["_sips._tcp.trunk.test."]
+
+
+async def test_a_fixed_transport_asks_only_its_srv_name(dns_server: Dns) -> None:
+    server, resolver = await dns_server(
+        {
+            ("trunk.test", "NAPTR"): [naptr(10, "SIPS+D2T", "_sips._tcp.trunk.test")],
+            ("_sip._tcp.trunk.test", "SRV"): ["10 0 5080 node.trunk.test."],
+            ("node.trunk.test", "A"): ["192.0.2.30"],
+        }
+    )
+    trunk = SipTrunk(host="trunk.test", transport="tcp")
+    targets = await resolve_targets(trunk, resolver=resolver)
+    assert targets == [Target("tcp", "192.0.2.30", 5080)]
+    assert server.asked("NAPTR") == []
+    assert server.asked("SRV") == ["_sip._tcp.trunk.test."]
+
+
+async def test_without_naptr_the_srv_names_are_tried_tls_tcp_udp(dns_server: Dns) -> None:
+    server, resolver = await dns_server(
+        {
+            ("_sips._tcp.trunk.test", "SRV"): ["0 0 0 ."],  # "not offered here" (RFC 2782)
+            ("_sip._udp.trunk.test", "SRV"): ["10 0 5090 node.trunk.test."],
+            ("node.trunk.test", "A"): ["192.0.2.40"],
+        }
+    )
+    targets = await resolve_targets(SipTrunk(host="trunk.test"), resolver=resolver)
+    assert targets == [Target("udp", "192.0.2.40", 5090)]
+    assert server.asked("SRV") == [
+        "_sips._tcp.trunk.test.",
+        "_sip._tcp.trunk.test.",
+        "_sip._udp.trunk.test.",
+    ]
+
+
+async def test_no_naptr_no_srv_means_the_a_records_on_5060_over_udp(dns_server: Dns) -> None:
+    _, resolver = await dns_server({("trunk.test", "A"): ["192.0.2.50"]})
+    targets = await resolve_targets(SipTrunk(host="trunk.test"), resolver=resolver)
+    assert targets == [Target("udp", "192.0.2.50", 5060)]
+
+
+async def test_a_name_nobody_knows_is_an_os_error(dns_server: Dns) -> None:
+    _, resolver = await dns_server({})
+    with pytest.raises(OSError, match=r"nowhere\.invalid"):
+        await resolve_targets(SipTrunk(host="nowhere.invalid"), resolver=resolver)
+
+
+def test_pick_naptr_takes_order_then_preference_and_only_our_services() -> None:
+    records = [
+        (10, 20, "s", "SIP+D2U", "_sip._udp.a."),
+        (10, 10, "s", "SIP+D2T", "_sip._tcp.a."),
+        (5, 10, "", "SIP+D2T", "rewrite.a."),  # not a terminal "s" record
+        (1, 10, "s", "E2U+sip", "enum.a."),
+    ]
+    assert pick_naptr(records, "") == ("tcp", "_sip._tcp.a.")
+    assert pick_naptr(records, "udp") == ("udp", "_sip._udp.a.")
+    assert pick_naptr(records, "tls") == ("", "")
+
+
+def test_srv_order_is_by_priority_then_weighted_draw() -> None:
+    records = [
+        Srv(20, 0, 1, "late."),
+        Srv(10, 90, 1, "heavy."),
+        Srv(10, 10, 1, "light."),
+    ]
+    rng = random.Random(3263)
+    firsts = [order_srv(records, rng)[0].target for _ in range(2000)]
+    orders = {tuple(r.target for r in order_srv(records, rng)) for _ in range(200)}
+    # priority 20 always last; within priority 10, "heavy" first about 90 % of the time
+    assert orders == {("heavy.", "light.", "late."), ("light.", "heavy.", "late.")}
+    assert 1700 < firsts.count("heavy.") < 1900
+
+
+async def test_trunk_targets_are_refreshed_in_the_background_and_kept_on_failure(
+    dns_server: Dns,
+) -> None:
+    server, resolver = await dns_server({("trunk.test", "A"): ["192.0.2.60"]})
+    targets = TrunkTargets(SipTrunk(host="trunk.test"), resolver, refresh_s=0.0)
+    assert await targets.resolve() == (Target("udp", "192.0.2.60", 5060),)
+
+    server.records[("trunk.test.", "A")] = ["192.0.2.61"]  # the carrier moved its node
+    assert targets.current() == (Target("udp", "192.0.2.60", 5060),)  # no wait for DNS
+    await targets.wait_refreshed()
+    assert targets.current() == (Target("udp", "192.0.2.61", 5060),)
+
+    server.records.clear()  # NXDOMAIN now: the last good answer stays
+    await targets.wait_refreshed()
+    targets.current()
+    await targets.wait_refreshed()
+    assert targets.targets == (Target("udp", "192.0.2.61", 5060),)
+    targets.close()
+
+
+async def test_each_call_draws_the_srv_weights_anew(dns_server: Dns) -> None:
+    _, resolver = await dns_server(
+        {
+            ("_sip._udp.trunk.test", "SRV"): [
+                "10 1 5060 light.trunk.test.",
+                "10 3 5060 heavy.trunk.test.",
+                "20 0 5060 spare.trunk.test.",
+            ],
+            ("light.trunk.test", "A"): ["192.0.2.71"],
+            ("heavy.trunk.test", "A"): ["192.0.2.72", "192.0.2.73"],
+            ("spare.trunk.test", "A"): ["192.0.2.74"],
+        }
+    )
+    trunk = SipTrunk(host="trunk.test", transport="udp")
+    targets = TrunkTargets(trunk, resolver, rng=random.Random(2782))
+    await targets.resolve()
+    orders = [targets.current() for _ in range(1000)]
+    firsts = [order[0].host for order in orders]
+    # about 3 calls in 4 start on the heavy node (either of its addresses), 1 in 4 on the
+    # light one; the spare (priority 20) is always last, each node's addresses together
+    assert 680 < sum(host in ("192.0.2.72", "192.0.2.73") for host in firsts) < 820
+    for order in orders:
+        hosts = [t.host for t in order]
+        assert hosts[-1] == "192.0.2.74"
+        heavy = [i for i, h in enumerate(hosts) if h in ("192.0.2.72", "192.0.2.73")]
+        assert heavy[1] - heavy[0] == 1
