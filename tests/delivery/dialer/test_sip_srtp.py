@@ -224,6 +224,13 @@ async def test_each_call_offers_fresh_keys() -> None:
         SipTrunk(host="h", srtp="maybe")
 
 
+def test_srtp_without_libsrtp_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("voiceotp.delivery.dialer.sip.config.find_spec", lambda name: None)
+    with pytest.raises(ValueError, match="pylibsrtp"):
+        SipTrunk(host="h", srtp="offer")
+    SipTrunk(host="h")  # off: not needed
+
+
 def test_crypto_attribute_parsing() -> None:
     key = base64.b64encode(bytes(range(30))).decode()
     line = parse_crypto(f"crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{key}|2^20")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 
 from voiceotp.delivery.dialer.base import CODECS
 from voiceotp.delivery.dialer.sip.dtmf import KEYS
@@ -117,6 +118,8 @@ class SipTrunk:
             raise ValueError("register_expires and register_retry_s must be positive")
         if self.srtp not in SRTP_MODES:
             raise ValueError(f"srtp must be one of {', '.join(SRTP_MODES)}")
+        if self.srtp != "off" and find_spec("pylibsrtp") is None:  # at start, not mid-call
+            raise ValueError("srtp needs pylibsrtp: pip install 'voiceotp[sip]'")
         if self.max_redirects < 0:
             raise ValueError("max_redirects must not be negative")
         object.__setattr__(self, "redirect_networks", tuple(self.redirect_networks))
