@@ -30,6 +30,7 @@ host = "trunk.example"
 port = 5080
 username = "acme"
 password = "s3cret"
+srtp = "require"
 """
 
 
@@ -51,6 +52,7 @@ def test_a_toml_file_configures_trunk_limits_redials_and_prompts(tmp_path: Path)
     dialer = make_dialer(conf, tmp_path)
     assert isinstance(dialer, SipDialer)
     assert dialer.trunk.password == "s3cret"
+    assert dialer.trunk.srtp == "require"
     limits = conf.worker_settings("w").limits
     assert (limits.max_concurrent, limits.calls_per_s) == (12, 4.5)
 

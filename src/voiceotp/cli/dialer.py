@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,18 @@ def dialer(
     settings = with_delivery(settings, worker_name=name, dialer=dialer_kind)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     metrics_at = (metrics_host, metrics_port) if metrics_port else None
-    with store_errors(settings):
-        asyncio.run(run_dialer(settings, notifier=notifier, metrics_at=metrics_at))
+    with store_errors(settings), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(run_dialer(settings, notifier=notifier, metrics_at=metrics_at))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (``uvicorn[standard]`` brings it): bench/dialer.py measured
+    ~20 % less CPU per call with RTP flowing both ways; else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def with_delivery(settings: Any, **changes: Any) -> Any:
@@ -93,6 +104,7 @@ async def run_dialer(
 ) -> None:
     """Migrate, open the store, run the delivery runtime until SIGINT/SIGTERM (serving
     its metrics at ``metrics_at``, when given)."""
+    from voiceotp.delivery.dialer.rtp import calm_garbage_collector
     from voiceotp.delivery.runtime import DeliveryRuntime
     from voiceotp.store import make_store
 
@@ -117,6 +129,7 @@ async def run_dialer(
         await runtime.start(on_call_finished=detector.call_finished if detector else None)
         if metrics_at is not None and runtime.metrics is not None:
             metrics_site = await serve_metrics(runtime.metrics, registry, *metrics_at)
+        calm_garbage_collector()  # start-up done: the RTP pacer must not stall
         logging.getLogger(__name__).info("dialer %s running", runtime.worker_name)
         await stop.wait()
     finally:

@@ -4,7 +4,7 @@ attempt."""
 
 from __future__ import annotations
 
-from voiceotp.delivery.dialer.base import CallOutcome
+from voiceotp.delivery.dialer.base import CallOutcome, MediaQuality
 from voiceotp.store.attempts import ATTEMPT_COLUMNS
 from voiceotp.store.rows import Tx
 
@@ -24,7 +24,8 @@ async def record_attempt_in(
     already there is left alone)."""
     await tx.execute(
         f"INSERT INTO call_attempts ({ATTEMPT_COLUMNS}) VALUES "  # noqa: S608 - constant
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) "
+        "ON CONFLICT DO NOTHING",
         number,
         attempt,
         outcome.status.value,
@@ -39,4 +40,17 @@ async def record_attempt_in(
         worker,
         outcome.detail[:500],
         outcome.dialer[:200] or None,
+        *_media_columns(outcome.media),
+    )
+
+
+def _media_columns(media: MediaQuality | None) -> tuple[object, ...]:
+    if media is None:
+        return (None,) * 5
+    return (
+        media.received,
+        media.lost,
+        media.jitter_ms,
+        media.callee_lost,
+        media.callee_jitter_ms,
     )

@@ -1,6 +1,6 @@
 """Call records as the store keeps them: one row of ``call_attempts`` per dial attempt
-(migration 0002; the dialer that placed it since 0008). Written by delivery's fence
-(``delivery/attempts.py``), read by the fence and the console."""
+(migration 0002; the dialer that placed it since 0008, RTP statistics since 0013).
+Written by delivery's fence (``delivery/attempts.py``), read by the fence and the console."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ __all__ = ["ATTEMPT_COLUMNS", "AttemptRecord", "attempt_from_row", "call_attempt
 
 ATTEMPT_COLUMNS = (
     "voiceid, attempt, status, sip_code, q850, submit_at, invite_at, ring_at, answer_at, "
-    "end_at, duration, worker, detail, dialer"
+    "end_at, duration, worker, detail, dialer, rtp_in_packets, rtp_in_lost, rtp_in_jitter_ms, "
+    "rtp_out_lost, rtp_out_jitter_ms"
 )
 
 
@@ -35,12 +36,20 @@ class AttemptRecord:
     worker: str | None
     detail: str
     dialer: str | None = None  # what placed the call (migration 0008); None: not dialed
+    # RTP statistics (0013; None: not measured): the callee's RTP as received, and what
+    # the callee's RTCP said of ours.
+    rtp_in_packets: int | None = None
+    rtp_in_lost: int | None = None
+    rtp_in_jitter_ms: float | None = None
+    rtp_out_lost: int | None = None
+    rtp_out_jitter_ms: float | None = None
 
 
 def attempt_from_row(row: Row) -> AttemptRecord:
     """A row of ``ATTEMPT_COLUMNS``: the record's fields, in its order."""
     voiceid, attempt, status, sip_code, q850, submit_at = row[:6]
-    invite_at, ring_at, answer_at, end_at, duration, worker, detail, dialer = row[6:]
+    invite_at, ring_at, answer_at, end_at, duration, worker, detail, dialer = row[6:14]
+    in_packets, in_lost, in_jitter, out_lost, out_jitter = row[14:19]
     return AttemptRecord(
         voiceid=str(voiceid),
         attempt=int(attempt),
@@ -56,6 +65,11 @@ def attempt_from_row(row: Row) -> AttemptRecord:
         worker=worker,
         detail=str(detail),
         dialer=None if dialer is None else str(dialer),
+        rtp_in_packets=in_packets,
+        rtp_in_lost=in_lost,
+        rtp_in_jitter_ms=in_jitter,
+        rtp_out_lost=out_lost,
+        rtp_out_jitter_ms=out_jitter,
     )
 
 

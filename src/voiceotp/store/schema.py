@@ -192,6 +192,13 @@ call_attempts = Table(
     # Migration 0008: what placed the call (simulated, sip:<trunk host>, relay:<upstream>);
     # NULL when it was never dialed (expired in the queue, ended by the sweep).
     Column("dialer", String(200), nullable=True),
+    # Migration 0013: RTP statistics of an answered SIP call (NULL: not measured). in: the
+    # callee's RTP as we received it; out: ours, as the callee's RTCP reported it.
+    Column("rtp_in_packets", Integer, nullable=True),
+    Column("rtp_in_lost", Integer, nullable=True),
+    Column("rtp_in_jitter_ms", Float, nullable=True),
+    Column("rtp_out_lost", Integer, nullable=True),
+    Column("rtp_out_jitter_ms", Float, nullable=True),
 )
 
 # Status reports waiting to be pushed (written in the transaction that finishes the call).

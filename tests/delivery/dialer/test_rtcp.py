@@ -79,7 +79,7 @@ async def test_reports_repeat_until_the_stream_says_goodbye(
     callee_rtp, callee_rtcp = media_pair
     ports = await RtpPorts("127.0.0.1").open()
     pacer = RtpPacer()
-    stream = pacer.start(ports.rtp, callee_rtp.getsockname(), b"\xff" * 1600, 0)
+    stream = pacer.start(ports.rtp_socket, callee_rtp.getsockname(), b"\xff" * 1600, 0)
     intervals: list[bool] = []
 
     def interval(*, first: bool) -> float:

@@ -346,6 +346,9 @@ async def test_callee_rtp_loss_and_its_rtcp_report_are_kept_on_the_call_record(
     assert "callee hung up" in outcome.detail
     assert "RTP in 10 packets, 2 lost, jitter" in outcome.detail
     assert "callee RTCP: 3 lost (10.2 %), jitter 10.0 ms" in outcome.detail
+    assert outcome.media is not None  # the same figures as the call record's columns
+    assert (outcome.media.received, outcome.media.lost) == (10, 2)
+    assert (outcome.media.callee_lost, outcome.media.callee_jitter_ms) == (3, 10.0)
 
 
 # -- ICMP ---------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import struct
 import warnings
@@ -10,7 +11,7 @@ from array import array
 import pytest
 
 from voiceotp.delivery.dialer import g711
-from voiceotp.delivery.dialer.rtp import RtpStream
+from voiceotp.delivery.dialer.rtp import RtpPacer, RtpStream
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to
 from voiceotp.delivery.dialer.sip.digest import (
@@ -159,7 +160,7 @@ async def test_rtp_stream_is_drift_free_and_well_formed() -> None:
     transport = MemoryTransport()
     now = [100.0]
     payload = bytes(range(256)) + bytes(range(224))  # 480 bytes: 3 frames
-    stream = RtpStream(transport, ("1.2.3.4", 5), payload + b"\x01" * 80, 8, start=100.0)  # type: ignore[arg-type]
+    stream = RtpStream(transport, ("1.2.3.4", 5), payload + b"\x01" * 80, 8, start=100.0)
     lateness: collections.deque[float] = collections.deque()
     stream.send_due(lambda: now[0], lateness)
     assert len(transport.sent) == 1
@@ -183,7 +184,7 @@ async def test_rtp_stream_is_drift_free_and_well_formed() -> None:
 
 
 def test_last_frame_is_padded_with_silence() -> None:
-    stream = RtpStream(MemoryTransport(), ("h", 1), b"\x01" * 200, 0, start=0.0)  # type: ignore[arg-type]
+    stream = RtpStream(MemoryTransport(), ("h", 1), b"\x01" * 200, 0, start=0.0)
     assert stream.frames == 2
     assert stream.payload[200:] == b"\xff" * 120
 
@@ -278,3 +279,43 @@ def test_offer_with_telephone_events_and_their_answer() -> None:
     assert (answer.event_payload_type, answer.rtcp_address) == (96, ("1.2.3.4", 5009))
     with pytest.raises(ValueError, match="repeat_key"):
         SipTrunk(host="h", repeat_key="11")
+
+
+class FullSocket(MemoryTransport):
+    """A sink whose buffer is full for the first ``refuse`` packets."""
+
+    def __init__(self, refuse: int) -> None:
+        super().__init__()
+        self.refuse = refuse
+
+    def sendto(self, data: bytes, address: tuple[str, int]) -> None:
+        if self.refuse:
+            self.refuse -= 1
+            raise BlockingIOError
+        super().sendto(data, address)
+
+
+def test_a_packet_the_socket_refuses_is_dropped_not_sent_late() -> None:
+    sink = FullSocket(refuse=1)
+    stream = RtpStream(sink, ("h", 1), bytes(range(160)) * 3, 0, start=0.0)
+    lateness: collections.deque[float] = collections.deque()
+    stream.send_due(lambda: 0.021, lateness)  # packets 0 and 1 due; 0 meets a full buffer
+    assert (stream.sent, stream.dropped, len(sink.sent)) == (2, 1, 1)
+    assert struct.unpack_from("!H", sink.sent[0][0], 2)[0] == (stream.first_seq + 1) & 0xFFFF
+    stream.send_due(lambda: 0.021, lateness)  # nothing new is due: no retry of packet 0
+    assert len(sink.sent) == 1
+
+
+async def test_streams_in_every_phase_of_the_grid_keep_their_schedule() -> None:
+    pacer = RtpPacer()
+    sinks = [MemoryTransport() for _ in range(8)]
+    streams = []
+    for sink in sinks:  # started 3 ms apart: they land in different slots of the 5 ms grid
+        streams.append(pacer.start(sink, ("h", 1), b"\xff" * 800, 0))
+        await asyncio.sleep(0.003)
+    async with asyncio.timeout(5):
+        await asyncio.gather(*(s.done.wait() for s in streams))
+    await pacer.aclose()
+    assert [len(sink.sent) for sink in sinks] == [5] * 8
+    assert len({round((s.start - streams[0].start) / 0.005) % 4 for s in streams}) > 1
+    assert pacer.active_streams == 0

@@ -8,6 +8,7 @@ import pytest
 
 from tests.delivery.queue.sqlstores import NOW, add_account, add_call
 from voiceotp.delivery.dialer import CallOutcome, CallStatus
+from voiceotp.delivery.dialer.base import MediaQuality
 from voiceotp.delivery.fence import _LOCK_CALL, LockedCall, SqlFence
 from voiceotp.delivery.notify.sqloutbox import SqlOutbox
 from voiceotp.delivery.queue import CallTicket, ClaimVerdict, Job
@@ -144,6 +145,23 @@ async def test_each_attempt_record_keeps_the_dialer_that_placed_it(
         (1, "sip:trunk.example.net", "w1"),
         (2, "relay:backup", "w1"),
     ]
+
+
+async def test_each_attempt_record_keeps_its_rtp_statistics_as_columns(
+    sql_store: Store, db_settings: Settings
+) -> None:
+    account_id = await add_account(sql_store, db_settings)
+    await add_call(sql_store, ticket("15"), account_id=account_id)
+    fence = SqlFence(sql_store)
+    await dialed(fence, "15")
+    assert await fence.requeue("15", NO_ANSWER, attempt=1, not_before=NOW + 62)
+    await dialed(fence, "15", attempt=2, now=NOW + 62)
+    media = MediaQuality(received=498, lost=2, jitter_ms=0.44, callee_lost=3, callee_jitter_ms=1.0)
+    assert await fence.finish("15", replace(ANSWERED, media=media), attempt=2)
+    first, second = await fence.attempts("15")
+    assert (first.rtp_in_packets, first.rtp_in_lost, first.rtp_out_lost) == (None, None, None)
+    assert (second.rtp_in_packets, second.rtp_in_lost, second.rtp_in_jitter_ms) == (498, 2, 0.44)
+    assert (second.rtp_out_lost, second.rtp_out_jitter_ms) == (3, 1.0)
 
 
 async def test_the_sweep_expires_cancels_orphans_and_finds_lost_jobs(

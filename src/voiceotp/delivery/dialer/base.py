@@ -21,6 +21,7 @@ __all__ = [
     "CallRequest",
     "CallStatus",
     "Dialer",
+    "MediaQuality",
     "OutcomeRow",
     "canonical_row",
     "outcome_for_sip",
@@ -133,6 +134,20 @@ class CallRequest:
 
 
 @dataclass(frozen=True)
+class MediaQuality:
+    """The RTP of an answered call (RFC 3550 statistics). ``received``/``lost``/
+    ``jitter_ms``: the callee's RTP as it reached us (lost by extended sequence number,
+    interarrival jitter); ``callee_*``: what the callee's RTCP reported about ours (None:
+    it sent no report)."""
+
+    received: int
+    lost: int
+    jitter_ms: float
+    callee_lost: int | None = None
+    callee_jitter_ms: float | None = None
+
+
+@dataclass(frozen=True)
 class CallOutcome:
     """How a call ended; times are Unix seconds, ``None`` when the step never happened.
 
@@ -143,6 +158,8 @@ class CallOutcome:
     ``never_left`` is True only when it is proven that nobody was asked to place the call
     (every upstream of the relay refused it before accepting): such a call is refunded
     whatever the account's charge policy.
+
+    ``media``: the RTP statistics of an answered call, when the dialer measured them.
     """
 
     status: CallStatus
@@ -156,6 +173,7 @@ class CallOutcome:
     detail: str = ""
     dialer: str = ""
     never_left: bool = False
+    media: MediaQuality | None = None
 
 
 @runtime_checkable

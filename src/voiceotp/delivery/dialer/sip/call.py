@@ -15,7 +15,7 @@ import logging
 import math
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from voiceotp.delivery.dialer.base import (
     UNREACHABLE,
@@ -31,13 +31,14 @@ from voiceotp.delivery.dialer.sip.digest import answer_challenge
 from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, info_key
 from voiceotp.delivery.dialer.sip.failover import TargetFailover, TargetHealth
 from voiceotp.delivery.dialer.sip.icmp import Refusal
-from voiceotp.delivery.dialer.sip.media import MediaPorts, media_summary
+from voiceotp.delivery.dialer.sip.media import MediaPorts, media_quality, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
 from voiceotp.delivery.dialer.sip.outcome import CallProgress, failure_detail, failure_status
 from voiceotp.delivery.dialer.sip.playback import Playback
 from voiceotp.delivery.dialer.sip.redirect import REDIRECTS, Redirects
 from voiceotp.delivery.dialer.sip.resolve import Target
 from voiceotp.delivery.dialer.sip.sdp import MediaAnswer, build_offer, parse_answer
+from voiceotp.delivery.dialer.sip.srtp import SrtpContext, SrtpOffer
 from voiceotp.delivery.dialer.sip.transaction import InviteTransaction, NonInviteTransaction
 from voiceotp.delivery.dialer.sip.transport import Address, SipTransport, resolve_ipv4
 
@@ -89,9 +90,13 @@ class SipCall:
     redirects: Redirects = field(init=False)
     progress: CallProgress = field(default_factory=CallProgress)  # for trunk failover
     failover: TargetFailover = field(init=False)  # between the trunk's resolved targets
+    srtp: SrtpOffer = field(init=False)  # our SDES keys, fresh per call
 
     def __post_init__(self) -> None:
         trunk = self.env.trunk
+        self.srtp = SrtpOffer.create(trunk.srtp)
+        if self.srtp.mode == "require":  # until the answer's key: nothing in the clear counts
+            self.media.rtp_in.unprotect = self.media.rtcp_in.unprotect = _refuse
         self.target = self.env.trunk_address
         own = tuple(f"{t.host}/32" for t in self.env.targets)  # any node of the trunk
         self.redirects = Redirects(
@@ -206,6 +211,8 @@ class SipCall:
             port=int(self.media.port),
             codecs=offered,
             telephone_event=EVENT_PAYLOAD_TYPE if self.env.trunk.repeat_key else None,
+            profile=self.srtp.profile,
+            attributes=self.srtp.attributes(),
         )
 
     def _fail_over(self, final: SipMessage | None) -> bool:
@@ -342,6 +349,7 @@ class SipCall:
         status, q850 = outcome_for_sip(final.status)  # a 2xx: ANSWERED, Q.850 16
         offered = [c for c in self.env.trunk.codecs if c in self.request.audio]
         media = parse_answer(final.body or self.early_sdp, offered)
+        srtp, insecure = self.srtp.accept(media.crypto) if media else (None, "")
         reason, ended_by_callee, ssrc = "", False, None
         if self.closing:
             status, self.detail = CallStatus.CANCELED, "dialer closed as the call was answered"
@@ -349,8 +357,11 @@ class SipCall:
             status, q850 = CallStatus.FAILED, NO_COMMON_CODEC_Q850
             self.detail = f"no common codec with our offer ({'/'.join(offered)}) in the answer"
             reason = f'Q.850;cause={q850};text="no common codec"'
+        elif insecure:  # not one packet in the clear
+            status, q850, self.detail = CallStatus.FAILED, NO_COMMON_CODEC_Q850, insecure
+            reason = f'Q.850;cause={q850};text="SRTP required"'
         else:
-            ended_by_callee, ssrc = await self._stream(media)
+            ended_by_callee, ssrc = await self._stream(media, srtp)
             if ended_by_callee:
                 self.detail += "; callee hung up"
             elif self._closing():
@@ -359,11 +370,15 @@ class SipCall:
         self.times.end_at = time.time()
         if not ended_by_callee:
             await self._hang_up(reason)
-        if ssrc is not None:  # after the BYE: the callee's last packets have arrived
-            self.detail += f"; {media_summary(self.media, ssrc)}"
-        return self._outcome(status, final.status, q850)
+        if ssrc is None:
+            return self._outcome(status, final.status, q850)
+        # after the BYE: the callee's last packets have arrived
+        self.detail += f"; {media_summary(self.media, ssrc)}"
+        return replace(
+            self._outcome(status, final.status, q850), media=media_quality(self.media, ssrc)
+        )
 
-    async def _stream(self, media: MediaAnswer) -> tuple[bool, int]:
+    async def _stream(self, media: MediaAnswer, srtp: SrtpContext | None) -> tuple[bool, int]:
         """Play the code (again on the repeat key); (callee hung up, our SSRC)."""
         playback = Playback(
             trunk=self.env.trunk,
@@ -372,6 +387,7 @@ class SipCall:
             answer=media,
             payload=self.request.audio[media.codec][: int(self.request.max_duration_s * 8000)],
             wake=lambda: self.inbox.put_nowait(None),
+            srtp=srtp,
         )
         ended_by_callee = await self._play(playback)
         playback.stop()
@@ -460,3 +476,7 @@ def refusal_text(reason: str) -> str:
 
 def _now() -> float:
     return asyncio.get_running_loop().time()
+
+
+def _refuse(data: bytes) -> bytes | None:
+    return None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 
 from voiceotp.delivery.dialer.base import CODECS
 from voiceotp.delivery.dialer.sip.dtmf import KEYS
+from voiceotp.delivery.dialer.sip.srtp import MODES as SRTP_MODES
 from voiceotp.delivery.dialer.sip.tls import check_tls_settings
 
 TRANSPORTS = ("udp", "tcp", "tls")
@@ -51,6 +53,10 @@ class SipTrunk:
     ``priority``, ``weight``, ``max_concurrent``, ``calls_per_s`` choose the trunk of
     each call, and OPTIONS pings every ``options_interval_s`` take a trunk out after
     ``down_after`` misses and back after ``up_after`` answers (docs/sip.md).
+
+    ``srtp`` (SDES, RFC 4568): ``off``; ``offer`` (``a=crypto`` in an RTP/AVP offer: SRTP
+    when the answer takes a key, plain RTP otherwise); ``require`` (RTP/SAVP: an answer
+    without a usable key is hung up before any media is sent).
     """
 
     host: str
@@ -96,6 +102,7 @@ class SipTrunk:
     options_timeout_s: float = 5.0  # a ping unanswered this long is a miss
     down_after: int = 3  # misses in a row that take the trunk out
     up_after: int = 2  # answers in a row that put it back
+    srtp: str = "off"  # "off" | "offer" | "require" (SDES keys in the SDP)
 
     def __post_init__(self) -> None:
         unknown = [c for c in self.codecs if c not in CODECS]
@@ -109,6 +116,10 @@ class SipTrunk:
             raise ValueError("repeat_wait_s and max_repeats must not be negative")
         if self.register_expires < 1 or self.register_retry_s <= 0:
             raise ValueError("register_expires and register_retry_s must be positive")
+        if self.srtp not in SRTP_MODES:
+            raise ValueError(f"srtp must be one of {', '.join(SRTP_MODES)}")
+        if self.srtp != "off" and find_spec("pylibsrtp") is None:  # at start, not mid-call
+            raise ValueError("srtp needs pylibsrtp: pip install 'voiceotp[sip]'")
         if self.max_redirects < 0:
             raise ValueError("max_redirects must not be negative")
         object.__setattr__(self, "redirect_networks", tuple(self.redirect_networks))

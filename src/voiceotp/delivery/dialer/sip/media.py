@@ -4,11 +4,13 @@ reports it sends (RFC 3550) while our RTP stream plays."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from voiceotp.delivery.dialer.base import MediaQuality
 from voiceotp.delivery.dialer.rtp import FRAME_BYTES, RtpStream
 from voiceotp.delivery.dialer.sip.rtcp import (
     CLOCK_RATE,
@@ -21,24 +23,40 @@ from voiceotp.delivery.dialer.sip.rtcp import (
     sender_report,
 )
 
-__all__ = ["MediaPorts", "RtcpReceiver", "RtcpSender", "RtpReceiver", "media_summary"]
+__all__ = [
+    "MediaPorts",
+    "RtcpReceiver",
+    "RtcpSender",
+    "RtpReceiver",
+    "media_quality",
+    "media_summary",
+]
 
 Address = tuple[str, int]
+#: SRTP/SRTCP unprotect: the plain packet, or ``None`` when it fails authentication.
+Unprotect = Callable[[bytes], "bytes | None"]
 _RTP_HEADER = struct.Struct("!BBHII")
 
 
 class RtpReceiver(asyncio.DatagramProtocol):
     """The call's RTP socket: what the callee sends is counted (loss, jitter) and, for a
-    telephone-event payload type, handed to ``on_event`` (payload, RTP timestamp)."""
+    telephone-event payload type, handed to ``on_event`` (payload, RTP timestamp). With
+    SRTP, ``unprotect`` first: a packet that fails it is dropped and not counted."""
 
     def __init__(self) -> None:
         self.stats = ReceptionStats()
         self.event_payload_types: frozenset[int] = frozenset()
         self.on_event: Callable[[bytes, int], None] | None = None
+        self.unprotect: Unprotect | None = None
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         if len(data) < 12 or data[0] >> 6 != 2:
             return
+        if self.unprotect is not None:
+            plain = self.unprotect(data)
+            if plain is None:
+                return
+            data = plain
         first, second, seq, timestamp, ssrc = _RTP_HEADER.unpack_from(data)
         payload_type = second & 0x7F
         event = payload_type in self.event_payload_types
@@ -58,8 +76,14 @@ class RtcpReceiver(asyncio.DatagramProtocol):
         self.reports: dict[int, ReportBlock] = {}
         self.last_sr: tuple[int, float] | None = None  # NTP middle bits, monotonic arrival
         self.received = 0
+        self.unprotect: Unprotect | None = None  # SRTCP
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
+        if self.unprotect is not None:
+            plain = self.unprotect(data)
+            if plain is None:
+                return
+            data = plain
         self.received += 1
         for _type, _sender, blocks, middle in parse_compound(data):
             if middle:
@@ -70,12 +94,14 @@ class RtcpReceiver(asyncio.DatagramProtocol):
 
 @dataclass
 class MediaPorts:
-    """One call's RTP socket (even port) and RTCP socket (the next, odd one)."""
+    """One call's RTP socket (even port) and RTCP socket (the next, odd one); the pacer
+    sends RTP on ``rtp_socket`` itself, past the transport (which reads it)."""
 
     rtp: asyncio.DatagramTransport
     rtcp: asyncio.DatagramTransport
     rtp_in: RtpReceiver
     rtcp_in: RtcpReceiver
+    rtp_socket: socket.socket
 
     @property
     def port(self) -> int:
@@ -98,12 +124,14 @@ class RtcpSender:
         cname: str,
         *,
         interval: Callable[..., float] = next_interval,
+        protect: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.ports = ports
         self.address = address
         self.stream = stream
         self.cname = cname
         self._interval = interval  # (first=bool) -> seconds
+        self._protect = protect  # SRTCP
         self.sent = 0
         self._timer: asyncio.TimerHandle | None = None
 
@@ -140,6 +168,8 @@ class RtcpSender:
             block=self.ports.rtp_in.stats.report(lsr, dlsr),
         )
         packet = report + sdes_cname(stream.ssrc, self.cname) + tail
+        if self._protect is not None:
+            packet = self._protect(packet)
         if not self.ports.rtcp.is_closing():
             self.ports.rtcp.sendto(packet, self.address)
             self.sent += 1
@@ -163,6 +193,19 @@ def media_summary(ports: MediaPorts, ssrc: int) -> str:
             f"({theirs.fraction_lost * 100:.1f} %), jitter {_ms(theirs.jitter)} ms"
         )
     return text
+
+
+def media_quality(ports: MediaPorts, ssrc: int) -> MediaQuality:
+    """The same figures as :func:`media_summary`, as the call record's columns keep them."""
+    stats = ports.rtp_in.stats
+    theirs = ports.rtcp_in.reports.get(ssrc)
+    return MediaQuality(
+        received=stats.received,
+        lost=max(0, stats.lost),
+        jitter_ms=round(stats.jitter / CLOCK_RATE * 1000, 2),
+        callee_lost=None if theirs is None else max(0, theirs.cumulative_lost),
+        callee_jitter_ms=None if theirs is None else round(theirs.jitter / CLOCK_RATE * 1000, 2),
+    )
 
 
 def _ms(units: float) -> str:

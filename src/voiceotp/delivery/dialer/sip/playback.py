@@ -11,6 +11,7 @@ from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, EventDecoder
 from voiceotp.delivery.dialer.sip.media import MediaPorts, RtcpSender, media_summary
 from voiceotp.delivery.dialer.sip.sdp import MediaAnswer
+from voiceotp.delivery.dialer.sip.srtp import SrtpContext
 
 __all__ = ["Playback"]
 
@@ -27,14 +28,28 @@ class Playback:
         answer: MediaAnswer,
         payload: bytes,
         wake: Callable[[], None],
+        srtp: SrtpContext | None = None,
     ) -> None:
         self.trunk, self.pacer, self.ports, self.answer = trunk, pacer, ports, answer
+        self.srtp = srtp
         self._wake = wake
+        if srtp is not None:
+            ports.rtp_in.unprotect, ports.rtcp_in.unprotect = srtp.unprotect, srtp.unprotect_rtcp
         self.stream = pacer.start(
-            ports.rtp, (answer.host, answer.port), payload, answer.payload_type
+            ports.rtp_socket,
+            (answer.host, answer.port),
+            payload,
+            answer.payload_type,
+            protect=None if srtp is None else srtp.protect,
         )
         self.stream.on_done = wake
-        self.rtcp = RtcpSender(ports, answer.rtcp_address, self.stream, secrets.token_hex(8))
+        self.rtcp = RtcpSender(
+            ports,
+            answer.rtcp_address,
+            self.stream,
+            secrets.token_hex(8),
+            protect=None if srtp is None else srtp.protect_rtcp,
+        )
         self.rtcp.start()
         self.heard = ""  # every key the callee pressed, in order
         self.replays = 0
@@ -82,6 +97,10 @@ class Playback:
     def summary(self) -> str:
         """``played 4.20 s of PCMU`` and, when keys came, which and how often it replayed."""
         text = f"played {self.stream.sent * FRAME_S:.2f} s of {self.answer.codec}"
+        if self.srtp is not None:
+            text += f" over SRTP ({self.srtp.suite})"
+            if self.srtp.rejected:
+                text += f", {self.srtp.rejected} packets failed SRTP authentication"
         if self.heard:
             text += f"; callee pressed {self.heard[:20]}, replayed {self.replays}x"
         return text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import socket
 
 from voiceotp.delivery.dialer.sip.media import MediaPorts, RtcpReceiver, RtpReceiver
 
@@ -55,36 +56,43 @@ class RtpPorts:
         self._held.discard(media.port)
 
     async def _open_ephemeral(self) -> MediaPorts:
-        loop = asyncio.get_running_loop()
         for _ in range(_EPHEMERAL_TRIES):
-            rtp, rtp_in = await loop.create_datagram_endpoint(
-                RtpReceiver, local_addr=(self.host, 0)
-            )
-            port = int(rtp.get_extra_info("sockname")[1])
+            rtp = self._bind(0)
+            port = int(rtp.getsockname()[1])
             if port % 2 == 0 and port < 65535:
                 try:
-                    return await self._with_rtcp(rtp, rtp_in, port)
+                    return await self._with_rtcp(rtp, port)
                 except OSError as exc:
                     if exc.errno != errno.EADDRINUSE:
                         raise
-            rtp.close()
+            else:
+                rtp.close()
         raise OSError(errno.EADDRINUSE, "no free even/odd ephemeral port pair for RTP/RTCP")
 
     async def _bind_pair(self, port: int) -> MediaPorts:
-        loop = asyncio.get_running_loop()
-        rtp, rtp_in = await loop.create_datagram_endpoint(RtpReceiver, local_addr=(self.host, port))
-        return await self._with_rtcp(rtp, rtp_in, port)
+        return await self._with_rtcp(self._bind(port), port)
 
-    async def _with_rtcp(
-        self, rtp: asyncio.DatagramTransport, rtp_in: RtpReceiver, port: int
-    ) -> MediaPorts:
+    def _bind(self, port: int) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((self.host, port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    async def _with_rtcp(self, rtp_socket: socket.socket, port: int) -> MediaPorts:
+        """The RTP socket stays ours to send on (the pacer writes to it directly); asyncio
+        reads it and owns the RTCP socket."""
         loop = asyncio.get_running_loop()
         try:
-            rtcp, rtcp_in = await loop.create_datagram_endpoint(
-                RtcpReceiver, local_addr=(self.host, port + 1)
-            )
+            rtcp_socket = self._bind(port + 1)
         except OSError:
-            rtp.close()
+            rtp_socket.close()
             raise
+        rtp, rtp_in = await loop.create_datagram_endpoint(RtpReceiver, sock=rtp_socket)
+        rtcp, rtcp_in = await loop.create_datagram_endpoint(RtcpReceiver, sock=rtcp_socket)
         self._held.add(port)
-        return MediaPorts(rtp, rtcp, rtp_in, rtcp_in)
+        return MediaPorts(rtp, rtcp, rtp_in, rtcp_in, rtp_socket)

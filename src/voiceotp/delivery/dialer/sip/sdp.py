@@ -20,6 +20,7 @@ class MediaAnswer:
     payload_type: int
     rtcp_port: int = 0  # 0: the RTP port + 1 (RFC 3550 §11); else from a=rtcp (RFC 3605)
     event_payload_type: int | None = None  # the answer's telephone-event (RFC 4733), if any
+    crypto: tuple[str, ...] = ()  # the audio stream's a=crypto values (RFC 4568)
 
     @property
     def rtcp_address(self) -> tuple[str, int]:
@@ -33,9 +34,12 @@ def build_offer(
     port: int,
     codecs: Sequence[str],
     telephone_event: int | None = None,
+    profile: str = "RTP/AVP",
+    attributes: Sequence[str] = (),
 ) -> bytes:
     """An SDP offer of ``codecs`` (names from :data:`CODECS`, preferred first), and of
-    RFC 4733 telephone-events 0-15 (keys) as payload type ``telephone_event`` when given."""
+    RFC 4733 telephone-events 0-15 (keys) as payload type ``telephone_event`` when given;
+    ``profile`` RTP/SAVP and ``attributes`` ``crypto:…`` for SRTP (RFC 4568)."""
     types = [CODECS[c] for c in codecs]
     events: list[str] = []
     if telephone_event is not None:
@@ -50,9 +54,10 @@ def build_offer(
         "s=voiceotp",
         f"c=IN IP4 {host}",
         "t=0 0",
-        f"m=audio {port} RTP/AVP {' '.join(str(t) for t in types)}",
+        f"m=audio {port} {profile} {' '.join(str(t) for t in types)}",
         *(f"a=rtpmap:{CODECS[c]} {c}/8000" for c in codecs),
         *events,
+        *(f"a={attribute}" for attribute in attributes),
         "a=ptime:20",
         "a=sendrecv",
     ]
@@ -64,6 +69,7 @@ def parse_answer(body: bytes, offered: Sequence[str]) -> MediaAnswer | None:
     host, media_host, port, rtcp_port = "", "", 0, 0
     formats: list[int] = []
     rtpmap: dict[int, str] = {}
+    crypto: list[str] = []
     in_audio = False
     for raw in body.decode("utf-8", "replace").splitlines():
         kind, _, value = raw.strip().partition("=")
@@ -82,13 +88,16 @@ def parse_answer(body: bytes, offered: Sequence[str]) -> MediaAnswer | None:
             number, _, encoding = value[len("rtpmap:") :].partition(" ")
             if number.isdigit():
                 rtpmap[int(number)] = encoding.split("/")[0].upper()
+        elif kind == "a" and in_audio and value.startswith("crypto:"):
+            crypto.append(value)
         elif kind == "a" and in_audio and value.startswith("rtcp:"):
             rtcp_port = _port(value[len("rtcp:") :].split()[0] if value[5:].split() else "")
     answer = _choose(media_host or host, port, formats, rtpmap, offered)
     events = [pt for pt in formats if rtpmap.get(pt) == "TELEPHONE-EVENT"]
     if answer is None:
         return None
-    return replace(answer, rtcp_port=rtcp_port, event_payload_type=events[0] if events else None)
+    event = events[0] if events else None
+    return replace(answer, rtcp_port=rtcp_port, event_payload_type=event, crypto=tuple(crypto))
 
 
 def _port(field: str) -> int:
