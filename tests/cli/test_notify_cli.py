@@ -27,3 +27,11 @@ def test_notify_speaks_the_text_and_refusals_exit_1(env: dict[str, str], fake: F
     assert mismatch.exit_code == 1
     assert "4072" in mismatch.output
     assert run(env, "notify", "12345", TEXT).exit_code == 2  # neither mobile nor landline
+
+
+def test_an_accepted_notice_is_not_said_to_be_called(env: dict[str, str], fake: FakeIhuyi) -> None:  # noqa: F811
+    # code 2 means accepted: the call comes later (after quiet hours, perhaps)
+    fake.add_template("您的快递【变量】已到达{station:12},请取件。")
+    sent = run(env, "notify", "02151290000", TEXT)
+    assert sent.exit_code == 0, sent.output
+    assert sent.output.startswith("accepted for 021****0000: voiceid "), sent.output
