@@ -115,3 +115,12 @@ def test_help_ends_with_examples(command: str) -> None:
     assert result.exit_code == 0
     assert "Examples:" in result.output
     assert f"voiceotp {command} --dev" in result.output  # --dev after the command, everywhere
+
+
+def test_serve_help_examples_keep_their_shell_line_continuations() -> None:
+    shown = CliRunner().invoke(cli, ["serve", "--help"], terminal_width=100).output
+    lines = shown.splitlines()
+    continued = [i for i, line in enumerate(lines) if line.rstrip().endswith("\\")]
+    assert len(continued) == 2, shown  # the production and the --workers examples
+    for i in continued:
+        assert lines[i + 1].lstrip().startswith("voiceotp serve "), shown
