@@ -124,3 +124,13 @@ def test_serve_help_examples_keep_their_shell_line_continuations() -> None:
     assert len(continued) == 2, shown  # the production and the --workers examples
     for i in continued:
         assert lines[i + 1].lstrip().startswith("voiceotp serve "), shown
+
+
+def test_banner_names_each_trunk_of_a_trunk_group() -> None:
+    trunks = [
+        {"name": "carrier-a", "host": "127.0.0.1", "port": 25061, "priority": 1},
+        {"host": "203.0.113.7", "priority": 2, "bind_port": 5062},
+    ]
+    settings = production(delivery={"dialer": "sip", "trunks": trunks})
+    banner = "\n".join(banner_lines(settings, 8080, environ={}))
+    assert "sip, trunks carrier-a (127.0.0.1:25061), 203.0.113.7:5060" in banner

@@ -60,6 +60,9 @@ def dialer_note(settings: Settings) -> str:
     kind = conf.dialer
     if kind == "sip" and conf.trunk is not None:
         kind = f"sip, trunk {conf.trunk.host}:{conf.trunk.port}"
+    elif kind == "sip" and conf.trunks:
+        places = [(t.name, f"{url_host(t.host)}:{t.port}") for t in conf.trunks]
+        kind = "sip, trunks " + ", ".join(f"{n} ({a})" if n else a for n, a in places)
     elif kind == "relay":
         kind = "relay to " + ", ".join(u.name for u in conf.upstreams)
     elif kind == "simulated":
