@@ -134,3 +134,10 @@ def test_banner_names_each_trunk_of_a_trunk_group() -> None:
     settings = production(delivery={"dialer": "sip", "trunks": trunks})
     banner = "\n".join(banner_lines(settings, 8080, environ={}))
     assert "sip, trunks carrier-a (127.0.0.1:25061), 203.0.113.7:5060" in banner
+
+
+def test_banner_shows_the_redis_key_prefix() -> None:
+    # every API and dialer process must share redis_url and redis_prefix (docs/deploy.md)
+    settings = production(redis_url="redis://cache:6379/0", redis_prefix="shop7:")
+    banner = "\n".join(banner_lines(settings, 8080, environ={}))
+    assert "redis://cache:6379/0 (key prefix shop7:)" in banner

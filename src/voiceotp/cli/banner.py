@@ -31,7 +31,8 @@ def banner_lines(
         f"  database   {masked_url(settings.effective_database_url)}",
     ]
     if settings.redis_url:
-        lines.append(f"  redis      {masked_url(settings.redis_url)}")
+        url, prefix = masked_url(settings.redis_url), settings.redis_prefix
+        lines.append(f"  redis      {url} (key prefix {prefix})")
     warning = dev_secrets_warning(settings)
     if warning:
         lines.append(warning)
