@@ -35,3 +35,14 @@ def test_an_accepted_notice_is_not_said_to_be_called(env: dict[str, str], fake: 
     sent = run(env, "notify", "02151290000", TEXT)
     assert sent.exit_code == 0, sent.output
     assert sent.output.startswith("accepted for 021****0000: voiceid "), sent.output
+
+
+def test_template_refusals_say_what_to_do(env: dict[str, str], fake: FakeIhuyi) -> None:  # noqa: F811
+    template_id = fake.add_template("您的快递【变量】已到达{station:12},请取件。")
+    wrong_id = run(env, "notify", "13800138000", "SF9|站", "--template-id", str(template_id + 7))
+    assert wrong_id.exit_code == 1
+    assert "4071" in wrong_id.output
+    assert "hint: no approved template" in wrong_id.output, wrong_id.output
+    missing = run(env, "notify", "13800138000", "SF9", "--template-id", str(template_id))
+    assert missing.exit_code == 1
+    assert "hint: the content fills none" in missing.output, missing.output
