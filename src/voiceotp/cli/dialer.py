@@ -96,6 +96,7 @@ async def run_dialer(
     from voiceotp.delivery.runtime import DeliveryRuntime
     from voiceotp.store import make_store
 
+    log = logging.getLogger(__name__)
     await open_place(settings, command="voiceotp dialer")
     store = make_store(settings)
     await store.open()
@@ -117,8 +118,13 @@ async def run_dialer(
         await runtime.start(on_call_finished=detector.call_finished if detector else None)
         if metrics_at is not None and runtime.metrics is not None:
             metrics_site = await serve_metrics(runtime.metrics, registry, *metrics_at)
-        logging.getLogger(__name__).info("dialer %s running", runtime.worker_name)
+        log.info("dialer %s running", runtime.worker_name)
         await stop.wait()
+        log.info(
+            "dialer %s stopping (SIGTERM or Ctrl-C): calls in progress get up to %g s",
+            runtime.worker_name,
+            settings.delivery.stop_grace_s,
+        )
     finally:
         if metrics_site is not None:
             await metrics_site.cleanup()
@@ -126,6 +132,7 @@ async def run_dialer(
         await store.close()
         if redis_client is not None:
             await redis_client.aclose()
+    log.info("dialer %s stopped", runtime.worker_name)
 
 
 def failure_detector(settings: Any, store: Any) -> tuple[Any, Any]:
