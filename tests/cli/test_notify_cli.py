@@ -15,6 +15,7 @@ def test_notify_speaks_the_text_and_refusals_exit_1(env: dict[str, str], fake: F
     refused = run(env, "notify", "02151290000", TEXT, "--json")
     assert refused.exit_code == 1, refused.output
     assert json.loads(refused.output)["result_code"] == 4071
+    assert json.loads(refused.output)["hint"].startswith("no approved template")
     template_id = fake.add_template("您的快递【变量】已到达{station:12},请取件。")
     sent = run(env, "notify", "021-5129-0000", TEXT)
     assert sent.exit_code == 0, sent.output

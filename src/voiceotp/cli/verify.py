@@ -89,6 +89,7 @@ def show_result(
                 "result_code": result.code,
                 "msg": result.msg,
                 "voiceid": result.voiceid if result.ok else None,
+                "hint": None if result.ok else hint_for_code(result.code),
             }
         )
     elif result.ok:
