@@ -12,9 +12,9 @@ import pytest
 
 from tests.delivery.queue.conftest import REDIS_URL, redis_or_skip
 from tests.gateway.harness import FIXTURE, fixture_settings
-from voiceotp.gateway.submit.shared import make_shared_limits
 from voiceotp.gateway.settings import NumberCaps
 from voiceotp.gateway.submit.limits import Reservation
+from voiceotp.gateway.submit.shared import make_shared_limits
 
 pytestmark = pytest.mark.redis
 
