@@ -47,3 +47,10 @@ def test_template_refusals_say_what_to_do(env: dict[str, str], fake: FakeIhuyi) 
     missing = run(env, "notify", "13800138000", "SF9", "--template-id", str(template_id))
     assert missing.exit_code == 1
     assert "hint: the content fills none" in missing.output, missing.output
+
+
+def test_an_empty_notice_is_not_called_a_missing_code(env: dict[str, str], fake: FakeIhuyi) -> None:  # noqa: F811
+    fake.add_template("您的快递【变量】已到达{station:12},请取件。")
+    empty = run(env, "notify", "13800138000", "", "--json")
+    assert empty.exit_code == 1, empty.output
+    assert json.loads(empty.output)["hint"] == "no code (or notice text) was sent"

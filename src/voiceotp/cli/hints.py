@@ -19,7 +19,7 @@ CODE_HINTS: dict[Code, str] = {
     Code.MOBILE_BLACKLISTED: "this number is on a blacklist and is never called; only the"
     " operator can take it off (voiceotp gateway: `voiceotp admin blacklist ACCOUNT MOBILE"
     " --remove`)",
-    Code.CONTENT_EMPTY: "no code was sent",
+    Code.CONTENT_EMPTY: "no code (or notice text) was sent",
     Code.AUTH_FAILED: "wrong account (APIID) or APIKEY: compare them (`voiceotp config show`)"
     " with what the provider issued; `voiceotp config init --force` replaces them",
     Code.PASSWORD_EXPIRED: "the dynamic password is outside the service's 5-minute window:"
