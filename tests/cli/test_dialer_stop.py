@@ -36,5 +36,6 @@ def test_sigterm_is_logged_with_the_grace_and_the_end(tmp_path: Path) -> None:
             process.kill()
             raise
     said = log.read_text()
+    assert "running: simulated (no real calls); status push on" in said, said
     assert "stopping (SIGTERM or Ctrl-C): calls in progress get up to 20 s" in said, said
     assert "stopped" in said.splitlines()[-1], said

@@ -58,6 +58,13 @@ def dialer_note(settings: Settings) -> str:
     conf = settings.delivery
     if not conf.run_dialer:
         return f"none in this process (queue only; `voiceotp dialer` processes dial, {conf.dialer})"
+    push = "status push on" if conf.run_notifier else "status push off"
+    return f"{dialer_kind(settings)}; {push}; stop grace {conf.stop_grace_s:g} s"
+
+
+def dialer_kind(settings: Settings) -> str:
+    """How calls go out: the dialer kind with its trunks or upstreams."""
+    conf = settings.delivery
     kind = conf.dialer
     if kind == "sip" and conf.trunk is not None:
         kind = f"sip, trunk {conf.trunk.host}:{conf.trunk.port}"
@@ -68,8 +75,7 @@ def dialer_note(settings: Settings) -> str:
         kind = "relay to " + ", ".join(u.name for u in conf.upstreams)
     elif kind == "simulated":
         kind = "simulated (no real calls)"
-    push = "status push on" if conf.run_notifier else "status push off"
-    return f"{kind}; {push}; stop grace {conf.stop_grace_s:g} s"
+    return kind
 
 
 def masked_url(url: str) -> str:

@@ -93,6 +93,7 @@ async def run_dialer(
 ) -> None:
     """Migrate, open the store, run the delivery runtime until SIGINT/SIGTERM (serving
     its metrics at ``metrics_at``, when given)."""
+    from voiceotp.cli.banner import dialer_kind
     from voiceotp.delivery.runtime import DeliveryRuntime
     from voiceotp.store import make_store
 
@@ -118,7 +119,12 @@ async def run_dialer(
         await runtime.start(on_call_finished=detector.call_finished if detector else None)
         if metrics_at is not None and runtime.metrics is not None:
             metrics_site = await serve_metrics(runtime.metrics, registry, *metrics_at)
-        log.info("dialer %s running", runtime.worker_name)
+        log.info(
+            "dialer %s running: %s; status push %s",
+            runtime.worker_name,
+            dialer_kind(settings),
+            "on" if notifier else "off",
+        )
         await stop.wait()
         log.info(
             "dialer %s stopping (SIGTERM or Ctrl-C): calls in progress get up to %g s",
