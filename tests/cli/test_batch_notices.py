@@ -104,7 +104,7 @@ def test_template_values_from_csv_columns_and_jsonl(env: dict[str, str], fake: F
     bill = fake.add_template(BILL)
     Path("p.csv").write_text(
         "手机号,单号,站点,取件码\n13800130001,SF1,东站,8812\n13800130002,SF2,人民路站,1234\n"
-        "13800130003,SF3,东站\n",  # a value missing: the template does not fit
+        "13800130003,SF3,东站\n",  # a value missing: rejected before sending
         encoding="utf-8",
     )
     result = run(env, "p.csv", "--template-id", str(parcel), "--json")
@@ -114,8 +114,9 @@ def test_template_values_from_csv_columns_and_jsonl(env: dict[str, str], fake: F
     assert [state for _, state, _, _ in journal_items(Path("p.journal"))] == [
         "sent",
         "sent",
-        "failed",
+        "rejected",
     ]
+    assert "13800130003" not in [call.mobile for call in fake.calls]
     lines = [
         {"mobile": "13900000001", "vars": ["58.50"]},
         {"mobile": "13900000002", "vars": "12.00"},

@@ -115,3 +115,30 @@ def test_help_ends_with_examples(command: str) -> None:
     assert result.exit_code == 0
     assert "Examples:" in result.output
     assert f"voiceotp {command} --dev" in result.output  # --dev after the command, everywhere
+
+
+def test_serve_help_examples_keep_their_shell_line_continuations() -> None:
+    shown = CliRunner().invoke(cli, ["serve", "--help"], terminal_width=100).output
+    lines = shown.splitlines()
+    continued = [i for i, line in enumerate(lines) if line.rstrip().endswith("\\")]
+    assert len(continued) == 2, shown  # the production and the --workers examples
+    for i in continued:
+        assert lines[i + 1].lstrip().startswith("voiceotp serve "), shown
+
+
+def test_banner_names_each_trunk_of_a_trunk_group() -> None:
+    trunks = [
+        {"name": "carrier-a", "host": "127.0.0.1", "port": 25061, "priority": 1},
+        {"host": "203.0.113.7", "priority": 2, "bind_port": 5062},
+    ]
+    settings = production(delivery={"dialer": "sip", "trunks": trunks})
+    banner = "\n".join(banner_lines(settings, 8080, environ={}))
+    # the second trunk has no port: RFC 3263 picks it, so the banner shows none
+    assert "sip, trunks carrier-a (127.0.0.1:25061), 203.0.113.7" in banner
+
+
+def test_banner_shows_the_redis_key_prefix() -> None:
+    # every API and dialer process must share redis_url and redis_prefix (docs/deploy.md)
+    settings = production(redis_url="redis://cache:6379/0", redis_prefix="shop7:")
+    banner = "\n".join(banner_lines(settings, 8080, environ={}))
+    assert "redis://cache:6379/0 (key prefix shop7:)" in banner

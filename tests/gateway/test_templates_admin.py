@@ -126,3 +126,16 @@ def test_the_cli_records_a_part_and_sets_the_play_count(tmp_path: Path) -> None:
     assert "removed" in invoke("admin", "template", "unrecord", "1", "0")
     assert not kept.exists()
     invoke("admin", "template", "play-times", "1", "4", code=2)
+
+
+def test_the_cli_list_names_the_account_and_shows_the_whole_text(tmp_path: Path) -> None:
+    runner = CliRunner(env={"VOICEOTP_DEV_MODE": "1", "VOICEOTP_DATA_DIR": str(tmp_path)})
+    for args in (["db", "upgrade"], ["admin", "create", "--name", "V12345678"]):
+        assert runner.invoke(cli, args).exit_code == 0
+    text = "您的快递【变量】已到达{station:12},请凭取件码{code:6}于今日二十点前取件,逾期退回。"
+    assert runner.invoke(cli, ["admin", "template", "file", "V12345678", text]).exit_code == 0
+    listed = runner.invoke(cli, ["admin", "template", "list"], terminal_width=80)
+    assert listed.exit_code == 0, listed.output
+    assert "V12345678" in listed.output  # its name, not the store's row id
+    cells = "".join(c for c in listed.output if not c.isspace() and c not in "│┃")
+    assert text in cells, listed.output  # folded over lines, never cut with …

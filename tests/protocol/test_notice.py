@@ -103,3 +103,12 @@ def test_fill_template_is_ihuyis_templateid_mode() -> None:
 def test_landlines(number: str, landline: bool) -> None:
     assert is_valid_landline(number) is landline
     assert is_valid_callee(number) is (landline or number == "13800138000")
+
+
+def test_too_many_values_are_said_to_be_too_many() -> None:
+    extra = fill_template(BIRTHDAY, ["张茜", "2", "多"])
+    assert isinstance(extra, Mismatch)
+    assert extra.describe() == "模板4:有2个变量,收到3个值"  # not "变量{变量2}缺少内容"
+    missing = fill_template(BIRTHDAY, ["张茜"])
+    assert isinstance(missing, Mismatch)
+    assert missing.describe() == "模板4:变量{变量2}缺少内容"

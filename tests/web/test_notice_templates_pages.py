@@ -7,9 +7,13 @@ from __future__ import annotations
 import contextlib
 import re
 
+import pytest
+
 from tests.web.conftest import CUSTOMER_A, CUSTOMER_B, PASSWORD, UserCenter
+from voiceotp.protocol.notice import TemplateSyntaxError, parse_template
 from voiceotp.store.web import create_web_user, list_audit
 from voiceotp.web.passwords import hash_password
+from voiceotp.web.usercenter import notice_templates
 
 TEXT = "您的快递【变量】已到达,请取件。"
 
@@ -21,7 +25,7 @@ async def test_file_in_the_user_center_decide_in_the_console(user_center: UserCe
     async with contextlib.aclosing(a), contextlib.aclosing(b), contextlib.aclosing(olga):
         bad = await a.post("/user/templates", data={"csrf_token": a_csrf, "text": "【变量】"})
         assert bad.status_code == 400
-        assert "no fixed text" in bad.text
+        assert "模板没有固定文字" in bad.text  # the page's language, not the service's English
         filed = await a.post(
             "/user/templates", data={"csrf_token": a_csrf, "text": TEXT, "var_max": "10"}
         )
@@ -68,3 +72,12 @@ async def test_support_sees_but_cannot_decide(user_center: UserCenter) -> None:
         url = f"/console/templates/{filed.id}/decision"
         refused = await sam.post(url, data={"csrf_token": sam_csrf, "op": "approve"})
         assert refused.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "text", ["{a}{b}你好", "{a}你好{a}", "你" + "【变量】好" * 21, "【变量】", "{x}"]
+)
+def test_each_syntax_refusal_has_a_chinese_text(text: str) -> None:
+    with pytest.raises(TemplateSyntaxError) as refused:
+        parse_template(text)
+    assert f"template: {refused.value}" in notice_templates.REFUSALS

@@ -17,7 +17,7 @@ Examples:
   voiceotp audio 482913 -o pcmu.wav --codec ulaw      # the exact PCMU payload
   voiceotp audio 1125 -o mine.wav --prompts ./recordings/zh
   voiceotp audio --notice "您于12月7日 18:30消费1,250.50元" -o notice.wav
-  voiceotp audio --notice "取件码8812" --template "取件码{code:6}" -o n.wav --repeat 1
+  voiceotp audio --notice "取件码8812" --template "取件码{code:6}" -o n.wav --repeat 2
 
 \b
 A prompt folder holds 0.wav ... 9.wav, intro.wav and repeat.wav (any rate,
@@ -55,9 +55,8 @@ width or channel count). Without one, the clips are generated with espeak-ng
 @click.option(
     "--repeat",
     type=click.IntRange(1, 3),
-    default=2,
-    show_default=True,
-    help="How many times the code is said.",
+    help="How many times the code (default 2) or the notice (default 1, as the dialer"
+    " plays it) is said.",
 )
 @click.option(
     "--codec",
@@ -92,7 +91,7 @@ def audio(
     recordings: tuple[str, ...],
     output: Path,
     language: str,
-    repeat: int,
+    repeat: int | None,
     codec: str,
     prompts_dir: Path | None,
     cache_dir: Path | None,
@@ -109,11 +108,12 @@ def audio(
         raise click.UsageError("give a CODE or --notice TEXT (one of them)")
     if notice is not None:
         parts = _recordings(recordings)
-        _write_notice(notice, template, parts, output, language, repeat, codec, cache_dir)
+        _write_notice(notice, template, parts, output, language, repeat or 1, codec, cache_dir)
         return
     if recordings:
         raise click.UsageError("--recording goes with --notice and --template")
     assert code is not None
+    repeat = repeat or 2
     try:
         prompts = load_prompt_set(language, directory=prompts_dir, cache_dir=cache_dir)
         prompt = render_prompt(

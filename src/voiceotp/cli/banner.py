@@ -31,7 +31,8 @@ def banner_lines(
         f"  database   {masked_url(settings.effective_database_url)}",
     ]
     if settings.redis_url:
-        lines.append(f"  redis      {masked_url(settings.redis_url)}")
+        url, prefix = masked_url(settings.redis_url), settings.redis_prefix
+        lines.append(f"  redis      {url} (key prefix {prefix})")
     warning = dev_secrets_warning(settings)
     if warning:
         lines.append(warning)
@@ -57,17 +58,29 @@ def dialer_note(settings: Settings) -> str:
     conf = settings.delivery
     if not conf.run_dialer:
         return f"none in this process (queue only; `voiceotp dialer` processes dial, {conf.dialer})"
+    push = "status push on" if conf.run_notifier else "status push off"
+    return f"{dialer_kind(settings)}; {push}; stop grace {conf.stop_grace_s:g} s"
+
+
+def dialer_kind(settings: Settings) -> str:
+    """How calls go out: the dialer kind with its trunks or upstreams."""
+    conf = settings.delivery
     kind = conf.dialer
     if kind == "sip" and conf.trunk is not None:
         trunk = conf.trunk
         where = f"{trunk.host}:{trunk.port}" if trunk.port else trunk.host  # 0: RFC 3263
         kind = f"sip, trunk {where}" + (f" over {trunk.transport}" if trunk.transport else "")
+    elif kind == "sip" and conf.trunks:
+        places = [
+            (t.name, f"{url_host(t.host)}:{t.port}" if t.port else url_host(t.host))
+            for t in conf.trunks
+        ]
+        kind = "sip, trunks " + ", ".join(f"{n} ({a})" if n else a for n, a in places)
     elif kind == "relay":
         kind = "relay to " + ", ".join(u.name for u in conf.upstreams)
     elif kind == "simulated":
         kind = "simulated (no real calls)"
-    push = "status push on" if conf.run_notifier else "status push off"
-    return f"{kind}; {push}; stop grace {conf.stop_grace_s:g} s"
+    return kind
 
 
 def masked_url(url: str) -> str:

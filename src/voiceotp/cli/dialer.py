@@ -104,10 +104,12 @@ async def run_dialer(
 ) -> None:
     """Migrate, open the store, run the delivery runtime until SIGINT/SIGTERM (serving
     its metrics at ``metrics_at``, when given)."""
+    from voiceotp.cli.banner import dialer_kind
     from voiceotp.delivery.dialer.rtp import calm_garbage_collector
     from voiceotp.delivery.runtime import DeliveryRuntime
     from voiceotp.store import make_store
 
+    log = logging.getLogger(__name__)
     await open_place(settings, command="voiceotp dialer")
     store = make_store(settings)
     await store.open()
@@ -130,8 +132,18 @@ async def run_dialer(
         if metrics_at is not None and runtime.metrics is not None:
             metrics_site = await serve_metrics(runtime.metrics, registry, *metrics_at)
         calm_garbage_collector()  # start-up done: the RTP pacer must not stall
-        logging.getLogger(__name__).info("dialer %s running", runtime.worker_name)
+        log.info(
+            "dialer %s running: %s; status push %s",
+            runtime.worker_name,
+            dialer_kind(settings),
+            "on" if notifier else "off",
+        )
         await stop.wait()
+        log.info(
+            "dialer %s stopping (SIGTERM or Ctrl-C): calls in progress get up to %g s",
+            runtime.worker_name,
+            settings.delivery.stop_grace_s,
+        )
     finally:
         if metrics_site is not None:
             await metrics_site.cleanup()
@@ -139,6 +151,7 @@ async def run_dialer(
         await store.close()
         if redis_client is not None:
             await redis_client.aclose()
+    log.info("dialer %s stopped", runtime.worker_name)
 
 
 def failure_detector(settings: Any, store: Any) -> tuple[Any, Any]:

@@ -19,7 +19,7 @@ CODE_HINTS: dict[Code, str] = {
     Code.MOBILE_BLACKLISTED: "this number is on a blacklist and is never called; only the"
     " operator can take it off (voiceotp gateway: `voiceotp admin blacklist ACCOUNT MOBILE"
     " --remove`)",
-    Code.CONTENT_EMPTY: "no code was sent",
+    Code.CONTENT_EMPTY: "no code (or notice text) was sent",
     Code.AUTH_FAILED: "wrong account (APIID) or APIKEY: compare them (`voiceotp config show`)"
     " with what the provider issued; `voiceotp config init --force` replaces them",
     Code.PASSWORD_EXPIRED: "the dynamic password is outside the service's 5-minute window:"
@@ -47,6 +47,17 @@ CODE_HINTS: dict[Code, str] = {
     Code.RATE_LIMITED: "the service is limiting this account's rate (nothing was accepted);"
     " send again in a moment, or slower (batch: --rate)",
     Code.VOICEID_UNKNOWN: "the service knows no call with this voiceid for this account",
+    Code.TEMPLATE_NONE: "no approved template (with --template-id: none with that id) for"
+    " this account: file one and have it approved (voiceotp gateway: the user center's"
+    " templates page, or `voiceotp admin template file ACCOUNT TEXT`, then `voiceotp admin"
+    " template approve ID`)",
+    Code.TEMPLATE_MISMATCH: "the content fills none of the account's approved templates (the"
+    " voiceotp gateway says in brackets where it stopped fitting); with --template-id give"
+    " every variable's value, in order, separated by |",
+    Code.VARIABLE_TOO_LONG: "a value is longer than its variable allows (the limit is in"
+    " 【】): shorten it, or file the template with a longer limit ({name:N})",
+    Code.NOTICE_TOO_LONG: "a notice is at most 180 characters, before and after filling its"
+    " template",
 }
 UNREADABLE_HINT = (
     "the answer is not the ihuyi API's: check --base-url (ihuyi and the voiceotp gateway"

@@ -49,4 +49,4 @@ def notify(
             client.notify_url = notify_url
         return client.notify(mobile, content, template_id=template_id)
 
-    show_result(call_client(opts, send), mobile, "called", opts["as_json"])
+    show_result(call_client(opts, send), mobile, "accepted for", opts["as_json"])

@@ -41,9 +41,11 @@ def run_store(ctx_obj: dict[str, Any], action: Callable[[Any], Awaitable[T]]) ->
     from voiceotp.store import make_store
 
     settings = load_settings(**ctx_obj)
+    ctx = click.get_current_context(silent=True)
+    command = ctx.command_path if ctx is not None else "voiceotp admin"
 
     async def go() -> T:
-        await open_place(settings, command="voiceotp admin operator")
+        await open_place(settings, command=command)
         store = make_store(settings)
         await store.open()
         try:

@@ -29,7 +29,7 @@ SERVE_EXAMPLES = """Examples:
   VOICEOTP_SECRET_KEY=$(cat secret.key) VOICEOTP_ADMIN_TOKEN=... \\
     voiceotp serve --host 0.0.0.0 --database-url postgresql://voiceotp@db/voiceotp
   voiceotp serve --no-delivery             # API only; `voiceotp dialer` processes dial
-  VOICEOTP_REDIS_URL=redis://127.0.0.1:6379/0 \
+  VOICEOTP_REDIS_URL=redis://127.0.0.1:6379/0 \\
     voiceotp serve --database-url postgresql://voiceotp@db/voiceotp --workers 4
                                            # 4 API processes on one port (PostgreSQL
                                            # and Redis); the first also dials

@@ -37,8 +37,9 @@ fixed part: 0 is the text before the first variable, 1 the text after it, and so
 """
 
 
-def _run(opts: dict[str, Any], action: Any) -> Any:
-    """Run ``action(templates, admin)`` on the store; operator mistakes exit 2."""
+def _run(opts: dict[str, Any], action: Any, *, with_store: bool = False) -> Any:
+    """Run ``action(templates, admin)`` (``with_store``: and the store) on the store;
+    operator mistakes exit 2."""
     import time
 
     from voiceotp.gateway.admin import Admin, AdminError
@@ -48,7 +49,10 @@ def _run(opts: dict[str, Any], action: Any) -> Any:
 
     async def go(store: Any) -> Any:
         admin = Admin(store, _keybox(opts), time.time)
-        return await action(Templates(store, time.time, data_dir=data_dir), admin)
+        templates = Templates(store, time.time, data_dir=data_dir)
+        if with_store:
+            return await action(templates, admin, store)
+        return await action(templates, admin)
 
     try:
         return run_store(opts, go)
@@ -118,13 +122,20 @@ def file_template(opts: dict[str, Any], account: str, text: str, var_max: int | 
 def list_templates(opts: dict[str, Any], state: str | None, account: str | None) -> None:
     """List templates, newest first."""
 
-    async def act(templates: Any, admin: Any) -> Any:
-        owner = (await admin.account(account)).id if account else None
-        return await templates.list(owner, state)
+    from voiceotp.store.usercenter import account_names
 
-    table = Table("id", "account id", "state", "text", "reason")
-    for t in _run(opts, act):
-        table.add_row(str(t.id), str(t.account_id), t.state, t.text, t.reason)
+    async def act(templates: Any, admin: Any, store: Any) -> Any:
+        owner = (await admin.account(account)).id if account else None
+        listed = await templates.list(owner, state)
+        return listed, await account_names(store, ids={t.account_id for t in listed})
+
+    listed, names = _run(opts, act, with_store=True)
+    # the whole text, folded: an operator approves what they can read
+    table = Table("id", "account", "state", "reason", "text")
+    table.columns[-1].overflow = "fold"
+    for t in listed:
+        name = names.get(t.account_id, str(t.account_id))
+        table.add_row(str(t.id), name, t.state, t.reason, t.text)
     console.print(table)
 
 

@@ -16,8 +16,16 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from voiceotp.cli.hints import hint_for_code
 from voiceotp.cli.output import JsonCommand, print_json, stderr_console
-from voiceotp.cli.send import EXIT_CODES, client_options, exit_code_for, fail, service_client
+from voiceotp.cli.send import (
+    EXIT_CODES,
+    client_options,
+    exit_code_for,
+    fail,
+    service_client,
+    show_hint,
+)
 from voiceotp.client import Client
 from voiceotp.client.base import api_error
 from voiceotp.errors import InvalidCode, InvalidMobile, VoiceOTPError
@@ -81,12 +89,14 @@ def show_result(
                 "result_code": result.code,
                 "msg": result.msg,
                 "voiceid": result.voiceid if result.ok else None,
+                "hint": None if result.ok else hint_for_code(result.code),
             }
         )
     elif result.ok:
         Console(soft_wrap=True).print(f"[green]{done}[/green] {masked}: voiceid {result.voiceid}")
     else:
         stderr_console().print(f"[red]refused[/red] for {masked}: {result.code} {result.msg}")
+        show_hint(hint_for_code(result.code))
     sys.exit(0 if result.ok else exit_code_for(api_error(result)))
 
 

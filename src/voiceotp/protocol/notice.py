@@ -98,6 +98,7 @@ class Mismatch:
     template: Template | None
     variable: Variable | None = None
     expected: str = ""
+    values: int = 0  # templateid mode: how many values came, when more than variables
 
     def describe(self) -> str:
         """What failed, for the 4072 message (Chinese, short; the variable's name and at
@@ -105,6 +106,8 @@ class Mismatch:
         if self.template is None:
             return ""
         head = f"模板{self.template.id}"
+        if self.values:
+            return f"{head}:有{len(self.template.variables)}个变量,收到{self.values}个值"
         if self.variable is None:
             return f"{head}:开头应为「{_short(self.expected)}」"
         if not self.expected:
@@ -220,9 +223,10 @@ def fill_template(template: Template, values: Sequence[str]) -> str | TooLong | 
     separated by ``|``); TooLong or Mismatch (wrong number of values, an empty one)."""
     if not template.variables:
         return template.text  # nothing to fill: the values are not read
-    if len(values) != len(template.variables):
-        missing = template.variables[min(len(values), len(template.variables) - 1)]
-        return Mismatch(template, missing, "")
+    if len(values) > len(template.variables):
+        return Mismatch(template, values=len(values))
+    if len(values) < len(template.variables):
+        return Mismatch(template, template.variables[len(values)], "")
     parts = [template.fixed[0]]
     for variable, value, fixed in zip(template.variables, values, template.fixed[1:], strict=True):
         if not value:

@@ -326,6 +326,11 @@ ZH: dict[str, str] = {
     "File for review": "提交审核",
     "Filed: an operator will review it.": "已提交,等待运营人员审核。",
     "The variable limit is a whole number from 1 to 180.": "变量长度上限为1到180的整数。",
+    "template: two variables side by side cannot be told apart": "模板中两个变量不能相邻(无法区分)。",
+    "template: a variable name is used twice": "模板中的变量名重复。",
+    "template: more than 20 variables": "模板的变量超过20个。",
+    "template: the template has no fixed text": "模板没有固定文字。",
+    "the template contains a sensitive word": "模板含有敏感词。",
     "A voice notification's text must fill one of your approved templates. Mark each variable as 【变量】, or name it as {name}; {name:20} gives it its own length limit.": "语音通知的内容必须与您已审核通过的模板相匹配。变量写作【变量】,或命名为{name};{name:20}为该变量单独设定长度上限。",
     # Template audio: recordings of fixed parts, times said (docs/notices.md)
     "Played": "播放次数",

@@ -169,3 +169,12 @@ def test_client_submit_notice_is_the_sync_twin() -> None:
     assert (ok.result.code, ok.mobile) == (2, "02151290000")
     assert fake.spoken_notice("02151290000") == "停电通知:西区今晚停电"
     assert (refused.result, refused.attempts) == (None, 0)
+
+
+def test_a_row_short_of_the_headers_value_columns_is_rejected_before_sending() -> None:
+    text = "mobile,单号,站点,取件码\n13800138000,SF1,人民路站,111111\n13800138001,SF3,人民路站\n"
+    full, short = rows(text, VALUES)
+    assert isinstance(full, InputRow)
+    assert full.code == "SF1|人民路站|111111"
+    assert isinstance(short, Reject)
+    assert "missing value" in short.reason

@@ -30,7 +30,7 @@ def summary_table(summary: BatchSummary) -> Table:
     table = Table(title="batch summary", show_footer=True)
     table.add_column("status", footer="total")
     table.add_column("code")
-    table.add_column("msg")
+    table.add_column("msg", overflow="fold")  # 4072 says at the end what failed
     table.add_column("rows", justify="right", footer=f"{summary.total:,}")
     for code, msg, state, count in summary.codes:
         style = "green" if state is State.SENT else "yellow" if state is State.UNKNOWN else "red"

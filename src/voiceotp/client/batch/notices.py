@@ -122,6 +122,9 @@ def _csv_row(
         joined = [cell for i, cell in others if names[i] in VALUES_COLUMNS]
         if joined:
             return InputRow(row, mobile, joined[0], raw)
+        if len(cells) < len(names):  # the header has a column per variable
+            missing = ", ".join(header for header in names[len(cells) :])
+            return Reject(row, raw, f"missing value: no cell for column {missing}")
     return _values_row(row, mobile, [cell for _, cell in others], raw)
 
 

@@ -15,7 +15,16 @@ __all__ = ["MESSAGES", "file_template", "templates_page"]
 
 BAD_LIMIT = "The variable limit is a whole number from 1 to 180."
 FILED = "Filed: an operator will review it."
-MESSAGES = (BAD_LIMIT, FILED)
+# The template service's refusals (gateway/templates.py, protocol/notice.py), shown
+# through t(): each has a Chinese entry (tests/web/test_i18n.py).
+REFUSALS = (
+    "template: two variables side by side cannot be told apart",
+    "template: a variable name is used twice",
+    "template: more than 20 variables",
+    "template: the template has no fixed text",
+    "the template contains a sensitive word",
+)
+MESSAGES = (BAD_LIMIT, FILED, *REFUSALS)
 
 
 @view(SELF)
