@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 
 from voiceotp.client.batch.items import InputRow, Reject
 from voiceotp.errors import InputError as InputError  # re-exported: defined in voiceotp.errors
@@ -171,7 +171,9 @@ def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
     return None
 
 
-def _read_jsonl(lines: Iterable[str]) -> Iterator[InputRow | Reject]:
+def jsonl_objects(lines: Iterable[str]) -> Iterator[tuple[int, str, dict[str, Any]] | Reject]:
+    """Each JSONL line as (row, raw line, object), or a Reject when it is not an object
+    (the code and the notice batches read their fields from it)."""
     for row, line in enumerate(lines, 1):
         raw = line.rstrip("\r\n")
         try:
@@ -182,6 +184,15 @@ def _read_jsonl(lines: Iterable[str]) -> Iterator[InputRow | Reject]:
         if not isinstance(doc, dict):
             yield Reject(row, raw, "JSON line is not an object")
             continue
+        yield row, raw, doc
+
+
+def _read_jsonl(lines: Iterable[str]) -> Iterator[InputRow | Reject]:
+    for found in jsonl_objects(lines):
+        if isinstance(found, Reject):
+            yield found
+            continue
+        row, raw, doc = found
         mobile = first_field(doc, MOBILE_COLUMNS)
         code = first_field(doc, CODE_COLUMNS)
         yield InputRow(row, mobile or "", code, raw)

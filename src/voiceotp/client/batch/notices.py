@@ -26,6 +26,7 @@ from voiceotp.client.batch.inputs import (
     csv_records,
     delimiter_of,
     first_field,
+    jsonl_objects,
     non_blank_lines,
     sniff_format,
 )
@@ -146,16 +147,11 @@ def _values_row(row: int, mobile: str, values: list[Any], raw: str) -> InputRow 
 
 
 def _read_jsonl(lines: Iterable[str], notice: NoticeBatch) -> Iterator[InputRow | Reject]:
-    for row, line in enumerate(lines, 1):
-        raw = line.rstrip("\r\n")
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            yield Reject(row, raw, "malformed JSON")
+    for found in jsonl_objects(lines):
+        if isinstance(found, Reject):
+            yield found
             continue
-        if not isinstance(doc, dict):
-            yield Reject(row, raw, "JSON line is not an object")
-            continue
+        row, raw, doc = found
         mobile = first_field(doc, MOBILE_COLUMNS) or ""
         if notice.template_id is None:
             content = next(
