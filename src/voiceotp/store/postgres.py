@@ -130,6 +130,11 @@ class PostgresStore(Store):
         async with self._connection() as conn, conn.transaction():
             return await work(_PgTx(conn))
 
+    async def write_one(self, sql: str, *args: Any) -> Row | None:
+        async with self._connection() as conn:  # autocommit: one round trip
+            row: Row | None = await conn.fetchrow(sql, *args)
+            return row
+
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection whose return cannot fail the work done on it.
