@@ -17,9 +17,12 @@ other work on it the figures are noisy; run it on an idle box for the real ones)
 
     .venv/bin/python bench/invite.py                          # --rate 1000 -d 10
     .venv/bin/python bench/invite.py --sweep 100,250,500,1000 -d 5
-    .venv/bin/python bench/invite.py --api 2 --dialers 6      # dialers ~4-6 ms CPU a call
+    .venv/bin/python bench/invite.py --api 2 --dialers 6      # dialers ~4-4.5 ms CPU a call
+    .venv/bin/python bench/invite.py --rate 50 -d 10 --profile /tmp/prof   # py-spy the dialers
+    .venv/bin/python bench/spytop.py /tmp/prof/*.txt --self                # their top functions
 
-Needs haproxy, sipp (Debian sip-tester), PostgreSQL on 127.0.0.1:5432, Redis on :6379.
+Needs haproxy, sipp (Debian sip-tester), PostgreSQL on 127.0.0.1:5432, Redis on :6379;
+--profile needs py-spy (`.venv/bin/pip install py-spy`: a tool, not a dependency).
 """
 
 from __future__ import annotations
