@@ -278,12 +278,3 @@ def test_offer_with_telephone_events_and_their_answer() -> None:
     assert (answer.event_payload_type, answer.rtcp_address) == (96, ("1.2.3.4", 5009))
     with pytest.raises(ValueError, match="repeat_key"):
         SipTrunk(host="h", repeat_key="11")
-
-
-def test_the_top_via_branch_is_read_past_a_quoted_comma() -> None:
-    message = parse_message(
-        b'SIP/2.0 486 Busy\r\nVia: SIP/2.0/UDP h;x="a,b";branch=z9hG4bKq, SIP/2.0/UDP o;branch=z'
-        b"\r\nVia: SIP/2.0/UDP p;branch=zz\r\ni: c\r\nCSeq: 1 INVITE\r\n\r\n"
-    )
-    assert message.branch == "z9hG4bKq"
-    assert message.get_all("Via")[1:] == ["SIP/2.0/UDP o;branch=z", "SIP/2.0/UDP p;branch=zz"]
