@@ -17,9 +17,12 @@ other work on it the figures are noisy; run it on an idle box for the real ones)
 
     .venv/bin/python bench/invite.py                          # --rate 1000 -d 10
     .venv/bin/python bench/invite.py --sweep 100,250,500,1000 -d 5
-    .venv/bin/python bench/invite.py --api 2 --dialers 6      # dialers ~4-6 ms CPU a call
+    .venv/bin/python bench/invite.py --api 2 --dialers 6      # dialers ~4-4.5 ms CPU a call
+    .venv/bin/python bench/invite.py --rate 50 -d 10 --profile /tmp/prof   # py-spy the dialers
+    .venv/bin/python bench/spytop.py /tmp/prof/*.txt --self                # their top functions
 
-Needs haproxy, sipp (Debian sip-tester), PostgreSQL on 127.0.0.1:5432, Redis on :6379.
+Needs haproxy, sipp (Debian sip-tester), PostgreSQL on 127.0.0.1:5432, Redis on :6379;
+--profile needs py-spy (`.venv/bin/pip install py-spy`: a tool, not a dependency).
 """
 
 from __future__ import annotations
@@ -174,10 +177,15 @@ def ms(values: list[float]) -> str:
     return f"{statistics.median(ordered) * 1e3:>8.1f} {p99 * 1e3:>8.1f} {ordered[-1] * 1e3:>8.1f}"
 
 
-def measure(top: Topology, rate: float, seconds: float, connections: int) -> str:
+def measure(
+    top: Topology, rate: float, seconds: float, connections: int, profile: Path | None = None
+) -> str:
     load = os.getloadavg()[0]
     before = {part: cpu_of(pids) for part, pids in top.pids.items()}
+    spies = spy_on(top.pids["dialer"], seconds, profile) if profile else []
     sent = asyncio.run(offer(top, rate, seconds, connections))
+    for spy in spies:
+        spy.wait()
     accepted = [s for s in sent if s.code == 2]
     invited = arrivals(top, {s.mobile for s in accepted})
     calls = max(len(accepted), 1)
@@ -197,6 +205,35 @@ def measure(top: Topology, rate: float, seconds: float, connections: int) -> str
         + (f"  (run took {spread:.0f} s)" if spread > seconds + 20 else "")
         + (f"  ({errors} tracebacks in the dialers' logs)" if (errors := tracebacks(top)) else "")
     )
+
+
+def spy_on(pids: list[int], seconds: float, out: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy (not a dependency: ``.venv/bin/pip install py-spy``) sampling each dialer
+    for the run, collapsed stacks into ``out``/dialer<pid>.txt."""
+    spy = Path(sys.executable).with_name("py-spy")
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        subprocess.Popen(
+            [
+                str(spy),
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(int(seconds)),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "-o",
+                str(out / f"dialer{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
 
 
 def tracebacks(top: Topology) -> int:
@@ -225,6 +262,9 @@ def main() -> None:
     parser.add_argument("-c", "--connections", type=int, default=200, help="client's pool")
     parser.add_argument("--api", type=int, default=2, help="API processes (default 2)")
     parser.add_argument("--dialers", type=int, default=2, help="dialer processes (default 2)")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy the dialers during the runs: stacks into this dir"
+    )
     args = parser.parse_args()
     rates = [float(r) for r in args.sweep.split(",")] if args.sweep else [args.rate]
     database = f"voiceotp_bench_{uuid.uuid4().hex[:8]}"
@@ -234,7 +274,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
             top = Topology(Path(tmp), database, args.api, args.dialers, stack)
             measure(top, 50, 2, args.connections)  # warm-up: pools, caches, the trunk
-            lines = [measure(top, rate, args.duration, args.connections) for rate in rates]
+            lines = [
+                measure(top, rate, args.duration, args.connections, args.profile) for rate in rates
+            ]
             drop_keys(top.env["VOICEOTP_REDIS_PREFIX"])
     finally:
         asyncio.run(pg_database(False, database))

@@ -30,7 +30,6 @@ from voiceotp.delivery.queue.base import CallTicket, Claim, ClaimVerdict
 from voiceotp.store.attempts import AttemptRecord, call_attempts
 from voiceotp.store.base import Store
 from voiceotp.store.keys import ERASED_MARK, KeyBox
-from voiceotp.store.privacy import ERASE_CONTENT
 from voiceotp.store.records import NOTICE, refund_due
 from voiceotp.store.rows import Row, Tx, adjust_in
 from voiceotp.store.verify import ERASE_SEALED, SEALED_CODE, code_status_in
@@ -44,10 +43,28 @@ _GRANT = (
     "WHERE voiceid = $1 AND state = 'queued' AND attempts = $2 - 1 "
     "RETURNING mobile, content, kind, notice_text"
 )
+# The common claim in one statement (no BEGIN/COMMIT round trips): a code call whose
+# digits are on the row. Notices, Verify codes (sealed) and refusals take the transaction.
+_GRANT_CODE = (
+    "UPDATE calls SET state = 'dialing', attempts = $2, claimed_by = $3, lease_until = $4 "
+    "WHERE voiceid = $1 AND state = 'queued' AND attempts = $2 - 1 "
+    "AND kind = 'code' AND content <> '' RETURNING mobile, content"
+)
 _LOCK_CALL = (  # the columns of LockedCall, in its order
     "SELECT c.state, c.claimed_by, c.account_id, c.mobile, c.created_at, a.name AS account, "
-    "a.callback_url, a.refund_unconnected, c.attempts, c.content || c.notice_text AS content "
+    "a.callback_url, a.refund_unconnected, c.attempts, c.content || c.notice_text AS content, "
+    "EXISTS (SELECT 1 FROM verifications v WHERE v.voiceid = c.voiceid "
+    "AND v.code_enc IS NOT NULL) AS sealed "
     "FROM calls c JOIN accounts a ON a.id = c.account_id WHERE c.voiceid = $1"
+)
+# The end of a call in one statement: its final status, and its code erased when $8 is
+# not NULL (``content`` becomes $8, the code's fingerprint; a notice's text is emptied).
+_END_CALL = (
+    "UPDATE calls SET state = $2, sip_code = $3, answer_time = $4, end_time = $5, "
+    "duration = $6, claimed_by = NULL, lease_until = NULL, "
+    "attempts = CASE WHEN attempts < $7 THEN $7 ELSE attempts END, "
+    "content = COALESCE($8, content), "
+    "notice_text = CASE WHEN $8 IS NULL THEN notice_text ELSE '' END WHERE voiceid = $1"
 )
 
 
@@ -64,11 +81,12 @@ class LockedCall(NamedTuple):
     refund_unconnected: bool | None  # the account's charge policy; None: the server's
     attempts: int
     content: str  # the code or a notice's text while the call lives (erased at the end)
+    sealed: bool  # a Verify's sealed code is still stored (erased at the end)
 
     @classmethod
     def from_row(cls, row: Row) -> LockedCall:
         state, claimed_by, account_id, mobile, created_at, account, url, refund = row[:8]
-        attempts, content = row[8:]
+        attempts, content, sealed = row[8:]
         return cls(
             state=str(state),
             claimed_by=None if claimed_by is None else str(claimed_by),
@@ -80,6 +98,7 @@ class LockedCall(NamedTuple):
             refund_unconnected=None if refund is None else bool(refund),
             attempts=int(attempts),
             content=str(content),
+            sealed=bool(sealed),
         )
 
 
@@ -136,6 +155,12 @@ class SqlFence:
         number = voiceid_number(call_id)
         if number is None:
             return Claim(ClaimVerdict.SETTLED)
+
+        granted = await self.store.write_one(_GRANT_CODE, number, attempt, worker, now + lease_s)
+        if granted is not None:
+            mobile, code = granted
+            ticket = CallTicket(call_id, str(mobile), str(code), self.language, self.repeat)
+            return Claim(ClaimVerdict.GRANTED, attempt, ticket)
 
         async def work(tx: Tx) -> Claim:
             granted = await tx.fetchrow(_GRANT, number, attempt, worker, now + lease_s)
@@ -199,9 +224,7 @@ class SqlFence:
             if call is None or call.state not in from_states:
                 return None
             await tx.execute(
-                "UPDATE calls SET state = $2, sip_code = $3, answer_time = $4, end_time = $5, "
-                "duration = $6, claimed_by = NULL, lease_until = NULL, "
-                "attempts = CASE WHEN attempts < $7 THEN $7 ELSE attempts END WHERE voiceid = $1",
+                _END_CALL,
                 number,
                 outcome.status.value,
                 outcome.sip_code or 0,
@@ -209,9 +232,10 @@ class SqlFence:
                 outcome.end_at or 0.0,
                 round(outcome.duration_s),
                 attempt,
+                self._erased_content(call),
             )
-            await tx.execute(ERASE_SEALED, number)  # a Verify's code: not needed any more
-            await self._erase_code(tx, call, number)
+            if call.sealed:  # a Verify's code: not needed any more
+                await tx.execute(ERASE_SEALED, number)
             await record_attempt_in(
                 tx, number, attempt, outcome, submit_at=call.created_at, worker=call.claimed_by
             )
@@ -228,16 +252,17 @@ class SqlFence:
                 log.exception("on_finished hook failed for call %s", call_id)
         return account_id is not None
 
-    async def _erase_code(self, tx: Tx, call: LockedCall, number: int) -> None:
-        """The call has ended: its code (or a notice's text) is not needed any more (it was
-        kept only to render the audio, redial or relay). Its fingerprint stays in
-        ``content`` for idempotent replays, ``notice_text`` is emptied; without the server
-        key (a fence built without ``keybox``) both are just emptied."""
+    def _erased_content(self, call: LockedCall) -> str | None:
+        """What ``content`` becomes now that the call has ended (None: nothing to erase).
+        Its code (or a notice's text) is not needed any more (it was kept only to render
+        the audio, redial or relay). Its fingerprint stays in ``content`` for idempotent
+        replays, ``notice_text`` is emptied; without the server key (a fence built without
+        ``keybox``) both are just emptied. Counted in ``codes_erased`` (the transaction
+        may still roll back: the count only prompts the journal scrub)."""
         if not call.content or call.content.startswith(ERASED_MARK):
-            return
-        kept = "" if self._keybox is None else self._keybox.fingerprint(call.mobile, call.content)
-        await tx.execute(ERASE_CONTENT, number, kept)
+            return None
         self.codes_erased += 1
+        return "" if self._keybox is None else self._keybox.fingerprint(call.mobile, call.content)
 
     async def _settle_charge(
         self, tx: Tx, call: LockedCall, number: int, outcome: CallOutcome, now: float

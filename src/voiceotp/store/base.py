@@ -91,6 +91,12 @@ class Store(abc.ABC):
         must not touch the store otherwise; writers are serialised per backend (SQLite:
         ``BEGIN IMMEDIATE``; PostgreSQL: the rows ``row_lock`` locks)."""
 
+    async def write_one(self, sql: str, *args: Any) -> Row | None:
+        """Run one writing statement as a transaction of its own (committed, durable, when
+        it returns) and return its first row (``RETURNING``), or None. PostgreSQL: without
+        ``BEGIN``/``COMMIT`` round trips (the statement commits implicitly)."""
+        return await self.transact(lambda tx: tx.fetchrow(sql, *args))
+
     async def scrub_journal(self) -> bool:
         """Leave no old copy of erased values in the store's own files where the backend
         keeps them past an UPDATE (SQLite: the WAL); True when done. PostgreSQL: nothing

@@ -15,6 +15,9 @@ from voiceotp.delivery.queue import CallTicket, ClaimVerdict, Job
 from voiceotp.delivery.sweep import Sweeper
 from voiceotp.gateway.settings import Settings
 from voiceotp.store import Store
+from voiceotp.store.keys import ERASED_MARK, KeyBox
+from voiceotp.store.rows import Tx
+from voiceotp.store.verify import INSERT_CODE, PENDING, SEALED_CODE
 
 ANSWERED = CallOutcome(
     CallStatus.ANSWERED, 200, 16, NOW + 1, NOW + 2, NOW + 4, NOW + 14, 10.0, "heard it"
@@ -30,7 +33,7 @@ def ticket(call_id: str) -> CallTicket:
 
 def test_the_locked_call_names_the_columns_it_is_read_from() -> None:
     """LockedCall's fields are the columns the fence's lock selects, in their order."""
-    select = _LOCK_CALL.split(" FROM ")[0].removeprefix("SELECT ")
+    select = _LOCK_CALL.split(" FROM calls c ")[0].removeprefix("SELECT ")
     columns = [c.split(" AS ")[-1].split(".")[-1].strip() for c in select.split(",")]
     assert tuple(columns) == LockedCall._fields
 
@@ -239,3 +242,41 @@ async def test_the_sweep_never_expires_a_call_a_worker_just_claimed(
     call = await sql_store.get_call("41")
     assert call is not None
     assert call.state == "dialing"  # the worker ends it
+
+
+async def test_a_verify_call_is_claimed_with_its_opened_code_and_finished_sealed_code_erased(
+    sql_store: Store, db_settings: Settings
+) -> None:
+    """A Verify's call has no digits on its row: the claim takes the transaction that opens
+    the sealed code; the finish erases both the sealed code and nothing else's."""
+    keybox = KeyBox(db_settings.secret_key)
+    account_id = await add_account(sql_store, db_settings)
+    await add_call(sql_store, CallTicket("12", "13800138000", ""), account_id=account_id)
+    await add_call(sql_store, ticket("13"), account_id=account_id)  # a plain code call
+
+    async def seal(tx: Tx) -> None:
+        await tx.execute(
+            INSERT_CODE, 12, account_id, "13800138000", "s", "m", keybox.seal("4321"),
+            PENDING, 5, NOW, NOW + 300,
+        )  # fmt: skip
+
+    await sql_store.transact(seal)
+    fence = SqlFence(sql_store, keybox=keybox)
+    claim = await fence.claim_for_dialing("12", attempt=1, worker="w1", now=NOW, lease_s=60)
+    assert claim.verdict is ClaimVerdict.GRANTED
+    assert claim.ticket is not None
+    assert claim.ticket.code == "4321"
+    plain = await fence.claim_for_dialing("13", attempt=1, worker="w1", now=NOW, lease_s=60)
+    assert plain.ticket is not None
+    assert plain.ticket.code == "1125"
+    again = await fence.claim_for_dialing("13", attempt=1, worker="w2", now=NOW, lease_s=60)
+    assert again.verdict is ClaimVerdict.IN_FLIGHT  # the one-statement claim is the fence too
+
+    assert await fence.finish("12", BUSY, attempt=1)
+    assert await fence.finish("13", BUSY, attempt=1)
+    [[sealed]] = await sql_store.read(SEALED_CODE, 12)
+    assert sealed is None
+    rows = await sql_store.read("SELECT content, notice_text FROM calls ORDER BY voiceid")
+    assert [str(r[0]).startswith(ERASED_MARK) or r[0] == "" for r in rows] == [True, True]
+    assert "1125" not in {str(r[0]) for r in rows}
+    assert fence.codes_erased == 1  # "13" had digits on its row; "12" none

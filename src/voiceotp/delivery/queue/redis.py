@@ -3,7 +3,8 @@
 - ``enqueue``: ``XADD`` (approximate ``MAXLEN`` trimming); a job with a future
   ``not_before`` waits in a sorted set and is moved to the stream when due, atomically,
   by a small Lua script that ``receive`` runs first (streams have no delayed delivery).
-- ``receive``: ``XREADGROUP ... >`` leases new entries to the consumer (pending list).
+- ``receive``: ``XREADGROUP ... >`` leases new entries to the consumer (pending list),
+  pipelined after the promotion (one round trip).
 - ``ack``: ``XACK``; ``extend``: ``XCLAIM ... JUSTID`` by the owner resets the idle time.
 - ``claim_stale``: ``XAUTOCLAIM`` takes entries idle for ``idle_s`` (their consumer died)
   and ``XPENDING`` tells how often each was delivered.
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from voiceotp.delivery.queue.base import Delivery, Job, decode_job, encode_job
 
@@ -92,11 +93,21 @@ class RedisQueue:
         self, consumer: str, *, count: int = 1, block_s: float = 0.0
     ) -> list[Delivery]:
         keys, now = [self.delayed, self.stream], self._clock()
-        await self._promote(keys=keys, args=[repr(now), count, self.maxlen])
+        args: list[str | int] = [repr(now), count, self.maxlen]
         block = int(block_s * 1000) if block_s > 0 else None  # BLOCK 0 would wait forever
-        answer: Any = await self.redis.xreadgroup(
-            self.group, consumer, {self.stream: ">"}, count=count, block=block
-        )
+        # One round trip for both (a pipeline, in this order): the promotion by EVALSHA;
+        # a Redis that lost the script (restarted, SCRIPT FLUSH) gets it loaded and run
+        # after this read, so its due jobs come with the next one.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.evalsha(self._promote.sha, len(keys), *keys, *args)
+        pipe.xreadgroup(self.group, consumer, {self.stream: ">"}, count=count, block=block)
+        promoted, answer = await pipe.execute(raise_on_error=False)
+        if isinstance(promoted, NoScriptError):
+            await self._promote(keys=keys, args=args)
+        elif isinstance(promoted, Exception):
+            raise promoted
+        if isinstance(answer, Exception):
+            raise answer
         return [Delivery(_job(f), _text(i), 1) for _, entries in answer or [] for i, f in entries]
 
     async def ack(self, delivery: Delivery) -> None:

@@ -82,8 +82,10 @@ class SipMessage:
 
     @property
     def branch(self) -> str:
-        vias = self.get_all("Via")
-        return header_params(vias[0]).get("branch", "") if vias else ""
+        """The top Via's branch (only the first Via value is split: it is read for every
+        response a transaction is offered)."""
+        top = _first_value(self.get("Via"))
+        return header_params(top).get("branch", "") if top else ""
 
     def to_bytes(self) -> bytes:
         """Serialise, setting Content-Length from the body."""
@@ -100,6 +102,13 @@ class SipMessage:
 def _canonical(name: str) -> str:
     lowered = name.strip().lower()
     return _COMPACT.get(lowered, lowered)
+
+
+def _first_value(value: str) -> str:
+    """The first of comma-separated values (``_split_commas(value)[0]``, stripped)."""
+    if '"' not in value and "<" not in value:  # a Via: no quotes, no brackets
+        return value.split(",", 1)[0].strip()
+    return _split_commas(value)[0].strip()
 
 
 def _split_commas(value: str) -> list[str]:
