@@ -274,3 +274,24 @@ async def test_the_tcp_listener_takes_a_trunks_requests_and_caps_its_connections
         for _, writer in opened:
             writer.close()
         await dialer.aclose()
+
+
+def test_the_framer_finds_content_length_on_any_header_line() -> None:
+    """Content-Length anywhere but last (as many trunks write it) frames the message; a
+    defect read it on the last line only and aborted the connection."""
+    head, _, rest = message(b"v=0\r\n").partition(b"Call-ID")
+    reordered = head + b"Content-Length: 5\r\nCall-ID" + rest.replace(b"Content-Length: 5\r\n", b"")
+    assert reordered.index(b"Content-Length") < reordered.index(b"CSeq")
+    assert StreamFramer().feed(reordered + message()) == [reordered, message()]
+
+
+def test_the_framer_refuses_lengths_the_parser_could_read_otherwise() -> None:
+    twice = OPTIONS + b"Content-Length: 0\r\nl: 5\r\n\r\nhello"
+    folded = OPTIONS + b"Content-Length: 0\r\n 5\r\n\r\nhello"
+    for stream in (twice, folded):
+        with pytest.raises(SipParseError, match="Content-Length"):
+            StreamFramer().feed(stream)
+    with pytest.raises(SipParseError, match="body of"):  # not a ValueError from int()
+        StreamFramer().feed(OPTIONS + b"Content-Length: " + b"9" * 5000 + b"\r\n\r\n")
+    with pytest.raises(SipParseError, match="Content-Length"):
+        StreamFramer().feed(OPTIONS + b"Content-Length: -1\r\n\r\n")

@@ -48,7 +48,7 @@ MAX_HEADERS = 16 * 1024
 MAX_BODY = 64 * 1024
 MAX_ACCEPTED = 64  # connections a trunk's side may open to our listener (a trunk needs few)
 PING = b""  # what the framer yields for a CRLFCRLF keep-alive
-_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$", re.I | re.M)
+_FOLD = re.compile(rb"\r\n[ \t]+")
 
 
 class StreamFramer:
@@ -84,11 +84,7 @@ class StreamFramer:
             if len(self._buffer) > MAX_HEADERS:
                 raise SipParseError(f"SIP headers longer than {MAX_HEADERS} bytes")
             return None
-        head = bytes(self._buffer[:end])
-        match = _LENGTH.search(head)
-        if match is None:
-            raise SipParseError("a SIP message on a stream without Content-Length")
-        length = int(match.group(1))
+        length = _content_length(bytes(self._buffer[:end]))
         if length > MAX_BODY:
             raise SipParseError(f"SIP body of {length} bytes (limit {MAX_BODY})")
         total = end + 4 + length
@@ -97,6 +93,26 @@ class StreamFramer:
         frame = bytes(self._buffer[:total])
         del self._buffer[:total]
         return frame
+
+
+def _content_length(head: bytes) -> int:
+    """The one Content-Length of a header block, on any line, folded lines joined as
+    :func:`parse_message` joins them: framer and parser must agree on where the body ends
+    (else a peer could hide a second message in a body), so two values, or one that is
+    not a number, break the framing."""
+    values = set()
+    for line in _FOLD.sub(b" ", head).split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() in (b"content-length", b"l"):
+            values.add(value.strip())
+    if not values:
+        raise SipParseError("a SIP message on a stream without Content-Length")
+    (value, *others) = values
+    if others or not value.isdigit():
+        raise SipParseError("a SIP message on a stream with an unreadable Content-Length")
+    if len(value) > len(str(MAX_BODY)):  # int() refuses over 4,300 digits
+        raise SipParseError(f"SIP body of a {len(value)}-digit length (limit {MAX_BODY})")
+    return int(value)
 
 
 class _Connection(asyncio.Protocol):
