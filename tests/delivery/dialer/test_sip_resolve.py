@@ -245,3 +245,20 @@ async def test_a_trunk_that_asks_for_tls_is_never_downgraded_by_dns(
         assert targets == [Target("tls", "192.0.2.10", 5061)]
     by_address = await resolve_targets(SipTrunk(host="192.0.2.7", uri_scheme="sips"))
     assert by_address == [Target("tls", "192.0.2.7", 5061)]  # was udp:5060
+
+
+async def test_a_huge_srv_answer_costs_at_most_max_targets_lookups(dns_server: Dns) -> None:
+    """40 SRV records: the first 16 targets are looked up, not all 40 one after another
+    (each lookup may wait the resolver's lifetime: a defect let a zone hold the dialer's
+    start for minutes before cutting the list)."""
+    from voiceotp.delivery.dialer.sip.resolve import MAX_TARGETS
+
+    records: Records = {("_sip._udp.trunk.test", "SRV"): []}
+    for index in range(40):
+        records[("_sip._udp.trunk.test", "SRV")].append(f"{index} 0 5060 n{index}.trunk.test.")
+        records[(f"n{index}.trunk.test", "A")] = [f"192.0.2.{index + 1}"]
+    server, resolver = await dns_server(records)
+    trunk = SipTrunk(host="trunk.test", transport="udp")
+    targets = await resolve_targets(trunk, resolver=resolver)
+    assert targets == [Target("udp", f"192.0.2.{i + 1}", 5060) for i in range(MAX_TARGETS)]
+    assert len(server.asked("A")) == MAX_TARGETS

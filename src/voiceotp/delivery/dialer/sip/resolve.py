@@ -251,15 +251,17 @@ async def _srv_targets(
     resolver: dns.asyncresolver.Resolver | None,
     rng: random.Random,
 ) -> list[Target]:
-    targets: list[Target] = []
+    targets: dict[Target, None] = {}  # the same address twice is tried once
     for record in order_srv(records, rng):
+        if len(targets) >= MAX_TARGETS:  # a huge answer: no lookups past what is kept
+            break
         try:
             addresses = await _addresses(record.target, resolver)
         except OSError as exc:
             log.warning("SRV target %s skipped: %s", record.target, exc)
             continue
-        targets += [Target(kind, a, record.port, record) for a in addresses]
-    return list(dict.fromkeys(targets))  # the same address twice is tried once
+        targets.update(dict.fromkeys(Target(kind, a, record.port, record) for a in addresses))
+    return list(targets)
 
 
 async def _addresses(host: str, resolver: dns.asyncresolver.Resolver | None) -> list[str]:
