@@ -262,3 +262,17 @@ async def test_a_huge_srv_answer_costs_at_most_max_targets_lookups(dns_server: D
     targets = await resolve_targets(trunk, resolver=resolver)
     assert targets == [Target("udp", f"192.0.2.{i + 1}", 5060) for i in range(MAX_TARGETS)]
     assert len(server.asked("A")) == MAX_TARGETS
+
+
+async def test_a_huge_srv_answer_of_dead_names_costs_at_most_max_targets_lookups(
+    dns_server: Dns,
+) -> None:
+    """40 SRV records whose names do not resolve: 16 are tried, then the trunk has no
+    target (a defect tried all 40, each up to the resolver's lifetime)."""
+    from voiceotp.delivery.dialer.sip.resolve import MAX_TARGETS
+
+    names = [f"{index} 0 5060 dead{index}.trunk.test." for index in range(40)]
+    server, resolver = await dns_server({("_sip._udp.trunk.test", "SRV"): names})
+    with pytest.raises(OSError, match="no SRV target resolves"):
+        await resolve_targets(SipTrunk(host="trunk.test", transport="udp"), resolver=resolver)
+    assert len(server.asked("A")) == MAX_TARGETS

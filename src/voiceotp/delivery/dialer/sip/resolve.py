@@ -252,8 +252,8 @@ async def _srv_targets(
     rng: random.Random,
 ) -> list[Target]:
     targets: dict[Target, None] = {}  # the same address twice is tried once
-    for record in order_srv(records, rng):
-        if len(targets) >= MAX_TARGETS:  # a huge answer: no lookups past what is kept
+    for record in order_srv(records, rng)[:MAX_TARGETS]:  # a huge answer: bounded lookups
+        if len(targets) >= MAX_TARGETS:
             break
         try:
             addresses = await _addresses(record.target, resolver)
