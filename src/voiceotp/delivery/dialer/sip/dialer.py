@@ -192,8 +192,8 @@ class SipDialer:
             del self._calls[call_id]
             if not self._calls:
                 self._idle.set()
-            if sip_call.last_ack is None:
-                transport.unregister(call_id)
+            if sip_call.last_ack is None and sip_call.failover.index == 0:
+                transport.unregister(call_id)  # (a target left behind may still answer)
             else:
                 leftovers = partial(leftover_replies, sip_call.leg)  # a left node's late answer
                 transport.linger(
