@@ -226,3 +226,51 @@ async def test_an_invite_stuck_on_a_slow_connection_is_never_sent_after_failover
     finish(callee)
     assert outcome.status is CallStatus.ANSWERED
     assert "failed (no response from the trunk in 0.5 s)" in outcome.detail
+
+
+@pytest.mark.parametrize("scenario", ["late_ring", "late_answer"])
+async def test_a_slow_target_that_rings_or_answers_after_we_left_is_cancelled_or_hung_up(
+    sipp: StartSipp, rtp_sink: socket.socket, dns_servers: list[DnsServer], scenario: str
+) -> None:
+    """The first node is silent past target_timeout_s, so the call goes to the second; then
+    the first rings (or answers) the callee after all. Its 180 is CANCELed, its 200 ACKed
+    and BYEd: the callee must not keep a second call. A defect ignored both (the 200 was
+    'ACKed' with the other node's ACK, so the callee's line stayed up until Timer H)."""
+    variables = {"rtp_port": str(rtp_sink.getsockname()[1]), "pt": "0", "codec": "PCMU"}
+    slow = sipp(scenario, variables=variables if scenario == "late_answer" else None)
+    callee = answering(sipp, rtp_sink)
+    server, resolver = await start_dns(srv(slow.port, callee.port))
+    dns_servers.append(server)
+    trunk = SipTrunk(host="trunk.test", t1_s=0.5, target_timeout_s=0.3)
+    dialer = SipDialer(trunk, resolver=resolver)
+    try:
+        outcome = await dialer.dial(CallRequest("v-late", MOBILE, make_audio(0.2)))
+        # the dialer runs on (as in the gateway) while the slow node answers late
+        await asyncio.to_thread(finish, slow)  # its CANCEL and ACK, or its ACK and BYE
+    finally:
+        await dialer.aclose()
+    finish(callee)
+    assert outcome.status is CallStatus.ANSWERED
+    assert "failed (no response from the trunk in 0.3 s)" in outcome.detail
+
+
+async def test_a_slow_target_that_answers_after_the_call_failed_elsewhere_is_hung_up(
+    sipp: StartSipp, rtp_sink: socket.socket, dns_servers: list[DnsServer]
+) -> None:
+    """Silent first node, refusing second: the call fails (nothing was ACKed), then the
+    first answers after all. Its 200 is ACKed and BYEd; a defect dropped the call's
+    handler at once, so the callee's line stayed up while the code was failed (and may be
+    dialed again)."""
+    variables = {"rtp_port": str(rtp_sink.getsockname()[1]), "pt": "0", "codec": "PCMU"}
+    slow = sipp("late_answer", variables=variables)
+    server, resolver = await start_dns(srv(slow.port, free_udp_port()))
+    dns_servers.append(server)
+    trunk = SipTrunk(host="trunk.test", t1_s=0.5, target_timeout_s=0.3)
+    dialer = SipDialer(trunk, resolver=resolver)
+    try:
+        outcome = await dialer.dial(CallRequest("v-late", MOBILE, make_audio(0.2)))
+        await asyncio.to_thread(finish, slow)  # its ACK and BYE
+    finally:
+        await dialer.aclose()
+    assert outcome.status is CallStatus.FAILED
+    assert "ECONNREFUSED" in outcome.detail

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from dns.asyncresolver import Resolver
@@ -214,3 +215,64 @@ async def test_each_call_draws_the_srv_weights_anew(dns_server: Dns) -> None:
         assert hosts[-1] == "192.0.2.74"
         heavy = [i for i, h in enumerate(hosts) if h in ("192.0.2.72", "192.0.2.73")]
         assert heavy[1] - heavy[0] == 1
+
+
+async def test_a_trunk_that_asks_for_tls_is_never_downgraded_by_dns(
+    dns_server: Dns, tmp_path: Path
+) -> None:
+    """``uri_scheme = "sips"`` or a TLS setting with ``transport = ""``: DNS (unsigned,
+    spoofable) may choose the TLS node, never UDP or TCP in the clear; a defect took a
+    NAPTR's SIP+D2U and sent the sips trunk's calls unencrypted and unverified."""
+    _, resolver = await dns_server(
+        {
+            ("trunk.test", "NAPTR"): [
+                naptr(10, "SIP+D2U", "_sip._udp.trunk.test"),
+                naptr(20, "SIPS+D2T", "_sips._tcp.trunk.test"),
+            ],
+            ("_sip._udp.trunk.test", "SRV"): ["10 0 5060 elsewhere.test."],
+            ("_sips._tcp.trunk.test", "SRV"): ["10 0 5061 tls.trunk.test."],
+            ("elsewhere.test", "A"): ["198.51.100.66"],
+            ("tls.trunk.test", "A"): ["192.0.2.10"],
+        }
+    )
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not read when resolving")
+    for trunk in (
+        SipTrunk(host="trunk.test", uri_scheme="sips"),
+        SipTrunk(host="trunk.test", tls_ca_file=str(ca)),
+    ):
+        targets = await resolve_targets(trunk, resolver=resolver)
+        assert targets == [Target("tls", "192.0.2.10", 5061)]
+    by_address = await resolve_targets(SipTrunk(host="192.0.2.7", uri_scheme="sips"))
+    assert by_address == [Target("tls", "192.0.2.7", 5061)]  # was udp:5060
+
+
+async def test_a_huge_srv_answer_costs_at_most_max_targets_lookups(dns_server: Dns) -> None:
+    """40 SRV records: the first 16 targets are looked up, not all 40 one after another
+    (each lookup may wait the resolver's lifetime: a defect let a zone hold the dialer's
+    start for minutes before cutting the list)."""
+    from voiceotp.delivery.dialer.sip.resolve import MAX_TARGETS
+
+    records: Records = {("_sip._udp.trunk.test", "SRV"): []}
+    for index in range(40):
+        records[("_sip._udp.trunk.test", "SRV")].append(f"{index} 0 5060 n{index}.trunk.test.")
+        records[(f"n{index}.trunk.test", "A")] = [f"192.0.2.{index + 1}"]
+    server, resolver = await dns_server(records)
+    trunk = SipTrunk(host="trunk.test", transport="udp")
+    targets = await resolve_targets(trunk, resolver=resolver)
+    assert targets == [Target("udp", f"192.0.2.{i + 1}", 5060) for i in range(MAX_TARGETS)]
+    assert len(server.asked("A")) == MAX_TARGETS
+
+
+async def test_a_huge_srv_answer_of_dead_names_costs_at_most_max_targets_lookups(
+    dns_server: Dns,
+) -> None:
+    """40 SRV records whose names do not resolve: 16 are tried, then the trunk has no
+    target (a defect tried all 40, each up to the resolver's lifetime)."""
+    from voiceotp.delivery.dialer.sip.resolve import MAX_TARGETS
+
+    names = [f"{index} 0 5060 dead{index}.trunk.test." for index in range(40)]
+    server, resolver = await dns_server({("_sip._udp.trunk.test", "SRV"): names})
+    with pytest.raises(OSError, match="no SRV target resolves"):
+        await resolve_targets(SipTrunk(host="trunk.test", transport="udp"), resolver=resolver)
+    assert len(server.asked("A")) == MAX_TARGETS

@@ -276,3 +276,22 @@ async def test_a_302_over_tcp_is_followed_to_a_tcp_contact(
     assert outcome.detail.startswith(f"redirected to 127.0.0.1:{callee.port}; played")
     (invite,) = only(callee.received(), "INVITE")
     assert invite.uri == f"sip:8613800@127.0.0.1:{callee.port};transport=tcp"
+
+
+async def test_an_expired_certificate_is_refused_before_any_sip(
+    sipp: StartSipp,
+    rtp_sink: socket.socket,
+    tmp_path: Path,
+    terminators: list[TlsTerminator],
+) -> None:
+    far_end = answering(sipp, rtp_sink)
+    ca = TestCA(tmp_path, "old")
+    expired = ca.issue("old", ["127.0.0.1"], expired=True)
+    front = TlsTerminator(tmp_path, expired.bundle, far_end.port)
+    terminators.append(front)
+    async with asyncio.timeout(10):
+        outcome = await place(tls_trunk(front, tls_ca_file=str(ca.pem)))
+
+    assert (outcome.status, outcome.sip_code, outcome.q850) == (CallStatus.FAILED, None, 38)
+    assert "certificate has expired" in outcome.detail
+    assert far_end.received() == []  # nothing was sent in the clear, nor at all

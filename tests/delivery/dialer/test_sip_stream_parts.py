@@ -260,7 +260,10 @@ async def test_the_tcp_listener_takes_a_trunks_requests_and_caps_its_connections
     dialer = SipDialer(SipTrunk(host="127.0.0.1", port=5060, transport="tcp"))
     transport = await dialer.start()
     host, port = transport.local_address
-    opened = [await asyncio.open_connection(host, port) for _ in range(MAX_ACCEPTED + 1)]
+    opened = [  # each from its own host: one host alone has a smaller cap
+        await asyncio.open_connection(host, port, local_addr=(f"127.0.1.{i + 1}", 0))
+        for i in range(MAX_ACCEPTED + 1)
+    ]
     try:
         reader, writer = opened[0]
         writer.write(message())  # an OPTIONS keep-alive from the trunk's side
@@ -272,5 +275,69 @@ async def test_the_tcp_listener_takes_a_trunks_requests_and_caps_its_connections
             assert await asyncio.wait_for(extra_reader.read(), 5) == b""
     finally:
         for _, writer in opened:
+            writer.close()
+        await dialer.aclose()
+
+
+def test_the_framer_finds_content_length_on_any_header_line() -> None:
+    """Content-Length anywhere but last (as many trunks write it) frames the message; a
+    defect read it on the last line only and aborted the connection."""
+    head, _, rest = message(b"v=0\r\n").partition(b"Call-ID")
+    reordered = head + b"Content-Length: 5\r\nCall-ID" + rest.replace(b"Content-Length: 5\r\n", b"")
+    assert reordered.index(b"Content-Length") < reordered.index(b"CSeq")
+    assert StreamFramer().feed(reordered + message()) == [reordered, message()]
+
+
+def test_the_framer_refuses_lengths_the_parser_could_read_otherwise() -> None:
+    twice = OPTIONS + b"Content-Length: 0\r\nl: 5\r\n\r\nhello"
+    folded = OPTIONS + b"Content-Length: 0\r\n 5\r\n\r\nhello"
+    for stream in (twice, folded):
+        with pytest.raises(SipParseError, match="Content-Length"):
+            StreamFramer().feed(stream)
+    with pytest.raises(SipParseError, match="body of"):  # not a ValueError from int()
+        StreamFramer().feed(OPTIONS + b"Content-Length: " + b"9" * 5000 + b"\r\n\r\n")
+    with pytest.raises(SipParseError, match="Content-Length"):
+        StreamFramer().feed(OPTIONS + b"Content-Length: -1\r\n\r\n")
+
+
+async def test_an_accepted_connection_that_sends_no_whole_message_is_closed() -> None:
+    """A peer that opens a connection to our listener and sends nothing, or a message a
+    byte at a time (slowloris), is closed after 64·T1 without a whole message: before,
+    such connections stayed open for good and 64 of them locked a trunk out."""
+    dialer = SipDialer(SipTrunk(host="127.0.0.1", port=5060, transport="tcp", t1_s=0.02))
+    transport = await dialer.start()
+    host, port = transport.local_address
+    silent = await asyncio.open_connection(host, port)
+    slow = await asyncio.open_connection(host, port)
+    try:
+        slow[1].write(OPTIONS[:30])  # a start that is never finished
+        for reader, _ in (silent, slow):
+            with contextlib.suppress(ConnectionResetError):
+                assert await asyncio.wait_for(reader.read(), 10) == b""
+    finally:
+        for _, writer in (silent, slow):
+            writer.close()
+        await dialer.aclose()
+
+
+async def test_one_host_cannot_take_every_slot_of_the_tcp_listener() -> None:
+    from voiceotp.delivery.dialer.sip.stream import MAX_ACCEPTED_PER_HOST
+
+    dialer = SipDialer(SipTrunk(host="127.0.0.1", port=5060, transport="tcp"))
+    transport = await dialer.start()
+    host, port = transport.local_address
+    flood = [
+        await asyncio.open_connection(host, port, local_addr=("127.0.0.9", 0))
+        for _ in range(MAX_ACCEPTED_PER_HOST + 1)
+    ]
+    trunk = await asyncio.open_connection(host, port, local_addr=("127.0.0.1", 0))
+    try:
+        with contextlib.suppress(ConnectionResetError):  # the host's extra one is closed
+            assert await asyncio.wait_for(flood[-1][0].read(), 5) == b""
+        trunk[1].write(message())  # the trunk's own connection still gets in
+        answer = parse_message(await asyncio.wait_for(read_message(trunk[0]), 5))
+        assert (answer.status, answer.call_id) == (200, "ka")
+    finally:
+        for _, writer in [*flood, trunk]:
             writer.close()
         await dialer.aclose()

@@ -50,9 +50,14 @@ class TestCA:
         self.pem.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
     def _builder(
-        self, subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey
+        self,
+        subject: x509.Name,
+        issuer: x509.Name,
+        public_key: ec.EllipticCurvePublicKey,
+        *,
+        expired: bool = False,
     ) -> x509.CertificateBuilder:
-        now = datetime.datetime.now(datetime.UTC)
+        now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2 if expired else 0)
         return (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -60,22 +65,25 @@ class TestCA:
             .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))  # expired: ended yesterday
         )
 
-    def issue(self, label: str, names: list[str], *, client: bool = False) -> Issued:
-        """A leaf certificate for DNS names / IP addresses ``names``."""
+    def issue(
+        self, label: str, names: list[str], *, client: bool = False, expired: bool = False
+    ) -> Issued:
+        """A leaf certificate for DNS names / IP addresses ``names`` (``expired``: its
+        validity ended yesterday)."""
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
         purpose = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
         cert = (
-            self._builder(subject, self.cert.subject, key.public_key())
+            self._builder(subject, self.cert.subject, key.public_key(), expired=expired)
             .add_extension(x509.SubjectAlternativeName([_san(n) for n in names]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_usage(cert_sign=False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
-            .sign(self.key, hashes.SHA256())
         )
+        cert = cert.sign(self.key, hashes.SHA256())
         cert_pem = cert.public_bytes(serialization.Encoding.PEM)
         key_pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -124,7 +132,12 @@ class TlsTerminator:
     with ``client_ca`` it demands a client certificate issued by that CA."""
 
     def __init__(
-        self, directory: Path, crt: Path, backend_port: int, *, client_ca: Path | None = None
+        self,
+        directory: Path,
+        crt: Path,
+        backend_port: int,
+        *,
+        client_ca: Path | None = None,
     ) -> None:
         self.port = free_tcp_port()
         verify = f" ca-file {client_ca} verify required" if client_ca else ""

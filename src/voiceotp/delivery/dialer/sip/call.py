@@ -29,7 +29,11 @@ from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answer
 from voiceotp.delivery.dialer.sip.digest import answer_challenge
 from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, info_key
-from voiceotp.delivery.dialer.sip.failover import TargetFailover, TargetHealth
+from voiceotp.delivery.dialer.sip.failover import (
+    TargetFailover,
+    TargetHealth,
+    leftover_replies,
+)
 from voiceotp.delivery.dialer.sip.icmp import Refusal
 from voiceotp.delivery.dialer.sip.media import MediaPorts, media_quality, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
@@ -151,6 +155,11 @@ class SipCall:
         """Re-ACK retransmitted finals; answer requests that are not part of our flow."""
         if not message.is_request:
             ack = self._failure_acks.get(message.branch)
+            replies = [] if ack is not None else leftover_replies(self.leg, message)
+            for reply in replies:  # another node's late answer (failover)
+                self.env.transport.send(reply, message.source or self.target)
+            if replies:
+                return
             if ack is None and message.status < 300 and message.cseq[1] == "INVITE":
                 ack = self.last_ack
             if ack is not None and message.status >= 200:  # a failure's ACK is hop by hop

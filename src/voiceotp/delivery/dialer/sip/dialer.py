@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 from voiceotp.delivery.dialer.base import UNREACHABLE, CallOutcome, CallRequest, CallStatus
@@ -12,7 +13,7 @@ from voiceotp.delivery.dialer.rtp import RtpPacer
 from voiceotp.delivery.dialer.sip.call import CallEnv, SipCall
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg
-from voiceotp.delivery.dialer.sip.failover import TargetHealth
+from voiceotp.delivery.dialer.sip.failover import TargetHealth, leftover_replies
 from voiceotp.delivery.dialer.sip.media import MediaPorts
 from voiceotp.delivery.dialer.sip.outcome import CallProgress
 from voiceotp.delivery.dialer.sip.register import RegisterLeg, Registration, RegistrationState
@@ -191,10 +192,13 @@ class SipDialer:
             del self._calls[call_id]
             if not self._calls:
                 self._idle.set()
-            if sip_call.last_ack is None:
-                transport.unregister(call_id)
+            if sip_call.last_ack is None and sip_call.failover.index == 0:
+                transport.unregister(call_id)  # (a target left behind may still answer)
             else:
-                transport.linger(call_id, sip_call.last_ack, sip_call.target, self.trunk.linger_s)
+                leftovers = partial(leftover_replies, sip_call.leg)  # a left node's late answer
+                transport.linger(
+                    call_id, sip_call.last_ack, sip_call.target, self.trunk.linger_s, leftovers
+                )
 
     async def ping_path(self) -> tuple[SipTransport, Address, str, str]:
         """Socket, trunk address, our Via host:port and Contact URI: for OPTIONS pings."""

@@ -19,13 +19,14 @@ is only about the addresses one trunk's name resolved to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from voiceotp.delivery.dialer.sip.message import SipMessage
+from voiceotp.delivery.dialer.sip.dialog import CallLeg
+from voiceotp.delivery.dialer.sip.message import SipMessage, header_params
 from voiceotp.delivery.dialer.sip.outcome import NETWORK_CAUSES, CallProgress, q850_cause
 from voiceotp.delivery.dialer.sip.resolve import Target
 
-__all__ = ["BLOCK_S", "TargetFailover", "TargetHealth", "may_fail_over"]
+__all__ = ["BLOCK_S", "TargetFailover", "TargetHealth", "leftover_replies", "may_fail_over"]
 
 BLOCK_S = 60.0
 
@@ -39,6 +40,27 @@ def may_fail_over(final: SipMessage | None, progress: CallProgress) -> bool:
         return True
     cause = q850_cause(final)
     return final.status == 503 and (cause is None or cause in NETWORK_CAUSES)
+
+
+def leftover_replies(leg: CallLeg, response: SipMessage) -> list[SipMessage]:
+    """What to send back to a response of an INVITE of ours outside the dialog we are in
+    (``leg.to_tag``): a node left silent past ``target_timeout_s`` may reach the callee
+    after all. Its 101-199 is CANCELed, its 2xx ACKed and BYEd (RFC 3261 §13.2.2.4, as
+    a forked answer), a failure ACKed (§17.1.1.3): the callee never keeps a second call."""
+    if response.is_request or response.cseq[1] != "INVITE" or response.status == 100:
+        return []
+    tag = header_params(response.get("To")).get("tag", "")
+    if leg.to_tag and tag == leg.to_tag:
+        return []  # ours: the call re-ACKs it
+    other = replace(leg, to_tag="", route_set=[])  # the INVITE had no route set yet
+    headers = [("Via", response.get("Via")), ("CSeq", response.get("CSeq"))]
+    invite = SipMessage(method="INVITE", uri=leg.target_uri or leg.request_uri, headers=headers)
+    if response.status < 200:
+        return [other.cancel(invite)]
+    if response.status >= 300:
+        return [other.ack_failure(invite, response)]
+    other.confirm(response)
+    return [other.ack_success(invite), other.bye()]
 
 
 @dataclass

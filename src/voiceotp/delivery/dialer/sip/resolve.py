@@ -7,7 +7,8 @@
   replacement is the SRV name. No NAPTR: SRV of ``_sips._tcp``, ``_sip._tcp``,
   ``_sip._udp`` in that order, the first that exists. No SRV either: the name's A
   records on the default port, over UDP.
-- With a fixed transport, only that transport's SRV name is queried.
+- With a fixed transport, only that transport's SRV name is queried. A trunk with
+  ``sips`` URIs or TLS settings has TLS fixed (DNS must not downgrade it).
 - SRV records are ordered by priority, and within one priority by a weighted random
   draw (RFC 2782) made again for each call, each target's A records in turn.
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from voiceotp.delivery.dialer.sip.config import DEFAULT_PORTS, SipTrunk
+from voiceotp.delivery.dialer.sip.tls import required_transport
 from voiceotp.delivery.dialer.sip.trunks import weighted_order
 
 if TYPE_CHECKING:  # dnspython comes with the sip extra; imported when a name is resolved
@@ -123,7 +125,8 @@ async def resolve_targets(
     rng: random.Random | None = None,
 ) -> list[Target]:
     """The trunk's targets in the order to try them; :class:`OSError` if there are none."""
-    return await resolve_host(trunk.host, trunk.port, trunk.transport, resolver=resolver, rng=rng)
+    transport = required_transport(trunk)  # sips or TLS settings: never "" (DNS's choice)
+    return await resolve_host(trunk.host, trunk.port, transport, resolver=resolver, rng=rng)
 
 
 class TrunkTargets:
@@ -248,15 +251,17 @@ async def _srv_targets(
     resolver: dns.asyncresolver.Resolver | None,
     rng: random.Random,
 ) -> list[Target]:
-    targets: list[Target] = []
-    for record in order_srv(records, rng):
+    targets: dict[Target, None] = {}  # the same address twice is tried once
+    for record in order_srv(records, rng)[:MAX_TARGETS]:  # a huge answer: bounded lookups
+        if len(targets) >= MAX_TARGETS:
+            break
         try:
             addresses = await _addresses(record.target, resolver)
         except OSError as exc:
             log.warning("SRV target %s skipped: %s", record.target, exc)
             continue
-        targets += [Target(kind, a, record.port, record) for a in addresses]
-    return list(dict.fromkeys(targets))  # the same address twice is tried once
+        targets.update(dict.fromkeys(Target(kind, a, record.port, record) for a in addresses))
+    return list(targets)
 
 
 async def _addresses(host: str, resolver: dns.asyncresolver.Resolver | None) -> list[str]:

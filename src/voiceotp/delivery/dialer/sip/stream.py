@@ -15,7 +15,11 @@
   written to it is told, as an ICMP refusal is told for UDP, and fails over or ends.
 - TCP also listens on ``bind_host:bind_port`` (the port in our Via and Contact) for a
   trunk that opens its own connection; TLS does not (no server certificate): a TLS trunk
-  must send its requests on our connection (``;alias`` in our Via, RFC 5923).
+  must send its requests on our connection (``;alias`` in our Via, RFC 5923). Anyone may
+  connect there, so such a connection is closed after 64·T1 (the longest a transaction
+  waits) without a whole message (bytes and keep-alives do not count: a peer trickling a
+  message or idling cannot hold it), and one host holds at most ``MAX_ACCEPTED_PER_HOST``
+  of the ``MAX_ACCEPTED`` slots (one scanner cannot lock the trunk out).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from voiceotp.delivery.dialer.sip.transport import Address, SipTransport
 
 __all__ = [
     "MAX_ACCEPTED",
+    "MAX_ACCEPTED_PER_HOST",
     "MAX_BODY",
     "MAX_HEADERS",
     "StreamFramer",
@@ -47,8 +52,9 @@ log = logging.getLogger(__name__)
 MAX_HEADERS = 16 * 1024
 MAX_BODY = 64 * 1024
 MAX_ACCEPTED = 64  # connections a trunk's side may open to our listener (a trunk needs few)
+MAX_ACCEPTED_PER_HOST = 8  # of those, from one IP address
 PING = b""  # what the framer yields for a CRLFCRLF keep-alive
-_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$", re.I | re.M)
+_FOLD = re.compile(rb"\r\n[ \t]+")
 
 
 class StreamFramer:
@@ -84,11 +90,7 @@ class StreamFramer:
             if len(self._buffer) > MAX_HEADERS:
                 raise SipParseError(f"SIP headers longer than {MAX_HEADERS} bytes")
             return None
-        head = bytes(self._buffer[:end])
-        match = _LENGTH.search(head)
-        if match is None:
-            raise SipParseError("a SIP message on a stream without Content-Length")
-        length = int(match.group(1))
+        length = _content_length(bytes(self._buffer[:end]))
         if length > MAX_BODY:
             raise SipParseError(f"SIP body of {length} bytes (limit {MAX_BODY})")
         total = end + 4 + length
@@ -97,6 +99,26 @@ class StreamFramer:
         frame = bytes(self._buffer[:total])
         del self._buffer[:total]
         return frame
+
+
+def _content_length(head: bytes) -> int:
+    """The one Content-Length of a header block, on any line, folded lines joined as
+    :func:`parse_message` joins them: framer and parser must agree on where the body ends
+    (else a peer could hide a second message in a body), so two values, or one that is
+    not a number, break the framing."""
+    values = set()
+    for line in _FOLD.sub(b" ", head).split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() in (b"content-length", b"l"):
+            values.add(value.strip())
+    if not values:
+        raise SipParseError("a SIP message on a stream without Content-Length")
+    (value, *others) = values
+    if others or not value.isdigit():
+        raise SipParseError("a SIP message on a stream with an unreadable Content-Length")
+    if len(value) > len(str(MAX_BODY)):  # int() refuses over 4,300 digits
+        raise SipParseError(f"SIP body of a {len(value)}-digit length (limit {MAX_BODY})")
+    return int(value)
 
 
 class _Connection(asyncio.Protocol):
@@ -111,6 +133,7 @@ class _Connection(asyncio.Protocol):
         self.call_ids: set[str] = set()  # calls that wrote here: told if it fails
         self.framer = StreamFramer()
         self.broken = ""  # why we closed it ourselves
+        self.idle: asyncio.TimerHandle | None = None  # accepted: closes it without messages
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -120,9 +143,22 @@ class _Connection(asyncio.Protocol):
             if not self.owner.adopt(self):
                 self.transport.abort()
                 return
+            self.wait_for_message()
         for _call_id, data in self.pending:
             self.transport.write(data)
         self.pending.clear()
+
+    def wait_for_message(self) -> None:
+        """(Re)start the accepted connection's clock: a whole message before it runs out."""
+        if self.idle is not None:
+            self.idle.cancel()
+        loop = asyncio.get_running_loop()
+        self.idle = loop.call_later(self.owner.accepted_idle_s, self.idle_out)
+
+    def idle_out(self) -> None:
+        assert self.transport is not None
+        self.broken = f"{self.owner.kind.upper()} connection closed: no message in time"
+        self.transport.abort()
 
     def write(self, data: bytes) -> None:
         call_id = call_id_of(data)
@@ -152,9 +188,13 @@ class _Connection(asyncio.Protocol):
             if frame == PING:
                 self.transport.write(b"\r\n")
             else:
+                if self.accepted:
+                    self.wait_for_message()
                 self.owner.receive_bytes(frame, self.peer)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
         kind = self.owner.kind.upper()
         if self.broken:
             reason = self.broken
@@ -183,6 +223,7 @@ class StreamTransport(SipTransport):
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.connect_timeout_s = 64 * trunk.t1_s  # Timer B: no longer than an INVITE waits
+        self.accepted_idle_s = 64 * trunk.t1_s  # an accepted connection's wait for a message
 
     @classmethod
     async def open_for(cls, trunk: SipTrunk, kind: str) -> StreamTransport:
@@ -203,9 +244,12 @@ class StreamTransport(SipTransport):
         return self._local
 
     def adopt(self, connection: _Connection) -> bool:
-        """Take a connection a peer opened; ``False`` (refused) past ``MAX_ACCEPTED``."""
+        """Take a connection a peer opened; ``False`` (refused) past ``MAX_ACCEPTED``, or
+        ``MAX_ACCEPTED_PER_HOST`` from its host."""
         assert connection.peer is not None
-        if sum(c.accepted for c in self._connections.values()) >= MAX_ACCEPTED:
+        accepted = [c.peer for c in self._connections.values() if c.accepted]
+        from_host = sum(peer is not None and peer[0] == connection.peer[0] for peer in accepted)
+        if len(accepted) >= MAX_ACCEPTED or from_host >= MAX_ACCEPTED_PER_HOST:
             log.warning("refused a SIP connection from %s:%s: too many open", *connection.peer)
             return False
         self._connections.setdefault(connection.peer, connection)

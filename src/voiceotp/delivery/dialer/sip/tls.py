@@ -18,7 +18,7 @@ from voiceotp.errors import SettingsError
 if TYPE_CHECKING:
     from voiceotp.delivery.dialer.sip.config import SipTrunk
 
-__all__ = ["check_tls_settings", "client_context", "tls_failure"]
+__all__ = ["check_tls_settings", "client_context", "required_transport", "tls_failure"]
 
 _TLS_ONLY = ("tls_ca_file", "tls_server_name", "tls_cert_file", "tls_key_file")
 
@@ -43,6 +43,16 @@ def check_tls_settings(trunk: SipTrunk) -> None:
         path = getattr(trunk, name)
         if path and not Path(path).is_file():
             raise SettingsError(f"trunk {name} {path!r} is not a readable file")
+
+
+def required_transport(trunk: SipTrunk) -> str:
+    """The trunk's transport, or ``"tls"`` when it leaves the choice to DNS but asks for
+    TLS (``sips`` URIs or a TLS setting): unsigned DNS must not downgrade it to a transport
+    in the clear (RFC 3263 §4.1: a SIPS URI is reached over TLS only)."""
+    if trunk.transport:
+        return trunk.transport
+    wants_tls = trunk.uri_scheme == "sips" or any(getattr(trunk, name) for name in _TLS_ONLY)
+    return "tls" if wants_tls else ""
 
 
 def client_context(trunk: SipTrunk) -> ssl.SSLContext:

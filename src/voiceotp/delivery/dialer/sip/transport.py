@@ -95,13 +95,24 @@ class SipTransport(asyncio.DatagramProtocol):
         self._handlers.pop(call_id, None)
         self._refusal_handlers.pop(call_id, None)
 
-    def linger(self, call_id: str, ack: SipMessage, address: Address, seconds: float) -> None:
-        """Keep ACKing retransmitted final responses of an ended call for ``seconds``."""
-        data = ack.to_bytes()
+    def linger(
+        self,
+        call_id: str,
+        ack: SipMessage | None,
+        address: Address,
+        seconds: float,
+        leftovers: Callable[[SipMessage], list[SipMessage]] | None = None,
+    ) -> None:
+        """Keep ACKing retransmitted final responses of an ended call for ``seconds``;
+        ``leftovers`` answers those of other branches (failover.leftover_replies)."""
+        data = ack.to_bytes() if ack is not None else b""  # None: nothing was ACKed
 
         def reack(message: SipMessage, source: Address) -> None:
             if not message.is_request:
-                if message.status >= 200 and message.cseq[1] == "INVITE":
+                replies = leftovers(message) if leftovers is not None else []
+                for reply in replies:
+                    self.send(reply, source)
+                if not replies and data and message.status >= 200 and message.cseq[1] == "INVITE":
                     self.send_bytes(data, address)
             elif message.method in ("BYE", "OPTIONS"):
                 self.send(response_to(message, 200, "OK"), source)
