@@ -36,6 +36,8 @@ Address = tuple[str, int]
 #: SRTP/SRTCP unprotect: the plain packet, or ``None`` when it fails authentication.
 Unprotect = Callable[[bytes], "bytes | None"]
 _RTP_HEADER = struct.Struct("!BBHII")
+_unpack_header = _RTP_HEADER.unpack_from
+_monotonic = time.monotonic
 
 
 class RtpReceiver(asyncio.DatagramProtocol):
@@ -50,6 +52,7 @@ class RtpReceiver(asyncio.DatagramProtocol):
         self.unprotect: Unprotect | None = None
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
+        # 50,000 calls a second at 1,000 calls: kept to module-level names, no keywords
         if len(data) < 12 or data[0] >> 6 != 2:
             return
         if self.unprotect is not None:
@@ -57,11 +60,12 @@ class RtpReceiver(asyncio.DatagramProtocol):
             if plain is None:
                 return
             data = plain
-        first, second, seq, timestamp, ssrc = _RTP_HEADER.unpack_from(data)
-        payload_type = second & 0x7F
-        event = payload_type in self.event_payload_types
-        self.stats.on_packet(ssrc, seq, timestamp, time.monotonic(), media=not event)
-        if event and self.on_event is not None:
+        first, second, seq, timestamp, ssrc = _unpack_header(data)
+        if second & 0x7F not in self.event_payload_types:
+            self.stats.on_packet(ssrc, seq, timestamp, _monotonic(), True)
+            return
+        self.stats.on_packet(ssrc, seq, timestamp, _monotonic(), False)
+        if self.on_event is not None:
             start = 12 + 4 * (first & 0x0F)
             if first & 0x10 and len(data) >= start + 4:  # header extension
                 start += 4 + 4 * struct.unpack_from("!H", data, start + 2)[0]

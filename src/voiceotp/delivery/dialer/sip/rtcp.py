@@ -78,26 +78,30 @@ class ReceptionStats:
         self._received_prior = 0
 
     def on_packet(
-        self, ssrc: int, seq: int, timestamp: int, arrival_s: float, *, media: bool
+        self, ssrc: int, seq: int, timestamp: int, arrival_s: float, media: bool = True
     ) -> None:
-        """Count a packet; ``media`` False (a telephone-event) leaves the jitter alone."""
-        if self.ssrc is None:
-            self.ssrc, self._base_seq, self._max_seq = ssrc, seq, seq
-        elif ssrc != self.ssrc:
-            return  # another source (a forwarded stream, a pcap replay): not the callee's
-        else:
+        """Count a packet; ``media`` False (a telephone-event) leaves the jitter alone.
+
+        Called for every packet the callee sends (50 a second per call): the common
+        case, the next packet of the known source, takes the first branch."""
+        if ssrc == self.ssrc:
             delta = (seq - self._max_seq) & 0xFFFF
             if 0 < delta < 3000:
                 if seq < self._max_seq:
-                    self._cycles += 1 << 16
+                    self._cycles += 0x10000
                 self._max_seq = seq
+        elif self.ssrc is None:
+            self.ssrc, self._base_seq, self._max_seq = ssrc, seq, seq
+        else:
+            return  # another source (a forwarded stream, a pcap replay): not the callee's
         self.received += 1
         if media:
             transit = int(arrival_s * CLOCK_RATE) - timestamp
-            if self._transit is not None:
-                d = abs(transit - self._transit)
-                self.jitter += (d - self.jitter) / 16
+            previous = self._transit
             self._transit = transit
+            if previous is not None:
+                jitter = self.jitter
+                self.jitter = jitter + (abs(transit - previous) - jitter) / 16
 
     @property
     def extended_max(self) -> int:
