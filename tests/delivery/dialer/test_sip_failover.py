@@ -254,6 +254,32 @@ async def test_a_slow_target_that_rings_or_answers_after_we_left_is_cancelled_or
     assert "failed (no response from the trunk in 0.3 s)" in outcome.detail
 
 
+async def test_a_lost_cancel_to_a_target_left_behind_is_retransmitted(
+    sipp: StartSipp, rtp_sink: socket.socket, dns_servers: list[DnsServer]
+) -> None:
+    """The node left for its silence rings late and the first CANCEL to it is lost: the
+    CANCEL is a non-INVITE client transaction (RFC 3261 §17.1.2), retransmitted on Timer
+    E until the 200, so the callee's INVITE still ends 487 (ACKed) and is never answered.
+    A defect sent it once: over UDP the phone went on ringing."""
+    slow = sipp("late_ring_lost_cancel", extra=["-nr"])  # -nr: each CANCEL is a new recv
+    callee = answering(sipp, rtp_sink)
+    server, resolver = await start_dns(srv(slow.port, callee.port))
+    dns_servers.append(server)
+    trunk = SipTrunk(host="trunk.test", t1_s=0.5, target_timeout_s=0.3)
+    dialer = SipDialer(trunk, resolver=resolver)
+    try:
+        outcome = await dialer.dial(CallRequest("v-late", MOBILE, make_audio(0.2)))
+        await asyncio.to_thread(finish, slow)  # two CANCELs, its 487 and our ACK
+    finally:
+        await dialer.aclose()
+    finish(callee)
+    assert outcome.status is CallStatus.ANSWERED
+    methods = [m.method for m in slow.received()]
+    assert methods.count("CANCEL") >= 2
+    assert "ACK" in methods
+    assert "BYE" not in methods
+
+
 async def test_a_slow_target_that_answers_after_the_call_failed_elsewhere_is_hung_up(
     sipp: StartSipp, rtp_sink: socket.socket, dns_servers: list[DnsServer]
 ) -> None:

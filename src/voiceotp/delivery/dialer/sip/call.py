@@ -29,12 +29,9 @@ from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg, response_to, stray_answer
 from voiceotp.delivery.dialer.sip.digest import answer_challenge
 from voiceotp.delivery.dialer.sip.dtmf import EVENT_PAYLOAD_TYPE, info_key
-from voiceotp.delivery.dialer.sip.failover import (
-    TargetFailover,
-    TargetHealth,
-    leftover_replies,
-)
+from voiceotp.delivery.dialer.sip.failover import TargetFailover, TargetHealth
 from voiceotp.delivery.dialer.sip.icmp import Refusal
+from voiceotp.delivery.dialer.sip.leftover import Leftovers
 from voiceotp.delivery.dialer.sip.media import MediaPorts, media_quality, media_summary
 from voiceotp.delivery.dialer.sip.message import SipMessage
 from voiceotp.delivery.dialer.sip.outcome import CallProgress, failure_detail, failure_status
@@ -95,6 +92,7 @@ class SipCall:
     progress: CallProgress = field(default_factory=CallProgress)  # for trunk failover
     failover: TargetFailover = field(init=False)  # between the trunk's resolved targets
     srtp: SrtpOffer = field(init=False)  # our SDES keys, fresh per call
+    leftovers: Leftovers = field(init=False)  # CANCEL/BYE to targets left behind
 
     def __post_init__(self) -> None:
         trunk = self.env.trunk
@@ -110,6 +108,13 @@ class SipCall:
             transport=self.env.transport.kind,
         )
         self.failover = TargetFailover(self.env.targets)
+        self.leftovers = Leftovers(
+            self.leg,
+            self.env.transport.send,
+            t1=trunk.t1_s,
+            t2=trunk.t2_s,
+            reliable=self.env.transport.reliable,
+        )
 
     def deliver(self, message: SipMessage, source: Address) -> None:
         self.inbox.put_nowait(message)
@@ -155,11 +160,8 @@ class SipCall:
         """Re-ACK retransmitted finals; answer requests that are not part of our flow."""
         if not message.is_request:
             ack = self._failure_acks.get(message.branch)
-            replies = [] if ack is not None else leftover_replies(self.leg, message)
-            for reply in replies:  # another node's late answer (failover)
-                self.env.transport.send(reply, message.source or self.target)
-            if replies:
-                return
+            if ack is None and self.leftovers.answer(message, message.source or self.target):
+                return  # another node's late answer (failover), or the reply to ours
             if ack is None and message.status < 300 and message.cseq[1] == "INVITE":
                 ack = self.last_ack
             if ack is not None and message.status >= 200:  # a failure's ACK is hop by hop

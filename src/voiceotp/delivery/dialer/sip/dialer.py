@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from functools import partial
 from typing import TYPE_CHECKING
 
 from voiceotp.delivery.dialer.base import UNREACHABLE, CallOutcome, CallRequest, CallStatus
@@ -13,7 +12,7 @@ from voiceotp.delivery.dialer.rtp import RtpPacer
 from voiceotp.delivery.dialer.sip.call import CallEnv, SipCall
 from voiceotp.delivery.dialer.sip.config import SipTrunk
 from voiceotp.delivery.dialer.sip.dialog import CallLeg
-from voiceotp.delivery.dialer.sip.failover import TargetHealth, leftover_replies
+from voiceotp.delivery.dialer.sip.failover import TargetHealth
 from voiceotp.delivery.dialer.sip.media import MediaPorts
 from voiceotp.delivery.dialer.sip.outcome import CallProgress
 from voiceotp.delivery.dialer.sip.register import RegisterLeg, Registration, RegistrationState
@@ -195,7 +194,7 @@ class SipDialer:
             if sip_call.last_ack is None and sip_call.failover.index == 0:
                 transport.unregister(call_id)  # (a target left behind may still answer)
             else:
-                leftovers = partial(leftover_replies, sip_call.leg)  # a left node's late answer
+                leftovers = sip_call.leftovers.answer  # a left node's late answer
                 transport.linger(
                     call_id, sip_call.last_ack, sip_call.target, self.trunk.linger_s, leftovers
                 )

@@ -101,18 +101,17 @@ class SipTransport(asyncio.DatagramProtocol):
         ack: SipMessage | None,
         address: Address,
         seconds: float,
-        leftovers: Callable[[SipMessage], list[SipMessage]] | None = None,
+        leftovers: Callable[[SipMessage, Address], bool] | None = None,
     ) -> None:
         """Keep ACKing retransmitted final responses of an ended call for ``seconds``;
-        ``leftovers`` answers those of other branches (failover.leftover_replies)."""
+        ``leftovers`` takes those of other branches (``leftover.Leftovers.answer``)."""
         data = ack.to_bytes() if ack is not None else b""  # None: nothing was ACKed
 
         def reack(message: SipMessage, source: Address) -> None:
             if not message.is_request:
-                replies = leftovers(message) if leftovers is not None else []
-                for reply in replies:
-                    self.send(reply, source)
-                if not replies and data and message.status >= 200 and message.cseq[1] == "INVITE":
+                if leftovers is not None and leftovers(message, source):
+                    return
+                if data and message.status >= 200 and message.cseq[1] == "INVITE":
                     self.send_bytes(data, address)
             elif message.method in ("BYE", "OPTIONS"):
                 self.send(response_to(message, 200, "OK"), source)
