@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -141,6 +142,28 @@ async def test_a_name_nobody_knows_is_an_os_error(dns_server: Dns) -> None:
     _, resolver = await dns_server({})
     with pytest.raises(OSError, match=r"nowhere\.invalid"):
         await resolve_targets(SipTrunk(host="nowhere.invalid"), resolver=resolver)
+
+
+async def test_the_getaddrinfo_fallback_is_bounded_by_the_resolvers_lifetime(
+    dns_server: Dns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name DNS has no A record for falls back to the system lookup; one that never
+    returns (a hung libc resolver) ends as an OSError after the resolver's lifetime. A
+    defect awaited it unbounded, holding the dialer's start (and every call) with it."""
+    _, resolver = await dns_server({})
+    resolver.lifetime = 0.2
+    asked: list[str] = []
+
+    async def never(host: str, *args: object, **kwargs: object) -> list[object]:
+        asked.append(host)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", never)
+    async with asyncio.timeout(30):  # a guard against the defect, not a timed assertion
+        with pytest.raises(OSError, match=r"hung\.test.*no answer"):
+            await resolve_host("hung.test", 5060, "udp", resolver=resolver)
+    assert asked == ["hung.test"]
 
 
 def test_pick_naptr_takes_order_then_preference_and_only_our_services() -> None:

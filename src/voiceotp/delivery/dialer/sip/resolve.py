@@ -48,6 +48,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 MAX_TARGETS = 16  # enough for any SBC cluster; a bound on how long failover can take
+LOOKUP_TIMEOUT_S = 3.0  # DNS lifetime, and the bound of the getaddrinfo fallback
 REFRESH_S = 300.0  # how often a trunk's name is resolved again while the dialer runs
 _NAPTR_SERVICES = {"SIPS+D2T": "tls", "SIP+D2T": "tcp", "SIP+D2U": "udp"}
 _SRV_PREFIX = {"tls": "_sips._tcp", "tcp": "_sip._tcp", "udp": "_sip._udp"}
@@ -266,12 +267,17 @@ async def _srv_targets(
 
 async def _addresses(host: str, resolver: dns.asyncresolver.Resolver | None) -> list[str]:
     """IPv4 addresses of ``host``: DNS A records, else getaddrinfo (/etc/hosts and all)."""
-    answer = await _query(resolver or _system_resolver(), host, "A")
+    resolver = resolver or _system_resolver()
+    answer = await _query(resolver, host, "A")
     if answer:
         return [str(r.address) for r in answer]
     loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host.rstrip("."), None, family=socket.AF_INET)
+    bound = resolver.lifetime if resolver is not None else LOOKUP_TIMEOUT_S
+    lookup = loop.getaddrinfo(host.rstrip("."), None, family=socket.AF_INET)
+    try:  # bounded: libc may wait its own timeouts times attempts times servers
+        infos = await asyncio.wait_for(lookup, bound)
+    except TimeoutError:
+        raise OSError(f"cannot resolve SIP peer {host!r}: no answer in {bound:g} s") from None
     except OSError as exc:
         raise OSError(f"cannot resolve SIP peer {host!r}: {exc}") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -310,7 +316,7 @@ def _system_resolver() -> dns.asyncresolver.Resolver | None:
             return None
         try:
             resolver = dns.asyncresolver.Resolver()
-            resolver.lifetime = 3.0  # a dead DNS must not hold calls for long
+            resolver.lifetime = LOOKUP_TIMEOUT_S  # a dead DNS must not hold calls for long
         except (dns.exception.DNSException, OSError):
             resolver = None
         _SYSTEM.append(resolver)
