@@ -300,3 +300,26 @@ async def test_a_slow_target_that_answers_after_the_call_failed_elsewhere_is_hun
         await dialer.aclose()
     assert outcome.status is CallStatus.FAILED
     assert "ECONNREFUSED" in outcome.detail
+
+
+async def test_a_single_target_that_answers_after_timer_b_is_hung_up(
+    sipp: StartSipp, rtp_sink: socket.socket
+) -> None:
+    """One target only, silent until Timer B (64·T1 = 0.64 s here) ended the call as
+    unreachable, then it answers after all. Its 200 is ACKed and BYEd like a left
+    target's; a defect dropped the call's handler at once, so the 200 went unanswered and
+    the callee kept a call nobody played to (while the code was failed)."""
+    variables = {"rtp_port": str(rtp_sink.getsockname()[1]), "pt": "0", "codec": "PCMU"}
+    slow = sipp("late_answer", variables=variables)
+    trunk = SipTrunk(host="127.0.0.1", port=slow.port, t1_s=0.01)
+    dialer = SipDialer(trunk)
+    try:
+        outcome = await dialer.dial(CallRequest("v-late", MOBILE, make_audio(0.2)))
+        await asyncio.to_thread(finish, slow)  # its ACK and BYE
+    finally:
+        await dialer.aclose()
+    assert outcome.status is CallStatus.FAILED
+    assert "Timer B" in outcome.detail
+    methods = [m.method for m in slow.received()]
+    assert "ACK" in methods
+    assert "BYE" in methods

@@ -191,13 +191,11 @@ class SipDialer:
             del self._calls[call_id]
             if not self._calls:
                 self._idle.set()
-            if sip_call.last_ack is None and sip_call.failover.index == 0:
-                transport.unregister(call_id)  # (a target left behind may still answer)
-            else:
-                leftovers = sip_call.leftovers.answer  # a left node's late answer
-                transport.linger(
-                    call_id, sip_call.last_ack, sip_call.target, self.trunk.linger_s, leftovers
-                )
+            # Even with nothing ACKed (Timer B, ICMP, closing): a target may answer late.
+            leftovers = sip_call.leftovers.answer  # a left node's late 1xx/2xx
+            transport.linger(
+                call_id, sip_call.last_ack, sip_call.target, self.trunk.linger_s, leftovers
+            )
 
     async def ping_path(self) -> tuple[SipTransport, Address, str, str]:
         """Socket, trunk address, our Via host:port and Contact URI: for OPTIONS pings."""
