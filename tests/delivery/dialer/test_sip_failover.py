@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.delivery.dialer.sipp import Sipp, free_tcp_port, free_udp_port
 from tests.delivery.dialer.tlskit import TestCA, TlsTerminator
 from voiceotp.delivery.dialer import CallOutcome, CallRequest, CallStatus
 from voiceotp.delivery.dialer.sip import SipDialer, SipTrunk
+from voiceotp.delivery.dialer.sip.call import SipCall
 from voiceotp.delivery.dialer.sip.message import SipMessage
 
 pytestmark = [pytest.mark.sipp, pytest.mark.timeout(60)]
@@ -323,3 +325,25 @@ async def test_a_single_target_that_answers_after_timer_b_is_hung_up(
     methods = [m.method for m in slow.received()]
     assert "ACK" in methods
     assert "BYE" in methods
+
+
+async def test_an_ended_call_is_not_kept_alive_by_its_icmp_handler(
+    sipp: StartSipp, rtp_sink: socket.socket
+) -> None:
+    """Once a call ended only its linger (ACKs, late answers) stays with the socket: a
+    defect kept each call's ICMP refusal handler, and with it the whole call, for as long
+    as the dialer ran (a gateway's memory grew with every call)."""
+    callee = answering(sipp, rtp_sink)
+    dialer = SipDialer(SipTrunk(host="127.0.0.1", port=callee.port))
+    try:
+        outcome = await dialer.dial(CallRequest("v-mem", MOBILE, make_audio(0.2)))
+        finish(callee)
+        gc.collect()
+        transport = await dialer.start()
+        alive = [
+            o for o in gc.get_objects() if isinstance(o, SipCall) and o.env.transport is transport
+        ]
+    finally:
+        await dialer.aclose()
+    assert outcome.status is CallStatus.ANSWERED
+    assert alive == []

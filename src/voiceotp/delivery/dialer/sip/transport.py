@@ -119,6 +119,7 @@ class SipTransport(asyncio.DatagramProtocol):
                 self.send(response_to(message, 481, "Call/Transaction Does Not Exist"), source)
 
         self._handlers[call_id] = reack
+        self._refusal_handlers.pop(call_id, None)  # it would keep the ended call alive
         asyncio.get_running_loop().call_later(seconds, self._drop_linger, call_id, reack)
 
     def _drop_linger(self, call_id: str, handler: Handler) -> None:
