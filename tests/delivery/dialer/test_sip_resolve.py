@@ -21,6 +21,7 @@ from voiceotp.delivery.dialer.sip.resolve import (
     resolve_host,
     resolve_targets,
 )
+from voiceotp.delivery.dialer.sip.transport import resolve_ipv4
 
 Dns = Callable[[Records], Awaitable[tuple[DnsServer, Resolver]]]
 
@@ -164,6 +165,20 @@ async def test_the_getaddrinfo_fallback_is_bounded_by_the_resolvers_lifetime(
         with pytest.raises(OSError, match=r"hung\.test.*no answer"):
             await resolve_host("hung.test", 5060, "udp", resolver=resolver)
     assert asked == ["hung.test"]
+
+
+async def test_a_redirect_contacts_lookup_is_bounded_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 3xx Contact's host name is looked up with getaddrinfo during the call; one that
+    never returns ends as an OSError (the call moves on) instead of holding the call."""
+
+    async def never(*args: object, **kwargs: object) -> list[object]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", never)
+    async with asyncio.timeout(30):  # a guard against the defect, not a timed assertion
+        with pytest.raises(OSError, match=r"hung\.test.*no answer"):
+            await resolve_ipv4("hung.test", 5060)  # LOOKUP_TIMEOUT_S: 3 s
 
 
 def test_pick_naptr_takes_order_then_preference_and_only_our_services() -> None:

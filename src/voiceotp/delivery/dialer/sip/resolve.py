@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from voiceotp.delivery.dialer.sip.config import DEFAULT_PORTS, SipTrunk
 from voiceotp.delivery.dialer.sip.tls import required_transport
+from voiceotp.delivery.dialer.sip.transport import LOOKUP_TIMEOUT_S
 from voiceotp.delivery.dialer.sip.trunks import weighted_order
 
 if TYPE_CHECKING:  # dnspython comes with the sip extra; imported when a name is resolved
@@ -48,7 +49,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 MAX_TARGETS = 16  # enough for any SBC cluster; a bound on how long failover can take
-LOOKUP_TIMEOUT_S = 3.0  # DNS lifetime, and the bound of the getaddrinfo fallback
 REFRESH_S = 300.0  # how often a trunk's name is resolved again while the dialer runs
 _NAPTR_SERVICES = {"SIPS+D2T": "tls", "SIP+D2T": "tcp", "SIP+D2U": "udp"}
 _SRV_PREFIX = {"tls": "_sips._tcp", "tcp": "_sip._tcp", "udp": "_sip._udp"}

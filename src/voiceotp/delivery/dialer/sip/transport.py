@@ -22,19 +22,25 @@ from voiceotp.delivery.dialer.sip.dialog import response_to
 from voiceotp.delivery.dialer.sip.icmp import Refusal, enable_error_queue, read_error_queue
 from voiceotp.delivery.dialer.sip.message import SipMessage, SipParseError, parse_message
 
-__all__ = ["Address", "SipTransport", "resolve_ipv4"]
+__all__ = ["LOOKUP_TIMEOUT_S", "Address", "SipTransport", "resolve_ipv4"]
 
 log = logging.getLogger(__name__)
 Address = tuple[str, int]
+LOOKUP_TIMEOUT_S = 3.0  # a DNS lookup's bound: a dead DNS must not hold calls for long
 Handler = Callable[[SipMessage, Address], None]
 RefusalHandler = Callable[[Refusal], None]
 
 
 async def resolve_ipv4(host: str, port: int) -> Address:
-    """The IPv4 address of a SIP peer; resolved once, so sends never block on DNS."""
+    """The IPv4 address of a SIP peer; resolved once, so sends never block on DNS. Bounded
+    by ``LOOKUP_TIMEOUT_S`` (libc may wait its timeouts times attempts times servers)."""
     loop = asyncio.get_running_loop()
+    lookup = loop.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
     try:
-        infos = await loop.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+        infos = await asyncio.wait_for(lookup, LOOKUP_TIMEOUT_S)
+    except TimeoutError:
+        message = f"cannot resolve SIP peer {host!r}: no answer in {LOOKUP_TIMEOUT_S:g} s"
+        raise OSError(message) from None
     except OSError as exc:
         raise OSError(f"cannot resolve SIP peer {host!r}: {exc}") from exc
     address = infos[0][4]
