@@ -11,6 +11,7 @@ from tests.delivery.audio.helpers import synthetic_prompts
 from tests.web.conftest import Console
 from voiceotp.delivery.audio import render_prompt
 from voiceotp.delivery.dialer import CallOutcome, CallStatus
+from voiceotp.delivery.dialer.base import MediaQuality
 from voiceotp.delivery.factory import record_dir
 from voiceotp.delivery.fence import SqlFence
 from voiceotp.delivery.notify import PushAttempt
@@ -131,6 +132,9 @@ async def test_call_page_shows_its_status_pushes(console: Console) -> None:
         assert "hooks.example" not in other.text
 
 
+MEDIA = MediaQuality(received=498, lost=2, jitter_ms=0.44, callee_lost=3, callee_jitter_ms=1.0)
+
+
 def _table_rows(html: str, label: str, columns: int) -> list[list[str]]:
     """The cells of the table labelled ``label``, row by row."""
     table = html.split(f'<table aria-label="{label}">', 1)[1].split("</table>", 1)[0]
@@ -146,7 +150,7 @@ async def test_call_page_lists_every_push_with_its_http_status_and_the_dialer_pe
     fence = SqlFence(store)
     for attempt, outcome in (
         (1, CallOutcome(CallStatus.NO_ANSWER, 487, 19, dialer="sip:trunk.example.net")),
-        (2, CallOutcome(CallStatus.ANSWERED, 200, 16, dialer="relay:backup")),
+        (2, CallOutcome(CallStatus.ANSWERED, 200, 16, dialer="relay:backup", media=MEDIA)),
     ):
         claim = await fence.claim_for_dialing(
             voiceid, attempt=attempt, worker="w1", now=now, lease_s=60
@@ -173,11 +177,15 @@ async def test_call_page_lists_every_push_with_its_http_status_and_the_dialer_pe
     assert page.status_code == english.status_code == 200
     assert _table_rows(english.text, "Push attempts", 6) == _table_rows(page.text, "推送尝试", 6)
     assert "<th>HTTP status</th>" in english.text
-    attempts = _table_rows(page.text, "尝试", 12)
+    attempts = _table_rows(page.text, "尝试", 14)
     assert [(row[0], row[1], row[4], row[5]) for row in attempts] == [
         ("1", "NO_ANSWER", "sip:trunk.example.net", "w1"),
         ("2", "ANSWERED", "relay:backup", "w1"),
     ]
+    # the RTP columns of migration 0013: empty where the dialer measured nothing
+    media = [(row[11], row[12]) for row in attempts]
+    assert media == [("", ""), ("498 / 2 / 0.4 ms", "3 / 1.0 ms")]
+    assert "<th>RTP received: packets / lost / jitter</th>" in english.text
     pushes = _table_rows(page.text, "推送尝试", 6)
     assert [(row[1], row[2], row[3], row[4]) for row in pushes] == [
         (report, "1", "503", ""),

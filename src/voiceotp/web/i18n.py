@@ -222,6 +222,8 @@ ZH: dict[str, str] = {
     "Calls this month": "本月呼叫",
     "Trial": "体验账户",
     "Full account": "正式账户",
+    "RTP received: packets / lost / jitter": "收到的 RTP:包数 / 丢失 / 抖动",
+    "Callee's RTCP: lost / jitter": "对方 RTCP 报告:丢失 / 抖动",
     "API endpoint": "接口地址",
     # ---- ucpages: APIKEY, examples, send records, settings, own password ----
     "Your APIKEY:": "您的 APIKEY：",
