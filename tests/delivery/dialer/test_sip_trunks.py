@@ -92,6 +92,8 @@ async def test_a_503_without_ringing_fails_over_to_the_next_trunk(
     assert trunks_tried(outcome) == ["a", "b"]
     assert outcome.detail.startswith("trunk a: 503 Service Unavailable; trunk b: played")
     assert outcome.dialer == "sip:b"  # the call record names the trunk that took it
+    assert outcome.media is not None  # trunk b's RTP figures reach the record
+    assert not outcome.never_left  # both trunks were asked
     (first,), (second,) = invites(a), invites(b)
     assert first.call_id != second.call_id  # a new call on the second trunk
 

@@ -232,20 +232,15 @@ def _no_trunk() -> CallOutcome:
 
 
 def _combined(outcomes: list[CallOutcome], notes: list[str]) -> CallOutcome:
-    """The last attempt's outcome, timed from the first INVITE, with every trunk noted;
-    its ``dialer`` names the trunk of the last attempt."""
+    """The last attempt's outcome (its media figures and ``dialer``: the trunk of the last
+    attempt), timed from the first INVITE, with every trunk noted; ``never_left`` only when
+    no trunk was asked."""
     first, last = outcomes[0], outcomes[-1]
-    return CallOutcome(
-        last.status,
-        last.sip_code,
-        last.q850,
-        first.invite_at or last.invite_at,
-        last.ring_at,
-        last.answer_at,
-        last.end_at,
-        last.duration_s,
-        "; ".join(notes),
-        last.dialer,
+    return replace(
+        last,
+        invite_at=first.invite_at or last.invite_at,
+        detail="; ".join(notes),
+        never_left=all(o.never_left for o in outcomes),
     )
 
 
