@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import pytest
 import redis.asyncio
@@ -26,10 +27,18 @@ ONE_A_MINUTE = NumberCaps(per_minute=1, per_hour=0, per_24h=0)
 async def test_a_cancelled_reservation_gives_its_slot_back(prefix: str) -> None:
     client = redis.asyncio.Redis.from_url(REDIS_URL)
     caps = RedisNumberCaps(client, prefix)
+    batch = caps._reserve
+    send, sent = batch._send, asyncio.Event()
+
+    async def sending(items: Any) -> Any:
+        sent.set()  # the turn's script is on its way to Redis
+        return await send(items)
+
+    batch._send = sending
     try:
         other = asyncio.ensure_future(caps.reserve(1, "13900139000", NOW, ONE_A_MINUTE))
         gone = asyncio.ensure_future(caps.reserve(1, "13800138000", NOW, ONE_A_MINUTE))
-        await asyncio.sleep(0)  # both wait in the same turn's batch, now on its way
+        await sent.wait()  # both are in the batch, which is in flight
         gone.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await gone
