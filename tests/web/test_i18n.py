@@ -46,7 +46,7 @@ def texts_in_code() -> set[str]:
     found |= set(dashboard.WINDOW_LABELS.values()) | set(rules.KIND_LABELS.values())
     found |= {"Submitted", "Queued", "Dialing", "Ringing", "Answered", "Ended", "Saved."}
     found |= {"No recording of this call.", "Wrong password.", "active", "frozen", "abuse_frozen"}
-    found |= {"Carrier recording", "Rendered prompt", "Wrong one-time code."}
+    found |= {"Carrier recording", "Wrong one-time code."}
     found |= {calls.CODE_STILL_VALID, calls.NO_RECORDING}
     found |= set(signup.MESSAGES) | {"voiceotp console", "voiceotp user center"}
     found |= {"a password has at least 10 characters", "a password has at most 1024 characters"}

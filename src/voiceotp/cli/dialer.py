@@ -164,19 +164,14 @@ def failure_detector(settings: Any, store: Any) -> tuple[Any, Any]:
 
     from voiceotp.gateway.submit.abuse import AbuseDetector, freeze_account
     from voiceotp.gateway.submit.directory import abuse_limits
+    from voiceotp.gateway.submit.shared import make_shared_limits
 
-    counts, client = None, None
-    if settings.redis_url:
-        from voiceotp.delivery.queue.redis import connect  # waits when all are busy
-        from voiceotp.gateway.submit.abuseredis import RedisAbuseCounts
-
-        client = connect(settings.redis_url)
-        counts = RedisAbuseCounts(client, settings.redis_prefix)
+    shared = make_shared_limits(settings)  # the API processes' Redis counts, or in-process
 
     async def freeze(account_id: int, detector: str, detail: str) -> None:
         await freeze_account(store, account_id, detector, detail, time.time())
 
-    return AbuseDetector(abuse_limits(settings), freeze, counts), client
+    return AbuseDetector(abuse_limits(settings), freeze, shared.abuse_counts), shared.client
 
 
 async def serve_metrics(metrics: Any, registry: Any, host: str, port: int) -> Any:

@@ -142,7 +142,6 @@ ZH: dict[str, str] = {
         "此呼叫的验证码可能仍然有效：验证码过期后才能播放录音。"
     ),
     "Carrier recording": "运营商录音",
-    "Rendered prompt": "按设置合成的语音",
     "Code": "验证码",
     "No calls match.": "没有符合条件的呼叫。",
     "Full-number searches are written to the audit log.": "完整号码搜索会记录到审计日志。",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +21,6 @@ from voiceotp.web.csvexport import CALL_COLUMNS, call_records_csv
 
 __all__ = ["call_audio", "call_page", "calls_csv", "calls_page"]
 
-log = logging.getLogger(__name__)
 
 STATES = ("queued", "dialing", *FINAL_STATES)
 PAGE_SIZE = 50

@@ -11,7 +11,6 @@ from voiceotp.delivery.dialer.sip.dtmf import KEYS
 from voiceotp.delivery.dialer.sip.srtp import MODES as SRTP_MODES
 from voiceotp.delivery.dialer.sip.tls import check_tls_settings
 
-TRANSPORTS = ("udp", "tcp", "tls")
 DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061}
 
 __all__ = ["SipTrunk"]

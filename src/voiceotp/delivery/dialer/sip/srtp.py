@@ -64,7 +64,7 @@ class SrtpContext:
     ``rejected`` counts them."""
 
     def __init__(self, suite: str, local_key: bytes, remote_key: bytes) -> None:
-        from pylibsrtp import Policy, Session  # the sip extra; only calls with SRTP need it
+        from pylibsrtp import Error, Policy, Session  # the sip extra; only SRTP calls need it
 
         profile = {
             "AES_CM_128_HMAC_SHA1_80": Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
@@ -74,6 +74,7 @@ class SrtpContext:
         self._out = Session(Policy(local_key, Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile))
         self._in = Session(Policy(remote_key, Policy.SSRC_ANY_INBOUND, srtp_profile=profile))
         self.rejected = 0
+        self._error: type[Exception] = Error  # imported once, not per packet
 
     def protect(self, rtp: bytes) -> bytes:
         return bytes(self._out.protect(rtp))
@@ -82,20 +83,16 @@ class SrtpContext:
         return bytes(self._out.protect_rtcp(rtcp))
 
     def unprotect(self, data: bytes) -> bytes | None:
-        from pylibsrtp import Error
-
         try:
             return bytes(self._in.unprotect(data))
-        except Error:
+        except self._error:
             self.rejected += 1
             return None
 
     def unprotect_rtcp(self, data: bytes) -> bytes | None:
-        from pylibsrtp import Error
-
         try:
             return bytes(self._in.unprotect_rtcp(data))
-        except Error:
+        except self._error:
             self.rejected += 1
             return None
 
