@@ -7,6 +7,7 @@ and answered with code 0 (提交失败: nothing was accepted, retry later).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -164,16 +165,25 @@ class Gateway:
         is already committed, so never fail here."""
         assert ctx.account is not None
         self.observer.accepted()
-        try:
-            account = ctx.account
-            await self.abuse.accepted(account.id, ctx.param("mobile"), ctx.now, account.abuse)
-        except Exception:
-            log.exception("abuse detection failed after accepting %s", voiceid)
-        if self.on_accepted is not None:
+        account = ctx.account
+
+        async def feed_abuse() -> None:
+            try:
+                await self.abuse.accepted(account.id, ctx.param("mobile"), ctx.now, account.abuse)
+            except Exception:
+                log.exception("abuse detection failed after accepting %s", voiceid)
+
+        async def enqueue() -> None:
+            if self.on_accepted is None:
+                return
             try:
                 await self.on_accepted(voiceid, item.deadline, item.not_before)
             except Exception:  # the row is queued: the delivery sweep enqueues it again
                 log.exception("could not enqueue call %s", voiceid)
+
+        # independent (the call is committed; a freeze concerns the next requests): with
+        # Redis, the answer waits for one round trip, not for the two one after the other
+        await asyncio.gather(feed_abuse(), enqueue())
 
     async def _abuse_freeze(self, account_id: int, detector: str, detail: str) -> None:
         name = await freeze_account(self.store, account_id, detector, detail, self.clock())
