@@ -194,7 +194,7 @@ async def test_a_trunk_certificate_we_cannot_verify_ends_the_call_before_any_sip
     assert (outcome.status, outcome.sip_code, outcome.q850) == (CallStatus.FAILED, None, 38)
     assert "TLS certificate not accepted" in outcome.detail
     assert why in outcome.detail
-    assert far_end.received() == []  # nothing was sent in the clear, nor at all
+    assert far_end.received() == []  # no SIP reached the far end (haproxy ends the TLS)
     assert far_end.process.poll() is None  # sipp is still waiting for its call
 
 
@@ -294,4 +294,4 @@ async def test_an_expired_certificate_is_refused_before_any_sip(
 
     assert (outcome.status, outcome.sip_code, outcome.q850) == (CallStatus.FAILED, None, 38)
     assert "certificate has expired" in outcome.detail
-    assert far_end.received() == []  # nothing was sent in the clear, nor at all
+    assert far_end.received() == []  # no SIP reached the far end (haproxy ends the TLS)
